@@ -1,0 +1,61 @@
+package io.p11kms.hsm;
+
+/**
+ * What the service asks of a PKCS#11 token. Every key generation, wrap, derivation and AES-GCM
+ * operation happens inside the token; what crosses this interface is wrapped key material, public
+ * parameters, and the caller's own data.
+ *
+ * <p>Failures: {@link HsmUnavailableException} when the token cannot be reached in time (retry
+ * later); {@link HsmDecryptionFailedException} when a ciphertext does not authenticate; any other
+ * {@link HsmException} is an internal fault.
+ */
+public interface Hsm extends AutoCloseable {
+
+  /** Bytes of the per-request salt that the derived key is made from. */
+  int SALT_LENGTH = 32;
+
+  /** Bytes of an AES-GCM IV. */
+  int IV_LENGTH = 12;
+
+  /** Bytes of an AES-GCM tag, appended to the ciphertext. */
+  int TAG_LENGTH = 16;
+
+  /** The derivation this token will be asked for on new encryptions (chosen by the probe). */
+  Derivation preferredDerivation();
+
+  /** Generates a new 256-bit HSM backing key in the token and returns it only wrapped. */
+  WrappedKey generateBackingKey();
+
+  /**
+   * Derives a one-use key from the backing key and {@code salt}, encrypts with AES-GCM and
+   * destroys the derived key.
+   *
+   * @return ciphertext followed by the {@value #TAG_LENGTH}-byte tag
+   */
+  byte[] encrypt(
+      WrappedKey backingKey,
+      Derivation derivation,
+      byte[] salt,
+      byte[] iv,
+      byte[] aad,
+      byte[] plaintext);
+
+  /**
+   * The inverse of {@link #encrypt}.
+   *
+   * @throws HsmDecryptionFailedException when the tag does not verify (tampered data, wrong AAD)
+   */
+  byte[] decrypt(
+      WrappedKey backingKey,
+      Derivation derivation,
+      byte[] salt,
+      byte[] iv,
+      byte[] aad,
+      byte[] ciphertextAndTag);
+
+  /** Random bytes from the token's generator. */
+  byte[] generateRandom(int numberOfBytes);
+
+  @Override
+  void close();
+}
