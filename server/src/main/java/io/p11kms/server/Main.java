@@ -1,0 +1,77 @@
+package io.p11kms.server;
+
+import io.p11kms.hsm.DomainKeyCeremony;
+import io.p11kms.hsm.PinSource;
+import io.p11kms.server.config.ServerConfig;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code p11kms} command: serve, and the token ceremony. PINs never come from arguments. */
+@Command(
+    name = "p11kms",
+    mixinStandardHelpOptions = true,
+    subcommands = {Main.Serve.class, Main.InitDomainKey.class},
+    description = "A key management service whose keys live in a PKCS#11 token.")
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Command(name = "serve", description = "Run the gRPC server.")
+  static final class Serve implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "The properties file.")
+    Path config;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      ServerConfig serverConfig = ServerConfig.load(config);
+      log.info("configuration: {}", serverConfig.toRedactedString());
+      KmsServer server = KmsServer.open(serverConfig).start();
+      Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "p11kms-shutdown"));
+      // Tests and scripts wait for this exact line.
+      System.out.println(
+          "p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
+      System.out.flush();
+      server.blockUntilShutdown();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "init-domain-key",
+      description =
+          "As the token's security officer, create domain key generation N (the ceremony).")
+  static final class InitDomainKey implements Callable<Integer> {
+    @Option(names = "--module", required = true, description = "The PKCS#11 library.")
+    Path module;
+
+    @Option(names = "--token-label", required = true)
+    String tokenLabel;
+
+    @Option(names = "--so-pin-file", required = true, description = "File holding the SO PIN.")
+    Path soPinFile;
+
+    @Option(names = "--generation", defaultValue = "1")
+    int generation;
+
+    @Override
+    public Integer call() {
+      char[] soPin = PinSource.fromFile(soPinFile).read();
+      try {
+        DomainKeyCeremony.createDomainKey(module, tokenLabel, soPin, generation);
+      } finally {
+        Arrays.fill(soPin, '\0');
+      }
+      System.out.println("created domain-key/" + generation + " on token " + tokenLabel);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package io.p11kms.server.grpc;
+
+import com.google.protobuf.Timestamp;
+import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
+import io.p11kms.proto.v1.KeyManager;
+import io.p11kms.proto.v1.Origin;
+import io.p11kms.server.service.DataKeySpec;
+import io.p11kms.server.service.KeyMetadata;
+import io.p11kms.server.service.KeySpec;
+import io.p11kms.server.service.KeyUsage;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.KmsException;
+import java.time.Instant;
+
+/** Between the wire's messages and enums and the service's. */
+final class ProtoMapping {
+  private ProtoMapping() {}
+
+  static io.p11kms.proto.v1.KeyMetadata keyMetadata(KeyMetadata m) {
+    var builder =
+        io.p11kms.proto.v1.KeyMetadata.newBuilder()
+            .setKeyId(m.keyId().toString())
+            .setArn(m.arn())
+            .setCreationDate(timestamp(m.creationDate()))
+            .setEnabled(m.enabled())
+            .setDescription(m.description())
+            .setKeyUsage(io.p11kms.proto.v1.KeyUsage.valueOf(m.keyUsage().name()))
+            .setKeySpec(io.p11kms.proto.v1.KeySpec.valueOf(m.keySpec().name()))
+            .setKeyState(io.p11kms.proto.v1.KeyState.valueOf(m.keyState().name()))
+            .setOrigin(Origin.AWS_KMS)
+            .setKeyManager(KeyManager.CUSTOMER)
+            .addEncryptionAlgorithms(EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM);
+    m.deletionDate().ifPresent(d -> builder.setDeletionDate(timestamp(d)));
+    return builder.build();
+  }
+
+  static KeyUsage keyUsage(io.p11kms.proto.v1.KeyUsage usage) {
+    return switch (usage) {
+      case KEY_USAGE_UNSPECIFIED -> null;
+      case ENCRYPT_DECRYPT -> KeyUsage.ENCRYPT_DECRYPT;
+      default -> throw invalidEnum("KeyUsage");
+    };
+  }
+
+  static KeySpec keySpec(io.p11kms.proto.v1.KeySpec spec) {
+    return switch (spec) {
+      case KEY_SPEC_UNSPECIFIED -> null;
+      case SYMMETRIC_DEFAULT -> KeySpec.SYMMETRIC_DEFAULT;
+      default -> throw invalidEnum("KeySpec");
+    };
+  }
+
+  static DataKeySpec dataKeySpec(io.p11kms.proto.v1.DataKeySpec spec) {
+    return switch (spec) {
+      case DATA_KEY_SPEC_UNSPECIFIED -> null;
+      case AES_128 -> DataKeySpec.AES_128;
+      case AES_256 -> DataKeySpec.AES_256;
+      default -> throw invalidEnum("KeySpec");
+    };
+  }
+
+  /** Only SYMMETRIC_DEFAULT (or nothing) is valid for symmetric keys. */
+  static void requireSymmetricAlgorithm(EncryptionAlgorithmSpec spec, String parameter) {
+    if (spec != EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SPEC_UNSPECIFIED
+        && spec != EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM) {
+      throw invalidEnum(parameter);
+    }
+  }
+
+  static Timestamp timestamp(Instant instant) {
+    return Timestamp.newBuilder()
+        .setSeconds(instant.getEpochSecond())
+        .setNanos(instant.getNano())
+        .build();
+  }
+
+  private static KmsException invalidEnum(String parameter) {
+    return new KmsException(KmsError.VALIDATION, parameter + " has a value that is not valid");
+  }
+}

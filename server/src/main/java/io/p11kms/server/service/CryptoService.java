@@ -1,0 +1,127 @@
+package io.p11kms.server.service;
+
+import io.p11kms.hsm.Hsm;
+import io.p11kms.server.crypto.CiphertextBlob;
+import io.p11kms.server.store.KeyRecord;
+import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.KeyVersionRecord;
+import java.util.Map;
+import java.util.UUID;
+
+/** Encrypt, Decrypt, ReEncrypt, data keys and random bytes. */
+public final class CryptoService {
+  private final Hsm hsm;
+  private final KeyStore store;
+  private final KeyService keys;
+  private final EnvelopeCipher cipher;
+
+  public CryptoService(Hsm hsm, KeyStore store, KeyService keys) {
+    this.hsm = hsm;
+    this.store = store;
+    this.keys = keys;
+    this.cipher = new EnvelopeCipher(hsm);
+  }
+
+  public Ciphertext encrypt(String keyId, byte[] plaintext, Map<String, String> context) {
+    Requests.requireKeyId(keyId, "KeyId");
+    Requests.requirePlaintext(plaintext);
+    Map<String, String> checkedContext =
+        Requests.requireEncryptionContext(context, "EncryptionContext");
+    return encryptUnder(keys.usableKey(keyId, "KeyId"), plaintext, checkedContext);
+  }
+
+  /**
+   * Decrypts a blob; the key comes from the blob. When {@code keyId} is given the blob must name
+   * that key. Every blob that does not authenticate gets one and the same InvalidCiphertext.
+   */
+  public Plaintext decrypt(byte[] blob, Map<String, String> context, String keyId) {
+    Requests.requireCiphertext(blob);
+    Map<String, String> checkedContext =
+        Requests.requireEncryptionContext(context, "EncryptionContext");
+    UUID expectedKey = blankToNull(keyId) == null ? null : keys.resolve(keyId, "KeyId");
+    CiphertextBlob parsed = EnvelopeCipher.parse(blob);
+    if (expectedKey != null && !expectedKey.equals(parsed.keyId())) {
+      throw new KmsException(
+          KmsError.INCORRECT_KEY, "The ciphertext was not made under key '" + expectedKey + "'");
+    }
+    // A key id nobody created is what a flipped bit looks like: the same error as a bad tag.
+    KeyRecord key = store.findKey(parsed.keyId()).orElseThrow(KmsException::invalidCiphertext);
+    KeyService.requireUsable(key);
+    KeyVersionRecord version =
+        store
+            .findVersion(parsed.keyId(), parsed.keyVersionId())
+            .orElseThrow(KmsException::invalidCiphertext);
+    byte[] plaintext = cipher.decrypt(version, parsed, checkedContext);
+    return new Plaintext(key.keyId(), keys.arn(key.keyId()), plaintext);
+  }
+
+  /** Decrypts and encrypts again; the plaintext stays in this process and is wiped after. */
+  public ReEncrypted reEncrypt(
+      byte[] blob,
+      Map<String, String> sourceContext,
+      String sourceKeyId,
+      String destinationKeyId,
+      Map<String, String> destinationContext) {
+    Requests.requireCiphertext(blob);
+    Requests.requireKeyId(destinationKeyId, "DestinationKeyId");
+    Map<String, String> checkedDestinationContext =
+        Requests.requireEncryptionContext(destinationContext, "DestinationEncryptionContext");
+    KeyRecord destination = keys.usableKey(destinationKeyId, "DestinationKeyId");
+    Plaintext plaintext = decrypt(blob, sourceContext, sourceKeyId);
+    try {
+      Ciphertext ciphertext =
+          encryptUnder(destination, plaintext.bytes(), checkedDestinationContext);
+      return new ReEncrypted(plaintext.keyId(), plaintext.keyArn(), ciphertext);
+    } finally {
+      plaintext.wipe();
+    }
+  }
+
+  /** A data key from the token's generator, returned in plaintext and encrypted. */
+  public DataKey generateDataKey(
+      String keyId, Map<String, String> context, DataKeySpec spec, Integer numberOfBytes) {
+    Requests.requireKeyId(keyId, "KeyId");
+    Map<String, String> checkedContext =
+        Requests.requireEncryptionContext(context, "EncryptionContext");
+    int length = Requests.dataKeyLength(spec, numberOfBytes);
+    KeyRecord key = keys.usableKey(keyId, "KeyId");
+    byte[] dataKey = TokenCalls.call("GenerateDataKey", () -> hsm.generateRandom(length));
+    Ciphertext ciphertext = encryptUnder(key, dataKey, checkedContext);
+    return new DataKey(ciphertext, new Plaintext(key.keyId(), keys.arn(key.keyId()), dataKey));
+  }
+
+  /** As {@link #generateDataKey}, with the plaintext wiped before it can leave. */
+  public Ciphertext generateDataKeyWithoutPlaintext(
+      String keyId, Map<String, String> context, DataKeySpec spec, Integer numberOfBytes) {
+    DataKey dataKey = generateDataKey(keyId, context, spec, numberOfBytes);
+    dataKey.plaintext().wipe();
+    return dataKey.ciphertext();
+  }
+
+  public byte[] generateRandom(Integer numberOfBytes) {
+    int length = Requests.randomLength(numberOfBytes);
+    return TokenCalls.call("GenerateRandom", () -> hsm.generateRandom(length));
+  }
+
+  private Ciphertext encryptUnder(KeyRecord key, byte[] plaintext, Map<String, String> context) {
+    KeyVersionRecord version =
+        store
+            .findLatestVersion(key.keyId())
+            .orElseThrow(
+                () -> new KmsException(KmsError.INTERNAL, "Internal error: key has no version"));
+    byte[] blob = cipher.encrypt(version, plaintext, context);
+    return new Ciphertext(key.keyId(), keys.arn(key.keyId()), blob);
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
+  }
+
+  /** What ReEncrypt returns: the source key and the new ciphertext. */
+  public record ReEncrypted(UUID sourceKeyId, String sourceKeyArn, Ciphertext ciphertext) {
+    @Override
+    public String toString() {
+      return "ReEncrypted[source=" + sourceKeyId + ", " + ciphertext + "]";
+    }
+  }
+}

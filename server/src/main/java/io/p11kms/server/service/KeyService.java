@@ -1,0 +1,134 @@
+package io.p11kms.server.service;
+
+import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.store.KeyPage;
+import io.p11kms.server.store.KeyRecord;
+import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.KeyVersionRecord;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Creates, describes and lists keys. */
+public final class KeyService {
+  private static final String ORIGIN = "AWS_KMS";
+
+  private final Hsm hsm;
+  private final KeyStore store;
+  private final KeyArns arns;
+  private final KeyIdentifiers identifiers;
+  private final Clock clock;
+
+  public KeyService(Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
+    this.hsm = hsm;
+    this.store = store;
+    this.arns = arns;
+    this.identifiers = new KeyIdentifiers(arns);
+    this.clock = clock;
+  }
+
+  /**
+   * Generates a backing key in the token and stores the key with its first version in one
+   * transaction: a failure on either side leaves nothing behind.
+   */
+  public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec) {
+    String checkedDescription = Requests.requireDescription(description);
+    KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
+    KeySpec keySpec = spec == null ? KeySpec.SYMMETRIC_DEFAULT : spec;
+
+    WrappedKey backingKey = TokenCalls.call("CreateKey", hsm::generateBackingKey);
+    Instant now = clock.instant();
+    UUID keyId = UUID.randomUUID();
+    KeyRecord key =
+        new KeyRecord(
+            keyId,
+            now,
+            checkedDescription,
+            keyUsage.name(),
+            keySpec.name(),
+            KeyState.ENABLED.name(),
+            ORIGIN,
+            null);
+    KeyVersionRecord version =
+        new KeyVersionRecord(
+            keyId,
+            UUID.randomUUID(),
+            1,
+            now,
+            backingKey.domainKeyGeneration(),
+            backingKey.wrapMechanism().code(),
+            backingKey.ekt());
+    store.createKey(key, version);
+    return metadata(key);
+  }
+
+  public KeyMetadata describeKey(String keyId) {
+    return metadata(find(identifiers.resolve(keyId, "KeyId")));
+  }
+
+  public KeyListing listKeys(Integer limit, String marker) {
+    int pageSize = Requests.listLimit(limit);
+    Optional<String> from = Optional.ofNullable(marker).filter(m -> !m.isEmpty());
+    KeyPage page;
+    try {
+      page = store.listKeys(pageSize, from);
+    } catch (IllegalArgumentException e) {
+      throw new KmsException(KmsError.INVALID_MARKER, "Marker is not valid");
+    }
+    return new KeyListing(
+        page.keys().stream()
+            .map(k -> new KeyListing.Entry(k.keyId(), arns.keyArn(k.keyId())))
+            .toList(),
+        page.nextMarker());
+  }
+
+  /** The key that {@code keyId} names, for a cryptographic operation: enabled, right usage. */
+  KeyRecord usableKey(String keyId, String parameter) {
+    return requireUsable(find(identifiers.resolve(keyId, parameter)));
+  }
+
+  UUID resolve(String keyId, String parameter) {
+    return identifiers.resolve(keyId, parameter);
+  }
+
+  static KeyRecord requireUsable(KeyRecord key) {
+    KeyState state = KeyState.valueOf(key.keyState());
+    if (state == KeyState.DISABLED) {
+      throw new KmsException(KmsError.DISABLED, "Key '" + key.keyId() + "' is disabled");
+    }
+    if (state != KeyState.ENABLED) {
+      throw new KmsException(
+          KmsError.INVALID_STATE, "Key '" + key.keyId() + "' is " + state.name());
+    }
+    if (KeyUsage.valueOf(key.keyUsage()) != KeyUsage.ENCRYPT_DECRYPT) {
+      throw new KmsException(
+          KmsError.INVALID_KEY_USAGE, "Key '" + key.keyId() + "' is not for ENCRYPT_DECRYPT");
+    }
+    return key;
+  }
+
+  String arn(UUID keyId) {
+    return arns.keyArn(keyId);
+  }
+
+  private KeyRecord find(UUID keyId) {
+    return store
+        .findKey(keyId)
+        .orElseThrow(() -> KmsException.notFound("Key '" + keyId + "' does not exist"));
+  }
+
+  private KeyMetadata metadata(KeyRecord key) {
+    return new KeyMetadata(
+        key.keyId(),
+        arns.keyArn(key.keyId()),
+        key.creationDate(),
+        key.description(),
+        KeyUsage.valueOf(key.keyUsage()),
+        KeySpec.valueOf(key.keySpec()),
+        KeyState.valueOf(key.keyState()),
+        Optional.ofNullable(key.deletionDate()));
+  }
+}

@@ -1,0 +1,8 @@
+package io.p11kms.server.service;
+
+/** The life-cycle state of a key, as AWS KMS names it. Stored by name. */
+public enum KeyState {
+  ENABLED,
+  DISABLED,
+  PENDING_DELETION
+}

@@ -1,0 +1,45 @@
+package io.p11kms.server.service;
+
+/**
+ * The errors a caller can see, named as AWS KMS names its exceptions. The front end maps each to
+ * its wire status; the service never speaks of transport codes.
+ */
+public enum KmsError {
+  /** The named key, alias or version does not exist. */
+  NOT_FOUND("NotFoundException"),
+  /** A parameter is missing, malformed or out of range. */
+  VALIDATION("ValidationException"),
+  /** A ListKeys-style marker was not one this service handed out. */
+  INVALID_MARKER("InvalidMarkerException"),
+  /** A ciphertext blob is malformed, tampered with, or does not match the encryption context. */
+  INVALID_CIPHERTEXT("InvalidCiphertextException"),
+  /** The ciphertext was made under another key than the one the caller named. */
+  INCORRECT_KEY("IncorrectKeyException"),
+  /** The key's usage or spec does not allow the operation. */
+  INVALID_KEY_USAGE("InvalidKeyUsageException"),
+  /** The key is disabled. */
+  DISABLED("DisabledException"),
+  /** The key's state does not allow the operation (for example, pending deletion). */
+  INVALID_STATE("KMSInvalidStateException"),
+  /** The caller may not perform the operation. */
+  ACCESS_DENIED("AccessDeniedException"),
+  /** A quota would be exceeded. */
+  LIMIT_EXCEEDED("LimitExceededException"),
+  /** The resource already exists. */
+  ALREADY_EXISTS("AlreadyExistsException"),
+  /** The token did not answer in time; retrying later may succeed. */
+  DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
+  /** An internal fault. Details are logged, never returned. */
+  INTERNAL("KMSInternalException");
+
+  private final String awsName;
+
+  KmsError(String awsName) {
+    this.awsName = awsName;
+  }
+
+  /** The AWS KMS exception name, as callers see it in {@code ErrorInfo.reason}. */
+  public String awsName() {
+    return awsName;
+  }
+}
