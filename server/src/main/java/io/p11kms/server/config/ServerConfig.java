@@ -1,0 +1,367 @@
+package io.p11kms.server.config;
+
+import io.p11kms.hsm.HsmConfig;
+import io.p11kms.hsm.PinSource;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * The server's configuration, read from a properties file, validated when built and printed
+ * redacted. Relative paths (module, PIN file, SQLite file) resolve against the configuration file's
+ * folder. See {@code p11kms.example.properties} for every key.
+ *
+ * @param hsmPinFile the file holding the token user PIN; null when {@code hsmPinEnv} is set
+ * @param hsmPinEnv the environment variable holding the PIN; null when {@code hsmPinFile} is set
+ */
+public record ServerConfig(
+    String listenHost,
+    int listenPort,
+    Path hsmModule,
+    String hsmTokenLabel,
+    Path hsmPinFile,
+    String hsmPinEnv,
+    int hsmSessionPoolSize,
+    Duration hsmSessionBorrowTimeout,
+    String storeJdbcUrl,
+    String arnPartition,
+    String arnRegion,
+    String arnAccount) {
+
+  public static final String LISTEN_HOST = "listen.host";
+  public static final String LISTEN_PORT = "listen.port";
+  public static final String HSM_MODULE = "hsm.module";
+  public static final String HSM_TOKEN_LABEL = "hsm.token.label";
+  public static final String HSM_PIN_FILE = "hsm.pin.file";
+  public static final String HSM_PIN_ENV = "hsm.pin.env";
+  public static final String HSM_SESSION_POOL_SIZE = "hsm.session.pool.size";
+  public static final String HSM_SESSION_BORROW_TIMEOUT_MS = "hsm.session.borrow.timeout.ms";
+  public static final String STORE_JDBC_URL = "store.jdbc.url";
+  public static final String ARN_PARTITION = "arn.partition";
+  public static final String ARN_REGION = "arn.region";
+  public static final String ARN_ACCOUNT = "arn.account";
+
+  /** Every key this class reads. */
+  public static final Set<String> KEYS =
+      Set.of(
+          LISTEN_HOST,
+          LISTEN_PORT,
+          HSM_MODULE,
+          HSM_TOKEN_LABEL,
+          HSM_PIN_FILE,
+          HSM_PIN_ENV,
+          HSM_SESSION_POOL_SIZE,
+          HSM_SESSION_BORROW_TIMEOUT_MS,
+          STORE_JDBC_URL,
+          ARN_PARTITION,
+          ARN_REGION,
+          ARN_ACCOUNT);
+
+  /**
+   * Key prefixes this class owns: a key under one of them that is not in {@link #KEYS} is a typo
+   * and rejected. Keys under other prefixes are left to other readers.
+   */
+  public static final Set<String> OWNED_PREFIXES = Set.of("listen.", "hsm.", "store.", "arn.");
+
+  public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
+  public static final int DEFAULT_LISTEN_PORT = 7443;
+  public static final String DEFAULT_HSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
+  public static final String DEFAULT_DATABASE_FILE = "p11kms.db";
+  public static final String DEFAULT_ARN_PARTITION = "aws";
+  public static final String DEFAULT_ARN_REGION = "local-1";
+  public static final String DEFAULT_ARN_ACCOUNT = "000000000000";
+  public static final int MAX_SESSION_POOL_SIZE = 1024;
+  public static final long MAX_BORROW_TIMEOUT_MS = 600_000;
+
+  private static final String SQLITE_PREFIX = "jdbc:sqlite:";
+  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%\\[\\]-]{1,253}");
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,254}");
+  private static final Pattern PARTITION = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+  private static final Pattern REGION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+  private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
+
+  public ServerConfig {
+    if (listenHost == null || !HOST.matcher(listenHost).matches()) {
+      throw new ConfigException(LISTEN_HOST + " must be a host name or IP address");
+    }
+    if (listenPort < 0 || listenPort > 65535) {
+      throw new ConfigException(LISTEN_PORT + " must be 0-65535, was " + listenPort);
+    }
+    if (hsmModule == null) {
+      throw new ConfigException(HSM_MODULE + " is required");
+    }
+    if (hsmTokenLabel == null || hsmTokenLabel.isBlank()) {
+      throw new ConfigException(HSM_TOKEN_LABEL + " is required");
+    }
+    int labelBytes = hsmTokenLabel.getBytes(StandardCharsets.UTF_8).length;
+    if (labelBytes > 32) {
+      throw new ConfigException(
+          HSM_TOKEN_LABEL + " must be at most 32 bytes in UTF-8, was " + labelBytes);
+    }
+    if ((hsmPinFile == null) == (hsmPinEnv == null)) {
+      throw new ConfigException(
+          "exactly one of "
+              + HSM_PIN_FILE
+              + " and "
+              + HSM_PIN_ENV
+              + " is required, "
+              + (hsmPinFile == null ? "neither" : "both")
+              + " given");
+    }
+    // Never echo a PIN source value: someone may have put the PIN itself there.
+    if (hsmPinEnv != null && !ENV_NAME.matcher(hsmPinEnv).matches()) {
+      throw new ConfigException(
+          HSM_PIN_ENV + " must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    if (hsmSessionPoolSize < 1 || hsmSessionPoolSize > MAX_SESSION_POOL_SIZE) {
+      throw new ConfigException(
+          HSM_SESSION_POOL_SIZE
+              + " must be 1-"
+              + MAX_SESSION_POOL_SIZE
+              + ", was "
+              + hsmSessionPoolSize);
+    }
+    if (hsmSessionBorrowTimeout == null
+        || hsmSessionBorrowTimeout.toMillis() < 1
+        || hsmSessionBorrowTimeout.toMillis() > MAX_BORROW_TIMEOUT_MS) {
+      throw new ConfigException(
+          HSM_SESSION_BORROW_TIMEOUT_MS
+              + " must be 1-"
+              + MAX_BORROW_TIMEOUT_MS
+              + ", was "
+              + (hsmSessionBorrowTimeout == null ? null : hsmSessionBorrowTimeout.toMillis()));
+    }
+    if (storeJdbcUrl == null || !storeJdbcUrl.startsWith("jdbc:") || storeJdbcUrl.length() < 6) {
+      // Not echoed: a JDBC URL may carry a password.
+      throw new ConfigException(STORE_JDBC_URL + " must be a JDBC URL (jdbc:...)");
+    }
+    checkArnPartition(arnPartition);
+    checkArnRegion(arnRegion);
+    checkArnAccount(arnAccount);
+  }
+
+  /** Reads a properties file (UTF-8); relative paths resolve against its folder. */
+  public static ServerConfig load(Path file) {
+    if (file == null) {
+      throw new ConfigException("a configuration file is required");
+    }
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException(
+          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
+    }
+    Path dir = file.toAbsolutePath().getParent();
+    return fromProperties(p, dir);
+  }
+
+  /**
+   * Builds a configuration from properties; relative paths resolve against {@code baseDir}. A blank
+   * value counts as absent.
+   */
+  public static ServerConfig fromProperties(Properties p, Path baseDir) {
+    if (p == null || baseDir == null) {
+      throw new ConfigException("properties and a base folder are required");
+    }
+    Path base = baseDir.toAbsolutePath().normalize();
+    rejectUnknownKeys(p);
+    String pinFile = get(p, HSM_PIN_FILE, null);
+    String jdbcUrl = get(p, STORE_JDBC_URL, null);
+    return new ServerConfig(
+        get(p, LISTEN_HOST, DEFAULT_LISTEN_HOST),
+        getInt(p, LISTEN_PORT, DEFAULT_LISTEN_PORT),
+        path(base, HSM_MODULE, get(p, HSM_MODULE, DEFAULT_HSM_MODULE)),
+        get(p, HSM_TOKEN_LABEL, null),
+        pinFile == null ? null : path(base, HSM_PIN_FILE, pinFile),
+        get(p, HSM_PIN_ENV, null),
+        getInt(p, HSM_SESSION_POOL_SIZE, HsmConfig.DEFAULT_SESSION_POOL_SIZE),
+        Duration.ofMillis(
+            getInt(
+                p,
+                HSM_SESSION_BORROW_TIMEOUT_MS,
+                (int) HsmConfig.DEFAULT_BORROW_TIMEOUT.toMillis())),
+        jdbcUrl == null
+            ? SQLITE_PREFIX + base.resolve(DEFAULT_DATABASE_FILE)
+            : resolveSqliteUrl(base, jdbcUrl),
+        get(p, ARN_PARTITION, DEFAULT_ARN_PARTITION),
+        get(p, ARN_REGION, DEFAULT_ARN_REGION),
+        get(p, ARN_ACCOUNT, DEFAULT_ARN_ACCOUNT));
+  }
+
+  /** The key store's JDBC URL: the same as {@link #storeJdbcUrl()}. */
+  public String jdbcUrl() {
+    return storeJdbcUrl;
+  }
+
+  /** The token settings for {@code io.p11kms.hsm}. */
+  public HsmConfig hsmConfig() {
+    return new HsmConfig(
+        hsmModule, hsmTokenLabel, pinSource(), hsmSessionPoolSize, hsmSessionBorrowTimeout);
+  }
+
+  /** Where the PIN comes from; nothing is read here. */
+  public PinSource pinSource() {
+    return hsmPinFile != null
+        ? PinSource.fromFile(hsmPinFile)
+        : PinSource.fromEnvironment(hsmPinEnv);
+  }
+
+  /** ARNs of this partition, region and account. */
+  public KeyArns keyArns() {
+    return new KeyArns(arnPartition, arnRegion, arnAccount);
+  }
+
+  /**
+   * Every setting, for a start-up log line: the PIN source is named (file or variable), never read;
+   * a password in the JDBC URL is masked.
+   */
+  public String toRedactedString() {
+    return "ServerConfig{"
+        + LISTEN_HOST
+        + "="
+        + listenHost
+        + ", "
+        + LISTEN_PORT
+        + "="
+        + listenPort
+        + ", "
+        + HSM_MODULE
+        + "="
+        + hsmModule
+        + ", "
+        + HSM_TOKEN_LABEL
+        + "="
+        + hsmTokenLabel
+        + ", hsm.pin="
+        + pinSource()
+        + " (not shown), "
+        + HSM_SESSION_POOL_SIZE
+        + "="
+        + hsmSessionPoolSize
+        + ", "
+        + HSM_SESSION_BORROW_TIMEOUT_MS
+        + "="
+        + hsmSessionBorrowTimeout.toMillis()
+        + ", "
+        + STORE_JDBC_URL
+        + "="
+        + redactJdbcUrl(storeJdbcUrl)
+        + ", "
+        + ARN_PARTITION
+        + "="
+        + arnPartition
+        + ", "
+        + ARN_REGION
+        + "="
+        + arnRegion
+        + ", "
+        + ARN_ACCOUNT
+        + "="
+        + arnAccount
+        + "}";
+  }
+
+  @Override
+  public String toString() {
+    return toRedactedString();
+  }
+
+  static String redactJdbcUrl(String url) {
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***")
+        .replaceAll("(//[^/@:?]*):[^/@?]*@", "$1:***@");
+  }
+
+  static String checkArnPartition(String partition) {
+    if (partition == null || !PARTITION.matcher(partition).matches()) {
+      throw new ConfigException(
+          ARN_PARTITION
+              + " must be lower-case letters, digits and '-' (like aws), was "
+              + partition);
+    }
+    return partition;
+  }
+
+  static String checkArnRegion(String region) {
+    if (region == null || !REGION.matcher(region).matches()) {
+      throw new ConfigException(
+          ARN_REGION + " must be lower-case letters, digits and '-' (like local-1), was " + region);
+    }
+    return region;
+  }
+
+  static String checkArnAccount(String account) {
+    if (account == null || !ACCOUNT.matcher(account).matches()) {
+      throw new ConfigException(ARN_ACCOUNT + " must be 12 digits, was " + account);
+    }
+    return account;
+  }
+
+  private static void rejectUnknownKeys(Properties p) {
+    Set<String> unknown = new TreeSet<>();
+    for (String key : p.stringPropertyNames()) {
+      if (!KEYS.contains(key) && OWNED_PREFIXES.stream().anyMatch(key::startsWith)) {
+        unknown.add(key);
+      }
+    }
+    if (!unknown.isEmpty()) {
+      String first = unknown.iterator().next();
+      String hint =
+          first.startsWith("hsm.pin")
+              ? " (the PIN itself never goes here: use " + HSM_PIN_FILE + " or " + HSM_PIN_ENV + ")"
+              : "";
+      throw new ConfigException("unknown configuration key " + first + hint);
+    }
+  }
+
+  private static String get(Properties p, String key, String defaultValue) {
+    String value = p.getProperty(key);
+    if (value == null || value.isBlank()) {
+      return defaultValue;
+    }
+    return value.strip();
+  }
+
+  private static int getInt(Properties p, String key, int defaultValue) {
+    String value = get(p, key, null);
+    if (value == null) {
+      return defaultValue;
+    }
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key + " must be an integer, was '" + value + "'");
+    }
+  }
+
+  private static Path path(Path base, String key, String value) {
+    try {
+      return base.resolve(value).normalize();
+    } catch (InvalidPathException e) {
+      throw new ConfigException(key + " is not a valid path");
+    }
+  }
+
+  /** A SQLite URL with a relative file path gets the path resolved; other URLs are unchanged. */
+  private static String resolveSqliteUrl(Path base, String url) {
+    if (!url.startsWith(SQLITE_PREFIX)) {
+      return url;
+    }
+    String rest = url.substring(SQLITE_PREFIX.length());
+    if (rest.isEmpty() || rest.startsWith(":") || rest.startsWith("file:")) {
+      return url;
+    }
+    int query = rest.indexOf('?');
+    String file = query >= 0 ? rest.substring(0, query) : rest;
+    String params = query >= 0 ? rest.substring(query) : "";
+    return SQLITE_PREFIX + path(base, STORE_JDBC_URL, file) + params;
+  }
+}

@@ -1,0 +1,99 @@
+package io.p11kms.server.store;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A bounded set of connections, opened on demand and reused. A connection is returned in a clean
+ * state (auto-commit on, nothing pending) or closed and forgotten. Enough for SQLite; a PostgreSQL
+ * store would use a real pool.
+ */
+final class ConnectionPool implements AutoCloseable {
+  private final SqlDialect dialect;
+  private final Semaphore permits;
+  private final BlockingQueue<Connection> idle;
+  private final Duration borrowTimeout;
+  private volatile boolean closed;
+
+  ConnectionPool(SqlDialect dialect, Duration borrowTimeout) {
+    this.dialect = dialect;
+    this.permits = new Semaphore(dialect.maxConnections(), true);
+    this.idle = new ArrayBlockingQueue<>(dialect.maxConnections());
+    this.borrowTimeout = borrowTimeout;
+  }
+
+  Connection borrow() {
+    ensureOpen();
+    try {
+      if (!permits.tryAcquire(borrowTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new KeyStoreException("timed out waiting for a database connection");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new KeyStoreException("interrupted while waiting for a database connection", e);
+    }
+    try {
+      ensureOpen();
+      Connection c = idle.poll();
+      return c != null ? c : dialect.connect();
+    } catch (SQLException | RuntimeException e) {
+      permits.release();
+      if (e instanceof KeyStoreException k) {
+        throw k;
+      }
+      throw new KeyStoreException("cannot open a database connection", e);
+    }
+  }
+
+  void release(Connection c) {
+    try {
+      boolean reusable = !closed && !c.isClosed();
+      if (reusable && !c.getAutoCommit()) {
+        c.rollback();
+        c.setAutoCommit(true);
+      }
+      if (!reusable || !idle.offer(c)) {
+        closeQuietly(c);
+      }
+    } catch (SQLException e) {
+      closeQuietly(c);
+    } finally {
+      permits.release();
+    }
+    if (closed) {
+      drain();
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new KeyStoreException("key store is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    drain();
+  }
+
+  private void drain() {
+    Connection c;
+    while ((c = idle.poll()) != null) {
+      closeQuietly(c);
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // Nothing more to do with a connection that will not close.
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.p11kms.server.store;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+
+/**
+ * A KMS key's metadata as stored. The strings hold enum names ({@code ENCRYPT_DECRYPT}, {@code
+ * SYMMETRIC_DEFAULT}, {@code ENABLED}, {@code AWS_KMS}); the service maps them. Instants are kept
+ * at microsecond precision (what the store holds), so a record reads back equal to what was
+ * written.
+ *
+ * @param deletionDate when a key pending deletion will be deleted; null otherwise
+ */
+public record KeyRecord(
+    UUID keyId,
+    Instant creationDate,
+    String description,
+    String keyUsage,
+    String keySpec,
+    String keyState,
+    String origin,
+    Instant deletionDate) {
+
+  public KeyRecord {
+    requireNonNull(keyId, "key id");
+    requireNonNull(creationDate, "creation date");
+    requireNonNull(description, "description");
+    requireNonNull(keyUsage, "key usage");
+    requireNonNull(keySpec, "key spec");
+    requireNonNull(keyState, "key state");
+    requireNonNull(origin, "origin");
+    creationDate = creationDate.truncatedTo(ChronoUnit.MICROS);
+    deletionDate = deletionDate == null ? null : deletionDate.truncatedTo(ChronoUnit.MICROS);
+  }
+
+  static void requireNonNull(Object value, String what) {
+    if (value == null) {
+      throw new IllegalArgumentException(what + " is required");
+    }
+  }
+}
