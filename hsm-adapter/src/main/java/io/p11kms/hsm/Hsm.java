@@ -27,8 +27,8 @@ public interface Hsm extends AutoCloseable {
   WrappedKey generateBackingKey();
 
   /**
-   * Derives a one-use key from the backing key and {@code salt}, encrypts with AES-GCM and
-   * destroys the derived key.
+   * Derives a one-use key from the backing key and {@code salt}, encrypts with AES-GCM and destroys
+   * the derived key.
    *
    * @return ciphertext followed by the {@value #TAG_LENGTH}-byte tag
    */

@@ -1,0 +1,104 @@
+package io.p11kms.hsm;
+
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Token;
+
+/**
+ * Creates a domain key in the token, as the security officer.
+ *
+ * <p>Why the SO: only the SO may set CKA_TRUSTED, and only a TRUSTED key may wrap the backing keys
+ * (which are WRAP_WITH_TRUSTED). An SO session can create only public objects, so the domain key is
+ * a public token object; it is SENSITIVE and not extractable, so public does not mean readable. Its
+ * UNWRAP_TEMPLATE makes the token force SENSITIVE and WRAP_WITH_TRUSTED onto everything it unwraps,
+ * whatever template the caller passes.
+ */
+public final class DomainKeyCeremony {
+  private static final Logger LOG = LoggerFactory.getLogger(DomainKeyCeremony.class);
+
+  private DomainKeyCeremony() {}
+
+  /**
+   * Generates AES-256 {@code domain-key/<generation>} in the token labelled {@code tokenLabel}.
+   * Logs in as SO, logs out and releases the module afterwards. The caller owns {@code soPin} and
+   * wipes it.
+   *
+   * @throws HsmException when the token is absent, the SO PIN is refused, or the label exists
+   * @throws IllegalArgumentException when {@code generation} is less than 1
+   */
+  public static void createDomainKey(
+      Path modulePath, String tokenLabel, char[] soPin, int generation) {
+    if (modulePath == null || tokenLabel == null || soPin == null) {
+      throw new IllegalArgumentException("module path, token label and SO PIN are required");
+    }
+    if (generation < 1) {
+      throw new IllegalArgumentException(
+          "domain key generation must be at least 1, was " + generation);
+    }
+    String label = KeyTemplates.domainKeyLabel(generation);
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    String step = "find token";
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      step = "C_OpenSession";
+      Session session = token.openSession(true);
+      try {
+        step = "C_Login (SO)";
+        session.login(PKCS11Constants.CKU_SO, soPin);
+        try {
+          step = "C_FindObjects";
+          if (session.findObjectsSingle(KeyTemplates.domainKeyByLabel(generation), 1).length > 0) {
+            throw new HsmException(label + " already exists on token " + tokenLabel);
+          }
+          step = "C_GenerateKey";
+          long handle =
+              session.generateKey(
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                  KeyTemplates.domainKey(generation));
+          step = "C_GetAttributeValue";
+          ensureTrusted(session, handle);
+          LOG.info("created {} on token {}", label, tokenLabel);
+        } finally {
+          try {
+            session.logout();
+          } catch (PKCS11Exception e) {
+            // The session is closed next; the login goes with it.
+          }
+        }
+      } finally {
+        try {
+          session.closeSession();
+        } catch (PKCS11Exception e) {
+          // Nothing to undo.
+        }
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("domain key ceremony: " + step, e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+  }
+
+  /**
+   * Some tokens ignore CKA_TRUSTED in a generate template; set it afterwards if so, and refuse to
+   * finish with a domain key that could not wrap anything.
+   */
+  private static void ensureTrusted(Session session, long handle) throws PKCS11Exception {
+    Boolean trusted = session.getAttrValues(handle, PKCS11Constants.CKA_TRUSTED).trusted();
+    if (!Boolean.TRUE.equals(trusted)) {
+      session.setAttributeValues(handle, new AttributeVector().trusted(true));
+      trusted = session.getAttrValues(handle, PKCS11Constants.CKA_TRUSTED).trusted();
+      if (!Boolean.TRUE.equals(trusted)) {
+        session.destroyObject(handle);
+        throw new HsmException("the token would not mark the domain key TRUSTED");
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.p11kms.hsm;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * The domain keys on the token, by generation, with their object handles cached.
+ *
+ * <p>Why cache: finding an object by label costs three token calls, and encrypt and decrypt need
+ * the domain key every time. Token object handles stay valid for the life of the application's
+ * login, so each generation is looked up once. A generation that is not cached (a rotation done by
+ * another process) is looked up by label on first use.
+ */
+final class DomainKeys {
+  private final Map<Integer, Long> handles = new ConcurrentHashMap<>();
+  private volatile int current;
+
+  /** Reads every {@code domain-key/<n>} label on the token and remembers the highest. */
+  void scan(Session session) throws PKCS11Exception {
+    long[] objects = session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys());
+    for (long object : objects) {
+      String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
+      int generation = generationOf(label);
+      if (generation > 0) {
+        remember(generation, object);
+      }
+    }
+  }
+
+  /** The generation new backing keys are wrapped under, or 0 when the token has no domain key. */
+  int currentGeneration() {
+    return current;
+  }
+
+  /**
+   * The handle of {@code domain-key/<generation>}.
+   *
+   * @throws HsmException when the token holds no such key, or more than one
+   */
+  long handle(Session session, int generation) throws PKCS11Exception {
+    Long cached = handles.get(generation);
+    if (cached != null) {
+      return cached;
+    }
+    AttributeVector byLabel = KeyTemplates.domainKeyByLabel(generation);
+    long[] found = session.findObjectsSingle(byLabel, 2);
+    if (found.length == 0) {
+      throw new HsmException(
+          "domain key " + KeyTemplates.domainKeyLabel(generation) + " not found on the token");
+    }
+    if (found.length > 1) {
+      throw new HsmException(
+          "more than one " + KeyTemplates.domainKeyLabel(generation) + " on the token");
+    }
+    remember(generation, found[0]);
+    return found[0];
+  }
+
+  /** Forgets every handle, e.g. after the sessions that knew them died with the token. */
+  void clear() {
+    handles.clear();
+  }
+
+  private synchronized void remember(int generation, long handle) {
+    handles.put(generation, handle);
+    if (generation > current) {
+      current = generation;
+    }
+  }
+
+  /** The generation in a {@code domain-key/<n>} label, or 0 if the label is something else. */
+  static int generationOf(String label) {
+    if (label == null || !label.startsWith(KeyTemplates.DOMAIN_KEY_PREFIX)) {
+      return 0;
+    }
+    String digits = label.substring(KeyTemplates.DOMAIN_KEY_PREFIX.length()).trim();
+    if (digits.isEmpty() || digits.length() > 9 || !digits.chars().allMatch(Character::isDigit)) {
+      return 0;
+    }
+    return Integer.parseInt(digits);
+  }
+}

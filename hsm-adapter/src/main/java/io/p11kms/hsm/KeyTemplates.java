@@ -1,0 +1,128 @@
+package io.p11kms.hsm;
+
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+
+/**
+ * The attribute templates of every key the adapter makes, in one place.
+ *
+ * <p>Why every usage attribute is set, true or false: tokens fill in the ones left out, and
+ * SoftHSM2 fills ENCRYPT, DECRYPT and SIGN with true. A domain key that can both unwrap and decrypt
+ * would let anyone with a session decrypt an EKT into plaintext key bytes.
+ */
+final class KeyTemplates {
+  /** AES-256. */
+  static final int AES_256_BYTES = 32;
+
+  /** The label prefix of domain keys: {@code domain-key/<generation>}. */
+  static final String DOMAIN_KEY_PREFIX = "domain-key/";
+
+  private KeyTemplates() {}
+
+  static String domainKeyLabel(int generation) {
+    return DOMAIN_KEY_PREFIX + generation;
+  }
+
+  /**
+   * A new HSM backing key: a session object that exists only long enough to be wrapped. EXTRACTABLE
+   * so that it can be wrapped at all; WRAP_WITH_TRUSTED so that only a TRUSTED key (the domain key)
+   * can wrap it; DERIVE its only usage.
+   */
+  static AttributeVector newBackingKey() {
+    return AttributeVector.newAESSecretKey()
+        .valueLen(AES_256_BYTES)
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(true)
+        .wrapWithTrusted(true)
+        .derive(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .sign(false)
+        .verify(false);
+  }
+
+  /**
+   * An HBK unwrapped for one request: as {@link #newBackingKey()} but not extractable, since it is
+   * only derived from. Must carry SENSITIVE and WRAP_WITH_TRUSTED true to satisfy the domain key's
+   * UNWRAP_TEMPLATE.
+   */
+  static AttributeVector unwrappedBackingKey() {
+    return AttributeVector.newAESSecretKey()
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(false)
+        .wrapWithTrusted(true)
+        .derive(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .sign(false)
+        .verify(false);
+  }
+
+  /** A one-use derived AES-256 key that can do exactly one of encrypt or decrypt. */
+  static AttributeVector derivedKey(boolean forEncrypt) {
+    return AttributeVector.newAESSecretKey()
+        .valueLen(AES_256_BYTES)
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(false)
+        .encrypt(forEncrypt)
+        .decrypt(!forEncrypt)
+        .wrap(false)
+        .unwrap(false)
+        .sign(false)
+        .verify(false)
+        .derive(false);
+  }
+
+  /**
+   * What an unwrap under the domain key must produce: still SENSITIVE, and wrappable only by a
+   * trusted key. Enforced by the token, whatever template the caller passes.
+   */
+  static AttributeVector domainKeyUnwrapTemplate() {
+    return new AttributeVector().sensitive(true).wrapWithTrusted(true);
+  }
+
+  /**
+   * The domain key: a public token object (an SO session can create only public objects), TRUSTED
+   * so that it may wrap WRAP_WITH_TRUSTED keys, never extractable, WRAP and UNWRAP only.
+   */
+  static AttributeVector domainKey(int generation) {
+    return AttributeVector.newAESSecretKey()
+        .valueLen(AES_256_BYTES)
+        .label(domainKeyLabel(generation))
+        .token(true)
+        .private_(false)
+        .trusted(true)
+        .sensitive(true)
+        .extractable(false)
+        .wrap(true)
+        .unwrap(true)
+        .encrypt(false)
+        .decrypt(false)
+        .sign(false)
+        .verify(false)
+        .derive(false)
+        .unwrapTemplate(domainKeyUnwrapTemplate());
+  }
+
+  /** Finds secret keys that are token objects (domain keys are among them). */
+  static AttributeVector tokenSecretKeys() {
+    return new AttributeVector().class_(PKCS11Constants.CKO_SECRET_KEY).token(true);
+  }
+
+  static AttributeVector domainKeyByLabel(int generation) {
+    return new AttributeVector()
+        .class_(PKCS11Constants.CKO_SECRET_KEY)
+        .token(true)
+        .label(domainKeyLabel(generation));
+  }
+}
