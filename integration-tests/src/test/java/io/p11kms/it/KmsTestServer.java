@@ -1,0 +1,86 @@
+package io.p11kms.it;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.server.KmsServer;
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.store.KeyStores;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real server in this JVM: a fresh SoftHSM2 token, a SQLite file, Netty on a free loopback port,
+ * and a real client channel to it. The token is wrapped in {@link CountingHsm} only to count calls.
+ */
+final class KmsTestServer implements AutoCloseable {
+  static final KeyArns ARNS = new KeyArns("aws", "local-1", "111122223333");
+
+  private final SoftHsmTestToken token;
+  private final Pkcs11Hsm pkcs11;
+  private final CountingHsm hsm;
+  private final Path database;
+  private final KmsServer server;
+  private final ManagedChannel channel;
+
+  private KmsTestServer(SoftHsmTestToken token) throws Exception {
+    this.token = token;
+    this.pkcs11 = Pkcs11Hsm.open(token.hsmConfig());
+    this.hsm = new CountingHsm(pkcs11);
+    this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
+    this.server =
+        new KmsServer(
+                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+                hsm,
+                KeyStores.open("jdbc:sqlite:" + database),
+                ARNS,
+                Clock.systemUTC())
+            .start();
+    this.channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+
+  static KmsTestServer start() throws Exception {
+    return new KmsTestServer(SoftHsmTestToken.create());
+  }
+
+  KeyManagementServiceBlockingStub client() {
+    return KeyManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  ManagedChannel channel() {
+    return channel;
+  }
+
+  /** How many token calls the server has made so far. */
+  long tokenCalls() {
+    return hsm.calls();
+  }
+
+  /** Objects a fresh session of this process sees on the token. */
+  int tokenObjects() {
+    return pkcs11.visibleObjectCount();
+  }
+
+  Path database() {
+    return database;
+  }
+
+  SoftHsmTestToken token() {
+    return token;
+  }
+
+  @Override
+  public void close() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.stop();
+    token.close();
+  }
+}

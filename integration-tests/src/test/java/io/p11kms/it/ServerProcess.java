@@ -1,0 +1,123 @@
+package io.p11kms.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The server as users run it: a separate JVM started with {@code Main serve}, on a token made by
+ * the real {@code softhsm-config/init-token.sh}. Its output goes to a log file in the data folder.
+ */
+final class ServerProcess implements AutoCloseable {
+  private static final Pattern LISTENING = Pattern.compile("p11kms listening on ([^:]+):(\\d+)");
+
+  private final Process process;
+  private final int port;
+
+  private ServerProcess(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  /** Runs the token set-up script into {@code dataDir}, as run.sh does. */
+  static void initToken(Path dataDir) throws Exception {
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                repoRoot().resolve("softhsm-config/init-token.sh").toString(),
+                dataDir.toString(),
+                "p11kms-it")
+            .redirectErrorStream(true)
+            .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + "-init.log").toFile());
+    builder.environment().put("P11KMS_CLASSPATH", System.getProperty("java.class.path"));
+    builder.environment().put("P11KMS_PORT", "0");
+    Process init = builder.start();
+    if (!init.waitFor(120, TimeUnit.SECONDS) || init.exitValue() != 0) {
+      init.destroyForcibly();
+      throw new IllegalStateException(
+          "init-token.sh failed: "
+              + Files.readString(dataDir.resolveSibling(dataDir.getFileName() + "-init.log")));
+    }
+  }
+
+  /** Starts {@code Main serve} on the set-up in {@code dataDir}; returns once it listens. */
+  static ServerProcess start(Path dataDir) throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                List.of(
+                    java.toString(),
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    "io.p11kms.server.Main",
+                    "serve",
+                    "--config",
+                    dataDir.resolve("p11kms.properties").toString()))
+            .redirectError(ProcessBuilder.Redirect.appendTo(dataDir.resolve("server.log").toFile()));
+    builder.environment().put("SOFTHSM2_CONF", dataDir.resolve("softhsm2.conf").toString());
+    Process process = builder.start();
+    CompletableFuture<Integer> port =
+        CompletableFuture.supplyAsync(() -> awaitListening(process));
+    try {
+      return new ServerProcess(process, port.get(60, TimeUnit.SECONDS));
+    } catch (Exception e) {
+      process.destroyForcibly();
+      throw new IllegalStateException(
+          "server did not start: " + Files.readString(dataDir.resolve("server.log")), e);
+    }
+  }
+
+  private static int awaitListening(Process process) {
+    try {
+      BufferedReader out =
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null) {
+        Matcher m = LISTENING.matcher(line);
+        if (m.find()) {
+          // Keep draining stdout so the server never blocks on a full pipe.
+          Thread drain = new Thread(() -> out.lines().forEach(l -> {}));
+          drain.setDaemon(true);
+          drain.start();
+          return Integer.parseInt(m.group(2));
+        }
+      }
+      throw new IllegalStateException("server exited before listening");
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static Path repoRoot() {
+    return Path.of(System.getProperty("p11kms.repo.root", "..")).toAbsolutePath().normalize();
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** Stops the server as an operator would (SIGTERM) and waits for it to exit. */
+  int stop() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (process.isAlive()) {
+      stop();
+    }
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The first command: installs what is missing, builds, sets up a SoftHSM2 token under ./data
+# when there is none, and runs the server on it with a SQLite store.
+#   P11KMS_DATA_DIR  where the token, PINs, database and configuration live (default ./data)
+#   P11KMS_PORT      the port for a new configuration (default 7443)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+data_dir=${P11KMS_DATA_DIR:-$root/data}
+
+missing=()
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+command -v mvn >/dev/null || missing+=(maven)
+command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+mvn -B -q -DskipTests install
+classpath="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/classpath.txt")"
+
+P11KMS_CLASSPATH="$classpath" "$root/softhsm-config/init-token.sh" "$data_dir"
+
+export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
+exec java -cp "$classpath" io.p11kms.server.Main serve --config "$data_dir/p11kms.properties"
