@@ -35,8 +35,7 @@ public final class KmsServer {
   private final KeyStore store;
 
   /** Builds the server on any transport: tests may hand in an in-process builder. */
-  public KmsServer(
-      ServerBuilder<?> builder, Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
+  public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
     this.hsm = hsm;
     this.store = store;
     KeyService keys = new KeyService(hsm, store, arns, clock);

@@ -37,8 +37,7 @@ public final class Main {
       KmsServer server = KmsServer.open(serverConfig).start();
       Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "p11kms-shutdown"));
       // Tests and scripts wait for this exact line.
-      System.out.println(
-          "p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
+      System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
       System.out.flush();
       server.blockUntilShutdown();
       return 0;
