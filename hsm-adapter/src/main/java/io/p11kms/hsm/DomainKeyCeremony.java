@@ -63,7 +63,7 @@ public final class DomainKeyCeremony {
                   new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
                   KeyTemplates.domainKey(generation));
           step = "C_GetAttributeValue";
-          ensureTrusted(session, handle);
+          verifyAttributes(session, handle);
           LOG.info("created {} on token {}", label, tokenLabel);
         } finally {
           try {
@@ -87,18 +87,33 @@ public final class DomainKeyCeremony {
   }
 
   /**
-   * Some tokens ignore CKA_TRUSTED in a generate template; set it afterwards if so, and refuse to
-   * finish with a domain key that could not wrap anything.
+   * Checks that the token kept the attributes custody depends on. SoftHSM2 2.6.1 accepts
+   * CKA_TRUSTED in the SO's generate template, so no C_SetAttributeValue is needed (and the key is
+   * not modifiable afterwards). A token that dropped any of them leaves a key that must not be
+   * used: the ceremony fails, naming the attribute, and the operator deletes the key with the
+   * token's own tools.
    */
-  private static void ensureTrusted(Session session, long handle) throws PKCS11Exception {
-    Boolean trusted = session.getAttrValues(handle, PKCS11Constants.CKA_TRUSTED).trusted();
-    if (!Boolean.TRUE.equals(trusted)) {
-      session.setAttributeValues(handle, new AttributeVector().trusted(true));
-      trusted = session.getAttrValues(handle, PKCS11Constants.CKA_TRUSTED).trusted();
-      if (!Boolean.TRUE.equals(trusted)) {
-        session.destroyObject(handle);
-        throw new HsmException("the token would not mark the domain key TRUSTED");
-      }
+  private static void verifyAttributes(Session session, long handle) throws PKCS11Exception {
+    AttributeVector actual =
+        session.getAttrValues(
+            handle,
+            PKCS11Constants.CKA_TRUSTED,
+            PKCS11Constants.CKA_SENSITIVE,
+            PKCS11Constants.CKA_EXTRACTABLE,
+            PKCS11Constants.CKA_DECRYPT,
+            PKCS11Constants.CKA_ENCRYPT,
+            PKCS11Constants.CKA_MODIFIABLE);
+    require(Boolean.TRUE.equals(actual.trusted()), "CKA_TRUSTED");
+    require(Boolean.TRUE.equals(actual.sensitive()), "CKA_SENSITIVE");
+    require(Boolean.FALSE.equals(actual.extractable()), "CKA_EXTRACTABLE");
+    require(Boolean.FALSE.equals(actual.decrypt()), "CKA_DECRYPT");
+    require(Boolean.FALSE.equals(actual.encrypt()), "CKA_ENCRYPT");
+    require(Boolean.FALSE.equals(actual.modifiable()), "CKA_MODIFIABLE");
+  }
+
+  private static void require(boolean ok, String attribute) {
+    if (!ok) {
+      throw new HsmException("the token did not keep " + attribute + " of the new domain key");
     }
   }
 }

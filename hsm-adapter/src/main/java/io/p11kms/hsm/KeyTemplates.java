@@ -94,6 +94,12 @@ final class KeyTemplates {
   /**
    * The domain key: a public token object (an SO session can create only public objects), TRUSTED
    * so that it may wrap WRAP_WITH_TRUSTED keys, never extractable, WRAP and UNWRAP only.
+   *
+   * <p>Not MODIFIABLE, not COPYABLE, not DESTROYABLE: a public object is open to every user
+   * session, and SoftHSM2 lets a user session set CKA_DECRYPT on a modifiable public key. A domain
+   * key that can AES-ECB decrypt gives up every EKT (RFC 3394 unwrapping is AES-ECB decryption and
+   * XOR). A copy with a new template would do the same; a destroyed domain key loses every EKT
+   * wrapped under it.
    */
   static AttributeVector domainKey(int generation) {
     return AttributeVector.newAESSecretKey()
@@ -111,6 +117,9 @@ final class KeyTemplates {
         .sign(false)
         .verify(false)
         .derive(false)
+        .modifiable(false)
+        .copyable(false)
+        .destroyable(false)
         .unwrapTemplate(domainKeyUnwrapTemplate());
   }
 

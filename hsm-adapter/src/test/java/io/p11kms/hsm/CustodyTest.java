@@ -1,0 +1,351 @@
+package io.p11kms.hsm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
+
+/**
+ * Replays the known PKCS#11 API attacks on key custody with a logged-in user session, as an
+ * attacker who holds the user PIN and an EKT would, and expects every one to fail. What it shows:
+ * the HBK never leaves the token in plaintext, and the domain key does nothing but wrap and unwrap.
+ */
+class CustodyTest {
+  private static SoftHsmTestToken token;
+  private static Pkcs11Hsm hsm;
+  private static WrappedKey backingKey;
+
+  @BeforeAll
+  static void openToken() {
+    token = SoftHsmTestToken.create();
+    hsm = Pkcs11Hsm.open(token.hsmConfig());
+    backingKey = hsm.generateBackingKey();
+  }
+
+  @AfterAll
+  static void closeToken() {
+    if (hsm != null) {
+      hsm.close();
+    }
+    if (token != null) {
+      token.close();
+    }
+  }
+
+  private static Mechanism aesKeyWrap() {
+    return new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP);
+  }
+
+  private static long unwrap(Session session, AttributeVector template) throws PKCS11Exception {
+    long domainKey = hsm.domainKeyHandleForTest(session, 1);
+    return session.unwrapKey(aesKeyWrap(), domainKey, backingKey.ekt(), template);
+  }
+
+  /** An AES key the attacker makes: an ordinary user key, so not TRUSTED. */
+  private static long attackerKey(Session session) throws PKCS11Exception {
+    return session.generateKey(
+        new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+        AttributeVector.newAESSecretKey()
+            .valueLen(32)
+            .token(false)
+            .sensitive(false)
+            .extractable(true)
+            .wrap(true)
+            .unwrap(true)
+            .encrypt(true)
+            .decrypt(true));
+  }
+
+  /** The error code of a PKCS#11 call, or 0 when it succeeded. */
+  private interface Call {
+    void run() throws PKCS11Exception;
+  }
+
+  private static long errorCodeOf(Call call) {
+    try {
+      call.run();
+      return 0;
+    } catch (PKCS11Exception e) {
+      return e.getErrorCode();
+    }
+  }
+
+  @Test
+  void unwrappedBackingKey_valueIsUnreadable() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long hbk = unwrap(session, KeyTemplates.unwrappedBackingKey());
+          try {
+            assertValueUnreadable(session, hbk);
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void unwrapWithExtractableNonSensitiveTemplate_failsOrYieldsSensitiveKey() throws Exception {
+    AttributeVector weak =
+        AttributeVector.newAESSecretKey()
+            .token(false)
+            .sensitive(false)
+            .extractable(true)
+            .encrypt(true)
+            .decrypt(true)
+            .derive(true);
+    hsm.withSessionForTest(
+        session -> {
+          long hbk;
+          try {
+            hbk = unwrap(session, weak);
+          } catch (PKCS11Exception e) {
+            assertThat(Pkcs11Errors.name(e.getErrorCode())).isEqualTo("CKR_TEMPLATE_INCONSISTENT");
+            return null;
+          }
+          try {
+            assertThat(session.getAttrValues(hbk, PKCS11Constants.CKA_SENSITIVE).sensitive())
+                .isTrue();
+            assertValueUnreadable(session, hbk);
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void unwrapWithoutWrapWithTrusted_failsOrYieldsWrapWithTrustedKey() throws Exception {
+    AttributeVector weak =
+        AttributeVector.newAESSecretKey()
+            .token(false)
+            .sensitive(true)
+            .extractable(true)
+            .wrapWithTrusted(false);
+    hsm.withSessionForTest(
+        session -> {
+          long hbk;
+          try {
+            hbk = unwrap(session, weak);
+          } catch (PKCS11Exception e) {
+            assertThat(Pkcs11Errors.name(e.getErrorCode())).isEqualTo("CKR_TEMPLATE_INCONSISTENT");
+            return null;
+          }
+          try {
+            assertThat(
+                    session
+                        .getAttrValues(hbk, PKCS11Constants.CKA_WRAP_WITH_TRUSTED)
+                        .wrapWithTrusted())
+                .isTrue();
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void wrapUnderAttackerKey_failsNotWrappable() throws Exception {
+    // The attacker unwraps the EKT as extractable (the unwrap template allows that) and tries to
+    // re-wrap the HBK under a key whose bytes they know.
+    AttributeVector extractable =
+        AttributeVector.newAESSecretKey()
+            .token(false)
+            .sensitive(true)
+            .extractable(true)
+            .wrapWithTrusted(true)
+            .derive(true)
+            .encrypt(false)
+            .decrypt(false);
+    hsm.withSessionForTest(
+        session -> {
+          long hbk = unwrap(session, extractable);
+          long attacker = attackerKey(session);
+          try {
+            assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), attacker, hbk)))
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+            assertThat(
+                    errorCodeOf(
+                        () ->
+                            session.wrapKey(
+                                new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP_PAD),
+                                attacker,
+                                hbk)))
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+          } finally {
+            session.destroyObject(attacker);
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void freshBackingKey_wrapsOnlyUnderTheDomainKey() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long hbk =
+              session.generateKey(
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
+          long attacker = attackerKey(session);
+          try {
+            assertValueUnreadable(session, hbk);
+            assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), attacker, hbk)))
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+            byte[] ekt = session.wrapKey(aesKeyWrap(), hsm.domainKeyHandleForTest(session, 1), hbk);
+            assertThat(ekt).hasSize(40);
+          } finally {
+            session.destroyObject(attacker);
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void backingKey_sensitiveAndExtractableCannotBeFlipped() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long hbk =
+              session.generateKey(
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
+          try {
+            assertThat(
+                    errorCodeOf(
+                        () ->
+                            session.setAttributeValues(
+                                hbk, new AttributeVector().sensitive(false))))
+                .isNotZero();
+            assertThat(
+                    errorCodeOf(
+                        () ->
+                            session.setAttributeValues(
+                                hbk, new AttributeVector().wrapWithTrusted(false))))
+                .isNotZero();
+            assertThat(
+                    errorCodeOf(
+                        () -> session.setAttributeValues(hbk, new AttributeVector().trusted(true))))
+                .isNotZero();
+            assertValueUnreadable(session, hbk);
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_cannotEncryptDecryptOrBeExported() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          AttributeVector attributes =
+              session.getAttrValues(
+                  domainKey,
+                  PKCS11Constants.CKA_ENCRYPT,
+                  PKCS11Constants.CKA_DECRYPT,
+                  PKCS11Constants.CKA_SIGN,
+                  PKCS11Constants.CKA_VERIFY,
+                  PKCS11Constants.CKA_DERIVE,
+                  PKCS11Constants.CKA_SENSITIVE,
+                  PKCS11Constants.CKA_EXTRACTABLE,
+                  PKCS11Constants.CKA_TRUSTED,
+                  PKCS11Constants.CKA_WRAP,
+                  PKCS11Constants.CKA_UNWRAP,
+                  PKCS11Constants.CKA_TOKEN);
+          assertThat(attributes.encrypt()).isFalse();
+          assertThat(attributes.decrypt()).isFalse();
+          assertThat(attributes.sign()).isFalse();
+          assertThat(attributes.verify()).isFalse();
+          assertThat(attributes.derive()).isFalse();
+          assertThat(attributes.sensitive()).isTrue();
+          assertThat(attributes.extractable()).isFalse();
+          assertThat(attributes.trusted()).isTrue();
+          assertThat(attributes.wrap()).isTrue();
+          assertThat(attributes.unwrap()).isTrue();
+          assertThat(attributes.token()).isTrue();
+
+          Mechanism gcm =
+              new Mechanism(
+                  PKCS11Constants.CKM_AES_GCM, new GCM_PARAMS(new byte[12], new byte[0], 128));
+          assertThat(errorCodeOf(() -> session.encryptInit(gcm, domainKey)))
+              .isEqualTo(PKCS11Constants.CKR_KEY_FUNCTION_NOT_PERMITTED);
+          assertThat(errorCodeOf(() -> session.decryptInit(gcm, domainKey)))
+              .isEqualTo(PKCS11Constants.CKR_KEY_FUNCTION_NOT_PERMITTED);
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.decryptInit(
+                              new Mechanism(PKCS11Constants.CKM_AES_ECB), domainKey)))
+              .isEqualTo(PKCS11Constants.CKR_KEY_FUNCTION_NOT_PERMITTED);
+          assertValueUnreadable(session, domainKey);
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.setAttributeValues(
+                              domainKey, new AttributeVector().extractable(true))))
+              .isNotZero();
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.setAttributeValues(
+                              domainKey, new AttributeVector().decrypt(true))))
+              .isNotZero();
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.copyObject(
+                              domainKey,
+                              new AttributeVector().label("copy").token(false).decrypt(true))))
+              .isNotZero();
+          assertThat(errorCodeOf(() -> session.destroyObject(domainKey))).isNotZero();
+          long attacker = attackerKey(session);
+          try {
+            assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), attacker, domainKey)))
+                .isNotZero();
+          } finally {
+            session.destroyObject(attacker);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_cannotDecryptAnEktAsData() throws Exception {
+    // The classic wrap-then-decrypt hole: decrypt the EKT with the domain key as if it were data.
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          PKCS11Exception e =
+              catchThrowableOfType(
+                  PKCS11Exception.class,
+                  () ->
+                      session.decryptSingle(
+                          new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+                          domainKey,
+                          backingKey.ekt()));
+          assertThat(e).isNotNull();
+          return null;
+        });
+  }
+
+  private static void assertValueUnreadable(Session session, long key) {
+    byte[] value;
+    try {
+      value = session.getAttrValues(key, PKCS11Constants.CKA_VALUE).value();
+    } catch (PKCS11Exception e) {
+      assertThat(e.getErrorCode()).isEqualTo(PKCS11Constants.CKR_ATTRIBUTE_SENSITIVE);
+      return;
+    }
+    assertThat(value).isNullOrEmpty();
+  }
+}
