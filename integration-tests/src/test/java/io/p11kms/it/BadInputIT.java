@@ -65,7 +65,9 @@ class BadInputIT {
   @Test
   void encrypt_missingKeyId_isValidation() {
     refusedBeforeTheToken(
-        () -> kms.encrypt(EncryptRequest.newBuilder().setPlaintext(ByteString.copyFromUtf8("x")).build()),
+        () ->
+            kms.encrypt(
+                EncryptRequest.newBuilder().setPlaintext(ByteString.copyFromUtf8("x")).build()),
         Status.Code.INVALID_ARGUMENT,
         VALIDATION);
   }
@@ -116,7 +118,9 @@ class BadInputIT {
   @Test
   void describeKey_unknownOrMissing() {
     refusedBeforeTheToken(
-        () -> kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(UUID.randomUUID().toString()).build()),
+        () ->
+            kms.describeKey(
+                DescribeKeyRequest.newBuilder().setKeyId(UUID.randomUUID().toString()).build()),
         Status.Code.NOT_FOUND,
         "NotFoundException");
     refusedBeforeTheToken(
@@ -163,7 +167,10 @@ class BadInputIT {
       refusedBeforeTheToken(
           () ->
               kms.generateDataKey(
-                  GenerateDataKeyRequest.newBuilder().setKeyId(keyId).setNumberOfBytes(bad).build()),
+                  GenerateDataKeyRequest.newBuilder()
+                      .setKeyId(keyId)
+                      .setNumberOfBytes(bad)
+                      .build()),
           Status.Code.INVALID_ARGUMENT,
           VALIDATION);
     }
@@ -201,7 +208,8 @@ class BadInputIT {
         VALIDATION);
     for (int bad : new int[] {0, 1025}) {
       refusedBeforeTheToken(
-          () -> kms.generateRandom(GenerateRandomRequest.newBuilder().setNumberOfBytes(bad).build()),
+          () ->
+              kms.generateRandom(GenerateRandomRequest.newBuilder().setNumberOfBytes(bad).build()),
           Status.Code.INVALID_ARGUMENT,
           VALIDATION);
     }
@@ -225,7 +233,8 @@ class BadInputIT {
 
   @Test
   void createKey_tooLongDescription_isValidation_andMakesNoKey() {
-    long keysBefore = kms.listKeys(ListKeysRequest.newBuilder().setLimit(1000).build()).getKeysCount();
+    long keysBefore =
+        kms.listKeys(ListKeysRequest.newBuilder().setLimit(1000).build()).getKeysCount();
     refusedBeforeTheToken(
         () -> kms.createKey(CreateKeyRequest.newBuilder().setDescription("d".repeat(8193)).build()),
         Status.Code.INVALID_ARGUMENT,

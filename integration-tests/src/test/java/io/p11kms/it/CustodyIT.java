@@ -84,7 +84,9 @@ class CustodyIT {
 
     byte[] files = readAll(server.database());
     for (byte[] dataKey : dataKeys) {
-      assertThat(indexOf(files, dataKey)).as("a data key found in the database files").isEqualTo(-1);
+      assertThat(indexOf(files, dataKey))
+          .as("a data key found in the database files")
+          .isEqualTo(-1);
     }
   }
 

@@ -70,10 +70,12 @@ class DataKeyIT {
 
     byte[] iv = new byte[12];
     Cipher sealer = Cipher.getInstance("AES/GCM/NoPadding");
-    sealer.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(plaintextKey, "AES"), new GCMParameterSpec(128, iv));
+    sealer.init(
+        Cipher.ENCRYPT_MODE, new SecretKeySpec(plaintextKey, "AES"), new GCMParameterSpec(128, iv));
     byte[] sealed = sealer.doFinal("envelope".getBytes(StandardCharsets.UTF_8));
     Cipher opener = Cipher.getInstance("AES/GCM/NoPadding");
-    opener.init(Cipher.DECRYPT_MODE, new SecretKeySpec(decrypted, "AES"), new GCMParameterSpec(128, iv));
+    opener.init(
+        Cipher.DECRYPT_MODE, new SecretKeySpec(decrypted, "AES"), new GCMParameterSpec(128, iv));
     assertThat(new String(opener.doFinal(sealed), StandardCharsets.UTF_8)).isEqualTo("envelope");
   }
 
@@ -118,7 +120,8 @@ class DataKeyIT {
   void generateRandom_givesDistinctBytesOfTheAskedLength() {
     Set<String> seen = new HashSet<>();
     for (int n : new int[] {1, 32, 1024}) {
-      var random = kms.generateRandom(GenerateRandomRequest.newBuilder().setNumberOfBytes(n).build());
+      var random =
+          kms.generateRandom(GenerateRandomRequest.newBuilder().setNumberOfBytes(n).build());
       assertThat(random.getPlaintext().size()).isEqualTo(n);
     }
     for (int i = 0; i < 20; i++) {

@@ -153,8 +153,7 @@ class EncryptDecryptIT {
     byte[] plaintext = randomBytes(100);
     String destination =
         kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
-    ByteString source =
-        kms.encrypt(encrypt(plaintext, Map.of("stage", "one"))).getCiphertextBlob();
+    ByteString source = kms.encrypt(encrypt(plaintext, Map.of("stage", "one"))).getCiphertextBlob();
 
     ReEncryptResponse moved =
         kms.reEncrypt(

@@ -52,7 +52,8 @@ final class KmsTestServer implements AutoCloseable {
   }
 
   KeyManagementServiceBlockingStub client() {
-    return KeyManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    return KeyManagementServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
   }
 
   ManagedChannel channel() {

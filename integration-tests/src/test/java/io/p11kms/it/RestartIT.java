@@ -39,7 +39,8 @@ class RestartIT {
       keyId =
           call(
               first,
-              kms -> kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId());
+              kms ->
+                  kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId());
       for (int i = 0; i < 20; i++) {
         ByteString plaintext = ByteString.copyFromUtf8("record " + i);
         ByteString blob =
@@ -59,14 +60,14 @@ class RestartIT {
     }
 
     try (ServerProcess second = ServerProcess.start(dataDir)) {
-      assertThat(
-              withChannel(
-                  second,
-                  channel ->
-                      HealthGrpc.newBlockingStub(channel)
-                          .check(HealthCheckRequest.getDefaultInstance())
-                          .getStatus()))
-          .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      HealthCheckResponse.ServingStatus health =
+          withChannel(
+              second,
+              channel ->
+                  HealthGrpc.newBlockingStub(channel)
+                      .check(HealthCheckRequest.getDefaultInstance())
+                      .getStatus());
+      assertThat(health).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
       for (Map.Entry<ByteString, ByteString> entry : ciphertexts.entrySet()) {
         ByteString decrypted =
             call(

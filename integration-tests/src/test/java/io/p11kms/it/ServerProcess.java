@@ -60,11 +60,11 @@ final class ServerProcess implements AutoCloseable {
                     "serve",
                     "--config",
                     dataDir.resolve("p11kms.properties").toString()))
-            .redirectError(ProcessBuilder.Redirect.appendTo(dataDir.resolve("server.log").toFile()));
+            .redirectError(
+                ProcessBuilder.Redirect.appendTo(dataDir.resolve("server.log").toFile()));
     builder.environment().put("SOFTHSM2_CONF", dataDir.resolve("softhsm2.conf").toString());
     Process process = builder.start();
-    CompletableFuture<Integer> port =
-        CompletableFuture.supplyAsync(() -> awaitListening(process));
+    CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> awaitListening(process));
     try {
       return new ServerProcess(process, port.get(60, TimeUnit.SECONDS));
     } catch (Exception e) {

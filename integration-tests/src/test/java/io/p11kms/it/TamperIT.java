@@ -115,8 +115,11 @@ class TamperIT {
     keyCase.put("table", "orders");
 
     for (Map<String, String> wrong :
-        java.util.List.of(added, dropped, valueChanged, valueCase, keyCase, Map.<String, String>of())) {
-      assertThat(Rpc.failure(() -> decrypt(blob, wrong))).as("context %s", wrong).isEqualTo(expected);
+        java.util.List.of(
+            added, dropped, valueChanged, valueCase, keyCase, Map.<String, String>of())) {
+      assertThat(Rpc.failure(() -> decrypt(blob, wrong)))
+          .as("context %s", wrong)
+          .isEqualTo(expected);
     }
   }
 
