@@ -1,0 +1,67 @@
+package io.p11kms.hsm;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * A quick throughput check of the hot path (unwrap + derive + AES-GCM + destroy both), off by
+ * default: {@code mvn -pl hsm-adapter test -Dtest=ThroughputTest -Dp11kms.bench=true}. Prints
+ * operations per second; asserts nothing.
+ */
+@EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
+class ThroughputTest {
+
+  @Test
+  void encryptAndDecrypt_operationsPerSecond() throws Exception {
+    try (SoftHsmTestToken token = SoftHsmTestToken.create();
+        Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+      WrappedKey key = hsm.generateBackingKey();
+      byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
+      byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);
+      byte[] aad = new byte[64];
+      byte[] plaintext = new byte[256];
+      Derivation derivation = hsm.preferredDerivation();
+      byte[] ciphertext = hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
+      for (int threads : new int[] {1, 2, 4}) {
+        run("encrypt", threads, () -> hsm.encrypt(key, derivation, salt, iv, aad, plaintext));
+        run("decrypt", threads, () -> hsm.decrypt(key, derivation, salt, iv, aad, ciphertext));
+      }
+      run("generateBackingKey", 1, hsm::generateBackingKey);
+    }
+  }
+
+  private static void run(String name, int threads, Runnable operation) throws Exception {
+    int perThread = 20_000 / threads;
+    for (int i = 0; i < 2_000; i++) {
+      operation.run();
+    }
+    ExecutorService executor = Executors.newFixedThreadPool(threads);
+    try {
+      long start = System.nanoTime();
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        futures.add(
+            executor.submit(
+                () -> {
+                  for (int i = 0; i < perThread; i++) {
+                    operation.run();
+                  }
+                }));
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      System.out.printf(
+          "%s, %d thread(s): %.0f ops/s%n", name, threads, perThread * threads / seconds);
+    } finally {
+      executor.shutdown();
+    }
+  }
+}
