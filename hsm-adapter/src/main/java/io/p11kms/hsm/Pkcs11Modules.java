@@ -35,6 +35,7 @@ final class Pkcs11Modules {
     Path key = path.toAbsolutePath().normalize();
     Entry entry = MODULES.get(key);
     if (entry == null) {
+      WrapperLogging.install();
       PKCS11Module module;
       try {
         module = PKCS11Module.getInstance(key.toString());
