@@ -12,8 +12,13 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.KmsGrpcService;
+import io.p11kms.server.grpc.LifecycleHandlers;
+import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.CryptoService;
+import io.p11kms.server.service.DeletionTask;
+import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.TagService;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.io.IOException;
@@ -22,14 +27,23 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The service assembled: token, store, the operations, and the gRPC server with health and
- * reflection. Owns what it opened and closes it in {@link #stop()}.
+ * The service assembled: token, store, the operations, the gRPC server with health and reflection,
+ * and the background task that deletes keys whose deletion window has passed. Owns what it opened
+ * and closes it in {@link #stop()}.
  */
 public final class KmsServer {
+  /** How often the deletion task looks for keys whose window has passed. */
+  static final Duration DELETION_PERIOD = Duration.ofMinutes(1);
+
   private final Server server;
+  private final DeletionTask deletions;
+  private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
   private final KeyStore store;
@@ -40,9 +54,22 @@ public final class KmsServer {
     this.store = store;
     KeyService keys = new KeyService(hsm, store, arns, clock);
     CryptoService crypto = new CryptoService(hsm, store, keys);
+    LifecycleHandlers lifecycle =
+        new LifecycleHandlers(
+            new KeyLifecycleService(store, keys, clock),
+            new AliasService(store, keys, arns, clock),
+            new TagService(store, keys));
+    this.deletions = new DeletionTask(store, clock);
+    this.scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "p11kms-key-deletion");
+              t.setDaemon(true);
+              return t;
+            });
     this.server =
         builder
-            .addService(new KmsGrpcService(keys, crypto))
+            .addService(new KmsGrpcService(keys, crypto, lifecycle))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -89,7 +116,16 @@ public final class KmsServer {
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    deletions.schedule(scheduler, DELETION_PERIOD);
     return this;
+  }
+
+  /**
+   * Deletes, now, the keys whose deletion window has passed by the server's clock; what the
+   * background task does every {@link #DELETION_PERIOD}. Returns how many were deleted.
+   */
+  public int runDueDeletions() {
+    return deletions.runDueDeletions();
   }
 
   /** The port it listens on (useful when configured with port 0). */
@@ -119,6 +155,13 @@ public final class KmsServer {
   }
 
   private void close() {
+    scheduler.shutdownNow();
+    try {
+      // A deletion in flight finishes its transaction before the store closes.
+      scheduler.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     try {
       store.close();
     } catch (Exception e) {

@@ -71,6 +71,17 @@ public final class KeyArns {
   }
 
   /**
+   * The alias name ({@code alias/<name>}) in an alias ARN of this partition, region and account;
+   * empty for anything else.
+   */
+  public Optional<String> parseAliasArn(String arn) {
+    if (arn == null || !arn.startsWith(aliasPrefix) || arn.length() == aliasPrefix.length()) {
+      return Optional.empty();
+    }
+    return Optional.of("alias/" + arn.substring(aliasPrefix.length()));
+  }
+
+  /**
    * A key id in its canonical 36-character form (either case). Stricter than {@link
    * UUID#fromString}, which also takes {@code 1-2-3-4-5}.
    */

@@ -3,12 +3,22 @@ package io.p11kms.server.grpc;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.StreamObserver;
+import io.p11kms.proto.v1.CancelKeyDeletionRequest;
+import io.p11kms.proto.v1.CancelKeyDeletionResponse;
+import io.p11kms.proto.v1.CreateAliasRequest;
+import io.p11kms.proto.v1.CreateAliasResponse;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.CreateKeyResponse;
 import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.DecryptResponse;
+import io.p11kms.proto.v1.DeleteAliasRequest;
+import io.p11kms.proto.v1.DeleteAliasResponse;
 import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.DescribeKeyResponse;
+import io.p11kms.proto.v1.DisableKeyRequest;
+import io.p11kms.proto.v1.DisableKeyResponse;
+import io.p11kms.proto.v1.EnableKeyRequest;
+import io.p11kms.proto.v1.EnableKeyResponse;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.EncryptResponse;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
@@ -20,10 +30,24 @@ import io.p11kms.proto.v1.GenerateRandomRequest;
 import io.p11kms.proto.v1.GenerateRandomResponse;
 import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.proto.v1.ListAliasesRequest;
+import io.p11kms.proto.v1.ListAliasesResponse;
 import io.p11kms.proto.v1.ListKeysRequest;
 import io.p11kms.proto.v1.ListKeysResponse;
+import io.p11kms.proto.v1.ListResourceTagsRequest;
+import io.p11kms.proto.v1.ListResourceTagsResponse;
 import io.p11kms.proto.v1.ReEncryptRequest;
 import io.p11kms.proto.v1.ReEncryptResponse;
+import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
+import io.p11kms.proto.v1.ScheduleKeyDeletionResponse;
+import io.p11kms.proto.v1.TagResourceRequest;
+import io.p11kms.proto.v1.TagResourceResponse;
+import io.p11kms.proto.v1.UntagResourceRequest;
+import io.p11kms.proto.v1.UntagResourceResponse;
+import io.p11kms.proto.v1.UpdateAliasRequest;
+import io.p11kms.proto.v1.UpdateAliasResponse;
+import io.p11kms.proto.v1.UpdateKeyDescriptionRequest;
+import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
 import io.p11kms.server.service.Ciphertext;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DataKey;
@@ -42,10 +66,12 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   private final KeyService keys;
   private final CryptoService crypto;
+  private final LifecycleHandlers lifecycle;
 
-  public KmsGrpcService(KeyService keys, CryptoService crypto) {
+  public KmsGrpcService(KeyService keys, CryptoService crypto, LifecycleHandlers lifecycle) {
     this.keys = keys;
     this.crypto = crypto;
+    this.lifecycle = lifecycle;
   }
 
   @Override
@@ -59,7 +85,8 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                         keys.createKey(
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
-                            ProtoMapping.keySpec(request.getKeySpec()))))
+                            ProtoMapping.keySpec(request.getKeySpec()),
+                            ProtoMapping.tags(request.getTagsList()))))
                 .build());
   }
 
@@ -220,6 +247,78 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                         crypto.generateRandom(
                             request.hasNumberOfBytes() ? request.getNumberOfBytes() : null)))
                 .build());
+  }
+
+  // Key life cycle, aliases and tags: the messages are mapped in LifecycleHandlers.
+
+  @Override
+  public void updateKeyDescription(
+      UpdateKeyDescriptionRequest request, StreamObserver<UpdateKeyDescriptionResponse> response) {
+    unary(response, () -> lifecycle.updateKeyDescription(request));
+  }
+
+  @Override
+  public void enableKey(EnableKeyRequest request, StreamObserver<EnableKeyResponse> response) {
+    unary(response, () -> lifecycle.enableKey(request));
+  }
+
+  @Override
+  public void disableKey(DisableKeyRequest request, StreamObserver<DisableKeyResponse> response) {
+    unary(response, () -> lifecycle.disableKey(request));
+  }
+
+  @Override
+  public void scheduleKeyDeletion(
+      ScheduleKeyDeletionRequest request, StreamObserver<ScheduleKeyDeletionResponse> response) {
+    unary(response, () -> lifecycle.scheduleKeyDeletion(request));
+  }
+
+  @Override
+  public void cancelKeyDeletion(
+      CancelKeyDeletionRequest request, StreamObserver<CancelKeyDeletionResponse> response) {
+    unary(response, () -> lifecycle.cancelKeyDeletion(request));
+  }
+
+  @Override
+  public void createAlias(
+      CreateAliasRequest request, StreamObserver<CreateAliasResponse> response) {
+    unary(response, () -> lifecycle.createAlias(request));
+  }
+
+  @Override
+  public void updateAlias(
+      UpdateAliasRequest request, StreamObserver<UpdateAliasResponse> response) {
+    unary(response, () -> lifecycle.updateAlias(request));
+  }
+
+  @Override
+  public void deleteAlias(
+      DeleteAliasRequest request, StreamObserver<DeleteAliasResponse> response) {
+    unary(response, () -> lifecycle.deleteAlias(request));
+  }
+
+  @Override
+  public void listAliases(
+      ListAliasesRequest request, StreamObserver<ListAliasesResponse> response) {
+    unary(response, () -> lifecycle.listAliases(request));
+  }
+
+  @Override
+  public void tagResource(
+      TagResourceRequest request, StreamObserver<TagResourceResponse> response) {
+    unary(response, () -> lifecycle.tagResource(request));
+  }
+
+  @Override
+  public void untagResource(
+      UntagResourceRequest request, StreamObserver<UntagResourceResponse> response) {
+    unary(response, () -> lifecycle.untagResource(request));
+  }
+
+  @Override
+  public void listResourceTags(
+      ListResourceTagsRequest request, StreamObserver<ListResourceTagsResponse> response) {
+    unary(response, () -> lifecycle.listResourceTags(request));
   }
 
   /** The array is fresh and owned by nobody else, so it need not be copied again. */

@@ -10,7 +10,9 @@ import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.Tag;
 import java.time.Instant;
+import java.util.List;
 
 /** Between the wire's messages and enums and the service's. */
 final class ProtoMapping {
@@ -31,7 +33,19 @@ final class ProtoMapping {
             .setKeyManager(KeyManager.CUSTOMER)
             .addEncryptionAlgorithms(EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM);
     m.deletionDate().ifPresent(d -> builder.setDeletionDate(timestamp(d)));
+    m.pendingDeletionWindowInDays().ifPresent(builder::setPendingDeletionWindowInDays);
     return builder.build();
+  }
+
+  static List<Tag> tags(List<io.p11kms.proto.v1.Tag> tags) {
+    return tags.stream().map(t -> new Tag(t.getTagKey(), t.getTagValue())).toList();
+  }
+
+  static io.p11kms.proto.v1.Tag tag(Tag tag) {
+    return io.p11kms.proto.v1.Tag.newBuilder()
+        .setTagKey(tag.key())
+        .setTagValue(tag.value())
+        .build();
   }
 
   static KeyUsage keyUsage(io.p11kms.proto.v1.KeyUsage usage) {

@@ -44,8 +44,7 @@ public final class CryptoService {
       throw new KmsException(
           KmsError.INCORRECT_KEY, "The ciphertext was not made under key '" + expectedKey + "'");
     }
-    // A key id nobody created is what a flipped bit looks like: the same error as a bad tag.
-    KeyRecord key = store.findKey(parsed.keyId()).orElseThrow(KmsException::invalidCiphertext);
+    KeyRecord key = store.findKey(parsed.keyId()).orElseThrow(() -> missingKey(parsed.keyId()));
     KeyService.requireUsable(key);
     KeyVersionRecord version =
         store
@@ -111,6 +110,17 @@ public final class CryptoService {
                 () -> new KmsException(KmsError.INTERNAL, "Internal error: key has no version"));
     byte[] blob = cipher.encrypt(version, plaintext, context);
     return new Ciphertext(key.keyId(), keys.arn(key.keyId()), blob);
+  }
+
+  /**
+   * A key that was deleted for good leaves a tombstone: its ciphertexts get NotFound. A key id
+   * nobody created is what a flipped bit looks like: the same error as a bad tag.
+   */
+  private KmsException missingKey(UUID keyId) {
+    if (store.findDeletedKey(keyId).isPresent()) {
+      return KmsException.notFound("Key '" + keys.arn(keyId) + "' has been deleted");
+    }
+    return KmsException.invalidCiphertext();
   }
 
   private static String blankToNull(String s) {

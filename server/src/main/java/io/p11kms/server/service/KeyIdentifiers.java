@@ -3,12 +3,15 @@ package io.p11kms.server.service;
 import io.p11kms.server.config.KeyArns;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
- * Reads the KeyId parameter: a key id (UUID), a key ARN, an alias name ({@code alias/...}) or an
- * alias ARN. A string that is none of these is a {@code ValidationException}; a well-formed name
- * that this service does not hold is {@code NotFoundException}.
+ * Reads KeyId parameters. Most operations take a key id (UUID), a key ARN, an alias name ({@code
+ * alias/...}) or an alias ARN ({@link #resolve}); the life-cycle, tag and alias-target parameters
+ * take only a key id or key ARN ({@link #resolveKey}, {@link #resolveTarget}), as AWS KMS. A string
+ * that is none of these is a {@code ValidationException}; a well-formed name that this service does
+ * not hold is {@code NotFoundException}.
  */
 final class KeyIdentifiers {
   private static final Pattern KEY_ID =
@@ -21,23 +24,81 @@ final class KeyIdentifiers {
       Pattern.compile("^arn:[a-z0-9-]{1,63}:kms:[a-z0-9-]{1,63}:[0-9]{12}:alias/.+$");
 
   private final KeyArns arns;
+  private final Function<String, Optional<UUID>> aliasTargets;
 
+  /** Without aliases: every alias is NotFound. */
   KeyIdentifiers(KeyArns arns) {
-    this.arns = arns;
+    this(arns, name -> Optional.empty());
   }
 
-  /** Whether the string has the form of a key id: the only form some operations take. */
+  /**
+   * @param aliasTargets the key an alias name ({@code alias/...}) points to, if the alias exists
+   */
+  KeyIdentifiers(KeyArns arns, Function<String, Optional<UUID>> aliasTargets) {
+    this.arns = arns;
+    this.aliasTargets = aliasTargets;
+  }
+
+  /** Whether the string has the form of a key id. */
   static boolean isKeyId(String s) {
     return KEY_ID.matcher(s).matches();
   }
 
+  /** Whether the string has the form of an alias name or alias ARN. */
+  static boolean isAlias(String s) {
+    return s != null && (ALIAS_NAME.matcher(s).matches() || ALIAS_ARN.matcher(s).matches());
+  }
+
   /**
-   * The key id that {@code keyId} names.
+   * The key id that {@code keyId} names: a key id, key ARN, alias name or alias ARN.
    *
    * @throws KmsException VALIDATION when malformed, NOT_FOUND when well formed but not ours
    */
   UUID resolve(String keyId, String parameter) {
     Requests.requireKeyId(keyId, parameter);
+    if (ALIAS_NAME.matcher(keyId).matches()) {
+      return aliasTarget(keyId, keyId);
+    }
+    if (ALIAS_ARN.matcher(keyId).matches()) {
+      String name =
+          arns.parseAliasArn(keyId)
+              .orElseThrow(() -> KmsException.notFound("Alias '" + keyId + "' does not exist"));
+      if (!ALIAS_NAME.matcher(name).matches()) {
+        throw KmsException.validation(parameter + " is not a valid alias ARN");
+      }
+      return aliasTarget(name, keyId);
+    }
+    return keyIdOrArn(keyId, parameter, "a key id, key ARN, alias name or alias ARN");
+  }
+
+  /**
+   * The key id that a key id or key ARN names, for the operations that take no alias. An alias
+   * there is NotFound ("Invalid keyId"), as AWS KMS answers it.
+   */
+  UUID resolveKey(String keyId, String parameter) {
+    Requests.requireKeyId(keyId, parameter);
+    if (isAlias(keyId)) {
+      throw KmsException.notFound(
+          "Invalid keyId '"
+              + keyId
+              + "': "
+              + parameter
+              + " takes a key id or key ARN, not an alias");
+    }
+    return keyIdOrArn(keyId, parameter, "a key id or key ARN");
+  }
+
+  /** The key an alias is to point to: a key id or key ARN; an alias is a ValidationException. */
+  UUID resolveTarget(String keyId, String parameter) {
+    Requests.requireKeyId(keyId, parameter);
+    if (isAlias(keyId)) {
+      throw KmsException.validation(
+          parameter + " must be a key id or key ARN: aliases must refer to keys, not aliases");
+    }
+    return keyIdOrArn(keyId, parameter, "a key id or key ARN");
+  }
+
+  private UUID keyIdOrArn(String keyId, String parameter, String forms) {
     if (isKeyId(keyId)) {
       return UUID.fromString(keyId);
     }
@@ -49,11 +110,12 @@ final class KeyIdentifiers {
       Optional<UUID> ours = arns.parseKeyArn(keyId);
       return ours.orElseThrow(() -> KmsException.notFound("Key '" + keyId + "' does not exist"));
     }
-    if (ALIAS_NAME.matcher(keyId).matches() || ALIAS_ARN.matcher(keyId).matches()) {
-      // Aliases arrive with the key life-cycle work; until then no alias exists.
-      throw KmsException.notFound("Alias '" + keyId + "' does not exist");
-    }
-    throw KmsException.validation(
-        parameter + " must be a key id, key ARN, alias name or alias ARN");
+    throw KmsException.validation(parameter + " must be " + forms);
+  }
+
+  private UUID aliasTarget(String aliasName, String asGiven) {
+    return aliasTargets
+        .apply(aliasName)
+        .orElseThrow(() -> KmsException.notFound("Alias '" + asGiven + "' does not exist"));
   }
 }

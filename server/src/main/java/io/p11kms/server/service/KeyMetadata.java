@@ -4,7 +4,13 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
-/** What DescribeKey tells about a key. */
+/**
+ * What DescribeKey tells about a key. Origin is always AWS_KMS (the key material is generated in
+ * the token) and the key manager always CUSTOMER.
+ *
+ * @param deletionDate when the key will be deleted, while it is pending deletion
+ * @param pendingDeletionWindowInDays the deletion window, while the key is pending deletion
+ */
 public record KeyMetadata(
     UUID keyId,
     String arn,
@@ -13,7 +19,8 @@ public record KeyMetadata(
     KeyUsage keyUsage,
     KeySpec keySpec,
     KeyState keyState,
-    Optional<Instant> deletionDate) {
+    Optional<Instant> deletionDate,
+    Optional<Integer> pendingDeletionWindowInDays) {
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;

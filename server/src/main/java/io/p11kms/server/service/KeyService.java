@@ -3,16 +3,19 @@ package io.p11kms.server.service;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-/** Creates, describes and lists keys. */
+/** Creates, describes and lists keys; finds the key a KeyId parameter names. */
 public final class KeyService {
   private static final String ORIGIN = "AWS_KMS";
 
@@ -26,16 +29,22 @@ public final class KeyService {
     this.hsm = hsm;
     this.store = store;
     this.arns = arns;
-    this.identifiers = new KeyIdentifiers(arns);
+    this.identifiers =
+        new KeyIdentifiers(arns, name -> store.findAlias(name).map(AliasRecord::keyId));
     this.clock = clock;
   }
 
-  /**
-   * Generates a backing key in the token and stores the key with its first version in one
-   * transaction: a failure on either side leaves nothing behind.
-   */
   public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec) {
+    return createKey(description, usage, spec, List.of());
+  }
+
+  /**
+   * Generates a backing key in the token and stores the key with its first version and its tags in
+   * one transaction: a failure on either side leaves nothing behind.
+   */
+  public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
     String checkedDescription = Requests.requireDescription(description);
+    Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
     KeySpec keySpec = spec == null ? KeySpec.SYMMETRIC_DEFAULT : spec;
 
@@ -61,7 +70,7 @@ public final class KeyService {
             backingKey.domainKeyGeneration(),
             backingKey.wrapMechanism().code(),
             backingKey.ekt());
-    store.createKey(key, version);
+    store.createKey(key, version, checkedTags);
     return metadata(key);
   }
 
@@ -90,8 +99,19 @@ public final class KeyService {
     return requireUsable(find(identifiers.resolve(keyId, parameter)));
   }
 
+  /** A key id, key ARN, alias name or alias ARN. */
   UUID resolve(String keyId, String parameter) {
     return identifiers.resolve(keyId, parameter);
+  }
+
+  /** A key id or key ARN only. */
+  UUID resolveKey(String keyId, String parameter) {
+    return identifiers.resolveKey(keyId, parameter);
+  }
+
+  /** An alias target: a key id or key ARN only. */
+  UUID resolveTarget(String keyId, String parameter) {
+    return identifiers.resolveTarget(keyId, parameter);
   }
 
   static KeyRecord requireUsable(KeyRecord key) {
@@ -114,13 +134,13 @@ public final class KeyService {
     return arns.keyArn(keyId);
   }
 
-  private KeyRecord find(UUID keyId) {
+  KeyRecord find(UUID keyId) {
     return store
         .findKey(keyId)
         .orElseThrow(() -> KmsException.notFound("Key '" + keyId + "' does not exist"));
   }
 
-  private KeyMetadata metadata(KeyRecord key) {
+  KeyMetadata metadata(KeyRecord key) {
     return new KeyMetadata(
         key.keyId(),
         arns.keyArn(key.keyId()),
@@ -129,6 +149,7 @@ public final class KeyService {
         KeyUsage.valueOf(key.keyUsage()),
         KeySpec.valueOf(key.keySpec()),
         KeyState.valueOf(key.keyState()),
-        Optional.ofNullable(key.deletionDate()));
+        Optional.ofNullable(key.deletionDate()),
+        Optional.ofNullable(key.pendingWindowDays()));
   }
 }

@@ -17,6 +17,12 @@ final class Requests {
   static final int MAX_ENCRYPTION_CONTEXT_BYTES = 8192;
   static final int MAX_LIST_LIMIT = 1000;
   static final int DEFAULT_LIST_LIMIT = 100;
+  static final int MAX_ALIAS_LIST_LIMIT = 100;
+  static final int DEFAULT_ALIAS_LIST_LIMIT = 50;
+  static final int MAX_TAG_LIST_LIMIT = 50;
+  static final int MIN_PENDING_WINDOW_DAYS = 7;
+  static final int MAX_PENDING_WINDOW_DAYS = 30;
+  static final int DEFAULT_PENDING_WINDOW_DAYS = 30;
 
   private Requests() {}
 
@@ -120,5 +126,34 @@ final class Requests {
       throw KmsException.validation("Limit must be 1-1000, was " + limit);
     }
     return limit;
+  }
+
+  static int aliasListLimit(Integer limit) {
+    return limit(limit, MAX_ALIAS_LIST_LIMIT, DEFAULT_ALIAS_LIST_LIMIT);
+  }
+
+  static int tagListLimit(Integer limit) {
+    return limit(limit, MAX_TAG_LIST_LIMIT, MAX_TAG_LIST_LIMIT);
+  }
+
+  private static int limit(Integer limit, int max, int byDefault) {
+    if (limit == null) {
+      return byDefault;
+    }
+    if (limit < 1 || limit > max) {
+      throw KmsException.validation("Limit must be 1-" + max + ", was " + limit);
+    }
+    return limit;
+  }
+
+  /** ScheduleKeyDeletion's PendingWindowInDays: 7-30, 30 when not given. */
+  static int pendingWindowDays(Integer days) {
+    if (days == null) {
+      return DEFAULT_PENDING_WINDOW_DAYS;
+    }
+    if (days < MIN_PENDING_WINDOW_DAYS || days > MAX_PENDING_WINDOW_DAYS) {
+      throw KmsException.validation("PendingWindowInDays must be 7-30, was " + days);
+    }
+    return days;
   }
 }

@@ -1,6 +1,7 @@
 package io.p11kms.server.store;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,7 +13,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
@@ -30,9 +33,12 @@ public final class JdbcKeyStore implements KeyStore {
   static final Duration BORROW_TIMEOUT = Duration.ofSeconds(30);
 
   private static final byte MARKER_FORMAT = 1;
+  private static final byte TAG_MARKER_FORMAT = 2;
+  private static final String PENDING_DELETION = "PENDING_DELETION";
   private static final String KEY_COLUMNS =
       "seq, key_id, creation_date, description, key_usage, key_spec, key_state, origin,"
-          + " deletion_date";
+          + " deletion_date, pending_window_days";
+  private static final String ALIAS_COLUMNS = "seq, alias_name, key_id, created_at, updated_at";
   private static final String VERSION_COLUMNS =
       "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt";
 
@@ -99,7 +105,7 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   @Override
-  public void createKey(KeyRecord key, KeyVersionRecord firstVersion) {
+  public void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
     if (key == null || firstVersion == null) {
       throw new IllegalArgumentException("key and first version are required");
     }
@@ -110,13 +116,15 @@ public final class JdbcKeyStore implements KeyStore {
       throw new IllegalArgumentException(
           "first version number must be 1, was " + firstVersion.versionNumber());
     }
+    Map<String, String> checkedTags = tags == null ? Map.of() : tags;
     inWriteTransaction(
         "cannot store the key",
         c -> {
           try (PreparedStatement p =
               c.prepareStatement(
                   "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"
-                      + " key_state, origin, deletion_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                      + " key_state, origin, deletion_date, pending_window_days)"
+                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             p.setString(1, key.keyId().toString());
             p.setLong(2, toMicros(key.creationDate()));
             p.setString(3, key.description());
@@ -129,9 +137,13 @@ public final class JdbcKeyStore implements KeyStore {
             } else {
               p.setLong(8, toMicros(key.deletionDate()));
             }
+            setNullableInt(p, 9, key.pendingWindowDays());
             p.executeUpdate();
           }
           insertVersion(c, firstVersion);
+          for (Map.Entry<String, String> tag : checkedTags.entrySet()) {
+            putTag(c, key.keyId(), tag.getKey(), tag.getValue());
+          }
           return null;
         });
   }
@@ -252,6 +264,401 @@ public final class JdbcKeyStore implements KeyStore {
         });
   }
 
+  // Key states.
+
+  @Override
+  public boolean updateKeyState(
+      UUID keyId,
+      String expectedState,
+      String newState,
+      Instant deletionDate,
+      Integer pendingWindowDays) {
+    requireId(keyId);
+    KeyRecord.requireNonNull(expectedState, "expected state");
+    KeyRecord.requireNonNull(newState, "new state");
+    return inWriteTransaction(
+        "cannot change the key's state",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE keys SET key_state = ?, deletion_date = ?, pending_window_days = ?"
+                      + " WHERE key_id = ? AND key_state = ?")) {
+            p.setString(1, newState);
+            if (deletionDate == null) {
+              p.setNull(2, Types.BIGINT);
+            } else {
+              p.setLong(2, toMicros(deletionDate));
+            }
+            setNullableInt(p, 3, pendingWindowDays);
+            p.setString(4, keyId.toString());
+            p.setString(5, expectedState);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public boolean updateDescription(UUID keyId, String expectedState, String description) {
+    requireId(keyId);
+    KeyRecord.requireNonNull(description, "description");
+    return inWriteTransaction(
+        "cannot change the key's description",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE keys SET description = ? WHERE key_id = ? AND key_state = ?")) {
+            p.setString(1, description);
+            p.setString(2, keyId.toString());
+            p.setString(3, expectedState);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  /**
+   * Whether the key is in {@code state}, taking the key's row lock (a no-op update) so that writers
+   * of one key's dependent rows run one at a time on databases with concurrent writers.
+   */
+  private static boolean lockKeyInState(Connection c, UUID keyId, String state)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "UPDATE keys SET key_state = key_state WHERE key_id = ? AND key_state = ?")) {
+      p.setString(1, keyId.toString());
+      p.setString(2, state);
+      return p.executeUpdate() == 1;
+    }
+  }
+
+  // Aliases.
+
+  @Override
+  public boolean createAlias(AliasRecord alias, String expectedKeyState) {
+    KeyRecord.requireNonNull(alias, "alias");
+    try {
+      return inWriteTransaction(
+          "cannot store the alias",
+          c -> {
+            if (!lockKeyInState(c, alias.keyId(), expectedKeyState)) {
+              return false;
+            }
+            try (PreparedStatement p =
+                c.prepareStatement(
+                    "INSERT INTO aliases (alias_name, key_id, created_at, updated_at)"
+                        + " VALUES (?, ?, ?, ?)")) {
+              p.setString(1, alias.aliasName());
+              p.setString(2, alias.keyId().toString());
+              p.setLong(3, toMicros(alias.createdAt()));
+              p.setLong(4, toMicros(alias.updatedAt()));
+              p.executeUpdate();
+            }
+            return true;
+          });
+    } catch (KeyAlreadyExistsException e) {
+      throw new AliasAlreadyExistsException(e.getCause());
+    }
+  }
+
+  @Override
+  public Optional<AliasRecord> findAlias(String aliasName) {
+    KeyRecord.requireNonNull(aliasName, "alias name");
+    return read(
+        "cannot read the alias",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT " + ALIAS_COLUMNS + " FROM aliases WHERE alias_name = ?")) {
+            p.setString(1, aliasName);
+            try (ResultSet rs = p.executeQuery()) {
+              return rs.next() ? Optional.of(alias(rs)) : Optional.<AliasRecord>empty();
+            }
+          }
+        });
+  }
+
+  @Override
+  public boolean updateAlias(
+      String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+    KeyRecord.requireNonNull(aliasName, "alias name");
+    requireId(keyId);
+    return inWriteTransaction(
+        "cannot update the alias",
+        c -> {
+          if (!lockKeyInState(c, keyId, expectedKeyState)) {
+            return false;
+          }
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?")) {
+            p.setString(1, keyId.toString());
+            p.setLong(2, toMicros(updatedAt));
+            p.setString(3, aliasName);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public boolean deleteAlias(String aliasName) {
+    KeyRecord.requireNonNull(aliasName, "alias name");
+    return inWriteTransaction(
+        "cannot delete the alias",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement("DELETE FROM aliases WHERE alias_name = ?")) {
+            p.setString(1, aliasName);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker) {
+    if (limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new IllegalArgumentException("limit must be 1-" + MAX_PAGE_SIZE + ", was " + limit);
+    }
+    long after = marker == null || marker.isEmpty() ? 0 : decodeMarker(marker.get());
+    boolean oneKey = keyId != null && keyId.isPresent();
+    return read(
+        "cannot list aliases",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT "
+                      + ALIAS_COLUMNS
+                      + " FROM aliases WHERE seq > ?"
+                      + (oneKey ? " AND key_id = ?" : "")
+                      + " ORDER BY seq "
+                      + dialect.limitParameter())) {
+            int i = 1;
+            p.setLong(i++, after);
+            if (oneKey) {
+              p.setString(i++, keyId.get().toString());
+            }
+            p.setInt(i, limit + 1);
+            List<AliasRecord> aliases = new ArrayList<>(limit);
+            long lastSeq = after;
+            boolean more = false;
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                if (aliases.size() == limit) {
+                  more = true;
+                  break;
+                }
+                lastSeq = rs.getLong("seq");
+                aliases.add(alias(rs));
+              }
+            }
+            return new Page<>(
+                aliases, more ? Optional.of(encodeMarker(lastSeq)) : Optional.<String>empty());
+          }
+        });
+  }
+
+  // Tags.
+
+  @Override
+  public boolean tagKey(
+      UUID keyId, String expectedKeyState, Map<String, String> tags, int maxTags) {
+    requireId(keyId);
+    KeyRecord.requireNonNull(tags, "tags");
+    return inWriteTransaction(
+        "cannot tag the key",
+        c -> {
+          if (!lockKeyInState(c, keyId, expectedKeyState)) {
+            return false;
+          }
+          for (Map.Entry<String, String> tag : tags.entrySet()) {
+            putTag(c, keyId, tag.getKey(), tag.getValue());
+          }
+          if (countTags(c, keyId) > maxTags) {
+            // Thrown inside the transaction: it rolls back, nothing is written.
+            throw new TagLimitExceededException(maxTags);
+          }
+          return true;
+        });
+  }
+
+  private static void putTag(Connection c, UUID keyId, String tagKey, String tagValue)
+      throws SQLException {
+    try (PreparedStatement update =
+        c.prepareStatement("UPDATE key_tags SET tag_value = ? WHERE key_id = ? AND tag_key = ?")) {
+      update.setString(1, tagValue);
+      update.setString(2, keyId.toString());
+      update.setString(3, tagKey);
+      if (update.executeUpdate() == 1) {
+        return;
+      }
+    }
+    try (PreparedStatement insert =
+        c.prepareStatement("INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)")) {
+      insert.setString(1, keyId.toString());
+      insert.setString(2, tagKey);
+      insert.setString(3, tagValue);
+      insert.executeUpdate();
+    }
+  }
+
+  private static int countTags(Connection c, UUID keyId) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT COUNT(*) FROM key_tags WHERE key_id = ?")) {
+      p.setString(1, keyId.toString());
+      try (ResultSet rs = p.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  @Override
+  public boolean untagKey(UUID keyId, String expectedKeyState, Collection<String> tagKeys) {
+    requireId(keyId);
+    KeyRecord.requireNonNull(tagKeys, "tag keys");
+    return inWriteTransaction(
+        "cannot untag the key",
+        c -> {
+          if (!lockKeyInState(c, keyId, expectedKeyState)) {
+            return false;
+          }
+          try (PreparedStatement p =
+              c.prepareStatement("DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?")) {
+            for (String tagKey : tagKeys) {
+              p.setString(1, keyId.toString());
+              p.setString(2, tagKey);
+              p.executeUpdate();
+            }
+          }
+          return true;
+        });
+  }
+
+  @Override
+  public Page<TagRecord> listTags(UUID keyId, int limit, Optional<String> marker) {
+    requireId(keyId);
+    if (limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new IllegalArgumentException("limit must be 1-" + MAX_PAGE_SIZE + ", was " + limit);
+    }
+    String after = marker == null || marker.isEmpty() ? null : decodeTagMarker(marker.get());
+    return read(
+        "cannot list tags",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT tag_key, tag_value FROM key_tags WHERE key_id = ?"
+                      + (after == null ? "" : " AND tag_key > ?")
+                      + " ORDER BY tag_key "
+                      + dialect.limitParameter())) {
+            int i = 1;
+            p.setString(i++, keyId.toString());
+            if (after != null) {
+              p.setString(i++, after);
+            }
+            p.setInt(i, limit + 1);
+            List<TagRecord> tags = new ArrayList<>(limit);
+            boolean more = false;
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                if (tags.size() == limit) {
+                  more = true;
+                  break;
+                }
+                tags.add(new TagRecord(rs.getString("tag_key"), rs.getString("tag_value")));
+              }
+            }
+            return new Page<>(
+                tags,
+                more
+                    ? Optional.of(encodeTagMarker(tags.get(tags.size() - 1).tagKey()))
+                    : Optional.<String>empty());
+          }
+        });
+  }
+
+  // Deletion.
+
+  @Override
+  public List<UUID> findKeysDueForDeletion(Instant now, int limit) {
+    KeyRecord.requireNonNull(now, "now");
+    return read(
+        "cannot find keys due for deletion",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT key_id FROM keys WHERE key_state = ? AND deletion_date <= ?"
+                      + " ORDER BY deletion_date, seq "
+                      + dialect.limitParameter())) {
+            p.setString(1, PENDING_DELETION);
+            p.setLong(2, toMicros(now));
+            p.setInt(3, limit);
+            List<UUID> due = new ArrayList<>();
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                due.add(UUID.fromString(rs.getString(1)));
+              }
+            }
+            return due;
+          }
+        });
+  }
+
+  @Override
+  public boolean deleteKey(UUID keyId, Instant now) {
+    requireId(keyId);
+    KeyRecord.requireNonNull(now, "now");
+    String id = keyId.toString();
+    return inWriteTransaction(
+        "cannot delete the key",
+        c -> {
+          // Takes the key's row lock and re-checks, in this transaction, that it is still due:
+          // a CancelKeyDeletion that committed first wins.
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE keys SET key_state = key_state"
+                      + " WHERE key_id = ? AND key_state = ? AND deletion_date <= ?")) {
+            p.setString(1, id);
+            p.setString(2, PENDING_DELETION);
+            p.setLong(3, toMicros(now));
+            if (p.executeUpdate() != 1) {
+              return false;
+            }
+          }
+          for (String sql :
+              List.of(
+                  "DELETE FROM aliases WHERE key_id = ?",
+                  "DELETE FROM key_tags WHERE key_id = ?",
+                  "DELETE FROM key_versions WHERE key_id = ?",
+                  "DELETE FROM keys WHERE key_id = ?")) {
+            try (PreparedStatement p = c.prepareStatement(sql)) {
+              p.setString(1, id);
+              p.executeUpdate();
+            }
+          }
+          try (PreparedStatement p =
+              c.prepareStatement("INSERT INTO deleted_keys (key_id, deleted_at) VALUES (?, ?)")) {
+            p.setString(1, id);
+            p.setLong(2, toMicros(now));
+            p.executeUpdate();
+          }
+          return true;
+        });
+  }
+
+  @Override
+  public Optional<Instant> findDeletedKey(UUID keyId) {
+    requireId(keyId);
+    return read(
+        "cannot read deleted keys",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement("SELECT deleted_at FROM deleted_keys WHERE key_id = ?")) {
+            p.setString(1, keyId.toString());
+            try (ResultSet rs = p.executeQuery()) {
+              return rs.next() ? Optional.of(fromMicros(rs.getLong(1))) : Optional.<Instant>empty();
+            }
+          }
+        });
+  }
+
   @Override
   public void close() {
     pool.close();
@@ -281,6 +688,31 @@ public final class JdbcKeyStore implements KeyStore {
     return seq;
   }
 
+  // Tag markers: base64url of a format byte and the last tag key returned, UTF-8.
+
+  static String encodeTagMarker(String tagKey) {
+    byte[] key = tagKey.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(1 + key.length).put(TAG_MARKER_FORMAT).put(key);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+  }
+
+  static String decodeTagMarker(String marker) {
+    byte[] bytes;
+    try {
+      bytes = Base64.getUrlDecoder().decode(marker);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("marker is malformed");
+    }
+    if (bytes.length < 2 || bytes[0] != TAG_MARKER_FORMAT) {
+      throw new IllegalArgumentException("marker is malformed");
+    }
+    String tagKey = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+    if (!encodeTagMarker(tagKey).equals(marker)) {
+      throw new IllegalArgumentException("marker is malformed");
+    }
+    return tagKey;
+  }
+
   // Rows.
 
   private static KeyRecord key(ResultSet rs) throws SQLException {
@@ -294,7 +726,30 @@ public final class JdbcKeyStore implements KeyStore {
         rs.getString("key_spec"),
         rs.getString("key_state"),
         rs.getString("origin"),
-        deletionDate);
+        deletionDate,
+        nullableInt(rs, "pending_window_days"));
+  }
+
+  private static AliasRecord alias(ResultSet rs) throws SQLException {
+    return new AliasRecord(
+        rs.getString("alias_name"),
+        UUID.fromString(rs.getString("key_id")),
+        fromMicros(rs.getLong("created_at")),
+        fromMicros(rs.getLong("updated_at")));
+  }
+
+  private static Integer nullableInt(ResultSet rs, String column) throws SQLException {
+    int value = rs.getInt(column);
+    return rs.wasNull() ? null : value;
+  }
+
+  private static void setNullableInt(PreparedStatement p, int index, Integer value)
+      throws SQLException {
+    if (value == null) {
+      p.setNull(index, Types.INTEGER);
+    } else {
+      p.setInt(index, value);
+    }
   }
 
   private static KeyVersionRecord version(ResultSet rs) throws SQLException {

@@ -11,6 +11,7 @@ import java.util.UUID;
  * written.
  *
  * @param deletionDate when a key pending deletion will be deleted; null otherwise
+ * @param pendingWindowDays the deletion window in days while pending deletion; null otherwise
  */
 public record KeyRecord(
     UUID keyId,
@@ -20,7 +21,21 @@ public record KeyRecord(
     String keySpec,
     String keyState,
     String origin,
-    Instant deletionDate) {
+    Instant deletionDate,
+    Integer pendingWindowDays) {
+
+  /** A key that is not pending deletion. */
+  public KeyRecord(
+      UUID keyId,
+      Instant creationDate,
+      String description,
+      String keyUsage,
+      String keySpec,
+      String keyState,
+      String origin,
+      Instant deletionDate) {
+    this(keyId, creationDate, description, keyUsage, keySpec, keyState, origin, deletionDate, null);
+  }
 
   public KeyRecord {
     requireNonNull(keyId, "key id");

@@ -1,5 +1,9 @@
 package io.p11kms.server.store;
 
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -16,7 +20,17 @@ public interface KeyStore extends AutoCloseable {
    * @throws IllegalArgumentException if the version belongs to another key or is not version 1
    * @throws KeyAlreadyExistsException if the key id or version id is already stored
    */
-  void createKey(KeyRecord key, KeyVersionRecord firstVersion);
+  default void createKey(KeyRecord key, KeyVersionRecord firstVersion) {
+    createKey(key, firstVersion, Map.of());
+  }
+
+  /**
+   * Stores a new key, its first version and its tags in one transaction.
+   *
+   * @throws IllegalArgumentException if the version belongs to another key or is not version 1
+   * @throws KeyAlreadyExistsException if the key id or version id is already stored
+   */
+  void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags);
 
   Optional<KeyRecord> findKey(UUID keyId);
 
@@ -36,6 +50,106 @@ public interface KeyStore extends AutoCloseable {
   KeyPage listKeys(int limit, Optional<String> marker);
 
   long countKeys();
+
+  // Key states. Every change is a compare-and-set on the key's state: a writer that lost a race
+  // gets false and nothing is written, so concurrent changes never overwrite each other.
+
+  /**
+   * Sets a key's state, deletion date and deletion window if, and only if, the key is in {@code
+   * expectedState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   */
+  boolean updateKeyState(
+      UUID keyId,
+      String expectedState,
+      String newState,
+      Instant deletionDate,
+      Integer pendingWindowDays);
+
+  /**
+   * Sets a key's description if the key is in {@code expectedState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   */
+  boolean updateDescription(UUID keyId, String expectedState, String description);
+
+  // Aliases. Names are unique by a database constraint.
+
+  /**
+   * Stores an alias if its key is in {@code expectedKeyState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   * @throws AliasAlreadyExistsException if the name is taken
+   */
+  boolean createAlias(AliasRecord alias, String expectedKeyState);
+
+  Optional<AliasRecord> findAlias(String aliasName);
+
+  /**
+   * Points an existing alias at {@code keyId} if that key is in {@code expectedKeyState}.
+   *
+   * @return false (nothing written) if the alias does not exist, or the key does not exist or is no
+   *     longer in that state
+   */
+  boolean updateAlias(String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt);
+
+  /** Deletes an alias; false if there was none. */
+  boolean deleteAlias(String aliasName);
+
+  /**
+   * Aliases in creation order, all or one key's, at most {@code limit}, starting after {@code
+   * marker} (a {@link Page#nextMarker()} of an earlier page).
+   *
+   * @throws IllegalArgumentException if the limit is below 1 or the marker is malformed
+   */
+  Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker);
+
+  // Tags.
+
+  /**
+   * Adds tags to a key, overwriting the values of tag keys it has, if the key is in {@code
+   * expectedKeyState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   * @throws TagLimitExceededException if the key would have more than {@code maxTags} tags
+   */
+  boolean tagKey(UUID keyId, String expectedKeyState, Map<String, String> tags, int maxTags);
+
+  /**
+   * Removes the named tags from a key (absent ones are ignored) if the key is in {@code
+   * expectedKeyState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   */
+  boolean untagKey(UUID keyId, String expectedKeyState, Collection<String> tagKeys);
+
+  /**
+   * A key's tags in tag-key order, at most {@code limit}, starting after {@code marker}.
+   *
+   * @throws IllegalArgumentException if the limit is below 1 or the marker is malformed
+   */
+  Page<TagRecord> listTags(UUID keyId, int limit, Optional<String> marker);
+
+  // Deletion.
+
+  /**
+   * Ids of keys pending deletion whose deletion date is at or before {@code now}, at most limit.
+   */
+  List<UUID> findKeysDueForDeletion(Instant now, int limit);
+
+  /**
+   * Deletes a key for good if it is pending deletion and its deletion date is at or before {@code
+   * now}: its versions (EKTs), aliases, tags and metadata go in one transaction, and a tombstone
+   * (key id and {@code now}, nothing else) stays.
+   *
+   * @return false (nothing written) if the key does not exist, is not pending deletion, or is not
+   *     due
+   */
+  boolean deleteKey(UUID keyId, Instant now);
+
+  /** When a key was deleted for good, if it was. */
+  Optional<Instant> findDeletedKey(UUID keyId);
 
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override

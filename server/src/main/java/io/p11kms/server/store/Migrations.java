@@ -44,14 +44,37 @@ final class Migrations {
                       + " domain_key_generation INTEGER NOT NULL,"
                       + " wrap_mechanism INTEGER NOT NULL,"
                       + " ekt {BYTES} NOT NULL,"
-                      + " UNIQUE (key_id, version_number))"))
-          // Next, as migration 2 and on (not written yet):
-          // - aliases (alias_name VARCHAR(256) PRIMARY KEY, key_id REFERENCES keys, created_at,
-          //   updated_at), the alias/aws/ prefix reserved by the service, not the schema;
-          // - key_tags (key_id REFERENCES keys, tag_key, tag_value, PRIMARY KEY (key_id, tag_key));
+                      + " UNIQUE (key_id, version_number))")),
+          new Migration(
+              2,
+              "key life cycle: deletion window, aliases, tags, deleted-key tombstones",
+              List.of(
+                  // Days of the deletion window while a key is PENDING_DELETION; null otherwise.
+                  "ALTER TABLE keys ADD COLUMN pending_window_days INTEGER",
+                  // seq gives creation order for ListAliases markers. Names are unique by
+                  // constraint; the alias/aws/ prefix is reserved by the service, not here.
+                  "CREATE TABLE aliases ("
+                      + " seq {SEQ},"
+                      + " alias_name VARCHAR(256) NOT NULL UNIQUE,"
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " created_at BIGINT NOT NULL,"
+                      + " updated_at BIGINT NOT NULL)",
+                  "CREATE INDEX aliases_by_key ON aliases (key_id)",
+                  "CREATE TABLE key_tags ("
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " tag_key VARCHAR(128) NOT NULL,"
+                      + " tag_value VARCHAR(256) NOT NULL,"
+                      + " PRIMARY KEY (key_id, tag_key))",
+                  // A deleted key leaves only its id and when it went: no metadata, no EKT.
+                  // Decrypt tells a deleted key (NotFound) from a made-up one (InvalidCiphertext).
+                  "CREATE TABLE deleted_keys ("
+                      + " key_id VARCHAR(36) NOT NULL PRIMARY KEY,"
+                      + " deleted_at BIGINT NOT NULL)"))
+          // Next, as migration 3 and on (not written yet):
           // - rotation: keys.rotation_enabled, keys.rotation_period_days, keys.next_rotation_date
           //   and a key_rotations history (key_id, version_id, rotated_at, on_demand), a rotation
-          //   writing its new key_versions row and history row in one transaction;
+          //   writing its new key_versions row and history row in one transaction; the deletion
+          //   of a key (JdbcKeyStore.deleteKey) must then delete its key_rotations rows too;
           // - key policies and grants.
           );
 

@@ -12,8 +12,9 @@ import org.sqlite.SQLiteException;
 
 /**
  * SQLite: one file, write-ahead log (readers do not wait for the writer), synchronous writes (a
- * committed key survives a power cut), foreign keys enforced, and a busy timeout for a second
- * process on the same file.
+ * committed key survives a power cut), foreign keys enforced, secure delete (a deleted key's EKT is
+ * overwritten in the file, not left in a free page), and a busy timeout for a second process on the
+ * same file.
  */
 final class SqliteDialect implements SqlDialect {
   static final String PREFIX = "jdbc:sqlite:";
@@ -78,6 +79,7 @@ final class SqliteDialect implements SqlDialect {
     }
     config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
     config.enforceForeignKeys(true);
+    config.setPragma(SQLiteConfig.Pragma.SECURE_DELETE, "true");
     config.setBusyTimeout(BUSY_TIMEOUT_MS);
     return DriverManager.getConnection(url, config.toProperties());
   }

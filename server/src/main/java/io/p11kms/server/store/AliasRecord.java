@@ -1,0 +1,21 @@
+package io.p11kms.server.store;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+
+/**
+ * An alias as stored: its full name ({@code alias/...}), the key it points to, and when it was
+ * created and last pointed elsewhere (microsecond precision, as stored).
+ */
+public record AliasRecord(String aliasName, UUID keyId, Instant createdAt, Instant updatedAt) {
+
+  public AliasRecord {
+    KeyRecord.requireNonNull(aliasName, "alias name");
+    KeyRecord.requireNonNull(keyId, "key id");
+    KeyRecord.requireNonNull(createdAt, "creation date");
+    KeyRecord.requireNonNull(updatedAt, "update date");
+    createdAt = createdAt.truncatedTo(ChronoUnit.MICROS);
+    updatedAt = updatedAt.truncatedTo(ChronoUnit.MICROS);
+  }
+}
