@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The benchmark (issue 6): builds, makes a fresh SoftHSM2 token with its domain key, and runs
+# io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
+# server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys.
+#
+# Usage: ./bench.sh [--quick] [--jfr] [--server-jvm-option OPT]...
+#   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 2 minutes)
+#   --jfr    record a JFR profile of the server into the results folder
+# Reads: P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
+#        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
+# Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
+# latency.svg, keys.svg, server.log, and the token and database under data/ (deleted at the end).
+# The client and the server share this machine's cores: see docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+
+mvn -B -q install -DskipTests
+server_cp="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/classpath.txt")"
+bench_cp="$root/integration-tests/target/p11kms-integration-tests.jar"
+bench_cp="$bench_cp:$(cat "$root/integration-tests/target/bench-classpath.txt")"
+
+out=${P11KMS_BENCH_OUT:-$root/target/bench/$(date +%Y%m%d-%H%M%S)}
+data="$out/data"
+mkdir -p "$out"
+trap 'rm -rf "$data"' EXIT
+
+# A fresh token and the domain key ceremony, in a JVM of their own (the SO login cannot share a
+# JVM with an open adapter). PINs stay in files under $data, which is deleted at the end.
+P11KMS_CLASSPATH="$server_cp" P11KMS_PORT=0 softhsm-config/init-token.sh "$data" p11kms-bench \
+  >"$out/init-token.log"
+
+# SoftHSM2 reads SOFTHSM2_CONF once per process: set it before the JVM starts.
+export SOFTHSM2_CONF="$data/softhsm2.conf"
+export P11KMS_CLASSPATH="$server_cp"
+# shellcheck disable=SC2086
+java ${P11KMS_BENCH_JAVA_OPTS:-} -cp "$bench_cp" io.p11kms.bench.Bench \
+  --data "$data" --out "$out" "$@"

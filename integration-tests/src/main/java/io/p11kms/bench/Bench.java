@@ -1,0 +1,232 @@
+package io.p11kms.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.p11kms.server.config.ServerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The benchmark of issue 6, run by {@code ./bench.sh}: (a) the adapter's encrypt loop, straight on
+ * the token; (b) Encrypt, Decrypt and GenerateDataKey over gRPC on loopback to a server in a child
+ * JVM, closed loop at several concurrencies, plus Encrypt at a fixed rate of half the peak; (c)
+ * throughput as the key count grows; (d) the server's resident memory and its start-to-SERVING
+ * time. Prints a table and writes CSV files, SVG charts and a text report to the output folder.
+ *
+ * <p>Usage: {@code Bench --data DIR --out DIR [--quick] [--jfr] [--server-jvm-option OPT]...}. DIR
+ * is a set-up made by {@code softhsm-config/init-token.sh}; {@code SOFTHSM2_CONF} must name its
+ * {@code softhsm2.conf} (SoftHSM2 reads it once per process) and {@code P11KMS_CLASSPATH} the
+ * server's classpath.
+ */
+public final class Bench {
+  static final int PLAINTEXT_BYTES = 256;
+  static final int[] DIRECT_THREADS = {1, 2, 4};
+  static final int[] CONCURRENCIES = {1, 4, 16, 64};
+  static final int DECRYPT_SET = 1_000;
+  static final int CREATE_IN_FLIGHT = 16;
+
+  private final BenchOptions options;
+  private final Results results = new Results();
+
+  private Bench(BenchOptions options) {
+    this.options = options;
+  }
+
+  public static void main(String[] args) throws Exception {
+    new Bench(BenchOptions.parse(args)).run();
+    System.exit(0);
+  }
+
+  private void run() throws Exception {
+    Timing timing = options.quick() ? Timing.QUICK : Timing.FULL;
+    String machine = Machine.describe(timing, options.quick());
+    System.out.println(machine);
+    Path config = options.dataDir().resolve("p11kms.properties");
+    Path softhsmConf = options.dataDir().resolve("softhsm2.conf");
+    Files.createDirectories(options.outDir());
+    ServerConfig serverConfig = ServerConfig.load(config);
+
+    System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
+    System.out.println("  " + Results.header());
+    List<Point> direct =
+        DirectLoop.run(serverConfig.hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+    results.addAll(direct);
+
+    List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
+    if (options.jfr()) {
+      jvmOptions.add(
+          "-XX:StartFlightRecording=filename="
+              + options.outDir().resolve("server.jfr")
+              + ",settings=profile,dumponexit=true");
+    }
+    Path log = options.outDir().resolve("server.log");
+    Duration firstStart;
+    long residentKiB;
+    long peakKiB;
+    int keys;
+    try (ServerChild server =
+        ServerChild.start(config, softhsmConf, options.serverClasspath(), jvmOptions, log)) {
+      firstStart = server.startToServing();
+      System.out.printf(
+          "server pid started, SERVING after %d ms, resident %,d KiB%n",
+          firstStart.toMillis(), server.residentKiB());
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+              .usePlaintext()
+              .directExecutor()
+              .build();
+      try {
+        KmsCalls calls = new KmsCalls(channel, PLAINTEXT_BYTES);
+        calls.createKeysUpTo(1, 1);
+        int best = serviceAndHalfPeak(calls, timing, direct);
+        keys = keyCounts(calls, timing, best);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      residentKiB = server.residentKiB();
+      peakKiB = server.peakResidentKiB();
+    }
+    System.out.printf(
+        "server at %,d keys: resident %,d KiB (peak %,d KiB)%n", keys, residentKiB, peakKiB);
+    Duration restart;
+    long restartKiB;
+    try (ServerChild server =
+        ServerChild.start(config, softhsmConf, options.serverClasspath(), List.of(), log)) {
+      restart = server.startToServing();
+      restartKiB = server.residentKiB();
+    }
+    System.out.printf(
+        "restart at %,d keys: SERVING after %d ms, resident %,d KiB%n",
+        keys, restart.toMillis(), restartKiB);
+
+    boolean full = keys >= 100_000;
+    double mib = residentKiB / 1024.0;
+    results.summary(
+        "server resident memory at " + keys + " keys (VmRSS)",
+        Math.round(mib),
+        "MiB",
+        "<= 512 MiB at 100,000 keys",
+        full ? mib <= 512 : null);
+    results.summary(
+        "server peak resident memory (VmHWM)", Math.round(peakKiB / 1024.0), "MiB", null, null);
+    results.summary(
+        "server resident memory just after restart",
+        Math.round(restartKiB / 1024.0),
+        "MiB",
+        null,
+        null);
+    results.summary(
+        "start to SERVING, empty database",
+        firstStart.toMillis() / 1000.0,
+        "s",
+        "<= 3 s",
+        firstStart.toMillis() <= 3000);
+    results.summary(
+        "start to SERVING at " + keys + " keys",
+        restart.toMillis() / 1000.0,
+        "s",
+        "<= 3 s",
+        restart.toMillis() <= 3000);
+
+    String report = results.report(machine);
+    System.out.println();
+    System.out.println(report);
+    results.write(options.outDir(), machine);
+    System.out.println("results in " + options.outDir());
+  }
+
+  /** (b) and the fixed-rate run; returns the concurrency at which Encrypt peaked. */
+  private int serviceAndHalfPeak(KmsCalls calls, Timing timing, List<Point> direct)
+      throws InterruptedException {
+    System.out.println("(b) service over gRPC on loopback, server in a child JVM, 1 key");
+    List<Point> encrypt = new ArrayList<>();
+    for (int c : CONCURRENCIES) {
+      Point p = ClosedLoop.run("service", "Encrypt", c, 1, timing, calls.encrypt());
+      results.add(p);
+      encrypt.add(p);
+    }
+    var decrypt = calls.decrypt(DECRYPT_SET);
+    for (int c : CONCURRENCIES) {
+      results.add(ClosedLoop.run("service", "Decrypt", c, 1, timing, decrypt));
+    }
+    for (int c : CONCURRENCIES) {
+      results.add(
+          ClosedLoop.run("service", "GenerateDataKey", c, 1, timing, calls.generateDataKey()));
+    }
+    Point peak = encrypt.stream().max(Comparator.comparingDouble(Point::opsPerSecond)).get();
+    Point directBest = direct.stream().max(Comparator.comparingDouble(Point::opsPerSecond)).get();
+    double ratio = peak.opsPerSecond() / directBest.opsPerSecond();
+    results.summary(
+        "direct encrypt, best (" + directBest.concurrency() + " threads)",
+        Math.round(directBest.opsPerSecond()),
+        "ops/s",
+        null,
+        null);
+    results.summary(
+        "service Encrypt, best (" + peak.concurrency() + " in flight)",
+        Math.round(peak.opsPerSecond()),
+        "ops/s",
+        null,
+        null);
+    results.summary("ratio service Encrypt / direct (b/a)", ratio, "x", ">= 0.8", ratio >= 0.8);
+
+    double rate = peak.opsPerSecond() / 2;
+    System.out.printf(Locale.ROOT, "  Encrypt at a fixed %.0f calls/s (half the peak)%n", rate);
+    Point half = OpenLoop.run("half-peak", "Encrypt", 1, rate, timing, calls.encrypt());
+    results.add(half);
+    results.summary(
+        String.format(Locale.ROOT, "Encrypt p99 at half peak (%.0f/s)", rate),
+        half.p99Millis(),
+        "ms",
+        "<= 5 ms",
+        half.p99Millis() <= 5);
+    return peak.concurrency();
+  }
+
+  /** (c): Encrypt and Decrypt with a random key per call as keys are added; returns the count. */
+  private int keyCounts(KmsCalls calls, Timing timing, int concurrency)
+      throws InterruptedException {
+    System.out.printf("(c) key count, a random key per call, %d in flight%n", concurrency);
+    int[] counts = options.quick() ? new int[] {1, 1_000} : new int[] {1, 1_000, 100_000};
+    Point first = null;
+    Point last = null;
+    for (int count : counts) {
+      int before = calls.keyCount();
+      double seconds = calls.createKeysUpTo(count, CREATE_IN_FLIGHT);
+      if (count > before) {
+        int made = count - before;
+        System.out.printf(
+            Locale.ROOT,
+            "  CreateKey x %,d: %.1f s (%.0f keys/s, %d in flight)%n",
+            made,
+            seconds,
+            made / seconds,
+            CREATE_IN_FLIGHT);
+        results.summary(
+            "CreateKey time, " + before + " to " + count + " keys", seconds, "s", null, null);
+      }
+      Point p = ClosedLoop.run("keys", "Encrypt", concurrency, count, timing, calls.encrypt());
+      results.add(p);
+      results.add(
+          ClosedLoop.run(
+              "keys", "Decrypt", concurrency, count, timing, calls.decrypt(DECRYPT_SET)));
+      first = first == null ? p : first;
+      last = p;
+    }
+    double ratio = last.opsPerSecond() / first.opsPerSecond();
+    boolean full = last.keys() >= 100_000;
+    results.summary(
+        "Encrypt at " + last.keys() + " keys / at 1 key",
+        ratio,
+        "x",
+        ">= 0.7 at 100,000 keys",
+        full ? ratio >= 0.7 : null);
+    return calls.keyCount();
+  }
+}

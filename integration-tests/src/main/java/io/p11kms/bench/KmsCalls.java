@@ -1,0 +1,141 @@
+package io.p11kms.bench;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.p11kms.proto.v1.CreateKeyRequest;
+import io.p11kms.proto.v1.DataKeySpec;
+import io.p11kms.proto.v1.DecryptRequest;
+import io.p11kms.proto.v1.EncryptRequest;
+import io.p11kms.proto.v1.GenerateDataKeyRequest;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceFutureStub;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/** The benchmark's calls to the service, each picking a random key from the keys made so far. */
+final class KmsCalls {
+  private static final int CALL_DEADLINE_SECONDS = 30;
+
+  private final ManagedChannel channel;
+  private final ByteString plaintext;
+  private final List<String> keys = new ArrayList<>();
+
+  KmsCalls(ManagedChannel channel, int plaintextBytes) {
+    this.channel = channel;
+    byte[] bytes = new byte[plaintextBytes];
+    ThreadLocalRandom.current().nextBytes(bytes);
+    this.plaintext = ByteString.copyFrom(bytes);
+  }
+
+  private KeyManagementServiceFutureStub stub() {
+    return KeyManagementServiceGrpc.newFutureStub(channel)
+        .withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  int keyCount() {
+    return keys.size();
+  }
+
+  private String randomKey() {
+    return keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
+  }
+
+  /**
+   * Creates keys through CreateKey, {@code inFlight} calls at a time, until {@code total} exist.
+   *
+   * @return the seconds it took
+   */
+  double createKeysUpTo(int total, int inFlight) throws InterruptedException {
+    int toMake = total - keys.size();
+    if (toMake <= 0) {
+      return 0;
+    }
+    Semaphore permits = new Semaphore(inFlight);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    String[] made = new String[toMake];
+    long start = System.nanoTime();
+    int progressStep = Math.max(10_000, toMake / 10);
+    for (int i = 0; i < toMake && failure.get() == null; i++) {
+      permits.acquire();
+      int index = i;
+      ListenableFuture<io.p11kms.proto.v1.CreateKeyResponse> future =
+          stub().createKey(CreateKeyRequest.newBuilder().setDescription("bench").build());
+      future.addListener(
+          () -> {
+            try {
+              made[index] = future.get().getKeyMetadata().getKeyId();
+            } catch (InterruptedException | ExecutionException e) {
+              failure.compareAndSet(null, e);
+            } finally {
+              permits.release();
+            }
+          },
+          Runnable::run);
+      if ((i + 1) % progressStep == 0 && toMake > progressStep) {
+        System.out.printf(
+            "  created %,d of %,d keys (%.0f s)%n",
+            keys.size() + i + 1, total, (System.nanoTime() - start) / 1e9);
+      }
+    }
+    permits.acquire(inFlight);
+    permits.release(inFlight);
+    if (failure.get() != null) {
+      throw new IllegalStateException("CreateKey failed", failure.get());
+    }
+    keys.addAll(List.of(made));
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  Supplier<ListenableFuture<?>> encrypt() {
+    return () ->
+        stub()
+            .encrypt(
+                EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
+  }
+
+  Supplier<ListenableFuture<?>> generateDataKey() {
+    return () ->
+        stub()
+            .generateDataKey(
+                GenerateDataKeyRequest.newBuilder()
+                    .setKeyId(randomKey())
+                    .setKeySpec(DataKeySpec.AES_256)
+                    .build());
+  }
+
+  /**
+   * Decrypts ciphertexts made beforehand: {@code count} Encrypt calls under random keys, then a
+   * random one of them per call.
+   */
+  Supplier<ListenableFuture<?>> decrypt(int count) throws InterruptedException {
+    List<ByteString> blobs = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      try {
+        blobs.add(
+            stub()
+                .encrypt(
+                    EncryptRequest.newBuilder()
+                        .setKeyId(randomKey())
+                        .setPlaintext(plaintext)
+                        .build())
+                .get()
+                .getCiphertextBlob());
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("Encrypt for the Decrypt set failed", e.getCause());
+      }
+    }
+    return () ->
+        stub()
+            .decrypt(
+                DecryptRequest.newBuilder()
+                    .setCiphertextBlob(blobs.get(ThreadLocalRandom.current().nextInt(count)))
+                    .build());
+  }
+}

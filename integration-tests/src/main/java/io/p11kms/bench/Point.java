@@ -1,0 +1,47 @@
+package io.p11kms.bench;
+
+/**
+ * One measured point.
+ *
+ * @param phase {@code direct}, {@code service}, {@code half-peak} or {@code keys}
+ * @param operation what was called
+ * @param concurrency threads (direct) or calls in flight (service); 0 for a fixed-rate run
+ * @param keys how many keys exist; requests pick one at random
+ * @param opsPerSecond completed calls per second in the measured window
+ * @param calls completed calls in the measured window
+ * @param errors calls that failed during the whole point, warm-up included
+ */
+record Point(
+    String phase,
+    String operation,
+    int concurrency,
+    int keys,
+    double opsPerSecond,
+    double p50Millis,
+    double p99Millis,
+    double p999Millis,
+    long calls,
+    long errors) {
+
+  static Point of(
+      String phase,
+      String operation,
+      int concurrency,
+      int keys,
+      long calls,
+      double seconds,
+      Latencies.Sorted latencies,
+      long errors) {
+    return new Point(
+        phase,
+        operation,
+        concurrency,
+        keys,
+        calls / seconds,
+        latencies.millis(0.50),
+        latencies.millis(0.99),
+        latencies.millis(0.999),
+        calls,
+        errors);
+  }
+}

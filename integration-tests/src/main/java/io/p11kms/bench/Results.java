@@ -1,0 +1,130 @@
+package io.p11kms.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** What a run measured: the points and the headline figures, as a table, CSV files and charts. */
+final class Results {
+  private final List<Point> points = new ArrayList<>();
+  private final Map<String, Summary> summary = new LinkedHashMap<>();
+
+  /** A headline figure, with its target when it has one ({@code met} null when it has none). */
+  record Summary(String name, double value, String unit, String target, Boolean met) {}
+
+  void add(Point point) {
+    points.add(point);
+    System.out.println("  " + row(point));
+  }
+
+  void addAll(List<Point> more) {
+    more.forEach(this::add);
+  }
+
+  List<Point> points() {
+    return points;
+  }
+
+  void summary(String name, double value, String unit, String target, Boolean met) {
+    summary.put(name, new Summary(name, value, unit, target, met));
+  }
+
+  static String header() {
+    return String.format(
+        Locale.ROOT,
+        "%-10s %-18s %5s %7s %10s %8s %8s %8s %6s",
+        "phase",
+        "operation",
+        "conc",
+        "keys",
+        "ops/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors");
+  }
+
+  static String row(Point p) {
+    return String.format(
+        Locale.ROOT,
+        "%-10s %-18s %5s %7d %10.0f %8.2f %8.2f %8.2f %6d",
+        p.phase(),
+        p.operation(),
+        p.concurrency() == 0 ? "rate" : Integer.toString(p.concurrency()),
+        p.keys(),
+        p.opsPerSecond(),
+        p.p50Millis(),
+        p.p99Millis(),
+        p.p999Millis(),
+        p.errors());
+  }
+
+  /** The full table and the summary, as printed at the end and saved as report.txt. */
+  String report(String machine) {
+    StringBuilder out = new StringBuilder(machine).append('\n').append(header()).append('\n');
+    points.forEach(p -> out.append(row(p)).append('\n'));
+    out.append('\n');
+    for (Summary s : summary.values()) {
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "%-44s %12s %-5s %s%n",
+              s.name(),
+              formatValue(s.value()),
+              s.unit(),
+              s.met() == null ? "" : s.target() + (s.met() ? "  MET" : "  MISSED")));
+    }
+    return out.toString();
+  }
+
+  void write(Path dir, String machine) throws IOException {
+    Files.createDirectories(dir);
+    StringBuilder csv =
+        new StringBuilder(
+            "phase,operation,concurrency,keys,ops_per_s,p50_ms,p99_ms,p999_ms,calls,errors\n");
+    for (Point p : points) {
+      csv.append(
+          String.format(
+              Locale.ROOT,
+              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d%n",
+              p.phase(),
+              p.operation(),
+              p.concurrency(),
+              p.keys(),
+              p.opsPerSecond(),
+              p.p50Millis(),
+              p.p99Millis(),
+              p.p999Millis(),
+              p.calls(),
+              p.errors()));
+    }
+    Files.writeString(dir.resolve("points.csv"), csv);
+    StringBuilder sum = new StringBuilder("name,value,unit,target,met\n");
+    for (Summary s : summary.values()) {
+      sum.append(
+          String.format(
+              Locale.ROOT,
+              "%s,%s,%s,%s,%s%n",
+              s.name(),
+              formatValue(s.value()).replace(",", ""),
+              s.unit(),
+              s.target() == null ? "" : s.target(),
+              s.met() == null ? "" : s.met()));
+    }
+    Files.writeString(dir.resolve("summary.csv"), sum);
+    Files.writeString(dir.resolve("report.txt"), report(machine));
+    Charts.write(dir, points);
+  }
+
+  private static String formatValue(double v) {
+    if (v == Math.rint(v) && Math.abs(v) >= 10) {
+      return String.format(Locale.ROOT, "%,.0f", v);
+    }
+    return String.format(Locale.ROOT, "%.2f", v);
+  }
+}

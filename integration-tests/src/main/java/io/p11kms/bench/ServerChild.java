@@ -1,0 +1,166 @@
+package io.p11kms.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The server as users run it ({@code Main serve}, the same classpath as run.sh) in a JVM of its
+ * own, so that its resident memory is its own and not the benchmark client's. Its output goes to a
+ * log file.
+ */
+final class ServerChild implements AutoCloseable {
+  private static final Duration START_LIMIT = Duration.ofSeconds(120);
+
+  private final Process process;
+  private final int port;
+  private final Duration startToServing;
+
+  private ServerChild(Process process, int port, Duration startToServing) {
+    this.process = process;
+    this.port = port;
+    this.startToServing = startToServing;
+  }
+
+  /**
+   * Starts the server on {@code config} (whose {@code listen.port} is rewritten to a free port) and
+   * returns once its health service answers SERVING; the time from just before the process starts
+   * to that answer is {@link #startToServing()}.
+   */
+  static ServerChild start(
+      Path config, Path softhsmConf, String classpath, List<String> jvmOptions, Path log)
+      throws IOException, InterruptedException {
+    int port = freePort();
+    setPort(config, port);
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmOptions);
+    command.addAll(
+        List.of("-cp", classpath, "io.p11kms.server.Main", "serve", "--config", config.toString()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    builder.environment().put("SOFTHSM2_CONF", softhsmConf.toString());
+    long start = System.nanoTime();
+    Process process = builder.start();
+    try {
+      awaitServing(process, port, start);
+    } catch (IOException | RuntimeException | InterruptedException e) {
+      process.destroyForcibly();
+      throw e;
+    }
+    return new ServerChild(process, port, Duration.ofNanos(System.nanoTime() - start));
+  }
+
+  private static void awaitServing(Process process, int port, long start)
+      throws IOException, InterruptedException {
+    long deadline = start + START_LIMIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("server exited with " + process.exitValue() + "; see log");
+      }
+      // A plain connect first: a channel to a closed port backs off for a second or more.
+      if (accepts(port) && serving(port)) {
+        return;
+      }
+      Thread.sleep(5);
+    }
+    throw new IllegalStateException("server not SERVING after " + START_LIMIT);
+  }
+
+  private static boolean accepts(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean serving(int port) throws InterruptedException {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    try {
+      return HealthGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(2, TimeUnit.SECONDS)
+              .check(HealthCheckRequest.getDefaultInstance())
+              .getStatus()
+          == ServingStatus.SERVING;
+    } catch (RuntimeException e) {
+      return false;
+    } finally {
+      channel.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static void setPort(Path config, int port) throws IOException {
+    List<String> lines = new ArrayList<>();
+    for (String line : Files.readAllLines(config)) {
+      lines.add(line.startsWith("listen.port=") ? "listen.port=" + port : line);
+    }
+    Files.write(config, lines);
+  }
+
+  int port() {
+    return port;
+  }
+
+  Duration startToServing() {
+    return startToServing;
+  }
+
+  /** VmRSS of the server process, in KiB, from /proc. */
+  long residentKiB() {
+    return procStatus("VmRSS:");
+  }
+
+  /** VmHWM (peak resident size) of the server process, in KiB, from /proc. */
+  long peakResidentKiB() {
+    return procStatus("VmHWM:");
+  }
+
+  private long procStatus(String field) {
+    try (InputStream in = Files.newInputStream(Path.of("/proc", "" + process.pid(), "status"))) {
+      for (String line :
+          new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+        if (line.startsWith(field)) {
+          return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]);
+        }
+      }
+      throw new IllegalStateException(field + " not in /proc/" + process.pid() + "/status");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** SIGTERM, as an operator would stop it, and wait. */
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}
