@@ -30,7 +30,7 @@ final class KmsTestServer implements AutoCloseable {
   private final KmsServer server;
   private final ManagedChannel channel;
 
-  private KmsTestServer(SoftHsmTestToken token) throws Exception {
+  private KmsTestServer(SoftHsmTestToken token, Clock clock) throws Exception {
     this.token = token;
     this.pkcs11 = Pkcs11Hsm.open(token.hsmConfig());
     this.hsm = new CountingHsm(pkcs11);
@@ -41,14 +41,24 @@ final class KmsTestServer implements AutoCloseable {
                 hsm,
                 KeyStores.open("jdbc:sqlite:" + database),
                 ARNS,
-                Clock.systemUTC())
+                clock)
             .start();
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
 
   static KmsTestServer start() throws Exception {
-    return new KmsTestServer(SoftHsmTestToken.create());
+    return new KmsTestServer(SoftHsmTestToken.create(), Clock.systemUTC());
+  }
+
+  /** A server whose clock the test moves (see {@link MutableClock}). */
+  static KmsTestServer start(Clock clock) throws Exception {
+    return new KmsTestServer(SoftHsmTestToken.create(), clock);
+  }
+
+  /** Runs the background deletion task once, now, by the server's clock; how many it deleted. */
+  int runDueDeletions() {
+    return server.runDueDeletions();
   }
 
   KeyManagementServiceBlockingStub client() {
