@@ -8,6 +8,7 @@
 #   --jfr    record a JFR profile of the server into the results folder
 # Reads: P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
+#        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built
 # Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
 # latency.svg, keys.svg, server.log, and the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
 
-mvn -B -q install -DskipTests
+[ "${P11KMS_BENCH_SKIP_BUILD:-}" = 1 ] || mvn -B -q install -DskipTests
 server_cp="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/classpath.txt")"
 bench_cp="$root/integration-tests/target/p11kms-integration-tests.jar"
 bench_cp="$bench_cp:$(cat "$root/integration-tests/target/bench-classpath.txt")"

@@ -33,6 +33,7 @@ public final class Bench {
 
   private final BenchOptions options;
   private final Results results = new Results();
+  private CpuMeter cpu;
 
   private Bench(BenchOptions options) {
     this.options = options;
@@ -73,6 +74,7 @@ public final class Bench {
     try (ServerChild server =
         ServerChild.start(config, softhsmConf, options.serverClasspath(), jvmOptions, log)) {
       firstStart = server.startToServing();
+      cpu = new CpuMeter(server.pid());
       System.out.printf(
           "server pid started, SERVING after %d ms, resident %,d KiB%n",
           firstStart.toMillis(), server.residentKiB());
@@ -134,6 +136,7 @@ public final class Bench {
         "<= 3 s",
         restart.toMillis() <= 3000);
 
+    machine += "; load average before/after: " + Machine.loadAverage();
     String report = results.report(machine);
     System.out.println();
     System.out.println(report);
@@ -147,17 +150,17 @@ public final class Bench {
     System.out.println("(b) service over gRPC on loopback, server in a child JVM, 1 key");
     List<Point> encrypt = new ArrayList<>();
     for (int c : CONCURRENCIES) {
-      Point p = ClosedLoop.run("service", "Encrypt", c, 1, timing, calls.encrypt());
+      Point p = ClosedLoop.run("service", "Encrypt", c, 1, timing, cpu, calls.encrypt());
       results.add(p);
       encrypt.add(p);
     }
     var decrypt = calls.decrypt(DECRYPT_SET);
     for (int c : CONCURRENCIES) {
-      results.add(ClosedLoop.run("service", "Decrypt", c, 1, timing, decrypt));
+      results.add(ClosedLoop.run("service", "Decrypt", c, 1, timing, cpu, decrypt));
     }
     for (int c : CONCURRENCIES) {
       results.add(
-          ClosedLoop.run("service", "GenerateDataKey", c, 1, timing, calls.generateDataKey()));
+          ClosedLoop.run("service", "GenerateDataKey", c, 1, timing, cpu, calls.generateDataKey()));
     }
     Point peak = encrypt.stream().max(Comparator.comparingDouble(Point::opsPerSecond)).get();
     Point directBest = direct.stream().max(Comparator.comparingDouble(Point::opsPerSecond)).get();
@@ -178,7 +181,7 @@ public final class Bench {
 
     double rate = peak.opsPerSecond() / 2;
     System.out.printf(Locale.ROOT, "  Encrypt at a fixed %.0f calls/s (half the peak)%n", rate);
-    Point half = OpenLoop.run("half-peak", "Encrypt", 1, rate, timing, calls.encrypt());
+    Point half = OpenLoop.run("half-peak", "Encrypt", 1, rate, timing, cpu, calls.encrypt());
     results.add(half);
     results.summary(
         String.format(Locale.ROOT, "Encrypt p99 at half peak (%.0f/s)", rate),
@@ -211,11 +214,11 @@ public final class Bench {
         results.summary(
             "CreateKey time, " + before + " to " + count + " keys", seconds, "s", null, null);
       }
-      Point p = ClosedLoop.run("keys", "Encrypt", concurrency, count, timing, calls.encrypt());
+      Point p = ClosedLoop.run("keys", "Encrypt", concurrency, count, timing, cpu, calls.encrypt());
       results.add(p);
       results.add(
           ClosedLoop.run(
-              "keys", "Decrypt", concurrency, count, timing, calls.decrypt(DECRYPT_SET)));
+              "keys", "Decrypt", concurrency, count, timing, cpu, calls.decrypt(DECRYPT_SET)));
       first = first == null ? p : first;
       last = p;
     }

@@ -43,13 +43,16 @@ final class ClosedLoop {
       int concurrency,
       int keys,
       Timing timing,
+      CpuMeter cpu,
       Supplier<ListenableFuture<?>> call)
       throws InterruptedException {
     ClosedLoop loop = new ClosedLoop(call, concurrency, timing, System.nanoTime());
+    CpuMeter.Snapshot[] window;
     try {
       for (int i = 0; i < concurrency; i++) {
         loop.issue();
       }
+      window = cpu.window(loop.measureFrom, loop.end);
       if (!loop.finished.await(
           timing.warmup().plus(timing.measure()).toSeconds() + 60, TimeUnit.SECONDS)) {
         throw new IllegalStateException(operation + ": calls still running long after the end");
@@ -70,7 +73,8 @@ final class ClosedLoop {
         loop.completed.sum(),
         timing.measureSeconds(),
         loop.latencies.sorted(),
-        loop.errors.get());
+        loop.errors.get(),
+        CpuMeter.between(window[0], window[1], loop.completed.sum()));
   }
 
   private void issue() {

@@ -76,6 +76,7 @@ final class DirectLoop {
       worker.start();
       workers.add(worker);
     }
+    CpuMeter.Snapshot[] window = new CpuMeter(-1).window(measureFrom, end);
     for (Thread worker : workers) {
       worker.join();
     }
@@ -87,6 +88,7 @@ final class DirectLoop {
         completed.sum(),
         timing.measureSeconds(),
         latencies.sorted(),
-        errors.sum());
+        errors.sum(),
+        CpuMeter.between(window[0], window[1], completed.sum()));
   }
 }

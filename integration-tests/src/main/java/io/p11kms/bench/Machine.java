@@ -13,7 +13,7 @@ final class Machine {
   static String describe(Timing timing, boolean quick) {
     return String.format(
         "p11kms benchmark%s: %d cores (client and server share them), %s, Java %s, SoftHSM2 %s;"
-            + " %d s warm-up + %d s measured per point; %d-byte plaintext",
+            + " %d s warm-up + %d s measured per point; %d-byte plaintext; load average at start %s",
         quick ? " (--quick)" : "",
         Runtime.getRuntime().availableProcessors(),
         cpuModel(),
@@ -21,7 +21,17 @@ final class Machine {
         softHsmVersion(),
         timing.warmup().toSeconds(),
         timing.measure().toSeconds(),
-        Bench.PLAINTEXT_BYTES);
+        Bench.PLAINTEXT_BYTES,
+        loadAverage());
+  }
+
+  /** The 1-minute load average, from /proc/loadavg. */
+  static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException e) {
+      return "unknown";
+    }
   }
 
   private static String cpuModel() {

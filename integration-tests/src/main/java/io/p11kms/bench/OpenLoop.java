@@ -26,6 +26,7 @@ final class OpenLoop {
       int keys,
       double callsPerSecond,
       Timing timing,
+      CpuMeter cpu,
       Supplier<ListenableFuture<?>> call)
       throws InterruptedException {
     Latencies latencies = new Latencies(timing.sampleCapacity());
@@ -36,10 +37,14 @@ final class OpenLoop {
     long start = System.nanoTime();
     long measureFrom = start + timing.warmup().toNanos();
     long end = measureFrom + timing.measure().toNanos();
+    CpuMeter.Snapshot first = null;
     for (long i = 0; ; i++) {
       long due = start + i * interval;
       if (due >= end) {
         break;
+      }
+      if (first == null && due >= measureFrom) {
+        first = cpu.snapshot();
       }
       long wait = due - System.nanoTime();
       if (wait > 0) {
@@ -72,6 +77,7 @@ final class OpenLoop {
           },
           MoreExecutors.directExecutor());
     }
+    CpuMeter.Snapshot last = cpu.snapshot();
     if (!inFlight.tryAcquire(MAX_IN_FLIGHT, 60, TimeUnit.SECONDS)) {
       throw new IllegalStateException(operation + ": calls still running long after the end");
     }
@@ -83,6 +89,7 @@ final class OpenLoop {
         completed.sum(),
         timing.measureSeconds(),
         latencies.sorted(),
-        errors.get());
+        errors.get(),
+        CpuMeter.between(first, last, completed.sum()));
   }
 }

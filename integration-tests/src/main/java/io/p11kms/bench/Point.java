@@ -10,6 +10,9 @@ package io.p11kms.bench;
  * @param opsPerSecond completed calls per second in the measured window
  * @param calls completed calls in the measured window
  * @param errors calls that failed during the whole point, warm-up included
+ * @param clientCpuMicrosPerCall CPU this JVM spent per completed call in the measured window
+ * @param serverCpuMicrosPerCall CPU the server process spent per completed call (NaN: none)
+ * @param otherCores cores other processes of the machine kept busy on average in the window
  */
 record Point(
     String phase,
@@ -21,7 +24,10 @@ record Point(
     double p99Millis,
     double p999Millis,
     long calls,
-    long errors) {
+    long errors,
+    double clientCpuMicrosPerCall,
+    double serverCpuMicrosPerCall,
+    double otherCores) {
 
   static Point of(
       String phase,
@@ -31,7 +37,8 @@ record Point(
       long calls,
       double seconds,
       Latencies.Sorted latencies,
-      long errors) {
+      long errors,
+      CpuMeter.Usage cpu) {
     return new Point(
         phase,
         operation,
@@ -42,6 +49,9 @@ record Point(
         latencies.millis(0.99),
         latencies.millis(0.999),
         calls,
-        errors);
+        errors,
+        cpu.clientMicrosPerCall(),
+        cpu.serverMicrosPerCall(),
+        cpu.otherCores());
   }
 }

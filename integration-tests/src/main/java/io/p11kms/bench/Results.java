@@ -37,7 +37,7 @@ final class Results {
   static String header() {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7s %10s %8s %8s %8s %6s",
+        "%-10s %-18s %5s %7s %9s %8s %8s %8s %6s %8s %8s %6s",
         "phase",
         "operation",
         "conc",
@@ -46,13 +46,16 @@ final class Results {
         "p50 ms",
         "p99 ms",
         "p99.9 ms",
-        "errors");
+        "errors",
+        "cli us",
+        "srv us",
+        "other");
   }
 
   static String row(Point p) {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7d %10.0f %8.2f %8.2f %8.2f %6d",
+        "%-10s %-18s %5s %7d %9.0f %8.2f %8.2f %8.2f %6d %8.0f %8.0f %6.2f",
         p.phase(),
         p.operation(),
         p.concurrency() == 0 ? "rate" : Integer.toString(p.concurrency()),
@@ -61,12 +64,21 @@ final class Results {
         p.p50Millis(),
         p.p99Millis(),
         p.p999Millis(),
-        p.errors());
+        p.errors(),
+        p.clientCpuMicrosPerCall(),
+        p.serverCpuMicrosPerCall(),
+        p.otherCores());
   }
 
   /** The full table and the summary, as printed at the end and saved as report.txt. */
   String report(String machine) {
-    StringBuilder out = new StringBuilder(machine).append('\n').append(header()).append('\n');
+    StringBuilder out =
+        new StringBuilder(machine)
+            .append('\n')
+            .append("cli us / srv us: CPU microseconds per call in this JVM / in the server;")
+            .append(" other: cores used by other processes during the point\n")
+            .append(header())
+            .append('\n');
     points.forEach(p -> out.append(row(p)).append('\n'));
     out.append('\n');
     for (Summary s : summary.values()) {
@@ -86,12 +98,13 @@ final class Results {
     Files.createDirectories(dir);
     StringBuilder csv =
         new StringBuilder(
-            "phase,operation,concurrency,keys,ops_per_s,p50_ms,p99_ms,p999_ms,calls,errors\n");
+            "phase,operation,concurrency,keys,ops_per_s,p50_ms,p99_ms,p999_ms,calls,errors,"
+                + "client_cpu_us_per_call,server_cpu_us_per_call,other_cores\n");
     for (Point p : points) {
       csv.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d%n",
+              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d,%.1f,%.1f,%.2f%n",
               p.phase(),
               p.operation(),
               p.concurrency(),
@@ -101,7 +114,10 @@ final class Results {
               p.p99Millis(),
               p.p999Millis(),
               p.calls(),
-              p.errors()));
+              p.errors(),
+              p.clientCpuMicrosPerCall(),
+              p.serverCpuMicrosPerCall(),
+              p.otherCores()));
     }
     Files.writeString(dir.resolve("points.csv"), csv);
     StringBuilder sum = new StringBuilder("name,value,unit,target,met\n");

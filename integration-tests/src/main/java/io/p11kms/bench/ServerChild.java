@@ -122,6 +122,10 @@ final class ServerChild implements AutoCloseable {
     Files.write(config, lines);
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   int port() {
     return port;
   }

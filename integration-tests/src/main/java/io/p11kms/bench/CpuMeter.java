@@ -1,0 +1,95 @@
+package io.p11kms.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * CPU time of this JVM (the client), of the server process, and of the whole machine, so that a
+ * point can say how much CPU each call cost on each side and how busy other processes kept the
+ * shared cores. From {@code /proc}; clock ticks are 1/100 s on Linux.
+ */
+final class CpuMeter {
+  private static final double NANOS_PER_TICK = 1e9 / 100;
+
+  /** Nanoseconds of CPU: client, server, machine (all processes, non-idle). */
+  record Snapshot(long client, long server, long machine, long wall) {}
+
+  /** The CPU each side spent per completed call, in microseconds, and what others used. */
+  record Usage(double clientMicrosPerCall, double serverMicrosPerCall, double otherCores) {
+    static final Usage NONE = new Usage(Double.NaN, Double.NaN, Double.NaN);
+  }
+
+  private final long serverPid;
+
+  CpuMeter(long serverPid) {
+    this.serverPid = serverPid;
+  }
+
+  Snapshot snapshot() {
+    long client =
+        ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
+    long server = serverPid > 0 ? processTicks(serverPid) : 0;
+    return new Snapshot(
+        client, (long) (server * NANOS_PER_TICK), machineNanos(), System.nanoTime());
+  }
+
+  /** Sleeps until {@code from}, snapshots, sleeps until {@code to}, snapshots (System.nanoTime). */
+  Snapshot[] window(long from, long to) throws InterruptedException {
+    sleepUntil(from);
+    Snapshot first = snapshot();
+    sleepUntil(to);
+    return new Snapshot[] {first, snapshot()};
+  }
+
+  private static void sleepUntil(long nanoTime) throws InterruptedException {
+    long wait;
+    while ((wait = nanoTime - System.nanoTime()) > 0) {
+      Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+    }
+  }
+
+  static Usage between(Snapshot from, Snapshot to, long calls) {
+    if (from == null || to == null || calls == 0) {
+      return Usage.NONE;
+    }
+    double client = to.client() - from.client();
+    double server = to.server() - from.server();
+    double machine = to.machine() - from.machine();
+    double wall = to.wall() - from.wall();
+    return new Usage(
+        client / calls / 1000,
+        server / calls / 1000,
+        Math.max(0, machine - client - server) / wall);
+  }
+
+  /** utime + stime of a process, fields 14 and 15 of /proc/PID/stat. */
+  private static long processTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /** Non-idle CPU of the whole machine from the first line of /proc/stat. */
+  private static long machineNanos() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i <= 8 && i < f.length; i++) {
+        if (i != 4 && i != 5) { // idle, iowait
+          total += Long.parseLong(f[i]);
+        }
+      }
+      return (long) (total * NANOS_PER_TICK);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+}
