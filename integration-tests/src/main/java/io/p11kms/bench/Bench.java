@@ -147,6 +147,13 @@ public final class Bench {
   /** (b) and the fixed-rate run; returns the concurrency at which Encrypt peaked. */
   private int serviceAndHalfPeak(KmsCalls calls, Timing timing, List<Point> direct)
       throws InterruptedException {
+    // The server's JIT is cold: C2 took a quarter of the server's CPU in the first seconds of an
+    // unwarmed run. Warm every operation before the first measured point.
+    Timing warm = new Timing(Duration.ZERO, timing.serverWarmup());
+    System.out.printf("server warm-up: %d s per operation%n", timing.serverWarmup().toSeconds());
+    ClosedLoop.run("warm-up", "Encrypt", 16, 1, warm, cpu, calls.encrypt());
+    ClosedLoop.run("warm-up", "Decrypt", 16, 1, warm, cpu, calls.decrypt(100));
+    ClosedLoop.run("warm-up", "GenerateDataKey", 16, 1, warm, cpu, calls.generateDataKey());
     System.out.println("(b) service over gRPC on loopback, server in a child JVM, 1 key");
     List<Point> encrypt = new ArrayList<>();
     for (int c : CONCURRENCIES) {

@@ -5,6 +5,7 @@ import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.WrappedKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -28,6 +29,8 @@ final class DirectLoop {
       WrappedKey key = hsm.generateBackingKey();
       byte[] plaintext = new byte[plaintextBytes];
       byte[] aad = new byte[AAD_BYTES];
+      // Warm this JVM's JIT first, as the service's warm-up does for the server.
+      measure(hsm, key, aad, plaintext, 2, new Timing(Duration.ZERO, timing.serverWarmup()));
       for (int threads : threadCounts) {
         points.add(measure(hsm, key, aad, plaintext, threads, timing));
       }

@@ -7,6 +7,13 @@ record Timing(Duration warmup, Duration measure) {
   static final Timing FULL = new Timing(Duration.ofSeconds(3), Duration.ofSeconds(10));
   static final Timing QUICK = new Timing(Duration.ofSeconds(1), Duration.ofSeconds(3));
 
+  /** How long each operation runs before the first measured point of a fresh server. */
+  Duration serverWarmup() {
+    return measure.compareTo(Duration.ofSeconds(5)) < 0
+        ? Duration.ofSeconds(2)
+        : Duration.ofSeconds(5);
+  }
+
   double measureSeconds() {
     return measure.toNanos() / 1e9;
   }
