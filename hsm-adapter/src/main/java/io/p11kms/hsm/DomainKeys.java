@@ -13,16 +13,24 @@ import org.xipki.pkcs11.wrapper.Session;
  * <p>Why cache: finding an object by label costs three token calls, and encrypt and decrypt need
  * the domain key every time. Token object handles stay valid for the life of the application's
  * login, so each generation is looked up once. A generation that is not cached (a rotation done by
- * another process) is looked up by label on first use.
+ * another process) is looked up by label on first use. After a reconnect the handles are forgotten
+ * ({@link #clear()}) and found again by label.
  */
 final class DomainKeys {
   private final Map<Integer, Long> handles = new ConcurrentHashMap<>();
+  private final Calls calls;
   private volatile int current;
+
+  DomainKeys(Calls calls) {
+    this.calls = calls;
+  }
 
   /** Reads every {@code domain-key/<n>} label on the token and remembers the highest. */
   void scan(Session session) throws PKCS11Exception {
+    calls.before("C_FindObjects");
     long[] objects = session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys());
     for (long object : objects) {
+      calls.before("C_GetAttributeValue");
       String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
       int generation = generationOf(label);
       if (generation > 0) {
@@ -47,6 +55,7 @@ final class DomainKeys {
       return cached;
     }
     AttributeVector byLabel = KeyTemplates.domainKeyByLabel(generation);
+    calls.before("C_FindObjects");
     long[] found = session.findObjectsSingle(byLabel, 2);
     if (found.length == 0) {
       throw new HsmException(

@@ -56,6 +56,14 @@ public interface Hsm extends AutoCloseable {
   /** Random bytes from the token's generator. */
   byte[] generateRandom(int numberOfBytes);
 
+  /**
+   * Whether the token can be used now. May make a token call (and a recovery) bounded by the call
+   * deadline; meant for a periodic health probe, not for the request path.
+   */
+  default boolean isHealthy() {
+    return true;
+  }
+
   @Override
   void close();
 }

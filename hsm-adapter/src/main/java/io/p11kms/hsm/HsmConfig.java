@@ -4,18 +4,38 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * How to reach the token: the PKCS#11 library, the token's label (never a slot index: SoftHSM2
- * renumbers slots), where the user PIN comes from, and the session pool's bounds.
+ * How to reach the token and how hard to try: the PKCS#11 library, the token's label (never a slot
+ * index: SoftHSM2 renumbers slots), where the user PIN comes from, the session pool's bounds, the
+ * deadline of every token call, the unwrapped-backing-key cache's bounds, and how often the token
+ * may be reopened after a device fault.
+ *
+ * @param sessionPoolSize sessions kept open against the token, 1-1024
+ * @param borrowTimeout how long a call waits for a free session before it fails as unavailable
+ * @param callTimeout the deadline of one token call (the few PKCS#11 functions of one operation on
+ *     one session); a call that exceeds it fails as unavailable
+ * @param cacheMaxKeys unwrapped backing keys kept as session objects, 0-100000; 0 turns the cache
+ *     off (every request unwraps and destroys its own)
+ * @param cacheMaxAge how long an unwrapped backing key may be kept after its unwrap
+ * @param reopenInterval the shortest time between two reopens of the token after device faults
  */
 public record HsmConfig(
     Path modulePath,
     String tokenLabel,
     PinSource userPin,
     int sessionPoolSize,
-    Duration borrowTimeout) {
+    Duration borrowTimeout,
+    Duration callTimeout,
+    int cacheMaxKeys,
+    Duration cacheMaxAge,
+    Duration reopenInterval) {
 
   public static final int DEFAULT_SESSION_POOL_SIZE = 8;
   public static final Duration DEFAULT_BORROW_TIMEOUT = Duration.ofSeconds(5);
+  public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(10);
+  public static final int DEFAULT_CACHE_MAX_KEYS = 1000;
+  public static final int MAX_CACHE_MAX_KEYS = 100_000;
+  public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofMinutes(5);
+  public static final Duration DEFAULT_REOPEN_INTERVAL = Duration.ofSeconds(1);
 
   public HsmConfig {
     if (modulePath == null) {
@@ -31,12 +51,101 @@ public record HsmConfig(
       throw new IllegalArgumentException(
           "session pool size must be 1-1024, was " + sessionPoolSize);
     }
-    if (borrowTimeout == null || borrowTimeout.isNegative() || borrowTimeout.isZero()) {
-      throw new IllegalArgumentException("session borrow timeout must be positive");
+    requirePositive(borrowTimeout, "session borrow timeout");
+    requirePositive(callTimeout, "token call timeout");
+    if (cacheMaxKeys < 0 || cacheMaxKeys > MAX_CACHE_MAX_KEYS) {
+      throw new IllegalArgumentException(
+          "backing key cache size must be 0-" + MAX_CACHE_MAX_KEYS + ", was " + cacheMaxKeys);
+    }
+    requirePositive(cacheMaxAge, "backing key cache age");
+    if (reopenInterval == null || reopenInterval.isNegative()) {
+      throw new IllegalArgumentException("token reopen interval must not be negative");
     }
   }
 
+  /** With the default call deadline, cache bounds and reopen interval. */
+  public HsmConfig(
+      Path modulePath,
+      String tokenLabel,
+      PinSource userPin,
+      int sessionPoolSize,
+      Duration borrowTimeout) {
+    this(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        DEFAULT_CALL_TIMEOUT,
+        DEFAULT_CACHE_MAX_KEYS,
+        DEFAULT_CACHE_MAX_AGE,
+        DEFAULT_REOPEN_INTERVAL);
+  }
+
+  /** With every default. */
   public HsmConfig(Path modulePath, String tokenLabel, PinSource userPin) {
     this(modulePath, tokenLabel, userPin, DEFAULT_SESSION_POOL_SIZE, DEFAULT_BORROW_TIMEOUT);
+  }
+
+  /** This configuration with another call deadline. */
+  public HsmConfig withCallTimeout(Duration timeout) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        timeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval);
+  }
+
+  /** This configuration with other cache bounds ({@code maxKeys} 0 turns the cache off). */
+  public HsmConfig withCache(int maxKeys, Duration maxAge) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        maxKeys,
+        maxAge,
+        reopenInterval);
+  }
+
+  /** This configuration with another reopen interval. */
+  public HsmConfig withReopenInterval(Duration interval) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        interval);
+  }
+
+  /** This configuration with other session pool bounds. */
+  public HsmConfig withPool(int size, Duration borrow) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        size,
+        borrow,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval);
+  }
+
+  private static void requirePositive(Duration value, String what) {
+    if (value == null || value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive");
+    }
   }
 }

@@ -8,6 +8,8 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_INVALI
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_ENCRYPTED_DATA_LEN_RANGE;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_FUNCTION_CANCELED;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_GENERAL_ERROR;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_KEY_HANDLE_INVALID;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_OBJECT_HANDLE_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_SESSION_CLOSED;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_SESSION_COUNT;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_SESSION_EXISTS;
@@ -21,6 +23,7 @@ import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_UNWRAPPING_KEY_HANDLE
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_USER_NOT_LOGGED_IN;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPED_KEY_INVALID;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPED_KEY_LEN_RANGE;
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_WRAPPING_KEY_HANDLE_INVALID;
 
 import java.util.Set;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
@@ -72,6 +75,34 @@ final class Pkcs11Errors {
           CKR_ENCRYPTED_DATA_INVALID,
           CKR_ENCRYPTED_DATA_LEN_RANGE);
 
+  /** What the adapter does about a failed call before it retries it once. */
+  enum Recovery {
+    /** Nothing: the failure is the answer. */
+    NONE,
+    /** The application's login was lost (and with it every private session object): log in. */
+    LOG_IN,
+    /** Sessions or object handles went stale: close every session, log in, find keys again. */
+    RESET,
+    /** The device or the library went away: as RESET, after initializing and finding the token. */
+    REOPEN
+  }
+
+  private static final Set<Long> RESET_CODES =
+      Set.of(
+          CKR_SESSION_HANDLE_INVALID,
+          CKR_SESSION_CLOSED,
+          CKR_KEY_HANDLE_INVALID,
+          CKR_OBJECT_HANDLE_INVALID,
+          CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+          CKR_WRAPPING_KEY_HANDLE_INVALID);
+
+  private static final Set<Long> REOPEN_CODES =
+      Set.of(
+          CKR_DEVICE_REMOVED,
+          CKR_TOKEN_NOT_PRESENT,
+          CKR_DEVICE_ERROR,
+          CKR_CRYPTOKI_NOT_INITIALIZED);
+
   /** The one message every authentication failure carries, so that it leaks nothing. */
   static final String DECRYPTION_FAILED = "decryption failed";
 
@@ -79,6 +110,20 @@ final class Pkcs11Errors {
 
   static boolean isDeadSession(PKCS11Exception e) {
     return DEAD_SESSION.contains(e.getErrorCode());
+  }
+
+  /** The recovery a failure with {@code code} calls for. */
+  static Recovery recoveryFor(long code) {
+    if (code == CKR_USER_NOT_LOGGED_IN) {
+      return Recovery.LOG_IN;
+    }
+    if (RESET_CODES.contains(code)) {
+      return Recovery.RESET;
+    }
+    if (REOPEN_CODES.contains(code)) {
+      return Recovery.REOPEN;
+    }
+    return Recovery.NONE;
   }
 
   static String name(long code) {

@@ -1,6 +1,5 @@
 package io.p11kms.hsm;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,18 +9,21 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
-import org.xipki.pkcs11.wrapper.Token;
 import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
 import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 
 /**
  * {@link Hsm} over a PKCS#11 token, through ipkcs11wrapper.
  *
- * <p>Every request unwraps the backing key under its domain key, derives a one-use key from it and
- * the salt, runs AES-GCM, and destroys both session objects in {@code finally}, so that no key
- * object outlives its request. Token object handles of domain keys are cached; nothing else is.
+ * <p>Every request derives a one-use key from the backing key (HBK) and the salt, runs AES-GCM and
+ * destroys the derived key in {@code finally}. The HBK comes from a bounded cache of unwrapped HBKs
+ * ({@link BackingKeys}), or is unwrapped under its domain key for this request and destroyed after.
  *
- * <p>Thread-safe: each request borrows its own session from a bounded {@link SessionPool}.
+ * <p>Thread-safe: each request borrows its own session from a bounded {@link SessionPool}, within a
+ * deadline; a {@link TokenConnection} recovers from lost logins, lost sessions and device faults
+ * and retries the request once. Every request is idempotent from the caller's view: encrypt,
+ * decrypt and random change nothing, and {@link #generateBackingKey()} stores nothing (a retried
+ * one makes a second HBK, returns only that one, and the first never left the token).
  */
 public final class Pkcs11Hsm implements Hsm {
   private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
@@ -29,29 +31,23 @@ public final class Pkcs11Hsm implements Hsm {
   private static final int MAX_RANDOM_BYTES = 1024;
 
   private final HsmConfig config;
-  private final Token token;
-  private final Session loginSession;
-  private final SessionPool pool;
+  private final TokenConnection connection;
+  private final Calls calls;
   private final DomainKeys domainKeys;
+  private final BackingKeys backingKeys;
   private final Derivation preferred;
   private final long[] mechanisms;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
-      HsmConfig config,
-      Token token,
-      Session loginSession,
-      DomainKeys domainKeys,
-      Derivation preferred,
-      long[] mechanisms) {
+      HsmConfig config, TokenConnection connection, Derivation preferred, long[] mechanisms) {
     this.config = config;
-    this.token = token;
-    this.loginSession = loginSession;
-    this.domainKeys = domainKeys;
+    this.connection = connection;
+    this.calls = connection.calls();
+    this.domainKeys = connection.domainKeys();
+    this.backingKeys = connection.backingKeys();
     this.preferred = preferred;
     this.mechanisms = mechanisms;
-    this.pool =
-        new SessionPool(this::openSession, config.sessionPoolSize(), config.borrowTimeout());
   }
 
   /**
@@ -61,65 +57,51 @@ public final class Pkcs11Hsm implements Hsm {
    * @throws HsmException when the token is absent, lacks a required mechanism, or refuses the PIN
    */
   public static Pkcs11Hsm open(HsmConfig config) {
+    return open(config, TokenCallInterceptor.NONE);
+  }
+
+  /**
+   * As {@link #open(HsmConfig)}, with every PKCS#11 call made through {@code interceptor} (tests
+   * use it to inject faults).
+   */
+  public static Pkcs11Hsm open(HsmConfig config, TokenCallInterceptor interceptor) {
     PKCS11Module module = Pkcs11Modules.acquire(config.modulePath());
-    Session loginSession = null;
+    TokenConnection connection = null;
     try {
-      Token token = TokenFinder.byLabel(module, config.tokenLabel());
-      long[] mechanisms = token.getMechanismList();
+      connection = TokenConnection.open(config, interceptor, module);
+      long[] mechanisms = connection.token().getMechanismList();
       Derivation preferred = MechanismProbe.choose(mechanisms);
-      loginSession = token.openSession(true);
-      logIn(loginSession, config.userPin());
-      DomainKeys domainKeys = new DomainKeys();
-      domainKeys.scan(loginSession);
-      if (domainKeys.currentGeneration() == 0) {
+      int generation = connection.domainKeys().currentGeneration();
+      if (generation == 0) {
         LOG.warn(
             "token {} holds no domain key yet; run the domain key ceremony before creating keys",
             config.tokenLabel());
       }
       LOG.info(
-          "opened token {} (domain key generation {}, derivation {}, {} sessions)",
+          "opened token {} (domain key generation {}, derivation {}, {} sessions, call deadline"
+              + " {} ms, backing key cache {} keys / {} s)",
           config.tokenLabel(),
-          domainKeys.currentGeneration(),
+          generation,
           preferred,
-          config.sessionPoolSize());
-      return new Pkcs11Hsm(config, token, loginSession, domainKeys, preferred, mechanisms);
+          config.sessionPoolSize(),
+          config.callTimeout().toMillis(),
+          config.cacheMaxKeys(),
+          config.cacheMaxAge().toSeconds());
+      return new Pkcs11Hsm(config, connection, preferred, mechanisms);
     } catch (PKCS11Exception e) {
-      closeQuietly(loginSession);
+      closeQuietly(connection);
       Pkcs11Modules.release(config.modulePath());
       throw Pkcs11Errors.map("open token", e);
     } catch (RuntimeException e) {
-      closeQuietly(loginSession);
+      closeQuietly(connection);
       Pkcs11Modules.release(config.modulePath());
       throw e;
     }
   }
 
-  /** Logs in as the user, tolerating a login this application already holds; wipes the PIN. */
-  private static void logIn(Session session, PinSource pinSource) throws PKCS11Exception {
-    char[] pin = pinSource.read();
-    try {
-      session.login(PKCS11Constants.CKU_USER, pin);
-    } catch (PKCS11Exception e) {
-      if (e.getErrorCode() != PKCS11Constants.CKR_USER_ALREADY_LOGGED_IN) {
-        throw e;
-      }
-    } finally {
-      Arrays.fill(pin, '\0');
-    }
-  }
-
-  /** Opens a pooled session; logs in again if the application's login was lost. */
-  private Session openSession() throws PKCS11Exception {
-    Session session = token.openSession(true);
-    try {
-      if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
-        domainKeys.clear();
-        logIn(session, config.userPin());
-      }
-      return session;
-    } catch (PKCS11Exception | RuntimeException e) {
-      closeQuietly(session);
-      throw e;
+  private static void closeQuietly(TokenConnection connection) {
+    if (connection != null) {
+      connection.close();
     }
   }
 
@@ -132,31 +114,36 @@ public final class Pkcs11Hsm implements Hsm {
   public WrappedKey generateBackingKey() {
     Step step = new Step("C_GenerateKey");
     try {
-      return pool.execute(
+      return connection.call(
+          "generate backing key",
           session -> {
-            int generation = currentGeneration(session);
             step.name = "find domain key";
+            int generation = currentGeneration(session);
             long domainKey = domainKeys.handle(session, generation);
             step.name = "C_GenerateKey";
+            calls.before(step.name);
             long backingKey =
                 session.generateKey(
                     new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
             try {
               step.name = "C_WrapKey";
+              calls.before(step.name);
               byte[] ekt =
                   session.wrapKey(
                       new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, backingKey);
               return new WrappedKey(generation, WrapMechanism.AES_KEY_WRAP, ekt);
             } finally {
-              destroyQuietly(session, backingKey);
+              backingKeys.destroyQuietly(session, backingKey);
             }
-          });
+          },
+          true);
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map(step.name, e);
     }
   }
 
   private int currentGeneration(Session session) throws PKCS11Exception {
+    checkOpen();
     if (domainKeys.currentGeneration() == 0) {
       domainKeys.scan(session);
     }
@@ -185,25 +172,27 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("encrypt");
     try {
-      return pool.execute(
+      return connection.call(
+          "encrypt",
           session -> {
             step.name = "find domain key";
             long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
             step.name = "C_UnwrapKey";
-            long hbk = unwrap(session, domainKey, backingKey);
+            BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
             try {
               step.name = "C_DeriveKey";
-              long key = derive(session, hbk, salt, true);
+              long key = derive(session, hbk.handle, salt, true);
               try {
                 step.name = "C_Encrypt";
                 return gcmEncrypt(session, key, iv, aad, plaintext);
               } finally {
-                destroyQuietly(session, key);
+                backingKeys.destroyQuietly(session, key);
               }
             } finally {
-              destroyQuietly(session, hbk);
+              backingKeys.release(session, hbk);
             }
-          });
+          },
+          true);
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map(step.name, e);
     }
@@ -233,25 +222,28 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("decrypt");
     try {
-      return pool.execute(
+      return connection.call(
+          "decrypt",
           session -> {
             step.name = "find domain key";
             long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
             step.name = "C_UnwrapKey";
-            long hbk = unwrap(session, domainKey, backingKey);
+            BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
             try {
               step.name = "C_DeriveKey";
-              long key = derive(session, hbk, salt, false);
+              long key = derive(session, hbk.handle, salt, false);
               try {
                 step.name = "C_Decrypt";
+                calls.before(step.name);
                 return session.decryptSingle(gcm(iv, aad), key, ciphertextAndTag);
               } finally {
-                destroyQuietly(session, key);
+                backingKeys.destroyQuietly(session, key);
               }
             } finally {
-              destroyQuietly(session, hbk);
+              backingKeys.release(session, hbk);
             }
-          });
+          },
+          true);
     } catch (PKCS11Exception e) {
       switch (step.name) {
         case "C_Decrypt":
@@ -264,20 +256,9 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
-  private static long unwrap(Session session, long domainKey, WrappedKey backingKey)
+  private long derive(Session session, long hbk, byte[] salt, boolean forEncrypt)
       throws PKCS11Exception {
-    if (backingKey.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
-      throw new HsmException("unsupported wrap mechanism " + backingKey.wrapMechanism());
-    }
-    return session.unwrapKey(
-        new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
-        domainKey,
-        backingKey.ekt(),
-        KeyTemplates.unwrappedBackingKey());
-  }
-
-  private static long derive(Session session, long hbk, byte[] salt, boolean forEncrypt)
-      throws PKCS11Exception {
+    calls.before("C_DeriveKey");
     Mechanism mechanism =
         new Mechanism(
             PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA, new KEY_DERIVATION_STRING_DATA(salt));
@@ -289,8 +270,9 @@ public final class Pkcs11Hsm implements Hsm {
    * passes an empty array as a NULL pointer, which SoftHSM2's C_Encrypt rejects with {@code
    * CKR_ARGUMENTS_BAD}.
    */
-  private static byte[] gcmEncrypt(
-      Session session, long key, byte[] iv, byte[] aad, byte[] plaintext) throws PKCS11Exception {
+  private byte[] gcmEncrypt(Session session, long key, byte[] iv, byte[] aad, byte[] plaintext)
+      throws PKCS11Exception {
+    calls.before("C_Encrypt");
     if (plaintext.length > 0) {
       return session.encryptSingle(gcm(iv, aad), key, plaintext);
     }
@@ -337,51 +319,117 @@ public final class Pkcs11Hsm implements Hsm {
           "invalid random length " + numberOfBytes + "; must be 1-" + MAX_RANDOM_BYTES + " bytes");
     }
     try {
-      return pool.execute(session -> session.generateRandom(numberOfBytes));
+      return connection.call(
+          "random",
+          session -> {
+            calls.before("C_GenerateRandom");
+            return session.generateRandom(numberOfBytes);
+          },
+          true);
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map("C_GenerateRandom", e);
     }
   }
 
   /**
-   * The number of objects a fresh session sees: token objects plus every session object of this
-   * application. Tests compare it before and after a run to prove that no key object leaks.
+   * Whether the token can be used now: one cheap token call (is the session still logged in?),
+   * recovering first if it fails. Also evicts the cached backing keys past their age. Takes at most
+   * about twice the call deadline.
+   */
+  @Override
+  public boolean isHealthy() {
+    if (closed.get()) {
+      return false;
+    }
+    try {
+      return connection.call(
+          "health check",
+          session -> {
+            calls.before("C_GetSessionInfo");
+            if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
+              throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
+            }
+            backingKeys.sweep(session);
+            return true;
+          },
+          true);
+    } catch (PKCS11Exception | HsmException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The number of objects the application sees on the token: token objects plus every session
+   * object of this application, cached backing keys included. Tests compare it before and after a
+   * run to prove that no key object leaks.
    */
   public int visibleObjectCount() {
     checkOpen();
-    Session session = null;
     try {
-      session = token.openSession(false);
-      session.findObjectsInit(new AttributeVector());
-      try {
-        int count = 0;
-        long[] batch;
-        while ((batch = session.findObjects(256)).length > 0) {
-          count += batch.length;
-        }
-        return count;
-      } finally {
-        session.findObjectsFinal();
-      }
+      return connection.call(
+          "count objects",
+          session -> {
+            session.findObjectsInit(new AttributeVector());
+            try {
+              int count = 0;
+              long[] batch;
+              while ((batch = session.findObjects(256)).length > 0) {
+                count += batch.length;
+              }
+              return count;
+            } finally {
+              session.findObjectsFinal();
+            }
+          },
+          true);
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map("count objects", e);
-    } finally {
-      closeQuietly(session);
+    }
+  }
+
+  /** Unwrapped backing keys in the cache now. */
+  public int cachedBackingKeyCount() {
+    return backingKeys.size();
+  }
+
+  /**
+   * Destroys every cached unwrapped backing key (one in use is destroyed when its request ends);
+   * they are unwrapped again on next use.
+   */
+  public void evictCachedBackingKeys() {
+    checkOpen();
+    try {
+      connection.call(
+          "evict backing keys",
+          session -> {
+            backingKeys.evictAll(session);
+            return null;
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("evict backing keys", e);
     }
   }
 
   /**
    * For tests only: runs {@code work} with a pooled, logged-in session, so that custody tests can
-   * make raw PKCS#11 calls. Not for production code, which must go through {@link Hsm}.
+   * make raw PKCS#11 calls; no recovery, no retry. Not for production code, which must go through
+   * {@link Hsm}.
    */
-  <T> T withSessionForTest(SessionPool.SessionWork<T> work) throws PKCS11Exception {
+  <T> T withSessionForTest(TokenConnection.TokenWork<T> work) throws PKCS11Exception {
     checkOpen();
-    return pool.execute(work);
+    return connection.call("test", work, false);
   }
 
   /** For tests only: the handle of {@code domain-key/<generation>}. */
   long domainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
     return domainKeys.handle(session, generation);
+  }
+
+  /** For tests only: runs {@code work} while no call is in flight (injects real faults). */
+  void exclusiveForTest(TokenConnection.ExclusiveWork work) throws Exception {
+    checkOpen();
+    connection.exclusive(work);
   }
 
   private void checkOpen() {
@@ -390,42 +438,24 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
-  /** Closes the sessions, logs out and finalizes the module (if no one else uses it). */
+  /**
+   * Closes the sessions (destroying the cached backing keys), logs out and finalizes the module if
+   * no one else uses it. A call still hung in the library after the deadline keeps the module
+   * initialized.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    pool.close();
-    try {
-      loginSession.logout();
-    } catch (PKCS11Exception | RuntimeException e) {
-      // Already logged out, or the token is gone: nothing to undo.
+    connection.close();
+    if (connection.closedCleanly()) {
+      Pkcs11Modules.release(config.modulePath());
+    } else {
+      LOG.warn(
+          "token {}: a call was still running at close; module left loaded", config.tokenLabel());
     }
-    closeQuietly(loginSession);
-    Pkcs11Modules.release(config.modulePath());
     LOG.info("closed token {}", config.tokenLabel());
-  }
-
-  private static void destroyQuietly(Session session, long handle) {
-    try {
-      session.destroyObject(handle);
-    } catch (PKCS11Exception e) {
-      if (!Pkcs11Errors.isDeadSession(e)) {
-        LOG.warn("C_DestroyObject failed: {}", Pkcs11Errors.name(e.getErrorCode()));
-      }
-    }
-  }
-
-  private static void closeQuietly(Session session) {
-    if (session == null) {
-      return;
-    }
-    try {
-      session.closeSession();
-    } catch (PKCS11Exception | RuntimeException e) {
-      // A session that cannot be closed is already gone.
-    }
   }
 
   /** The token call a request is in, so that its failure is mapped by what it means there. */

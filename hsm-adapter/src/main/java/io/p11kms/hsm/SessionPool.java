@@ -1,10 +1,13 @@
 package io.p11kms.hsm;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
 
@@ -12,20 +15,32 @@ import org.xipki.pkcs11.wrapper.Session;
  * A bounded pool of read-write sessions on one token.
  *
  * <p>Why: a PKCS#11 session runs one operation at a time, and opening one per request costs a token
- * round trip. The pool holds at most {@code size} sessions; a caller that finds none free within
- * the borrow timeout gets {@link HsmUnavailableException} instead of waiting forever. A session
- * that reports {@code CKR_SESSION_HANDLE_INVALID} or {@code CKR_SESSION_CLOSED} is closed and a new
- * one opened on the next borrow, never handed out again.
+ * round trip. At most {@code size} calls hold a session at once: a caller that gets no permit
+ * within the borrow timeout gets {@link HsmUnavailableException} instead of waiting forever. The
+ * permit is taken on the caller's thread ({@link #acquirePermit()}) and given back by whoever ends
+ * the call ({@link #releasePermit()}), so that a call abandoned at its deadline keeps its permit
+ * until its native call returns: a hung token shrinks the pool instead of growing a thread pile.
+ *
+ * <p>A session comes back {@link Outcome#KEEP kept}, {@link Outcome#CLOSE closed} (it failed, or
+ * its caller left at the deadline) or {@link Outcome#DROP dropped} without a close (its handle is
+ * stale: after a library reset the same number may already name another, new session).
+ *
+ * <p>It also remembers the handle of every session the adapter holds (pooled or not, see {@link
+ * #register}). A new session that gets a handle the adapter already holds proves that the library
+ * was reset under it (handles were handed out again): the pool then refuses to hand out sessions,
+ * each borrow failing with {@code CKR_SESSION_HANDLE_INVALID}, until {@link #forgetAll()} after the
+ * reconnect.
  */
 final class SessionPool implements AutoCloseable {
 
-  /** Work done with a borrowed session. */
-  @FunctionalInterface
-  interface SessionWork<T> {
-    T run(Session session) throws PKCS11Exception;
+  /** How a borrowed session comes back. */
+  enum Outcome {
+    KEEP,
+    CLOSE,
+    DROP
   }
 
-  /** Opens a new logged-in session; supplied by the owner, who knows how to log in. */
+  /** Opens a new session; supplied by the owner, who knows how to log in. */
   @FunctionalInterface
   interface SessionFactory {
     Session open() throws PKCS11Exception;
@@ -35,7 +50,9 @@ final class SessionPool implements AutoCloseable {
   private final Semaphore permits;
   private final long borrowTimeoutNanos;
   private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
+  private final Set<Long> held = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean stale;
 
   SessionPool(SessionFactory factory, int size, Duration borrowTimeout) {
     this.factory = factory;
@@ -44,32 +61,11 @@ final class SessionPool implements AutoCloseable {
   }
 
   /**
-   * Runs {@code work} with a session of its own and gives the session back in {@code finally}.
-   * PKCS#11 errors reach the caller unchanged, to be mapped by the step that knows their meaning.
+   * Waits up to the borrow timeout for the right to hold a session.
    *
-   * @throws HsmUnavailableException when no session frees up within the borrow timeout, or the pool
-   *     is closed
+   * @throws HsmUnavailableException when none frees up in time, or the pool is closed
    */
-  <T> T execute(SessionWork<T> work) throws PKCS11Exception {
-    Session session = borrow();
-    boolean healthy = true;
-    try {
-      return work.run(session);
-    } catch (PKCS11Exception e) {
-      healthy = false;
-      throw e;
-    } catch (HsmException e) {
-      // Raised by the adapter between token calls; the session is in a clean state.
-      throw e;
-    } catch (RuntimeException | Error e) {
-      healthy = false;
-      throw e;
-    } finally {
-      giveBack(session, healthy);
-    }
-  }
-
-  private Session borrow() throws PKCS11Exception {
+  void acquirePermit() {
     if (closed.get()) {
       throw new HsmUnavailableException("session pool is closed");
     }
@@ -86,28 +82,76 @@ final class SessionPool implements AutoCloseable {
               + Duration.ofNanos(borrowTimeoutNanos).toMillis()
               + " ms");
     }
+  }
+
+  void releasePermit() {
+    permits.release();
+  }
+
+  /** A session for the holder of a permit: an idle one, or a new one. */
+  Session take() throws PKCS11Exception {
+    if (closed.get()) {
+      throw new HsmUnavailableException("session pool is closed");
+    }
+    if (stale) {
+      throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
+    }
     Session session = idle.poll();
     if (session != null) {
       return session;
     }
-    try {
-      return factory.open();
-    } catch (PKCS11Exception | RuntimeException e) {
-      permits.release();
-      throw e;
+    session = factory.open();
+    register(session);
+    return session;
+  }
+
+  /**
+   * Remembers a session the adapter holds.
+   *
+   * @throws PKCS11Exception {@code CKR_SESSION_HANDLE_INVALID} when the handle is one the adapter
+   *     already holds: the library was reset, every handle is stale
+   */
+  void register(Session session) throws PKCS11Exception {
+    if (!held.add(session.getSessionHandle())) {
+      stale = true;
+      throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
     }
   }
 
-  private void giveBack(Session session, boolean healthy) {
-    try {
-      if (healthy && !closed.get()) {
-        idle.offer(session);
-      } else {
-        closeQuietly(session);
-      }
-    } finally {
-      permits.release();
+  /** Forgets a session closed by its owner. */
+  void unregister(Session session) {
+    held.remove(session.getSessionHandle());
+  }
+
+  void giveBack(Session session, Outcome outcome) {
+    if (outcome == Outcome.KEEP && !closed.get() && !stale) {
+      idle.offer(session);
+      return;
     }
+    held.remove(session.getSessionHandle());
+    if (outcome != Outcome.DROP) {
+      closeQuietly(session);
+    }
+  }
+
+  /** Stops handing out sessions until {@link #forgetAll()}: their handles may be stale. */
+  void markStale() {
+    stale = true;
+  }
+
+  /**
+   * Forgets every session without closing any: the caller has closed them all at once (or the
+   * library did). Runs while no call holds a session.
+   */
+  void forgetAll() {
+    idle.clear();
+    held.clear();
+    stale = false;
+  }
+
+  /** Sessions waiting in the pool. */
+  int idleCount() {
+    return idle.size();
   }
 
   /** Closes the idle sessions; sessions still borrowed are closed when they come back. */
@@ -116,12 +160,16 @@ final class SessionPool implements AutoCloseable {
     if (closed.compareAndSet(false, true)) {
       Session session;
       while ((session = idle.poll()) != null) {
+        held.remove(session.getSessionHandle());
         closeQuietly(session);
       }
     }
   }
 
-  private static void closeQuietly(Session session) {
+  static void closeQuietly(Session session) {
+    if (session == null) {
+      return;
+    }
     try {
       session.closeSession();
     } catch (PKCS11Exception | RuntimeException e) {

@@ -10,17 +10,27 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * A quick throughput check of the hot path (unwrap + derive + AES-GCM + destroy both), off by
- * default: {@code mvn -pl hsm-adapter test -Dtest=ThroughputTest -Dp11kms.bench=true}. Prints
- * operations per second; asserts nothing.
+ * A quick throughput check of the hot path, off by default: {@code mvn -pl hsm-adapter test
+ * -Dtest=ThroughputTest -Dp11kms.bench=true}. Runs once with the backing key cache off (unwrap +
+ * derive + AES-GCM + destroy both per request) and once with it on (derive + AES-GCM + destroy).
+ * Prints operations per second; asserts nothing.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class ThroughputTest {
 
   @Test
   void encryptAndDecrypt_operationsPerSecond() throws Exception {
-    try (SoftHsmTestToken token = SoftHsmTestToken.create();
-        Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+    try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
+      HsmConfig config = token.hsmConfig();
+      System.out.println("-- backing key cache off");
+      measure(config.withCache(0, config.cacheMaxAge()));
+      System.out.println("-- backing key cache on (" + config.cacheMaxKeys() + " keys)");
+      measure(config);
+    }
+  }
+
+  private static void measure(HsmConfig config) throws Exception {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config)) {
       WrappedKey key = hsm.generateBackingKey();
       byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
       byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);

@@ -75,9 +75,12 @@ final class KmsTestServer implements AutoCloseable {
     return hsm.calls();
   }
 
-  /** Objects a fresh session of this process sees on the token. */
+  /**
+   * Objects a session of this process sees on the token, not counting the backing keys the adapter
+   * keeps unwrapped in its cache (those are destroyed on eviction).
+   */
   int tokenObjects() {
-    return pkcs11.visibleObjectCount();
+    return pkcs11.visibleObjectCount() - pkcs11.cachedBackingKeyCount();
   }
 
   Path database() {

@@ -1,0 +1,166 @@
+package io.p11kms.hsm;
+
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * Unwrapped backing keys (HBKs) for the request paths, cached as session objects or not.
+ *
+ * <p>Why a cache: without one, each encrypt or decrypt unwraps the EKT and destroys the HBK again,
+ * two of its five token calls. With it, a key in use stays unwrapped, bounded in count and age
+ * ({@link BackingKeyCache}); eviction destroys the object once no request uses it.
+ *
+ * <p>Cached HBKs are unwrapped in a session of their own, not in a pooled one: a session object
+ * dies with the session that made it, and the pool closes any session whose call failed. That
+ * session dies only with all the others (a reconnect), when {@link #forgetAll()} drops every handle
+ * without destroying anything. With the cache off ({@code maxKeys} 0) every request unwraps in its
+ * own session and destroys the HBK when done, as before the cache.
+ */
+final class BackingKeys {
+  private static final Logger LOG = LoggerFactory.getLogger(BackingKeys.class);
+
+  /** Opens the session cached HBKs are unwrapped in. */
+  @FunctionalInterface
+  interface Opener {
+    Session open() throws PKCS11Exception;
+  }
+
+  /** An unwrapped HBK in use by one request. */
+  static final class Lease {
+    final long handle;
+    private final BackingKeyCache.Entry entry;
+
+    private Lease(long handle, BackingKeyCache.Entry entry) {
+      this.handle = handle;
+      this.entry = entry;
+    }
+  }
+
+  private final BackingKeyCache cache;
+  private final Calls calls;
+  private final Opener opener;
+  private final Object ownerLock = new Object();
+  private Session owner;
+
+  BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
+    this.cache =
+        maxKeys == 0 ? null : new BackingKeyCache(maxKeys, maxAge.toNanos(), System::nanoTime);
+    this.calls = calls;
+    this.opener = opener;
+  }
+
+  /**
+   * The HBK that {@code key} wraps, unwrapped under {@code domainKey}: from the cache, or unwrapped
+   * now. The caller must {@link #release} it in {@code finally}.
+   */
+  Lease acquire(Session session, long domainKey, WrappedKey key) throws PKCS11Exception {
+    if (cache == null) {
+      return new Lease(unwrap(session, domainKey, key), null);
+    }
+    BackingKeyCache.Entry entry = cache.acquire(key);
+    if (entry != null) {
+      return new Lease(entry.handle, entry);
+    }
+    synchronized (ownerLock) {
+      entry = cache.acquire(key);
+      if (entry != null) {
+        return new Lease(entry.handle, entry);
+      }
+      if (owner == null) {
+        owner = opener.open();
+      }
+      long handle = unwrap(owner, domainKey, key);
+      entry = cache.add(key, handle);
+      return new Lease(handle, entry);
+    }
+  }
+
+  /** Gives the HBK back; destroys it if uncached, and any evicted HBK no request uses any more. */
+  void release(Session session, Lease lease) {
+    if (lease.entry == null) {
+      destroyQuietly(session, lease.handle);
+      return;
+    }
+    cache.release(lease.entry);
+    destroyEvicted(session);
+  }
+
+  /** Evicts the HBKs past their age and destroys what no request uses. */
+  void sweep(Session session) {
+    if (cache != null) {
+      cache.evictExpired();
+      destroyEvicted(session);
+    }
+  }
+
+  /** Evicts every HBK; each is destroyed now or when its last user releases it. */
+  void evictAll(Session session) {
+    if (cache != null) {
+      cache.evictAll();
+      destroyEvicted(session);
+    }
+  }
+
+  /**
+   * After a logout: the token destroyed every private session object, so every handle is stale.
+   * Runs while no request is in flight.
+   */
+  void forgetKeys() {
+    if (cache != null) {
+      cache.forgetAll();
+    }
+  }
+
+  /** After every session was closed: forgets the handles and the session they lived in. */
+  void forgetAll() {
+    forgetKeys();
+    synchronized (ownerLock) {
+      owner = null;
+    }
+  }
+
+  /** The session cached HBKs live in, or null; closing it destroys them. */
+  Session ownerSession() {
+    synchronized (ownerLock) {
+      return owner;
+    }
+  }
+
+  int size() {
+    return cache == null ? 0 : cache.size();
+  }
+
+  private void destroyEvicted(Session session) {
+    for (long handle : cache.takeDestroyable()) {
+      destroyQuietly(session, handle);
+    }
+  }
+
+  private long unwrap(Session session, long domainKey, WrappedKey key) throws PKCS11Exception {
+    if (key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
+      throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());
+    }
+    calls.before("C_UnwrapKey");
+    return session.unwrapKey(
+        new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+        domainKey,
+        key.ekt(),
+        KeyTemplates.unwrappedBackingKey());
+  }
+
+  void destroyQuietly(Session session, long handle) {
+    try {
+      calls.before("C_DestroyObject");
+      session.destroyObject(handle);
+    } catch (PKCS11Exception e) {
+      if (Pkcs11Errors.recoveryFor(e.getErrorCode()) == Pkcs11Errors.Recovery.NONE) {
+        LOG.warn("C_DestroyObject failed: {}", Pkcs11Errors.name(e.getErrorCode()));
+      }
+    }
+  }
+}
