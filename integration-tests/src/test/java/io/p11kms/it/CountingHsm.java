@@ -60,6 +60,11 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public boolean isHealthy() {
+    return token.isHealthy();
+  }
+
+  @Override
   public void close() {
     token.close();
   }

@@ -31,13 +31,21 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The service assembled: token, store, the operations, the gRPC server with health and reflection,
  * and the background task that deletes keys whose deletion window has passed. Owns what it opened
  * and closes it in {@link #stop()}.
+ *
+ * <p>Health: a probe asks the token {@link Hsm#isHealthy()} every health interval (the adapter
+ * recovers the token if it can) and sets the gRPC health status to NOT_SERVING while the token
+ * cannot be used, SERVING again once it can.
  */
 public final class KmsServer {
+  private static final Logger log = LoggerFactory.getLogger(KmsServer.class);
+
   /** How often the deletion task looks for keys whose window has passed. */
   static final Duration DELETION_PERIOD = Duration.ofMinutes(1);
 
@@ -47,11 +55,32 @@ public final class KmsServer {
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
   private final KeyStore store;
+  private final Duration healthInterval;
+  private final ScheduledExecutorService probe =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "p11kms-health");
+            t.setDaemon(true);
+            return t;
+          });
+  private ServingStatus reported = ServingStatus.SERVING;
 
   /** Builds the server on any transport: tests may hand in an in-process builder. */
   public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
+    this(builder, hsm, store, arns, clock, ServerConfig.DEFAULT_HEALTH_INTERVAL);
+  }
+
+  /** As above, probing the token's health every {@code healthInterval}. */
+  public KmsServer(
+      ServerBuilder<?> builder,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      Duration healthInterval) {
     this.hsm = hsm;
     this.store = store;
+    this.healthInterval = healthInterval;
     KeyService keys = new KeyService(hsm, store, arns, clock);
     CryptoService crypto = new CryptoService(hsm, store, keys);
     LifecycleHandlers lifecycle =
@@ -90,7 +119,12 @@ public final class KmsServer {
       throw e;
     }
     return new KmsServer(
-        NettyServerBuilder.forAddress(address), hsm, store, config.keyArns(), Clock.systemUTC());
+        NettyServerBuilder.forAddress(address),
+        hsm,
+        store,
+        config.keyArns(),
+        Clock.systemUTC(),
+        config.hsmHealthInterval());
   }
 
   private static InetSocketAddress loopbackAddress(String host, int port) {
@@ -117,7 +151,30 @@ public final class KmsServer {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     deletions.schedule(scheduler, DELETION_PERIOD);
+    long millis = healthInterval.toMillis();
+    probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
+  }
+
+  /** One health probe: reports a change of the token's state to the gRPC health service. */
+  private synchronized void probeToken() {
+    boolean healthy;
+    try {
+      healthy = hsm.isHealthy();
+    } catch (RuntimeException e) {
+      healthy = false;
+    }
+    ServingStatus status = healthy ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    if (status != reported && !probe.isShutdown()) {
+      reported = status;
+      health.setStatus("", status);
+      health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, status);
+      if (healthy) {
+        log.info("token usable again: health SERVING");
+      } else {
+        log.warn("token unusable: health NOT_SERVING");
+      }
+    }
   }
 
   /**
@@ -135,6 +192,7 @@ public final class KmsServer {
 
   /** Stops taking calls, lets running calls finish for a few seconds, then closes everything. */
   public void stop() {
+    probe.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
     try {

@@ -21,6 +21,11 @@ import java.util.regex.Pattern;
  *
  * @param hsmPinFile the file holding the token user PIN; null when {@code hsmPinEnv} is set
  * @param hsmPinEnv the environment variable holding the PIN; null when {@code hsmPinFile} is set
+ * @param hsmCallTimeout the deadline of one token call
+ * @param hsmCacheMaxKeys unwrapped backing keys kept in the token, 0 for none
+ * @param hsmCacheMaxAge how long an unwrapped backing key is kept
+ * @param hsmReopenInterval the shortest time between two reopens of the token
+ * @param hsmHealthInterval how often the health probe checks the token
  */
 public record ServerConfig(
     String listenHost,
@@ -34,7 +39,12 @@ public record ServerConfig(
     String storeJdbcUrl,
     String arnPartition,
     String arnRegion,
-    String arnAccount) {
+    String arnAccount,
+    Duration hsmCallTimeout,
+    int hsmCacheMaxKeys,
+    Duration hsmCacheMaxAge,
+    Duration hsmReopenInterval,
+    Duration hsmHealthInterval) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -44,6 +54,11 @@ public record ServerConfig(
   public static final String HSM_PIN_ENV = "hsm.pin.env";
   public static final String HSM_SESSION_POOL_SIZE = "hsm.session.pool.size";
   public static final String HSM_SESSION_BORROW_TIMEOUT_MS = "hsm.session.borrow.timeout.ms";
+  public static final String HSM_CALL_TIMEOUT_MS = "hsm.call.timeout.ms";
+  public static final String HSM_CACHE_MAX_KEYS = "hsm.cache.max.keys";
+  public static final String HSM_CACHE_MAX_AGE_MS = "hsm.cache.max.age.ms";
+  public static final String HSM_REOPEN_INTERVAL_MS = "hsm.reopen.interval.ms";
+  public static final String HSM_HEALTH_INTERVAL_MS = "hsm.health.interval.ms";
   public static final String STORE_JDBC_URL = "store.jdbc.url";
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
@@ -60,6 +75,11 @@ public record ServerConfig(
           HSM_PIN_ENV,
           HSM_SESSION_POOL_SIZE,
           HSM_SESSION_BORROW_TIMEOUT_MS,
+          HSM_CALL_TIMEOUT_MS,
+          HSM_CACHE_MAX_KEYS,
+          HSM_CACHE_MAX_AGE_MS,
+          HSM_REOPEN_INTERVAL_MS,
+          HSM_HEALTH_INTERVAL_MS,
           STORE_JDBC_URL,
           ARN_PARTITION,
           ARN_REGION,
@@ -80,6 +100,11 @@ public record ServerConfig(
   public static final String DEFAULT_ARN_ACCOUNT = "000000000000";
   public static final int MAX_SESSION_POOL_SIZE = 1024;
   public static final long MAX_BORROW_TIMEOUT_MS = 600_000;
+  public static final long MAX_CALL_TIMEOUT_MS = 600_000;
+  public static final long MAX_CACHE_AGE_MS = 86_400_000;
+  public static final long MAX_REOPEN_INTERVAL_MS = 600_000;
+  public static final long MAX_HEALTH_INTERVAL_MS = 600_000;
+  public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(1);
 
   private static final String SQLITE_PREFIX = "jdbc:sqlite:";
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%\\[\\]-]{1,253}");
@@ -146,6 +171,65 @@ public record ServerConfig(
     checkArnPartition(arnPartition);
     checkArnRegion(arnRegion);
     checkArnAccount(arnAccount);
+    checkMillis(HSM_CALL_TIMEOUT_MS, hsmCallTimeout, 1, MAX_CALL_TIMEOUT_MS);
+    if (hsmCacheMaxKeys < 0 || hsmCacheMaxKeys > HsmConfig.MAX_CACHE_MAX_KEYS) {
+      throw new ConfigException(
+          HSM_CACHE_MAX_KEYS
+              + " must be 0-"
+              + HsmConfig.MAX_CACHE_MAX_KEYS
+              + ", was "
+              + hsmCacheMaxKeys);
+    }
+    checkMillis(HSM_CACHE_MAX_AGE_MS, hsmCacheMaxAge, 1, MAX_CACHE_AGE_MS);
+    checkMillis(HSM_REOPEN_INTERVAL_MS, hsmReopenInterval, 0, MAX_REOPEN_INTERVAL_MS);
+    checkMillis(HSM_HEALTH_INTERVAL_MS, hsmHealthInterval, 100, MAX_HEALTH_INTERVAL_MS);
+  }
+
+  /** As the canonical constructor, with the default call deadline, cache, reopen and health. */
+  public ServerConfig(
+      String listenHost,
+      int listenPort,
+      Path hsmModule,
+      String hsmTokenLabel,
+      Path hsmPinFile,
+      String hsmPinEnv,
+      int hsmSessionPoolSize,
+      Duration hsmSessionBorrowTimeout,
+      String storeJdbcUrl,
+      String arnPartition,
+      String arnRegion,
+      String arnAccount) {
+    this(
+        listenHost,
+        listenPort,
+        hsmModule,
+        hsmTokenLabel,
+        hsmPinFile,
+        hsmPinEnv,
+        hsmSessionPoolSize,
+        hsmSessionBorrowTimeout,
+        storeJdbcUrl,
+        arnPartition,
+        arnRegion,
+        arnAccount,
+        HsmConfig.DEFAULT_CALL_TIMEOUT,
+        HsmConfig.DEFAULT_CACHE_MAX_KEYS,
+        HsmConfig.DEFAULT_CACHE_MAX_AGE,
+        HsmConfig.DEFAULT_REOPEN_INTERVAL,
+        DEFAULT_HEALTH_INTERVAL);
+  }
+
+  private static void checkMillis(String key, Duration value, long min, long max) {
+    if (value == null || value.toMillis() < min || value.toMillis() > max) {
+      throw new ConfigException(
+          key
+              + " must be "
+              + min
+              + "-"
+              + max
+              + ", was "
+              + (value == null ? null : value.toMillis()));
+    }
   }
 
   /** Reads a properties file (UTF-8); relative paths resolve against its folder. */
@@ -194,7 +278,24 @@ public record ServerConfig(
             : resolveSqliteUrl(base, jdbcUrl),
         get(p, ARN_PARTITION, DEFAULT_ARN_PARTITION),
         get(p, ARN_REGION, DEFAULT_ARN_REGION),
-        get(p, ARN_ACCOUNT, DEFAULT_ARN_ACCOUNT));
+        get(p, ARN_ACCOUNT, DEFAULT_ARN_ACCOUNT),
+        millis(p, HSM_CALL_TIMEOUT_MS, HsmConfig.DEFAULT_CALL_TIMEOUT),
+        getInt(p, HSM_CACHE_MAX_KEYS, HsmConfig.DEFAULT_CACHE_MAX_KEYS),
+        millis(p, HSM_CACHE_MAX_AGE_MS, HsmConfig.DEFAULT_CACHE_MAX_AGE),
+        millis(p, HSM_REOPEN_INTERVAL_MS, HsmConfig.DEFAULT_REOPEN_INTERVAL),
+        millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL));
+  }
+
+  private static Duration millis(Properties p, String key, Duration defaultValue) {
+    String value = get(p, key, null);
+    if (value == null) {
+      return defaultValue;
+    }
+    try {
+      return Duration.ofMillis(Long.parseLong(value));
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key + " must be an integer, was '" + value + "'");
+    }
   }
 
   /** The key store's JDBC URL: the same as {@link #storeJdbcUrl()}. */
@@ -205,7 +306,15 @@ public record ServerConfig(
   /** The token settings for {@code io.p11kms.hsm}. */
   public HsmConfig hsmConfig() {
     return new HsmConfig(
-        hsmModule, hsmTokenLabel, pinSource(), hsmSessionPoolSize, hsmSessionBorrowTimeout);
+        hsmModule,
+        hsmTokenLabel,
+        pinSource(),
+        hsmSessionPoolSize,
+        hsmSessionBorrowTimeout,
+        hsmCallTimeout,
+        hsmCacheMaxKeys,
+        hsmCacheMaxAge,
+        hsmReopenInterval);
   }
 
   /** Where the PIN comes from; nothing is read here. */
@@ -251,6 +360,26 @@ public record ServerConfig(
         + HSM_SESSION_BORROW_TIMEOUT_MS
         + "="
         + hsmSessionBorrowTimeout.toMillis()
+        + ", "
+        + HSM_CALL_TIMEOUT_MS
+        + "="
+        + hsmCallTimeout.toMillis()
+        + ", "
+        + HSM_CACHE_MAX_KEYS
+        + "="
+        + hsmCacheMaxKeys
+        + ", "
+        + HSM_CACHE_MAX_AGE_MS
+        + "="
+        + hsmCacheMaxAge.toMillis()
+        + ", "
+        + HSM_REOPEN_INTERVAL_MS
+        + "="
+        + hsmReopenInterval.toMillis()
+        + ", "
+        + HSM_HEALTH_INTERVAL_MS
+        + "="
+        + hsmHealthInterval.toMillis()
         + ", "
         + STORE_JDBC_URL
         + "="
