@@ -72,7 +72,7 @@ final class TokenConnection implements AutoCloseable {
   private Future<Boolean> recovery;
   private long recoveryEpoch = -1;
   private long lastReopenNanos;
-  private long lastFailureNanos;
+  private long nextAttemptNanos;
   private boolean reopenNeeded;
 
   private TokenConnection(HsmConfig config, TokenCallInterceptor interceptor, PKCS11Module module) {
@@ -94,7 +94,7 @@ final class TokenConnection implements AutoCloseable {
             });
     long now = System.nanoTime();
     this.lastReopenNanos = now - config.reopenInterval().toNanos();
-    this.lastFailureNanos = lastReopenNanos;
+    this.nextAttemptNanos = now;
   }
 
   /** Finds the token by label, logs in and finds the domain keys. */
@@ -258,7 +258,7 @@ final class TokenConnection implements AutoCloseable {
       } else {
         if (recovery != null
             && recoveryEpoch == seenEpoch
-            && System.nanoTime() - lastFailureNanos < config.reopenInterval().toNanos()) {
+            && System.nanoTime() - nextAttemptNanos < 0) {
           return false;
         }
         try {
@@ -284,7 +284,7 @@ final class TokenConnection implements AutoCloseable {
   private boolean reconnect(long seenEpoch, Recovery kind, long code) throws InterruptedException {
     if (!lock.writeLock().tryLock(callTimeoutNanos, TimeUnit.NANOSECONDS)) {
       LOG.warn("token {}: calls still in flight, recovery deferred", config.tokenLabel());
-      noteFailure();
+      retryAfter(System.nanoTime() + config.reopenInterval().toNanos());
       return false;
     }
     try {
@@ -301,7 +301,7 @@ final class TokenConnection implements AutoCloseable {
           LOG.warn("token {}: reopened less than the reopen interval ago", config.tokenLabel());
           reopenNeeded = true;
           pool.markStale();
-          noteFailure();
+          retryAfter(lastReopenNanos + config.reopenInterval().toNanos());
           return false;
         }
         Recovery next;
@@ -331,7 +331,7 @@ final class TokenConnection implements AutoCloseable {
         if (todo == Recovery.REOPEN) {
           reopenNeeded = true;
           pool.markStale();
-          noteFailure();
+          retryAfter(System.nanoTime() + config.reopenInterval().toNanos());
           return false;
         }
         todo = next.ordinal() > todo.ordinal() ? next : Recovery.values()[todo.ordinal() + 1];
@@ -341,9 +341,10 @@ final class TokenConnection implements AutoCloseable {
     }
   }
 
-  private void noteFailure() {
+  /** No new recovery for the same failure before {@code nanos}. */
+  private void retryAfter(long nanos) {
     synchronized (recoveryGate) {
-      lastFailureNanos = System.nanoTime();
+      nextAttemptNanos = nanos;
     }
   }
 

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
@@ -14,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,8 +33,17 @@ final class KmsTestServer implements AutoCloseable {
   private final ManagedChannel channel;
 
   private KmsTestServer(SoftHsmTestToken token, Clock clock) throws Exception {
+    this(token, clock, TokenCallInterceptor.NONE, Duration.ofSeconds(1));
+  }
+
+  private KmsTestServer(
+      SoftHsmTestToken token,
+      Clock clock,
+      TokenCallInterceptor interceptor,
+      Duration healthInterval)
+      throws Exception {
     this.token = token;
-    this.pkcs11 = Pkcs11Hsm.open(token.hsmConfig());
+    this.pkcs11 = Pkcs11Hsm.open(token.hsmConfig(), interceptor);
     this.hsm = new CountingHsm(pkcs11);
     this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
     this.server =
@@ -41,7 +52,8 @@ final class KmsTestServer implements AutoCloseable {
                 hsm,
                 KeyStores.open("jdbc:sqlite:" + database),
                 ARNS,
-                clock)
+                clock,
+                healthInterval)
             .start();
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
@@ -49,6 +61,21 @@ final class KmsTestServer implements AutoCloseable {
 
   static KmsTestServer start() throws Exception {
     return new KmsTestServer(SoftHsmTestToken.create(), Clock.systemUTC());
+  }
+
+  /**
+   * A server whose token calls go through {@code interceptor} (to inject faults) and whose health
+   * probe runs every {@code healthInterval}.
+   */
+  static KmsTestServer start(TokenCallInterceptor interceptor, Duration healthInterval)
+      throws Exception {
+    return new KmsTestServer(
+        SoftHsmTestToken.create(), Clock.systemUTC(), interceptor, healthInterval);
+  }
+
+  /** The adapter under the server, for test faults and object counts. */
+  Pkcs11Hsm pkcs11() {
+    return pkcs11;
   }
 
   /** A server whose clock the test moves (see {@link MutableClock}). */
