@@ -114,6 +114,12 @@ final class ServerProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Kills the server with SIGKILL (no shutdown hook runs) and waits until it is gone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
   @Override
   public void close() throws Exception {
     if (process.isAlive()) {
