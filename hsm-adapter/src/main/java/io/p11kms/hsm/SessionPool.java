@@ -129,7 +129,8 @@ final class SessionPool implements AutoCloseable {
       return;
     }
     held.remove(session.getSessionHandle());
-    if (outcome != Outcome.DROP) {
+    // Once handles are known to be stale, closing one might close a new session by its number.
+    if (outcome != Outcome.DROP && !stale) {
       closeQuietly(session);
     }
   }
