@@ -136,7 +136,7 @@ public final class Bench {
         "<= 3 s",
         restart.toMillis() <= 3000);
 
-    machine += "; load average before/after: " + Machine.loadAverage();
+    machine += "; load average at the end " + Machine.loadAverage();
     String report = results.report(machine);
     System.out.println();
     System.out.println(report);
