@@ -28,9 +28,11 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,12 +121,30 @@ public final class KmsServer {
       throw e;
     }
     return new KmsServer(
-        NettyServerBuilder.forAddress(address),
+        NettyServerBuilder.forAddress(address)
+            .executor(handlerThreads(config.hsmSessionPoolSize())),
         hsm,
         store,
         config.keyArns(),
         Clock.systemUTC(),
         config.hsmHealthInterval());
+  }
+
+  /**
+   * A bounded pool for the call handlers, twice the token's session pool. The default executor
+   * makes one thread per call in flight, and under load they pile up on the session pool and cost
+   * more in switching than they add; here calls wait in the queue instead. Daemon threads: the
+   * process ends with the server.
+   */
+  private static ExecutorService handlerThreads(int sessionPoolSize) {
+    AtomicInteger count = new AtomicInteger();
+    return Executors.newFixedThreadPool(
+        Math.max(4, 2 * sessionPoolSize),
+        r -> {
+          Thread t = new Thread(r, "p11kms-handler-" + count.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   private static InetSocketAddress loopbackAddress(String host, int port) {
