@@ -3,6 +3,7 @@
 # when there is none, and runs the server on it with a SQLite store.
 #   P11KMS_DATA_DIR  where the token, PINs, database and configuration live (default ./data)
 #   P11KMS_PORT      the port for a new configuration (default 7443)
+#   P11KMS_JAVA_OPTS the server's JVM options (default -Xmx256m: 100,000 keys need about 120 MiB)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -25,4 +26,5 @@ classpath="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/clas
 P11KMS_CLASSPATH="$classpath" "$root/softhsm-config/init-token.sh" "$data_dir"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
-exec java -cp "$classpath" io.p11kms.server.Main serve --config "$data_dir/p11kms.properties"
+# shellcheck disable=SC2086 # options are words
+exec java ${P11KMS_JAVA_OPTS:--Xmx256m} -cp "$classpath" io.p11kms.server.Main serve --config "$data_dir/p11kms.properties"

@@ -60,6 +60,10 @@ public final class Bench {
     results.addAll(direct);
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
+    if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
+      // The heap run.sh gives the server: without a cap the JVM sizes it from the machine's RAM.
+      jvmOptions.add(0, RunScript.SERVER_HEAP);
+    }
     if (options.jfr()) {
       jvmOptions.add(
           "-XX:StartFlightRecording=filename="
