@@ -1,0 +1,207 @@
+package io.p11kms.hsm;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Token;
+
+/**
+ * Inspects a token the way the server will use it, and says what is wrong: the library loads, the
+ * token is found by label, it lists every mechanism needed, a derivation can run, the user PIN logs
+ * in, and every {@code domain-key/<n>} has the attributes custody depends on.
+ *
+ * <p>Read-only: it creates, changes and destroys nothing. It never stops at the first failure, so
+ * that an operator sees everything at once; a step that cannot run because an earlier one failed is
+ * not reported.
+ */
+public final class TokenDoctor {
+  /** Mechanisms every p11kms token needs, with the derivation checked separately. */
+  static final long[] REQUIRED = {
+    PKCS11Constants.CKM_AES_KEY_GEN, PKCS11Constants.CKM_AES_KEY_WRAP, PKCS11Constants.CKM_AES_GCM
+  };
+
+  private TokenDoctor() {}
+
+  /** Runs every check against the token that {@code config} names. */
+  public static TokenReport inspect(HsmConfig config) {
+    List<TokenReport.Check> checks = new ArrayList<>();
+    List<String> mechanismNames = new ArrayList<>();
+    Derivation derivation = null;
+    PKCS11Module module;
+    try {
+      module = Pkcs11Modules.acquire(config.modulePath());
+    } catch (HsmException e) {
+      checks.add(fail("PKCS#11 library", e.getMessage()));
+      return new TokenReport(config.tokenLabel(), mechanismNames, null, checks);
+    }
+    try {
+      checks.add(ok("PKCS#11 library", config.modulePath().toString()));
+      Token token;
+      try {
+        token = TokenFinder.byLabel(module, config.tokenLabel());
+        checks.add(ok("token", "found by label '" + config.tokenLabel() + "'"));
+      } catch (HsmException | PKCS11Exception e) {
+        checks.add(fail("token", message(e)));
+        return new TokenReport(config.tokenLabel(), mechanismNames, null, checks);
+      }
+      long[] mechanisms = token.getMechanismList();
+      TreeMap<String, Long> sorted = new TreeMap<>();
+      for (long m : mechanisms) {
+        sorted.put(PKCS11Constants.ckmCodeToName(m), m);
+      }
+      mechanismNames.addAll(sorted.keySet());
+      for (long needed : REQUIRED) {
+        boolean present = Arrays.stream(mechanisms).anyMatch(m -> m == needed);
+        checks.add(
+            new TokenReport.Check(
+                "mechanism " + PKCS11Constants.ckmCodeToName(needed),
+                present,
+                present ? "offered" : "missing"));
+      }
+      boolean sp800Listed =
+          Arrays.stream(mechanisms).anyMatch(m -> m == PKCS11Constants.CKM_SP800_108_COUNTER_KDF);
+      String sp800Note =
+          sp800Listed && !MechanismProbe.WRAPPER_SUPPORTS_SP800_108
+              ? "; the token lists CKM_SP800_108_COUNTER_KDF, which this PKCS#11 wrapper cannot"
+                  + " drive yet"
+              : "";
+      try {
+        derivation = MechanismProbe.choose(mechanisms);
+        checks.add(ok("derivation", derivation.name() + sp800Note));
+      } catch (HsmException e) {
+        if (MechanismProbe.canRun(Derivation.AES_ECB_ENCRYPT_DATA, mechanisms)) {
+          derivation = Derivation.AES_ECB_ENCRYPT_DATA;
+          checks.add(ok("derivation", derivation.name() + sp800Note));
+        } else {
+          checks.add(fail("derivation", "needs CKM_AES_ECB_ENCRYPT_DATA" + sp800Note));
+        }
+      }
+      inspectWithLogin(config, token, checks);
+    } finally {
+      Pkcs11Modules.release(config.modulePath());
+    }
+    return new TokenReport(config.tokenLabel(), mechanismNames, derivation, checks);
+  }
+
+  private static void inspectWithLogin(
+      HsmConfig config, Token token, List<TokenReport.Check> checks) {
+    Session session;
+    try {
+      session = token.openSession(false);
+    } catch (PKCS11Exception e) {
+      checks.add(fail("session", message(e)));
+      return;
+    }
+    try {
+      char[] pin;
+      try {
+        pin = config.userPin().read();
+      } catch (RuntimeException e) {
+        checks.add(fail("login", "cannot read the PIN: " + e.getMessage()));
+        return;
+      }
+      try {
+        session.login(PKCS11Constants.CKU_USER, pin);
+        checks.add(ok("login", "user PIN accepted"));
+      } catch (PKCS11Exception e) {
+        if (e.getErrorCode() != PKCS11Constants.CKR_USER_ALREADY_LOGGED_IN) {
+          checks.add(fail("login", message(e)));
+          return;
+        }
+        checks.add(ok("login", "already logged in by this process"));
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+      inspectDomainKeys(session, checks);
+    } finally {
+      try {
+        session.closeSession();
+      } catch (PKCS11Exception e) {
+        // Read-only session; nothing to undo.
+      }
+    }
+  }
+
+  private static void inspectDomainKeys(Session session, List<TokenReport.Check> checks) {
+    TreeMap<Integer, Long> keys = new TreeMap<>();
+    try {
+      for (long object : session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys())) {
+        String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
+        int generation = DomainKeys.generationOf(label);
+        if (generation > 0) {
+          if (keys.put(generation, object) != null) {
+            checks.add(fail(KeyTemplates.domainKeyLabel(generation), "more than one object"));
+          }
+        }
+      }
+    } catch (PKCS11Exception e) {
+      checks.add(fail("domain keys", message(e)));
+      return;
+    }
+    if (keys.isEmpty()) {
+      checks.add(fail("domain keys", "no domain-key/<n> on the token: run init-domain-key"));
+      return;
+    }
+    checks.add(ok("domain keys", "current generation " + keys.lastKey()));
+    for (var entry : keys.entrySet()) {
+      String label = KeyTemplates.domainKeyLabel(entry.getKey());
+      try {
+        AttributeVector a =
+            session.getAttrValues(
+                entry.getValue(),
+                PKCS11Constants.CKA_TRUSTED,
+                PKCS11Constants.CKA_SENSITIVE,
+                PKCS11Constants.CKA_EXTRACTABLE,
+                PKCS11Constants.CKA_WRAP,
+                PKCS11Constants.CKA_UNWRAP,
+                PKCS11Constants.CKA_ENCRYPT,
+                PKCS11Constants.CKA_DECRYPT,
+                PKCS11Constants.CKA_SIGN,
+                PKCS11Constants.CKA_MODIFIABLE);
+        List<String> wrong = new ArrayList<>();
+        expect(wrong, "CKA_TRUSTED", a.trusted(), true);
+        expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
+        expect(wrong, "CKA_EXTRACTABLE", a.extractable(), false);
+        expect(wrong, "CKA_WRAP", a.wrap(), true);
+        expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
+        expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
+        expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
+        expect(wrong, "CKA_SIGN", a.sign(), false);
+        expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
+        checks.add(
+            wrong.isEmpty()
+                ? ok(label, "attributes as required")
+                : fail(label, "wrong attributes: " + String.join(", ", wrong)));
+      } catch (PKCS11Exception e) {
+        checks.add(fail(label, message(e)));
+      }
+    }
+  }
+
+  private static void expect(List<String> wrong, String name, Boolean actual, boolean wanted) {
+    if (actual == null || actual != wanted) {
+      wrong.add(name + "=" + actual + " (want " + wanted + ")");
+    }
+  }
+
+  private static String message(Exception e) {
+    if (e instanceof PKCS11Exception p) {
+      return PKCS11Constants.ckrCodeToName(p.getErrorCode());
+    }
+    return e.getMessage();
+  }
+
+  private static TokenReport.Check ok(String name, String detail) {
+    return new TokenReport.Check(name, true, detail);
+  }
+
+  private static TokenReport.Check fail(String name, String detail) {
+    return new TokenReport.Check(name, false, detail);
+  }
+}
