@@ -2,6 +2,7 @@ package io.p11kms.server;
 
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,7 +17,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "p11kms",
     mixinStandardHelpOptions = true,
-    subcommands = {Main.Serve.class, Main.InitDomainKey.class},
+    subcommands = {
+      Main.Serve.class,
+      Main.InitDomainKey.class,
+      DoctorCommand.class,
+    },
     description = "A key management service whose keys live in a PKCS#11 token.")
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
