@@ -88,6 +88,11 @@ final class KmsTestServer implements AutoCloseable {
     return server.runDueDeletions();
   }
 
+  /** Runs the background rotation task once, now, by the server's clock; how many it rotated. */
+  int runDueRotations() {
+    return server.runDueRotations();
+  }
+
   KeyManagementServiceBlockingStub client() {
     return KeyManagementServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(30, TimeUnit.SECONDS);

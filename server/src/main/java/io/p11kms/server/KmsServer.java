@@ -13,10 +13,12 @@ import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
+import io.p11kms.server.grpc.RotationHandlers;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.KeyLifecycleService;
+import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.TagService;
 import io.p11kms.server.store.KeyStore;
@@ -51,8 +53,12 @@ public final class KmsServer {
   /** How often the deletion task looks for keys whose window has passed. */
   static final Duration DELETION_PERIOD = Duration.ofMinutes(1);
 
+  /** How often the rotation task looks for keys whose automatic rotation is due. */
+  static final Duration ROTATION_PERIOD = Duration.ofMinutes(1);
+
   private final Server server;
   private final DeletionTask deletions;
+  private final KeyRotationService rotations;
   private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
@@ -91,6 +97,7 @@ public final class KmsServer {
             new AliasService(store, keys, arns, clock),
             new TagService(store, keys));
     this.deletions = new DeletionTask(store, clock);
+    this.rotations = new KeyRotationService(hsm, store, keys, clock);
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -100,7 +107,8 @@ public final class KmsServer {
             });
     this.server =
         builder
-            .addService(new KmsGrpcService(keys, crypto, lifecycle))
+            .addService(
+                new KmsGrpcService(keys, crypto, lifecycle, new RotationHandlers(rotations)))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -171,6 +179,7 @@ public final class KmsServer {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     deletions.schedule(scheduler, DELETION_PERIOD);
+    rotations.schedule(scheduler, ROTATION_PERIOD);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
@@ -203,6 +212,14 @@ public final class KmsServer {
    */
   public int runDueDeletions() {
     return deletions.runDueDeletions();
+  }
+
+  /**
+   * Rotates, now, the keys whose automatic rotation is due by the server's clock; what the
+   * background task does every {@link #ROTATION_PERIOD}. Returns how many were rotated.
+   */
+  public int runDueRotations() {
+    return rotations.runDueRotations();
   }
 
   /** The port it listens on (useful when configured with port 0). */

@@ -17,8 +17,12 @@ import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.DescribeKeyResponse;
 import io.p11kms.proto.v1.DisableKeyRequest;
 import io.p11kms.proto.v1.DisableKeyResponse;
+import io.p11kms.proto.v1.DisableKeyRotationRequest;
+import io.p11kms.proto.v1.DisableKeyRotationResponse;
 import io.p11kms.proto.v1.EnableKeyRequest;
 import io.p11kms.proto.v1.EnableKeyResponse;
+import io.p11kms.proto.v1.EnableKeyRotationRequest;
+import io.p11kms.proto.v1.EnableKeyRotationResponse;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.EncryptResponse;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
@@ -28,16 +32,22 @@ import io.p11kms.proto.v1.GenerateDataKeyWithoutPlaintextRequest;
 import io.p11kms.proto.v1.GenerateDataKeyWithoutPlaintextResponse;
 import io.p11kms.proto.v1.GenerateRandomRequest;
 import io.p11kms.proto.v1.GenerateRandomResponse;
+import io.p11kms.proto.v1.GetKeyRotationStatusRequest;
+import io.p11kms.proto.v1.GetKeyRotationStatusResponse;
 import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.ListAliasesRequest;
 import io.p11kms.proto.v1.ListAliasesResponse;
+import io.p11kms.proto.v1.ListKeyRotationsRequest;
+import io.p11kms.proto.v1.ListKeyRotationsResponse;
 import io.p11kms.proto.v1.ListKeysRequest;
 import io.p11kms.proto.v1.ListKeysResponse;
 import io.p11kms.proto.v1.ListResourceTagsRequest;
 import io.p11kms.proto.v1.ListResourceTagsResponse;
 import io.p11kms.proto.v1.ReEncryptRequest;
 import io.p11kms.proto.v1.ReEncryptResponse;
+import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
+import io.p11kms.proto.v1.RotateKeyOnDemandResponse;
 import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
 import io.p11kms.proto.v1.ScheduleKeyDeletionResponse;
 import io.p11kms.proto.v1.TagResourceRequest;
@@ -67,11 +77,22 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final KeyService keys;
   private final CryptoService crypto;
   private final LifecycleHandlers lifecycle;
+  private final RotationHandlers rotation;
 
   public KmsGrpcService(KeyService keys, CryptoService crypto, LifecycleHandlers lifecycle) {
+    this(keys, crypto, lifecycle, null);
+  }
+
+  /** As above, with the rotation operations ({@code rotation} null: they are unavailable). */
+  public KmsGrpcService(
+      KeyService keys,
+      CryptoService crypto,
+      LifecycleHandlers lifecycle,
+      RotationHandlers rotation) {
     this.keys = keys;
     this.crypto = crypto;
     this.lifecycle = lifecycle;
+    this.rotation = rotation;
   }
 
   @Override
@@ -319,6 +340,45 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   public void listResourceTags(
       ListResourceTagsRequest request, StreamObserver<ListResourceTagsResponse> response) {
     unary(response, () -> lifecycle.listResourceTags(request));
+  }
+
+  // Key rotation: the messages are mapped in RotationHandlers.
+
+  @Override
+  public void enableKeyRotation(
+      EnableKeyRotationRequest request, StreamObserver<EnableKeyRotationResponse> response) {
+    unary(response, () -> rotation().enableKeyRotation(request));
+  }
+
+  @Override
+  public void disableKeyRotation(
+      DisableKeyRotationRequest request, StreamObserver<DisableKeyRotationResponse> response) {
+    unary(response, () -> rotation().disableKeyRotation(request));
+  }
+
+  @Override
+  public void getKeyRotationStatus(
+      GetKeyRotationStatusRequest request, StreamObserver<GetKeyRotationStatusResponse> response) {
+    unary(response, () -> rotation().getKeyRotationStatus(request));
+  }
+
+  @Override
+  public void rotateKeyOnDemand(
+      RotateKeyOnDemandRequest request, StreamObserver<RotateKeyOnDemandResponse> response) {
+    unary(response, () -> rotation().rotateKeyOnDemand(request));
+  }
+
+  @Override
+  public void listKeyRotations(
+      ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
+    unary(response, () -> rotation().listKeyRotations(request));
+  }
+
+  private RotationHandlers rotation() {
+    if (rotation == null) {
+      throw new IllegalStateException("key rotation is not configured");
+    }
+    return rotation;
   }
 
   /** The array is fresh and owned by nobody else, so it need not be copied again. */

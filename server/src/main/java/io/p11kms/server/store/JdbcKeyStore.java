@@ -17,6 +17,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -626,6 +627,7 @@ public final class JdbcKeyStore implements KeyStore {
               List.of(
                   "DELETE FROM aliases WHERE key_id = ?",
                   "DELETE FROM key_tags WHERE key_id = ?",
+                  "DELETE FROM key_rotations WHERE key_id = ?",
                   "DELETE FROM key_versions WHERE key_id = ?",
                   "DELETE FROM keys WHERE key_id = ?")) {
             try (PreparedStatement p = c.prepareStatement(sql)) {
@@ -657,6 +659,313 @@ public final class JdbcKeyStore implements KeyStore {
             }
           }
         });
+  }
+
+  // Rotation.
+
+  @Override
+  public Optional<RotationSchedule> findRotationSchedule(UUID keyId) {
+    requireId(keyId);
+    return read(
+        "cannot read the rotation schedule",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT rotation_period_days, next_rotation_date,"
+                      + " (SELECT MAX(rotation_date) FROM key_rotations r"
+                      + " WHERE r.key_id = keys.key_id AND r.rotation_type = 'ON_DEMAND')"
+                      + " FROM keys WHERE key_id = ?")) {
+            p.setString(1, keyId.toString());
+            try (ResultSet rs = p.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.<RotationSchedule>empty();
+              }
+              Integer period = nullableInt(rs, "rotation_period_days");
+              long next = rs.getLong(2);
+              Instant nextDate = rs.wasNull() ? null : fromMicros(next);
+              long onDemand = rs.getLong(3);
+              Instant onDemandDate = rs.wasNull() ? null : fromMicros(onDemand);
+              return Optional.of(new RotationSchedule(period, nextDate, onDemandDate));
+            }
+          }
+        });
+  }
+
+  @Override
+  public boolean setRotationSchedule(
+      UUID keyId, String expectedKeyState, Integer periodDays, Instant nextRotationDate) {
+    requireId(keyId);
+    if ((periodDays == null) != (nextRotationDate == null)) {
+      throw new IllegalArgumentException("period and next rotation date go together");
+    }
+    return inWriteTransaction(
+        "cannot change the rotation schedule",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE keys SET rotation_period_days = ?, next_rotation_date = ?"
+                      + " WHERE key_id = ? AND key_state = ?")) {
+            setNullableInt(p, 1, periodDays);
+            setNullableMicros(p, 2, nextRotationDate);
+            p.setString(3, keyId.toString());
+            p.setString(4, expectedKeyState);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public Optional<KeyVersionRecord> addRotation(
+      RotationRecord rotation,
+      String expectedKeyState,
+      Instant expectedNextRotation,
+      Instant newNextRotation,
+      int domainKeyGeneration,
+      int wrapMechanismCode,
+      byte[] ekt) {
+    KeyRecord.requireNonNull(rotation, "rotation");
+    KeyRecord.requireNonNull(expectedKeyState, "expected key state");
+    String id = rotation.keyId().toString();
+    return inWriteTransaction(
+        "cannot store the rotation",
+        c -> {
+          // The compare-and-set, which also takes the key's row lock.
+          String sql =
+              "UPDATE keys SET next_rotation_date = "
+                  + (newNextRotation == null ? "next_rotation_date" : "?")
+                  + " WHERE key_id = ? AND key_state = ?"
+                  + (expectedNextRotation == null ? "" : " AND next_rotation_date = ?");
+          try (PreparedStatement p = c.prepareStatement(sql)) {
+            int i = 1;
+            if (newNextRotation != null) {
+              p.setLong(i++, toMicros(newNextRotation));
+            }
+            p.setString(i++, id);
+            p.setString(i++, expectedKeyState);
+            if (expectedNextRotation != null) {
+              p.setLong(i, toMicros(expectedNextRotation));
+            }
+            if (p.executeUpdate() != 1) {
+              return Optional.<KeyVersionRecord>empty();
+            }
+          }
+          int number;
+          try (PreparedStatement p =
+              c.prepareStatement("SELECT MAX(version_number) FROM key_versions WHERE key_id = ?")) {
+            p.setString(1, id);
+            try (ResultSet rs = p.executeQuery()) {
+              rs.next();
+              number = rs.getInt(1) + 1;
+            }
+          }
+          KeyVersionRecord version =
+              new KeyVersionRecord(
+                  rotation.keyId(),
+                  rotation.versionId(),
+                  number,
+                  rotation.rotationDate(),
+                  domainKeyGeneration,
+                  wrapMechanismCode,
+                  ekt);
+          insertVersion(c, version);
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "INSERT INTO key_rotations (key_id, version_id, rotation_date, rotation_type)"
+                      + " VALUES (?, ?, ?, ?)")) {
+            p.setString(1, id);
+            p.setString(2, rotation.versionId().toString());
+            p.setLong(3, toMicros(rotation.rotationDate()));
+            p.setString(4, rotation.rotationType());
+            p.executeUpdate();
+          }
+          return Optional.of(version);
+        });
+  }
+
+  @Override
+  public List<UUID> findKeysDueForRotation(Instant now, int limit) {
+    KeyRecord.requireNonNull(now, "now");
+    return read(
+        "cannot find keys due for rotation",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT key_id FROM keys WHERE key_state = 'ENABLED'"
+                      + " AND next_rotation_date <= ? ORDER BY next_rotation_date, seq "
+                      + dialect.limitParameter())) {
+            p.setLong(1, toMicros(now));
+            p.setInt(2, limit);
+            List<UUID> due = new ArrayList<>();
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                due.add(UUID.fromString(rs.getString(1)));
+              }
+            }
+            return due;
+          }
+        });
+  }
+
+  @Override
+  public Page<RotationRecord> listRotations(UUID keyId, int limit, Optional<String> marker) {
+    requireId(keyId);
+    if (limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new IllegalArgumentException("limit must be 1-" + MAX_PAGE_SIZE + ", was " + limit);
+    }
+    long after = marker == null || marker.isEmpty() ? 0 : decodeMarker(marker.get());
+    return read(
+        "cannot list rotations",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT seq, key_id, version_id, rotation_date, rotation_type"
+                      + " FROM key_rotations WHERE key_id = ? AND seq > ? ORDER BY seq "
+                      + dialect.limitParameter())) {
+            p.setString(1, keyId.toString());
+            p.setLong(2, after);
+            p.setInt(3, limit + 1);
+            List<RotationRecord> rotations = new ArrayList<>(limit);
+            long lastSeq = after;
+            boolean more = false;
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                if (rotations.size() == limit) {
+                  more = true;
+                  break;
+                }
+                lastSeq = rs.getLong("seq");
+                rotations.add(
+                    new RotationRecord(
+                        UUID.fromString(rs.getString("key_id")),
+                        UUID.fromString(rs.getString("version_id")),
+                        fromMicros(rs.getLong("rotation_date")),
+                        rs.getString("rotation_type")));
+              }
+            }
+            return new Page<>(
+                rotations, more ? Optional.of(encodeMarker(lastSeq)) : Optional.<String>empty());
+          }
+        });
+  }
+
+  // Domain-key rotation.
+
+  @Override
+  public List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit) {
+    return read(
+        "cannot find versions to re-wrap",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT "
+                      + VERSION_COLUMNS
+                      + " FROM key_versions WHERE domain_key_generation < ? ORDER BY version_id "
+                      + dialect.limitParameter())) {
+            p.setInt(1, generation);
+            p.setInt(2, limit);
+            List<KeyVersionRecord> versions = new ArrayList<>();
+            try (ResultSet rs = p.executeQuery()) {
+              while (rs.next()) {
+                versions.add(version(rs));
+              }
+            }
+            return versions;
+          }
+        });
+  }
+
+  @Override
+  public int replaceEkts(List<Map.Entry<KeyVersionRecord, KeyVersionRecord>> rewrapped) {
+    KeyRecord.requireNonNull(rewrapped, "re-wrapped versions");
+    return inWriteTransaction(
+        "cannot store re-wrapped EKTs",
+        c -> {
+          int replaced = 0;
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE key_versions SET domain_key_generation = ?, wrap_mechanism = ?, ekt = ?"
+                      + " WHERE version_id = ? AND domain_key_generation = ?")) {
+            for (Map.Entry<KeyVersionRecord, KeyVersionRecord> e : rewrapped) {
+              KeyVersionRecord old = e.getKey();
+              KeyVersionRecord now = e.getValue();
+              if (!old.versionId().equals(now.versionId())) {
+                throw new IllegalArgumentException("a re-wrapped version must keep its id");
+              }
+              p.setInt(1, now.domainKeyGeneration());
+              p.setInt(2, now.wrapMechanismCode());
+              p.setBytes(3, now.ekt());
+              p.setString(4, old.versionId().toString());
+              p.setInt(5, old.domainKeyGeneration());
+              replaced += p.executeUpdate();
+            }
+          }
+          return replaced;
+        });
+  }
+
+  @Override
+  public Map<Integer, Long> countVersionsByGeneration() {
+    return read(
+        "cannot count versions by generation",
+        c -> {
+          try (Statement s = c.createStatement();
+              ResultSet rs =
+                  s.executeQuery(
+                      "SELECT domain_key_generation, COUNT(*) FROM key_versions"
+                          + " GROUP BY domain_key_generation")) {
+            Map<Integer, Long> counts = new TreeMap<>();
+            while (rs.next()) {
+              counts.put(rs.getInt(1), rs.getLong(2));
+            }
+            return counts;
+          }
+        });
+  }
+
+  @Override
+  public boolean retireDomainKey(int generation, Instant at) {
+    KeyRecord.requireNonNull(at, "retirement time");
+    return inWriteTransaction(
+        "cannot record the retired domain key",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "INSERT INTO retired_domain_keys (generation, retired_at)"
+                      + " SELECT ?, ? WHERE NOT EXISTS"
+                      + " (SELECT 1 FROM retired_domain_keys WHERE generation = ?)")) {
+            p.setInt(1, generation);
+            p.setLong(2, toMicros(at));
+            p.setInt(3, generation);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public List<Integer> retiredDomainKeys() {
+    return read(
+        "cannot read retired domain keys",
+        c -> {
+          try (Statement s = c.createStatement();
+              ResultSet rs =
+                  s.executeQuery(
+                      "SELECT generation FROM retired_domain_keys ORDER BY generation")) {
+            List<Integer> retired = new ArrayList<>();
+            while (rs.next()) {
+              retired.add(rs.getInt(1));
+            }
+            return retired;
+          }
+        });
+  }
+
+  private static void setNullableMicros(PreparedStatement p, int index, Instant value)
+      throws SQLException {
+    if (value == null) {
+      p.setNull(index, Types.BIGINT);
+    } else {
+      p.setLong(index, toMicros(value));
+    }
   }
 
   @Override
@@ -780,11 +1089,11 @@ public final class JdbcKeyStore implements KeyStore {
   // Connections and transactions.
 
   @FunctionalInterface
-  private interface Work<T> {
+  interface Work<T> {
     T run(Connection c) throws SQLException;
   }
 
-  private <T> T read(String failure, Work<T> work) {
+  <T> T read(String failure, Work<T> work) {
     Connection c = pool.borrow();
     try {
       return work.run(c);
@@ -795,7 +1104,7 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
-  private <T> T inWriteTransaction(String failure, Work<T> work) {
+  <T> T inWriteTransaction(String failure, Work<T> work) {
     boolean locked = dialect.serializeWrites();
     if (locked) {
       writeLock.lock();

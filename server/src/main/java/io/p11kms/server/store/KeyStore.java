@@ -151,6 +151,67 @@ public interface KeyStore extends AutoCloseable {
   /** When a key was deleted for good, if it was. */
   Optional<Instant> findDeletedKey(UUID keyId);
 
+  // Rotation of backing keys. Changes are compare-and-sets on the key's state (and, for automatic
+  // rotations, on its next rotation date), as above.
+
+  /** The key's automatic rotation settings; empty if the key does not exist. */
+  Optional<RotationSchedule> findRotationSchedule(UUID keyId);
+
+  /**
+   * Sets (period and date given) or clears (both null) the key's automatic rotation if the key is
+   * in {@code expectedKeyState}.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   */
+  boolean setRotationSchedule(
+      UUID keyId, String expectedKeyState, Integer periodDays, Instant nextRotationDate);
+
+  /**
+   * Stores a rotation in one transaction: the key's next version (number one above its highest),
+   * holding the given EKT, and the history row. Only if the key is in {@code expectedKeyState} and,
+   * when {@code expectedNextRotation} is not null, its next rotation date is exactly that; the next
+   * rotation date becomes {@code newNextRotation} when that is not null.
+   *
+   * @return the stored version, or empty (nothing written) when a condition did not hold
+   */
+  Optional<KeyVersionRecord> addRotation(
+      RotationRecord rotation,
+      String expectedKeyState,
+      Instant expectedNextRotation,
+      Instant newNextRotation,
+      int domainKeyGeneration,
+      int wrapMechanismCode,
+      byte[] ekt);
+
+  /** Ids of Enabled keys whose next automatic rotation is at or before {@code now}. */
+  List<UUID> findKeysDueForRotation(Instant now, int limit);
+
+  /** A key's rotations, oldest first, at most {@code limit}, starting after {@code marker}. */
+  Page<RotationRecord> listRotations(UUID keyId, int limit, Optional<String> marker);
+
+  // Domain-key rotation: moving EKTs from older domain-key generations to a newer one.
+
+  /** At most {@code limit} versions whose EKT is under a generation below {@code generation}. */
+  List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit);
+
+  /**
+   * Replaces the EKTs of the given versions in one transaction, each only if its row still names
+   * the generation the record names (a compare-and-set: a row changed meanwhile is left alone).
+   *
+   * @param rewrapped pairs of (the version as read, the same version re-wrapped)
+   * @return how many rows were replaced
+   */
+  int replaceEkts(List<Map.Entry<KeyVersionRecord, KeyVersionRecord>> rewrapped);
+
+  /** How many stored versions each domain-key generation wraps. */
+  Map<Integer, Long> countVersionsByGeneration();
+
+  /** Records that no EKT refers to {@code generation} any more; false if already recorded. */
+  boolean retireDomainKey(int generation, Instant at);
+
+  /** The generations recorded as retired, ascending. */
+  List<Integer> retiredDomainKeys();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

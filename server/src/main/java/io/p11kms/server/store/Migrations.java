@@ -69,14 +69,53 @@ final class Migrations {
                   // Decrypt tells a deleted key (NotFound) from a made-up one (InvalidCiphertext).
                   "CREATE TABLE deleted_keys ("
                       + " key_id VARCHAR(36) NOT NULL PRIMARY KEY,"
-                      + " deleted_at BIGINT NOT NULL)"))
-          // Next, as migration 3 and on (not written yet):
-          // - rotation: keys.rotation_enabled, keys.rotation_period_days, keys.next_rotation_date
-          //   and a key_rotations history (key_id, version_id, rotated_at, on_demand), a rotation
-          //   writing its new key_versions row and history row in one transaction; the deletion
-          //   of a key (JdbcKeyStore.deleteKey) must then delete its key_rotations rows too;
-          // - key policies and grants.
-          );
+                      + " deleted_at BIGINT NOT NULL)")),
+          new Migration(
+              3,
+              "rotation: automatic rotation schedule, rotation history, retired domain keys",
+              List.of(
+                  // Days between automatic rotations; null while automatic rotation is off.
+                  "ALTER TABLE keys ADD COLUMN rotation_period_days INTEGER",
+                  // When the next automatic rotation is due; null while it is off. A rotation
+                  // is a compare-and-set on this value, so one due date gives one rotation.
+                  "ALTER TABLE keys ADD COLUMN next_rotation_date BIGINT",
+                  // One row per rotation, written with its key_versions row in one transaction.
+                  "CREATE TABLE key_rotations ("
+                      + " seq {SEQ},"
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " version_id VARCHAR(36) NOT NULL UNIQUE,"
+                      + " rotation_date BIGINT NOT NULL,"
+                      + " rotation_type VARCHAR(16) NOT NULL)",
+                  "CREATE INDEX key_rotations_by_key ON key_rotations (key_id)",
+                  "CREATE INDEX key_versions_by_generation"
+                      + " ON key_versions (domain_key_generation)",
+                  // Domain-key generations that no EKT refers to any more (after a re-wrap).
+                  "CREATE TABLE retired_domain_keys ("
+                      + " generation INTEGER NOT NULL PRIMARY KEY,"
+                      + " retired_at BIGINT NOT NULL)")),
+          new Migration(
+              4,
+              "key policies and grants",
+              List.of(
+                  // One policy document per key (PolicyName "default"). No foreign key: the rows of
+                  // a deleted key stay behind, unused (key ids are never reused).
+                  "CREATE TABLE key_policies ("
+                      + " key_id VARCHAR(36) NOT NULL PRIMARY KEY,"
+                      + " policy VARCHAR(32768) NOT NULL,"
+                      + " updated_at BIGINT NOT NULL)",
+                  // operations: comma-separated operation names; constraints: JSON or null.
+                  "CREATE TABLE grants ("
+                      + " grant_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+                      + " key_id VARCHAR(36) NOT NULL,"
+                      + " name VARCHAR(256),"
+                      + " grantee VARCHAR(1024) NOT NULL,"
+                      + " retiring VARCHAR(1024),"
+                      + " operations VARCHAR(1024) NOT NULL,"
+                      + " constraints VARCHAR(8192),"
+                      + " grant_token VARCHAR(128) NOT NULL UNIQUE,"
+                      + " created_at BIGINT NOT NULL)",
+                  "CREATE INDEX grants_by_key ON grants (key_id)",
+                  "CREATE INDEX grants_by_retiring ON grants (retiring)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())
