@@ -3,6 +3,7 @@ package io.p11kms.server;
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
+import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -21,6 +22,8 @@ import picocli.CommandLine.Option;
       Main.Serve.class,
       Main.InitDomainKey.class,
       DoctorCommand.class,
+      StoreCommands.Export.class,
+      StoreCommands.Import.class,
     },
     description = "A key management service whose keys live in a PKCS#11 token.")
 public final class Main {
