@@ -64,6 +64,24 @@ public interface Hsm extends AutoCloseable {
     return true;
   }
 
+  /**
+   * Creates an HMAC-SHA256 key labelled {@code label} in the token (a private, sensitive,
+   * non-extractable token object that can only sign and verify) unless one exists.
+   */
+  default void createSigningKeyIfAbsent(String label) {
+    throw new UnsupportedOperationException("this token adapter does not sign");
+  }
+
+  /** HMAC-SHA256 of {@code data} under the token key labelled {@code label}. */
+  default byte[] sign(String label, byte[] data) {
+    throw new UnsupportedOperationException("this token adapter does not sign");
+  }
+
+  /** Whether {@code mac} is the HMAC-SHA256 of {@code data} under the key {@code label}. */
+  default boolean verify(String label, byte[] data, byte[] mac) {
+    return java.security.MessageDigest.isEqual(sign(label, data), mac);
+  }
+
   @Override
   void close();
 }

@@ -134,4 +134,29 @@ final class KeyTemplates {
         .token(true)
         .label(domainKeyLabel(generation));
   }
+  /**
+   * A signing (HMAC-SHA256) key: a private token object, sensitive and never extractable, that can
+   * only sign and verify.
+   */
+  static AttributeVector signingKey(String label) {
+    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+        .valueLen(AES_256_BYTES)
+        .label(label)
+        .token(true)
+        .private_(true)
+        .sensitive(true)
+        .extractable(false)
+        .modifiable(false)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .derive(false)
+        .sign(true)
+        .verify(true);
+  }
+
+  static AttributeVector signingKeyByLabel(String label) {
+    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET).label(label);
+  }
 }

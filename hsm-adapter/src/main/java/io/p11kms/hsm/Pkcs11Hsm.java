@@ -337,6 +337,50 @@ public final class Pkcs11Hsm implements Hsm {
    * about twice the call deadline.
    */
   @Override
+  public void createSigningKeyIfAbsent(String label) {
+    try {
+      connection.call(
+          "create signing key",
+          session -> {
+            checkOpen();
+            if (session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 1).length == 0) {
+              calls.before("C_GenerateKey");
+              session.generateKey(
+                  new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
+                  KeyTemplates.signingKey(label));
+              LOG.info("created signing key {}", label);
+            }
+            return null;
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("C_GenerateKey", e);
+    }
+  }
+
+  @Override
+  public byte[] sign(String label, byte[] data) {
+    try {
+      return connection.call(
+          "sign",
+          session -> {
+            checkOpen();
+            long[] found = session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 2);
+            if (found.length != 1) {
+              throw new HsmException(
+                  found.length + " signing keys labelled " + label + " on the token; need one");
+            }
+            calls.before("C_Sign");
+            return session.signSingle(
+                new Mechanism(PKCS11Constants.CKM_SHA256_HMAC), found[0], data);
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("C_Sign", e);
+    }
+  }
+
+  @Override
   public boolean isHealthy() {
     if (closed.get()) {
       return false;

@@ -10,7 +10,10 @@ import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
@@ -28,6 +31,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -62,6 +66,7 @@ public final class KmsServer {
   private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
+  private final AccessLayer access;
   private final KeyStore store;
   private final Duration healthInterval;
   private final ScheduledExecutorService probe =
@@ -86,6 +91,22 @@ public final class KmsServer {
       KeyArns arns,
       Clock clock,
       Duration healthInterval) {
+    this(builder, hsm, store, arns, clock, healthInterval, null);
+  }
+
+  /**
+   * As above, with principals, key policies, grants and the audit log ({@code access}); null runs
+   * the service without them.
+   */
+  public KmsServer(
+      ServerBuilder<?> builder,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      Duration healthInterval,
+      AccessLayer access) {
+    this.access = access;
     this.hsm = hsm;
     this.store = store;
     this.healthInterval = healthInterval;
@@ -106,7 +127,7 @@ public final class KmsServer {
               return t;
             });
     this.server =
-        builder
+        AccessLayer.install(builder, access)
             .addService(
                 new KmsGrpcService(keys, crypto, lifecycle, new RotationHandlers(rotations)))
             .addService(health.getHealthService())
@@ -119,23 +140,54 @@ public final class KmsServer {
    * plaintext listener binds to loopback only.
    */
   public static KmsServer open(ServerConfig config) {
-    InetSocketAddress address = loopbackAddress(config.listenHost(), config.listenPort());
+    return open(config, SecurityConfig.fromProperties(new java.util.Properties(), Path.of(".")));
+  }
+
+  /**
+   * As above, with mutual TLS when {@code security} names the files (any listen address), else
+   * the loopback-only plaintext listener; with key policies, grants and the audit log.
+   */
+  public static KmsServer open(ServerConfig config, SecurityConfig security) {
+    NettyServerBuilder builder =
+        security.tls()
+            ? Tls.serverBuilder(config.listenHost(), config.listenPort(), security)
+            : NettyServerBuilder.forAddress(
+                loopbackAddress(config.listenHost(), config.listenPort()));
+    builder.executor(handlerThreads(config.hsmSessionPoolSize()));
     Hsm hsm = Pkcs11Hsm.open(config.hsmConfig());
     KeyStore store;
+    AccessLayer access;
     try {
       store = KeyStores.open(config.jdbcUrl());
+      hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
+      AuditLog audit =
+          AuditLog.open(
+              security.auditFile(),
+              data -> hsm.sign(security.auditKeyLabel(), data),
+              security.auditCheckpointRecords(),
+              security.auditCheckpointInterval(),
+              Clock.systemUTC());
+      access =
+          new AccessLayer(
+              security.tls(),
+              security.admins(),
+              hsm,
+              store,
+              config.keyArns(),
+              Clock.systemUTC(),
+              audit);
     } catch (RuntimeException e) {
       hsm.close();
       throw e;
     }
     return new KmsServer(
-        NettyServerBuilder.forAddress(address)
-            .executor(handlerThreads(config.hsmSessionPoolSize())),
+        builder,
         hsm,
         store,
         config.keyArns(),
         Clock.systemUTC(),
-        config.hsmHealthInterval());
+        config.hsmHealthInterval(),
+        access);
   }
 
   /**
@@ -262,6 +314,9 @@ public final class KmsServer {
     } catch (Exception e) {
       // Closing is best effort; the token must still be closed below.
     } finally {
+      if (access != null) {
+        access.close();
+      }
       hsm.close();
     }
   }

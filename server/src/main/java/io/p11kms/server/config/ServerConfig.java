@@ -64,9 +64,10 @@ public record ServerConfig(
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
 
-  /** Every key this class reads. */
+  /** Every key this class reads, and those of {@link SecurityConfig}. */
   public static final Set<String> KEYS =
-      Set.of(
+      union(
+          SecurityConfig.KEYS,
           LISTEN_HOST,
           LISTEN_PORT,
           HSM_MODULE,
@@ -85,11 +86,18 @@ public record ServerConfig(
           ARN_REGION,
           ARN_ACCOUNT);
 
+  private static Set<String> union(Set<String> more, String... keys) {
+    Set<String> all = new TreeSet<>(more);
+    all.addAll(Set.of(keys));
+    return Set.copyOf(all);
+  }
+
   /**
    * Key prefixes this class owns: a key under one of them that is not in {@link #KEYS} is a typo
    * and rejected. Keys under other prefixes are left to other readers.
    */
-  public static final Set<String> OWNED_PREFIXES = Set.of("listen.", "hsm.", "store.", "arn.");
+  public static final Set<String> OWNED_PREFIXES =
+      Set.of("listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;

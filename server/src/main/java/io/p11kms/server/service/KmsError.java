@@ -23,6 +23,8 @@ public enum KmsError {
   INVALID_STATE("KMSInvalidStateException"),
   /** The caller may not perform the operation. */
   ACCESS_DENIED("AccessDeniedException"),
+  /** A key policy document is not valid JSON, not in the supported grammar, or too large. */
+  MALFORMED_POLICY("MalformedPolicyDocumentException"),
   /** A quota would be exceeded. */
   LIMIT_EXCEEDED("LimitExceededException"),
   /** The resource already exists. */

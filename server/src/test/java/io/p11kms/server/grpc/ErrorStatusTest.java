@@ -26,6 +26,7 @@ class ErrorStatusTest {
           Map.entry("DisabledException", Status.Code.FAILED_PRECONDITION),
           Map.entry("KMSInvalidStateException", Status.Code.FAILED_PRECONDITION),
           Map.entry("AccessDeniedException", Status.Code.PERMISSION_DENIED),
+          Map.entry("MalformedPolicyDocumentException", Status.Code.INVALID_ARGUMENT),
           Map.entry("LimitExceededException", Status.Code.RESOURCE_EXHAUSTED),
           Map.entry("AlreadyExistsException", Status.Code.ALREADY_EXISTS),
           Map.entry("DependencyTimeoutException", Status.Code.UNAVAILABLE),

@@ -1,0 +1,263 @@
+package io.p11kms.server.audit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The append-only audit log: one JSON line per request, hash-chained ({@code prev} is the SHA-256
+ * of the previous line), with a checkpoint line every N records or T seconds whose {@code mac} is
+ * made by a key held in the token. Holds no plaintext and no key material: the encryption context
+ * is recorded by its keys only. A record that cannot be written throws {@link AuditException}, so
+ * the request fails (fail closed).
+ */
+public final class AuditLog implements AutoCloseable {
+  /** The {@code prev} of the first line. */
+  public static final String GENESIS = "0".repeat(64);
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Where lines go. */
+  public interface Sink extends AutoCloseable {
+    void write(String line) throws IOException;
+
+    void flush() throws IOException;
+
+    @Override
+    void close() throws IOException;
+  }
+
+  /** Makes a checkpoint's MAC (in the token). */
+  @FunctionalInterface
+  public interface Signer {
+    byte[] sign(byte[] data);
+  }
+
+  /** One request, as recorded. */
+  public record Entry(
+      String requestId,
+      String principal,
+      String operation,
+      String keyArn,
+      List<String> contextKeys,
+      String outcome,
+      String error) {}
+
+  private final Sink sink;
+  private final Signer signer;
+  private final int checkpointRecords;
+  private final Duration checkpointInterval;
+  private final Clock clock;
+  private long seq;
+  private String prev;
+  private int sinceCheckpoint;
+  private Instant lastCheckpoint;
+
+  AuditLog(
+      Sink sink,
+      Signer signer,
+      int checkpointRecords,
+      Duration checkpointInterval,
+      Clock clock,
+      long lastSeq,
+      String lastHash) {
+    this.sink = sink;
+    this.signer = signer;
+    this.checkpointRecords = checkpointRecords;
+    this.checkpointInterval = checkpointInterval;
+    this.clock = clock;
+    this.seq = lastSeq;
+    this.prev = lastHash;
+    this.lastCheckpoint = clock.instant();
+  }
+
+  /** Opens (or creates) the log file and continues its chain. */
+  public static AuditLog open(
+      Path file, Signer signer, int checkpointRecords, Duration checkpointInterval, Clock clock) {
+    return open(file, signer, checkpointRecords, checkpointInterval, clock, s -> s);
+  }
+
+  /** As above, with the file sink wrapped (tests inject write failures). */
+  public static AuditLog open(
+      Path file,
+      Signer signer,
+      int checkpointRecords,
+      Duration checkpointInterval,
+      Clock clock,
+      java.util.function.UnaryOperator<Sink> wrap) {
+    try {
+      if (file.getParent() != null) {
+        Files.createDirectories(file.getParent());
+      }
+      long lastSeq = 0;
+      String lastHash = GENESIS;
+      if (Files.exists(file)) {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        for (int i = lines.size() - 1; i >= 0; i--) {
+          if (!lines.get(i).isBlank()) {
+            lastHash = sha256(lines.get(i));
+            lastSeq = JSON.readTree(lines.get(i)).path("seq").asLong();
+            break;
+          }
+        }
+      }
+      return new AuditLog(
+          wrap.apply(new FileSink(file)),
+          signer,
+          checkpointRecords,
+          checkpointInterval,
+          clock,
+          lastSeq,
+          lastHash);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the audit log " + file, e);
+    }
+  }
+
+  /**
+   * Appends one record, and a checkpoint when one is due.
+   *
+   * @throws AuditException when the record cannot be written
+   */
+  public synchronized void append(Entry e) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq + 1);
+    r.put("type", "request");
+    r.put("time", clock.instant().toString());
+    r.put("requestId", e.requestId());
+    r.put("principal", e.principal());
+    r.put("operation", e.operation());
+    r.put("keyArn", e.keyArn());
+    r.put("contextKeys", e.contextKeys());
+    r.put("outcome", e.outcome());
+    r.put("error", e.error());
+    r.put("prev", prev);
+    write(r);
+    sinceCheckpoint++;
+    if (sinceCheckpoint >= checkpointRecords
+        || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
+      checkpoint();
+    }
+  }
+
+  /** Writes a signed checkpoint of the chain so far. */
+  public synchronized void checkpoint() {
+    String time = clock.instant().toString();
+    byte[] mac;
+    try {
+      mac = signer.sign(checkpointBytes(seq + 1, time, prev));
+    } catch (RuntimeException e) {
+      throw new AuditException("cannot sign an audit checkpoint", e);
+    }
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq + 1);
+    r.put("type", "checkpoint");
+    r.put("time", time);
+    r.put("prev", prev);
+    r.put("mac", Base64.getEncoder().encodeToString(mac));
+    write(r);
+    try {
+      sink.flush();
+    } catch (IOException e) {
+      throw new AuditException("cannot flush the audit log", e);
+    }
+    sinceCheckpoint = 0;
+    lastCheckpoint = clock.instant();
+  }
+
+  /** The bytes a checkpoint's MAC covers. */
+  static byte[] checkpointBytes(long seq, String time, String prev) {
+    return ("p11kms-audit-checkpoint|" + seq + "|" + time + "|" + prev)
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  private void write(Map<String, Object> r) {
+    String line;
+    try {
+      line = JSON.writeValueAsString(r);
+    } catch (JsonProcessingException e) {
+      throw new AuditException("cannot encode an audit record", e);
+    }
+    try {
+      sink.write(line);
+    } catch (IOException | RuntimeException e) {
+      throw new AuditException("cannot write the audit log", e);
+    }
+    seq++;
+    prev = sha256(line);
+  }
+
+  static String sha256(String line) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(line.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Writes a last checkpoint and closes the file. */
+  @Override
+  public synchronized void close() {
+    try {
+      if (sinceCheckpoint > 0) {
+        checkpoint();
+      }
+    } catch (AuditException e) {
+      // Closing is best effort.
+    } finally {
+      try {
+        sink.close();
+      } catch (IOException e) {
+        // Best effort.
+      }
+    }
+  }
+
+  /** Appends to a file; a line is written with one write call. */
+  static final class FileSink implements Sink {
+    private final FileChannel channel;
+
+    FileSink(Path file) throws IOException {
+      this.channel =
+          FileChannel.open(
+              file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    }
+
+    @Override
+    public void write(String line) throws IOException {
+      ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+      while (b.hasRemaining()) {
+        channel.write(b);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      channel.force(false);
+    }
+
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+}

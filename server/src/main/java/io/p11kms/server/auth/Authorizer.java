@@ -1,0 +1,80 @@
+package io.p11kms.server.auth;
+
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.KmsException;
+import io.p11kms.server.store.AccessStore;
+import io.p11kms.server.store.GrantRecord;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Decides whether a principal may perform an action on a key: an explicit Deny in the key policy
+ * wins; then an Allow from the policy or from a grant; else {@code AccessDeniedException}. A key
+ * without a stored policy (made before policies existed) has the default policy of the configured
+ * administrators.
+ */
+public final class Authorizer {
+  private final AccessStore access;
+  private final KeyArns arns;
+  private final KeyPolicy adminsOnly;
+
+  public Authorizer(AccessStore access, KeyArns arns, List<String> admins) {
+    this.access = access;
+    this.arns = arns;
+    this.adminsOnly = admins.isEmpty() ? null : KeyPolicy.parse(KeyPolicy.defaultDocument(admins));
+  }
+
+  /**
+   * @param action such as {@code kms:Encrypt}
+   * @throws KmsException ACCESS_DENIED when not allowed
+   */
+  public void check(String principal, String action, UUID keyId, Map<String, String> context) {
+    String arn = arns.keyArn(keyId);
+    KeyPolicy.Effect effect =
+        access
+            .findPolicy(keyId)
+            .map(KeyPolicy::parse)
+            .or(() -> java.util.Optional.ofNullable(adminsOnly))
+            .map(p -> p.evaluate(principal, action, arn, context))
+            .orElse(KeyPolicy.Effect.NONE);
+    if (effect == KeyPolicy.Effect.ALLOW) {
+      return;
+    }
+    if (effect == KeyPolicy.Effect.NONE && grantAllows(principal, action, keyId, context)) {
+      return;
+    }
+    throw new KmsException(
+        KmsError.ACCESS_DENIED,
+        "principal '"
+            + principal
+            + "' is not authorized to perform "
+            + action
+            + " on "
+            + arn
+            + (effect == KeyPolicy.Effect.DENY ? " (explicit deny in the key policy)" : ""));
+  }
+
+  private boolean grantAllows(
+      String principal, String action, UUID keyId, Map<String, String> context) {
+    String operation = action.startsWith("kms:") ? action.substring(4) : action;
+    for (GrantRecord g : access.grantsOfKey(keyId)) {
+      if (g.grantee().equals(principal)
+          && g.operations().contains(operation)
+          && constraintsHold(g, context)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the context satisfies a grant's EncryptionContextEquals and Subset constraints. */
+  static boolean constraintsHold(GrantRecord g, Map<String, String> context) {
+    if (!g.contextEquals().isEmpty() && !g.contextEquals().equals(context)) {
+      return false;
+    }
+    return g.contextSubset().entrySet().stream()
+        .allMatch(e -> e.getValue().equals(context.get(e.getKey())));
+  }
+}

@@ -1,0 +1,57 @@
+package io.p11kms.server.auth;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Puts the caller's principal in the gRPC {@link Context} ({@link Principals#CURRENT}). With TLS
+ * the principal comes from the verified client certificate, and a call without one is closed as
+ * UNAUTHENTICATED (the handshake normally refuses it first); without TLS every call is {@link
+ * Principals#LOCAL}.
+ */
+public final class PrincipalInterceptor implements ServerInterceptor {
+  private final boolean tls;
+
+  public PrincipalInterceptor(boolean tls) {
+    this.tls = tls;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    String principal = tls ? fromCertificate(call) : Principals.LOCAL;
+    if (principal == null) {
+      call.close(
+          Status.UNAUTHENTICATED.withDescription("a client certificate is required"), headers);
+      return new ServerCall.Listener<>() {};
+    }
+    Context context = Context.current().withValue(Principals.CURRENT, principal);
+    return Contexts.interceptCall(context, call, headers, next);
+  }
+
+  private static String fromCertificate(ServerCall<?, ?> call) {
+    SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+    if (session == null) {
+      return null;
+    }
+    try {
+      Certificate[] chain = session.getPeerCertificates();
+      if (chain.length > 0 && chain[0] instanceof X509Certificate leaf) {
+        return Principals.of(leaf);
+      }
+    } catch (SSLPeerUnverifiedException e) {
+      return null;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,192 @@
+package io.p11kms.server.grpc;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import io.p11kms.server.service.KeyResolver;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * What each RPC needs: the table of {@code kms:} actions and the keys they are checked on. A new
+ * key-scoped RPC is covered by one line here; an RPC missing from the table that has a {@code
+ * key_id} field is checked as {@code kms:<Method>} on that key, and any other is for the
+ * administrators only.
+ */
+final class AccessRules {
+  /** One authorisation check: an action on a key, with the request's encryption context. */
+  record Check(String action, UUID keyId, Map<String, String> context) {}
+
+  /** The checks one request needs; an empty list means any authenticated principal. */
+  @FunctionalInterface
+  interface Rule {
+    List<Check> checks(String method, Message request, KeyResolver keys);
+  }
+
+  /** Any authenticated principal (as IAM would allow for this deployment). */
+  static final Rule OPEN = (method, request, keys) -> List.of();
+
+  /** {@code kms:<Method>} on the key in {@code key_id}, with {@code encryption_context}. */
+  static final Rule KEY_ID = field("key_id", "encryption_context", null);
+
+  /** Decrypt: the key is the one the ciphertext names. */
+  static final Rule DECRYPT =
+      (method, request, keys) ->
+          blobKey(request, keys)
+              .map(
+                  k -> List.of(new Check("kms:Decrypt", k, context(request, "encryption_context"))))
+              .orElse(List.of());
+
+  /** ReEncrypt: kms:ReEncryptFrom on the ciphertext's key, kms:ReEncryptTo on the destination. */
+  static final Rule RE_ENCRYPT =
+      (method, request, keys) -> {
+        List<Check> checks = new ArrayList<>();
+        blobKey(request, keys)
+            .ifPresent(
+                k ->
+                    checks.add(
+                        new Check(
+                            "kms:ReEncryptFrom",
+                            k,
+                            context(request, "source_encryption_context"))));
+        keys.key(string(request, "destination_key_id"), "DestinationKeyId")
+            .ifPresent(
+                k ->
+                    checks.add(
+                        new Check(
+                            "kms:ReEncryptTo",
+                            k,
+                            context(request, "destination_encryption_context"))));
+        return checks;
+      };
+
+  /** Aliases: the action on the key the alias points to now and, for a target, on the target. */
+  static final Rule ALIAS =
+      (method, request, keys) -> {
+        List<Check> checks = new ArrayList<>();
+        String alias = string(request, "alias_name");
+        if (method.equals("UpdateAlias") || method.equals("DeleteAlias")) {
+          if (alias.startsWith("alias/")) {
+            keys.key(alias, "AliasName")
+                .ifPresent(k -> checks.add(new Check("kms:" + method, k, Map.of())));
+          }
+        }
+        String target = string(request, "target_key_id");
+        if (!target.isEmpty()) {
+          keys.key(target, "TargetKeyId")
+              .ifPresent(k -> checks.add(new Check("kms:" + method, k, Map.of())));
+        }
+        return checks;
+      };
+
+  static final Map<String, Rule> TABLE = new LinkedHashMap<>();
+
+  static {
+    for (String open :
+        List.of(
+            "CreateKey",
+            "ListKeys",
+            "ListAliases",
+            "GenerateRandom",
+            "ListRetirableGrants",
+            "RetireGrant")) {
+      TABLE.put(open, OPEN);
+    }
+    for (String keyScoped :
+        List.of(
+            "DescribeKey",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "UpdateKeyDescription",
+            "EnableKey",
+            "DisableKey",
+            "ScheduleKeyDeletion",
+            "CancelKeyDeletion",
+            "TagResource",
+            "UntagResource",
+            "ListResourceTags",
+            "PutKeyPolicy",
+            "GetKeyPolicy",
+            "ListKeyPolicies",
+            "CreateGrant",
+            "ListGrants",
+            "RevokeGrant",
+            "EnableKeyRotation",
+            "DisableKeyRotation",
+            "GetKeyRotationStatus",
+            "RotateKeyOnDemand",
+            "ListKeyRotations")) {
+      TABLE.put(keyScoped, KEY_ID);
+    }
+    TABLE.put("Decrypt", DECRYPT);
+    TABLE.put("ReEncrypt", RE_ENCRYPT);
+    TABLE.put("CreateAlias", ALIAS);
+    TABLE.put("UpdateAlias", ALIAS);
+    TABLE.put("DeleteAlias", ALIAS);
+  }
+
+  private AccessRules() {}
+
+  /** The rule of a method; empty when it is for the administrators only. */
+  static Optional<Rule> rule(String method, Message request) {
+    Rule rule = TABLE.get(method);
+    if (rule != null) {
+      return Optional.of(rule);
+    }
+    if (request.getDescriptorForType().findFieldByName("key_id") != null) {
+      return Optional.of(KEY_ID);
+    }
+    return Optional.empty();
+  }
+
+  private static Rule field(String keyField, String contextField, String action) {
+    return (method, request, keys) -> {
+      String keyId = string(request, keyField);
+      return keys.key(keyId, "KeyId")
+          .map(
+              k ->
+                  List.of(
+                      new Check(
+                          action == null ? "kms:" + method : action,
+                          k,
+                          context(request, contextField))))
+          .orElse(List.of());
+    };
+  }
+
+  private static Optional<UUID> blobKey(Message request, KeyResolver keys) {
+    FieldDescriptor f = request.getDescriptorForType().findFieldByName("ciphertext_blob");
+    if (f == null) {
+      return Optional.empty();
+    }
+    return keys.keyOfCiphertext(
+        ((com.google.protobuf.ByteString) request.getField(f)).toByteArray());
+  }
+
+  static String string(Message request, String name) {
+    FieldDescriptor f = request.getDescriptorForType().findFieldByName(name);
+    return f == null || f.getJavaType() != FieldDescriptor.JavaType.STRING
+        ? ""
+        : (String) request.getField(f);
+  }
+
+  /** A {@code map<string, string>} field of the request; empty when it has none. */
+  static Map<String, String> context(Message request, String name) {
+    FieldDescriptor f = request.getDescriptorForType().findFieldByName(name);
+    if (f == null || !f.isMapField()) {
+      return Map.of();
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Object entry : (List<?>) request.getField(f)) {
+      Message m = (Message) entry;
+      FieldDescriptor k = m.getDescriptorForType().findFieldByName("key");
+      FieldDescriptor v = m.getDescriptorForType().findFieldByName("value");
+      out.put(String.valueOf(m.getField(k)), String.valueOf(m.getField(v)));
+    }
+    return out;
+  }
+}
