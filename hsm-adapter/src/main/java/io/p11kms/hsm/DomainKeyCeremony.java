@@ -87,6 +87,45 @@ public final class DomainKeyCeremony {
   }
 
   /**
+   * Creates the next domain key generation: one above the highest {@code domain-key/<n>} on the
+   * token (1 on a token without one). The first half of a domain-key rotation; the server then
+   * re-wraps every EKT under the new generation. As {@link #createDomainKey}: SO login, logout,
+   * module released; the caller owns and wipes {@code soPin}.
+   *
+   * @return the generation created
+   */
+  public static int createNextDomainKey(Path modulePath, String tokenLabel, char[] soPin) {
+    if (modulePath == null || tokenLabel == null || soPin == null) {
+      throw new IllegalArgumentException("module path, token label and SO PIN are required");
+    }
+    int highest = 0;
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      // Domain keys are public objects: a public session (no login) finds them.
+      Session session = token.openSession(false);
+      try {
+        for (long object : session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys())) {
+          String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
+          highest = Math.max(highest, DomainKeys.generationOf(label));
+        }
+      } finally {
+        try {
+          session.closeSession();
+        } catch (PKCS11Exception e) {
+          // Nothing to undo.
+        }
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("domain key ceremony: find domain keys", e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+    createDomainKey(modulePath, tokenLabel, soPin, highest + 1);
+    return highest + 1;
+  }
+
+  /**
    * Checks that the token kept the attributes custody depends on. SoftHSM2 2.6.1 accepts
    * CKA_TRUSTED in the SO's generate template, so no C_SetAttributeValue is needed (and the key is
    * not modifiable afterwards). A token that dropped any of them leaves a key that must not be

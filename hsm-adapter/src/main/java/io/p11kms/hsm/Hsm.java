@@ -82,6 +82,25 @@ public interface Hsm extends AutoCloseable {
     return java.security.MessageDigest.isEqual(sign(label, data), mac);
   }
 
+  /**
+   * Looks for domain keys on the token again (another process may have created a generation) and
+   * returns the newest generation, which new backing keys are wrapped under from now on.
+   */
+  default int currentDomainKeyGeneration() {
+    throw new UnsupportedOperationException("this token adapter does not rotate domain keys");
+  }
+
+  /**
+   * Moves an EKT to domain key generation {@code toGeneration} inside the token: unwraps it under
+   * its own generation as a session object, wraps that under the new one and destroys it. The
+   * backing key never leaves the token in plaintext.
+   *
+   * @throws HsmException when either generation is not on the token
+   */
+  default WrappedKey rewrap(WrappedKey ekt, int toGeneration) {
+    throw new UnsupportedOperationException("this token adapter does not rotate domain keys");
+  }
+
   @Override
   void close();
 }

@@ -402,6 +402,44 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
+  @Override
+  public int currentDomainKeyGeneration() {
+    checkOpen();
+    try {
+      return connection.call(
+          "scan domain keys",
+          session -> {
+            domainKeys.scan(session);
+            return domainKeys.currentGeneration();
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("scan domain keys", e);
+    }
+  }
+
+  @Override
+  public WrappedKey rewrap(WrappedKey ekt, int toGeneration) {
+    checkOpen();
+    if (ekt == null || toGeneration < 1) {
+      throw new IllegalArgumentException("an EKT and a generation of at least 1 are required");
+    }
+    Step step = new Step("find domain key");
+    try {
+      return connection.call(
+          "rewrap",
+          session -> {
+            step.name = "find domain key";
+            long from = domainKeys.handle(session, ekt.domainKeyGeneration());
+            long to = domainKeys.handle(session, toGeneration);
+            return Rewrap.rewrap(session, calls, backingKeys, from, to, ekt, toGeneration, step);
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map(step.name, e);
+    }
+  }
+
   /**
    * The number of objects the application sees on the token: token objects plus every session
    * object of this application, cached backing keys included. Tests compare it before and after a
@@ -503,7 +541,7 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   /** The token call a request is in, so that its failure is mapped by what it means there. */
-  private static final class Step {
+  static final class Step {
     String name;
 
     Step(String name) {

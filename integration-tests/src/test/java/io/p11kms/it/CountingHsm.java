@@ -54,6 +54,18 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public int currentDomainKeyGeneration() {
+    calls.incrementAndGet();
+    return token.currentDomainKeyGeneration();
+  }
+
+  @Override
+  public WrappedKey rewrap(WrappedKey ekt, int toGeneration) {
+    calls.incrementAndGet();
+    return token.rewrap(ekt, toGeneration);
+  }
+
+  @Override
   public byte[] generateRandom(int numberOfBytes) {
     calls.incrementAndGet();
     return token.generateRandom(numberOfBytes);

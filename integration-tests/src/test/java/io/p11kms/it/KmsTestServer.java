@@ -93,6 +93,16 @@ final class KmsTestServer implements AutoCloseable {
     return server.runDueRotations();
   }
 
+  /** Runs the domain-key re-wrap job once, now. */
+  io.p11kms.server.service.DomainKeyRewrap.Result rewrapDomainKeys() {
+    return server.rewrapDomainKeys();
+  }
+
+  /** The token as the server sees it (counting calls), for a job of the test's own. */
+  io.p11kms.hsm.Hsm hsm() {
+    return hsm;
+  }
+
   KeyManagementServiceBlockingStub client() {
     return KeyManagementServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(30, TimeUnit.SECONDS);

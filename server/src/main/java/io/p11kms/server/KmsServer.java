@@ -9,10 +9,10 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
-import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
@@ -20,6 +20,7 @@ import io.p11kms.server.grpc.RotationHandlers;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DeletionTask;
+import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
@@ -60,9 +61,16 @@ public final class KmsServer {
   /** How often the rotation task looks for keys whose automatic rotation is due. */
   static final Duration ROTATION_PERIOD = Duration.ofMinutes(1);
 
+  /**
+   * How often the server looks for a newer domain key generation on the token (made by {@code
+   * p11kms rotate-domain-key}) and re-wraps the EKTs still under older ones.
+   */
+  static final Duration REWRAP_PERIOD = Duration.ofHours(1);
+
   private final Server server;
   private final DeletionTask deletions;
   private final KeyRotationService rotations;
+  private final DomainKeyRewrap rewrap;
   private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
@@ -119,6 +127,7 @@ public final class KmsServer {
             new TagService(store, keys));
     this.deletions = new DeletionTask(store, clock);
     this.rotations = new KeyRotationService(hsm, store, keys, clock);
+    this.rewrap = new DomainKeyRewrap(hsm, store, clock);
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -144,8 +153,8 @@ public final class KmsServer {
   }
 
   /**
-   * As above, with mutual TLS when {@code security} names the files (any listen address), else
-   * the loopback-only plaintext listener; with key policies, grants and the audit log.
+   * As above, with mutual TLS when {@code security} names the files (any listen address), else the
+   * loopback-only plaintext listener; with key policies, grants and the audit log.
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security) {
     NettyServerBuilder builder =
@@ -232,6 +241,7 @@ public final class KmsServer {
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     deletions.schedule(scheduler, DELETION_PERIOD);
     rotations.schedule(scheduler, ROTATION_PERIOD);
+    rewrap.schedule(scheduler, REWRAP_PERIOD);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
@@ -272,6 +282,14 @@ public final class KmsServer {
    */
   public int runDueRotations() {
     return rotations.runDueRotations();
+  }
+
+  /**
+   * Re-wraps, now, every EKT under an older domain key generation to the newest one on the token;
+   * what the background task does every {@link #REWRAP_PERIOD}.
+   */
+  public DomainKeyRewrap.Result rewrapDomainKeys() {
+    return rewrap.run();
   }
 
   /** The port it listens on (useful when configured with port 0). */

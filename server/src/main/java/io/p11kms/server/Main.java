@@ -3,6 +3,7 @@ package io.p11kms.server;
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
+import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Option;
     subcommands = {
       Main.Serve.class,
       Main.InitDomainKey.class,
+      RotateDomainKeyCommand.class,
       DoctorCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,

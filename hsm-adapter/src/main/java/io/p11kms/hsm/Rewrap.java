@@ -1,0 +1,67 @@
+package io.p11kms.hsm;
+
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * Moves an EKT from one domain key generation to another inside the token: C_UnwrapKey under the
+ * old domain key into a session object, C_WrapKey under the new one, C_DestroyObject in {@code
+ * finally}. The unwrapped backing key is EXTRACTABLE (else it could not be wrapped again) and,
+ * forced by the domain key's UNWRAP_TEMPLATE, SENSITIVE and WRAP_WITH_TRUSTED: only a trusted key
+ * (a domain key) can wrap it, and its value cannot be read.
+ */
+final class Rewrap {
+  private Rewrap() {}
+
+  static WrappedKey rewrap(
+      Session session,
+      Calls calls,
+      BackingKeys backingKeys,
+      long fromDomainKey,
+      long toDomainKey,
+      WrappedKey ekt,
+      int toGeneration,
+      Pkcs11Hsm.Step step)
+      throws PKCS11Exception {
+    if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
+      throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
+    }
+    step.name = "C_UnwrapKey";
+    calls.before(step.name);
+    long hbk =
+        session.unwrapKey(
+            new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+            fromDomainKey,
+            ekt.ekt(),
+            rewrappableBackingKey());
+    try {
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] wrapped =
+          session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), toDomainKey, hbk);
+      return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP, wrapped);
+    } finally {
+      backingKeys.destroyQuietly(session, hbk);
+    }
+  }
+
+  /** As a new backing key (EXTRACTABLE, WRAP_WITH_TRUSTED, DERIVE only), without a length. */
+  static AttributeVector rewrappableBackingKey() {
+    return AttributeVector.newAESSecretKey()
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(true)
+        .wrapWithTrusted(true)
+        .derive(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .sign(false)
+        .verify(false);
+  }
+}

@@ -1,0 +1,153 @@
+package io.p11kms.server.service;
+
+import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.WrapMechanism;
+import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.KeyVersionRecord;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The re-wrap half of a domain-key rotation: moves every EKT under an older domain-key generation
+ * to the newest generation on the token, in batches, while the service keeps serving.
+ *
+ * <p>Each batch is re-wrapped inside the token ({@link Hsm#rewrap}) and stored in one transaction,
+ * each row by compare-and-set on the generation it was read with. A crash at any point leaves every
+ * row either old or new, and both decrypt while both generations are on the token; running again
+ * re-wraps what is left. When no EKT refers to an older generation any more, that generation is
+ * recorded as retired. The domain key itself stays on the token (the ceremony makes it
+ * non-destroyable): see docs/key-rotation.md.
+ *
+ * <p>Creating the new generation needs the token's security officer and is not done here (see
+ * {@code p11kms rotate-domain-key}); this job only needs the user login the server has.
+ */
+public final class DomainKeyRewrap {
+  private static final Logger log = LoggerFactory.getLogger(DomainKeyRewrap.class);
+  public static final int DEFAULT_BATCH = 100;
+
+  /** Called after each batch is re-wrapped in the token and before it is stored (tests crash). */
+  @FunctionalInterface
+  public interface BeforeCommit {
+    void batch(int batchNumber);
+  }
+
+  /** What one run did. */
+  public record Result(
+      int targetGeneration, int rewrapped, int batches, List<Integer> retiredGenerations) {}
+
+  private final Hsm hsm;
+  private final KeyStore store;
+  private final Clock clock;
+  private final int batchSize;
+  private final BeforeCommit beforeCommit;
+
+  public DomainKeyRewrap(Hsm hsm, KeyStore store, Clock clock) {
+    this(hsm, store, clock, DEFAULT_BATCH, n -> {});
+  }
+
+  public DomainKeyRewrap(
+      Hsm hsm, KeyStore store, Clock clock, int batchSize, BeforeCommit beforeCommit) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
+    }
+    this.hsm = hsm;
+    this.store = store;
+    this.clock = clock;
+    this.batchSize = batchSize;
+    this.beforeCommit = beforeCommit;
+  }
+
+  /**
+   * Re-wraps every EKT under an older generation to the newest one on the token, then records the
+   * older generations no EKT refers to as retired. Safe to run at any time and more than once, on
+   * one server or several.
+   */
+  public synchronized Result run() {
+    int target = hsm.currentDomainKeyGeneration();
+    if (target < 1) {
+      return new Result(0, 0, 0, List.of());
+    }
+    int rewrapped = 0;
+    int batches = 0;
+    while (true) {
+      List<KeyVersionRecord> batch = store.findVersionsBelowGeneration(target, batchSize);
+      if (batch.isEmpty()) {
+        break;
+      }
+      List<Map.Entry<KeyVersionRecord, KeyVersionRecord>> moved = new ArrayList<>(batch.size());
+      for (KeyVersionRecord old : batch) {
+        WrappedKey now = hsm.rewrap(wrapped(old), target);
+        moved.add(
+            Map.entry(
+                old,
+                new KeyVersionRecord(
+                    old.keyId(),
+                    old.versionId(),
+                    old.versionNumber(),
+                    old.createdAt(),
+                    now.domainKeyGeneration(),
+                    now.wrapMechanism().code(),
+                    now.ekt())));
+      }
+      batches++;
+      beforeCommit.batch(batches);
+      int stored = store.replaceEkts(moved);
+      rewrapped += stored;
+      if (stored == 0) {
+        // Every row of the batch changed under us (another re-wrap won): read again, but never
+        // spin on rows that cannot move.
+        if (store.findVersionsBelowGeneration(target, batchSize).equals(batch)) {
+          throw new IllegalStateException("EKTs do not move to generation " + target);
+        }
+      }
+    }
+    List<Integer> retired = new ArrayList<>();
+    Map<Integer, Long> counts = store.countVersionsByGeneration();
+    List<Integer> already = store.retiredDomainKeys();
+    for (int generation = 1; generation < target; generation++) {
+      if (counts.getOrDefault(generation, 0L) == 0
+          && !already.contains(generation)
+          && store.retireDomainKey(generation, clock.instant())) {
+        retired.add(generation);
+      }
+    }
+    if (rewrapped > 0 || !retired.isEmpty()) {
+      log.info(
+          "re-wrapped {} EKTs to domain key generation {} in {} batches; retired generations {}",
+          rewrapped,
+          target,
+          batches,
+          retired);
+    }
+    return new Result(target, rewrapped, batches, retired);
+  }
+
+  /** Runs {@link #run()} every {@code period} on {@code executor}. */
+  public ScheduledFuture<?> schedule(ScheduledExecutorService executor, Duration period) {
+    return executor.scheduleWithFixedDelay(
+        () -> {
+          try {
+            run();
+          } catch (RuntimeException e) {
+            log.error("scheduled domain key re-wrap failed: {}", e.getMessage());
+          }
+        },
+        period.toMillis(),
+        period.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private static WrappedKey wrapped(KeyVersionRecord v) {
+    return new WrappedKey(
+        v.domainKeyGeneration(), WrapMechanism.fromCode(v.wrapMechanismCode()), v.ekt());
+  }
+}
