@@ -237,7 +237,8 @@ class ServerConfigTest {
 
   @Test
   void unknownKeysOutsideOwnedPrefixes_areIgnored() {
-    assertThat(config("audit.log.file", "audit.log", "tls.cert", "x").listenPort()).isEqualTo(7443);
+    assertThat(config("journal.log.file", "audit.log", "journal.cert", "x").listenPort())
+        .isEqualTo(7443);
   }
 
   @Test
