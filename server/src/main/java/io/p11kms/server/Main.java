@@ -5,6 +5,7 @@ import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
+import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -44,7 +45,9 @@ public final class Main {
     public Integer call() throws InterruptedException {
       ServerConfig serverConfig = ServerConfig.load(config);
       log.info("configuration: {}", serverConfig.toRedactedString());
-      KmsServer server = KmsServer.open(serverConfig).start();
+      SecurityConfig security = SecurityConfig.load(config);
+      log.info("security: {}", security.toRedactedString());
+      KmsServer server = KmsServer.open(serverConfig, security).start();
       Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "p11kms-shutdown"));
       // Tests and scripts wait for this exact line.
       System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());

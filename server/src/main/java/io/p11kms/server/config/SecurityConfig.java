@@ -95,6 +95,18 @@ public record SecurityConfig(
     return tlsCertFile != null;
   }
 
+  /** Reads the keys of this class from a properties file; paths resolve against its folder. */
+  public static SecurityConfig load(Path file) {
+    Properties p = new Properties();
+    try (java.io.Reader in =
+        java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot read configuration file " + file, e);
+    }
+    return fromProperties(p, file.toAbsolutePath().getParent());
+  }
+
   /** Reads the keys of this class; relative paths resolve against {@code baseDir}. */
   public static SecurityConfig fromProperties(Properties p, Path baseDir) {
     Path base = baseDir.toAbsolutePath().normalize();
