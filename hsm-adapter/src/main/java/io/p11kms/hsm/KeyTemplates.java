@@ -134,6 +134,7 @@ final class KeyTemplates {
         .token(true)
         .label(domainKeyLabel(generation));
   }
+
   /**
    * A signing (HMAC-SHA256) key: a private token object, sensitive and never extractable, that can
    * only sign and verify.
