@@ -17,6 +17,7 @@ import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
+import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DeletionTask;
@@ -157,13 +158,33 @@ public final class KmsServer {
    * loopback-only plaintext listener; with key policies, grants and the audit log.
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security) {
+    return open(config, security, null);
+  }
+
+  /**
+   * As {@link #open(ServerConfig)}, with every call and token call measured into {@code metrics}.
+   */
+  public static KmsServer open(ServerConfig config, Metrics metrics) {
+    return open(
+        config, SecurityConfig.fromProperties(new java.util.Properties(), Path.of(".")), metrics);
+  }
+
+  /**
+   * As {@link #open(ServerConfig, SecurityConfig)}; when {@code metrics} is not null, every gRPC
+   * call (request count, latency, one log line with a request id) and every token call is measured.
+   */
+  public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
     NettyServerBuilder builder =
         security.tls()
             ? Tls.serverBuilder(config.listenHost(), config.listenPort(), security)
             : NettyServerBuilder.forAddress(
                 loopbackAddress(config.listenHost(), config.listenPort()));
     builder.executor(handlerThreads(config.hsmSessionPoolSize()));
-    Hsm hsm = Pkcs11Hsm.open(config.hsmConfig());
+    Hsm opened = Pkcs11Hsm.open(config.hsmConfig());
+    Hsm hsm = metrics == null ? opened : metrics.instrument(opened);
+    if (metrics != null) {
+      builder.intercept(metrics.interceptor());
+    }
     KeyStore store;
     AccessLayer access;
     try {

@@ -7,6 +7,9 @@ import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.metrics.Metrics;
+import io.p11kms.server.metrics.MetricsConfig;
+import io.p11kms.server.metrics.MetricsEndpoint;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -47,8 +50,29 @@ public final class Main {
       log.info("configuration: {}", serverConfig.toRedactedString());
       SecurityConfig security = SecurityConfig.load(config);
       log.info("security: {}", security.toRedactedString());
-      KmsServer server = KmsServer.open(serverConfig, security).start();
-      Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "p11kms-shutdown"));
+      MetricsConfig metricsConfig = MetricsConfig.load(config);
+      Metrics metrics = new Metrics();
+      KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
+      MetricsEndpoint endpoint =
+          metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    if (endpoint != null) {
+                      endpoint.close();
+                    }
+                    server.stop();
+                  },
+                  "p11kms-shutdown"));
+      if (endpoint != null) {
+        System.out.println(
+            "p11kms metrics on http://"
+                + metricsConfig.host()
+                + ":"
+                + endpoint.port()
+                + "/metrics");
+      }
       // Tests and scripts wait for this exact line.
       System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
       System.out.flush();

@@ -1,0 +1,51 @@
+package io.p11kms.server.metrics;
+
+import io.grpc.ServerInterceptor;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.Pkcs11Hsm;
+
+/**
+ * The server's meters, in one Prometheus registry: requests (by {@link RequestInterceptor}), token
+ * calls (by {@link TimedHsm}), the adapter's backing-key cache size, and the JVM's memory, threads
+ * and CPU.
+ */
+public final class Metrics {
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  public Metrics() {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** The interceptor that measures and logs every gRPC call. */
+  public ServerInterceptor interceptor() {
+    return new RequestInterceptor(registry);
+  }
+
+  /** {@code hsm}, with every call timed; gauges for what a {@link Pkcs11Hsm} exposes. */
+  public Hsm instrument(Hsm hsm) {
+    if (hsm instanceof Pkcs11Hsm pkcs11) {
+      Gauge.builder("p11kms.hsm.cache.backing.keys", pkcs11, Pkcs11Hsm::cachedBackingKeyCount)
+          .description("unwrapped backing keys held in the adapter's cache")
+          .register(registry);
+    }
+    return TimedHsm.wrap(hsm, registry);
+  }
+
+  /** The Prometheus text of every meter, as the endpoint serves it. */
+  public String scrape() {
+    return registry.scrape();
+  }
+}

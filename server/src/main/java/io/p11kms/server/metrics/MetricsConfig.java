@@ -1,0 +1,77 @@
+package io.p11kms.server.metrics;
+
+import io.p11kms.server.config.ConfigException;
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * The {@code metrics.} keys of the server's properties file. The endpoint is off unless {@code
+ * metrics.listen.port} is set; it binds to loopback only (the metrics are not secret, but they are
+ * nobody else's business, and a scraper on another host goes through a proxy or a tunnel).
+ *
+ * @param host {@code metrics.listen.host}, a loopback address (default 127.0.0.1)
+ * @param port {@code metrics.listen.port}; 0 picks a free port; null when the endpoint is off
+ */
+public record MetricsConfig(String host, Integer port) {
+  public static final String PREFIX = "metrics.";
+  public static final String METRICS_LISTEN_HOST = "metrics.listen.host";
+  public static final String METRICS_LISTEN_PORT = "metrics.listen.port";
+
+  /** Every {@code metrics.} key; any other is a typo and rejected. */
+  public static final Set<String> KEYS = Set.of(METRICS_LISTEN_HOST, METRICS_LISTEN_PORT);
+
+  public MetricsConfig {
+    if (port != null && (port < 0 || port > 65535)) {
+      throw new ConfigException(METRICS_LISTEN_PORT + " must be 0-65535, was " + port);
+    }
+    try {
+      if (!InetAddress.getByName(host).isLoopbackAddress()) {
+        throw new ConfigException(METRICS_LISTEN_HOST + " must be a loopback address");
+      }
+    } catch (UnknownHostException e) {
+      throw new ConfigException(METRICS_LISTEN_HOST + " '" + host + "' does not resolve");
+    }
+  }
+
+  /** Whether the endpoint is configured. */
+  public boolean enabled() {
+    return port != null;
+  }
+
+  /** Reads the {@code metrics.} keys of a properties file. */
+  public static MetricsConfig load(Path file) {
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException(
+          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
+    }
+    return fromProperties(p);
+  }
+
+  public static MetricsConfig fromProperties(Properties p) {
+    for (String key : p.stringPropertyNames()) {
+      if (key.startsWith(PREFIX) && !KEYS.contains(key)) {
+        throw new ConfigException("unknown configuration key " + key);
+      }
+    }
+    String host = p.getProperty(METRICS_LISTEN_HOST, "127.0.0.1").trim();
+    String port = p.getProperty(METRICS_LISTEN_PORT, "").trim();
+    if (port.isEmpty()) {
+      return new MetricsConfig(host.isEmpty() ? "127.0.0.1" : host, null);
+    }
+    try {
+      return new MetricsConfig(host.isEmpty() ? "127.0.0.1" : host, Integer.parseInt(port));
+    } catch (NumberFormatException e) {
+      throw new ConfigException(METRICS_LISTEN_PORT + " must be an integer, was '" + port + "'");
+    }
+  }
+}

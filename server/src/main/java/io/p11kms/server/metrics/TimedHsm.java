@@ -1,0 +1,61 @@
+package io.p11kms.server.metrics;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.p11kms.hsm.Hsm;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Times every call into the token adapter: a timer {@code p11kms.token.calls} tagged with the
+ * adapter operation (encrypt, decrypt, generateBackingKey, generateRandom, ...) and its outcome
+ * (ok, or the exception's simple name). Arguments and results are not looked at.
+ *
+ * <p>A dynamic proxy rather than a decorator class, so that operations added to {@link Hsm} later
+ * are timed and passed on without a change here.
+ */
+public final class TimedHsm {
+  private static final Set<String> NOT_TIMED =
+      Set.of("close", "preferredDerivation", "toString", "hashCode", "equals");
+
+  private TimedHsm() {}
+
+  public static Hsm wrap(Hsm hsm, MeterRegistry registry) {
+    return (Hsm)
+        Proxy.newProxyInstance(
+            Hsm.class.getClassLoader(),
+            new Class<?>[] {Hsm.class},
+            (proxy, method, args) -> {
+              if (NOT_TIMED.contains(method.getName())) {
+                return invoke(hsm, method, args);
+              }
+              long start = System.nanoTime();
+              String outcome = "ok";
+              try {
+                return invoke(hsm, method, args);
+              } catch (Throwable t) {
+                outcome = t.getClass().getSimpleName();
+                throw t;
+              } finally {
+                Timer.builder("p11kms.token.calls")
+                    .description("calls into the PKCS#11 adapter, by operation and outcome")
+                    .tag("operation", method.getName())
+                    .tag("outcome", outcome)
+                    .publishPercentileHistogram()
+                    .register(registry)
+                    .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+              }
+            });
+  }
+
+  private static Object invoke(Hsm hsm, java.lang.reflect.Method method, Object[] args)
+      throws Throwable {
+    try {
+      return method.invoke(hsm, args);
+    } catch (InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package io.p11kms.server.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.p11kms.server.config.ConfigException;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class MetricsConfigTest {
+  private static Properties props(String... pairs) {
+    Properties p = new Properties();
+    for (int i = 0; i < pairs.length; i += 2) {
+      p.setProperty(pairs[i], pairs[i + 1]);
+    }
+    return p;
+  }
+
+  @Test
+  void noPort_endpointOff() {
+    assertThat(MetricsConfig.fromProperties(props()).enabled()).isFalse();
+  }
+
+  @Test
+  void port_endpointOnLoopback() {
+    MetricsConfig config = MetricsConfig.fromProperties(props("metrics.listen.port", "9464"));
+    assertThat(config.enabled()).isTrue();
+    assertThat(config.host()).isEqualTo("127.0.0.1");
+    assertThat(config.port()).isEqualTo(9464);
+  }
+
+  @Test
+  void nonLoopbackHost_rejected() {
+    assertThatThrownBy(
+            () ->
+                MetricsConfig.fromProperties(
+                    props("metrics.listen.port", "9464", "metrics.listen.host", "8.8.8.8")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("loopback");
+  }
+
+  @Test
+  void unknownMetricsKey_rejectedAsTypo() {
+    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.prot", "1")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("metrics.listen.prot");
+  }
+
+  @Test
+  void badPort_rejected() {
+    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.port", "x")))
+        .isInstanceOf(ConfigException.class);
+    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.port", "70000")))
+        .isInstanceOf(ConfigException.class);
+  }
+}
