@@ -10,6 +10,7 @@ import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
+import io.p11kms.server.DomainKeyRotationSchedule;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -150,6 +151,52 @@ class DomainKeyRotationIT {
     assertEveryKeyUsable();
   }
 
+  @Test
+  void serverSchedule_createsTheNextGenerationInAChildJvm_thenRewraps() throws Exception {
+    long versions = KEYS + 10;
+    Path dir = Files.createTempDirectory("p11kms-conf");
+    Path soPin = writeSoPin(dir);
+    SoftHsmTestToken token = server.token();
+    Path config = dir.resolve("p11kms.properties");
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "hsm.module=" + token.modulePath(),
+            "hsm.token.label=" + token.label(),
+            "hsm.pin.file=" + token.userPinFile(),
+            "store.jdbc.url=jdbc:sqlite:" + server.database(),
+            DomainKeyRotationSchedule.SO_PIN_FILE + "=so.pin",
+            DomainKeyRotationSchedule.INTERVAL_HOURS + "=24",
+            ""));
+    DomainKeyRotationSchedule.Settings settings = DomainKeyRotationSchedule.load(config);
+    assertThat(settings.soPinFile()).contains(soPin);
+
+    DomainKeyRewrap.Result result =
+        new DomainKeyRotationSchedule(config, settings.soPinFile().get(), server::rewrapDomainKeys)
+            .rotate();
+
+    assertThat(result.targetGeneration()).isEqualTo(2);
+    assertThat(result.rewrapped()).isEqualTo(versions);
+    assertThat(store.countVersionsByGeneration()).containsExactly(Map.entry(2, versions));
+    assertEveryKeyUsable();
+  }
+
+  /** The SO PIN in {@code dir/so.pin}, readable by the owner only. */
+  private Path writeSoPin(Path dir) throws Exception {
+    Path pinFile = dir.resolve("so.pin");
+    Files.createFile(
+        pinFile,
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    char[] pin = server.token().soPin();
+    try {
+      Files.writeString(pinFile, new String(pin));
+    } finally {
+      java.util.Arrays.fill(pin, '\0');
+    }
+    return pinFile;
+  }
+
   private void load(AtomicBoolean stop, AtomicLong served, AtomicLong failed) {
     KeyManagementServiceBlockingStub client = server.client();
     ThreadLocalRandom random = ThreadLocalRandom.current();
@@ -179,13 +226,7 @@ class DomainKeyRotationIT {
   private void createGeneration(int generation) throws Exception {
     SoftHsmTestToken token = server.token();
     Path dir = Files.createTempDirectory("p11kms-so");
-    Path pinFile = dir.resolve("so.pin");
-    Files.createFile(
-        pinFile,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    char[] soPin = token.soPin();
-    Files.writeString(pinFile, new String(soPin));
-    java.util.Arrays.fill(soPin, '\0');
+    Path pinFile = writeSoPin(dir);
     Path log = dir.resolve("ceremony.log");
     ProcessBuilder builder =
         new ProcessBuilder(

@@ -313,6 +313,37 @@ public final class KmsServer {
     return rewrap.run();
   }
 
+  /**
+   * Creates a new domain key generation every {@code settings.interval()} (in a child JVM, as the
+   * SO) and re-wraps the EKTs to it; off, with a log line saying so, when no SO PIN file is
+   * configured.
+   */
+  public void scheduleDomainKeyRotation(
+      java.nio.file.Path configFile, DomainKeyRotationSchedule.Settings settings) {
+    if (settings.soPinFile().isEmpty()) {
+      log.info(
+          "domain key rotation by the server: off ({} not set); rotate with p11kms"
+              + " rotate-domain-key",
+          DomainKeyRotationSchedule.SO_PIN_FILE);
+      return;
+    }
+    DomainKeyRotationSchedule schedule =
+        new DomainKeyRotationSchedule(configFile, settings.soPinFile().get(), rewrap::run);
+    long millis = settings.interval().toMillis();
+    scheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            schedule.rotate();
+          } catch (RuntimeException e) {
+            log.error("scheduled domain key rotation failed: {}", e.getMessage());
+          }
+        },
+        millis,
+        millis,
+        TimeUnit.MILLISECONDS);
+    log.info("domain key rotation by the server: every {} h", settings.interval().toHours());
+  }
+
   /** The port it listens on (useful when configured with port 0). */
   public int port() {
     return server.getPort();

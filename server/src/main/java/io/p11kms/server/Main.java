@@ -73,6 +73,7 @@ public final class Main {
                 + endpoint.port()
                 + "/metrics");
       }
+      server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
       // Tests and scripts wait for this exact line.
       System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
       System.out.flush();

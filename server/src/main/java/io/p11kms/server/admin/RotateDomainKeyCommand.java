@@ -41,6 +41,11 @@ public final class RotateDomainKeyCommand implements Callable<Integer> {
       description = "Skip step 1: re-wrap to the newest generation already on the token.")
   boolean rewrapOnly;
 
+  @Option(
+      names = "--create-only",
+      description = "Only step 1; the server re-wraps (what the server's own schedule runs).")
+  boolean createOnly;
+
   @Option(names = "--batch-size", defaultValue = "100")
   int batchSize;
 
@@ -64,6 +69,9 @@ public final class RotateDomainKeyCommand implements Callable<Integer> {
       } finally {
         Arrays.fill(soPin, '\0');
       }
+    }
+    if (createOnly) {
+      return 0;
     }
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig());
         KeyStore store = KeyStores.open(serverConfig.jdbcUrl())) {
