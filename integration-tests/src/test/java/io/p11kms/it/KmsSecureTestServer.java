@@ -1,0 +1,168 @@
+package io.p11kms.it;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.server.KmsServer;
+import io.p11kms.server.Tls;
+import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.store.KeyStores;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real server in this JVM as it runs in production: mutual TLS on a real loopback port, the
+ * access layer (principals, key policies, grants) and the audit log signed by a token key. The
+ * certificates are made at test time ({@link TestPki}): an administrator and three principals
+ * ({@link #ALICE}, {@link #BOB}, {@link #CAROL}), an expired client certificate and one signed by
+ * another CA.
+ */
+final class KmsSecureTestServer implements AutoCloseable {
+  static final String ADMIN = "spiffe://p11kms.test/admin";
+  static final String ALICE = "spiffe://p11kms.test/alice";
+  static final String BOB = "spiffe://p11kms.test/bob";
+  static final String CAROL = "spiffe://p11kms.test/carol";
+  static final String AUDIT_KEY = "audit-key";
+
+  private final SoftHsmTestToken token;
+  private final Path dir;
+  private final TestPki pki;
+  private final TestPki rogue;
+  private final Path auditFile;
+  private final SecurityConfig security;
+  private final Pkcs11Hsm hsm;
+  private final KmsServer server;
+  private final List<ManagedChannel> channels = new ArrayList<>();
+
+  private KmsSecureTestServer(int checkpointRecords) throws Exception {
+    this.token = SoftHsmTestToken.create();
+    this.dir = Files.createTempDirectory("p11kms-secure-it");
+    this.pki = TestPki.create(dir, "test");
+    this.rogue = TestPki.create(dir, "rogue");
+    TestPki.Issued serverCert = pki.server();
+    this.auditFile = dir.resolve("audit").resolve("audit.log");
+    this.security =
+        new SecurityConfig(
+            serverCert.cert(),
+            serverCert.key(),
+            pki.caFile(),
+            List.of(ADMIN),
+            auditFile,
+            checkpointRecords,
+            Duration.ofMinutes(10),
+            AUDIT_KEY);
+    this.hsm = Pkcs11Hsm.open(token.hsmConfig());
+    hsm.createSigningKeyIfAbsent(AUDIT_KEY);
+    AuditLog audit =
+        AuditLog.open(
+            auditFile,
+            data -> hsm.sign(AUDIT_KEY, data),
+            checkpointRecords,
+            Duration.ofMinutes(10),
+            Clock.systemUTC());
+    var store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
+    AccessLayer access =
+        new AccessLayer(
+            true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit);
+    this.server =
+        new KmsServer(
+                Tls.serverBuilder("127.0.0.1", 0, security),
+                hsm,
+                store,
+                KmsTestServer.ARNS,
+                Clock.systemUTC(),
+                Duration.ofSeconds(30),
+                access)
+            .start();
+  }
+
+  /** A server that writes a signed checkpoint every 5 records. */
+  static KmsSecureTestServer start() throws Exception {
+    return new KmsSecureTestServer(5);
+  }
+
+  /** A client whose certificate names {@code principal}, signed by the server's client CA. */
+  KeyManagementServiceBlockingStub client(String principal) throws Exception {
+    TestPki.Issued cert = pki.client(fileName(principal), principal);
+    return stub(GrpcSslContexts.forClient().keyManager(cert.cert().toFile(), cert.key().toFile()));
+  }
+
+  /** A client with no certificate at all. */
+  KeyManagementServiceBlockingStub clientWithoutCertificate() throws Exception {
+    return stub(GrpcSslContexts.forClient());
+  }
+
+  /** A client whose certificate (for {@code principal}) expired yesterday. */
+  KeyManagementServiceBlockingStub clientWithExpiredCertificate(String principal) throws Exception {
+    Instant now = Instant.now();
+    TestPki.Issued cert =
+        pki.client(
+            "expired", principal, now.minus(Duration.ofDays(2)), now.minus(Duration.ofDays(1)));
+    return stub(GrpcSslContexts.forClient().keyManager(cert.cert().toFile(), cert.key().toFile()));
+  }
+
+  /** A client whose certificate (for {@code principal}) another CA signed. */
+  KeyManagementServiceBlockingStub clientSignedByAnotherCa(String principal) throws Exception {
+    TestPki.Issued cert = rogue.client("rogue", principal);
+    return stub(GrpcSslContexts.forClient().keyManager(cert.cert().toFile(), cert.key().toFile()));
+  }
+
+  private KeyManagementServiceBlockingStub stub(SslContextBuilder ssl) throws Exception {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+            .sslContext(ssl.trustManager(pki.caFile().toFile()).build())
+            .build();
+    synchronized (channels) {
+      channels.add(channel);
+    }
+    return KeyManagementServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  private static String fileName(String principal) {
+    return principal.substring(principal.lastIndexOf('/') + 1);
+  }
+
+  /** The audit log file. */
+  Path auditFile() {
+    return auditFile;
+  }
+
+  /** The adapter under the server (verifies checkpoints with the token's audit key). */
+  Pkcs11Hsm hsm() {
+    return hsm;
+  }
+
+  SecurityConfig security() {
+    return security;
+  }
+
+  SoftHsmTestToken token() {
+    return token;
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (ManagedChannel c : channels) {
+      c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    server.stop();
+    token.close();
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}
