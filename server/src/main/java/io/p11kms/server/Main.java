@@ -5,6 +5,7 @@ import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
+import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.metrics.Metrics;
@@ -30,6 +31,7 @@ import picocli.CommandLine.Option;
       DoctorCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
+      KmsCli.class,
     },
     description = "A key management service whose keys live in a PKCS#11 token.")
 public final class Main {
