@@ -212,14 +212,18 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
                     .orElseThrow(() -> new KmsException(KmsError.NOT_FOUND, "no such grant"));
           }
           String caller = Principals.current();
+          // As AWS KMS: the retiring principal, the grantee when the grant includes RetireGrant,
+          // and the administrators (in the place of the account).
           boolean mayRetire =
               caller.equals(grant.retiring())
                   || (caller.equals(grant.grantee()) && grant.operations().contains("RetireGrant"))
-                  || caller.equals(grant.grantee());
+                  || layer.admins().contains(caller);
           if (!mayRetire) {
             throw new KmsException(
                 KmsError.ACCESS_DENIED,
-                "principal '" + caller + "' is neither the retiring nor the grantee principal");
+                "principal '"
+                    + caller
+                    + "' is neither the retiring principal nor a grantee allowed RetireGrant");
           }
           layer.access().deleteGrant(grant.grantId());
           return RetireGrantResponse.getDefaultInstance();

@@ -1,0 +1,204 @@
+package io.p11kms.it;
+
+import static io.p11kms.it.KmsSecureTestServer.ADMIN;
+import static io.p11kms.it.KmsSecureTestServer.ALICE;
+import static io.p11kms.it.KmsSecureTestServer.BOB;
+import static io.p11kms.it.KmsSecureTestServer.CAROL;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.p11kms.proto.v1.CreateGrantRequest;
+import io.p11kms.proto.v1.CreateGrantResponse;
+import io.p11kms.proto.v1.CreateKeyRequest;
+import io.p11kms.proto.v1.DataKeySpec;
+import io.p11kms.proto.v1.DecryptRequest;
+import io.p11kms.proto.v1.EncryptRequest;
+import io.p11kms.proto.v1.GenerateDataKeyRequest;
+import io.p11kms.proto.v1.GrantConstraints;
+import io.p11kms.proto.v1.GrantListEntry;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.proto.v1.ListGrantsRequest;
+import io.p11kms.proto.v1.ListRetirableGrantsRequest;
+import io.p11kms.proto.v1.RetireGrantRequest;
+import io.p11kms.proto.v1.RevokeGrantRequest;
+import java.util.List;
+import java.util.Map;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Grants over mutual TLS: a grantee with no policy access uses a grant within its constraints, and
+ * is denied again once the grant is retired (by its retiring principal, or by a grantee the grant
+ * allows RetireGrant) or revoked.
+ */
+class GrantsIT {
+  private static KmsSecureTestServer server;
+  private static KeyManagementServiceBlockingStub admin;
+  private static KeyManagementServiceBlockingStub alice;
+  private static KeyManagementServiceBlockingStub bob;
+  private static KeyManagementServiceBlockingStub carol;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = KmsSecureTestServer.start();
+    admin = server.client(ADMIN);
+    alice = server.client(ALICE);
+    bob = server.client(BOB);
+    carol = server.client(CAROL);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.close();
+  }
+
+  @Test
+  void encryptionContextEquals_grant_usedByGrantee_thenRetiredByRetiringPrincipal() {
+    String key = newKey();
+    denied(() -> encrypt(bob, key, Map.of("app", "pay")));
+    CreateGrantResponse grant =
+        admin.createGrant(
+            CreateGrantRequest.newBuilder()
+                .setKeyId(key)
+                .setGranteePrincipal(BOB)
+                .setRetiringPrincipal(CAROL)
+                .addOperations("Encrypt")
+                .addOperations("Decrypt")
+                .setConstraints(
+                    GrantConstraints.newBuilder().putEncryptionContextEquals("app", "pay"))
+                .setName("bob-pay")
+                .build());
+    assertThat(grant.getGrantToken()).isNotEmpty();
+
+    ByteString ct = encrypt(bob, key, Map.of("app", "pay")).getCiphertextBlob();
+    assertThat(decrypt(bob, ct, Map.of("app", "pay")).getPlaintext().toStringUtf8())
+        .isEqualTo("granted");
+    denied(() -> encrypt(bob, key, Map.of("app", "pay", "extra", "x")));
+    denied(() -> encrypt(bob, key, Map.of()));
+    denied(() -> encrypt(bob, key, Map.of("app", "games")));
+    denied(() -> bob.generateDataKey(dataKey(key, Map.of("app", "pay"))));
+    // The grant is for bob only.
+    denied(() -> encrypt(alice, key, Map.of("app", "pay")));
+
+    List<GrantListEntry> listed =
+        admin.listGrants(ListGrantsRequest.newBuilder().setKeyId(key).build()).getGrantsList();
+    assertThat(listed).extracting(GrantListEntry::getGrantId).containsExactly(grant.getGrantId());
+    assertThat(
+            carol
+                .listRetirableGrants(
+                    ListRetirableGrantsRequest.newBuilder().setRetiringPrincipal(CAROL).build())
+                .getGrantsList())
+        .extracting(GrantListEntry::getGrantId)
+        .contains(grant.getGrantId());
+    denied(
+        () ->
+            alice.listRetirableGrants(
+                ListRetirableGrantsRequest.newBuilder().setRetiringPrincipal(CAROL).build()));
+
+    RetireGrantRequest retire =
+        RetireGrantRequest.newBuilder().setKeyId(key).setGrantId(grant.getGrantId()).build();
+    denied(() -> alice.retireGrant(retire));
+    // The grantee may not retire a grant that does not include RetireGrant.
+    denied(() -> bob.retireGrant(retire));
+    carol.retireGrant(retire);
+
+    denied(() -> encrypt(bob, key, Map.of("app", "pay")));
+    denied(() -> decrypt(bob, ct, Map.of("app", "pay")));
+    assertThat(
+            admin.listGrants(ListGrantsRequest.newBuilder().setKeyId(key).build()).getGrantsList())
+        .isEmpty();
+  }
+
+  @Test
+  void encryptionContextSubset_grant_usedByGrantee_thenRevoked() {
+    String key = newKey();
+    CreateGrantResponse grant =
+        admin.createGrant(
+            CreateGrantRequest.newBuilder()
+                .setKeyId(key)
+                .setGranteePrincipal(BOB)
+                .addOperations("GenerateDataKey")
+                .addOperations("Decrypt")
+                .setConstraints(
+                    GrantConstraints.newBuilder().putEncryptionContextSubset("tenant", "t1"))
+                .build());
+    var dk = bob.generateDataKey(dataKey(key, Map.of("tenant", "t1", "object", "o-17")));
+    decrypt(bob, dk.getCiphertextBlob(), Map.of("tenant", "t1", "object", "o-17"));
+    denied(() -> bob.generateDataKey(dataKey(key, Map.of("tenant", "t2"))));
+    denied(() -> bob.generateDataKey(dataKey(key, Map.of("object", "o-17"))));
+    denied(() -> encrypt(bob, key, Map.of("tenant", "t1")));
+    // The grantee cannot revoke, nor grant itself more.
+    denied(
+        () ->
+            bob.revokeGrant(
+                RevokeGrantRequest.newBuilder()
+                    .setKeyId(key)
+                    .setGrantId(grant.getGrantId())
+                    .build()));
+    denied(
+        () ->
+            bob.createGrant(
+                CreateGrantRequest.newBuilder()
+                    .setKeyId(key)
+                    .setGranteePrincipal(BOB)
+                    .addOperations("Encrypt")
+                    .build()));
+
+    admin.revokeGrant(
+        RevokeGrantRequest.newBuilder().setKeyId(key).setGrantId(grant.getGrantId()).build());
+
+    denied(() -> bob.generateDataKey(dataKey(key, Map.of("tenant", "t1"))));
+    denied(() -> decrypt(bob, dk.getCiphertextBlob(), Map.of("tenant", "t1", "object", "o-17")));
+  }
+
+  @Test
+  void grantee_mayRetire_aGrantThatIncludesRetireGrant_byItsToken() {
+    String key = newKey();
+    CreateGrantResponse grant =
+        admin.createGrant(
+            CreateGrantRequest.newBuilder()
+                .setKeyId(key)
+                .setGranteePrincipal(BOB)
+                .addOperations("Encrypt")
+                .addOperations("RetireGrant")
+                .build());
+    encrypt(bob, key, Map.of());
+    bob.retireGrant(RetireGrantRequest.newBuilder().setGrantToken(grant.getGrantToken()).build());
+    denied(() -> encrypt(bob, key, Map.of()));
+  }
+
+  private static String newKey() {
+    return admin.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+  }
+
+  private static io.p11kms.proto.v1.EncryptResponse encrypt(
+      KeyManagementServiceBlockingStub client, String key, Map<String, String> context) {
+    return client.encrypt(
+        EncryptRequest.newBuilder()
+            .setKeyId(key)
+            .setPlaintext(ByteString.copyFromUtf8("granted"))
+            .putAllEncryptionContext(context)
+            .build());
+  }
+
+  private static io.p11kms.proto.v1.DecryptResponse decrypt(
+      KeyManagementServiceBlockingStub client, ByteString ct, Map<String, String> context) {
+    return client.decrypt(
+        DecryptRequest.newBuilder().setCiphertextBlob(ct).putAllEncryptionContext(context).build());
+  }
+
+  private static GenerateDataKeyRequest dataKey(String key, Map<String, String> context) {
+    return GenerateDataKeyRequest.newBuilder()
+        .setKeyId(key)
+        .setKeySpec(DataKeySpec.AES_256)
+        .putAllEncryptionContext(context)
+        .build();
+  }
+
+  private static void denied(ThrowingCallable call) {
+    Rpc.assertFails(call, Status.Code.PERMISSION_DENIED, "AccessDeniedException");
+  }
+}
