@@ -136,6 +136,11 @@ final class KmsSecureTestServer implements AutoCloseable {
     return principal.substring(principal.lastIndexOf('/') + 1);
   }
 
+  /** The SQLite database file. */
+  Path database() {
+    return dir.resolve("p11kms.db");
+  }
+
   /** The audit log file. */
   Path auditFile() {
     return auditFile;

@@ -8,8 +8,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
@@ -37,6 +40,9 @@ public final class AuditLog implements AutoCloseable {
   /** Where lines go. */
   public interface Sink extends AutoCloseable {
     void write(String line) throws IOException;
+
+    /** Throws when a line written now would be lost (the file was removed or replaced). */
+    default void check() throws IOException {}
 
     void flush() throws IOException;
 
@@ -157,6 +163,21 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks, before a request runs, that its record can be written: the file is still the one this
+   * log appends to. The request then fails before it has any effect; a write that fails after the
+   * check still fails the request (its response is not sent).
+   *
+   * @throws AuditException when it cannot
+   */
+  public synchronized void ensureWritable() {
+    try {
+      sink.check();
+    } catch (IOException | RuntimeException e) {
+      throw new AuditException("cannot write the audit log", e);
+    }
+  }
+
   /** Writes a signed checkpoint of the chain so far. */
   public synchronized void checkpoint() {
     String time = clock.instant().toString();
@@ -196,6 +217,7 @@ public final class AuditLog implements AutoCloseable {
       throw new AuditException("cannot encode an audit record", e);
     }
     try {
+      sink.check();
       sink.write(line);
     } catch (IOException | RuntimeException e) {
       throw new AuditException("cannot write the audit log", e);
@@ -232,14 +254,40 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** Appends to a file; a line is written with one write call. */
+  /**
+   * Appends to a file; a line is written with one write call. An open file that was removed or
+   * replaced (its directory deleted, the file moved away) still takes writes that nobody will read,
+   * so every write first checks that the path still names the file this sink opened.
+   */
   static final class FileSink implements Sink {
+    private final Path file;
     private final FileChannel channel;
+    private final Object fileKey;
 
     FileSink(Path file) throws IOException {
+      this.file = file;
       this.channel =
           FileChannel.open(
               file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+      this.fileKey = fileKey(file);
+    }
+
+    private static Object fileKey(Path file) throws IOException {
+      return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+          .fileKey();
+    }
+
+    @Override
+    public void check() throws IOException {
+      Object now;
+      try {
+        now = fileKey(file);
+      } catch (NoSuchFileException e) {
+        throw new IOException("the audit log file was removed", e);
+      }
+      if (fileKey != null && !fileKey.equals(now)) {
+        throw new IOException("the audit log file was replaced");
+      }
     }
 
     @Override

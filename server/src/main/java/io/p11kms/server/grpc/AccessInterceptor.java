@@ -22,9 +22,11 @@ import java.util.UUID;
 
 /**
  * Every KMS call passes here: it is authorised by {@link AccessRules} before the handler runs (so
- * before any token call), and audited once it ends, allowed, denied or failed. A call whose audit
- * record cannot be written fails with {@code KMSInternalException} (INTERNAL) and, when it had
- * succeeded, its response is not sent.
+ * before any token call), and audited once it ends, allowed, denied or failed. The audit log is
+ * checked before the handler runs, so a call that could not be recorded fails with {@code
+ * KMSInternalException} (INTERNAL) before it has any effect; should the write itself fail after
+ * that check, the call still fails with INTERNAL and, when it had succeeded, its response is not
+ * sent.
  */
 final class AccessInterceptor implements ServerInterceptor {
   private final AccessLayer layer;
@@ -46,12 +48,19 @@ final class AccessInterceptor implements ServerInterceptor {
       public void onMessage(Q message) {
         try {
           audited.request = (Message) message;
-          List<AccessRules.Check> checks =
-              layer.authorize(audited.principal, audited.method, (Message) message);
-          if (!checks.isEmpty()) {
-            audited.keyArn = layer.arn(checks.get(0).keyId());
-            audited.contextKeys = new ArrayList<>(new TreeSet<>(checks.get(0).context().keySet()));
-          }
+          layer.authorize(
+              audited.principal,
+              audited.method,
+              (Message) message,
+              checks -> {
+                if (!checks.isEmpty()) {
+                  audited.keyArn = layer.arn(checks.get(0).keyId());
+                  audited.contextKeys =
+                      new ArrayList<>(new TreeSet<>(checks.get(0).context().keySet()));
+                }
+              });
+          // Fail closed before the handler runs, so that the call has no effect.
+          layer.ensureAuditWritable();
         } catch (RuntimeException e) {
           rejected = true;
           audited.fail(ErrorStatus.of(e));

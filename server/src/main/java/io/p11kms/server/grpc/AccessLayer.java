@@ -128,8 +128,15 @@ public final class AccessLayer implements AutoCloseable {
     builder.addMethod(method);
   }
 
-  /** Authorises one request; the checks it passed. */
-  List<AccessRules.Check> authorize(String principal, String method, Message request) {
+  /**
+   * Authorises one request; the checks it passed. {@code resolved} sees the checks before they are
+   * made, so that a denied request is recorded with its key and context keys.
+   */
+  List<AccessRules.Check> authorize(
+      String principal,
+      String method,
+      Message request,
+      java.util.function.Consumer<List<AccessRules.Check>> resolved) {
     if (method.equals("CreateKey")) {
       String policy = ((CreateKeyRequest) request).getPolicy();
       if (!policy.isEmpty()) {
@@ -146,6 +153,7 @@ public final class AccessLayer implements AutoCloseable {
       return List.of();
     }
     List<AccessRules.Check> checks = rule.get().checks(method, request, keys);
+    resolved.accept(checks);
     for (AccessRules.Check c : checks) {
       authorizer.check(principal, c.action(), c.keyId(), c.context());
     }
@@ -167,6 +175,13 @@ public final class AccessLayer implements AutoCloseable {
     }
     access.putPolicy(keyId, policy, clock.instant());
     return created.getKeyMetadata().getArn();
+  }
+
+  /** Throws {@code AuditException} when a request's record could not be written now. */
+  void ensureAuditWritable() {
+    if (audit != null) {
+      audit.ensureWritable();
+    }
   }
 
   void audit(AuditLog.Entry entry) {

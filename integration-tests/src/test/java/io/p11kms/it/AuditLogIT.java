@@ -1,0 +1,205 @@
+package io.p11kms.it;
+
+import static io.p11kms.it.KmsSecureTestServer.ADMIN;
+import static io.p11kms.it.KmsSecureTestServer.ALICE;
+import static io.p11kms.it.KmsSecureTestServer.AUDIT_KEY;
+import static io.p11kms.it.KmsSecureTestServer.BOB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.p11kms.proto.v1.CreateKeyRequest;
+import io.p11kms.proto.v1.DecryptRequest;
+import io.p11kms.proto.v1.DescribeKeyRequest;
+import io.p11kms.proto.v1.DisableKeyRequest;
+import io.p11kms.proto.v1.EncryptRequest;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.server.audit.AuditVerifier;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The audit log of a real server: one record per request, allowed, denied or failed, with no
+ * plaintext; and a request whose record cannot be written fails before it has any effect.
+ */
+class AuditLogIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void everyRequest_allowedDeniedOrFailed_isRecorded_withoutPlaintext() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+      KeyManagementServiceBlockingStub alice = server.client(ALICE);
+      KeyManagementServiceBlockingStub bob = server.client(BOB);
+      String policy =
+          """
+          {"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"kms:*","Resource":"*"},
+            {"Effect":"Allow","Principal":{"AWS":"%s"},"Action":["kms:Encrypt","kms:Decrypt"],
+             "Resource":"*"}]}
+          """
+              .formatted(ADMIN, ALICE);
+      var key =
+          admin.createKey(CreateKeyRequest.newBuilder().setPolicy(policy).build()).getKeyMetadata();
+      String secret = "plaintext-" + UUID.randomUUID();
+      String contextValue = "context-value-" + UUID.randomUUID();
+      ByteString ct =
+          alice
+              .encrypt(
+                  EncryptRequest.newBuilder()
+                      .setKeyId(key.getKeyId())
+                      .setPlaintext(ByteString.copyFromUtf8(secret))
+                      .putEncryptionContext("dept", contextValue)
+                      .build())
+              .getCiphertextBlob();
+      alice.decrypt(
+          DecryptRequest.newBuilder()
+              .setCiphertextBlob(ct)
+              .putEncryptionContext("dept", contextValue)
+              .build());
+      Rpc.assertFails(
+          () ->
+              bob.encrypt(
+                  EncryptRequest.newBuilder()
+                      .setKeyId(key.getKeyId())
+                      .setPlaintext(ByteString.copyFromUtf8(secret))
+                      .build()),
+          Status.Code.PERMISSION_DENIED,
+          "AccessDeniedException");
+      Rpc.assertFails(
+          () ->
+              alice.decrypt(
+                  DecryptRequest.newBuilder()
+                      .setCiphertextBlob(ct)
+                      .putEncryptionContext("dept", "wrong")
+                      .build()),
+          Status.Code.INVALID_ARGUMENT,
+          "InvalidCiphertextException");
+      Rpc.assertFails(
+          () ->
+              admin.describeKey(
+                  DescribeKeyRequest.newBuilder().setKeyId(UUID.randomUUID().toString()).build()),
+          Status.Code.NOT_FOUND,
+          "NotFoundException");
+
+      List<JsonNode> requests = new ArrayList<>();
+      String text = Files.readString(server.auditFile());
+      for (String line : text.split("\n")) {
+        JsonNode r = JSON.readTree(line);
+        if (r.path("type").asText().equals("request")) {
+          requests.add(r);
+        }
+      }
+      assertThat(requests)
+          .extracting(
+              r ->
+                  r.path("principal").asText()
+                      + " "
+                      + r.path("operation").asText()
+                      + " "
+                      + r.path("outcome").asText()
+                      + " "
+                      + r.path("error").asText())
+          .containsExactly(
+              ADMIN + " CreateKey SUCCEEDED ",
+              ALICE + " Encrypt SUCCEEDED ",
+              ALICE + " Decrypt SUCCEEDED ",
+              BOB + " Encrypt DENIED AccessDeniedException",
+              ALICE + " Decrypt FAILED InvalidCiphertextException",
+              ADMIN + " DescribeKey FAILED NotFoundException");
+      for (JsonNode r : requests.subList(0, 5)) {
+        assertThat(r.path("keyArn").asText()).as(r.toString()).isEqualTo(key.getArn());
+        assertThat(r.path("requestId").asText()).isNotEmpty();
+        assertThat(r.path("time").asText()).isNotEmpty();
+      }
+      assertThat(requests.get(1).path("contextKeys").toString()).isEqualTo("[\"dept\"]");
+      byte[] plain = secret.getBytes(StandardCharsets.UTF_8);
+      assertThat(text)
+          .doesNotContain(secret)
+          .doesNotContain(contextValue)
+          .doesNotContain(Base64.getEncoder().encodeToString(plain))
+          .doesNotContain(HexFormat.of().formatHex(plain))
+          .doesNotContain(Base64.getEncoder().encodeToString(ct.toByteArray()));
+
+      List<String> lines = Files.readAllLines(server.auditFile());
+      AuditVerifier.Result result =
+          AuditVerifier.verify(lines, (data, mac) -> server.hsm().verify(AUDIT_KEY, data, mac));
+      assertThat(result.ok()).as(result.toString()).isTrue();
+      assertThat(result.checkpoints()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
+  @Test
+  void auditLogRemoved_requestFailsInternal_beforeItHasAnyEffect() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+      String keyId =
+          admin.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+      int keysBefore = count(server.database(), "SELECT COUNT(*) FROM keys");
+
+      Path dir = server.auditFile().getParent();
+      Files.delete(server.auditFile());
+      Files.delete(dir);
+
+      Rpc.assertFails(
+          () -> admin.disableKey(DisableKeyRequest.newBuilder().setKeyId(keyId).build()),
+          Status.Code.INTERNAL,
+          "KMSInternalException");
+      Rpc.assertFails(
+          () -> admin.createKey(CreateKeyRequest.getDefaultInstance()),
+          Status.Code.INTERNAL,
+          "KMSInternalException");
+      Rpc.assertFails(
+          () ->
+              admin.encrypt(
+                  EncryptRequest.newBuilder()
+                      .setKeyId(keyId)
+                      .setPlaintext(ByteString.copyFromUtf8("unaudited"))
+                      .build()),
+          Status.Code.INTERNAL,
+          "KMSInternalException");
+      // A denied call is not let through either.
+      Rpc.assertFails(
+          () ->
+              server.client(BOB).disableKey(DisableKeyRequest.newBuilder().setKeyId(keyId).build()),
+          Status.Code.INTERNAL,
+          "KMSInternalException");
+
+      // The design: the log is checked before the handler runs, so nothing happened.
+      assertThat(count(server.database(), "SELECT COUNT(*) FROM keys")).isEqualTo(keysBefore);
+      assertThat(
+              count(
+                  server.database(),
+                  "SELECT COUNT(*) FROM keys WHERE key_id = '"
+                      + keyId
+                      + "' AND key_state = 'ENABLED'"))
+          .isEqualTo(1);
+      // A directory put back is not the log the server opened: still refused until a restart.
+      Files.createDirectories(dir);
+      Files.writeString(server.auditFile(), "");
+      Rpc.assertFails(
+          () -> admin.disableKey(DisableKeyRequest.newBuilder().setKeyId(keyId).build()),
+          Status.Code.INTERNAL,
+          "KMSInternalException");
+    }
+  }
+
+  private static int count(Path database, String sql) throws Exception {
+    try (var c = DriverManager.getConnection("jdbc:sqlite:" + database);
+        var s = c.createStatement();
+        var r = s.executeQuery(sql)) {
+      r.next();
+      return r.getInt(1);
+    }
+  }
+}
