@@ -2,6 +2,7 @@ package io.p11kms.server.config;
 
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.server.metrics.MetricsConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -67,7 +68,10 @@ public record ServerConfig(
   /** Every key this class reads, and those of {@link SecurityConfig}. */
   public static final Set<String> KEYS =
       union(
-          SecurityConfig.KEYS,
+          union(
+              SecurityConfig.KEYS,
+              MetricsConfig.METRICS_LISTEN_HOST,
+              MetricsConfig.METRICS_LISTEN_PORT),
           LISTEN_HOST,
           LISTEN_PORT,
           HSM_MODULE,
@@ -97,7 +101,7 @@ public record ServerConfig(
    * and rejected. Keys under other prefixes are left to other readers.
    */
   public static final Set<String> OWNED_PREFIXES =
-      Set.of("listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.");
+      Set.of("listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.", "metrics.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;

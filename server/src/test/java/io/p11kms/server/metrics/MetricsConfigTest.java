@@ -47,6 +47,20 @@ class MetricsConfigTest {
   }
 
   @Test
+  void serverConfig_ownsTheMetricsPrefix() {
+    Properties p =
+        props("hsm.token.label", "t", "hsm.pin.env", "PIN", "metrics.listen.port", "9464");
+    assertThat(io.p11kms.server.config.ServerConfig.fromProperties(p, java.nio.file.Path.of(".")))
+        .isNotNull();
+    p.setProperty("metrics.listen.prot", "9464");
+    assertThatThrownBy(
+            () ->
+                io.p11kms.server.config.ServerConfig.fromProperties(p, java.nio.file.Path.of(".")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("metrics.listen.prot");
+  }
+
+  @Test
   void badPort_rejected() {
     assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.port", "x")))
         .isInstanceOf(ConfigException.class);
