@@ -45,6 +45,10 @@ final class BackingKeys {
   private final Calls calls;
   private final Opener opener;
   private final Object ownerLock = new Object();
+  private final java.util.concurrent.atomic.LongAdder hits =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder misses =
+      new java.util.concurrent.atomic.LongAdder();
   private Session owner;
 
   BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
@@ -64,13 +68,16 @@ final class BackingKeys {
     }
     BackingKeyCache.Entry entry = cache.acquire(key);
     if (entry != null) {
+      hits.increment();
       return new Lease(entry.handle, entry);
     }
     synchronized (ownerLock) {
       entry = cache.acquire(key);
       if (entry != null) {
+        hits.increment();
         return new Lease(entry.handle, entry);
       }
+      misses.increment();
       if (owner == null) {
         owner = opener.open();
       }
@@ -129,6 +136,16 @@ final class BackingKeys {
     synchronized (ownerLock) {
       return owner;
     }
+  }
+
+  /** Requests that found their HBK in the cache, since start. */
+  long hits() {
+    return hits.sum();
+  }
+
+  /** Requests that had to unwrap their HBK (cache on), since start. */
+  long misses() {
+    return misses.sum();
   }
 
   int size() {

@@ -469,6 +469,26 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
+  /** Pooled sessions borrowed now (a snapshot, for metrics). */
+  public int sessionsInUse() {
+    return connection.pool().inUseCount();
+  }
+
+  /** Callers waiting for a pooled session now (a snapshot, for metrics). */
+  public int sessionsWaiting() {
+    return connection.pool().waitingCount();
+  }
+
+  /** Requests whose backing key was in the cache, since open (for metrics). */
+  public long backingKeyCacheHits() {
+    return backingKeys.hits();
+  }
+
+  /** Requests that unwrapped their backing key with the cache on, since open (for metrics). */
+  public long backingKeyCacheMisses() {
+    return backingKeys.misses();
+  }
+
   /** Unwrapped backing keys in the cache now. */
   public int cachedBackingKeyCount() {
     return backingKeys.size();

@@ -48,6 +48,7 @@ final class SessionPool implements AutoCloseable {
 
   private final SessionFactory factory;
   private final Semaphore permits;
+  private final int size;
   private final long borrowTimeoutNanos;
   private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
   private final Set<Long> held = ConcurrentHashMap.newKeySet();
@@ -57,6 +58,7 @@ final class SessionPool implements AutoCloseable {
   SessionPool(SessionFactory factory, int size, Duration borrowTimeout) {
     this.factory = factory;
     this.permits = new Semaphore(size, true);
+    this.size = size;
     this.borrowTimeoutNanos = borrowTimeout.toNanos();
   }
 
@@ -148,6 +150,16 @@ final class SessionPool implements AutoCloseable {
     idle.clear();
     held.clear();
     stale = false;
+  }
+
+  /** Sessions borrowed now (for metrics; a snapshot). */
+  int inUseCount() {
+    return Math.max(0, size - permits.availablePermits());
+  }
+
+  /** Callers waiting to borrow a session (for metrics; an estimate, as the JDK's). */
+  int waitingCount() {
+    return permits.getQueueLength();
   }
 
   /** Sessions waiting in the pool. */

@@ -125,6 +125,10 @@ final class TokenConnection implements AutoCloseable {
     return domainKeys;
   }
 
+  SessionPool pool() {
+    return pool;
+  }
+
   BackingKeys backingKeys() {
     return backingKeys;
   }

@@ -108,6 +108,9 @@ class MetricsIT {
                 "p11kms_token_calls_seconds_count\\{operation=\"encrypt\",outcome=\"ok\"\\} 1")
             .containsPattern("p11kms_token_calls_seconds_count\\{operation=\"generateBackingKey\"")
             .contains("p11kms_hsm_cache_backing_keys")
+            .contains("p11kms_hsm_sessions_in_use")
+            .contains("p11kms_hsm_sessions_waiting")
+            .containsPattern("p11kms_hsm_cache_misses_total(\\{[^}]*\\})? 1")
             .doesNotContain("secret-plaintext-value")
             .doesNotContain(keyId);
       } finally {

@@ -1,6 +1,7 @@
 package io.p11kms.server.metrics;
 
 import io.grpc.ServerInterceptor;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -39,6 +40,20 @@ public final class Metrics {
     if (hsm instanceof Pkcs11Hsm pkcs11) {
       Gauge.builder("p11kms.hsm.cache.backing.keys", pkcs11, Pkcs11Hsm::cachedBackingKeyCount)
           .description("unwrapped backing keys held in the adapter's cache")
+          .register(registry);
+      Gauge.builder("p11kms.hsm.sessions.in.use", pkcs11, Pkcs11Hsm::sessionsInUse)
+          .description("pooled token sessions borrowed now")
+          .register(registry);
+      Gauge.builder("p11kms.hsm.sessions.waiting", pkcs11, Pkcs11Hsm::sessionsWaiting)
+          .description("callers waiting for a pooled token session")
+          .register(registry);
+      FunctionCounter.builder(
+              "p11kms.hsm.cache.hits", pkcs11, p -> (double) p.backingKeyCacheHits())
+          .description("requests whose backing key was in the cache")
+          .register(registry);
+      FunctionCounter.builder(
+              "p11kms.hsm.cache.misses", pkcs11, p -> (double) p.backingKeyCacheMisses())
+          .description("requests that unwrapped their backing key")
           .register(registry);
     }
     return TimedHsm.wrap(hsm, registry);
