@@ -172,9 +172,15 @@ class DomainKeyRotationIT {
     DomainKeyRotationSchedule.Settings settings = DomainKeyRotationSchedule.load(config);
     assertThat(settings.soPinFile()).contains(soPin);
 
-    DomainKeyRewrap.Result result =
-        new DomainKeyRotationSchedule(config, settings.soPinFile().get(), server::rewrapDomainKeys)
-            .rotate();
+    DomainKeyRewrap.Result result;
+    try {
+      result =
+          new DomainKeyRotationSchedule(
+                  config, settings.soPinFile().get(), server::rewrapDomainKeys)
+              .rotate();
+    } finally {
+      Files.deleteIfExists(soPin);
+    }
 
     assertThat(result.targetGeneration()).isEqualTo(2);
     assertThat(result.rewrapped()).isEqualTo(versions);
