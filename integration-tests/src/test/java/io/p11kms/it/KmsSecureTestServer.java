@@ -46,10 +46,13 @@ final class KmsSecureTestServer implements AutoCloseable {
   private final Pkcs11Hsm hsm;
   private final KmsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
+  private boolean stopped;
 
   private KmsSecureTestServer(int checkpointRecords) throws Exception {
     this.token = SoftHsmTestToken.create();
     this.dir = Files.createTempDirectory("p11kms-secure-it");
+    // The shared SOFTHSM2_CONF names the newest test token; keep a copy naming this one.
+    Files.copy(token.confPath(), dir.resolve("softhsm2.conf"));
     this.pki = TestPki.create(dir, "test");
     this.rogue = TestPki.create(dir, "rogue");
     TestPki.Issued serverCert = pki.server();
@@ -159,12 +162,50 @@ final class KmsSecureTestServer implements AutoCloseable {
     return token;
   }
 
-  @Override
-  public void close() throws Exception {
+  /**
+   * Stops the server and closes its token session, keeping the token, the audit log and a
+   * properties file for the admin commands ({@link #configFile()}).
+   */
+  void stopServer() throws Exception {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
     for (ManagedChannel c : channels) {
       c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     server.stop();
+  }
+
+  /** A SoftHSM2 configuration naming this server's token, for a child process. */
+  Path softHsmConf() {
+    return dir.resolve("softhsm2.conf");
+  }
+
+  /** A server properties file naming this token, the audit log and its key. */
+  Path configFile() throws Exception {
+    Path file = dir.resolve("p11kms.properties");
+    Files.writeString(
+        file,
+        "hsm.module="
+            + token.modulePath()
+            + "\nhsm.token.label="
+            + token.label()
+            + "\nhsm.pin.file="
+            + token.userPinFile()
+            + "\nstore.jdbc.url=jdbc:sqlite:"
+            + database()
+            + "\naudit.file="
+            + auditFile
+            + "\naudit.key.label="
+            + AUDIT_KEY
+            + "\n");
+    return file;
+  }
+
+  @Override
+  public void close() throws Exception {
+    stopServer();
     token.close();
     try (var files = Files.walk(dir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -5,6 +5,7 @@ import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
+import io.p11kms.server.admin.VerifyAuditCommand;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Option;
       Main.InitDomainKey.class,
       RotateDomainKeyCommand.class,
       DoctorCommand.class,
+      VerifyAuditCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
       KmsCli.class,

@@ -1,0 +1,207 @@
+package io.p11kms.it;
+
+import static io.p11kms.it.KmsSecureTestServer.ADMIN;
+import static io.p11kms.it.KmsSecureTestServer.AUDIT_KEY;
+import static io.p11kms.it.KmsSecureTestServer.BOB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.p11kms.proto.v1.CreateKeyRequest;
+import io.p11kms.proto.v1.EncryptRequest;
+import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.server.admin.VerifyAuditCommand;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code p11kms verify-audit} on the log a real server wrote (signed checkpoints by the token's
+ * audit key every 5 records): intact it passes; each of edit, insert, drop and reorder is named at
+ * its line, with exit code 1.
+ */
+class VerifyAuditIT {
+  private static KmsSecureTestServer server;
+  private static Path config;
+  private static List<String> log;
+
+  @BeforeAll
+  static void writeALog() throws Exception {
+    server = KmsSecureTestServer.start();
+    KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+    KeyManagementServiceBlockingStub bob = server.client(BOB);
+    String key = admin.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+    for (int i = 0; i < 6; i++) {
+      EncryptRequest r =
+          EncryptRequest.newBuilder()
+              .setKeyId(key)
+              .setPlaintext(ByteString.copyFromUtf8("record " + i))
+              .build();
+      admin.encrypt(r);
+      try {
+        bob.encrypt(r);
+      } catch (io.grpc.StatusRuntimeException denied) {
+        // denied, and recorded as such
+      }
+    }
+    config = server.configFile();
+    log = Files.readAllLines(server.auditFile());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.close();
+  }
+
+  @Test
+  void intactLog_passes() throws Exception {
+    Run run = verify(l -> l);
+    assertThat(run.exit()).as(run.out()).isZero();
+    assertThat(run.out()).contains("audit log OK", log.size() + " lines");
+    assertThat(log.size()).isGreaterThan(12);
+  }
+
+  @Test
+  void editedRecord_isNamed() throws Exception {
+    Run run =
+        verify(
+            l -> {
+              // Record 3: bob's denied Encrypt, made to look like the administrator's success.
+              String edited = l.get(2).replace(BOB, ADMIN).replace("DENIED", "SUCCEEDED");
+              assertThat(edited).isNotEqualTo(l.get(2));
+              l.set(2, edited);
+              return l;
+            });
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.out()).contains("TAMPERED", "record 3 (line 3) was edited");
+  }
+
+  @Test
+  void insertedRecord_isNamed() throws Exception {
+    Run run =
+        verify(
+            l -> {
+              l.add(5, l.get(2));
+              return l;
+            });
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.out()).contains("TAMPERED at line 6", "inserted");
+  }
+
+  @Test
+  void droppedRecord_isNamed() throws Exception {
+    Run run =
+        verify(
+            l -> {
+              l.remove(3);
+              return l;
+            });
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.out()).contains("TAMPERED at line 4", "record 4 dropped");
+  }
+
+  @Test
+  void reorderedRecords_areNamed() throws Exception {
+    Run run =
+        verify(
+            l -> {
+              Collections.swap(l, 3, 4);
+              return l;
+            });
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.out()).contains("TAMPERED at line 4", "record 4 was reordered");
+  }
+
+  @Test
+  void forgedCheckpoint_isNamed() throws Exception {
+    int checkpoint = -1;
+    for (int i = 0; i < log.size(); i++) {
+      if (log.get(i).contains("\"type\":\"checkpoint\"")) {
+        checkpoint = i;
+        break;
+      }
+    }
+    int at = checkpoint;
+    assertThat(at).isPositive();
+    Run run =
+        verify(
+            l -> {
+              String line = l.get(at);
+              int mac = line.indexOf("\"mac\":\"") + 7;
+              char c = line.charAt(mac) == 'A' ? 'B' : 'A';
+              l.set(at, line.substring(0, mac) + c + line.substring(mac + 1));
+              return l;
+            });
+    assertThat(run.exit()).isEqualTo(1);
+    assertThat(run.out()).contains("bad signature");
+  }
+
+  @Test
+  void command_inItsOwnJvm_exitsZeroOnTheIntactLog_andOneOnATamperedOne() throws Exception {
+    Run intact = command(write(l -> l));
+    assertThat(intact.exit()).as(intact.out()).isZero();
+    assertThat(intact.out()).contains("audit log OK");
+    Run dropped =
+        command(
+            write(
+                l -> {
+                  l.remove(3);
+                  return l;
+                }));
+    assertThat(dropped.exit()).as(dropped.out()).isEqualTo(1);
+    assertThat(dropped.out()).contains("TAMPERED at line 4", "record 4 dropped");
+  }
+
+  record Run(int exit, String out) {}
+
+  private static Path write(UnaryOperator<List<String>> tamper) throws Exception {
+    Path file = Files.createTempFile(config.getParent(), "audit", ".log");
+    Files.write(file, tamper.apply(new ArrayList<>(log)));
+    return file;
+  }
+
+  /** The verifier as the command runs it, in this JVM, with the server's token session. */
+  private static Run verify(UnaryOperator<List<String>> tamper) throws Exception {
+    Path file = write(tamper);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int exit = VerifyAuditCommand.verify(file, server.hsm(), AUDIT_KEY, out, out);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    System.out.print("VerifyAuditIT: " + text);
+    return new Run(exit, text);
+  }
+
+  /**
+   * {@code p11kms verify-audit --config ... --audit-file file} in a child JVM (SoftHSM2 lists its
+   * tokens at C_Initialize, so this JVM's module does not see a token made after it started).
+   */
+  private static Run command(Path file) throws Exception {
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.p11kms.server.Main",
+                "verify-audit",
+                "--config",
+                config.toString(),
+                "--audit-file",
+                file.toString())
+            .redirectErrorStream(true);
+    builder.environment().put("SOFTHSM2_CONF", server.softHsmConf().toString());
+    Process p = builder.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    System.out.print("VerifyAuditIT (child JVM): " + out);
+    return new Run(p.exitValue(), out);
+  }
+}
