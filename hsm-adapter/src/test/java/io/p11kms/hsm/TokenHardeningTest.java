@@ -1,0 +1,300 @@
+package io.p11kms.hsm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * The PKCS#11 API attacks {@link CustodyTest} does not replay: on the audit signing key (read its
+ * value, relax SENSITIVE or EXTRACTABLE, copy it out, wrap it under an attacker's key or the domain
+ * key, plant a second key with its label), on an unwrapped HBK (make it EXTRACTABLE again, copy it
+ * with SENSITIVE off, use it as a wrapping or decryption key) and on the domain key (decrypt an EKT
+ * as data with the other AES modes). Every one must fail.
+ */
+class TokenHardeningTest {
+  private static final String AUDIT_KEY = "audit-key";
+  private static SoftHsmTestToken token;
+  private static Pkcs11Hsm hsm;
+  private static WrappedKey backingKey;
+
+  @BeforeAll
+  static void openToken() {
+    token = SoftHsmTestToken.create();
+    hsm = Pkcs11Hsm.open(token.hsmConfig());
+    backingKey = hsm.generateBackingKey();
+    hsm.createSigningKeyIfAbsent(AUDIT_KEY);
+  }
+
+  @AfterAll
+  static void closeToken() {
+    if (hsm != null) {
+      hsm.close();
+    }
+    if (token != null) {
+      token.close();
+    }
+  }
+
+  @Test
+  void auditKey_valueUnreadable_attributesCannotBeRelaxed_cannotBeCopiedOrWrappedOut()
+      throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long key = auditKey(session);
+          assertValueUnreadable(session, key);
+          AttributeVector a =
+              session.getAttrValues(
+                  key,
+                  PKCS11Constants.CKA_SENSITIVE,
+                  PKCS11Constants.CKA_EXTRACTABLE,
+                  PKCS11Constants.CKA_ENCRYPT,
+                  PKCS11Constants.CKA_DECRYPT,
+                  PKCS11Constants.CKA_WRAP,
+                  PKCS11Constants.CKA_TOKEN);
+          assertThat(a.sensitive()).isTrue();
+          assertThat(a.extractable()).isFalse();
+          assertThat(a.encrypt()).isFalse();
+          assertThat(a.decrypt()).isFalse();
+          assertThat(a.wrap()).isFalse();
+          assertThat(a.token()).isTrue();
+          assertFails(
+              () -> session.setAttributeValues(key, new AttributeVector().sensitive(false)));
+          assertFails(
+              () -> session.setAttributeValues(key, new AttributeVector().extractable(true)));
+          assertFails(() -> session.setAttributeValues(key, new AttributeVector().wrap(true)));
+          assertCopyFailsOrStaysLocked(session, key);
+          long attacker = attackerKey(session);
+          try {
+            assertFails(() -> session.wrapKey(aesKeyWrap(), attacker, key));
+          } finally {
+            session.destroyObject(attacker);
+          }
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          assertFails(() -> session.wrapKey(aesKeyWrap(), domainKey, key));
+          return null;
+        });
+  }
+
+  @Test
+  void plantedKeyWithTheAuditLabel_makesSigningFail_ratherThanSignWithIt() throws Exception {
+    byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] genuine = hsm.sign(AUDIT_KEY, data);
+    long planted =
+        hsm.withSessionForTest(
+            session ->
+                session.generateKey(
+                    new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
+                    KeyTemplates.signingKey(AUDIT_KEY).token(true).sensitive(false)));
+    try {
+      assertThatThrownBy(() -> hsm.sign(AUDIT_KEY, data))
+          .isInstanceOf(HsmException.class)
+          .hasMessageContaining("2 signing keys");
+    } finally {
+      hsm.withSessionForTest(
+          session -> {
+            session.destroyObject(planted);
+            return null;
+          });
+    }
+    assertThat(hsm.sign(AUDIT_KEY, data)).isEqualTo(genuine);
+  }
+
+  @Test
+  void unwrappedBackingKey_cannotBeMadeExtractable_copiedOut_orUsedToWrapOrDecrypt()
+      throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          long hbk =
+              session.unwrapKey(
+                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
+          try {
+            assertThat(session.getAttrValues(hbk, PKCS11Constants.CKA_EXTRACTABLE).extractable())
+                .isFalse();
+            assertFails(
+                () -> session.setAttributeValues(hbk, new AttributeVector().extractable(true)));
+            assertFails(
+                () -> session.setAttributeValues(hbk, new AttributeVector().sensitive(false)));
+            assertCopyFailsOrStaysLocked(session, hbk);
+            assertValueUnreadable(session, hbk);
+            long attacker = attackerKey(session);
+            try {
+              assertFails(() -> session.wrapKey(aesKeyWrap(), attacker, hbk));
+              // The HBK as a wrapping key, then as a decryption key: neither is allowed.
+              assertFails(() -> session.wrapKey(aesKeyWrap(), hbk, attacker));
+              assertFails(
+                  () -> session.decryptInit(new Mechanism(PKCS11Constants.CKM_AES_ECB), hbk));
+            } finally {
+              session.destroyObject(attacker);
+            }
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  /**
+   * KNOWN HOLE, found by this test: the domain key's unwrap template pins only SENSITIVE and
+   * WRAP_WITH_TRUSTED, so an attacker holding the user PIN and an EKT unwraps the HBK with ENCRYPT
+   * or DERIVE of its own choosing and computes a data key outside the token: AES-ECB of the salt
+   * under the HBK is exactly what CKM_AES_ECB_ENCRYPT_DATA derives, and a derived key may be asked
+   * for non-sensitive. Closing it needs a new domain key generation whose CKA_UNWRAP_TEMPLATE also
+   * pins ENCRYPT, DECRYPT, WRAP, UNWRAP false and a CKA_DERIVE_TEMPLATE (sensitive,
+   * non-extractable) where the token supports one. Enabled once the ceremony does.
+   */
+  @org.junit.jupiter.api.Disabled(
+      "known hole: see the javadoc; the domain key ceremony must pin more")
+  @Test
+  void attackerUnwrapTemplate_cannotEncryptOrDeriveOutADataKey() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          AttributeVector weak =
+              AttributeVector.newAESSecretKey()
+                  .token(false)
+                  .sensitive(true)
+                  .wrapWithTrusted(true)
+                  .encrypt(true)
+                  .derive(true);
+          long hbk;
+          try {
+            hbk = session.unwrapKey(aesKeyWrap(), domainKey, backingKey.ekt(), weak);
+          } catch (PKCS11Exception refused) {
+            return null;
+          }
+          try {
+            assertFails(
+                () ->
+                    session.encryptSingle(
+                        new Mechanism(PKCS11Constants.CKM_AES_ECB), hbk, new byte[32]));
+            assertFails(
+                () -> {
+                  long derived =
+                      session.deriveKey(
+                          new Mechanism(
+                              PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA,
+                              new org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA(
+                                  new byte[32])),
+                          hbk,
+                          AttributeVector.newAESSecretKey()
+                              .valueLen(32)
+                              .token(false)
+                              .sensitive(false)
+                              .extractable(true));
+                  assertValueUnreadable(session, derived);
+                  session.destroyObject(derived);
+                  throw new PKCS11Exception(PKCS11Constants.CKR_ATTRIBUTE_SENSITIVE);
+                });
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_cannotDecryptAnEkt_withAnyAesMode() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          byte[] ekt = backingKey.ekt();
+          for (Mechanism m :
+              new Mechanism[] {
+                new Mechanism(PKCS11Constants.CKM_AES_ECB),
+                new Mechanism(
+                    PKCS11Constants.CKM_AES_CBC,
+                    new org.xipki.pkcs11.wrapper.params.ByteArrayParams(new byte[16])),
+                new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP_PAD),
+              }) {
+            assertFails(() -> session.decryptSingle(m, domainKey, ekt));
+          }
+          return null;
+        });
+  }
+
+  /** A copy that relaxes SENSITIVE or EXTRACTABLE is refused, or keeps the key locked. */
+  private static void assertCopyFailsOrStaysLocked(Session session, long key)
+      throws PKCS11Exception {
+    for (AttributeVector relaxed :
+        new AttributeVector[] {
+          new AttributeVector().token(false).sensitive(false),
+          new AttributeVector().token(false).extractable(true),
+        }) {
+      long copy;
+      try {
+        copy = session.copyObject(key, relaxed);
+      } catch (PKCS11Exception refused) {
+        continue;
+      }
+      try {
+        AttributeVector a =
+            session.getAttrValues(
+                copy, PKCS11Constants.CKA_SENSITIVE, PKCS11Constants.CKA_EXTRACTABLE);
+        assertThat(a.sensitive()).as("a copy stays sensitive").isTrue();
+        assertThat(a.extractable()).as("a copy stays non-extractable").isFalse();
+        assertValueUnreadable(session, copy);
+      } finally {
+        session.destroyObject(copy);
+      }
+    }
+  }
+
+  private static long auditKey(Session session) throws PKCS11Exception {
+    long[] found = session.findObjectsSingle(KeyTemplates.signingKeyByLabel(AUDIT_KEY), 2);
+    assertThat(found).hasSize(1);
+    return found[0];
+  }
+
+  private static Mechanism aesKeyWrap() {
+    return new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP);
+  }
+
+  /** An AES key the attacker makes: an ordinary user key, so not TRUSTED. */
+  private static long attackerKey(Session session) throws PKCS11Exception {
+    return session.generateKey(
+        new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+        AttributeVector.newAESSecretKey()
+            .valueLen(32)
+            .token(false)
+            .sensitive(false)
+            .extractable(true)
+            .wrap(true)
+            .unwrap(true)
+            .encrypt(true)
+            .decrypt(true));
+  }
+
+  private interface Call {
+    void run() throws PKCS11Exception;
+  }
+
+  private static void assertFails(Call call) {
+    try {
+      call.run();
+    } catch (PKCS11Exception expected) {
+      return;
+    }
+    throw new AssertionError("the token allowed it");
+  }
+
+  private static void assertValueUnreadable(Session session, long key) {
+    byte[] value;
+    try {
+      value = session.getAttrValues(key, PKCS11Constants.CKA_VALUE).value();
+    } catch (PKCS11Exception e) {
+      assertThat(e.getErrorCode()).isEqualTo(PKCS11Constants.CKR_ATTRIBUTE_SENSITIVE);
+      return;
+    }
+    assertThat(value).isNullOrEmpty();
+  }
+}
