@@ -47,8 +47,8 @@ final class KeyTemplates {
 
   /**
    * An HBK unwrapped for one request: as {@link #newBackingKey()} but not extractable, since it is
-   * only derived from. Must carry SENSITIVE and WRAP_WITH_TRUSTED true to satisfy the domain key's
-   * UNWRAP_TEMPLATE.
+   * only derived from. Must carry every attribute of the domain key's UNWRAP_TEMPLATE with the same
+   * value, or the token refuses the unwrap.
    */
   static AttributeVector unwrappedBackingKey() {
     return AttributeVector.newAESSecretKey()
@@ -63,7 +63,8 @@ final class KeyTemplates {
         .wrap(false)
         .unwrap(false)
         .sign(false)
-        .verify(false);
+        .verify(false)
+        .modifiable(false);
   }
 
   /** A one-use derived AES-256 key that can do exactly one of encrypt or decrypt. */
@@ -84,11 +85,24 @@ final class KeyTemplates {
   }
 
   /**
-   * What an unwrap under the domain key must produce: still SENSITIVE, and wrappable only by a
-   * trusted key. Enforced by the token, whatever template the caller passes.
+   * What an unwrap under the domain key must produce, enforced by the token whatever template the
+   * caller passes: an HBK, still SENSITIVE, wrappable only by a trusted key, DERIVE its only usage,
+   * and not MODIFIABLE. Without the usage pins, anyone holding the user PIN and an EKT could unwrap
+   * the HBK with ENCRYPT on and compute, with AES-ECB over a salt, the very keys the service
+   * derives; without MODIFIABLE false, switch ENCRYPT on afterwards.
    */
   static AttributeVector domainKeyUnwrapTemplate() {
-    return new AttributeVector().sensitive(true).wrapWithTrusted(true);
+    return new AttributeVector()
+        .sensitive(true)
+        .wrapWithTrusted(true)
+        .derive(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .sign(false)
+        .verify(false)
+        .modifiable(false);
   }
 
   /**

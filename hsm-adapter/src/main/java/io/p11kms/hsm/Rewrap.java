@@ -48,7 +48,10 @@ final class Rewrap {
     }
   }
 
-  /** As a new backing key (EXTRACTABLE, WRAP_WITH_TRUSTED, DERIVE only), without a length. */
+  /**
+   * As a new backing key (EXTRACTABLE, WRAP_WITH_TRUSTED, DERIVE only), without a length, and
+   * matching the domain key's UNWRAP_TEMPLATE.
+   */
   static AttributeVector rewrappableBackingKey() {
     return AttributeVector.newAESSecretKey()
         .token(false)
@@ -62,6 +65,7 @@ final class Rewrap {
         .wrap(false)
         .unwrap(false)
         .sign(false)
-        .verify(false);
+        .verify(false)
+        .modifiable(false);
   }
 }

@@ -157,15 +157,8 @@ class CustodyTest {
   void wrapUnderAttackerKey_failsNotWrappable() throws Exception {
     // The attacker unwraps the EKT as extractable (the unwrap template allows that) and tries to
     // re-wrap the HBK under a key whose bytes they know.
-    AttributeVector extractable =
-        AttributeVector.newAESSecretKey()
-            .token(false)
-            .sensitive(true)
-            .extractable(true)
-            .wrapWithTrusted(true)
-            .derive(true)
-            .encrypt(false)
-            .decrypt(false);
+    // The one extractable form the domain key's unwrap template allows (the re-wrap's).
+    AttributeVector extractable = Rewrap.rewrappableBackingKey();
     hsm.withSessionForTest(
         session -> {
           long hbk = unwrap(session, extractable);

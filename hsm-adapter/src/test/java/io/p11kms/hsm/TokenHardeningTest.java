@@ -144,62 +144,103 @@ class TokenHardeningTest {
   }
 
   /**
-   * KNOWN HOLE, found by this test: the domain key's unwrap template pins only SENSITIVE and
-   * WRAP_WITH_TRUSTED, so an attacker holding the user PIN and an EKT unwraps the HBK with ENCRYPT
-   * or DERIVE of its own choosing and computes a data key outside the token: AES-ECB of the salt
-   * under the HBK is exactly what CKM_AES_ECB_ENCRYPT_DATA derives, and a derived key may be asked
-   * for non-sensitive. Closing it needs a new domain key generation whose CKA_UNWRAP_TEMPLATE also
-   * pins ENCRYPT, DECRYPT, WRAP, UNWRAP false and a CKA_DERIVE_TEMPLATE (sensitive,
-   * non-extractable) where the token supports one. Enabled once the ceremony does.
+   * An attacker holding the user PIN and an EKT asks for the HBK with ENCRYPT on (AES-ECB of a salt
+   * under the HBK is what CKM_AES_ECB_ENCRYPT_DATA derives) or with other usages: the domain key's
+   * UNWRAP_TEMPLATE pins every usage but DERIVE, so the token refuses the unwrap.
    */
-  @org.junit.jupiter.api.Disabled(
-      "known hole: see the javadoc; the domain key ceremony must pin more")
   @Test
-  void attackerUnwrapTemplate_cannotEncryptOrDeriveOutADataKey() throws Exception {
+  void attackerUnwrapTemplate_withAnotherUsage_isRefused() throws Exception {
+    AttributeVector[] weakTemplates = {
+      attackerTemplate().encrypt(true),
+      attackerTemplate().decrypt(true),
+      attackerTemplate().wrap(true),
+      attackerTemplate().sign(true),
+      attackerTemplate().modifiable(true),
+    };
     hsm.withSessionForTest(
         session -> {
           long domainKey = hsm.domainKeyHandleForTest(session, 1);
-          AttributeVector weak =
-              AttributeVector.newAESSecretKey()
-                  .token(false)
-                  .sensitive(true)
-                  .wrapWithTrusted(true)
-                  .encrypt(true)
-                  .derive(true);
-          long hbk;
-          try {
-            hbk = session.unwrapKey(aesKeyWrap(), domainKey, backingKey.ekt(), weak);
-          } catch (PKCS11Exception refused) {
-            return null;
+          for (AttributeVector weak : weakTemplates) {
+            assertFails(() -> session.unwrapKey(aesKeyWrap(), domainKey, backingKey.ekt(), weak));
           }
+          return null;
+        });
+  }
+
+  /** The HBK as the service unwraps it cannot have a usage switched on afterwards. */
+  @Test
+  void unwrappedBackingKey_cannotGainEncrypt() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          long hbk =
+              session.unwrapKey(
+                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
           try {
+            assertFails(() -> session.setAttributeValues(hbk, new AttributeVector().encrypt(true)));
             assertFails(
                 () ->
                     session.encryptSingle(
                         new Mechanism(PKCS11Constants.CKM_AES_ECB), hbk, new byte[32]));
-            assertFails(
-                () -> {
-                  long derived =
-                      session.deriveKey(
-                          new Mechanism(
-                              PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA,
-                              new org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA(
-                                  new byte[32])),
-                          hbk,
-                          AttributeVector.newAESSecretKey()
-                              .valueLen(32)
-                              .token(false)
-                              .sensitive(false)
-                              .extractable(true));
-                  assertValueUnreadable(session, derived);
-                  session.destroyObject(derived);
-                  throw new PKCS11Exception(PKCS11Constants.CKR_ATTRIBUTE_SENSITIVE);
-                });
           } finally {
             session.destroyObject(hbk);
           }
           return null;
         });
+  }
+
+  /**
+   * KNOWN HOLE: an HBK unwrapped with DERIVE (its one usage) can derive a key that is asked for
+   * non-sensitive, whose value then reads out: the per-request key for a salt, outside the token. A
+   * CKA_DERIVE_TEMPLATE on the HBK (pinning SENSITIVE, non-extractable) closes it on tokens that
+   * honour one, but ipkcs11wrapper 1.0.9's native layer aborts the JVM on that attribute (see the
+   * module README). Enable this test when the wrapper can carry it.
+   */
+  @org.junit.jupiter.api.Disabled("known hole: needs CKA_DERIVE_TEMPLATE, see the javadoc")
+  @Test
+  void derivedKey_askedNonSensitive_staysUnreadable() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          long hbk =
+              session.unwrapKey(
+                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
+          try {
+            long derived;
+            try {
+              derived =
+                  session.deriveKey(
+                      new Mechanism(
+                          PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA,
+                          new org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA(
+                              new byte[32])),
+                      hbk,
+                      AttributeVector.newAESSecretKey()
+                          .valueLen(32)
+                          .token(false)
+                          .sensitive(false)
+                          .extractable(true));
+            } catch (PKCS11Exception refused) {
+              return null;
+            }
+            try {
+              assertValueUnreadable(session, derived);
+            } finally {
+              session.destroyObject(derived);
+            }
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  private static AttributeVector attackerTemplate() {
+    return AttributeVector.newAESSecretKey()
+        .token(false)
+        .sensitive(true)
+        .wrapWithTrusted(true)
+        .derive(true);
   }
 
   @Test
