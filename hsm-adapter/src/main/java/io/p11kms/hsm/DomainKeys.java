@@ -25,10 +25,10 @@ final class DomainKeys {
     this.calls = calls;
   }
 
-  /** Reads every {@code domain-key/<n>} label on the token and remembers the highest. */
+  /** Reads every trusted {@code domain-key/<n>} on the token and remembers the highest. */
   void scan(Session session) throws PKCS11Exception {
     calls.before("C_FindObjects");
-    long[] objects = session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys());
+    long[] objects = session.findAllObjectsSingle(KeyTemplates.trustedTokenSecretKeys());
     for (long object : objects) {
       calls.before("C_GetAttributeValue");
       String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
@@ -54,7 +54,7 @@ final class DomainKeys {
     if (cached != null) {
       return cached;
     }
-    AttributeVector byLabel = KeyTemplates.domainKeyByLabel(generation);
+    AttributeVector byLabel = KeyTemplates.trustedDomainKeyByLabel(generation);
     calls.before("C_FindObjects");
     long[] found = session.findObjectsSingle(byLabel, 2);
     if (found.length == 0) {

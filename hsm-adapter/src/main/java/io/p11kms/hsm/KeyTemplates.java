@@ -142,6 +142,19 @@ final class KeyTemplates {
     return new AttributeVector().class_(PKCS11Constants.CKO_SECRET_KEY).token(true);
   }
 
+  /**
+   * Domain keys the service will use: TRUSTED ones only. Only the security officer can set TRUSTED,
+   * so a key a user session planted under a {@code domain-key/<n>} label is never picked up (it
+   * would break key creation, or make a label ambiguous).
+   */
+  static AttributeVector trustedTokenSecretKeys() {
+    return tokenSecretKeys().trusted(true);
+  }
+
+  static AttributeVector trustedDomainKeyByLabel(int generation) {
+    return domainKeyByLabel(generation).trusted(true);
+  }
+
   static AttributeVector domainKeyByLabel(int generation) {
     return new AttributeVector()
         .class_(PKCS11Constants.CKO_SECRET_KEY)
