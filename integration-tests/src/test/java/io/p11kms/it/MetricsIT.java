@@ -17,6 +17,7 @@ import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
+import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.metrics.MetricsConfig;
@@ -54,6 +55,7 @@ class MetricsIT {
                   Clock.systemUTC(),
                   Duration.ofSeconds(1))
               .start();
+      server.countRotationsIn(metrics);
       MetricsEndpoint endpoint =
           MetricsEndpoint.start(new MetricsConfig("127.0.0.1", 0), metrics.registry());
       ManagedChannel channel =
@@ -78,6 +80,7 @@ class MetricsIT {
                 .setKeyId(keyId)
                 .setPlaintext(ByteString.copyFromUtf8("secret-plaintext-value"))
                 .build());
+        kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(keyId).build());
         Rpc.assertFails(
             () ->
                 kms.describeKey(
@@ -111,6 +114,8 @@ class MetricsIT {
             .contains("p11kms_hsm_sessions_in_use")
             .contains("p11kms_hsm_sessions_waiting")
             .containsPattern("p11kms_hsm_cache_misses_total(\\{[^}]*\\})? 1")
+            .containsPattern("p11kms_key_rotations_total(\\{[^}]*\\})? 1")
+            .contains("p11kms_domain_key_rewraps_total")
             .doesNotContain("secret-plaintext-value")
             .doesNotContain(keyId);
       } finally {

@@ -210,14 +210,24 @@ public final class KmsServer {
       hsm.close();
       throw e;
     }
-    return new KmsServer(
-        builder,
-        hsm,
-        store,
-        config.keyArns(),
-        Clock.systemUTC(),
-        config.hsmHealthInterval(),
-        access);
+    KmsServer server =
+        new KmsServer(
+            builder,
+            hsm,
+            store,
+            config.keyArns(),
+            Clock.systemUTC(),
+            config.hsmHealthInterval(),
+            access);
+    if (metrics != null) {
+      server.countRotationsIn(metrics);
+    }
+    return server;
+  }
+
+  /** Exposes this server's rotation counters (key versions made, EKTs re-wrapped) in metrics. */
+  public void countRotationsIn(Metrics metrics) {
+    metrics.countRotations(rotations, rewrap);
   }
 
   /**

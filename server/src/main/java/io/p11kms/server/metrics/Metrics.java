@@ -10,6 +10,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.server.service.DomainKeyRewrap;
+import io.p11kms.server.service.KeyRotationService;
 
 /**
  * The server's meters, in one Prometheus registry: requests (by {@link RequestInterceptor}), token
@@ -57,6 +59,19 @@ public final class Metrics {
           .register(registry);
     }
     return TimedHsm.wrap(hsm, registry);
+  }
+
+  /**
+   * Counters of the rotations the server performs: key versions made, EKTs re-wrapped. Micrometer
+   * holds the objects weakly; the server holds them for its life.
+   */
+  public void countRotations(KeyRotationService rotations, DomainKeyRewrap rewrap) {
+    FunctionCounter.builder("p11kms.key.rotations", rotations, r -> (double) r.rotationsPerformed())
+        .description("backing keys rotated (new key versions), automatic and on demand")
+        .register(registry);
+    FunctionCounter.builder("p11kms.domain.key.rewraps", rewrap, r -> (double) r.ektsRewrapped())
+        .description("EKTs re-wrapped under a newer domain key generation")
+        .register(registry);
   }
 
   /** The Prometheus text of every meter, as the endpoint serves it. */

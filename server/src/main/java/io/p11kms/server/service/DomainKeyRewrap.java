@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,8 @@ import org.slf4j.LoggerFactory;
 public final class DomainKeyRewrap {
   private static final Logger log = LoggerFactory.getLogger(DomainKeyRewrap.class);
   public static final int DEFAULT_BATCH = 100;
+
+  private final AtomicLong ektsRewrapped = new AtomicLong();
 
   /** Called after each batch is re-wrapped in the token and before it is stored (tests crash). */
   @FunctionalInterface
@@ -71,6 +74,11 @@ public final class DomainKeyRewrap {
    * older generations no EKT refers to as retired. Safe to run at any time and more than once, on
    * one server or several.
    */
+  /** EKTs this server has moved to a newer domain key generation since it started: for metrics. */
+  public long ektsRewrapped() {
+    return ektsRewrapped.get();
+  }
+
   public synchronized Result run() {
     int target = hsm.currentDomainKeyGeneration();
     if (target < 1) {
@@ -102,6 +110,7 @@ public final class DomainKeyRewrap {
       beforeCommit.batch(batches);
       int stored = store.replaceEkts(moved);
       rewrapped += stored;
+      ektsRewrapped.addAndGet(stored);
       if (stored == 0) {
         // Every row of the batch changed under us (another re-wrap won): read again, but never
         // spin on rows that cannot move.

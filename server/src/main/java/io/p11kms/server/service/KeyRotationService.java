@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,6 +76,7 @@ public final class KeyRotationService {
   private final KeyStore store;
   private final KeyService keys;
   private final Clock clock;
+  private final AtomicLong rotationsPerformed = new AtomicLong();
 
   public KeyRotationService(Hsm hsm, KeyStore store, KeyService keys, Clock clock) {
     this.hsm = hsm;
@@ -233,18 +235,26 @@ public final class KeyRotationService {
     return done;
   }
 
+  /** Rotations this server has stored since it started, automatic and on demand: for metrics. */
+  public long rotationsPerformed() {
+    return rotationsPerformed.get();
+  }
+
   private Optional<KeyVersionRecord> rotate(
       UUID id, String expectedState, RotationType type, Instant expectedNext, Instant newNext) {
     WrappedKey backingKey = TokenCalls.call("RotateKey", hsm::generateBackingKey);
     RotationRecord rotation = new RotationRecord(id, UUID.randomUUID(), now(), type.name());
-    return store.addRotation(
-        rotation,
-        expectedState,
-        expectedNext,
-        newNext,
-        backingKey.domainKeyGeneration(),
-        backingKey.wrapMechanism().code(),
-        backingKey.ekt());
+    Optional<KeyVersionRecord> stored =
+        store.addRotation(
+            rotation,
+            expectedState,
+            expectedNext,
+            newNext,
+            backingKey.domainKeyGeneration(),
+            backingKey.wrapMechanism().code(),
+            backingKey.ekt());
+    stored.ifPresent(v -> rotationsPerformed.incrementAndGet());
+    return stored;
   }
 
   private RotationSchedule schedule(UUID id) {
