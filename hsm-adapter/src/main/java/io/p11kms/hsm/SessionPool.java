@@ -57,7 +57,10 @@ final class SessionPool implements AutoCloseable {
 
   SessionPool(SessionFactory factory, int size, Duration borrowTimeout) {
     this.factory = factory;
-    this.permits = new Semaphore(size, true);
+    // Non-fair: a fair semaphore hands every release to a parked thread (a wake-up and a context
+    // switch per call under load, docs/performance.md finding 2); barging lets the running thread
+    // go on. The borrow timeout still bounds every wait.
+    this.permits = new Semaphore(size);
     this.size = size;
     this.borrowTimeoutNanos = borrowTimeout.toNanos();
   }

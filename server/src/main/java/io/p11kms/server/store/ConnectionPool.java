@@ -22,7 +22,9 @@ final class ConnectionPool implements AutoCloseable {
 
   ConnectionPool(SqlDialect dialect, Duration borrowTimeout) {
     this.dialect = dialect;
-    this.permits = new Semaphore(dialect.maxConnections(), true);
+    // Non-fair for the same reason as the token's SessionPool: no forced hand-off per release;
+    // the borrow timeout bounds every wait.
+    this.permits = new Semaphore(dialect.maxConnections());
     this.idle = new ArrayBlockingQueue<>(dialect.maxConnections());
     this.borrowTimeout = borrowTimeout;
   }
