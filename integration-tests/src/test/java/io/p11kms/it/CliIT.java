@@ -136,7 +136,10 @@ class CliIT {
     Run run = kms("describe-key", "--key-id", "11111111-2222-3333-4444-555555555555");
 
     assertThat(run.exitCode()).isEqualTo(254);
-    assertThat(run.err()).contains("(NotFoundException)", "DescribeKey");
+    assertThat(run.err())
+        .startsWith(
+            "An error occurred (NotFoundException) when calling the DescribeKey operation: Key '")
+        .doesNotContain("operation: NotFoundException");
     assertThat(run.out()).isEmpty();
   }
 

@@ -37,6 +37,10 @@ final class Calls {
     }
     String message = e.getStatus().getDescription() == null ? "" : e.getStatus().getDescription();
     if (reason != null) {
+      // The server's message starts with the exception name, which the line already gives.
+      if (message.startsWith(reason + ": ")) {
+        message = message.substring(reason.length() + 2);
+      }
       err.println(
           "An error occurred ("
               + reason
