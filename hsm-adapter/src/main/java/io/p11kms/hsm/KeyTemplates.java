@@ -29,33 +29,37 @@ final class KeyTemplates {
    * can wrap it; DERIVE its only usage.
    */
   static AttributeVector newBackingKey() {
-    return AttributeVector.newAESSecretKey()
-        .valueLen(AES_256_BYTES)
-        .token(false)
-        .private_(true)
-        .sensitive(true)
-        .extractable(true)
-        .wrapWithTrusted(true)
-        .derive(true)
-        .encrypt(false)
-        .decrypt(false)
-        .wrap(false)
-        .unwrap(false)
-        .sign(false)
-        .verify(false);
+    return backingKeyPins(
+        AttributeVector.newAESSecretKey()
+            .valueLen(AES_256_BYTES)
+            .token(false)
+            .private_(true)
+            .extractable(true));
   }
 
   /**
    * An HBK unwrapped for one request: as {@link #newBackingKey()} but not extractable, since it is
-   * only derived from. Must carry every attribute of the domain key's UNWRAP_TEMPLATE with the same
+   * only derived from. Carries every attribute of the domain key's UNWRAP_TEMPLATE with the same
    * value, or the token refuses the unwrap.
    */
   static AttributeVector unwrappedBackingKey() {
-    return AttributeVector.newAESSecretKey()
-        .token(false)
-        .private_(true)
+    return backingKeyPins(
+        AttributeVector.newAESSecretKey().token(false).private_(true).extractable(false));
+  }
+
+  /** An HBK unwrapped to be wrapped again under another domain key generation: EXTRACTABLE. */
+  static AttributeVector rewrappableBackingKey() {
+    return backingKeyPins(
+        AttributeVector.newAESSecretKey().token(false).private_(true).extractable(true));
+  }
+
+  /**
+   * What every HBK is, however it came to be, and what the domain key's UNWRAP_TEMPLATE forces:
+   * SENSITIVE, wrappable only by a trusted key, DERIVE its only usage, not MODIFIABLE.
+   */
+  private static AttributeVector backingKeyPins(AttributeVector template) {
+    return template
         .sensitive(true)
-        .extractable(false)
         .wrapWithTrusted(true)
         .derive(true)
         .encrypt(false)
@@ -92,17 +96,7 @@ final class KeyTemplates {
    * derives; without MODIFIABLE false, switch ENCRYPT on afterwards.
    */
   static AttributeVector domainKeyUnwrapTemplate() {
-    return new AttributeVector()
-        .sensitive(true)
-        .wrapWithTrusted(true)
-        .derive(true)
-        .encrypt(false)
-        .decrypt(false)
-        .wrap(false)
-        .unwrap(false)
-        .sign(false)
-        .verify(false)
-        .modifiable(false);
+    return backingKeyPins(new AttributeVector());
   }
 
   /**

@@ -1,6 +1,5 @@
 package io.p11kms.hsm;
 
-import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
@@ -36,7 +35,7 @@ final class Rewrap {
             new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
             fromDomainKey,
             ekt.ekt(),
-            rewrappableBackingKey());
+            KeyTemplates.rewrappableBackingKey());
     try {
       step.name = "C_WrapKey";
       calls.before(step.name);
@@ -46,26 +45,5 @@ final class Rewrap {
     } finally {
       backingKeys.destroyQuietly(session, hbk);
     }
-  }
-
-  /**
-   * As a new backing key (EXTRACTABLE, WRAP_WITH_TRUSTED, DERIVE only), without a length, and
-   * matching the domain key's UNWRAP_TEMPLATE.
-   */
-  static AttributeVector rewrappableBackingKey() {
-    return AttributeVector.newAESSecretKey()
-        .token(false)
-        .private_(true)
-        .sensitive(true)
-        .extractable(true)
-        .wrapWithTrusted(true)
-        .derive(true)
-        .encrypt(false)
-        .decrypt(false)
-        .wrap(false)
-        .unwrap(false)
-        .sign(false)
-        .verify(false)
-        .modifiable(false);
   }
 }

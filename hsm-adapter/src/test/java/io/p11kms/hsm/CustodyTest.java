@@ -158,7 +158,7 @@ class CustodyTest {
     // The attacker unwraps the EKT as extractable (the unwrap template allows that) and tries to
     // re-wrap the HBK under a key whose bytes they know.
     // The one extractable form the domain key's unwrap template allows (the re-wrap's).
-    AttributeVector extractable = Rewrap.rewrappableBackingKey();
+    AttributeVector extractable = KeyTemplates.rewrappableBackingKey();
     hsm.withSessionForTest(
         session -> {
           long hbk = unwrap(session, extractable);
