@@ -26,5 +26,7 @@ classpath="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/clas
 P11KMS_CLASSPATH="$classpath" "$root/softhsm-config/init-token.sh" "$data_dir"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
+# The database and the audit log are the server's alone.
+umask 077
 # shellcheck disable=SC2086 # options are words
 exec java ${P11KMS_JAVA_OPTS:--Xmx256m} -cp "$classpath" io.p11kms.server.Main serve --config "$data_dir/p11kms.properties"
