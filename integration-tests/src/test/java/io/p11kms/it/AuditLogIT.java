@@ -9,7 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
+import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.stub.MetadataUtils;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.DescribeKeyRequest;
@@ -26,6 +28,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -62,11 +65,15 @@ class AuditLogIT {
                       .putEncryptionContext("dept", contextValue)
                       .build())
               .getCiphertextBlob();
-      alice.decrypt(
-          DecryptRequest.newBuilder()
-              .setCiphertextBlob(ct)
-              .putEncryptionContext("dept", contextValue)
-              .build());
+      AtomicReference<Metadata> decryptHeaders = new AtomicReference<>();
+      alice
+          .withInterceptors(
+              MetadataUtils.newCaptureMetadataInterceptor(decryptHeaders, new AtomicReference<>()))
+          .decrypt(
+              DecryptRequest.newBuilder()
+                  .setCiphertextBlob(ct)
+                  .putEncryptionContext("dept", contextValue)
+                  .build());
       Rpc.assertFails(
           () ->
               bob.encrypt(
@@ -123,6 +130,12 @@ class AuditLogIT {
         assertThat(r.path("time").asText()).isNotEmpty();
       }
       assertThat(requests.get(1).path("contextKeys").toString()).isEqualTo("[\"dept\"]");
+      // The id the client got back is the audit record's: one id per call.
+      assertThat(requests.get(2).path("requestId").asText())
+          .isEqualTo(
+              decryptHeaders
+                  .get()
+                  .get(Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER)));
       byte[] plain = secret.getBytes(StandardCharsets.UTF_8);
       assertThat(text)
           .doesNotContain(secret)

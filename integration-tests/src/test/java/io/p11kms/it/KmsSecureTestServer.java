@@ -82,7 +82,10 @@ final class KmsSecureTestServer implements AutoCloseable {
             true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit);
     this.server =
         new KmsServer(
-                Tls.serverBuilder("127.0.0.1", 0, security),
+                // As KmsServer.open with metrics on: the request interceptor behind the access
+                // layer.
+                Tls.serverBuilder("127.0.0.1", 0, security)
+                    .intercept(new io.p11kms.server.metrics.Metrics().interceptor()),
                 hsm,
                 store,
                 KmsTestServer.ARNS,

@@ -2,6 +2,8 @@ package io.p11kms.server.grpc;
 
 import com.google.protobuf.Message;
 import com.google.rpc.ErrorInfo;
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -18,7 +20,6 @@ import io.p11kms.server.service.KmsException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.UUID;
 
 /**
  * Every KMS call passes here: it is authorised by {@link AccessRules} before the handler runs (so
@@ -38,9 +39,14 @@ final class AccessInterceptor implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    String requestId = RequestIds.currentOrNew();
     Audited<Q, R> audited =
-        new Audited<>(call, call.getMethodDescriptor().getBareMethodName(), Principals.current());
-    ServerCall.Listener<Q> delegate = next.startCall(audited, headers);
+        new Audited<>(
+            call, call.getMethodDescriptor().getBareMethodName(), Principals.current(), requestId);
+    // The interceptors and the handler behind this one see the same request id.
+    ServerCall.Listener<Q> delegate =
+        Contexts.interceptCall(
+            RequestIds.with(Context.current(), requestId), audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
       private boolean rejected;
 
@@ -81,16 +87,17 @@ final class AccessInterceptor implements ServerInterceptor {
   private final class Audited<Q, R> extends SimpleForwardingServerCall<Q, R> {
     final String method;
     final String principal;
-    final String requestId = UUID.randomUUID().toString();
+    final String requestId;
     Message request;
     String keyArn = "";
     List<String> contextKeys = List.of();
     private boolean closed;
 
-    Audited(ServerCall<Q, R> call, String method, String principal) {
+    Audited(ServerCall<Q, R> call, String method, String principal, String requestId) {
       super(call);
       this.method = method;
       this.principal = principal;
+      this.requestId = requestId;
     }
 
     @Override

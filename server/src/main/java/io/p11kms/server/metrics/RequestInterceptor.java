@@ -1,6 +1,8 @@
 package io.p11kms.server.metrics;
 
 import com.google.rpc.ErrorInfo;
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -10,8 +12,8 @@ import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.p11kms.server.grpc.RequestIds;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +49,7 @@ public final class RequestInterceptor implements ServerInterceptor {
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     String operation = call.getMethodDescriptor().getBareMethodName();
     String service = call.getMethodDescriptor().getServiceName();
-    String requestId = newRequestId();
+    String requestId = RequestIds.currentOrNew();
     long start = System.nanoTime();
     ServerCall<ReqT, RespT> measured =
         new SimpleForwardingServerCall<>(call) {
@@ -83,7 +85,9 @@ public final class RequestInterceptor implements ServerInterceptor {
             super.close(status, trailers);
           }
         };
-    return next.startCall(measured, headers);
+    // Whatever runs behind this interceptor (the access layer's audit record) uses the same id.
+    return Contexts.interceptCall(
+        RequestIds.with(Context.current(), requestId), measured, headers, next);
   }
 
   private static void logCall(
@@ -126,9 +130,5 @@ public final class RequestInterceptor implements ServerInterceptor {
       // No readable details: the status code alone says enough.
     }
     return "";
-  }
-
-  private static String newRequestId() {
-    return Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
   }
 }
