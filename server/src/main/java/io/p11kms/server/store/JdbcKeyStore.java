@@ -579,27 +579,7 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public List<UUID> findKeysDueForDeletion(Instant now, int limit) {
-    KeyRecord.requireNonNull(now, "now");
-    return read(
-        "cannot find keys due for deletion",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT key_id FROM keys WHERE key_state = ? AND deletion_date <= ?"
-                      + " ORDER BY deletion_date, seq "
-                      + dialect.limitParameter())) {
-            p.setString(1, PENDING_DELETION);
-            p.setLong(2, toMicros(now));
-            p.setInt(3, limit);
-            List<UUID> due = new ArrayList<>();
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                due.add(UUID.fromString(rs.getString(1)));
-              }
-            }
-            return due;
-          }
-        });
+    return findKeysDue("deletion", PENDING_DELETION, "deletion_date", now, limit);
   }
 
   @Override
@@ -784,17 +764,30 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public List<UUID> findKeysDueForRotation(Instant now, int limit) {
+    return findKeysDue("rotation", "ENABLED", "next_rotation_date", now, limit);
+  }
+
+  /**
+   * Keys in {@code state} whose {@code dateColumn} (a constant of this class, never input) is at or
+   * before {@code now}, earliest first.
+   */
+  private List<UUID> findKeysDue(
+      String what, String state, String dateColumn, Instant now, int limit) {
     KeyRecord.requireNonNull(now, "now");
     return read(
-        "cannot find keys due for rotation",
+        "cannot find keys due for " + what,
         c -> {
           try (PreparedStatement p =
               c.prepareStatement(
-                  "SELECT key_id FROM keys WHERE key_state = 'ENABLED'"
-                      + " AND next_rotation_date <= ? ORDER BY next_rotation_date, seq "
+                  "SELECT key_id FROM keys WHERE key_state = ? AND "
+                      + dateColumn
+                      + " <= ? ORDER BY "
+                      + dateColumn
+                      + ", seq "
                       + dialect.limitParameter())) {
-            p.setLong(1, toMicros(now));
-            p.setInt(2, limit);
+            p.setString(1, state);
+            p.setLong(2, toMicros(now));
+            p.setInt(3, limit);
             List<UUID> due = new ArrayList<>();
             try (ResultSet rs = p.executeQuery()) {
               while (rs.next()) {
