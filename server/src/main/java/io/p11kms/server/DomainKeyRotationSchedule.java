@@ -1,6 +1,7 @@
 package io.p11kms.server;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.service.DomainKeyRewrap;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,10 +32,10 @@ public final class DomainKeyRotationSchedule {
   private static final Logger log = LoggerFactory.getLogger(DomainKeyRotationSchedule.class);
 
   /** The file holding the SO PIN, relative to the configuration file's folder; unset: off. */
-  public static final String SO_PIN_FILE = "rotation.domain.so.pin.file";
+  public static final String SO_PIN_FILE = ServerConfig.ROTATION_DOMAIN_SO_PIN_FILE;
 
   /** Hours between domain-key rotations; default 24 (daily). */
-  public static final String INTERVAL_HOURS = "rotation.domain.interval.hours";
+  public static final String INTERVAL_HOURS = ServerConfig.ROTATION_DOMAIN_INTERVAL_HOURS;
 
   static final Duration DEFAULT_INTERVAL = Duration.ofHours(24);
   private static final Pattern CREATED = Pattern.compile("created domain-key/(\\d+)");

@@ -64,6 +64,9 @@ public record ServerConfig(
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
+  // Read by the server's domain-key rotation schedule; named here so that a typo is refused.
+  public static final String ROTATION_DOMAIN_SO_PIN_FILE = "rotation.domain.so.pin.file";
+  public static final String ROTATION_DOMAIN_INTERVAL_HOURS = "rotation.domain.interval.hours";
 
   /** Every key this class reads, and those of {@link SecurityConfig}. */
   public static final Set<String> KEYS =
@@ -88,7 +91,9 @@ public record ServerConfig(
           STORE_JDBC_URL,
           ARN_PARTITION,
           ARN_REGION,
-          ARN_ACCOUNT);
+          ARN_ACCOUNT,
+          ROTATION_DOMAIN_SO_PIN_FILE,
+          ROTATION_DOMAIN_INTERVAL_HOURS);
 
   private static Set<String> union(Set<String> more, String... keys) {
     Set<String> all = new TreeSet<>(more);
@@ -101,7 +106,8 @@ public record ServerConfig(
    * and rejected. Keys under other prefixes are left to other readers.
    */
   public static final Set<String> OWNED_PREFIXES =
-      Set.of("listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.", "metrics.");
+      Set.of(
+          "listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.", "metrics.", "rotation.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;

@@ -190,6 +190,7 @@ class ServerConfigTest {
         "arn.account | 12345678901a | arn.account must be 12 digits, was 12345678901a",
         "listen.prot | 1 | unknown configuration key listen.prot",
         "store.url | x | unknown configuration key store.url",
+        "rotation.domain.so.pin | x | unknown configuration key rotation.domain.so.pin",
       })
   void fromProperties_invalidValue_namesKeyAndRule(String key, String value, String message) {
     assertInvalid(message, key, value);
@@ -233,6 +234,16 @@ class ServerConfigTest {
         .hasMessageStartingWith("unknown configuration key hsm.pin ")
         .hasMessageContaining("hsm.pin.file")
         .hasMessageNotContaining("987654");
+  }
+
+  @Test
+  void rotationKeys_areKnown() {
+    assertThat(
+            config(
+                    "rotation.domain.so.pin.file", "/etc/so.pin",
+                    "rotation.domain.interval.hours", "24")
+                .listenPort())
+        .isEqualTo(7443);
   }
 
   @Test
