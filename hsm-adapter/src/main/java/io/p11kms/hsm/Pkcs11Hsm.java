@@ -172,27 +172,16 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("encrypt");
     try {
-      return connection.call(
+      return withDerivedKey(
           "encrypt",
-          session -> {
-            step.name = "find domain key";
-            long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
-            step.name = "C_UnwrapKey";
-            BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
-            try {
-              step.name = "C_DeriveKey";
-              long key = derive(session, hbk.handle, salt, true);
-              try {
-                step.name = "C_Encrypt";
-                return gcmEncrypt(session, key, iv, aad, plaintext);
-              } finally {
-                backingKeys.destroyQuietly(session, key);
-              }
-            } finally {
-              backingKeys.release(session, hbk);
-            }
-          },
-          true);
+          step,
+          backingKey,
+          salt,
+          true,
+          (session, key) -> {
+            step.name = "C_Encrypt";
+            return gcmEncrypt(session, key, iv, aad, plaintext);
+          });
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map(step.name, e);
     }
@@ -222,28 +211,17 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("decrypt");
     try {
-      return connection.call(
+      return withDerivedKey(
           "decrypt",
-          session -> {
-            step.name = "find domain key";
-            long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
-            step.name = "C_UnwrapKey";
-            BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
-            try {
-              step.name = "C_DeriveKey";
-              long key = derive(session, hbk.handle, salt, false);
-              try {
-                step.name = "C_Decrypt";
-                calls.before(step.name);
-                return session.decryptSingle(gcm(iv, aad), key, ciphertextAndTag);
-              } finally {
-                backingKeys.destroyQuietly(session, key);
-              }
-            } finally {
-              backingKeys.release(session, hbk);
-            }
-          },
-          true);
+          step,
+          backingKey,
+          salt,
+          false,
+          (session, key) -> {
+            step.name = "C_Decrypt";
+            calls.before(step.name);
+            return session.decryptSingle(gcm(iv, aad), key, ciphertextAndTag);
+          });
     } catch (PKCS11Exception e) {
       switch (step.name) {
         case "C_Decrypt":
@@ -254,6 +232,48 @@ public final class Pkcs11Hsm implements Hsm {
           throw Pkcs11Errors.map(step.name, e);
       }
     }
+  }
+
+  /** AES-GCM work with a one-use derived key. */
+  @FunctionalInterface
+  private interface KeyWork {
+    byte[] run(Session session, long derivedKey) throws PKCS11Exception;
+  }
+
+  /**
+   * Finds the domain key, unwraps (or borrows from the cache) the backing key, derives a one-use
+   * key from it and the salt, runs {@code work} with it, and destroys the derived key and releases
+   * the backing key on every path. {@code step} names the token call in progress, so that a failure
+   * is mapped by what it means there.
+   */
+  private byte[] withDerivedKey(
+      String operation,
+      Step step,
+      WrappedKey backingKey,
+      byte[] salt,
+      boolean forEncrypt,
+      KeyWork work)
+      throws PKCS11Exception {
+    return connection.call(
+        operation,
+        session -> {
+          step.name = "find domain key";
+          long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
+          step.name = "C_UnwrapKey";
+          BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
+          try {
+            step.name = "C_DeriveKey";
+            long key = derive(session, hbk.handle, salt, forEncrypt);
+            try {
+              return work.run(session, key);
+            } finally {
+              backingKeys.destroyQuietly(session, key);
+            }
+          } finally {
+            backingKeys.release(session, hbk);
+          }
+        },
+        true);
   }
 
   private long derive(Session session, long hbk, byte[] salt, boolean forEncrypt)
