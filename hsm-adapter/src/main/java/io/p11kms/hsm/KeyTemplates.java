@@ -146,7 +146,18 @@ final class KeyTemplates {
   static AttributeVector asymDomainKey(int generation) {
     return domainKey(generation)
         .label(asymDomainKeyLabel(generation))
-        .unwrapTemplate(asymDomainKeyUnwrapTemplate());
+        .unwrapTemplate(asymDomainKeyUnwrapTemplate())
+        .wrapTemplate(asymDomainKeyWrapTemplate());
+  }
+
+  /**
+   * What the asymmetric domain key may wrap: keys that cannot unwrap (private and HMAC keys), never
+   * a domain key. Why: its UNWRAP_TEMPLATE leaves ENCRYPT and DECRYPT to the caller, so a domain
+   * key wrapped under it (possible once domain keys are extractable for a domain join) could be
+   * unwrapped as an AES key that decrypts every EKT.
+   */
+  static AttributeVector asymDomainKeyWrapTemplate() {
+    return new AttributeVector().unwrap(false);
   }
 
   /**

@@ -168,6 +168,35 @@ class AsymmetricCustodyTest {
   }
 
   @Test
+  void asymmetricDomainKey_wrapsNoKeyThatCanUnwrap() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long asymKey = hsm.asymDomainKeyHandleForTest(session, 1);
+          long unwrapping = attackerKey(session);
+          long plain =
+              session.generateKey(
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                  AttributeVector.newAESSecretKey()
+                      .valueLen(32)
+                      .token(false)
+                      .extractable(true)
+                      .wrap(false)
+                      .unwrap(false));
+          try {
+            // A domain key can unwrap; so can this key, and the WRAP_TEMPLATE refuses it.
+            assertThat(errorCodeOf(() -> session.wrapKey(KWP, asymKey, unwrapping)))
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+            // The control: the same kind of key that cannot unwrap is wrapped.
+            assertThat(session.wrapKey(KWP, asymKey, plain)).hasSize(40);
+          } finally {
+            session.destroyObject(plain);
+            session.destroyObject(unwrapping);
+          }
+          return null;
+        });
+  }
+
+  @Test
   void theTwoDomainKeys_doNotOpenEachOthersEkts() throws Exception {
     hsm.withSessionForTest(
         session -> {
