@@ -2,26 +2,29 @@ package io.p11kms.server.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** {@link KeyStore#findKeyInUse}: one query for key, version and policy, never a stale read. */
-class KeyInUseTest {
+/**
+ * {@link KeyStore#findKeyInUse}: one query for key, version and policy, never a stale read; run on
+ * every database by {@link SqliteStoreTest} and {@link PostgresStoreTest}.
+ */
+abstract class KeyInUseTest {
   private static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");
 
-  @TempDir Path dir;
   private String url;
   private KeyStore store;
 
+  /** The URL of a new, empty database. */
+  protected abstract String newDatabaseUrl();
+
   @BeforeEach
   void open() {
-    url = "jdbc:sqlite:" + dir.resolve("keys.db");
+    url = newDatabaseUrl();
     store = KeyStores.open(url);
   }
 
