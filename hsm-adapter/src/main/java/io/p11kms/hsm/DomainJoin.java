@@ -365,17 +365,23 @@ public final class DomainJoin {
     return sorted;
   }
 
-  /** {@code domain-key/2} before {@code domain-key/10}. */
+  /**
+   * By generation, then by kind: {@code domain-key/1}, {@code domain-key-asym/1}, {@code
+   * domain-key/2}; {@code domain-key/2} before {@code domain-key/10}.
+   */
   private static int compareLabels(String a, String b) {
-    String prefixA = a.replaceAll("\\d+$", "");
-    String prefixB = b.replaceAll("\\d+$", "");
-    if (!prefixA.equals(prefixB)
-        || prefixA.length() == a.length()
-        || prefixB.length() == b.length()) {
-      return a.compareTo(b);
+    int byGeneration = generationOf(a).compareTo(generationOf(b));
+    if (byGeneration != 0) {
+      return byGeneration;
     }
-    return new BigInteger(a.substring(prefixA.length()))
-        .compareTo(new BigInteger(b.substring(prefixB.length())));
+    return Comparator.comparing((String label) -> label.replaceAll("\\d+$", "").length())
+        .thenComparing(Comparator.naturalOrder())
+        .compare(a, b);
+  }
+
+  private static BigInteger generationOf(String label) {
+    String digits = label.replaceAll("^.*?(\\d*)$", "$1");
+    return digits.isEmpty() ? BigInteger.ZERO : new BigInteger(digits);
   }
 
   private static byte[] proofEkt(Session session, long domainKey, DomainKeyAttributes attributes)

@@ -101,6 +101,109 @@ public interface Hsm extends AutoCloseable {
     throw new UnsupportedOperationException("this token adapter does not rotate domain keys");
   }
 
+  // Asymmetric and HMAC keys (issue #8). Private and HMAC keys are generated in the token and leave
+  // it only wrapped (WrapMechanism.AES_KEY_WRAP_PAD) under the asymmetric domain key
+  // domain-key-asym/<generation>; WrappedKey.domainKeyGeneration is that generation. A token
+  // without it throws AsymmetricDomainKeyMissingException from every method below but
+  // supportedKeyPairTypes.
+
+  /**
+   * The key pair types this token can generate (from its mechanism list and a curve probe); {@link
+   * KeyPairType#EC_SECP256K1} only if the token can generate it.
+   */
+  default java.util.Set<KeyPairType> supportedKeyPairTypes() {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  /**
+   * Generates a key pair in the token, as session objects: the private key SENSITIVE, able to do
+   * exactly {@code usage}, wrapped at once under the current asymmetric domain key; both objects
+   * are destroyed before returning.
+   *
+   * @throws AsymmetricDomainKeyMissingException when the token has no asymmetric domain key
+   * @throws HsmException when the token cannot generate {@code type}
+   */
+  default WrappedKeyPair generateKeyPair(KeyPairType type, PrivateKeyUsage usage) {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  /**
+   * Generates an HMAC key of {@link HmacType#length()} bytes in the token (SIGN and VERIFY its only
+   * usages) and returns it only wrapped under the current asymmetric domain key.
+   */
+  default WrappedKey generateHmacKey(HmacType type) {
+    throw new UnsupportedOperationException("this token adapter has no HMAC keys");
+  }
+
+  /**
+   * Signs a digest with a wrapped private key made for {@link PrivateKeyUsage#SIGN}. The caller
+   * hashes RAW messages itself.
+   *
+   * @param type the private key's type (it was generated as)
+   * @param scheme RSA_PKCS1_V1_5 (a DigestInfo is built here), RSA_PSS (salt length = digest
+   *     length, MGF1 with {@code digest}) or ECDSA
+   * @param digestValue exactly {@code digest.length()} bytes
+   * @return PKCS#1 signature bytes for RSA; a DER ECDSA-Sig-Value for ECDSA (what AWS KMS returns,
+   *     what the JDK's {@code SHA256withECDSA} verifies)
+   * @throws IllegalArgumentException when the scheme does not fit the type, or the digest length
+   *     does not fit the algorithm
+   */
+  default byte[] signDigest(
+      WrappedKey privateKey,
+      KeyPairType type,
+      SignatureScheme scheme,
+      DigestAlgorithm digest,
+      byte[] digestValue) {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  /**
+   * RSAES-OAEP decryption (MGF1 with {@code oaepHash}, no label) with a wrapped RSA private key
+   * made for {@link PrivateKeyUsage#DECRYPT}.
+   *
+   * @param oaepHash SHA_1 or SHA_256
+   * @throws HsmDecryptionFailedException when the ciphertext does not decrypt under this key
+   */
+  default byte[] decryptOaep(
+      WrappedKey privateKey, KeyPairType type, DigestAlgorithm oaepHash, byte[] ciphertext) {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  /**
+   * The HMAC of {@code message} under a wrapped HMAC key, computed in the token. VerifyMac is this
+   * and a constant-time compare ({@link java.security.MessageDigest#isEqual}) in the caller.
+   */
+  default byte[] generateMac(WrappedKey hmacKey, HmacType type, byte[] message) {
+    throw new UnsupportedOperationException("this token adapter has no HMAC keys");
+  }
+
+  /**
+   * Generates a customer data key pair in the token and returns it in plaintext (by design, as a
+   * data key): the session objects are destroyed before returning, no domain key is involved.
+   */
+  default DataKeyPair generateDataKeyPair(KeyPairType type) {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  /**
+   * Moves a private or HMAC key EKT to asymmetric domain key generation {@code toGeneration} inside
+   * the token (unwrap as a session object, wrap, destroy), for domain-key rotation. Give either
+   * {@code type} and {@code usage} (a private key) or {@code hmac} (an HMAC key), the others null:
+   * the token needs the key's class, type and usage to unwrap it.
+   *
+   * @throws IllegalArgumentException when neither or both kinds are given
+   * @throws AsymmetricDomainKeyMissingException when either generation's asymmetric domain key is
+   *     not on the token
+   */
+  default WrappedKey rewrapPrivateKey(
+      WrappedKey ekt,
+      KeyPairType typeOrNull,
+      HmacType hmacOrNull,
+      PrivateKeyUsage usageOrNull,
+      int toGeneration) {
+    throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
   @Override
   void close();
 }

@@ -118,11 +118,13 @@ class DomainJoinIT {
     Result finish = spied(b, spyFinish, "finish", "--in", bundle2.toString());
     assertThat(finish.exit()).as(finish.err()).isZero();
     assertThat(finish.out())
-        .contains("joined and proved: domain-key/1", "joined and proved: domain-key/2");
+        .contains("joined and proved: domain-key/1", "joined and proved: domain-key/2")
+        .contains("joined and proved: domain-key-asym/1", "joined and proved: domain-key-asym/2");
 
     // (a) The same attributes, each of them, on both tokens.
     List<String> onA = list(a);
-    assertThat(onA).hasSize(2);
+    // domain-key/1, domain-key-asym/1, domain-key/2, domain-key-asym/2
+    assertThat(onA).hasSize(4);
     assertThat(list(b)).isEqualTo(onA);
     assertThat(onA.get(0))
         .startsWith("domain-key/1 ")
@@ -142,7 +144,7 @@ class DomainJoinIT {
     assertThat(exportTrace.functionsMentioning("domain-key/"))
         .contains("C_GetAttributeValue")
         .isSubsetOf("C_GetAttributeValue", "C_FindObjectsInit");
-    assertThat(exportTrace.wrapKeyCalls()).as("2 domain keys + 2 proof keys").isGreaterThan(3);
+    assertThat(exportTrace.wrapKeyCalls()).as("4 domain keys + 4 proof keys").isGreaterThan(7);
     assertThat(finishTrace.functions())
         .contains("C_UnwrapKey")
         .doesNotContain("C_WrapKey", "C_CreateObject", "C_GenerateKey");
