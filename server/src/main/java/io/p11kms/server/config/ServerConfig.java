@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * @param hsmCacheMaxAge how long an unwrapped backing key is kept
  * @param hsmReopenInterval the shortest time between two reopens of the token
  * @param hsmHealthInterval how often the health probe checks the token
+ * @param tasksInterval how often the server looks for due key rotations and deletions
  */
 public record ServerConfig(
     String listenHost,
@@ -45,7 +46,8 @@ public record ServerConfig(
     int hsmCacheMaxKeys,
     Duration hsmCacheMaxAge,
     Duration hsmReopenInterval,
-    Duration hsmHealthInterval) {
+    Duration hsmHealthInterval,
+    Duration tasksInterval) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -64,6 +66,7 @@ public record ServerConfig(
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
+  public static final String TASKS_INTERVAL_MS = "tasks.interval.ms";
   // Read by the server's domain-key rotation schedule; named here so that a typo is refused.
   public static final String ROTATION_DOMAIN_SO_PIN_FILE = "rotation.domain.so.pin.file";
   public static final String ROTATION_DOMAIN_INTERVAL_HOURS = "rotation.domain.interval.hours";
@@ -92,6 +95,7 @@ public record ServerConfig(
           ARN_PARTITION,
           ARN_REGION,
           ARN_ACCOUNT,
+          TASKS_INTERVAL_MS,
           ROTATION_DOMAIN_SO_PIN_FILE,
           ROTATION_DOMAIN_INTERVAL_HOURS);
 
@@ -107,7 +111,16 @@ public record ServerConfig(
    */
   public static final Set<String> OWNED_PREFIXES =
       Set.of(
-          "listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.", "metrics.", "rotation.");
+          "listen.",
+          "hsm.",
+          "store.",
+          "arn.",
+          "tls.",
+          "auth.",
+          "audit.",
+          "metrics.",
+          "rotation.",
+          "tasks.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;
@@ -123,6 +136,8 @@ public record ServerConfig(
   public static final long MAX_REOPEN_INTERVAL_MS = 600_000;
   public static final long MAX_HEALTH_INTERVAL_MS = 600_000;
   public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_TASKS_INTERVAL = Duration.ofMinutes(1);
+  public static final long MAX_TASKS_INTERVAL_MS = 3_600_000;
 
   private static final String SQLITE_PREFIX = "jdbc:sqlite:";
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%\\[\\]-]{1,253}");
@@ -201,9 +216,10 @@ public record ServerConfig(
     checkMillis(HSM_CACHE_MAX_AGE_MS, hsmCacheMaxAge, 1, MAX_CACHE_AGE_MS);
     checkMillis(HSM_REOPEN_INTERVAL_MS, hsmReopenInterval, 0, MAX_REOPEN_INTERVAL_MS);
     checkMillis(HSM_HEALTH_INTERVAL_MS, hsmHealthInterval, 100, MAX_HEALTH_INTERVAL_MS);
+    checkMillis(TASKS_INTERVAL_MS, tasksInterval, 100, MAX_TASKS_INTERVAL_MS);
   }
 
-  /** As the canonical constructor, with the default call deadline, cache, reopen and health. */
+  /** As the canonical constructor, with the defaults for the token, health and tasks intervals. */
   public ServerConfig(
       String listenHost,
       int listenPort,
@@ -234,7 +250,8 @@ public record ServerConfig(
         HsmConfig.DEFAULT_CACHE_MAX_KEYS,
         HsmConfig.DEFAULT_CACHE_MAX_AGE,
         HsmConfig.DEFAULT_REOPEN_INTERVAL,
-        DEFAULT_HEALTH_INTERVAL);
+        DEFAULT_HEALTH_INTERVAL,
+        DEFAULT_TASKS_INTERVAL);
   }
 
   private static void checkMillis(String key, Duration value, long min, long max) {
@@ -301,7 +318,8 @@ public record ServerConfig(
         getInt(p, HSM_CACHE_MAX_KEYS, HsmConfig.DEFAULT_CACHE_MAX_KEYS),
         millis(p, HSM_CACHE_MAX_AGE_MS, HsmConfig.DEFAULT_CACHE_MAX_AGE),
         millis(p, HSM_REOPEN_INTERVAL_MS, HsmConfig.DEFAULT_REOPEN_INTERVAL),
-        millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL));
+        millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL),
+        millis(p, TASKS_INTERVAL_MS, DEFAULT_TASKS_INTERVAL));
   }
 
   private static Duration millis(Properties p, String key, Duration defaultValue) {
@@ -398,6 +416,10 @@ public record ServerConfig(
         + HSM_HEALTH_INTERVAL_MS
         + "="
         + hsmHealthInterval.toMillis()
+        + ", "
+        + TASKS_INTERVAL_MS
+        + "="
+        + tasksInterval.toMillis()
         + ", "
         + STORE_JDBC_URL
         + "="
