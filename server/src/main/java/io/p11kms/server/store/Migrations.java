@@ -115,7 +115,17 @@ final class Migrations {
                       + " grant_token VARCHAR(128) NOT NULL UNIQUE,"
                       + " created_at BIGINT NOT NULL)",
                   "CREATE INDEX grants_by_key ON grants (key_id)",
-                  "CREATE INDEX grants_by_retiring ON grants (retiring)")));
+                  "CREATE INDEX grants_by_retiring ON grants (retiring)")),
+          new Migration(
+              5,
+              "leases: scheduled work runs on one server at a time",
+              List.of(
+                  // One row per kind of scheduled work; expires_at in microseconds, by the
+                  // holder's clock. See Leases.
+                  "CREATE TABLE leases ("
+                      + " name VARCHAR(64) NOT NULL PRIMARY KEY,"
+                      + " owner VARCHAR(200) NOT NULL,"
+                      + " expires_at BIGINT NOT NULL)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())
