@@ -1163,6 +1163,7 @@ public final class JdbcKeyStore implements KeyStore {
       }
     } catch (SQLException e) {
       pool.discard(c, sql);
+      dropIfLost(c, e);
       throw new KeyStoreException(failure, e);
     } finally {
       pool.release(c);
