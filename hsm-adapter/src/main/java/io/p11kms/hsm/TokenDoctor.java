@@ -159,6 +159,8 @@ public final class TokenDoctor {
                 PKCS11Constants.CKA_TRUSTED,
                 PKCS11Constants.CKA_SENSITIVE,
                 PKCS11Constants.CKA_EXTRACTABLE,
+                PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+                PKCS11Constants.CKA_WRAP_TEMPLATE,
                 PKCS11Constants.CKA_WRAP,
                 PKCS11Constants.CKA_UNWRAP,
                 PKCS11Constants.CKA_ENCRYPT,
@@ -168,7 +170,18 @@ public final class TokenDoctor {
         List<String> wrong = new ArrayList<>();
         expect(wrong, "CKA_TRUSTED", a.trusted(), true);
         expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
-        expect(wrong, "CKA_EXTRACTABLE", a.extractable(), false);
+        // EXTRACTABLE only together with WRAP_WITH_TRUSTED (domain join); a key made before domain
+        // join existed is not extractable: still good for the service, but no join source.
+        boolean extractable = Boolean.TRUE.equals(a.extractable());
+        if (extractable) {
+          expect(wrong, "CKA_WRAP_WITH_TRUSTED", a.wrapWithTrusted(), true);
+          AttributeVector wrapTemplate = a.wrapTemplate();
+          expect(
+              wrong,
+              "CKA_WRAP_TEMPLATE{CKA_DERIVE}",
+              wrapTemplate == null ? null : wrapTemplate.derive(),
+              true);
+        }
         expect(wrong, "CKA_WRAP", a.wrap(), true);
         expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
         expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
@@ -177,7 +190,12 @@ public final class TokenDoctor {
         expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
         checks.add(
             wrong.isEmpty()
-                ? ok(label, "attributes as required")
+                ? ok(
+                    label,
+                    extractable
+                        ? "attributes as required"
+                        : "attributes as required; not extractable, so this token cannot be the"
+                            + " source of a domain join")
                 : fail(label, "wrong attributes: " + String.join(", ", wrong)));
       } catch (PKCS11Exception e) {
         checks.add(fail(label, message(e)));

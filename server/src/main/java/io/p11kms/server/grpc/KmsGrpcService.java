@@ -151,6 +151,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
               request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
           Ciphertext ciphertext =
               crypto.encrypt(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getPlaintext().toByteArray(),
                   request.getEncryptionContextMap());
@@ -171,6 +172,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
               request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
           Plaintext plaintext =
               crypto.decrypt(
+                  RequestLookups.current(keys),
                   request.getCiphertextBlob().toByteArray(),
                   request.getEncryptionContextMap(),
                   request.getKeyId());
@@ -197,6 +199,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
               request.getDestinationEncryptionAlgorithm(), "DestinationEncryptionAlgorithm");
           CryptoService.ReEncrypted result =
               crypto.reEncrypt(
+                  RequestLookups.current(keys),
                   request.getCiphertextBlob().toByteArray(),
                   request.getSourceEncryptionContextMap(),
                   request.getSourceKeyId(),
@@ -220,6 +223,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         () -> {
           DataKey dataKey =
               crypto.generateDataKey(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getEncryptionContextMap(),
                   ProtoMapping.dataKeySpec(request.getKeySpec()),
@@ -245,6 +249,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         () -> {
           Ciphertext ciphertext =
               crypto.generateDataKeyWithoutPlaintext(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getEncryptionContextMap(),
                   ProtoMapping.dataKeySpec(request.getKeySpec()),
