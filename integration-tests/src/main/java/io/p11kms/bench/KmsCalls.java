@@ -1,8 +1,12 @@
 package io.p11kms.bench;
 
+import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
+import io.p11kms.proto.v1.BatchEncryptRequest;
+import io.p11kms.proto.v1.BatchEncryptResult;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DataKeySpec;
 import io.p11kms.proto.v1.DecryptRequest;
@@ -98,6 +102,29 @@ final class KmsCalls {
         stub()
             .encrypt(
                 EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
+  }
+
+  /**
+   * BatchEncrypt of {@code items} items, each under a random key; a call with an item that failed
+   * counts as a failed call.
+   */
+  Supplier<ListenableFuture<?>> batchEncrypt(int items) {
+    return () -> {
+      BatchEncryptRequest.Builder batch = BatchEncryptRequest.newBuilder();
+      for (int i = 0; i < items; i++) {
+        batch.addItems(
+            EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
+      }
+      return Futures.transform(
+          stub().batchEncrypt(batch.build()),
+          response -> {
+            if (response.getResultsList().stream().anyMatch(BatchEncryptResult::hasError)) {
+              throw new IllegalStateException("a BatchEncrypt item failed");
+            }
+            return response;
+          },
+          MoreExecutors.directExecutor());
+    };
   }
 
   Supplier<ListenableFuture<?>> generateDataKey() {
