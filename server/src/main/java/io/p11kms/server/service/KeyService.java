@@ -94,6 +94,11 @@ public final class KeyService {
         page.nextMarker());
   }
 
+  /** A new, empty {@link KeyLookup} for one request. */
+  public KeyLookup lookup() {
+    return new KeyLookup(this, store);
+  }
+
   /** The key that {@code keyId} names, for a cryptographic operation: enabled, right usage. */
   KeyRecord usableKey(String keyId, String parameter) {
     return requireUsable(find(identifiers.resolve(keyId, parameter)));

@@ -61,6 +61,14 @@ class PostgresStoreTest {
   }
 
   @Nested
+  class InUse extends KeyInUseTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
   class Leases extends LeasesTest {
     @Override
     protected String newDatabaseUrl() {
@@ -108,6 +116,24 @@ class PostgresStoreTest {
     String role = pg.createPasswordRole("kms_none", "s3cret-none-pw");
     assertThatThrownBy(() -> KeyStores.open(new StoreSettings(pg.jdbcUrl(role), role, null, null)))
         .isInstanceOf(KeyStoreException.class);
+  }
+
+  @Test
+  void connectionEndedByTheDatabase_failsOneCallAndIsDropped() {
+    String database = pg.createDatabase();
+    try (KeyStore store = KeyStores.open(pg.superuserUrl(database))) {
+      assertThat(store.countKeys()).isZero();
+      pg.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+              + database
+              + "'");
+      try {
+        store.countKeys();
+      } catch (KeyStoreException expected) {
+        // The pooled connection learns here that its backend is gone.
+      }
+      assertThat(store.countKeys()).isZero();
+    }
   }
 
   /** Every message of the cause chain, as a log line with causes would print them. */
