@@ -41,7 +41,8 @@ public final class JdbcKeyStore implements KeyStore {
           + " deletion_date, pending_window_days";
   private static final String ALIAS_COLUMNS = "seq, alias_name, key_id, created_at, updated_at";
   private static final String VERSION_COLUMNS =
-      "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt";
+      "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt,"
+          + " domain_key_kind, public_key";
 
   private final SqlDialect dialect;
   private final ConnectionPool pool;
@@ -152,7 +153,9 @@ public final class JdbcKeyStore implements KeyStore {
   private static void insertVersion(Connection c, KeyVersionRecord v) throws SQLException {
     try (PreparedStatement p =
         c.prepareStatement(
-            "INSERT INTO key_versions (" + VERSION_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            "INSERT INTO key_versions ("
+                + VERSION_COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       p.setString(1, v.keyId().toString());
       p.setString(2, v.versionId().toString());
       p.setInt(3, v.versionNumber());
@@ -160,6 +163,8 @@ public final class JdbcKeyStore implements KeyStore {
       p.setInt(5, v.domainKeyGeneration());
       p.setInt(6, v.wrapMechanismCode());
       p.setBytes(7, v.ekt());
+      p.setString(8, v.domainKeyKind().name());
+      p.setBytes(9, v.publicKey()); // null for keys without a public key
       p.executeUpdate();
     }
   }
@@ -1062,7 +1067,9 @@ public final class JdbcKeyStore implements KeyStore {
         fromMicros(rs.getLong("created_at")),
         rs.getInt("domain_key_generation"),
         rs.getInt("wrap_mechanism"),
-        rs.getBytes("ekt"));
+        rs.getBytes("ekt"),
+        DomainKeyKind.valueOf(rs.getString("domain_key_kind")),
+        rs.getBytes("public_key"));
   }
 
   static long toMicros(Instant t) {

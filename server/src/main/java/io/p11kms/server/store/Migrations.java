@@ -115,7 +115,17 @@ final class Migrations {
                       + " grant_token VARCHAR(128) NOT NULL UNIQUE,"
                       + " created_at BIGINT NOT NULL)",
                   "CREATE INDEX grants_by_key ON grants (key_id)",
-                  "CREATE INDEX grants_by_retiring ON grants (retiring)")));
+                  "CREATE INDEX grants_by_retiring ON grants (retiring)")),
+          new Migration(
+              5,
+              "asymmetric and HMAC keys: domain key kind and public key of a key version",
+              List.of(
+                  // SYMMETRIC (domain-key/<n>: backing keys) or ASYMMETRIC (domain-key-asym/<n>:
+                  // private and HMAC keys); the wrap mechanism is already in wrap_mechanism.
+                  "ALTER TABLE key_versions ADD COLUMN domain_key_kind VARCHAR(16) NOT NULL"
+                      + " DEFAULT 'SYMMETRIC'",
+                  // DER SubjectPublicKeyInfo of an RSA or ECC key: public material, in clear.
+                  "ALTER TABLE key_versions ADD COLUMN public_key {BYTES}")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())
