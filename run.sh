@@ -11,6 +11,8 @@ data_dir=${P11KMS_DATA_DIR:-$root/data}
 
 missing=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+# The tests (README, "Test") start their own PostgreSQL cluster from the package's binaries.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v mvn >/dev/null || missing+=(maven)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -57,14 +57,13 @@ public final class AccessStore {
     store.inWriteTransaction(
         "cannot write the key policy",
         c -> {
-          try (PreparedStatement p =
-              c.prepareStatement("DELETE FROM key_policies WHERE key_id = ?")) {
-            p.setString(1, keyId.toString());
-            p.executeUpdate();
-          }
+          // One statement, so that two servers writing one key's policy at once cannot both
+          // find no row and both insert.
           try (PreparedStatement p =
               c.prepareStatement(
-                  "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?, ?, ?)")) {
+                  "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?, ?, ?)"
+                      + " ON CONFLICT (key_id) DO UPDATE"
+                      + " SET policy = excluded.policy, updated_at = excluded.updated_at")) {
             p.setString(1, keyId.toString());
             p.setString(2, policy);
             p.setLong(3, micros(now));

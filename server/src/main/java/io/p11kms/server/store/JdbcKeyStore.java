@@ -58,6 +58,7 @@ public final class JdbcKeyStore implements KeyStore {
     inWriteTransaction(
         "cannot create or migrate the key store schema",
         c -> {
+          dialect.lockForMigration(c);
           try (Statement s = c.createStatement()) {
             s.execute(Migrations.CREATE_SCHEMA_VERSION);
           }
@@ -928,12 +929,10 @@ public final class JdbcKeyStore implements KeyStore {
         c -> {
           try (PreparedStatement p =
               c.prepareStatement(
-                  "INSERT INTO retired_domain_keys (generation, retired_at)"
-                      + " SELECT ?, ? WHERE NOT EXISTS"
-                      + " (SELECT 1 FROM retired_domain_keys WHERE generation = ?)")) {
+                  "INSERT INTO retired_domain_keys (generation, retired_at) VALUES (?, ?)"
+                      + " ON CONFLICT (generation) DO NOTHING")) {
             p.setInt(1, generation);
             p.setLong(2, toMicros(at));
-            p.setInt(3, generation);
             return p.executeUpdate() == 1;
           }
         });
@@ -1104,7 +1103,31 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
+  /** How often a transaction that lost to a concurrent one (deadlock) runs again. */
+  static final int MAX_RETRIES = 3;
+
   <T> T inWriteTransaction(String failure, Work<T> work) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return inWriteTransactionOnce(failure, work);
+      } catch (RetryableException e) {
+        if (attempt >= MAX_RETRIES) {
+          throw new KeyStoreException(failure, e.getCause());
+        }
+      }
+    }
+  }
+
+  /** A transaction the database rolled back only because of a concurrent one. */
+  private static final class RetryableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    RetryableException(SQLException cause) {
+      super(cause);
+    }
+  }
+
+  private <T> T inWriteTransactionOnce(String failure, Work<T> work) {
     boolean locked = dialect.serializeWrites();
     if (locked) {
       writeLock.lock();
@@ -1120,6 +1143,9 @@ public final class JdbcKeyStore implements KeyStore {
         rollbackQuietly(c);
         if (dialect.isUniqueViolation(e)) {
           throw new KeyAlreadyExistsException(e);
+        }
+        if (dialect.isRetryable(e)) {
+          throw new RetryableException(e);
         }
         throw new KeyStoreException(failure, e);
       } catch (RuntimeException e) {

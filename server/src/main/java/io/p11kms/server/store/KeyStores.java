@@ -5,8 +5,9 @@ public final class KeyStores {
   private KeyStores() {}
 
   /**
-   * Opens the database, creating its folder, schema and tables as needed and applying any missing
-   * migrations. Supported: {@code jdbc:sqlite:<file>}.
+   * Opens the database, creating its folder (SQLite), schema and tables as needed and applying any
+   * missing migrations. Supported: {@code jdbc:sqlite:<file>} and {@code
+   * jdbc:postgresql://<host>[:<port>]/<database>}.
    *
    * @throws KeyStoreException if the database cannot be opened or its schema is newer than this
    *     server
@@ -16,12 +17,22 @@ public final class KeyStores {
     if (jdbcUrl == null) {
       throw new IllegalArgumentException("a JDBC URL is required");
     }
+    return open(StoreSettings.of(jdbcUrl));
+  }
+
+  /** As {@link #open(String)}, with a user and a password source for PostgreSQL. */
+  public static KeyStore open(StoreSettings settings) {
+    String jdbcUrl = settings.jdbcUrl();
     SqlDialect dialect;
     if (jdbcUrl.startsWith(SqliteDialect.PREFIX)) {
       dialect = new SqliteDialect(jdbcUrl);
+    } else if (jdbcUrl.startsWith(PostgresDialect.PREFIX)) {
+      dialect = new PostgresDialect(settings);
     } else {
       // Not the URL itself: it may carry a password.
-      throw new IllegalArgumentException("unsupported database; supported: jdbc:sqlite:<file>");
+      throw new IllegalArgumentException(
+          "unsupported database; supported: jdbc:sqlite:<file>,"
+              + " jdbc:postgresql://<host>[:<port>]/<database>");
     }
     JdbcKeyStore store = new JdbcKeyStore(dialect);
     try {

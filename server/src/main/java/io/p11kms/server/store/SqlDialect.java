@@ -4,10 +4,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 /**
- * The few things that differ between databases; all other SQL in this package is standard. A
- * PostgreSQL store adds a second implementation: {@code BIGINT GENERATED ALWAYS AS IDENTITY} for
- * the sequence, {@code BYTEA} for bytes, SQLState 23505 for unique violations, concurrent writes
- * (no write lock) and an advisory lock around migrations.
+ * The few things that differ between databases; all other SQL in this package is standard (and
+ * {@code INSERT ... ON CONFLICT}, which both have).
  */
 interface SqlDialect {
 
@@ -34,4 +32,16 @@ interface SqlDialect {
 
   /** Whether the exception is a unique or primary-key violation. */
   boolean isUniqueViolation(SQLException e);
+
+  /**
+   * Whether the transaction failed only because of a concurrent one (deadlock, serialization
+   * failure) and may simply run again.
+   */
+  boolean isRetryable(SQLException e);
+
+  /**
+   * Called first in the migration transaction: makes servers that start together on one database
+   * migrate one after the other.
+   */
+  void lockForMigration(Connection c) throws SQLException;
 }

@@ -81,6 +81,9 @@ final class SqliteDialect implements SqlDialect {
     config.enforceForeignKeys(true);
     config.setPragma(SQLiteConfig.Pragma.SECURE_DELETE, "true");
     config.setBusyTimeout(BUSY_TIMEOUT_MS);
+    // A write transaction takes the write lock when it begins, waiting on the busy timeout, so
+    // that a second process on the file queues instead of failing on a stale snapshot.
+    config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
     return DriverManager.getConnection(url, config.toProperties());
   }
 
@@ -103,5 +106,16 @@ final class SqliteDialect implements SqlDialect {
           || code == SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY;
     }
     return "23505".equals(e.getSQLState());
+  }
+
+  @Override
+  public boolean isRetryable(SQLException e) {
+    // Writers queue on the busy timeout instead.
+    return false;
+  }
+
+  @Override
+  public void lockForMigration(Connection c) {
+    // The first write of the migration takes the database's only write lock.
   }
 }

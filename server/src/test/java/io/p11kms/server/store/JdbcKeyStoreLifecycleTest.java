@@ -3,7 +3,6 @@ package io.p11kms.server.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,18 +16,19 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Migration 2: states by compare-and-set, aliases, tags, deletion with a tombstone. */
-class JdbcKeyStoreLifecycleTest {
+abstract class JdbcKeyStoreLifecycleTest {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
 
-  @TempDir Path dir;
   private KeyStore store;
+
+  /** The URL of a new, empty database. */
+  protected abstract String newDatabaseUrl();
 
   @BeforeEach
   void open() {
-    store = KeyStores.open("jdbc:sqlite:" + dir.resolve("keys.db"));
+    store = KeyStores.open(newDatabaseUrl());
   }
 
   @AfterEach

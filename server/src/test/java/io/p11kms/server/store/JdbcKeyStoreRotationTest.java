@@ -2,7 +2,6 @@ package io.p11kms.server.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -12,19 +11,20 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Migration 3: rotation schedule, rotations by compare-and-set, re-wrapped EKTs by generation. */
-class JdbcKeyStoreRotationTest {
+abstract class JdbcKeyStoreRotationTest {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
   private static final byte[] EKT = new byte[40];
 
-  @TempDir Path dir;
   private KeyStore store;
+
+  /** The URL of a new, empty database. */
+  protected abstract String newDatabaseUrl();
 
   @BeforeEach
   void open() {
-    store = KeyStores.open("jdbc:sqlite:" + dir.resolve("keys.db"));
+    store = KeyStores.open(newDatabaseUrl());
   }
 
   @AfterEach

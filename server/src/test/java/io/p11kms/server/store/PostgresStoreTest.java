@@ -1,0 +1,105 @@
+package io.p11kms.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.p11kms.server.testing.PostgresTestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The store contract on a real PostgreSQL (one cluster for the class, one database per test), and
+ * what only PostgreSQL has: the password from a file or a variable.
+ */
+class PostgresStoreTest {
+  static PostgresTestServer pg;
+
+  @BeforeAll
+  static void startPostgres() {
+    pg = PostgresTestServer.start();
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
+  static String newUrl() {
+    return pg.superuserUrl(pg.createDatabase());
+  }
+
+  @Nested
+  class Keys extends JdbcKeyStoreTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
+  class Lifecycle extends JdbcKeyStoreLifecycleTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
+  class Rotation extends JdbcKeyStoreRotationTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Test
+  void passwordFromFile_opensAndAWrongOneFailsWithoutEchoingIt(@TempDir Path dir) throws Exception {
+    String role = pg.createPasswordRole("kms_file", "s3cret-file-pw");
+    Path good = Files.writeString(dir.resolve("good"), "s3cret-file-pw\n");
+    try (KeyStore store = KeyStores.open(new StoreSettings(pg.jdbcUrl(role), role, good, null))) {
+      UUID id = UUID.randomUUID();
+      store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
+      assertThat(store.findKey(id)).isPresent();
+    }
+    Path wrong = Files.writeString(dir.resolve("wrong"), "not-the-pw-42");
+    StoreSettings bad = new StoreSettings(pg.jdbcUrl(role), role, wrong, null);
+    assertThatThrownBy(() -> KeyStores.open(bad))
+        .isInstanceOf(KeyStoreException.class)
+        .satisfies(e -> assertThat(chain(e)).doesNotContain("not-the-pw-42"));
+    assertThat(bad.toString()).contains("file:" + wrong).doesNotContain("not-the-pw-42");
+  }
+
+  @Test
+  void passwordFromUnsetVariable_failsNamingTheVariable() {
+    String role = pg.createPasswordRole("kms_env", "s3cret-env-pw");
+    StoreSettings settings =
+        new StoreSettings(pg.jdbcUrl(role), role, null, "P11KMS_TEST_UNSET_STORE_PASSWORD");
+    assertThatThrownBy(() -> KeyStores.open(settings))
+        .isInstanceOf(KeyStoreException.class)
+        .satisfies(e -> assertThat(chain(e)).contains("P11KMS_TEST_UNSET_STORE_PASSWORD"));
+  }
+
+  @Test
+  void withoutPassword_aPasswordRoleIsRefused() {
+    String role = pg.createPasswordRole("kms_none", "s3cret-none-pw");
+    assertThatThrownBy(() -> KeyStores.open(new StoreSettings(pg.jdbcUrl(role), role, null, null)))
+        .isInstanceOf(KeyStoreException.class);
+  }
+
+  /** Every message of the cause chain, as a log line with causes would print them. */
+  static String chain(Throwable e) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      b.append(t).append('\n');
+    }
+    return b.toString();
+  }
+}
