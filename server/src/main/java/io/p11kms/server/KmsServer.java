@@ -27,11 +27,13 @@ import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.LeasedRunner;
 import io.p11kms.server.service.MacService;
 import io.p11kms.server.service.SigningService;
 import io.p11kms.server.service.TagService;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
+import io.p11kms.server.store.Leases;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -76,6 +78,7 @@ public final class KmsServer {
   private final DeletionTask deletions;
   private final KeyRotationService rotations;
   private final DomainKeyRewrap rewrap;
+  private final LeasedRunner leader;
   private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Hsm hsm;
@@ -133,6 +136,9 @@ public final class KmsServer {
     this.deletions = new DeletionTask(store, clock);
     this.rotations = new KeyRotationService(hsm, store, keys, clock);
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
+    this.leader =
+        new LeasedRunner(
+            Leases.of(store), LeasedRunner.newOwnerId(), clock, LeasedRunner.DEFAULT_LEASE);
     this.scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -282,12 +288,28 @@ public final class KmsServer {
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    deletions.schedule(scheduler, DELETION_PERIOD);
-    rotations.schedule(scheduler, ROTATION_PERIOD);
-    rewrap.schedule(scheduler, REWRAP_PERIOD);
+    // Servers sharing a database take turns: each kind of work runs where its lease is held.
+    scheduleLeased("key-deletion", deletions::runDueDeletions, DELETION_PERIOD);
+    scheduleLeased("key-rotation", rotations::runDueRotations, ROTATION_PERIOD);
+    scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
+  }
+
+  private void scheduleLeased(String name, Runnable work, Duration period) {
+    scheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            leader.runIfHolder(name, work);
+          } catch (RuntimeException e) {
+            // A failed run must not end the schedule: the next run tries again.
+            log.error("scheduled {} failed: {}", name, e.getMessage());
+          }
+        },
+        period.toMillis(),
+        period.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /** One health probe: reports a change of the token's state to the gRPC health service. */
@@ -401,6 +423,7 @@ public final class KmsServer {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    leader.close();
     try {
       store.close();
     } catch (Exception e) {

@@ -4,22 +4,31 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.p11kms.server.client.KmsChannels;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import picocli.CommandLine.Option;
 
 /**
- * Where the server is and how to reach it: {@code --endpoint}, and TLS with {@code --ca} (trust),
- * {@code --cert} / {@code --key} (a client certificate for mutual TLS). Without {@code --ca} and
- * {@code --tls} the channel is plaintext (the development listener on loopback).
+ * Where the servers are and how to reach them: {@code --endpoint} (one, or several to balance over:
+ * see {@link KmsChannels}), and TLS with {@code --ca} (trust), {@code --cert} / {@code --key} (a
+ * client certificate for mutual TLS). Without {@code --ca} and {@code --tls} the channel is
+ * plaintext (the development listener on loopback).
  */
 public final class ConnectionOptions {
   @Option(
       names = "--endpoint",
+      paramLabel = "HOST:PORT",
       defaultValue = "${env:P11KMS_ENDPOINT:-127.0.0.1:7443}",
-      description = "host:port of the server (default: $P11KMS_ENDPOINT or ${DEFAULT-VALUE}).")
-  String endpoint;
+      description =
+          "host:port of the server (default: $P11KMS_ENDPOINT or ${DEFAULT-VALUE}). Several"
+              + " servers: repeat the option or separate them with commas; calls are spread round"
+              + " robin over the servers that are up, and a call that fails UNAVAILABLE is tried"
+              + " again on another (up to 3 attempts within --timeout).")
+  List<String> endpointOptions;
 
   @Option(names = "--tls", description = "Use TLS, trusting the system's CAs unless --ca is given.")
   boolean tls;
@@ -49,7 +58,12 @@ public final class ConnectionOptions {
     if ((cert == null) != (key == null)) {
       throw new CliException("--cert and --key go together");
     }
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint);
+    NettyChannelBuilder builder;
+    try {
+      builder = KmsChannels.forEndpoints(endpoints());
+    } catch (IllegalArgumentException e) {
+      throw new CliException("--endpoint: " + e.getMessage());
+    }
     if (tls || ca != null || cert != null) {
       try {
         SslContextBuilder ssl = GrpcSslContexts.forClient();
@@ -76,8 +90,23 @@ public final class ConnectionOptions {
     return timeoutSeconds;
   }
 
+  /** Every endpoint of every {@code --endpoint}, in order; an empty one is refused. */
+  List<String> endpoints() {
+    List<String> endpoints = new ArrayList<>();
+    for (String option : endpointOptions) {
+      for (String endpoint : option.split(",", -1)) {
+        if (endpoint.isBlank()) {
+          throw new CliException("--endpoint: empty endpoint in '" + option + "'");
+        }
+        endpoints.add(endpoint.strip());
+      }
+    }
+    return endpoints;
+  }
+
+  /** The endpoints as given, comma-separated, for messages. */
   String endpoint() {
-    return endpoint;
+    return String.join(",", endpointOptions);
   }
 
   static void shutdown(ManagedChannel channel) {

@@ -118,6 +118,16 @@ final class Migrations {
                   "CREATE INDEX grants_by_retiring ON grants (retiring)")),
           new Migration(
               5,
+              "leases: scheduled work runs on one server at a time",
+              List.of(
+                  // One row per kind of scheduled work; expires_at in microseconds, by the
+                  // holder's clock. See Leases.
+                  "CREATE TABLE leases ("
+                      + " name VARCHAR(64) NOT NULL PRIMARY KEY,"
+                      + " owner VARCHAR(200) NOT NULL,"
+                      + " expires_at BIGINT NOT NULL)")),
+          new Migration(
+              6,
               "asymmetric and HMAC keys: domain key kind and public key of a key version",
               List.of(
                   // SYMMETRIC (domain-key/<n>: backing keys) or ASYMMETRIC (domain-key-asym/<n>:

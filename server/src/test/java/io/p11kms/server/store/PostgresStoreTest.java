@@ -60,6 +60,22 @@ class PostgresStoreTest {
     }
   }
 
+  @Nested
+  class Leases extends LeasesTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
+  class ConcurrentWriters extends ConcurrentWritersTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
   @Test
   void passwordFromFile_opensAndAWrongOneFailsWithoutEchoingIt(@TempDir Path dir) throws Exception {
     String role = pg.createPasswordRole("kms_file", "s3cret-file-pw");

@@ -46,6 +46,22 @@ class SqliteStoreTest {
     }
   }
 
+  @Nested
+  class Leases extends LeasesTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
+  class ConcurrentWriters extends ConcurrentWritersTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
   @Test
   void open_createsMissingParentFolders() {
     Path file = dir.resolve("a/b/c/keys.db");
