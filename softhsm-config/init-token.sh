@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates a SoftHSM2 token for p11kms under DATA_DIR and performs the domain-key ceremony:
 # the token's security officer generates domain-key/1 (trusted, sensitive, non-extractable,
-# wrap/unwrap only, with an unwrap template that keeps whatever it unwraps sensitive).
+# wrap/unwrap only, with an unwrap template that keeps whatever it unwraps sensitive) and
+# domain-key-asym/1 (the same, for private and HMAC keys; its own unwrap template).
 #
 # Usage: init-token.sh DATA_DIR [TOKEN_LABEL]
 # Reads:  P11KMS_CLASSPATH  the server's classpath (run.sh sets it)

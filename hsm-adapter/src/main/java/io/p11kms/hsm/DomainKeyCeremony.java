@@ -1,6 +1,8 @@
 package io.p11kms.hsm;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -26,14 +28,17 @@ public final class DomainKeyCeremony {
   private DomainKeyCeremony() {}
 
   /**
-   * Generates AES-256 {@code domain-key/<generation>} in the token labelled {@code tokenLabel}.
-   * Logs in as SO, logs out and releases the module afterwards. The caller owns {@code soPin} and
-   * wipes it.
+   * Generates AES-256 {@code domain-key/<generation>} and {@code domain-key-asym/<generation>} (the
+   * asymmetric domain key, which wraps private and HMAC keys) in the token labelled {@code
+   * tokenLabel}, each unless it exists: on a token made before asymmetric domain keys, running the
+   * ceremony again for the current generation adds the missing one. Logs in as SO, logs out and
+   * releases the module afterwards. The caller owns {@code soPin} and wipes it.
    *
-   * @throws HsmException when the token is absent, the SO PIN is refused, or the label exists
+   * @return the labels created, in order
+   * @throws HsmException when the token is absent, the SO PIN is refused, or both keys exist
    * @throws IllegalArgumentException when {@code generation} is less than 1
    */
-  public static void createDomainKey(
+  public static List<String> createDomainKey(
       Path modulePath, String tokenLabel, char[] soPin, int generation) {
     if (modulePath == null || tokenLabel == null || soPin == null) {
       throw new IllegalArgumentException("module path, token label and SO PIN are required");
@@ -43,6 +48,8 @@ public final class DomainKeyCeremony {
           "domain key generation must be at least 1, was " + generation);
     }
     String label = KeyTemplates.domainKeyLabel(generation);
+    String asymLabel = KeyTemplates.asymDomainKeyLabel(generation);
+    List<String> created = new ArrayList<>();
     PKCS11Module module = Pkcs11Modules.acquire(modulePath);
     String step = "find token";
     try {
@@ -54,17 +61,28 @@ public final class DomainKeyCeremony {
         session.login(PKCS11Constants.CKU_SO, soPin);
         try {
           step = "C_FindObjects";
-          if (session.findObjectsSingle(KeyTemplates.domainKeyByLabel(generation), 1).length > 0) {
-            throw new HsmException(label + " already exists on token " + tokenLabel);
+          boolean hasKey =
+              session.findObjectsSingle(KeyTemplates.domainKeyByLabel(generation), 1).length > 0;
+          // Trusted only: an untrusted key a user planted under the label must not block the SO.
+          boolean hasAsymKey =
+              session.findObjectsSingle(KeyTemplates.trustedAsymDomainKeyByLabel(generation), 1)
+                      .length
+                  > 0;
+          if (hasKey && hasAsymKey) {
+            throw new HsmException(
+                label + " already exists on token " + tokenLabel + ", and " + asymLabel);
           }
-          step = "C_GenerateKey";
-          long handle =
-              session.generateKey(
-                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
-                  KeyTemplates.domainKey(generation));
-          step = "C_GetAttributeValue";
-          verifyAttributes(session, handle);
-          LOG.info("created {} on token {}", label, tokenLabel);
+          if (!hasKey) {
+            step = "C_GenerateKey";
+            generate(session, KeyTemplates.domainKey(generation));
+            created.add(label);
+          }
+          if (!hasAsymKey) {
+            step = "C_GenerateKey";
+            generate(session, KeyTemplates.asymDomainKey(generation));
+            created.add(asymLabel);
+          }
+          LOG.info("created {} on token {}", String.join(" and ", created), tokenLabel);
         } finally {
           try {
             session.logout();
@@ -84,13 +102,19 @@ public final class DomainKeyCeremony {
     } finally {
       Pkcs11Modules.release(modulePath);
     }
+    return created;
+  }
+
+  private static void generate(Session session, AttributeVector template) throws PKCS11Exception {
+    long handle = session.generateKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), template);
+    verifyAttributes(session, handle);
   }
 
   /**
    * Creates the next domain key generation: one above the highest {@code domain-key/<n>} on the
    * token (1 on a token without one). The first half of a domain-key rotation; the server then
-   * re-wraps every EKT under the new generation. As {@link #createDomainKey}: SO login, logout,
-   * module released; the caller owns and wipes {@code soPin}.
+   * re-wraps every EKT under the new generation. Creates both kinds of domain key. As {@link
+   * #createDomainKey}: SO login, logout, module released; the caller owns and wipes {@code soPin}.
    *
    * @return the generation created
    */

@@ -17,10 +17,17 @@ final class KeyTemplates {
   /** The label prefix of domain keys: {@code domain-key/<generation>}. */
   static final String DOMAIN_KEY_PREFIX = "domain-key/";
 
+  /** The label prefix of asymmetric domain keys: {@code domain-key-asym/<generation>}. */
+  static final String ASYM_DOMAIN_KEY_PREFIX = "domain-key-asym/";
+
   private KeyTemplates() {}
 
   static String domainKeyLabel(int generation) {
     return DOMAIN_KEY_PREFIX + generation;
+  }
+
+  static String asymDomainKeyLabel(int generation) {
+    return ASYM_DOMAIN_KEY_PREFIX + generation;
   }
 
   /**
@@ -129,6 +136,154 @@ final class KeyTemplates {
         .copyable(false)
         .destroyable(false)
         .unwrapTemplate(domainKeyUnwrapTemplate());
+  }
+
+  /**
+   * The asymmetric domain key, which wraps private and HMAC keys: the domain key's attributes, its
+   * own label, and its own UNWRAP_TEMPLATE. Why a second key: the domain key's UNWRAP_TEMPLATE pins
+   * whatever it unwraps to DERIVE-only, right for HBKs and useless for a key that signs.
+   */
+  static AttributeVector asymDomainKey(int generation) {
+    return domainKey(generation)
+        .label(asymDomainKeyLabel(generation))
+        .unwrapTemplate(asymDomainKeyUnwrapTemplate())
+        .wrapTemplate(asymDomainKeyWrapTemplate());
+  }
+
+  /**
+   * What the asymmetric domain key may wrap: keys that cannot unwrap (private and HMAC keys), never
+   * a domain key. Why: its UNWRAP_TEMPLATE leaves ENCRYPT and DECRYPT to the caller, so a domain
+   * key wrapped under it (possible once domain keys are extractable for a domain join) could be
+   * unwrapped as an AES key that decrypts every EKT.
+   */
+  static AttributeVector asymDomainKeyWrapTemplate() {
+    return new AttributeVector().unwrap(false);
+  }
+
+  /**
+   * What an unwrap under the asymmetric domain key must produce: SENSITIVE, wrappable only by a
+   * trusted key, not MODIFIABLE, and never an unwrapping or deriving key. SIGN, VERIFY and DECRYPT
+   * are left to the caller's template (they depend on the key's usage).
+   *
+   * <p>ENCRYPT and WRAP false are not pinned here: SoftHSM2 2.6.1 requires every UNWRAP_TEMPLATE
+   * attribute in the caller's template, and refuses CKA_ENCRYPT and CKA_WRAP in a private key's
+   * template ({@code CKR_ATTRIBUTE_TYPE_INVALID}), so pinning them would make every private key
+   * impossible to unwrap. A private key has neither attribute; an HMAC key (generic secret) with
+   * them has no mechanism to use them with, and its own templates set them false.
+   */
+  static AttributeVector asymDomainKeyUnwrapTemplate() {
+    return new AttributeVector()
+        .sensitive(true)
+        .wrapWithTrusted(true)
+        .modifiable(false)
+        .unwrap(false)
+        .derive(false);
+  }
+
+  static AttributeVector trustedAsymDomainKeyByLabel(int generation) {
+    return asymDomainKeyByLabel(generation).trusted(true);
+  }
+
+  static AttributeVector asymDomainKeyByLabel(int generation) {
+    return new AttributeVector()
+        .class_(PKCS11Constants.CKO_SECRET_KEY)
+        .token(true)
+        .label(asymDomainKeyLabel(generation));
+  }
+
+  /**
+   * A private key to be kept: a session object, SENSITIVE, EXTRACTABLE only so that it can be
+   * wrapped, and then only by a trusted key; exactly one usage. Carries every attribute of the
+   * asymmetric domain key's UNWRAP_TEMPLATE with the same value, so the same template unwraps it.
+   */
+  static AttributeVector privateKey(KeyPairType type, PrivateKeyUsage usage, boolean extractable) {
+    AttributeVector template =
+        type.isRsa() ? AttributeVector.newRSAPrivateKey() : AttributeVector.newECPrivateKey();
+    return template
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(extractable)
+        .wrapWithTrusted(true)
+        .sign(usage == PrivateKeyUsage.SIGN)
+        .decrypt(usage == PrivateKeyUsage.DECRYPT)
+        .signRecover(false)
+        .unwrap(false)
+        .derive(false)
+        .modifiable(false);
+  }
+
+  /**
+   * The public half of a generated pair: a session object only read (its modulus or point), so no
+   * usage at all.
+   */
+  static AttributeVector publicKey(KeyPairType type) {
+    AttributeVector template;
+    if (type.isRsa()) {
+      template =
+          AttributeVector.newRSAPublicKey()
+              .modulusBits(type.bits())
+              .publicExponent(java.math.BigInteger.valueOf(65537));
+    } else {
+      template = AttributeVector.newECPublicKey().ecParams(Der.curveOid(type));
+    }
+    return template
+        .token(false)
+        .private_(false)
+        .verify(false)
+        .verifyRecover(false)
+        .encrypt(false)
+        .wrap(false)
+        .derive(false)
+        .modifiable(false);
+  }
+
+  /**
+   * The private half of a customer data key pair: its components are read out at once, so it is not
+   * SENSITIVE and EXTRACTABLE (both are needed to read CKA_PRIVATE_EXPONENT or CKA_VALUE), and has
+   * no usage.
+   */
+  static AttributeVector dataPrivateKey(KeyPairType type) {
+    AttributeVector template =
+        type.isRsa() ? AttributeVector.newRSAPrivateKey() : AttributeVector.newECPrivateKey();
+    return template
+        .token(false)
+        .private_(true)
+        .sensitive(false)
+        .extractable(true)
+        .wrapWithTrusted(false)
+        .sign(false)
+        .decrypt(false)
+        .signRecover(false)
+        .unwrap(false)
+        .derive(false)
+        .modifiable(false);
+  }
+
+  /**
+   * An HMAC key: a generic secret session object, SIGN and VERIFY its only usages, SENSITIVE,
+   * EXTRACTABLE only so that it can be wrapped (and only by a trusted key).
+   */
+  static AttributeVector hmacKey(boolean extractable) {
+    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+        .token(false)
+        .private_(true)
+        .sensitive(true)
+        .extractable(extractable)
+        .wrapWithTrusted(true)
+        .sign(true)
+        .verify(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .derive(false)
+        .modifiable(false);
+  }
+
+  /** A new HMAC key of {@code type}'s length. */
+  static AttributeVector newHmacKey(HmacType type) {
+    return hmacKey(true).valueLen(type.length());
   }
 
   /** Finds secret keys that are token objects (domain keys are among them). */

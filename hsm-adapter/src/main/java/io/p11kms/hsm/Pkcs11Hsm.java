@@ -29,6 +29,7 @@ public final class Pkcs11Hsm implements Hsm {
   private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
   private static final int GCM_TAG_BITS = TAG_LENGTH * 8;
   private static final int MAX_RANDOM_BYTES = 1024;
+  private static final int RSA_GENERATION_DEADLINE_FACTOR = 6;
 
   private final HsmConfig config;
   private final TokenConnection connection;
@@ -37,6 +38,7 @@ public final class Pkcs11Hsm implements Hsm {
   private final BackingKeys backingKeys;
   private final Derivation preferred;
   private final long[] mechanisms;
+  private final PrivateKeys privateKeys;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
@@ -48,6 +50,8 @@ public final class Pkcs11Hsm implements Hsm {
     this.backingKeys = connection.backingKeys();
     this.preferred = preferred;
     this.mechanisms = mechanisms;
+    this.privateKeys =
+        new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
   }
 
   /**
@@ -460,6 +464,133 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
+  @Override
+  public java.util.Set<KeyPairType> supportedKeyPairTypes() {
+    return asym("probe key pair types", (session, step) -> privateKeys.supported(session));
+  }
+
+  @Override
+  public WrappedKeyPair generateKeyPair(KeyPairType type, PrivateKeyUsage usage) {
+    AsymmetricChecks.keyPair(type, usage);
+    return asym(
+        "generate key pair",
+        keyGenerationDeadline(type),
+        (session, step) -> privateKeys.generateKeyPair(session, step, type, usage));
+  }
+
+  @Override
+  public WrappedKey generateHmacKey(HmacType type) {
+    AsymmetricChecks.require(type != null, "an HMAC type is required");
+    return asym(
+        "generate HMAC key", (session, step) -> privateKeys.generateHmacKey(session, step, type));
+  }
+
+  @Override
+  public byte[] signDigest(
+      WrappedKey privateKey,
+      KeyPairType type,
+      SignatureScheme scheme,
+      DigestAlgorithm digest,
+      byte[] digestValue) {
+    AsymmetricChecks.sign(privateKey, type, scheme, digest, digestValue);
+    return asym(
+        "sign",
+        (session, step) ->
+            privateKeys.signDigest(session, step, privateKey, type, scheme, digest, digestValue));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A ciphertext of the wrong length and one the token rejects give the same {@link
+   * HsmDecryptionFailedException}; an EKT that does not unwrap is an internal fault (it came from
+   * the key store, not the caller).
+   */
+  @Override
+  public byte[] decryptOaep(
+      WrappedKey privateKey, KeyPairType type, DigestAlgorithm oaepHash, byte[] ciphertext) {
+    AsymmetricChecks.decrypt(privateKey, type, oaepHash, ciphertext);
+    return asym(
+        "decrypt",
+        (session, step) ->
+            privateKeys.decryptOaep(session, step, privateKey, type, oaepHash, ciphertext));
+  }
+
+  @Override
+  public byte[] generateMac(WrappedKey hmacKey, HmacType type, byte[] message) {
+    AsymmetricChecks.mac(hmacKey, type, message);
+    return asym(
+        "generate MAC",
+        (session, step) -> privateKeys.generateMac(session, step, hmacKey, type, message));
+  }
+
+  @Override
+  public DataKeyPair generateDataKeyPair(KeyPairType type) {
+    AsymmetricChecks.require(type != null, "a key pair type is required");
+    return asym(
+        "generate data key pair",
+        keyGenerationDeadline(type),
+        (session, step) -> privateKeys.generateDataKeyPair(session, step, type));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For the server's domain-key rotation: the EKTs of private and HMAC keys move to {@code
+   * toGeneration}'s asymmetric domain key, as {@link #rewrap} moves HBKs to its domain key.
+   */
+  @Override
+  public WrappedKey rewrapPrivateKey(
+      WrappedKey ekt,
+      KeyPairType typeOrNull,
+      HmacType hmacOrNull,
+      PrivateKeyUsage usageOrNull,
+      int toGeneration) {
+    AsymmetricChecks.rewrap(ekt, typeOrNull, hmacOrNull, usageOrNull, toGeneration);
+    org.xipki.pkcs11.wrapper.AttributeVector template =
+        hmacOrNull != null
+            ? KeyTemplates.hmacKey(true)
+            : KeyTemplates.privateKey(typeOrNull, usageOrNull, true);
+    return asym(
+        "rewrap private key",
+        (session, step) -> privateKeys.rewrap(session, step, ekt, template, toGeneration));
+  }
+
+  /** A token call of {@link PrivateKeys}, told the step it is in. */
+  @FunctionalInterface
+  private interface AsymWork<T> {
+    T run(Session session, Step step) throws PKCS11Exception;
+  }
+
+  /**
+   * Runs {@code work} through the connection (deadline, recovery, one retry) and maps a failure by
+   * the step it happened in: a rejected ciphertext at C_Decrypt is a decryption failure.
+   */
+  private <T> T asym(String operation, AsymWork<T> work) {
+    return asym(operation, 1, work);
+  }
+
+  /**
+   * RSA key generation gets {@value #RSA_GENERATION_DEADLINE_FACTOR} call deadlines: SoftHSM2 takes
+   * about a second for RSA-4096 on an idle machine and over ten on a loaded one.
+   */
+  private static int keyGenerationDeadline(KeyPairType type) {
+    return type.isRsa() ? RSA_GENERATION_DEADLINE_FACTOR : 1;
+  }
+
+  private <T> T asym(String operation, int deadlineFactor, AsymWork<T> work) {
+    checkOpen();
+    Step step = new Step(operation);
+    try {
+      return connection.call(operation, session -> work.run(session, step), true, deadlineFactor);
+    } catch (PKCS11Exception e) {
+      if (step.name.equals("C_Decrypt")) {
+        throw Pkcs11Errors.mapDecrypt(e);
+      }
+      throw Pkcs11Errors.map(step.name, e);
+    }
+  }
+
   /**
    * The number of objects the application sees on the token: token objects plus every session
    * object of this application, cached backing keys included. Tests compare it before and after a
@@ -541,6 +672,11 @@ public final class Pkcs11Hsm implements Hsm {
   <T> T withSessionForTest(TokenConnection.TokenWork<T> work) throws PKCS11Exception {
     checkOpen();
     return connection.call("test", work, false);
+  }
+
+  /** For tests only: the handle of {@code domain-key-asym/<generation>}. */
+  long asymDomainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
+    return domainKeys.asymHandle(session, generation);
   }
 
   /** For tests only: the handle of {@code domain-key/<generation>}. */

@@ -143,10 +143,20 @@ final class TokenConnection implements AutoCloseable {
    *     adapter is closed
    */
   <T> T call(String operation, TokenWork<T> work, boolean retry) throws PKCS11Exception {
+    return call(operation, work, retry, 1);
+  }
+
+  /**
+   * As {@link #call(String, TokenWork, boolean)}, with {@code deadlineFactor} times the call
+   * deadline: for RSA key generation, whose prime search takes seconds and varies with luck and
+   * load.
+   */
+  <T> T call(String operation, TokenWork<T> work, boolean retry, int deadlineFactor)
+      throws PKCS11Exception {
     for (int attempt = 1; ; attempt++) {
       Attempt<T> current = new Attempt<>(work);
       try {
-        return runWithDeadline(operation, current);
+        return runWithDeadline(operation, current, deadlineFactor);
       } catch (PKCS11Exception e) {
         Recovery kind = Pkcs11Errors.recoveryFor(e.getErrorCode());
         if (!retry || kind == Recovery.NONE) {
@@ -160,7 +170,8 @@ final class TokenConnection implements AutoCloseable {
     }
   }
 
-  private <T> T runWithDeadline(String operation, Attempt<T> attempt) throws PKCS11Exception {
+  private <T> T runWithDeadline(String operation, Attempt<T> attempt, int deadlineFactor)
+      throws PKCS11Exception {
     if (closed.get()) {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
@@ -173,11 +184,14 @@ final class TokenConnection implements AutoCloseable {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
     try {
-      return future.get(callTimeoutNanos, TimeUnit.NANOSECONDS);
+      return future.get(callTimeoutNanos * deadlineFactor, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
       attempt.abandoned = true;
       throw new HsmUnavailableException(
-          operation + " did not finish within " + config.callTimeout().toMillis() + " ms");
+          operation
+              + " did not finish within "
+              + config.callTimeout().toMillis() * deadlineFactor
+              + " ms");
     } catch (InterruptedException e) {
       attempt.abandoned = true;
       Thread.currentThread().interrupt();

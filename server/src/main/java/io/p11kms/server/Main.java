@@ -89,7 +89,8 @@ public final class Main {
   @Command(
       name = "init-domain-key",
       description =
-          "As the token's security officer, create domain key generation N (the ceremony).")
+          "As the token's security officer, create domain key generation N (the ceremony):"
+              + " domain-key/N and domain-key-asym/N, each unless present.")
   static final class InitDomainKey implements Callable<Integer> {
     @Option(names = "--module", required = true, description = "The PKCS#11 library.")
     Path module;
@@ -106,12 +107,17 @@ public final class Main {
     @Override
     public Integer call() {
       char[] soPin = PinSource.fromFile(soPinFile).read();
+      java.util.List<String> created;
       try {
-        DomainKeyCeremony.createDomainKey(module, tokenLabel, soPin, generation);
+        // Creates domain-key/N and domain-key-asym/N, each unless present: run again on an older
+        // token, it adds the asymmetric domain key.
+        created = DomainKeyCeremony.createDomainKey(module, tokenLabel, soPin, generation);
       } finally {
         Arrays.fill(soPin, '\0');
       }
-      System.out.println("created domain-key/" + generation + " on token " + tokenLabel);
+      for (String label : created) {
+        System.out.println("created " + label + " on token " + tokenLabel);
+      }
       return 0;
     }
   }

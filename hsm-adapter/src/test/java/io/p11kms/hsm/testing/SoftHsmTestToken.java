@@ -19,7 +19,8 @@ import java.util.stream.Stream;
 
 /**
  * A throwaway SoftHSM2 token for tests: its own token directory, a random label, random PINs, and
- * (for {@link #create()}) the domain key {@code domain-key/1} made by {@link DomainKeyCeremony}.
+ * (for {@link #create()}) the domain keys {@code domain-key/1} and {@code domain-key-asym/1} made
+ * by {@link DomainKeyCeremony}.
  *
  * <p>SoftHSM2 reads {@code SOFTHSM2_CONF} once, at {@code C_Initialize}. Surefire runs every test
  * class in its own JVM with {@code SOFTHSM2_CONF} pointing into {@code target/}; {@link #create()}
@@ -60,9 +61,25 @@ public final class SoftHsmTestToken implements AutoCloseable {
 
   /**
    * A token in a fresh temporary directory, configured at {@code $SOFTHSM2_CONF}, with {@code
-   * domain-key/1} created in this JVM (which loads the PKCS#11 module here).
+   * domain-key/1} and {@code domain-key-asym/1} created in this JVM (which loads the PKCS#11 module
+   * here).
    */
   public static SoftHsmTestToken create() {
+    SoftHsmTestToken token = createWithoutDomainKey();
+    try {
+      DomainKeyCeremony.createDomainKey(token.modulePath, token.label, token.soPin, 1);
+    } catch (RuntimeException e) {
+      token.close();
+      throw e;
+    }
+    return token;
+  }
+
+  /**
+   * As {@link #create()}, but with no domain key at all: for tests of a token made before a kind of
+   * domain key existed.
+   */
+  public static SoftHsmTestToken createWithoutDomainKey() {
     String conf = System.getenv("SOFTHSM2_CONF");
     if (conf == null || conf.isBlank()) {
       throw new IllegalStateException(
@@ -71,14 +88,7 @@ public final class SoftHsmTestToken implements AutoCloseable {
     }
     try {
       Path root = Files.createTempDirectory("p11kms-softhsm-");
-      SoftHsmTestToken token = initialise(Paths.get(conf), root, true);
-      try {
-        DomainKeyCeremony.createDomainKey(token.modulePath, token.label, token.soPin, 1);
-      } catch (RuntimeException e) {
-        token.close();
-        throw e;
-      }
-      return token;
+      return initialise(Paths.get(conf), root, true);
     } catch (IOException e) {
       throw new IllegalStateException("cannot create the SoftHSM2 test token", e);
     }

@@ -1,0 +1,67 @@
+package io.p11kms.hsm;
+
+/** Argument checks of the asymmetric and HMAC operations, made before any token call. */
+final class AsymmetricChecks {
+  private AsymmetricChecks() {}
+
+  static void keyPair(KeyPairType type, PrivateKeyUsage usage) {
+    require(type != null && usage != null, "a key pair type and a usage are required");
+    if (!type.isRsa() && usage == PrivateKeyUsage.DECRYPT) {
+      throw new IllegalArgumentException(type + " keys cannot decrypt");
+    }
+  }
+
+  static void sign(
+      WrappedKey key,
+      KeyPairType type,
+      SignatureScheme scheme,
+      DigestAlgorithm digest,
+      byte[] digestValue) {
+    require(
+        key != null && type != null && scheme != null && digest != null && digestValue != null,
+        "a private key, its type, a scheme, a digest algorithm and a digest are required");
+    if ((scheme == SignatureScheme.ECDSA) == type.isRsa()) {
+      throw new IllegalArgumentException(scheme + " does not sign with " + type + " keys");
+    }
+    if (digestValue.length != digest.length()) {
+      throw new IllegalArgumentException(
+          "a " + digest + " digest is " + digest.length() + " bytes, not " + digestValue.length);
+    }
+  }
+
+  /**
+   * @throws HsmDecryptionFailedException when the ciphertext is not as long as the modulus (it
+   *     cannot be one this key's public key made)
+   */
+  static void decrypt(WrappedKey key, KeyPairType type, DigestAlgorithm hash, byte[] ciphertext) {
+    require(
+        key != null && type != null && hash != null && ciphertext != null,
+        "a private key, its type, an OAEP hash and a ciphertext are required");
+    if (!type.isRsa()) {
+      throw new IllegalArgumentException(type + " keys cannot decrypt");
+    }
+    if (ciphertext.length != type.bits() / 8) {
+      throw new HsmDecryptionFailedException(Pkcs11Errors.DECRYPTION_FAILED);
+    }
+  }
+
+  static void mac(WrappedKey key, HmacType type, byte[] message) {
+    require(
+        key != null && type != null && message != null,
+        "an HMAC key, its type and a message are required");
+  }
+
+  static void rewrap(
+      WrappedKey ekt, KeyPairType type, HmacType hmac, PrivateKeyUsage usage, int toGeneration) {
+    require(ekt != null && toGeneration >= 1, "an EKT and a generation of at least 1 are required");
+    boolean privateKey = type != null && usage != null && hmac == null;
+    boolean hmacKey = hmac != null && type == null && usage == null;
+    require(privateKey || hmacKey, "give a key pair type and usage, or an HMAC type, not both");
+  }
+
+  static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

@@ -1,0 +1,434 @@
+package io.p11kms.hsm;
+
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.spec.RSAPrivateCrtKeySpec;
+import java.security.spec.RSAPublicKeySpec;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.KeyPairTemplate;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11KeyPair;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
+import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
+
+/**
+ * Private and HMAC keys in the token (issue #8), for {@link Pkcs11Hsm}: generated as session
+ * objects and wrapped at once under the asymmetric domain key with CKM_AES_KEY_WRAP_PAD; unwrapped
+ * as session objects for one operation and destroyed in {@code finally}. Every method runs inside a
+ * {@link TokenConnection#call}, so deadlines, recovery and the interceptor apply as to the rest.
+ */
+final class PrivateKeys {
+  private static final long RSA_GEN = PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN;
+  private static final long EC_GEN = PKCS11Constants.CKM_EC_KEY_PAIR_GEN;
+  private static final long KWP = PKCS11Constants.CKM_AES_KEY_WRAP_PAD;
+
+  /** Where the token stands on new keys: the current domain key generation. */
+  @FunctionalInterface
+  interface Generation {
+    int current(Session session) throws PKCS11Exception;
+  }
+
+  private final Calls calls;
+  private final DomainKeys domainKeys;
+  private final BackingKeys backingKeys;
+  private final Generation generation;
+  private final Set<Long> mechanisms;
+  private final Set<DigestAlgorithm> nativeOaepRefused =
+      Collections.synchronizedSet(EnumSet.noneOf(DigestAlgorithm.class));
+  private volatile Set<KeyPairType> supported;
+
+  PrivateKeys(
+      Calls calls,
+      DomainKeys domainKeys,
+      BackingKeys backingKeys,
+      Generation generation,
+      long[] mechanisms) {
+    this.calls = calls;
+    this.domainKeys = domainKeys;
+    this.backingKeys = backingKeys;
+    this.generation = generation;
+    this.mechanisms = LongStream.of(mechanisms).boxed().collect(Collectors.toSet());
+  }
+
+  /**
+   * The key pair types of this token, probed once: RSA and the NIST curves from the mechanism list,
+   * secp256k1 by generating (and destroying) one pair, since the list does not name curves.
+   */
+  Set<KeyPairType> supported(Session session) throws PKCS11Exception {
+    Set<KeyPairType> known = supported;
+    if (known != null) {
+      return known;
+    }
+    EnumSet<KeyPairType> types = EnumSet.noneOf(KeyPairType.class);
+    if (mechanisms.contains(KWP)) {
+      if (offers(RSA_GEN, PKCS11Constants.CKM_RSA_PKCS, PKCS11Constants.CKM_RSA_PKCS_PSS)
+          && (mechanisms.contains(PKCS11Constants.CKM_RSA_PKCS_OAEP)
+              || mechanisms.contains(PKCS11Constants.CKM_RSA_X_509))) {
+        types.addAll(EnumSet.of(KeyPairType.RSA_2048, KeyPairType.RSA_3072, KeyPairType.RSA_4096));
+      }
+      if (offers(EC_GEN, PKCS11Constants.CKM_ECDSA)) {
+        types.addAll(EnumSet.of(KeyPairType.EC_P256, KeyPairType.EC_P384, KeyPairType.EC_P521));
+        if (canGenerate(session, KeyPairType.EC_SECP256K1)) {
+          types.add(KeyPairType.EC_SECP256K1);
+        }
+      }
+    }
+    supported = Collections.unmodifiableSet(types);
+    return supported;
+  }
+
+  private boolean offers(long... wanted) {
+    return LongStream.of(wanted).allMatch(mechanisms::contains);
+  }
+
+  private boolean canGenerate(Session session, KeyPairType type) throws PKCS11Exception {
+    PKCS11KeyPair pair;
+    try {
+      pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+    } catch (PKCS11Exception e) {
+      if (Pkcs11Errors.recoveryFor(e.getErrorCode()) != Pkcs11Errors.Recovery.NONE) {
+        throw e;
+      }
+      return false;
+    }
+    destroyPair(session, pair);
+    return true;
+  }
+
+  WrappedKeyPair generateKeyPair(
+      Session session, Pkcs11Hsm.Step step, KeyPairType type, PrivateKeyUsage usage)
+      throws PKCS11Exception {
+    requireSupported(session, type);
+    step.name = "find asymmetric domain key";
+    int current = generation.current(session);
+    long domainKey = domainKeys.asymHandle(session, current);
+    step.name = "C_GenerateKeyPair";
+    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.privateKey(type, usage, true));
+    try {
+      step.name = "C_GetAttributeValue";
+      byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, pair.getPrivateKey());
+      return new WrappedKeyPair(new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt), spki);
+    } finally {
+      destroyPair(session, pair);
+    }
+  }
+
+  WrappedKey generateHmacKey(Session session, Pkcs11Hsm.Step step, HmacType type)
+      throws PKCS11Exception {
+    step.name = "find asymmetric domain key";
+    int current = generation.current(session);
+    long domainKey = domainKeys.asymHandle(session, current);
+    step.name = "C_GenerateKey";
+    calls.before(step.name);
+    long key =
+        session.generateKey(
+            new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
+            KeyTemplates.newHmacKey(type));
+    try {
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
+      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt);
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  byte[] signDigest(
+      Session session,
+      Pkcs11Hsm.Step step,
+      WrappedKey privateKey,
+      KeyPairType type,
+      SignatureScheme scheme,
+      DigestAlgorithm digest,
+      byte[] digestValue)
+      throws PKCS11Exception {
+    long key =
+        unwrap(
+            session, step, privateKey, KeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
+    try {
+      step.name = "C_Sign";
+      calls.before(step.name);
+      return switch (scheme) {
+        case RSA_PKCS1_V1_5 ->
+            session.signSingle(
+                new Mechanism(PKCS11Constants.CKM_RSA_PKCS),
+                key,
+                Der.digestInfo(digest, digestValue));
+        case RSA_PSS ->
+            session.signSingle(
+                new Mechanism(
+                    PKCS11Constants.CKM_RSA_PKCS_PSS,
+                    new RSA_PKCS_PSS_PARAMS(hashMechanism(digest), mgf1(digest), digest.length())),
+                key,
+                digestValue);
+        case ECDSA ->
+            Der.ecdsaSignature(
+                session.signSingle(new Mechanism(PKCS11Constants.CKM_ECDSA), key, digestValue));
+      };
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  /**
+   * RSAES-OAEP with CKM_RSA_PKCS_OAEP; where the token refuses the hash in the mechanism's
+   * parameters, raw RSA (CKM_RSA_X_509) in the token and the OAEP decoding here ({@link
+   * OaepDecoding}). The private key stays in the token either way.
+   */
+  byte[] decryptOaep(
+      Session session,
+      Pkcs11Hsm.Step step,
+      WrappedKey privateKey,
+      KeyPairType type,
+      DigestAlgorithm hash,
+      byte[] ciphertext)
+      throws PKCS11Exception {
+    long key =
+        unwrap(
+            session,
+            step,
+            privateKey,
+            KeyTemplates.privateKey(type, PrivateKeyUsage.DECRYPT, false));
+    try {
+      if (!nativeOaepRefused.contains(hash)) {
+        step.name = "C_DecryptInit";
+        calls.before(step.name);
+        boolean started = false;
+        try {
+          session.decryptInit(
+              new Mechanism(
+                  PKCS11Constants.CKM_RSA_PKCS_OAEP,
+                  new RSA_PKCS_OAEP_PARAMS(hashMechanism(hash), mgf1(hash))),
+              key);
+          started = true;
+        } catch (PKCS11Exception e) {
+          long code = e.getErrorCode();
+          if (code != PKCS11Constants.CKR_ARGUMENTS_BAD
+              && code != PKCS11Constants.CKR_MECHANISM_PARAM_INVALID) {
+            throw e;
+          }
+          nativeOaepRefused.add(hash);
+        }
+        if (started) {
+          step.name = "C_Decrypt";
+          calls.before(step.name);
+          return session.decrypt(ciphertext);
+        }
+      }
+      step.name = "C_Decrypt";
+      calls.before(step.name);
+      byte[] encoded =
+          session.decryptSingle(new Mechanism(PKCS11Constants.CKM_RSA_X_509), key, ciphertext);
+      return OaepDecoding.decode(encoded, type.bits() / 8, hash);
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  byte[] generateMac(
+      Session session, Pkcs11Hsm.Step step, WrappedKey hmacKey, HmacType type, byte[] message)
+      throws PKCS11Exception {
+    long key = unwrap(session, step, hmacKey, KeyTemplates.hmacKey(false));
+    try {
+      step.name = "C_Sign";
+      calls.before(step.name);
+      Mechanism mechanism = new Mechanism(hmacMechanism(type));
+      if (message.length > 0) {
+        return session.signSingle(mechanism, key, message);
+      }
+      // The wrapper passes an empty array as NULL, which C_Sign rejects: init and final instead.
+      session.signInit(mechanism, key);
+      return session.signFinal();
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  DataKeyPair generateDataKeyPair(Session session, Pkcs11Hsm.Step step, KeyPairType type)
+      throws PKCS11Exception {
+    requireSupported(session, type);
+    step.name = "C_GenerateKeyPair";
+    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+    try {
+      step.name = "C_GetAttributeValue";
+      byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
+      calls.before(step.name);
+      byte[] pkcs8;
+      if (type.isRsa()) {
+        AttributeVector a =
+            session.getAttrValues(
+                pair.getPrivateKey(),
+                PKCS11Constants.CKA_MODULUS,
+                PKCS11Constants.CKA_PUBLIC_EXPONENT,
+                PKCS11Constants.CKA_PRIVATE_EXPONENT,
+                PKCS11Constants.CKA_PRIME_1,
+                PKCS11Constants.CKA_PRIME_2,
+                PKCS11Constants.CKA_EXPONENT_1,
+                PKCS11Constants.CKA_EXPONENT_2,
+                PKCS11Constants.CKA_COEFFICIENT);
+        pkcs8 =
+            rsaKeyFactory()
+                .generatePrivate(
+                    new RSAPrivateCrtKeySpec(
+                        required(a.modulus()),
+                        required(a.publicExponent()),
+                        required(a.privateExponent()),
+                        required(a.prime1()),
+                        required(a.prime2()),
+                        required(a.exponent1()),
+                        required(a.exponent2()),
+                        required(a.coefficient())))
+                .getEncoded();
+      } else {
+        byte[] value =
+            session.getAttrValues(pair.getPrivateKey(), PKCS11Constants.CKA_VALUE).value();
+        if (value == null) {
+          throw new HsmException("the token did not reveal the data key pair's private value");
+        }
+        pkcs8 = Der.ecPkcs8(type, value, ecPoint(session, type, pair.getPublicKey()));
+        java.util.Arrays.fill(value, (byte) 0);
+      }
+      return new DataKeyPair(pkcs8, spki);
+    } catch (GeneralSecurityException e) {
+      throw new HsmException("cannot encode the data key pair: " + e.getClass().getSimpleName());
+    } finally {
+      destroyPair(session, pair);
+    }
+  }
+
+  /**
+   * Unwraps {@code ekt} (a private or an HMAC key, told apart by {@code template}) under its
+   * asymmetric domain key generation and wraps it under {@code toGeneration}'s, inside the token;
+   * the unwrapped session object is EXTRACTABLE for this, wrappable only by a trusted key, and
+   * destroyed in {@code finally}.
+   */
+  WrappedKey rewrap(
+      Session session,
+      Pkcs11Hsm.Step step,
+      WrappedKey ekt,
+      AttributeVector template,
+      int toGeneration)
+      throws PKCS11Exception {
+    step.name = "find asymmetric domain key";
+    long to = domainKeys.asymHandle(session, toGeneration);
+    long key = unwrap(session, step, ekt, template);
+    try {
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] wrapped = session.wrapKey(new Mechanism(KWP), to, key);
+      return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP_PAD, wrapped);
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  private long unwrap(
+      Session session, Pkcs11Hsm.Step step, WrappedKey ekt, AttributeVector template)
+      throws PKCS11Exception {
+    if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP_PAD) {
+      throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
+    }
+    step.name = "find asymmetric domain key";
+    long domainKey = domainKeys.asymHandle(session, ekt.domainKeyGeneration());
+    step.name = "C_UnwrapKey";
+    calls.before(step.name);
+    return session.unwrapKey(new Mechanism(KWP), domainKey, ekt.ekt(), template);
+  }
+
+  private void requireSupported(Session session, KeyPairType type) throws PKCS11Exception {
+    if (!supported(session).contains(type)) {
+      throw new HsmException("this token cannot generate " + type + " key pairs");
+    }
+  }
+
+  private PKCS11KeyPair generatePair(Session session, KeyPairType type, AttributeVector privateKey)
+      throws PKCS11Exception {
+    calls.before("C_GenerateKeyPair");
+    return session.generateKeyPair(
+        new Mechanism(type.isRsa() ? RSA_GEN : EC_GEN),
+        new KeyPairTemplate(privateKey, KeyTemplates.publicKey(type)));
+  }
+
+  private void destroyPair(Session session, PKCS11KeyPair pair) {
+    backingKeys.destroyQuietly(session, pair.getPrivateKey());
+    backingKeys.destroyQuietly(session, pair.getPublicKey());
+  }
+
+  private byte[] subjectPublicKeyInfo(Session session, KeyPairType type, long publicKey)
+      throws PKCS11Exception {
+    if (!type.isRsa()) {
+      return Der.ecSubjectPublicKeyInfo(type, ecPoint(session, type, publicKey));
+    }
+    calls.before("C_GetAttributeValue");
+    AttributeVector a =
+        session.getAttrValues(
+            publicKey, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);
+    try {
+      return rsaKeyFactory()
+          .generatePublic(new RSAPublicKeySpec(required(a.modulus()), required(a.publicExponent())))
+          .getEncoded();
+    } catch (GeneralSecurityException e) {
+      throw new HsmException("cannot encode the RSA public key: " + e.getClass().getSimpleName());
+    }
+  }
+
+  private byte[] ecPoint(Session session, KeyPairType type, long publicKey) throws PKCS11Exception {
+    calls.before("C_GetAttributeValue");
+    byte[] point = session.getAttrValues(publicKey, PKCS11Constants.CKA_EC_POINT).ecPoint();
+    if (point == null) {
+      throw new HsmException("the token returned no EC point");
+    }
+    return Der.ecPoint(point, type);
+  }
+
+  private static KeyFactory rsaKeyFactory() throws GeneralSecurityException {
+    return KeyFactory.getInstance("RSA");
+  }
+
+  private static BigInteger required(BigInteger value) {
+    if (value == null) {
+      throw new HsmException("the token did not return an RSA key component");
+    }
+    return value;
+  }
+
+  static long hashMechanism(DigestAlgorithm digest) {
+    return switch (digest) {
+      case SHA_1 -> PKCS11Constants.CKM_SHA_1;
+      case SHA_256 -> PKCS11Constants.CKM_SHA256;
+      case SHA_384 -> PKCS11Constants.CKM_SHA384;
+      case SHA_512 -> PKCS11Constants.CKM_SHA512;
+    };
+  }
+
+  static long mgf1(DigestAlgorithm digest) {
+    return switch (digest) {
+      case SHA_1 -> PKCS11Constants.CKG_MGF1_SHA1;
+      case SHA_256 -> PKCS11Constants.CKG_MGF1_SHA256;
+      case SHA_384 -> PKCS11Constants.CKG_MGF1_SHA384;
+      case SHA_512 -> PKCS11Constants.CKG_MGF1_SHA512;
+    };
+  }
+
+  static long hmacMechanism(HmacType type) {
+    return switch (type) {
+      case HMAC_SHA224 -> PKCS11Constants.CKM_SHA224_HMAC;
+      case HMAC_SHA256 -> PKCS11Constants.CKM_SHA256_HMAC;
+      case HMAC_SHA384 -> PKCS11Constants.CKM_SHA384_HMAC;
+      case HMAC_SHA512 -> PKCS11Constants.CKM_SHA512_HMAC;
+    };
+  }
+}
