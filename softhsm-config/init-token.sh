@@ -5,7 +5,11 @@
 # domain-key-asym/1 (the same, for private and HMAC keys; its own unwrap template).
 #
 # Usage: init-token.sh DATA_DIR [TOKEN_LABEL]
+# With P11KMS_JOIN=1 no domain key is made: the token is to receive the domain keys of a running
+# deployment by the domain-join ceremony (p11kms domain-join begin/export/finish; docs/deployment.md).
+#
 # Reads:  P11KMS_CLASSPATH  the server's classpath (run.sh sets it)
+#         P11KMS_JOIN  1: leave the token without a domain key, for a domain join
 #         P11KMS_PKCS11_MODULE  default /usr/lib/softhsm/libsofthsm2.so
 #         P11KMS_PORT  the port written into the configuration, default 7443
 # Writes: DATA_DIR/softhsm2.conf, DATA_DIR/tokens/, DATA_DIR/user.pin and DATA_DIR/so.pin
@@ -47,8 +51,12 @@ new_pin >"$data_dir/so.pin"
 softhsm2-util --init-token --free --label "$label" \
   --so-pin "$(cat "$data_dir/so.pin")" --pin "$(cat "$data_dir/user.pin")" >/dev/null
 
-java -cp "$P11KMS_CLASSPATH" io.p11kms.server.Main init-domain-key \
-  --module "$module" --token-label "$label" --so-pin-file "$data_dir/so.pin" --generation 1
+if [ "${P11KMS_JOIN:-0}" = "1" ]; then
+  echo "no domain key made (P11KMS_JOIN=1): run the domain join before serving"
+else
+  java -cp "$P11KMS_CLASSPATH" io.p11kms.server.Main init-domain-key \
+    --module "$module" --token-label "$label" --so-pin-file "$data_dir/so.pin" --generation 1
+fi
 
 cat >"$data_dir/p11kms.properties.tmp" <<PROPS
 # p11kms on a local SoftHSM2 token, made by softhsm-config/init-token.sh.

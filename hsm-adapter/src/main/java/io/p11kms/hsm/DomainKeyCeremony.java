@@ -18,7 +18,8 @@ import org.xipki.pkcs11.wrapper.Token;
  *
  * <p>Why the SO: only the SO may set CKA_TRUSTED, and only a TRUSTED key may wrap the backing keys
  * (which are WRAP_WITH_TRUSTED). An SO session can create only public objects, so the domain key is
- * a public token object; it is SENSITIVE and not extractable, so public does not mean readable. Its
+ * a public token object; it is SENSITIVE, and EXTRACTABLE only under a TRUSTED key
+ * (WRAP_WITH_TRUSTED, for the domain-join ceremony), so public does not mean readable. Its
  * UNWRAP_TEMPLATE makes the token force SENSITIVE and WRAP_WITH_TRUSTED onto everything it unwraps,
  * whatever template the caller passes.
  */
@@ -163,12 +164,14 @@ public final class DomainKeyCeremony {
             PKCS11Constants.CKA_TRUSTED,
             PKCS11Constants.CKA_SENSITIVE,
             PKCS11Constants.CKA_EXTRACTABLE,
+            PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
             PKCS11Constants.CKA_DECRYPT,
             PKCS11Constants.CKA_ENCRYPT,
             PKCS11Constants.CKA_MODIFIABLE);
     require(Boolean.TRUE.equals(actual.trusted()), "CKA_TRUSTED");
     require(Boolean.TRUE.equals(actual.sensitive()), "CKA_SENSITIVE");
-    require(Boolean.FALSE.equals(actual.extractable()), "CKA_EXTRACTABLE");
+    require(Boolean.TRUE.equals(actual.extractable()), "CKA_EXTRACTABLE");
+    require(Boolean.TRUE.equals(actual.wrapWithTrusted()), "CKA_WRAP_WITH_TRUSTED");
     require(Boolean.FALSE.equals(actual.decrypt()), "CKA_DECRYPT");
     require(Boolean.FALSE.equals(actual.encrypt()), "CKA_ENCRYPT");
     require(Boolean.FALSE.equals(actual.modifiable()), "CKA_MODIFIABLE");

@@ -108,13 +108,21 @@ final class KeyTemplates {
 
   /**
    * The domain key: a public token object (an SO session can create only public objects), TRUSTED
-   * so that it may wrap WRAP_WITH_TRUSTED keys, never extractable, WRAP and UNWRAP only.
+   * so that it may wrap WRAP_WITH_TRUSTED keys, WRAP and UNWRAP only.
+   *
+   * <p>EXTRACTABLE with WRAP_WITH_TRUSTED: it can leave the token only wrapped under another
+   * TRUSTED key, which only the SO can make; that is how the domain-join ceremony copies it to
+   * another HSM ({@link DomainJoin}). SENSITIVE, so its value is never readable. Its WRAP_TEMPLATE
+   * lets it wrap only DERIVE keys (HBKs): without it a user session could wrap a domain key under
+   * itself and unwrap the bytes into a DERIVE session key with the domain key's material, an AES
+   * encryption oracle under the domain key (SoftHSM2 2.6.1 allows both calls).
    *
    * <p>Not MODIFIABLE, not COPYABLE, not DESTROYABLE: a public object is open to every user
    * session, and SoftHSM2 lets a user session set CKA_DECRYPT on a modifiable public key. A domain
    * key that can AES-ECB decrypt gives up every EKT (RFC 3394 unwrapping is AES-ECB decryption and
    * XOR). A copy with a new template would do the same; a destroyed domain key loses every EKT
-   * wrapped under it.
+   * wrapped under it. MODIFIABLE comes last: SoftHSM2 applies a template in order and refuses every
+   * attribute after MODIFIABLE false (CKR_ATTRIBUTE_READ_ONLY) when it unwraps.
    */
   static AttributeVector domainKey(int generation) {
     return AttributeVector.newAESSecretKey()
@@ -124,7 +132,8 @@ final class KeyTemplates {
         .private_(false)
         .trusted(true)
         .sensitive(true)
-        .extractable(false)
+        .extractable(true)
+        .wrapWithTrusted(true)
         .wrap(true)
         .unwrap(true)
         .encrypt(false)
@@ -132,10 +141,16 @@ final class KeyTemplates {
         .sign(false)
         .verify(false)
         .derive(false)
-        .modifiable(false)
         .copyable(false)
         .destroyable(false)
-        .unwrapTemplate(domainKeyUnwrapTemplate());
+        .wrapTemplate(domainKeyWrapTemplate())
+        .unwrapTemplate(domainKeyUnwrapTemplate())
+        .modifiable(false);
+  }
+
+  /** What a domain key may wrap: DERIVE keys only, which no domain key is. */
+  static AttributeVector domainKeyWrapTemplate() {
+    return new AttributeVector().derive(true);
   }
 
   /**

@@ -119,6 +119,7 @@ public final class TokenDoctor {
         Arrays.fill(pin, '\0');
       }
       inspectDomainKeys(session, checks);
+      inspectAsymDomainKeys(session, checks);
     } finally {
       try {
         session.closeSession();
@@ -158,6 +159,8 @@ public final class TokenDoctor {
                 PKCS11Constants.CKA_TRUSTED,
                 PKCS11Constants.CKA_SENSITIVE,
                 PKCS11Constants.CKA_EXTRACTABLE,
+                PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+                PKCS11Constants.CKA_WRAP_TEMPLATE,
                 PKCS11Constants.CKA_WRAP,
                 PKCS11Constants.CKA_UNWRAP,
                 PKCS11Constants.CKA_ENCRYPT,
@@ -167,12 +170,91 @@ public final class TokenDoctor {
         List<String> wrong = new ArrayList<>();
         expect(wrong, "CKA_TRUSTED", a.trusted(), true);
         expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
-        expect(wrong, "CKA_EXTRACTABLE", a.extractable(), false);
+        // EXTRACTABLE only together with WRAP_WITH_TRUSTED (domain join); a key made before domain
+        // join existed is not extractable: still good for the service, but no join source.
+        boolean extractable = Boolean.TRUE.equals(a.extractable());
+        if (extractable) {
+          expect(wrong, "CKA_WRAP_WITH_TRUSTED", a.wrapWithTrusted(), true);
+          AttributeVector wrapTemplate = a.wrapTemplate();
+          expect(
+              wrong,
+              "CKA_WRAP_TEMPLATE{CKA_DERIVE}",
+              wrapTemplate == null ? null : wrapTemplate.derive(),
+              true);
+        }
         expect(wrong, "CKA_WRAP", a.wrap(), true);
         expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
         expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
         expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
         expect(wrong, "CKA_SIGN", a.sign(), false);
+        expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
+        checks.add(
+            wrong.isEmpty()
+                ? ok(
+                    label,
+                    extractable
+                        ? "attributes as required"
+                        : "attributes as required; not extractable, so this token cannot be the"
+                            + " source of a domain join")
+                : fail(label, "wrong attributes: " + String.join(", ", wrong)));
+      } catch (PKCS11Exception e) {
+        checks.add(fail(label, message(e)));
+      }
+    }
+  }
+
+  /**
+   * The asymmetric domain keys: each one's attributes, and whether the current generation has one
+   * (without it the service runs, but makes no key pair or HMAC key).
+   */
+  private static void inspectAsymDomainKeys(Session session, List<TokenReport.Check> checks) {
+    TreeMap<Integer, Long> asymKeys = new TreeMap<>();
+    int current = 0;
+    try {
+      for (long object : session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys())) {
+        String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
+        current = Math.max(current, DomainKeys.generationOf(label));
+        int generation = DomainKeys.generationOf(label, KeyTemplates.ASYM_DOMAIN_KEY_PREFIX);
+        if (generation > 0 && asymKeys.put(generation, object) != null) {
+          checks.add(fail(KeyTemplates.asymDomainKeyLabel(generation), "more than one object"));
+        }
+      }
+    } catch (PKCS11Exception e) {
+      checks.add(fail("asymmetric domain keys", message(e)));
+      return;
+    }
+    if (current > 0 && !asymKeys.containsKey(current)) {
+      checks.add(
+          fail(
+              KeyTemplates.asymDomainKeyLabel(current),
+              "missing: no key pair or HMAC key can be made; the SO runs init-domain-key"
+                  + " --generation "
+                  + current));
+    }
+    for (var entry : asymKeys.entrySet()) {
+      String label = KeyTemplates.asymDomainKeyLabel(entry.getKey());
+      try {
+        AttributeVector a =
+            session.getAttrValues(
+                entry.getValue(),
+                PKCS11Constants.CKA_TRUSTED,
+                PKCS11Constants.CKA_SENSITIVE,
+                PKCS11Constants.CKA_WRAP,
+                PKCS11Constants.CKA_UNWRAP,
+                PKCS11Constants.CKA_ENCRYPT,
+                PKCS11Constants.CKA_DECRYPT,
+                PKCS11Constants.CKA_SIGN,
+                PKCS11Constants.CKA_DERIVE,
+                PKCS11Constants.CKA_MODIFIABLE);
+        List<String> wrong = new ArrayList<>();
+        expect(wrong, "CKA_TRUSTED", a.trusted(), true);
+        expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
+        expect(wrong, "CKA_WRAP", a.wrap(), true);
+        expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
+        expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
+        expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
+        expect(wrong, "CKA_SIGN", a.sign(), false);
+        expect(wrong, "CKA_DERIVE", a.derive(), false);
         expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
         checks.add(
             wrong.isEmpty()

@@ -52,6 +52,16 @@ class AsymmetricDomainKeyMissingTest {
     assertThat(hsm.visibleObjectCount()).isEqualTo(objects);
     hsm.close();
     hsm = null;
+    TokenReport report = TokenDoctor.inspect(token.hsmConfig());
+    assertThat(report.ok()).isFalse();
+    assertThat(report.checks())
+        .filteredOn(c -> !c.ok())
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.name()).isEqualTo("domain-key-asym/1");
+              assertThat(c.detail()).contains("init-domain-key --generation 1");
+            });
 
     char[] soPin = token.soPin();
     try {
@@ -66,6 +76,7 @@ class AsymmetricDomainKeyMissingTest {
       Arrays.fill(soPin, '\0');
     }
 
+    assertThat(TokenDoctor.inspect(token.hsmConfig()).ok()).isTrue();
     hsm = Pkcs11Hsm.open(token.hsmConfig());
     WrappedKeyPair pair = hsm.generateKeyPair(KeyPairType.EC_P256, PrivateKeyUsage.SIGN);
     assertThat(pair.privateKey().domainKeyGeneration()).isEqualTo(1);

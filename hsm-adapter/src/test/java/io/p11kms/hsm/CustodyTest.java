@@ -4,20 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.math.BigInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.KeyPairTemplate;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11KeyPair;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
+import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
 
 /**
  * Replays the known PKCS#11 API attacks on key custody with a logged-in user session, as an
  * attacker who holds the user PIN and an EKT would, and expects every one to fail. What it shows:
- * the HBK never leaves the token in plaintext, and the domain key does nothing but wrap and unwrap.
+ * the HBK never leaves the token in plaintext, and the domain key does nothing but wrap and unwrap,
+ * and leaves the token only wrapped under a key the SO marked TRUSTED.
  */
 class CustodyTest {
   private static SoftHsmTestToken token;
@@ -251,6 +256,7 @@ class CustodyTest {
                   PKCS11Constants.CKA_DERIVE,
                   PKCS11Constants.CKA_SENSITIVE,
                   PKCS11Constants.CKA_EXTRACTABLE,
+                  PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
                   PKCS11Constants.CKA_TRUSTED,
                   PKCS11Constants.CKA_WRAP,
                   PKCS11Constants.CKA_UNWRAP,
@@ -261,7 +267,9 @@ class CustodyTest {
           assertThat(attributes.verify()).isFalse();
           assertThat(attributes.derive()).isFalse();
           assertThat(attributes.sensitive()).isTrue();
-          assertThat(attributes.extractable()).isFalse();
+          // Extractable for the domain join, but only under a TRUSTED key (made only by the SO).
+          assertThat(attributes.extractable()).isTrue();
+          assertThat(attributes.wrapWithTrusted()).isTrue();
           assertThat(attributes.trusted()).isTrue();
           assertThat(attributes.wrap()).isTrue();
           assertThat(attributes.unwrap()).isTrue();
@@ -285,7 +293,13 @@ class CustodyTest {
                   errorCodeOf(
                       () ->
                           session.setAttributeValues(
-                              domainKey, new AttributeVector().extractable(true))))
+                              domainKey, new AttributeVector().wrapWithTrusted(false))))
+              .isNotZero();
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.setAttributeValues(
+                              domainKey, new AttributeVector().sensitive(false))))
               .isNotZero();
           assertThat(
                   errorCodeOf(
@@ -304,10 +318,92 @@ class CustodyTest {
           long attacker = attackerKey(session);
           try {
             assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), attacker, domainKey)))
-                .isNotZero();
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
           } finally {
             session.destroyObject(attacker);
           }
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_wrapUnderAnUntrustedRsaKey_failsNotWrappable() throws Exception {
+    // The domain-join route with a transport key the attacker made: a user session cannot mark it
+    // TRUSTED, so the token refuses to wrap the domain key under it.
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          PKCS11KeyPair pair =
+              session.generateKeyPair(
+                  new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
+                  new KeyPairTemplate(
+                      AttributeVector.newRSAPrivateKey().token(false).unwrap(true),
+                      AttributeVector.newRSAPublicKey()
+                          .token(false)
+                          .modulusBits(2048)
+                          .publicExponent(BigInteger.valueOf(65537))
+                          .wrap(true)));
+          try {
+            Mechanism oaep =
+                new Mechanism(
+                    PKCS11Constants.CKM_RSA_PKCS_OAEP,
+                    new RSA_PKCS_OAEP_PARAMS(
+                        PKCS11Constants.CKM_SHA_1, PKCS11Constants.CKG_MGF1_SHA1));
+            assertThat(errorCodeOf(() -> session.wrapKey(oaep, pair.getPublicKey(), domainKey)))
+                .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+          } finally {
+            session.destroyObject(pair.getPublicKey());
+            session.destroyObject(pair.getPrivateKey());
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void userSession_cannotMakeATrustedKey() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          assertThat(
+                  errorCodeOf(
+                      () ->
+                          session.generateKey(
+                              new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                              AttributeVector.newAESSecretKey()
+                                  .valueLen(32)
+                                  .token(false)
+                                  .trusted(true)
+                                  .wrap(true))))
+              .isEqualTo(PKCS11Constants.CKR_ATTRIBUTE_READ_ONLY);
+          long attacker = attackerKey(session);
+          try {
+            assertThat(
+                    errorCodeOf(
+                        () ->
+                            session.setAttributeValues(
+                                attacker, new AttributeVector().trusted(true))))
+                .isEqualTo(PKCS11Constants.CKR_ATTRIBUTE_READ_ONLY);
+          } finally {
+            session.destroyObject(attacker);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_cannotWrapItselfOrAnotherDomainKey() throws Exception {
+    // Without its WRAP_TEMPLATE (DERIVE keys only) a user session could wrap the domain key under
+    // itself and unwrap the bytes into a DERIVE key holding the domain key's material.
+    hsm.withSessionForTest(
+        session -> {
+          long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), domainKey, domainKey)))
+              .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
+          assertThat(
+                  session
+                      .getAttrValues(domainKey, PKCS11Constants.CKA_WRAP_TEMPLATE)
+                      .wrapTemplate()
+                      .derive())
+              .isTrue();
           return null;
         });
   }

@@ -43,6 +43,7 @@ class TokenDoctorTest {
     assertThat(report.derivation()).isEqualTo(Derivation.AES_ECB_ENCRYPT_DATA);
     assertThat(report.mechanismsFound()).contains("CKM_AES_GCM", "CKM_AES_KEY_WRAP");
     assertThat(check(report, "domain-key/1").detail()).isEqualTo("attributes as required");
+    assertThat(check(report, "domain-key-asym/1").detail()).isEqualTo("attributes as required");
     assertThat(check(report, "login").ok()).isTrue();
   }
 

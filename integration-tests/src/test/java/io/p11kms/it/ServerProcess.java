@@ -29,6 +29,14 @@ final class ServerProcess implements AutoCloseable {
 
   /** Runs the token set-up script into {@code dataDir}, as run.sh does. */
   static void initToken(Path dataDir) throws Exception {
+    initToken(dataDir, false);
+  }
+
+  /**
+   * Runs the token set-up script into {@code dataDir}; with {@code joining}, as for a server that
+   * joins a deployment ({@code P11KMS_JOIN=1}: no domain key, the domain join brings it).
+   */
+  static void initToken(Path dataDir, boolean joining) throws Exception {
     ProcessBuilder builder =
         new ProcessBuilder(
                 repoRoot().resolve("softhsm-config/init-token.sh").toString(),
@@ -38,6 +46,9 @@ final class ServerProcess implements AutoCloseable {
             .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + "-init.log").toFile());
     builder.environment().put("P11KMS_CLASSPATH", System.getProperty("java.class.path"));
     builder.environment().put("P11KMS_PORT", "0");
+    if (joining) {
+      builder.environment().put("P11KMS_JOIN", "1");
+    }
     Process init = builder.start();
     if (!init.waitFor(120, TimeUnit.SECONDS) || init.exitValue() != 0) {
       init.destroyForcibly();

@@ -206,7 +206,7 @@ public final class KmsServer {
     KeyStore store;
     AccessLayer access;
     try {
-      store = KeyStores.open(config.jdbcUrl());
+      store = KeyStores.open(config.storeSettings());
       hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
       AuditLog audit =
           AuditLog.open(

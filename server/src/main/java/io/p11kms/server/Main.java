@@ -3,6 +3,7 @@ package io.p11kms.server;
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.DoctorCommand;
+import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Option;
       Main.Serve.class,
       Main.InitDomainKey.class,
       RotateDomainKeyCommand.class,
+      DomainJoinCommand.class,
       DoctorCommand.class,
       VerifyAuditCommand.class,
       StoreCommands.Export.class,

@@ -114,6 +114,31 @@ public final class SoftHsmTestToken implements AutoCloseable {
     }
   }
 
+  /**
+   * A second token, without a domain key, in the same token directory as {@code first} (so one JVM
+   * sees both: SoftHSM2 reads one configuration per process). For tests that move keys between two
+   * tokens, e.g. the domain join. {@code first}'s {@link #close()} deletes both tokens' files.
+   */
+  public static SoftHsmTestToken createBeside(SoftHsmTestToken first) {
+    try {
+      Path root = Files.createTempDirectory("p11kms-softhsm-beside-");
+      String label = "p11kms-test-" + randomHex(4);
+      char[] soPin = randomHex(16).toCharArray();
+      char[] userPin = randomHex(16).toCharArray();
+      runSoftHsmUtil(first.confPath, label, soPin, userPin);
+      Path pinFile = root.resolve("user.pin");
+      Files.createFile(
+          pinFile,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.write(pinFile, new String(userPin).getBytes(StandardCharsets.UTF_8));
+      Arrays.fill(userPin, '\0');
+      return new SoftHsmTestToken(
+          first.confPath, root, label, pinFile, soPin, first.modulePath, true);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create the second SoftHSM2 test token", e);
+    }
+  }
+
   private static SoftHsmTestToken initialise(Path confPath, Path root, boolean ownsRoot)
       throws IOException {
     Path tokenDir = root.resolve("tokens");

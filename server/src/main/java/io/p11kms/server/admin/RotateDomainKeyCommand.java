@@ -74,7 +74,7 @@ public final class RotateDomainKeyCommand implements Callable<Integer> {
       return 0;
     }
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig());
-        KeyStore store = KeyStores.open(serverConfig.jdbcUrl())) {
+        KeyStore store = KeyStores.open(serverConfig.storeSettings())) {
       DomainKeyRewrap.Result result =
           new DomainKeyRewrap(hsm, store, Clock.systemUTC(), batchSize, n -> {}).run();
       System.out.println(

@@ -3,6 +3,7 @@ package io.p11kms.server.config;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.metrics.MetricsConfig;
+import io.p11kms.server.store.StoreSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,9 @@ import java.util.regex.Pattern;
  * @param hsmCacheMaxAge how long an unwrapped backing key is kept
  * @param hsmReopenInterval the shortest time between two reopens of the token
  * @param hsmHealthInterval how often the health probe checks the token
+ * @param storeUser the database user, or null (none, or in the URL)
+ * @param storePasswordFile the file holding the database password, or null
+ * @param storePasswordEnv the environment variable holding the database password, or null
  */
 public record ServerConfig(
     String listenHost,
@@ -45,7 +49,10 @@ public record ServerConfig(
     int hsmCacheMaxKeys,
     Duration hsmCacheMaxAge,
     Duration hsmReopenInterval,
-    Duration hsmHealthInterval) {
+    Duration hsmHealthInterval,
+    String storeUser,
+    Path storePasswordFile,
+    String storePasswordEnv) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -61,6 +68,9 @@ public record ServerConfig(
   public static final String HSM_REOPEN_INTERVAL_MS = "hsm.reopen.interval.ms";
   public static final String HSM_HEALTH_INTERVAL_MS = "hsm.health.interval.ms";
   public static final String STORE_JDBC_URL = "store.jdbc.url";
+  public static final String STORE_JDBC_USER = "store.jdbc.user";
+  public static final String STORE_JDBC_PASSWORD_FILE = "store.jdbc.password.file";
+  public static final String STORE_JDBC_PASSWORD_ENV = "store.jdbc.password.env";
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
@@ -89,6 +99,9 @@ public record ServerConfig(
           HSM_REOPEN_INTERVAL_MS,
           HSM_HEALTH_INTERVAL_MS,
           STORE_JDBC_URL,
+          STORE_JDBC_USER,
+          STORE_JDBC_PASSWORD_FILE,
+          STORE_JDBC_PASSWORD_ENV,
           ARN_PARTITION,
           ARN_REGION,
           ARN_ACCOUNT,
@@ -126,6 +139,7 @@ public record ServerConfig(
 
   private static final String SQLITE_PREFIX = "jdbc:sqlite:";
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%\\[\\]-]{1,253}");
+  private static final Pattern DATABASE_USER = Pattern.compile("[^\\s'\"]{1,63}");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,254}");
   private static final Pattern PARTITION = Pattern.compile("[a-z][a-z0-9-]{0,31}");
   private static final Pattern REGION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
@@ -201,6 +215,61 @@ public record ServerConfig(
     checkMillis(HSM_CACHE_MAX_AGE_MS, hsmCacheMaxAge, 1, MAX_CACHE_AGE_MS);
     checkMillis(HSM_REOPEN_INTERVAL_MS, hsmReopenInterval, 0, MAX_REOPEN_INTERVAL_MS);
     checkMillis(HSM_HEALTH_INTERVAL_MS, hsmHealthInterval, 100, MAX_HEALTH_INTERVAL_MS);
+    if (storeUser != null && !DATABASE_USER.matcher(storeUser).matches()) {
+      throw new ConfigException(STORE_JDBC_USER + " must be 1-63 characters, no spaces or quotes");
+    }
+    if (storePasswordFile != null && storePasswordEnv != null) {
+      throw new ConfigException(
+          "at most one of " + STORE_JDBC_PASSWORD_FILE + " and " + STORE_JDBC_PASSWORD_ENV);
+    }
+    // Never echoed, as the PIN source: someone may have put the password itself there.
+    if (storePasswordEnv != null && !ENV_NAME.matcher(storePasswordEnv).matches()) {
+      throw new ConfigException(
+          STORE_JDBC_PASSWORD_ENV
+              + " must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+  }
+
+  /** As the canonical constructor, with no database user or password (SQLite, or in the URL). */
+  public ServerConfig(
+      String listenHost,
+      int listenPort,
+      Path hsmModule,
+      String hsmTokenLabel,
+      Path hsmPinFile,
+      String hsmPinEnv,
+      int hsmSessionPoolSize,
+      Duration hsmSessionBorrowTimeout,
+      String storeJdbcUrl,
+      String arnPartition,
+      String arnRegion,
+      String arnAccount,
+      Duration hsmCallTimeout,
+      int hsmCacheMaxKeys,
+      Duration hsmCacheMaxAge,
+      Duration hsmReopenInterval,
+      Duration hsmHealthInterval) {
+    this(
+        listenHost,
+        listenPort,
+        hsmModule,
+        hsmTokenLabel,
+        hsmPinFile,
+        hsmPinEnv,
+        hsmSessionPoolSize,
+        hsmSessionBorrowTimeout,
+        storeJdbcUrl,
+        arnPartition,
+        arnRegion,
+        arnAccount,
+        hsmCallTimeout,
+        hsmCacheMaxKeys,
+        hsmCacheMaxAge,
+        hsmReopenInterval,
+        hsmHealthInterval,
+        null,
+        null,
+        null);
   }
 
   /** As the canonical constructor, with the default call deadline, cache, reopen and health. */
@@ -278,6 +347,7 @@ public record ServerConfig(
     rejectUnknownKeys(p);
     String pinFile = get(p, HSM_PIN_FILE, null);
     String jdbcUrl = get(p, STORE_JDBC_URL, null);
+    String passwordFile = get(p, STORE_JDBC_PASSWORD_FILE, null);
     return new ServerConfig(
         get(p, LISTEN_HOST, DEFAULT_LISTEN_HOST),
         getInt(p, LISTEN_PORT, DEFAULT_LISTEN_PORT),
@@ -301,7 +371,10 @@ public record ServerConfig(
         getInt(p, HSM_CACHE_MAX_KEYS, HsmConfig.DEFAULT_CACHE_MAX_KEYS),
         millis(p, HSM_CACHE_MAX_AGE_MS, HsmConfig.DEFAULT_CACHE_MAX_AGE),
         millis(p, HSM_REOPEN_INTERVAL_MS, HsmConfig.DEFAULT_REOPEN_INTERVAL),
-        millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL));
+        millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL),
+        get(p, STORE_JDBC_USER, null),
+        passwordFile == null ? null : path(base, STORE_JDBC_PASSWORD_FILE, passwordFile),
+        get(p, STORE_JDBC_PASSWORD_ENV, null));
   }
 
   private static Duration millis(Properties p, String key, Duration defaultValue) {
@@ -319,6 +392,11 @@ public record ServerConfig(
   /** The key store's JDBC URL: the same as {@link #storeJdbcUrl()}. */
   public String jdbcUrl() {
     return storeJdbcUrl;
+  }
+
+  /** Where the key store is and how to log in to it; no password is read here. */
+  public StoreSettings storeSettings() {
+    return new StoreSettings(storeJdbcUrl, storeUser, storePasswordFile, storePasswordEnv);
   }
 
   /** The token settings for {@code io.p11kms.hsm}. */
@@ -402,6 +480,13 @@ public record ServerConfig(
         + STORE_JDBC_URL
         + "="
         + redactJdbcUrl(storeJdbcUrl)
+        + (storeUser == null ? "" : ", " + STORE_JDBC_USER + "=" + storeUser)
+        + (storePasswordFile == null
+            ? ""
+            : ", store.jdbc.password=file:" + storePasswordFile + " (not shown)")
+        + (storePasswordEnv == null
+            ? ""
+            : ", store.jdbc.password=env:" + storePasswordEnv + " (not shown)")
         + ", "
         + ARN_PARTITION
         + "="

@@ -335,4 +335,59 @@ class ServerConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessage("listen.port must be 0-65535, was 70000");
   }
+
+  @Test
+  void storeCredentials_userAndPasswordFile_resolvedAndNamedNotShown() {
+    ServerConfig c =
+        config(
+            "store.jdbc.url", "jdbc:postgresql://db:5432/kms",
+            "store.jdbc.user", "kms",
+            "store.jdbc.password.file", "db-password");
+    assertThat(c.storeSettings().jdbcUrl()).isEqualTo("jdbc:postgresql://db:5432/kms");
+    assertThat(c.storeSettings().user()).isEqualTo("kms");
+    assertThat(c.storeSettings().passwordFile())
+        .isEqualTo(dir.toAbsolutePath().normalize().resolve("db-password"));
+    assertThat(c.storeSettings().passwordEnv()).isNull();
+    assertThat(c.toRedactedString())
+        .contains("store.jdbc.user=kms")
+        .contains("store.jdbc.password=file:" + c.storePasswordFile() + " (not shown)");
+  }
+
+  @Test
+  void storeCredentials_passwordVariable_isNamed() {
+    ServerConfig c =
+        config(
+            "store.jdbc.url",
+            "jdbc:postgresql://db/kms",
+            "store.jdbc.password.env",
+            "P11KMS_DB_PASSWORD");
+    assertThat(c.storeSettings().passwordEnv()).isEqualTo("P11KMS_DB_PASSWORD");
+    assertThat(c.toRedactedString())
+        .contains("store.jdbc.password=env:P11KMS_DB_PASSWORD (not shown)");
+  }
+
+  @Test
+  void storeCredentials_invalid_refusedWithoutEchoingTheValue() {
+    assertInvalid(
+        "at most one of store.jdbc.password.file and store.jdbc.password.env",
+        "store.jdbc.password.file",
+        "f",
+        "store.jdbc.password.env",
+        "V");
+    assertInvalid(
+        "store.jdbc.password.env must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+        "store.jdbc.password.env",
+        "hunter2 is my password");
+    assertInvalid(
+        "unknown configuration key store.jdbc.password", "store.jdbc.password", "hunter2");
+  }
+
+  @Test
+  void storeCredentials_default_none() {
+    ServerConfig c = config();
+    assertThat(c.storeSettings().user()).isNull();
+    assertThat(c.storeSettings().passwordFile()).isNull();
+    assertThat(c.storeSettings().passwordEnv()).isNull();
+    assertThat(c.toRedactedString()).doesNotContain("store.jdbc.password");
+  }
 }

@@ -1,0 +1,560 @@
+package io.p11kms.hsm;
+
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.KeyPairTemplate;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11KeyPair;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Token;
+import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
+
+/**
+ * The domain-join ceremony: copies every domain key of one token (the source) to another (the
+ * target) wrapped under a transport key that the target made, so that the key material is never in
+ * plaintext outside a token. Three steps, each run by that token's security officer, on two
+ * machines; what travels between them is a public key one way and wrapped bytes the other.
+ *
+ * <ol>
+ *   <li>{@link #begin} on the target: an RSA-3072 transport key pair. The private key is a public
+ *       token object (an SO session creates only those), SENSITIVE, not extractable, UNWRAP only,
+ *       with an UNWRAP_TEMPLATE that demands TRUSTED (which only the SO can set) and SENSITIVE: a
+ *       user session cannot unwrap with it at all, and nobody can unwrap into a readable key.
+ *   <li>{@link #export} on the source: imports the transport public key as a TRUSTED, WRAP-only
+ *       session object (only a TRUSTED key may wrap a WRAP_WITH_TRUSTED domain key), wraps each
+ *       domain key with {@code C_WrapKey(CKM_RSA_PKCS_OAEP)}, adds a proof EKT per key, destroys
+ *       the imported key.
+ *   <li>{@link #finish} on the target: checks the bundle, unwraps each key first as a session
+ *       object and proves it is the source's key (it unwraps the proof EKT; RFC 3394 checks
+ *       integrity), then unwraps it as a token object with the source's attributes; destroys the
+ *       transport key, whether or not the join succeeded.
+ * </ol>
+ *
+ * <p>OAEP uses SHA-256 where the source token can; SoftHSM2 2.6.1 only does SHA-1 (it answers
+ * CKR_ARGUMENTS_BAD to SHA-256), which OAEP tolerates: its security rests on the hash as a random
+ * oracle, not on collision resistance.
+ */
+public final class DomainJoin {
+  private static final Logger LOG = LoggerFactory.getLogger(DomainJoin.class);
+
+  /** The label of the transport key pair on the target while a join is under way. */
+  public static final String TRANSPORT_LABEL = "p11kms-domain-join-transport";
+
+  private static final String IMPORTED_LABEL = "p11kms-domain-join-import";
+  private static final int TRANSPORT_BITS = 3072;
+
+  /** What {@link #finish} did with one domain key. */
+  public record Joined(String label, boolean alreadyPresent) {}
+
+  private DomainJoin() {}
+
+  /**
+   * On the target: creates the transport key pair and returns its public half.
+   *
+   * @throws HsmException when a join is already under way on this token (finish or {@link #abort}
+   *     it first), or the SO PIN is refused
+   */
+  public static TransportKey begin(Path modulePath, String tokenLabel, char[] soPin) {
+    return asSecurityOfficer(
+        modulePath,
+        tokenLabel,
+        soPin,
+        "begin",
+        (token, session) -> {
+          if (findTransportKeys(session).length > 0) {
+            throw new HsmException(
+                "a domain join is already under way on token "
+                    + tokenLabel
+                    + ": finish it, or abort it with domain-join abort");
+          }
+          PKCS11KeyPair pair =
+              session.generateKeyPair(
+                  new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
+                  new KeyPairTemplate(transportPrivateKey(), transportPublicKey()));
+          try {
+            AttributeVector values =
+                session.getAttrValues(
+                    pair.getPublicKey(),
+                    PKCS11Constants.CKA_MODULUS,
+                    PKCS11Constants.CKA_PUBLIC_EXPONENT);
+            TransportKey key =
+                new TransportKey(
+                    values.modulus().toByteArray(), values.publicExponent().toByteArray());
+            LOG.info(
+                "domain join begun on token {}: transport key {}", tokenLabel, key.fingerprint());
+            return key;
+          } finally {
+            session.destroyObject(pair.getPublicKey());
+          }
+        });
+  }
+
+  /**
+   * On the source: wraps every domain key (every TRUSTED secret token key labelled {@code
+   * domain-key...}) under {@code transportKey}.
+   *
+   * @param skipUnextractable leave out domain keys made before domain join existed (not
+   *     extractable) instead of refusing; EKTs under them will not unwrap on the target
+   * @throws HsmException when the token has no domain key, or one that is not extractable
+   */
+  public static DomainKeyBundle export(
+      Path modulePath,
+      String tokenLabel,
+      char[] soPin,
+      TransportKey transportKey,
+      boolean skipUnextractable) {
+    if (transportKey == null) {
+      throw new IllegalArgumentException("transport key is required");
+    }
+    return asSecurityOfficer(
+        modulePath,
+        tokenLabel,
+        soPin,
+        "export",
+        (token, session) -> {
+          Map<Long, DomainKeyAttributes> keys = domainKeys(session);
+          if (keys.isEmpty()) {
+            throw new HsmException("token " + tokenLabel + " holds no trusted domain key");
+          }
+          List<String> unextractable = new ArrayList<>();
+          keys.values()
+              .removeIf(
+                  a -> {
+                    boolean skip = !a.flag(PKCS11Constants.CKA_EXTRACTABLE);
+                    if (skip) {
+                      unextractable.add(a.label());
+                    }
+                    return skip;
+                  });
+          if (!unextractable.isEmpty() && (!skipUnextractable || keys.isEmpty())) {
+            throw new HsmException(
+                unextractable
+                    + " on token "
+                    + tokenLabel
+                    + " are not extractable (made before domain join existed), so they cannot be"
+                    + " copied: rotate the domain key (rotate-domain-key) so that every EKT is"
+                    + " under a newer generation, then export with --skip-unextractable");
+          }
+          long imported = session.createObject(importedTransportKey(transportKey));
+          try {
+            String hash = null;
+            List<DomainKeyBundle.Entry> entries = new ArrayList<>();
+            for (Map.Entry<Long, DomainKeyAttributes> key : keys.entrySet()) {
+              byte[] wrapped;
+              if (hash == null) {
+                wrapped = wrapWithSha256(session, imported, key.getKey());
+                hash = wrapped != null ? "SHA-256" : "SHA-1";
+              } else {
+                wrapped = null;
+              }
+              if (wrapped == null) {
+                wrapped = session.wrapKey(oaep(hash), imported, key.getKey());
+              }
+              byte[] proof = proofEkt(session, key.getKey(), key.getValue());
+              entries.add(new DomainKeyBundle.Entry(key.getValue(), wrapped, proof));
+            }
+            LOG.info("exported {} domain keys of token {}", entries.size(), tokenLabel);
+            return new DomainKeyBundle(transportKey.fingerprint(), hash, entries);
+          } finally {
+            session.destroyObject(imported);
+          }
+        });
+  }
+
+  /**
+   * On the target: lands every key of {@code bundle} with the source's attributes, after proving
+   * each is the source's key; a key already on the target under the same label is proved and kept.
+   * Destroys the transport key in any case (a failed join starts again with {@link #begin}).
+   *
+   * @throws HsmException when the bundle asks for weaker attributes than custody needs (before any
+   *     token call), was made for another transport key, does not unwrap, or fails its proof; no
+   *     domain key is left behind then
+   */
+  public static List<Joined> finish(
+      Path modulePath, String tokenLabel, char[] soPin, DomainKeyBundle bundle) {
+    checkBundle(bundle);
+    Mechanism oaep = oaep(bundle.oaepHash());
+    return asSecurityOfficer(
+        modulePath,
+        tokenLabel,
+        soPin,
+        "finish",
+        (token, session) -> {
+          long transport = onlyTransportKey(session, tokenLabel);
+          try {
+            AttributeVector values =
+                session.getAttrValues(
+                    transport, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);
+            String fingerprint =
+                new TransportKey(
+                        values.modulus().toByteArray(), values.publicExponent().toByteArray())
+                    .fingerprint();
+            if (!fingerprint.equals(bundle.transportFingerprint())) {
+              throw new HsmException(
+                  "the bundle was made for transport key "
+                      + bundle.transportFingerprint()
+                      + ", not for this token's "
+                      + fingerprint);
+            }
+            Map<String, Long> present = new LinkedHashMap<>();
+            domainKeys(session).forEach((handle, a) -> present.put(a.label(), handle));
+            prove(token, oaep, transport, bundle, present);
+            List<Joined> joined = new ArrayList<>();
+            for (DomainKeyBundle.Entry entry : bundle.keys()) {
+              DomainKeyAttributes wanted = entry.attributes();
+              if (present.containsKey(wanted.label())) {
+                joined.add(new Joined(wanted.label(), true));
+                continue;
+              }
+              long copy =
+                  session.unwrapKey(oaep, transport, entry.wrapped(), wanted.unwrapTarget(true));
+              DomainKeyAttributes landed = DomainKeyAttributes.read(session, copy);
+              if (!landed.equals(wanted)) {
+                throw new HsmException(
+                    wanted.label()
+                        + " landed with other attributes than the source's: "
+                        + landed.flagsText()
+                        + " / "
+                        + landed.unwrapTemplateText());
+              }
+              joined.add(new Joined(wanted.label(), false));
+            }
+            LOG.info("domain join finished on token {}: {}", tokenLabel, joined);
+            return joined;
+          } finally {
+            session.destroyObject(transport);
+          }
+        });
+  }
+
+  /** On the target: destroys the transport key of a join that will not be finished. */
+  public static boolean abort(Path modulePath, String tokenLabel, char[] soPin) {
+    return asSecurityOfficer(
+        modulePath,
+        tokenLabel,
+        soPin,
+        "abort",
+        (token, session) -> {
+          long[] found = findTransportKeys(session);
+          for (long handle : found) {
+            session.destroyObject(handle);
+          }
+          return found.length > 0;
+        });
+  }
+
+  /**
+   * Every domain key on the token with its attributes, read in a public session (no login: domain
+   * keys are public objects), sorted by label. For operators comparing two tokens.
+   */
+  public static List<DomainKeyAttributes> list(Path modulePath, String tokenLabel) {
+    if (modulePath == null || tokenLabel == null) {
+      throw new IllegalArgumentException("module path and token label are required");
+    }
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      Session session = token.openSession(false);
+      try {
+        return new ArrayList<>(domainKeys(session).values());
+      } finally {
+        closeQuietly(session);
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("domain join: list", e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+  }
+
+  /**
+   * Unwraps each key not yet on the token as a session object, and checks that it (or the copy
+   * already there) unwraps the source's proof EKT. In a session of its own, closed at the end, so
+   * that the session copies (not destroyable) go with it, whatever happens.
+   */
+  private static void prove(
+      Token token,
+      Mechanism oaep,
+      long transport,
+      DomainKeyBundle bundle,
+      Map<String, Long> present)
+      throws PKCS11Exception {
+    Session proving = token.openSession(true);
+    try {
+      for (DomainKeyBundle.Entry entry : bundle.keys()) {
+        DomainKeyAttributes wanted = entry.attributes();
+        Long key = present.get(wanted.label());
+        if (key == null) {
+          try {
+            key = proving.unwrapKey(oaep, transport, entry.wrapped(), wanted.unwrapTarget(false));
+          } catch (PKCS11Exception e) {
+            throw new HsmException(
+                wanted.label()
+                    + " does not unwrap under this token's transport key ("
+                    + Pkcs11Errors.name(e.getErrorCode())
+                    + "): the bundle was altered or made for another join");
+          }
+        }
+        long proof;
+        try {
+          proof =
+              proving.unwrapKey(
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+                  key,
+                  entry.proofEkt(),
+                  wanted.proofKeyOnTarget());
+        } catch (PKCS11Exception e) {
+          throw new HsmException(
+              wanted.label()
+                  + (present.containsKey(wanted.label())
+                      ? " on this token is not the source's key of that label"
+                      : " fails its proof: the bundle was altered")
+                  + " ("
+                  + Pkcs11Errors.name(e.getErrorCode())
+                  + ")");
+        }
+        proving.destroyObject(proof);
+      }
+    } finally {
+      closeQuietly(proving);
+    }
+  }
+
+  private static void checkBundle(DomainKeyBundle bundle) {
+    if (bundle == null) {
+      throw new IllegalArgumentException("bundle is required");
+    }
+    oaep(bundle.oaepHash());
+    List<String> labels = new ArrayList<>();
+    for (DomainKeyBundle.Entry entry : bundle.keys()) {
+      List<String> wrong = entry.attributes().custodyProblems();
+      if (!wrong.isEmpty()) {
+        throw new HsmException(
+            "the bundle asks for " + entry.attributes().label() + " with " + wrong);
+      }
+      if (labels.contains(entry.attributes().label())) {
+        throw new HsmException("the bundle holds " + entry.attributes().label() + " twice");
+      }
+      labels.add(entry.attributes().label());
+    }
+  }
+
+  /** Every TRUSTED secret token key whose label starts with {@code domain-key}, by label. */
+  private static Map<Long, DomainKeyAttributes> domainKeys(Session session) throws PKCS11Exception {
+    List<Map.Entry<Long, DomainKeyAttributes>> found = new ArrayList<>();
+    for (long handle : session.findAllObjectsSingle(KeyTemplates.trustedTokenSecretKeys())) {
+      String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
+      if (label != null && label.startsWith(DomainKeyAttributes.LABEL_PREFIX)) {
+        found.add(Map.entry(handle, DomainKeyAttributes.read(session, handle)));
+      }
+    }
+    found.sort(Comparator.comparing(e -> e.getValue().label(), DomainJoin::compareLabels));
+    Map<Long, DomainKeyAttributes> sorted = new LinkedHashMap<>();
+    found.forEach(e -> sorted.put(e.getKey(), e.getValue()));
+    return sorted;
+  }
+
+  /**
+   * By generation, then by kind: {@code domain-key/1}, {@code domain-key-asym/1}, {@code
+   * domain-key/2}; {@code domain-key/2} before {@code domain-key/10}.
+   */
+  private static int compareLabels(String a, String b) {
+    int byGeneration = generationOf(a).compareTo(generationOf(b));
+    if (byGeneration != 0) {
+      return byGeneration;
+    }
+    return Comparator.comparing((String label) -> label.replaceAll("\\d+$", "").length())
+        .thenComparing(Comparator.naturalOrder())
+        .compare(a, b);
+  }
+
+  private static BigInteger generationOf(String label) {
+    String digits = label.replaceAll("^.*?(\\d*)$", "$1");
+    return digits.isEmpty() ? BigInteger.ZERO : new BigInteger(digits);
+  }
+
+  private static byte[] proofEkt(Session session, long domainKey, DomainKeyAttributes attributes)
+      throws PKCS11Exception {
+    long proof =
+        session.generateKey(
+            new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), attributes.proofKeyOnSource());
+    try {
+      return session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, proof);
+    } finally {
+      session.destroyObject(proof);
+    }
+  }
+
+  /**
+   * Wraps with OAEP SHA-256, or returns null if the token cannot (SoftHSM2 2.6.1 answers
+   * CKR_ARGUMENTS_BAD); the caller then uses SHA-1.
+   */
+  private static byte[] wrapWithSha256(Session session, long wrappingKey, long key)
+      throws PKCS11Exception {
+    try {
+      return session.wrapKey(oaep("SHA-256"), wrappingKey, key);
+    } catch (PKCS11Exception e) {
+      long code = e.getErrorCode();
+      if (code == PKCS11Constants.CKR_ARGUMENTS_BAD
+          || code == PKCS11Constants.CKR_MECHANISM_PARAM_INVALID
+          || code == PKCS11Constants.CKR_MECHANISM_INVALID) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private static Mechanism oaep(String hash) {
+    if ("SHA-256".equals(hash)) {
+      return new Mechanism(
+          PKCS11Constants.CKM_RSA_PKCS_OAEP,
+          new RSA_PKCS_OAEP_PARAMS(PKCS11Constants.CKM_SHA256, PKCS11Constants.CKG_MGF1_SHA256));
+    }
+    if ("SHA-1".equals(hash)) {
+      return new Mechanism(
+          PKCS11Constants.CKM_RSA_PKCS_OAEP,
+          new RSA_PKCS_OAEP_PARAMS(PKCS11Constants.CKM_SHA_1, PKCS11Constants.CKG_MGF1_SHA1));
+    }
+    throw new HsmException("OAEP hash must be SHA-256 or SHA-1, was " + hash);
+  }
+
+  private static long[] findTransportKeys(Session session) throws PKCS11Exception {
+    return session.findAllObjectsSingle(
+        new AttributeVector()
+            .class_(PKCS11Constants.CKO_PRIVATE_KEY)
+            .token(true)
+            .label(TRANSPORT_LABEL));
+  }
+
+  private static long onlyTransportKey(Session session, String tokenLabel) throws PKCS11Exception {
+    long[] found = findTransportKeys(session);
+    if (found.length == 0) {
+      throw new HsmException(
+          "no domain join under way on token " + tokenLabel + ": run domain-join begin first");
+    }
+    if (found.length > 1) {
+      throw new HsmException(
+          found.length + " transport keys on token " + tokenLabel + ": run domain-join abort");
+    }
+    return found[0];
+  }
+
+  /**
+   * The transport private key: UNWRAP only, and whatever it unwraps must be TRUSTED (so only an SO
+   * session can unwrap with it) and SENSITIVE with WRAP_WITH_TRUSTED (never readable, never wrapped
+   * under an untrusted key), with no ENCRYPT/DECRYPT/SIGN/VERIFY. DESTROYABLE, to go when the join
+   * ends.
+   */
+  static AttributeVector transportPrivateKey() {
+    return AttributeVector.newRSAPrivateKey()
+        .token(true)
+        .private_(false)
+        .label(TRANSPORT_LABEL)
+        .sensitive(true)
+        .extractable(false)
+        .unwrap(true)
+        .decrypt(false)
+        .sign(false)
+        .signRecover(false)
+        .derive(false)
+        .copyable(false)
+        .destroyable(true)
+        .unwrapTemplate(
+            new AttributeVector()
+                .trusted(true)
+                .sensitive(true)
+                .wrapWithTrusted(true)
+                .encrypt(false)
+                .decrypt(false)
+                .sign(false)
+                .verify(false)
+                .modifiable(false))
+        .modifiable(false);
+  }
+
+  /** The public half, a session object: only read for its modulus, then destroyed. */
+  static AttributeVector transportPublicKey() {
+    return AttributeVector.newRSAPublicKey()
+        .token(false)
+        .private_(false)
+        .label(TRANSPORT_LABEL)
+        .modulusBits(TRANSPORT_BITS)
+        .publicExponent(BigInteger.valueOf(65537))
+        .encrypt(false)
+        .verify(false)
+        .verifyRecover(false)
+        .wrap(false)
+        .derive(false);
+  }
+
+  /** The target's transport key on the source: a TRUSTED session object that can only wrap. */
+  static AttributeVector importedTransportKey(TransportKey key) {
+    return AttributeVector.newRSAPublicKey()
+        .token(false)
+        .private_(false)
+        .label(IMPORTED_LABEL)
+        .modulus(new BigInteger(1, key.modulus()))
+        .publicExponent(new BigInteger(1, key.publicExponent()))
+        .trusted(true)
+        .wrap(true)
+        .encrypt(false)
+        .verify(false)
+        .verifyRecover(false)
+        .derive(false)
+        .modifiable(false);
+  }
+
+  private interface SoWork<T> {
+    T run(Token token, Session session) throws PKCS11Exception;
+  }
+
+  /** Runs {@code work} in a read-write session logged in as SO; logs out and releases after. */
+  private static <T> T asSecurityOfficer(
+      Path modulePath, String tokenLabel, char[] soPin, String step, SoWork<T> work) {
+    if (modulePath == null || tokenLabel == null || soPin == null) {
+      throw new IllegalArgumentException("module path, token label and SO PIN are required");
+    }
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      Session session = token.openSession(true);
+      try {
+        session.login(PKCS11Constants.CKU_SO, soPin);
+        try {
+          return work.run(token, session);
+        } finally {
+          try {
+            session.logout();
+          } catch (PKCS11Exception e) {
+            // The session is closed next; the login goes with it.
+          }
+        }
+      } finally {
+        closeQuietly(session);
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("domain join: " + step, e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+  }
+
+  private static void closeQuietly(Session session) {
+    try {
+      session.closeSession();
+    } catch (PKCS11Exception e) {
+      // Nothing to undo.
+    }
+  }
+}

@@ -1,0 +1,279 @@
+package io.p11kms.hsm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+
+/**
+ * The domain-join ceremony between two SoftHSM2 tokens seen by one JVM (same token directory): the
+ * refusals first, while the target is empty, then the join, then what the join must give.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DomainJoinTest {
+  private static final byte[] AAD = "aad".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] PLAINTEXT = "made on the source".getBytes(StandardCharsets.UTF_8);
+
+  private static SoftHsmTestToken source;
+  private static SoftHsmTestToken target;
+
+  @BeforeAll
+  static void tokens() {
+    source = SoftHsmTestToken.create();
+    char[] soPin = source.soPin();
+    try {
+      DomainKeyCeremony.createNextDomainKey(source.modulePath(), source.label(), soPin);
+    } finally {
+      Arrays.fill(soPin, '\0');
+    }
+    target = SoftHsmTestToken.createBeside(source);
+  }
+
+  @AfterAll
+  static void close() {
+    if (target != null) {
+      target.close();
+    }
+    if (source != null) {
+      source.close();
+    }
+  }
+
+  private static TransportKey begin() {
+    char[] pin = target.soPin();
+    try {
+      return DomainJoin.begin(target.modulePath(), target.label(), pin);
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  private static DomainKeyBundle export(TransportKey key) {
+    char[] pin = source.soPin();
+    try {
+      return DomainJoin.export(source.modulePath(), source.label(), pin, key, false);
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  private static List<DomainJoin.Joined> finish(DomainKeyBundle bundle) {
+    char[] pin = target.soPin();
+    try {
+      return DomainJoin.finish(target.modulePath(), target.label(), pin, bundle);
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  private static DomainKeyBundle withEntry(
+      DomainKeyBundle bundle, int index, DomainKeyBundle.Entry entry) {
+    List<DomainKeyBundle.Entry> keys = new java.util.ArrayList<>(bundle.keys());
+    keys.set(index, entry);
+    return new DomainKeyBundle(bundle.transportFingerprint(), bundle.oaepHash(), keys);
+  }
+
+  /** The bundle entry of {@code label}. */
+  private static int indexOf(DomainKeyBundle bundle, String label) {
+    for (int i = 0; i < bundle.keys().size(); i++) {
+      if (bundle.keys().get(i).attributes().label().equals(label)) {
+        return i;
+      }
+    }
+    throw new AssertionError(label + " not in the bundle");
+  }
+
+  private static byte[] flipped(byte[] bytes, int index) {
+    byte[] copy = bytes.clone();
+    copy[index] ^= 1;
+    return copy;
+  }
+
+  /** Every object on the target a public session sees: domain keys and the transport key. */
+  private static int targetObjects() {
+    return DomainJoin.list(target.modulePath(), target.label()).size() + transportKeys();
+  }
+
+  private static int transportKeys() {
+    char[] pin = target.soPin();
+    try {
+      // abort() reports whether it found a transport key; only call it where one must go anyway.
+      return DomainJoin.abort(target.modulePath(), target.label(), pin) ? 1 : 0;
+    } finally {
+      Arrays.fill(pin, '\0');
+    }
+  }
+
+  @Test
+  @Order(1)
+  void finish_tamperedWrappedKey_failsAndLeavesNothing() {
+    DomainKeyBundle bundle = export(begin());
+    int one = indexOf(bundle, "domain-key/1");
+    DomainKeyBundle.Entry first = bundle.keys().get(one);
+    DomainKeyBundle tampered =
+        withEntry(
+            bundle,
+            one,
+            new DomainKeyBundle.Entry(
+                first.attributes(), flipped(first.wrapped(), 100), first.proofEkt()));
+
+    assertThatThrownBy(() -> finish(tampered))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("domain-key/1 does not unwrap");
+    assertThat(DomainJoin.list(target.modulePath(), target.label())).isEmpty();
+    assertThat(transportKeys()).as("finish consumes the transport key").isZero();
+  }
+
+  @Test
+  @Order(2)
+  void finish_tamperedProof_failsAndLeavesNothing() {
+    DomainKeyBundle bundle = export(begin());
+    int two = indexOf(bundle, "domain-key/2");
+    DomainKeyBundle.Entry second = bundle.keys().get(two);
+    DomainKeyBundle tampered =
+        withEntry(
+            bundle,
+            two,
+            new DomainKeyBundle.Entry(
+                second.attributes(), second.wrapped(), flipped(second.proofEkt(), 3)));
+
+    assertThatThrownBy(() -> finish(tampered))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("domain-key/2 fails its proof");
+    assertThat(targetObjects()).isZero();
+  }
+
+  @Test
+  @Order(3)
+  void finish_weakenedAttributes_refusedBeforeAnyTokenCall() {
+    DomainKeyBundle bundle = export(begin());
+    int one = indexOf(bundle, "domain-key/1");
+    DomainKeyBundle.Entry first = bundle.keys().get(one);
+    Map<Long, Boolean> weak = new LinkedHashMap<>(first.attributes().flags());
+    weak.put(PKCS11Constants.CKA_SENSITIVE, false);
+    weak.put(PKCS11Constants.CKA_DECRYPT, true);
+    DomainKeyAttributes attributes =
+        new DomainKeyAttributes(
+            first.attributes().label(),
+            first.attributes().keyType(),
+            weak,
+            first.attributes().wrapTemplate(),
+            first.attributes().unwrapTemplate());
+    DomainKeyBundle tampered =
+        withEntry(
+            bundle, one, new DomainKeyBundle.Entry(attributes, first.wrapped(), first.proofEkt()));
+
+    assertThatThrownBy(() -> finish(tampered))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("CKA_SENSITIVE=false (want true)")
+        .hasMessageContaining("CKA_DECRYPT=true (want false)");
+    assertThat(DomainJoin.list(target.modulePath(), target.label())).isEmpty();
+    assertThat(transportKeys()).as("refused before the token: the join can still go on").isOne();
+  }
+
+  @Test
+  @Order(4)
+  void finish_bundleForAnotherTransportKey_refused() {
+    DomainKeyBundle bundle = export(begin());
+    transportKeys(); // abort: the bundle's transport key is gone
+    begin();
+    assertThatThrownBy(() -> finish(bundle))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("made for transport key");
+    assertThat(targetObjects()).isZero();
+  }
+
+  @Test
+  @Order(5)
+  void join_copiesEveryDomainKeyWithTheSameAttributes() {
+    TransportKey key = begin();
+    assertThatThrownBy(this::beginAgain).hasMessageContaining("already under way");
+    DomainKeyBundle bundle = export(key);
+    assertThat(bundle.transportFingerprint()).isEqualTo(key.fingerprint());
+    // SoftHSM2 2.6.1 refuses OAEP with SHA-256 (CKR_ARGUMENTS_BAD); a token that has it gets it.
+    assertThat(bundle.oaepHash()).isEqualTo("SHA-1");
+
+    List<DomainJoin.Joined> joined = finish(bundle);
+
+    // Every kind of domain key goes, the asymmetric ones (issue 8) included, generation by
+    // generation.
+    assertThat(joined)
+        .containsExactly(
+            new DomainJoin.Joined("domain-key/1", false),
+            new DomainJoin.Joined("domain-key-asym/1", false),
+            new DomainJoin.Joined("domain-key/2", false),
+            new DomainJoin.Joined("domain-key-asym/2", false));
+    List<DomainKeyAttributes> onSource = DomainJoin.list(source.modulePath(), source.label());
+    List<DomainKeyAttributes> onTarget = DomainJoin.list(target.modulePath(), target.label());
+    assertThat(onTarget).hasSize(4).isEqualTo(onSource);
+    for (int i = 0; i < onTarget.size(); i++) {
+      DomainKeyAttributes a = onTarget.get(i);
+      assertThat(a.flagsText()).isEqualTo(onSource.get(i).flagsText());
+      assertThat(a.wrapTemplateText()).isEqualTo(onSource.get(i).wrapTemplateText()).isNotEmpty();
+      assertThat(a.unwrapTemplateText())
+          .isEqualTo(onSource.get(i).unwrapTemplateText())
+          .isNotEmpty();
+      assertThat(a.custodyProblems()).isEmpty();
+    }
+    DomainKeyAttributes first = onTarget.get(0);
+    assertThat(first.label()).isEqualTo("domain-key/1");
+    assertThat(first.wrapTemplateText()).isEqualTo("CKA_DERIVE=true");
+    assertThat(first.unwrapTemplateText())
+        .isEqualTo(
+            "CKA_SENSITIVE=true,CKA_ENCRYPT=false,CKA_DECRYPT=false,CKA_WRAP=false,"
+                + "CKA_UNWRAP=false,CKA_SIGN=false,CKA_VERIFY=false,CKA_DERIVE=true,"
+                + "CKA_MODIFIABLE=false,CKA_WRAP_WITH_TRUSTED=true");
+    assertThat(transportKeys()).isZero();
+  }
+
+  private void beginAgain() {
+    begin();
+  }
+
+  @Test
+  @Order(6)
+  void afterJoin_anEktMadeOnTheSourceDecryptsOnTheTarget_underEachGeneration() {
+    byte[] salt;
+    byte[] iv;
+    WrappedKey underTwo;
+    WrappedKey underOne;
+    byte[] ciphertext;
+    try (Pkcs11Hsm a = Pkcs11Hsm.open(source.hsmConfig())) {
+      underTwo = a.generateBackingKey();
+      salt = a.generateRandom(Hsm.SALT_LENGTH);
+      iv = a.generateRandom(Hsm.IV_LENGTH);
+      ciphertext = a.encrypt(underTwo, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+      underOne = a.rewrap(underTwo, 1);
+    }
+    assertThat(underTwo.domainKeyGeneration()).isEqualTo(2);
+    try (Pkcs11Hsm b = Pkcs11Hsm.open(target.hsmConfig())) {
+      assertThat(b.currentDomainKeyGeneration()).isEqualTo(2);
+      assertThat(b.decrypt(underTwo, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+          .isEqualTo(PLAINTEXT);
+      // The same HBK wrapped under generation 1 on the source: generation 1 was copied too.
+      assertThat(b.decrypt(underOne, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+          .isEqualTo(PLAINTEXT);
+    }
+  }
+
+  @Test
+  @Order(7)
+  void joinAgain_provesTheKeysAlreadyThere_andAddsNone() {
+    List<DomainJoin.Joined> joined = finish(export(begin()));
+
+    assertThat(joined).hasSize(4).allMatch(DomainJoin.Joined::alreadyPresent);
+    assertThat(DomainJoin.list(target.modulePath(), target.label())).hasSize(4);
+  }
+}

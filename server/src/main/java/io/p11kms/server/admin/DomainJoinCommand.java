@@ -1,0 +1,291 @@
+package io.p11kms.server.admin;
+
+import io.p11kms.hsm.DomainJoin;
+import io.p11kms.hsm.DomainKeyAttributes;
+import io.p11kms.hsm.DomainKeyBundle;
+import io.p11kms.hsm.HsmException;
+import io.p11kms.hsm.PinSource;
+import io.p11kms.hsm.TransportKey;
+import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ServerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code p11kms domain-join}: copies the domain keys of one token (the source) to a new server's
+ * token (the target), wrapped under a transport key the target made, as each token's security
+ * officer. On the target {@code begin}, on the source {@code export}, on the target {@code finish}.
+ * The files carry a public key one way and wrapped bytes the other. The SO PIN comes from a file or
+ * an environment variable, never from the command line.
+ *
+ * <p>Exit codes: 0 done, 1 the ceremony failed (the message says why), 2 bad options or files.
+ */
+@Command(
+    name = "domain-join",
+    description = "Copy the domain keys to another HSM, wrapped, as the tokens' SOs.",
+    subcommands = {
+      DomainJoinCommand.Begin.class,
+      DomainJoinCommand.Export.class,
+      DomainJoinCommand.Finish.class,
+      DomainJoinCommand.Abort.class,
+      DomainJoinCommand.ListKeys.class,
+    })
+public final class DomainJoinCommand {
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_USAGE = 2;
+
+  private DomainJoinCommand() {}
+
+  /** The SO PIN: a file or an environment variable, exactly one. */
+  static final class SoPin {
+    @Option(names = "--so-pin-file", description = "File holding the SO PIN.")
+    Path file;
+
+    @Option(names = "--so-pin-env", description = "Environment variable holding the SO PIN.")
+    String variable;
+
+    char[] read() {
+      if ((file == null) == (variable == null)) {
+        throw new IllegalArgumentException("give exactly one of --so-pin-file and --so-pin-env");
+      }
+      return (file != null ? PinSource.fromFile(file) : PinSource.fromEnvironment(variable)).read();
+    }
+  }
+
+  /** Runs one step; prints the failure as one line, never a stack trace. */
+  abstract static class Step implements Callable<Integer> {
+    @Option(names = "--config", description = "The server's properties file (module, label).")
+    Path config;
+
+    @Option(names = "--module", description = "The PKCS#11 library (instead of --config).")
+    Path module;
+
+    @Option(names = "--token-label", description = "The token's label (instead of --config).")
+    String tokenLabel;
+
+    abstract String name();
+
+    abstract int run(Path module, String tokenLabel) throws Exception;
+
+    @Override
+    public Integer call() {
+      try {
+        if (config != null && (module != null || tokenLabel != null)) {
+          throw new IllegalArgumentException("give --config, or --module and --token-label");
+        }
+        if (config != null) {
+          ServerConfig server = ServerConfig.load(config);
+          return run(server.hsmConfig().modulePath(), server.hsmConfig().tokenLabel());
+        }
+        if (module == null || tokenLabel == null) {
+          throw new IllegalArgumentException("give --config, or --module and --token-label");
+        }
+        return run(module, tokenLabel);
+      } catch (ConfigException | IllegalArgumentException e) {
+        System.err.println("p11kms domain-join " + name() + ": " + e.getMessage());
+        return EXIT_USAGE;
+      } catch (HsmException e) {
+        System.err.println("p11kms domain-join " + name() + " failed: " + e.getMessage());
+        return EXIT_FAILED;
+      } catch (Exception e) {
+        System.err.println(
+            "p11kms domain-join " + name() + " failed: " + e.getClass().getSimpleName());
+        return EXIT_FAILED;
+      }
+    }
+  }
+
+  @Command(
+      name = "begin",
+      description =
+          "On the joining (target) token: create the transport key pair; write its public key.")
+  static final class Begin extends Step {
+    @Mixin SoPin so;
+
+    @Option(names = "--out", required = true, description = "Where to write the public key.")
+    Path out;
+
+    @Override
+    String name() {
+      return "begin";
+    }
+
+    @Override
+    int run(Path module, String tokenLabel) {
+      refuseExisting(out);
+      char[] pin = so.read();
+      TransportKey key;
+      try {
+        key = DomainJoin.begin(module, tokenLabel, pin);
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+      key.write(out);
+      System.out.println("transport key " + key.fingerprint() + " written to " + out);
+      System.out.println(
+          "read this fingerprint to the source's operator; they check it before export");
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "export",
+      description = "On the source token: wrap every domain key under the target's transport key.")
+  static final class Export extends Step {
+    @Mixin SoPin so;
+
+    @Option(
+        names = "--transport-key",
+        required = true,
+        description = "The file domain-join begin wrote on the target.")
+    Path transportKey;
+
+    @Option(
+        names = "--expect-fingerprint",
+        description = "The fingerprint begin printed on the target; refused if it differs.")
+    String expectFingerprint;
+
+    @Option(
+        names = "--skip-unextractable",
+        description = "Leave out domain keys made before domain join existed.")
+    boolean skipUnextractable;
+
+    @Option(names = "--out", required = true, description = "Where to write the wrapped keys.")
+    Path out;
+
+    @Override
+    String name() {
+      return "export";
+    }
+
+    @Override
+    int run(Path module, String tokenLabel) {
+      refuseExisting(out);
+      TransportKey key = TransportKey.read(transportKey);
+      System.out.println("transport key " + key.fingerprint());
+      if (expectFingerprint != null && !expectFingerprint.trim().equals(key.fingerprint())) {
+        throw new HsmException(
+            "the transport key's fingerprint is "
+                + key.fingerprint()
+                + ", not the one expected: it was swapped on the way");
+      }
+      char[] pin = so.read();
+      DomainKeyBundle bundle;
+      try {
+        bundle = DomainJoin.export(module, tokenLabel, pin, key, skipUnextractable);
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+      bundle.write(out);
+      for (DomainKeyBundle.Entry entry : bundle.keys()) {
+        System.out.println("wrapped " + entry.attributes().label());
+      }
+      System.out.println(
+          bundle.keys().size()
+              + " domain keys wrapped (RSA-OAEP "
+              + bundle.oaepHash()
+              + ") to "
+              + out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "finish",
+      description =
+          "On the target token: unwrap the domain keys with the source's attributes, prove them.")
+  static final class Finish extends Step {
+    @Mixin SoPin so;
+
+    @Option(names = "--in", required = true, description = "The file export wrote.")
+    Path in;
+
+    @Override
+    String name() {
+      return "finish";
+    }
+
+    @Override
+    int run(Path module, String tokenLabel) {
+      DomainKeyBundle bundle = DomainKeyBundle.read(in);
+      char[] pin = so.read();
+      List<DomainJoin.Joined> joined;
+      try {
+        joined = DomainJoin.finish(module, tokenLabel, pin, bundle);
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+      for (DomainJoin.Joined key : joined) {
+        System.out.println(
+            (key.alreadyPresent() ? "already present, proved the same: " : "joined and proved: ")
+                + key.label());
+      }
+      System.out.println("domain join finished on token " + tokenLabel);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "abort",
+      description = "On the target token: destroy the transport key of an unfinished join.")
+  static final class Abort extends Step {
+    @Mixin SoPin so;
+
+    @Override
+    String name() {
+      return "abort";
+    }
+
+    @Override
+    int run(Path module, String tokenLabel) {
+      char[] pin = so.read();
+      try {
+        boolean found = DomainJoin.abort(module, tokenLabel, pin);
+        System.out.println(
+            found ? "transport key destroyed" : "no domain join under way on " + tokenLabel);
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "list",
+      description =
+          "Print every domain key's attributes (no PIN needed), to compare two tokens line by line.")
+  static final class ListKeys extends Step {
+    @Override
+    String name() {
+      return "list";
+    }
+
+    @Override
+    int run(Path module, String tokenLabel) {
+      for (DomainKeyAttributes key : DomainJoin.list(module, tokenLabel)) {
+        System.out.println(
+            key.label()
+                + " "
+                + key.flagsText()
+                + " wrapTemplate{"
+                + key.wrapTemplateText()
+                + "} unwrapTemplate{"
+                + key.unwrapTemplateText()
+                + "}");
+      }
+      return 0;
+    }
+  }
+
+  private static void refuseExisting(Path out) {
+    if (Files.exists(out)) {
+      throw new IllegalArgumentException(out + " exists; choose another file");
+    }
+  }
+}
