@@ -15,7 +15,10 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Session;
 
 /**
  * The domain-join ceremony between two SoftHSM2 tokens seen by one JVM (same token directory): the
@@ -275,5 +278,52 @@ class DomainJoinTest {
 
     assertThat(joined).hasSize(4).allMatch(DomainJoin.Joined::alreadyPresent);
     assertThat(DomainJoin.list(target.modulePath(), target.label())).hasSize(4);
+  }
+
+  @Test
+  @Order(8)
+  void tokenWithAnUnextractableDomainKey_serves_butIsNoJoinSource() throws Exception {
+    SoftHsmTestToken old = SoftHsmTestToken.createBeside(source);
+    try {
+      // A domain key as the ceremony made them before domain join existed.
+      char[] pin = old.soPin();
+      PKCS11Module module = Pkcs11Modules.acquire(old.modulePath());
+      try {
+        Session session = TokenFinder.byLabel(module, old.label()).openSession(true);
+        session.login(PKCS11Constants.CKU_SO, pin);
+        session.generateKey(
+            new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+            KeyTemplates.domainKey(1).extractable(false).wrapWithTrusted(false));
+        session.logout();
+        session.closeSession();
+      } finally {
+        Pkcs11Modules.release(old.modulePath());
+        Arrays.fill(pin, '\0');
+      }
+      byte[] modulus = new byte[384];
+      Arrays.fill(modulus, (byte) 0x5a);
+      TransportKey anyKey = new TransportKey(modulus, new byte[] {1, 0, 1});
+
+      char[] soPin = old.soPin();
+      try {
+        assertThatThrownBy(
+                () -> DomainJoin.export(old.modulePath(), old.label(), soPin, anyKey, false))
+            .isInstanceOf(HsmException.class)
+            .hasMessageContaining("[domain-key/1]")
+            .hasMessageContaining("not extractable (made before domain join existed)");
+      } finally {
+        Arrays.fill(soPin, '\0');
+      }
+      TokenReport report = TokenDoctor.inspect(old.hsmConfig());
+      assertThat(report.checks())
+          .anySatisfy(
+              check -> {
+                assertThat(check.name()).isEqualTo("domain-key/1");
+                assertThat(check.ok()).isTrue();
+                assertThat(check.detail()).contains("cannot be the source of a domain join");
+              });
+    } finally {
+      old.close();
+    }
   }
 }
