@@ -41,10 +41,23 @@ public final class Authorizer {
    * @throws KmsException ACCESS_DENIED when not allowed
    */
   public void check(String principal, String action, UUID keyId, Map<String, String> context) {
+    check(principal, action, keyId, context, access.findPolicy(keyId));
+  }
+
+  /**
+   * As above, with the key's stored policy document already read (empty: none is stored).
+   *
+   * @throws KmsException ACCESS_DENIED when not allowed
+   */
+  public void check(
+      String principal,
+      String action,
+      UUID keyId,
+      Map<String, String> context,
+      java.util.Optional<String> policy) {
     String arn = arns.keyArn(keyId);
     KeyPolicy.Effect effect =
-        access
-            .findPolicy(keyId)
+        policy
             .map(this::parsed)
             .or(() -> java.util.Optional.ofNullable(adminsOnly))
             .map(p -> p.evaluate(principal, action, arn, context))

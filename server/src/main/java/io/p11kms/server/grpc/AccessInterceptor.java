@@ -15,6 +15,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.Principals;
+import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import java.util.ArrayList;
@@ -44,9 +45,14 @@ final class AccessInterceptor implements ServerInterceptor {
         new Audited<>(
             call, call.getMethodDescriptor().getBareMethodName(), Principals.current(), requestId);
     // The interceptors and the handler behind this one see the same request id.
+    // The key reads of the access check are the handler's too (RequestLookups).
+    KeyLookup lookup = layer.lookup();
     ServerCall.Listener<Q> delegate =
         Contexts.interceptCall(
-            RequestIds.with(Context.current(), requestId), audited, headers, next);
+            RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup),
+            audited,
+            headers,
+            next);
     return new SimpleForwardingServerCallListener<>(delegate) {
       private boolean rejected;
 
@@ -58,6 +64,7 @@ final class AccessInterceptor implements ServerInterceptor {
               audited.principal,
               audited.method,
               (Message) message,
+              lookup,
               checks -> {
                 if (!checks.isEmpty()) {
                   audited.keyArn = layer.arn(checks.get(0).keyId());

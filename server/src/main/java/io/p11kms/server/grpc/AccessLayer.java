@@ -18,6 +18,7 @@ import io.p11kms.server.auth.KeyPolicy;
 import io.p11kms.server.auth.MalformedPolicyException;
 import io.p11kms.server.auth.PrincipalInterceptor;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyResolver;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsError;
@@ -42,7 +43,7 @@ public final class AccessLayer implements AutoCloseable {
   private final Clock clock;
   private final AccessStore access;
   private final Authorizer authorizer;
-  private final KeyResolver keys;
+  private final KeyService keys;
   private final AuditLog audit;
 
   /**
@@ -68,7 +69,7 @@ public final class AccessLayer implements AutoCloseable {
     this.clock = clock;
     this.access = AccessStore.of(store);
     this.authorizer = new Authorizer(access, arns, this.admins);
-    this.keys = new KeyResolver(new KeyService(hsm, store, arns, clock), store);
+    this.keys = new KeyService(hsm, store, arns, clock);
     this.audit = audit;
   }
 
@@ -128,14 +129,21 @@ public final class AccessLayer implements AutoCloseable {
     builder.addMethod(method);
   }
 
+  /** A new, empty {@link KeyLookup} for one request. */
+  KeyLookup lookup() {
+    return keys.lookup();
+  }
+
   /**
    * Authorises one request; the checks it passed. {@code resolved} sees the checks before they are
-   * made, so that a denied request is recorded with its key and context keys.
+   * made, so that a denied request is recorded with its key and context keys. The keys and policies
+   * are read through {@code lookup}, the request's, which its handler reuses.
    */
   List<AccessRules.Check> authorize(
       String principal,
       String method,
       Message request,
+      KeyLookup lookup,
       java.util.function.Consumer<List<AccessRules.Check>> resolved) {
     if (method.equals("CreateKey")) {
       String policy = ((CreateKeyRequest) request).getPolicy();
@@ -152,10 +160,10 @@ public final class AccessLayer implements AutoCloseable {
       }
       return List.of();
     }
-    List<AccessRules.Check> checks = rule.get().checks(method, request, keys);
+    List<AccessRules.Check> checks = rule.get().checks(method, request, new KeyResolver(lookup));
     resolved.accept(checks);
     for (AccessRules.Check c : checks) {
-      authorizer.check(principal, c.action(), c.keyId(), c.context());
+      authorizer.check(principal, c.action(), c.keyId(), c.context(), lookup.policy(c.keyId()));
     }
     return checks;
   }
@@ -210,8 +218,9 @@ public final class AccessLayer implements AutoCloseable {
     return access;
   }
 
+  /** Finds keys with reads of its own (not a request's). */
   KeyResolver keys() {
-    return keys;
+    return new KeyResolver(keys.lookup());
   }
 
   Clock clock() {

@@ -182,6 +182,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                   request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
           Ciphertext ciphertext =
               crypto.encrypt(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getPlaintext().toByteArray(),
                   request.getEncryptionContextMap(),
@@ -204,6 +205,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                   request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
           Plaintext plaintext =
               crypto.decrypt(
+                  RequestLookups.current(keys),
                   request.getCiphertextBlob().toByteArray(),
                   request.getEncryptionContextMap(),
                   request.getKeyId(),
@@ -231,6 +233,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
               request.getDestinationEncryptionAlgorithm(), "DestinationEncryptionAlgorithm");
           CryptoService.ReEncrypted result =
               crypto.reEncrypt(
+                  RequestLookups.current(keys),
                   request.getCiphertextBlob().toByteArray(),
                   request.getSourceEncryptionContextMap(),
                   request.getSourceKeyId(),
@@ -254,6 +257,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         () -> {
           DataKey dataKey =
               crypto.generateDataKey(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getEncryptionContextMap(),
                   ProtoMapping.dataKeySpec(request.getKeySpec()),
@@ -279,6 +283,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         () -> {
           Ciphertext ciphertext =
               crypto.generateDataKeyWithoutPlaintext(
+                  RequestLookups.current(keys),
                   request.getKeyId(),
                   request.getEncryptionContextMap(),
                   ProtoMapping.dataKeySpec(request.getKeySpec()),

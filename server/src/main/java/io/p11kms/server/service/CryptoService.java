@@ -2,7 +2,7 @@ package io.p11kms.server.service;
 
 import io.p11kms.hsm.Hsm;
 import io.p11kms.server.crypto.CiphertextBlob;
-import io.p11kms.server.store.KeyRecord;
+import io.p11kms.server.store.KeyInUse;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import java.util.Map;
@@ -23,7 +23,13 @@ public final class CryptoService {
   }
 
   public Ciphertext encrypt(String keyId, byte[] plaintext, Map<String, String> context) {
-    return encrypt(keyId, plaintext, context, null);
+    return encrypt(keys.lookup(), keyId, plaintext, context, null);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Ciphertext encrypt(
+      KeyLookup lookup, String keyId, byte[] plaintext, Map<String, String> context) {
+    return encrypt(lookup, keyId, plaintext, context, null);
   }
 
   /**
@@ -31,7 +37,11 @@ public final class CryptoService {
    * RSA ENCRYPT_DECRYPT key's public key in software (no token call: the public key is public).
    */
   public Ciphertext encrypt(
-      String keyId, byte[] plaintext, Map<String, String> context, EncryptionAlgorithm algorithm) {
+      KeyLookup lookup,
+      String keyId,
+      byte[] plaintext,
+      Map<String, String> context,
+      EncryptionAlgorithm algorithm) {
     Requests.requireKeyId(keyId, "KeyId");
     Requests.requirePlaintext(plaintext);
     Map<String, String> checkedContext =
@@ -39,7 +49,7 @@ public final class CryptoService {
     EncryptionAlgorithm checkedAlgorithm =
         algorithm == null ? EncryptionAlgorithm.SYMMETRIC_DEFAULT : algorithm;
     if (checkedAlgorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
-      return encryptUnder(keys.usableKey(keyId, "KeyId"), plaintext, checkedContext);
+      return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
     }
     KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, "Encrypt");
     int max = checkedAlgorithm.maxPlaintextBytes(key.spec().rsaModulusBytes());
@@ -59,30 +69,39 @@ public final class CryptoService {
     return new Ciphertext(key.key().keyId(), keys.arn(key.key().keyId()), ciphertext);
   }
 
-  /**
-   * Decrypts a blob; the key comes from the blob. When {@code keyId} is given the blob must name
-   * that key. Every blob that does not authenticate gets one and the same InvalidCiphertext.
-   */
   public Plaintext decrypt(byte[] blob, Map<String, String> context, String keyId) {
-    return decrypt(blob, context, keyId, null);
+    return decrypt(keys.lookup(), blob, context, keyId, null);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Plaintext decrypt(
+      KeyLookup lookup, byte[] blob, Map<String, String> context, String keyId) {
+    return decrypt(lookup, blob, context, keyId, null);
   }
 
   /**
-   * As {@link #decrypt(byte[], Map, String)}; with RSAES_OAEP_* the ciphertext is an RSA one, and
-   * {@code keyId} (required) names the RSA key whose private key decrypts it in the token.
+   * Decrypts a blob; the key comes from the blob. When {@code keyId} is given the blob must name
+   * that key. Every blob that does not authenticate gets one and the same InvalidCiphertext. With
+   * RSAES_OAEP_* the ciphertext is an RSA one, and {@code keyId} (required) names the RSA key whose
+   * private key decrypts it in the token.
    */
   public Plaintext decrypt(
-      byte[] blob, Map<String, String> context, String keyId, EncryptionAlgorithm algorithm) {
+      KeyLookup lookup,
+      byte[] blob,
+      Map<String, String> context,
+      String keyId,
+      EncryptionAlgorithm algorithm) {
     Requests.requireCiphertext(blob);
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
     if (algorithm != null && algorithm != EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
       return decryptRsa(blob, checkedContext, keyId, algorithm);
     }
-    UUID expectedKey = blankToNull(keyId) == null ? null : keys.resolve(keyId, "KeyId");
+    UUID expectedKey = blankToNull(keyId) == null ? null : lookup.resolve(keyId, "KeyId");
     if (expectedKey != null) {
-      store
-          .findKey(expectedKey)
+      lookup
+          .find(expectedKey, null)
+          .map(KeyInUse::key)
           .filter(k -> !KeySpec.valueOf(k.keySpec()).isSymmetric())
           .ifPresent(
               k -> {
@@ -92,8 +111,8 @@ public final class CryptoService {
                         + k.keyId()
                         + "' is "
                         + k.keySpec()
-                        + ": give its"
-                        + " EncryptionAlgorithm (RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256)");
+                        + ": give its EncryptionAlgorithm (RSAES_OAEP_SHA_1 or"
+                        + " RSAES_OAEP_SHA_256)");
               });
     }
     CiphertextBlob parsed = EnvelopeCipher.parse(blob);
@@ -101,14 +120,14 @@ public final class CryptoService {
       throw new KmsException(
           KmsError.INCORRECT_KEY, "The ciphertext was not made under key '" + expectedKey + "'");
     }
-    KeyRecord key = store.findKey(parsed.keyId()).orElseThrow(() -> missingKey(parsed.keyId()));
-    KeyService.requireUsable(key);
-    KeyVersionRecord version =
-        store
-            .findVersion(parsed.keyId(), parsed.keyVersionId())
-            .orElseThrow(KmsException::invalidCiphertext);
+    KeyInUse key =
+        lookup
+            .find(parsed.keyId(), parsed.keyVersionId())
+            .orElseThrow(() -> missingKey(parsed.keyId()));
+    KeyService.requireUsable(key.key());
+    KeyVersionRecord version = key.version().orElseThrow(KmsException::invalidCiphertext);
     byte[] plaintext = cipher.decrypt(version, parsed, checkedContext);
-    return new Plaintext(key.keyId(), keys.arn(key.keyId()), plaintext);
+    return new Plaintext(parsed.keyId(), keys.arn(parsed.keyId()), plaintext);
   }
 
   /** Decrypts and encrypts again; the plaintext stays in this process and is wiped after. */
@@ -118,12 +137,24 @@ public final class CryptoService {
       String sourceKeyId,
       String destinationKeyId,
       Map<String, String> destinationContext) {
+    return reEncrypt(
+        keys.lookup(), blob, sourceContext, sourceKeyId, destinationKeyId, destinationContext);
+  }
+
+  /** As above, with the keys read through the request's {@code lookup}. */
+  public ReEncrypted reEncrypt(
+      KeyLookup lookup,
+      byte[] blob,
+      Map<String, String> sourceContext,
+      String sourceKeyId,
+      String destinationKeyId,
+      Map<String, String> destinationContext) {
     Requests.requireCiphertext(blob);
     Requests.requireKeyId(destinationKeyId, "DestinationKeyId");
     Map<String, String> checkedDestinationContext =
         Requests.requireEncryptionContext(destinationContext, "DestinationEncryptionContext");
-    KeyRecord destination = keys.usableKey(destinationKeyId, "DestinationKeyId");
-    Plaintext plaintext = decrypt(blob, sourceContext, sourceKeyId);
+    KeyInUse destination = lookup.usable(destinationKeyId, "DestinationKeyId");
+    Plaintext plaintext = decrypt(lookup, blob, sourceContext, sourceKeyId);
     try {
       Ciphertext ciphertext =
           encryptUnder(destination, plaintext.bytes(), checkedDestinationContext);
@@ -136,20 +167,41 @@ public final class CryptoService {
   /** A data key from the token's generator, returned in plaintext and encrypted. */
   public DataKey generateDataKey(
       String keyId, Map<String, String> context, DataKeySpec spec, Integer numberOfBytes) {
+    return generateDataKey(keys.lookup(), keyId, context, spec, numberOfBytes);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public DataKey generateDataKey(
+      KeyLookup lookup,
+      String keyId,
+      Map<String, String> context,
+      DataKeySpec spec,
+      Integer numberOfBytes) {
     Requests.requireKeyId(keyId, "KeyId");
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
     int length = Requests.dataKeyLength(spec, numberOfBytes);
-    KeyRecord key = keys.usableKey(keyId, "KeyId");
+    KeyInUse key = lookup.usable(keyId, "KeyId");
     byte[] dataKey = TokenCalls.call("GenerateDataKey", () -> hsm.generateRandom(length));
     Ciphertext ciphertext = encryptUnder(key, dataKey, checkedContext);
-    return new DataKey(ciphertext, new Plaintext(key.keyId(), keys.arn(key.keyId()), dataKey));
+    UUID id = key.key().keyId();
+    return new DataKey(ciphertext, new Plaintext(id, keys.arn(id), dataKey));
   }
 
   /** As {@link #generateDataKey}, with the plaintext wiped before it can leave. */
   public Ciphertext generateDataKeyWithoutPlaintext(
       String keyId, Map<String, String> context, DataKeySpec spec, Integer numberOfBytes) {
-    DataKey dataKey = generateDataKey(keyId, context, spec, numberOfBytes);
+    return generateDataKeyWithoutPlaintext(keys.lookup(), keyId, context, spec, numberOfBytes);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Ciphertext generateDataKeyWithoutPlaintext(
+      KeyLookup lookup,
+      String keyId,
+      Map<String, String> context,
+      DataKeySpec spec,
+      Integer numberOfBytes) {
+    DataKey dataKey = generateDataKey(lookup, keyId, context, spec, numberOfBytes);
     dataKey.plaintext().wipe();
     return dataKey.ciphertext();
   }
@@ -206,14 +258,15 @@ public final class CryptoService {
     return key;
   }
 
-  Ciphertext encryptUnder(KeyRecord key, byte[] plaintext, Map<String, String> context) {
+  /** Encrypts with the ordinary envelope under {@code key}'s latest version. */
+  Ciphertext encryptUnder(KeyInUse key, byte[] plaintext, Map<String, String> context) {
     KeyVersionRecord version =
-        store
-            .findLatestVersion(key.keyId())
+        key.version()
             .orElseThrow(
                 () -> new KmsException(KmsError.INTERNAL, "Internal error: key has no version"));
     byte[] blob = cipher.encrypt(version, plaintext, context);
-    return new Ciphertext(key.keyId(), keys.arn(key.keyId()), blob);
+    UUID id = key.key().keyId();
+    return new Ciphertext(id, keys.arn(id), blob);
   }
 
   /**

@@ -3,8 +3,9 @@ package io.p11kms.server.service;
 import io.p11kms.hsm.DataKeyPair;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.KeyPairType;
-import io.p11kms.server.store.KeyRecord;
+import io.p11kms.server.store.KeyInUse;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: the token makes an RSA or ECC pair
@@ -58,10 +59,10 @@ public final class DataKeyPairService {
           KmsError.UNSUPPORTED_OPERATION,
           "KeyPairSpec " + spec + " is not supported by this key store's token");
     }
-    KeyRecord key = keys.usableKey(keyId, "KeyId");
+    KeyInUse key = keys.lookup().usable(keyId, "KeyId");
     DataKeyPair pair = TokenCalls.call("GenerateDataKeyPair", () -> hsm.generateDataKeyPair(type));
-    Plaintext privateKey =
-        new Plaintext(key.keyId(), keys.arn(key.keyId()), pair.privateKeyPkcs8());
+    UUID id = key.key().keyId();
+    Plaintext privateKey = new Plaintext(id, keys.arn(id), pair.privateKeyPkcs8());
     try {
       Ciphertext ciphertext = crypto.encryptUnder(key, privateKey.bytes(), checkedContext);
       return new Pair(ciphertext, privateKey, pair.subjectPublicKeyInfo(), spec);

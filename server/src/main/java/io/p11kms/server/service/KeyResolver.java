@@ -2,22 +2,19 @@ package io.p11kms.server.service;
 
 import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.MalformedCiphertextException;
-import io.p11kms.server.store.KeyStore;
 import java.util.Optional;
 import java.util.UUID;
 
 /**
  * Finds the key a request names, for authorisation before the operation runs. Empty when the key
  * does not exist: the operation itself then fails as it always does (NotFound, InvalidCiphertext),
- * without a token call.
+ * without a token call. Its reads are the request's {@link KeyLookup}, which the operation reuses.
  */
 public final class KeyResolver {
-  private final KeyService keys;
-  private final KeyStore store;
+  private final KeyLookup lookup;
 
-  public KeyResolver(KeyService keys, KeyStore store) {
-    this.keys = keys;
-    this.store = store;
+  public KeyResolver(KeyLookup lookup) {
+    this.lookup = lookup;
   }
 
   /**
@@ -26,15 +23,16 @@ public final class KeyResolver {
    * @throws KmsException VALIDATION when malformed, NOT_FOUND for an unknown alias
    */
   public Optional<UUID> key(String keyId, String parameter) {
-    UUID id = keys.resolve(keyId, parameter);
-    return store.findKey(id).map(k -> id);
+    UUID id = lookup.resolve(keyId, parameter);
+    return lookup.find(id, null).map(k -> id);
   }
 
   /** The existing key a ciphertext blob names; empty when the blob is malformed or not ours. */
   public Optional<UUID> keyOfCiphertext(byte[] blob) {
     try {
-      UUID id = CiphertextBlob.parse(blob).keyId();
-      return store.findKey(id).map(k -> id);
+      CiphertextBlob parsed = CiphertextBlob.parse(blob);
+      UUID id = parsed.keyId();
+      return lookup.find(id, parsed.keyVersionId()).map(k -> id);
     } catch (MalformedCiphertextException | RuntimeException e) {
       return Optional.empty();
     }

@@ -140,6 +140,11 @@ public final class KeyService {
         page.nextMarker());
   }
 
+  /** A new, empty {@link KeyLookup} for one request. */
+  public KeyLookup lookup() {
+    return new KeyLookup(this, store);
+  }
+
   /**
    * The key that {@code keyId} names, for a symmetric cryptographic operation: enabled, a
    * SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key.

@@ -1,10 +1,14 @@
 package io.p11kms.server.store;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -19,6 +23,13 @@ final class ConnectionPool implements AutoCloseable {
   private final BlockingQueue<Connection> idle;
   private final Duration borrowTimeout;
   private volatile boolean closed;
+
+  /**
+   * Statements kept per connection (see {@link JdbcKeyStore#query}), closed with it. Only the
+   * thread that borrowed a connection touches its map.
+   */
+  private final Map<Connection, Map<String, PreparedStatement>> statements =
+      new ConcurrentHashMap<>();
 
   ConnectionPool(SqlDialect dialect, Duration borrowTimeout) {
     this.dialect = dialect;
@@ -72,6 +83,30 @@ final class ConnectionPool implements AutoCloseable {
     }
   }
 
+  /** The statement for {@code sql} on {@code c}, a borrowed connection; prepared on first use. */
+  PreparedStatement prepared(Connection c, String sql) throws SQLException {
+    Map<String, PreparedStatement> mine = statements.computeIfAbsent(c, k -> new HashMap<>());
+    PreparedStatement p = mine.get(sql);
+    if (p == null || p.isClosed()) {
+      p = c.prepareStatement(sql);
+      mine.put(sql, p);
+    }
+    return p;
+  }
+
+  /** Closes and forgets the statement for {@code sql} on {@code c}, after it failed. */
+  void discard(Connection c, String sql) {
+    Map<String, PreparedStatement> mine = statements.get(c);
+    PreparedStatement p = mine == null ? null : mine.remove(sql);
+    if (p != null) {
+      try {
+        p.close();
+      } catch (SQLException ignored) {
+        // The connection is reset or closed on release.
+      }
+    }
+  }
+
   private void ensureOpen() {
     if (closed) {
       throw new KeyStoreException("key store is closed");
@@ -91,7 +126,17 @@ final class ConnectionPool implements AutoCloseable {
     }
   }
 
-  private static void closeQuietly(Connection c) {
+  private void closeQuietly(Connection c) {
+    Map<String, PreparedStatement> mine = statements.remove(c);
+    try {
+      if (mine != null) {
+        for (PreparedStatement p : mine.values()) {
+          p.close();
+        }
+      }
+    } catch (SQLException ignored) {
+      // Closing the connection closes its statements too.
+    }
     try {
       c.close();
     } catch (SQLException ignored) {

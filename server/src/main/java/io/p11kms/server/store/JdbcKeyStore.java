@@ -44,6 +44,28 @@ public final class JdbcKeyStore implements KeyStore {
       "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt,"
           + " domain_key_kind, public_key";
 
+  /**
+   * The key, a version and the policy in one statement (see {@link #findKeyInUse}): the key's
+   * columns, the version's (its key_id is the key's) and the policy; left joins, so a key without
+   * that version or without a policy is still found.
+   */
+  private static final String KEY_IN_USE_SELECT =
+      "SELECT k.seq, k.key_id, k.creation_date, k.description, k.key_usage, k.key_spec,"
+          + " k.key_state, k.origin, k.deletion_date, k.pending_window_days, v.version_id,"
+          + " v.version_number, v.created_at, v.domain_key_generation, v.wrap_mechanism, v.ekt,"
+          + " v.domain_key_kind, v.public_key, p.policy FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
+
+  private static final String KEY_IN_USE_LATEST =
+      KEY_IN_USE_SELECT
+          + " LEFT JOIN key_versions v ON v.key_id = k.key_id AND v.version_number ="
+          + " (SELECT MAX(m.version_number) FROM key_versions m WHERE m.key_id = k.key_id)"
+          + " WHERE k.key_id = ?";
+
+  private static final String KEY_IN_USE_VERSION =
+      KEY_IN_USE_SELECT
+          + " LEFT JOIN key_versions v ON v.key_id = k.key_id AND v.version_id = ?"
+          + " WHERE k.key_id = ?";
+
   private final SqlDialect dialect;
   private final ConnectionPool pool;
   private final ReentrantLock writeLock = new ReentrantLock(true);
@@ -173,15 +195,13 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public Optional<KeyRecord> findKey(UUID keyId) {
     requireId(keyId);
-    return read(
+    return query(
         "cannot read the key",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement("SELECT " + KEY_COLUMNS + " FROM keys WHERE key_id = ?")) {
-            p.setString(1, keyId.toString());
-            try (ResultSet rs = p.executeQuery()) {
-              return rs.next() ? Optional.of(key(rs)) : Optional.<KeyRecord>empty();
-            }
+        "SELECT " + KEY_COLUMNS + " FROM keys WHERE key_id = ?",
+        p -> {
+          p.setString(1, keyId.toString());
+          try (ResultSet rs = p.executeQuery()) {
+            return rs.next() ? Optional.of(key(rs)) : Optional.<KeyRecord>empty();
           }
         });
   }
@@ -206,6 +226,27 @@ public final class JdbcKeyStore implements KeyStore {
             + " (SELECT MAX(version_number) FROM key_versions WHERE key_id = ?)",
         keyId.toString(),
         keyId.toString());
+  }
+
+  @Override
+  public Optional<KeyInUse> findKeyInUse(UUID keyId, UUID versionId) {
+    requireId(keyId);
+    String sql = versionId == null ? KEY_IN_USE_LATEST : KEY_IN_USE_VERSION;
+    return query(
+        "cannot read the key",
+        sql,
+        p -> {
+          // The version id is in the join, before the WHERE clause.
+          if (versionId == null) {
+            p.setString(1, keyId.toString());
+          } else {
+            p.setString(1, versionId.toString());
+            p.setString(2, keyId.toString());
+          }
+          try (ResultSet rs = p.executeQuery()) {
+            return rs.next() ? Optional.of(keyInUse(rs)) : Optional.<KeyInUse>empty();
+          }
+        });
   }
 
   private Optional<KeyVersionRecord> findOneVersion(String sql, String first, String second) {
@@ -369,16 +410,13 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public Optional<AliasRecord> findAlias(String aliasName) {
     KeyRecord.requireNonNull(aliasName, "alias name");
-    return read(
+    return query(
         "cannot read the alias",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT " + ALIAS_COLUMNS + " FROM aliases WHERE alias_name = ?")) {
-            p.setString(1, aliasName);
-            try (ResultSet rs = p.executeQuery()) {
-              return rs.next() ? Optional.of(alias(rs)) : Optional.<AliasRecord>empty();
-            }
+        "SELECT " + ALIAS_COLUMNS + " FROM aliases WHERE alias_name = ?",
+        p -> {
+          p.setString(1, aliasName);
+          try (ResultSet rs = p.executeQuery()) {
+            return rs.next() ? Optional.of(alias(rs)) : Optional.<AliasRecord>empty();
           }
         });
   }
@@ -1036,6 +1074,14 @@ public final class JdbcKeyStore implements KeyStore {
         nullableInt(rs, "pending_window_days"));
   }
 
+  /** A row of {@link #KEY_IN_USE_SELECT}: the version's columns are null when it has none. */
+  private static KeyInUse keyInUse(ResultSet rs) throws SQLException {
+    KeyRecord key = key(rs);
+    rs.getString("version_id");
+    Optional<KeyVersionRecord> version = rs.wasNull() ? Optional.empty() : Optional.of(version(rs));
+    return new KeyInUse(key, version, Optional.ofNullable(rs.getString("policy")));
+  }
+
   private static AliasRecord alias(ResultSet rs) throws SQLException {
     return new AliasRecord(
         rs.getString("alias_name"),
@@ -1097,6 +1143,32 @@ public final class JdbcKeyStore implements KeyStore {
     try {
       return work.run(c);
     } catch (SQLException e) {
+      throw new KeyStoreException(failure, e);
+    } finally {
+      pool.release(c);
+    }
+  }
+
+  @FunctionalInterface
+  interface StatementWork<T> {
+    T run(PreparedStatement p) throws SQLException;
+  }
+
+  /**
+   * A read on a statement prepared once per pooled connection and kept: the hot reads of every
+   * request, which would otherwise be parsed and planned anew each time.
+   */
+  <T> T query(String failure, String sql, StatementWork<T> work) {
+    Connection c = pool.borrow();
+    try {
+      PreparedStatement p = pool.prepared(c, sql);
+      try {
+        return work.run(p);
+      } finally {
+        p.clearParameters();
+      }
+    } catch (SQLException e) {
+      pool.discard(c, sql);
       throw new KeyStoreException(failure, e);
     } finally {
       pool.release(c);

@@ -40,6 +40,13 @@ public interface KeyStore extends AutoCloseable {
   Optional<KeyVersionRecord> findLatestVersion(UUID keyId);
 
   /**
+   * The key, its version {@code versionId} (its latest version when null) and its key policy, in
+   * one read: what an Encrypt or Decrypt needs, so that a request reads the store once. Empty when
+   * the key does not exist.
+   */
+  Optional<KeyInUse> findKeyInUse(UUID keyId, UUID versionId);
+
+  /**
    * Keys in creation order, at most {@code limit} of them, starting after {@code marker}. Pages are
    * stable while keys are created: a key created during a listing shows up on a later page.
    *

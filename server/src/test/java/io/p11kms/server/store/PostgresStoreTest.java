@@ -61,6 +61,14 @@ class PostgresStoreTest {
   }
 
   @Nested
+  class InUse extends KeyInUseTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
   class Leases extends LeasesTest {
     @Override
     protected String newDatabaseUrl() {

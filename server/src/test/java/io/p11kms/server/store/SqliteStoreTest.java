@@ -47,6 +47,14 @@ class SqliteStoreTest {
   }
 
   @Nested
+  class InUse extends KeyInUseTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return newUrl();
+    }
+  }
+
+  @Nested
   class Leases extends LeasesTest {
     @Override
     protected String newDatabaseUrl() {

@@ -1,0 +1,70 @@
+package io.p11kms.server.service;
+
+import io.p11kms.server.store.KeyInUse;
+import io.p11kms.server.store.KeyStore;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The key reads of one request, each made once: the access check and the operation behind it share
+ * them, so an Encrypt reads the store once (key, latest version and policy in one query) instead of
+ * four times. Made per request and dropped with it, never shared: the next request reads again, so
+ * a key disabled, deleted, rotated or given a new policy, by this server or another one on the same
+ * database, is seen by the next request. Not thread-safe: the steps of one request run one after
+ * another.
+ */
+public final class KeyLookup {
+  private final KeyService keys;
+  private final KeyStore store;
+  private final Map<String, UUID> names = new HashMap<>();
+  private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
+
+  /** One key and one of its versions; a null version is the latest. */
+  private record Slot(UUID keyId, UUID versionId) {}
+
+  KeyLookup(KeyService keys, KeyStore store) {
+    this.keys = keys;
+    this.store = store;
+  }
+
+  /**
+   * The key a KeyId parameter (key id, key ARN, alias name or alias ARN) names.
+   *
+   * @throws KmsException VALIDATION when malformed, NOT_FOUND for an unknown alias
+   */
+  public UUID resolve(String keyId, String parameter) {
+    UUID id = names.get(keyId);
+    if (id == null) {
+      id = keys.resolve(keyId, parameter);
+      names.put(keyId, id);
+    }
+    return id;
+  }
+
+  /** The key with version {@code versionId} (the latest when null); empty when no such key. */
+  public Optional<KeyInUse> find(UUID keyId, UUID versionId) {
+    return found.computeIfAbsent(
+        new Slot(keyId, versionId), s -> store.findKeyInUse(s.keyId(), s.versionId()));
+  }
+
+  /** The key's stored policy document, from a read this request made already when there is one. */
+  public Optional<String> policy(UUID keyId) {
+    for (Map.Entry<Slot, Optional<KeyInUse>> e : found.entrySet()) {
+      if (e.getKey().keyId().equals(keyId) && e.getValue().isPresent()) {
+        return e.getValue().get().policy();
+      }
+    }
+    return find(keyId, null).flatMap(KeyInUse::policy);
+  }
+
+  /** The key {@code keyId} names, for a cryptographic operation: enabled, right usage. */
+  KeyInUse usable(String keyId, String parameter) {
+    UUID id = resolve(keyId, parameter);
+    KeyInUse key =
+        find(id, null).orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"));
+    KeyService.requireUsable(key.key());
+    return key;
+  }
+}

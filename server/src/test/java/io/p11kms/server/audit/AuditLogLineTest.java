@@ -1,0 +1,94 @@
+package io.p11kms.server.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A request's line is the JSON a map of its fields gives, chained by the SHA-256 of the line. */
+class AuditLogLineTest {
+  private static final Instant NOW = Instant.parse("2026-11-28T19:00:00.123456Z");
+
+  @TempDir Path dir;
+
+  @Test
+  void requestLines_areTheMapJson_chainedByTheirHash() throws Exception {
+    Path file = dir.resolve("audit.log");
+    byte[] noMac = new byte[32];
+    try (AuditLog log =
+        AuditLog.open(
+            file, data -> noMac, 100, Duration.ofHours(1), Clock.fixed(NOW, ZoneOffset.UTC))) {
+      log.append(
+          new AuditLog.Entry(
+              "r1", "CN=al\"ice", "Encrypt", "arn:k", List.of("a", "é\n"), "SUCCEEDED", ""));
+      log.append(
+          new AuditLog.Entry("r2", "p", "Decrypt", "", List.of(), "FAILED", "NotFoundException"));
+    }
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+
+    assertThat(lines.get(0))
+        .isEqualTo(
+            AuditLog.JSON.writeValueAsString(
+                record(
+                    1,
+                    "r1",
+                    "CN=al\"ice",
+                    "Encrypt",
+                    "arn:k",
+                    List.of("a", "é\n"),
+                    "SUCCEEDED",
+                    "",
+                    AuditLog.GENESIS)));
+    assertThat(lines.get(1))
+        .isEqualTo(
+            AuditLog.JSON.writeValueAsString(
+                record(
+                    2,
+                    "r2",
+                    "p",
+                    "Decrypt",
+                    "",
+                    List.of(),
+                    "FAILED",
+                    "NotFoundException",
+                    AuditLog.sha256(lines.get(0)))));
+    assertThat(AuditLog.JSON.readTree(lines.get(2)).path("prev").asText())
+        .isEqualTo(AuditLog.sha256(lines.get(1)));
+    assertThat(AuditLog.JSON.readTree(lines.get(2)).path("type").asText()).isEqualTo("checkpoint");
+  }
+
+  private static Map<String, Object> record(
+      long seq,
+      String requestId,
+      String principal,
+      String operation,
+      String keyArn,
+      List<String> contextKeys,
+      String outcome,
+      String error,
+      String prev) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq);
+    r.put("type", "request");
+    r.put("time", NOW.toString());
+    r.put("requestId", requestId);
+    r.put("principal", principal);
+    r.put("operation", operation);
+    r.put("keyArn", keyArn);
+    r.put("contextKeys", contextKeys);
+    r.put("outcome", outcome);
+    r.put("error", error);
+    r.put("prev", prev);
+    return r;
+  }
+}
