@@ -93,6 +93,8 @@ public final class KmsServer {
             return t;
           });
   private ServingStatus reported = ServingStatus.SERVING;
+  private Duration deletionPeriod = DELETION_PERIOD;
+  private Duration rotationPeriod = ROTATION_PERIOD;
 
   /** Builds the server on any transport: tests may hand in an in-process builder. */
   public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
@@ -240,7 +242,17 @@ public final class KmsServer {
     if (metrics != null) {
       server.countRotationsIn(metrics);
     }
-    return server;
+    return server.checkDueWorkEvery(config.tasksInterval());
+  }
+
+  /**
+   * Looks for due key deletions and rotations every {@code period} instead of every minute ({@code
+   * tasks.interval.ms}); takes effect at {@link #start()}.
+   */
+  public KmsServer checkDueWorkEvery(Duration period) {
+    this.deletionPeriod = period;
+    this.rotationPeriod = period;
+    return this;
   }
 
   /** Exposes this server's rotation counters (key versions made, EKTs re-wrapped) in metrics. */
@@ -289,8 +301,8 @@ public final class KmsServer {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     // Servers sharing a database take turns: each kind of work runs where its lease is held.
-    scheduleLeased("key-deletion", deletions::runDueDeletions, DELETION_PERIOD);
-    scheduleLeased("key-rotation", rotations::runDueRotations, ROTATION_PERIOD);
+    scheduleLeased("key-deletion", deletions::runDueDeletions, deletionPeriod);
+    scheduleLeased("key-rotation", rotations::runDueRotations, rotationPeriod);
     scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);

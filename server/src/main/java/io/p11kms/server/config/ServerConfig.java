@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * @param storeUser the database user, or null (none, or in the URL)
  * @param storePasswordFile the file holding the database password, or null
  * @param storePasswordEnv the environment variable holding the database password, or null
+ * @param tasksInterval how often the server looks for due key rotations and deletions
  */
 public record ServerConfig(
     String listenHost,
@@ -52,7 +53,8 @@ public record ServerConfig(
     Duration hsmHealthInterval,
     String storeUser,
     Path storePasswordFile,
-    String storePasswordEnv) {
+    String storePasswordEnv,
+    Duration tasksInterval) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -74,6 +76,7 @@ public record ServerConfig(
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
+  public static final String TASKS_INTERVAL_MS = "tasks.interval.ms";
   // Read by the server's domain-key rotation schedule; named here so that a typo is refused.
   public static final String ROTATION_DOMAIN_SO_PIN_FILE = "rotation.domain.so.pin.file";
   public static final String ROTATION_DOMAIN_INTERVAL_HOURS = "rotation.domain.interval.hours";
@@ -105,6 +108,7 @@ public record ServerConfig(
           ARN_PARTITION,
           ARN_REGION,
           ARN_ACCOUNT,
+          TASKS_INTERVAL_MS,
           ROTATION_DOMAIN_SO_PIN_FILE,
           ROTATION_DOMAIN_INTERVAL_HOURS);
 
@@ -120,7 +124,16 @@ public record ServerConfig(
    */
   public static final Set<String> OWNED_PREFIXES =
       Set.of(
-          "listen.", "hsm.", "store.", "arn.", "tls.", "auth.", "audit.", "metrics.", "rotation.");
+          "listen.",
+          "hsm.",
+          "store.",
+          "arn.",
+          "tls.",
+          "auth.",
+          "audit.",
+          "metrics.",
+          "rotation.",
+          "tasks.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;
@@ -136,6 +149,8 @@ public record ServerConfig(
   public static final long MAX_REOPEN_INTERVAL_MS = 600_000;
   public static final long MAX_HEALTH_INTERVAL_MS = 600_000;
   public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_TASKS_INTERVAL = Duration.ofMinutes(1);
+  public static final long MAX_TASKS_INTERVAL_MS = 3_600_000;
 
   private static final String SQLITE_PREFIX = "jdbc:sqlite:";
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%\\[\\]-]{1,253}");
@@ -215,6 +230,7 @@ public record ServerConfig(
     checkMillis(HSM_CACHE_MAX_AGE_MS, hsmCacheMaxAge, 1, MAX_CACHE_AGE_MS);
     checkMillis(HSM_REOPEN_INTERVAL_MS, hsmReopenInterval, 0, MAX_REOPEN_INTERVAL_MS);
     checkMillis(HSM_HEALTH_INTERVAL_MS, hsmHealthInterval, 100, MAX_HEALTH_INTERVAL_MS);
+    checkMillis(TASKS_INTERVAL_MS, tasksInterval, 100, MAX_TASKS_INTERVAL_MS);
     if (storeUser != null && !DATABASE_USER.matcher(storeUser).matches()) {
       throw new ConfigException(STORE_JDBC_USER + " must be 1-63 characters, no spaces or quotes");
     }
@@ -230,7 +246,10 @@ public record ServerConfig(
     }
   }
 
-  /** As the canonical constructor, with no database user or password (SQLite, or in the URL). */
+  /**
+   * As the canonical constructor, with no database user or password (SQLite, or in the URL) and the
+   * default tasks interval.
+   */
   public ServerConfig(
       String listenHost,
       int listenPort,
@@ -269,10 +288,11 @@ public record ServerConfig(
         hsmHealthInterval,
         null,
         null,
-        null);
+        null,
+        DEFAULT_TASKS_INTERVAL);
   }
 
-  /** As the canonical constructor, with the default call deadline, cache, reopen and health. */
+  /** As the canonical constructor, with the defaults for the token, health and tasks intervals. */
   public ServerConfig(
       String listenHost,
       int listenPort,
@@ -374,7 +394,8 @@ public record ServerConfig(
         millis(p, HSM_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_INTERVAL),
         get(p, STORE_JDBC_USER, null),
         passwordFile == null ? null : path(base, STORE_JDBC_PASSWORD_FILE, passwordFile),
-        get(p, STORE_JDBC_PASSWORD_ENV, null));
+        get(p, STORE_JDBC_PASSWORD_ENV, null),
+        millis(p, TASKS_INTERVAL_MS, DEFAULT_TASKS_INTERVAL));
   }
 
   private static Duration millis(Properties p, String key, Duration defaultValue) {
@@ -476,6 +497,10 @@ public record ServerConfig(
         + HSM_HEALTH_INTERVAL_MS
         + "="
         + hsmHealthInterval.toMillis()
+        + ", "
+        + TASKS_INTERVAL_MS
+        + "="
+        + tasksInterval.toMillis()
         + ", "
         + STORE_JDBC_URL
         + "="

@@ -60,6 +60,15 @@ class ServerConfigTest {
     assertThat(c.arnPartition()).isEqualTo("aws");
     assertThat(c.arnRegion()).isEqualTo("local-1");
     assertThat(c.arnAccount()).isEqualTo("000000000000");
+    assertThat(c.tasksInterval()).isEqualTo(Duration.ofMinutes(1));
+  }
+
+  @Test
+  void tasksInterval_isReadInMillis() {
+    assertThat(config("tasks.interval.ms", "1500").tasksInterval())
+        .isEqualTo(Duration.ofMillis(1500));
+    assertThat(config("tasks.interval.ms", "1500").toRedactedString())
+        .contains("tasks.interval.ms=1500");
   }
 
   @Test
@@ -191,6 +200,9 @@ class ServerConfigTest {
         "listen.prot | 1 | unknown configuration key listen.prot",
         "store.url | x | unknown configuration key store.url",
         "rotation.domain.so.pin | x | unknown configuration key rotation.domain.so.pin",
+        "tasks.interval.ms | 99 | tasks.interval.ms must be 100-3600000, was 99",
+        "tasks.interval.ms | 3600001 | tasks.interval.ms must be 100-3600000, was 3600001",
+        "tasks.interval | 1 | unknown configuration key tasks.interval",
       })
   void fromProperties_invalidValue_namesKeyAndRule(String key, String value, String message) {
     assertInvalid(message, key, value);
