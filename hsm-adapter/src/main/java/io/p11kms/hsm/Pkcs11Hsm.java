@@ -466,6 +466,10 @@ public final class Pkcs11Hsm implements Hsm {
 
   @Override
   public java.util.Set<KeyPairType> supportedKeyPairTypes() {
+    java.util.Set<KeyPairType> probed = privateKeys.probed();
+    if (probed != null) {
+      return probed;
+    }
     return asym("probe key pair types", (session, step) -> privateKeys.supported(session));
   }
 

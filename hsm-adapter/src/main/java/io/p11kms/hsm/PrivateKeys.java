@@ -59,6 +59,11 @@ final class PrivateKeys {
     this.mechanisms = LongStream.of(mechanisms).boxed().collect(Collectors.toSet());
   }
 
+  /** The key pair types of this token, or null before the first probe. */
+  Set<KeyPairType> probed() {
+    return supported;
+  }
+
   /**
    * The key pair types of this token, probed once: RSA and the NIST curves from the mechanism list,
    * secp256k1 by generating (and destroying) one pair, since the list does not name curves.

@@ -17,6 +17,7 @@ import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.PSSParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.util.Arrays;
 import java.util.EnumSet;
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
@@ -162,6 +163,14 @@ class AsymmetricKeysTest {
     assertThatThrownBy(
             () -> hsm.decryptOaep(pair.privateKey(), type, DigestAlgorithm.SHA_256, new byte[255]))
         .isInstanceOf(HsmDecryptionFailedException.class);
+    // As long as the modulus but larger than it: no RSA ciphertext at all.
+    byte[] tooLarge = new byte[256];
+    Arrays.fill(tooLarge, (byte) 0xff);
+    for (DigestAlgorithm hash :
+        new DigestAlgorithm[] {DigestAlgorithm.SHA_1, DigestAlgorithm.SHA_256}) {
+      assertThatThrownBy(() -> hsm.decryptOaep(pair.privateKey(), type, hash, tooLarge))
+          .isInstanceOf(HsmDecryptionFailedException.class);
+    }
   }
 
   @Test

@@ -47,12 +47,11 @@ final class AccessInterceptor implements ServerInterceptor {
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).
     KeyLookup lookup = layer.lookup();
-    ServerCall.Listener<Q> delegate =
-        Contexts.interceptCall(
-            RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup),
-            audited,
-            headers,
-            next);
+    Context context = RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup);
+    context =
+        BatchItemAccess.with(
+            context, new BatchItemAccess(layer, audited.principal, audited.requestId));
+    ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
       private boolean rejected;
 

@@ -92,7 +92,10 @@ final class AccessRules {
             "ListAliases",
             "GenerateRandom",
             "ListRetirableGrants",
-            "RetireGrant")) {
+            "RetireGrant",
+            // Each item is checked as its own Encrypt or Decrypt (BatchItemAccess).
+            "BatchEncrypt",
+            "BatchDecrypt")) {
       TABLE.put(open, OPEN);
     }
     for (String keyScoped :

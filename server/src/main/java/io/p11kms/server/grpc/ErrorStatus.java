@@ -51,9 +51,15 @@ public final class ErrorStatus {
     if (failure instanceof KmsException e) {
       return status(e.error(), e.getMessage());
     }
+    KmsException internal = internal(failure);
+    return status(internal.error(), internal.getMessage());
+  }
+
+  /** An unexpected failure as the INTERNAL error callers see: an error id, also logged. */
+  static KmsException internal(Throwable failure) {
     String errorId = UUID.randomUUID().toString();
     log.error("internal error {}", errorId, failure);
-    return status(KmsError.INTERNAL, "Internal error " + errorId);
+    return new KmsException(KmsError.INTERNAL, "Internal error " + errorId);
   }
 
   static StatusRuntimeException status(KmsError error, String message) {

@@ -3,6 +3,10 @@ package io.p11kms.server.grpc;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.StreamObserver;
+import io.p11kms.proto.v1.BatchDecryptRequest;
+import io.p11kms.proto.v1.BatchDecryptResponse;
+import io.p11kms.proto.v1.BatchEncryptRequest;
+import io.p11kms.proto.v1.BatchEncryptResponse;
 import io.p11kms.proto.v1.CancelKeyDeletionRequest;
 import io.p11kms.proto.v1.CancelKeyDeletionResponse;
 import io.p11kms.proto.v1.CreateAliasRequest;
@@ -62,6 +66,7 @@ import io.p11kms.server.service.Ciphertext;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DataKey;
 import io.p11kms.server.service.KeyListing;
+import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.Plaintext;
 import java.util.function.Supplier;
@@ -78,6 +83,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final CryptoService crypto;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
+  private final BatchHandlers batches;
 
   public KmsGrpcService(KeyService keys, CryptoService crypto, LifecycleHandlers lifecycle) {
     this(keys, crypto, lifecycle, null);
@@ -93,6 +99,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
     this.crypto = crypto;
     this.lifecycle = lifecycle;
     this.rotation = rotation;
+    this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
   }
 
   @Override
@@ -144,48 +151,60 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
-    unary(
-        response,
-        () -> {
-          ProtoMapping.requireSymmetricAlgorithm(
-              request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
-          Ciphertext ciphertext =
-              crypto.encrypt(
-                  RequestLookups.current(keys),
-                  request.getKeyId(),
-                  request.getPlaintext().toByteArray(),
-                  request.getEncryptionContextMap());
-          return EncryptResponse.newBuilder()
-              .setCiphertextBlob(wrap(ciphertext.blob()))
-              .setKeyId(ciphertext.keyArn())
-              .setEncryptionAlgorithm(SYMMETRIC)
-              .build();
-        });
+    unary(response, () -> encrypt(RequestLookups.current(keys), request));
+  }
+
+  /** One Encrypt, with its keys read through {@code lookup}; also a BatchEncrypt item. */
+  EncryptResponse encrypt(KeyLookup lookup, EncryptRequest request) {
+    ProtoMapping.requireSymmetricAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
+    Ciphertext ciphertext =
+        crypto.encrypt(
+            lookup,
+            request.getKeyId(),
+            request.getPlaintext().toByteArray(),
+            request.getEncryptionContextMap());
+    return EncryptResponse.newBuilder()
+        .setCiphertextBlob(wrap(ciphertext.blob()))
+        .setKeyId(ciphertext.keyArn())
+        .setEncryptionAlgorithm(SYMMETRIC)
+        .build();
   }
 
   @Override
   public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
-    unary(
-        response,
-        () -> {
-          ProtoMapping.requireSymmetricAlgorithm(
-              request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
-          Plaintext plaintext =
-              crypto.decrypt(
-                  RequestLookups.current(keys),
-                  request.getCiphertextBlob().toByteArray(),
-                  request.getEncryptionContextMap(),
-                  request.getKeyId());
-          try {
-            return DecryptResponse.newBuilder()
-                .setKeyId(plaintext.keyArn())
-                .setPlaintext(ByteString.copyFrom(plaintext.bytes()))
-                .setEncryptionAlgorithm(SYMMETRIC)
-                .build();
-          } finally {
-            plaintext.wipe();
-          }
-        });
+    unary(response, () -> decrypt(RequestLookups.current(keys), request));
+  }
+
+  /** One Decrypt, with its keys read through {@code lookup}; also a BatchDecrypt item. */
+  DecryptResponse decrypt(KeyLookup lookup, DecryptRequest request) {
+    ProtoMapping.requireSymmetricAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
+    Plaintext plaintext =
+        crypto.decrypt(
+            lookup,
+            request.getCiphertextBlob().toByteArray(),
+            request.getEncryptionContextMap(),
+            request.getKeyId());
+    try {
+      return DecryptResponse.newBuilder()
+          .setKeyId(plaintext.keyArn())
+          .setPlaintext(ByteString.copyFrom(plaintext.bytes()))
+          .setEncryptionAlgorithm(SYMMETRIC)
+          .build();
+    } finally {
+      plaintext.wipe();
+    }
+  }
+
+  @Override
+  public void batchEncrypt(
+      BatchEncryptRequest request, StreamObserver<BatchEncryptResponse> response) {
+    unary(response, () -> batches.encrypt(request));
+  }
+
+  @Override
+  public void batchDecrypt(
+      BatchDecryptRequest request, StreamObserver<BatchDecryptResponse> response) {
+    unary(response, () -> batches.decrypt(request));
   }
 
   @Override

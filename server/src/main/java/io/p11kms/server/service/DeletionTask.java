@@ -2,13 +2,9 @@ package io.p11kms.server.service;
 
 import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,21 +48,6 @@ public final class DeletionTask {
       if (due.size() < BATCH || deletedInBatch == 0) {
         return deleted;
       }
-    }
-  }
-
-  /** Runs {@link #runDueDeletions()} every {@code period} on {@code executor}. */
-  public ScheduledFuture<?> schedule(ScheduledExecutorService executor, Duration period) {
-    return executor.scheduleWithFixedDelay(
-        this::runLogged, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  private void runLogged() {
-    try {
-      runDueDeletions();
-    } catch (RuntimeException e) {
-      // A failed run must not end the schedule: the next run tries again.
-      log.error("scheduled key deletion failed: {}", e.getMessage());
     }
   }
 }

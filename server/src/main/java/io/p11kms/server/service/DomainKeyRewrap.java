@@ -6,13 +6,9 @@ import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -138,21 +134,6 @@ public final class DomainKeyRewrap {
           retired);
     }
     return new Result(target, rewrapped, batches, retired);
-  }
-
-  /** Runs {@link #run()} every {@code period} on {@code executor}. */
-  public ScheduledFuture<?> schedule(ScheduledExecutorService executor, Duration period) {
-    return executor.scheduleWithFixedDelay(
-        () -> {
-          try {
-            run();
-          } catch (RuntimeException e) {
-            log.error("scheduled domain key re-wrap failed: {}", e.getMessage());
-          }
-        },
-        period.toMillis(),
-        period.toMillis(),
-        TimeUnit.MILLISECONDS);
   }
 
   private static WrappedKey wrapped(KeyVersionRecord v) {

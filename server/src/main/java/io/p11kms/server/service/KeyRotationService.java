@@ -15,9 +15,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -199,21 +196,6 @@ public final class KeyRotationService {
         return rotated;
       }
     }
-  }
-
-  /** Runs {@link #runDueRotations()} every {@code period} on {@code executor}. */
-  public ScheduledFuture<?> schedule(ScheduledExecutorService executor, Duration period) {
-    return executor.scheduleWithFixedDelay(
-        () -> {
-          try {
-            runDueRotations();
-          } catch (RuntimeException e) {
-            log.error("scheduled key rotation failed: {}", e.getMessage());
-          }
-        },
-        period.toMillis(),
-        period.toMillis(),
-        TimeUnit.MILLISECONDS);
   }
 
   private boolean rotateIfDue(UUID id, Instant now) {

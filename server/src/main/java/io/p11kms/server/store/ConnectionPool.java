@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A bounded set of connections, opened on demand and reused. A connection is returned in a clean
- * state (auto-commit on, nothing pending) or closed and forgotten. Enough for SQLite; a PostgreSQL
- * store would use a real pool.
+ * state (auto-commit on, nothing pending) or closed and forgotten; a connection the database closed
+ * (PostgreSQL restarted) fails one call and is then dropped.
  */
 final class ConnectionPool implements AutoCloseable {
   private final SqlDialect dialect;

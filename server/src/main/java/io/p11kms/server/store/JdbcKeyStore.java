@@ -1136,6 +1136,7 @@ public final class JdbcKeyStore implements KeyStore {
     try {
       return work.run(c);
     } catch (SQLException e) {
+      dropIfLost(c, e);
       throw new KeyStoreException(failure, e);
     } finally {
       pool.release(c);
@@ -1162,6 +1163,7 @@ public final class JdbcKeyStore implements KeyStore {
       }
     } catch (SQLException e) {
       pool.discard(c, sql);
+      dropIfLost(c, e);
       throw new KeyStoreException(failure, e);
     } finally {
       pool.release(c);
@@ -1206,6 +1208,7 @@ public final class JdbcKeyStore implements KeyStore {
         return result;
       } catch (SQLException e) {
         rollbackQuietly(c);
+        dropIfLost(c, e);
         if (dialect.isUniqueViolation(e)) {
           throw new KeyAlreadyExistsException(e);
         }
@@ -1222,6 +1225,21 @@ public final class JdbcKeyStore implements KeyStore {
     } finally {
       if (locked) {
         writeLock.unlock();
+      }
+    }
+  }
+
+  /**
+   * Closes a connection the database ended (SQLState class 08, or 57P: the server shut down or
+   * restarted), so that the pool drops it instead of handing it to the next call.
+   */
+  private static void dropIfLost(Connection c, SQLException e) {
+    String state = e.getSQLState();
+    if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // Closed enough: the pool checks isClosed().
       }
     }
   }

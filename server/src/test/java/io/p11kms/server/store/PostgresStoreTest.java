@@ -118,6 +118,24 @@ class PostgresStoreTest {
         .isInstanceOf(KeyStoreException.class);
   }
 
+  @Test
+  void connectionEndedByTheDatabase_failsOneCallAndIsDropped() {
+    String database = pg.createDatabase();
+    try (KeyStore store = KeyStores.open(pg.superuserUrl(database))) {
+      assertThat(store.countKeys()).isZero();
+      pg.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+              + database
+              + "'");
+      try {
+        store.countKeys();
+      } catch (KeyStoreException expected) {
+        // The pooled connection learns here that its backend is gone.
+      }
+      assertThat(store.countKeys()).isZero();
+    }
+  }
+
   /** Every message of the cause chain, as a log line with causes would print them. */
   static String chain(Throwable e) {
     StringBuilder b = new StringBuilder();
