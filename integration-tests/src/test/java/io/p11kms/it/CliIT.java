@@ -87,6 +87,54 @@ class CliIT {
   }
 
   @Test
+  void signGetPublicKeyVerify_withFiles_andTheJdkAgrees() throws Exception {
+    Run created = kms("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY");
+    assertThat(created.exitCode()).as(created.err()).isZero();
+    String keyId = created.json().path("keyMetadata").path("keyId").asText();
+    Path message = dir.resolve("message.txt");
+    Files.writeString(message, "signed on the command line");
+    Path signature = dir.resolve("message.sig");
+    Path publicKey = dir.resolve("public.der");
+
+    Run sign =
+        kms(
+            "sign",
+            "--key-id",
+            keyId,
+            "--message",
+            "fileb://" + message,
+            "--signing-algorithm",
+            "ECDSA_SHA_256",
+            "--signature-out",
+            signature.toString());
+    assertThat(sign.exitCode()).as(sign.err()).isZero();
+    Run getPublicKey =
+        kms("get-public-key", "--key-id", keyId, "--public-key-out", publicKey.toString());
+    assertThat(getPublicKey.exitCode()).as(getPublicKey.err()).isZero();
+    Run verify =
+        kms(
+            "verify",
+            "--key-id",
+            keyId,
+            "--message",
+            "fileb://" + message,
+            "--signature-file",
+            signature.toString(),
+            "--signing-algorithm",
+            "ECDSA_SHA_256");
+    assertThat(verify.exitCode()).as(verify.err()).isZero();
+    assertThat(verify.json().path("signatureValid").asBoolean()).isTrue();
+
+    java.security.Signature jdk = java.security.Signature.getInstance("SHA256withECDSA");
+    jdk.initVerify(
+        java.security.KeyFactory.getInstance("EC")
+            .generatePublic(
+                new java.security.spec.X509EncodedKeySpec(Files.readAllBytes(publicKey))));
+    jdk.update(Files.readAllBytes(message));
+    assertThat(jdk.verify(Files.readAllBytes(signature))).isTrue();
+  }
+
+  @Test
   void encryptThenDecrypt_withFilesAndContext_roundTrips() throws Exception {
     String keyId = createKey();
     kms("create-alias", "--alias-name", "alias/cli-test", "--target-key-id", keyId);

@@ -1,8 +1,16 @@
 package io.p11kms.it;
 
+import io.p11kms.hsm.DataKeyPair;
 import io.p11kms.hsm.Derivation;
+import io.p11kms.hsm.DigestAlgorithm;
+import io.p11kms.hsm.HmacType;
 import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.KeyPairType;
+import io.p11kms.hsm.PrivateKeyUsage;
+import io.p11kms.hsm.SignatureScheme;
 import io.p11kms.hsm.WrappedKey;
+import io.p11kms.hsm.WrappedKeyPair;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A seam around the real token that counts the calls made to it; it fakes nothing. */
@@ -69,6 +77,65 @@ final class CountingHsm implements Hsm {
   public byte[] generateRandom(int numberOfBytes) {
     calls.incrementAndGet();
     return token.generateRandom(numberOfBytes);
+  }
+
+  /** Read from the probe made at start-up: not a token call. */
+  @Override
+  public Set<KeyPairType> supportedKeyPairTypes() {
+    return token.supportedKeyPairTypes();
+  }
+
+  @Override
+  public WrappedKeyPair generateKeyPair(KeyPairType type, PrivateKeyUsage usage) {
+    calls.incrementAndGet();
+    return token.generateKeyPair(type, usage);
+  }
+
+  @Override
+  public WrappedKey generateHmacKey(HmacType type) {
+    calls.incrementAndGet();
+    return token.generateHmacKey(type);
+  }
+
+  @Override
+  public byte[] signDigest(
+      WrappedKey privateKey,
+      KeyPairType type,
+      SignatureScheme scheme,
+      DigestAlgorithm digest,
+      byte[] digestValue) {
+    calls.incrementAndGet();
+    return token.signDigest(privateKey, type, scheme, digest, digestValue);
+  }
+
+  @Override
+  public byte[] decryptOaep(
+      WrappedKey privateKey, KeyPairType type, DigestAlgorithm oaepHash, byte[] ciphertext) {
+    calls.incrementAndGet();
+    return token.decryptOaep(privateKey, type, oaepHash, ciphertext);
+  }
+
+  @Override
+  public byte[] generateMac(WrappedKey hmacKey, HmacType type, byte[] message) {
+    calls.incrementAndGet();
+    return token.generateMac(hmacKey, type, message);
+  }
+
+  @Override
+  public DataKeyPair generateDataKeyPair(KeyPairType type) {
+    calls.incrementAndGet();
+    return token.generateDataKeyPair(type);
+  }
+
+  @Override
+  public WrappedKey rewrapPrivateKey(
+      WrappedKey ekt,
+      KeyPairType typeOrNull,
+      HmacType hmacOrNull,
+      PrivateKeyUsage usageOrNull,
+      int toGeneration) {
+    calls.incrementAndGet();
+    return token.rewrapPrivateKey(ekt, typeOrNull, hmacOrNull, usageOrNull, toGeneration);
   }
 
   @Override

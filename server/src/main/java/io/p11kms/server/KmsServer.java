@@ -14,18 +14,22 @@ import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.grpc.AsymmetricHandlers;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.CryptoService;
+import io.p11kms.server.service.DataKeyPairService;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.LeasedRunner;
+import io.p11kms.server.service.MacService;
+import io.p11kms.server.service.SigningService;
 import io.p11kms.server.service.TagService;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -147,7 +151,15 @@ public final class KmsServer {
     this.server =
         AccessLayer.install(builder, access)
             .addService(
-                new KmsGrpcService(keys, crypto, lifecycle, new RotationHandlers(rotations)))
+                new KmsGrpcService(
+                    keys,
+                    crypto,
+                    lifecycle,
+                    new RotationHandlers(rotations),
+                    new AsymmetricHandlers(
+                        new SigningService(hsm, store, keys),
+                        new MacService(hsm, store, keys),
+                        new DataKeyPairService(hsm, keys, crypto))))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();

@@ -72,11 +72,26 @@ public final class Actions {
           "ReEncryptTo",
           "CreateGrant",
           "RetireGrant",
-          "DescribeKey");
+          "DescribeKey",
+          "Sign",
+          "Verify",
+          "GetPublicKey",
+          "GenerateMac",
+          "VerifyMac",
+          "GenerateDataKeyPair",
+          "GenerateDataKeyPairWithoutPlaintext");
 
   /** Grant operations that take no encryption context, so a constrained grant may not name. */
   public static final Set<String> WITHOUT_CONTEXT =
-      Set.of("CreateGrant", "RetireGrant", "DescribeKey");
+      Set.of(
+          "CreateGrant",
+          "RetireGrant",
+          "DescribeKey",
+          "Sign",
+          "Verify",
+          "GetPublicKey",
+          "GenerateMac",
+          "VerifyMac");
 
   private Actions() {}
 

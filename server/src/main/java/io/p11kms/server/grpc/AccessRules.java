@@ -32,13 +32,20 @@ final class AccessRules {
   /** {@code kms:<Method>} on the key in {@code key_id}, with {@code encryption_context}. */
   static final Rule KEY_ID = field("key_id", "encryption_context", null);
 
-  /** Decrypt: the key is the one the ciphertext names. */
+  /**
+   * Decrypt: the key is the one a symmetric ciphertext names; an RSA ciphertext names none, so then
+   * the key in {@code key_id} (which RSA decryption requires).
+   */
   static final Rule DECRYPT =
-      (method, request, keys) ->
-          blobKey(request, keys)
-              .map(
-                  k -> List.of(new Check("kms:Decrypt", k, context(request, "encryption_context"))))
-              .orElse(List.of());
+      (method, request, keys) -> {
+        Optional<UUID> key = blobKey(request, keys);
+        if (key.isEmpty() && !string(request, "key_id").isEmpty()) {
+          key = keys.key(string(request, "key_id"), "KeyId");
+        }
+        return key.map(
+                k -> List.of(new Check("kms:Decrypt", k, context(request, "encryption_context"))))
+            .orElse(List.of());
+      };
 
   /** ReEncrypt: kms:ReEncryptFrom on the ciphertext's key, kms:ReEncryptTo on the destination. */
   static final Rule RE_ENCRYPT =
@@ -122,7 +129,14 @@ final class AccessRules {
             "DisableKeyRotation",
             "GetKeyRotationStatus",
             "RotateKeyOnDemand",
-            "ListKeyRotations")) {
+            "ListKeyRotations",
+            "Sign",
+            "Verify",
+            "GetPublicKey",
+            "GenerateMac",
+            "VerifyMac",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext")) {
       TABLE.put(keyScoped, KEY_ID);
     }
     TABLE.put("Decrypt", DECRYPT);

@@ -30,14 +30,22 @@ import io.p11kms.proto.v1.EnableKeyRotationResponse;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.EncryptResponse;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
+import io.p11kms.proto.v1.GenerateDataKeyPairRequest;
+import io.p11kms.proto.v1.GenerateDataKeyPairResponse;
+import io.p11kms.proto.v1.GenerateDataKeyPairWithoutPlaintextRequest;
+import io.p11kms.proto.v1.GenerateDataKeyPairWithoutPlaintextResponse;
 import io.p11kms.proto.v1.GenerateDataKeyRequest;
 import io.p11kms.proto.v1.GenerateDataKeyResponse;
 import io.p11kms.proto.v1.GenerateDataKeyWithoutPlaintextRequest;
 import io.p11kms.proto.v1.GenerateDataKeyWithoutPlaintextResponse;
+import io.p11kms.proto.v1.GenerateMacRequest;
+import io.p11kms.proto.v1.GenerateMacResponse;
 import io.p11kms.proto.v1.GenerateRandomRequest;
 import io.p11kms.proto.v1.GenerateRandomResponse;
 import io.p11kms.proto.v1.GetKeyRotationStatusRequest;
 import io.p11kms.proto.v1.GetKeyRotationStatusResponse;
+import io.p11kms.proto.v1.GetPublicKeyRequest;
+import io.p11kms.proto.v1.GetPublicKeyResponse;
 import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.ListAliasesRequest;
@@ -54,6 +62,8 @@ import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.proto.v1.RotateKeyOnDemandResponse;
 import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
 import io.p11kms.proto.v1.ScheduleKeyDeletionResponse;
+import io.p11kms.proto.v1.SignRequest;
+import io.p11kms.proto.v1.SignResponse;
 import io.p11kms.proto.v1.TagResourceRequest;
 import io.p11kms.proto.v1.TagResourceResponse;
 import io.p11kms.proto.v1.UntagResourceRequest;
@@ -62,9 +72,14 @@ import io.p11kms.proto.v1.UpdateAliasRequest;
 import io.p11kms.proto.v1.UpdateAliasResponse;
 import io.p11kms.proto.v1.UpdateKeyDescriptionRequest;
 import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
+import io.p11kms.proto.v1.VerifyMacRequest;
+import io.p11kms.proto.v1.VerifyMacResponse;
+import io.p11kms.proto.v1.VerifyRequest;
+import io.p11kms.proto.v1.VerifyResponse;
 import io.p11kms.server.service.Ciphertext;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DataKey;
+import io.p11kms.server.service.EncryptionAlgorithm;
 import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
@@ -83,6 +98,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final CryptoService crypto;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
+  private final AsymmetricHandlers asymmetric;
   private final BatchHandlers batches;
 
   public KmsGrpcService(KeyService keys, CryptoService crypto, LifecycleHandlers lifecycle) {
@@ -95,10 +111,24 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       CryptoService crypto,
       LifecycleHandlers lifecycle,
       RotationHandlers rotation) {
+    this(keys, crypto, lifecycle, rotation, null);
+  }
+
+  /**
+   * As above, with Sign, Verify, GetPublicKey, the MAC and data key pair operations ({@code
+   * asymmetric} null: they are unavailable).
+   */
+  public KmsGrpcService(
+      KeyService keys,
+      CryptoService crypto,
+      LifecycleHandlers lifecycle,
+      RotationHandlers rotation,
+      AsymmetricHandlers asymmetric) {
     this.keys = keys;
     this.crypto = crypto;
     this.lifecycle = lifecycle;
     this.rotation = rotation;
+    this.asymmetric = asymmetric;
     this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
   }
 
@@ -156,17 +186,19 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   /** One Encrypt, with its keys read through {@code lookup}; also a BatchEncrypt item. */
   EncryptResponse encrypt(KeyLookup lookup, EncryptRequest request) {
-    ProtoMapping.requireSymmetricAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
+    EncryptionAlgorithm algorithm =
+        ProtoMapping.encryptionAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
     Ciphertext ciphertext =
         crypto.encrypt(
             lookup,
             request.getKeyId(),
             request.getPlaintext().toByteArray(),
-            request.getEncryptionContextMap());
+            request.getEncryptionContextMap(),
+            algorithm);
     return EncryptResponse.newBuilder()
         .setCiphertextBlob(wrap(ciphertext.blob()))
         .setKeyId(ciphertext.keyArn())
-        .setEncryptionAlgorithm(SYMMETRIC)
+        .setEncryptionAlgorithm(orSymmetric(algorithm))
         .build();
   }
 
@@ -177,18 +209,20 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   /** One Decrypt, with its keys read through {@code lookup}; also a BatchDecrypt item. */
   DecryptResponse decrypt(KeyLookup lookup, DecryptRequest request) {
-    ProtoMapping.requireSymmetricAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
+    EncryptionAlgorithm algorithm =
+        ProtoMapping.encryptionAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
     Plaintext plaintext =
         crypto.decrypt(
             lookup,
             request.getCiphertextBlob().toByteArray(),
             request.getEncryptionContextMap(),
-            request.getKeyId());
+            request.getKeyId(),
+            algorithm);
     try {
       return DecryptResponse.newBuilder()
           .setKeyId(plaintext.keyArn())
           .setPlaintext(ByteString.copyFrom(plaintext.bytes()))
-          .setEncryptionAlgorithm(SYMMETRIC)
+          .setEncryptionAlgorithm(orSymmetric(algorithm))
           .build();
     } finally {
       plaintext.wipe();
@@ -396,6 +430,59 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   public void listKeyRotations(
       ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
     unary(response, () -> rotation().listKeyRotations(request));
+  }
+
+  // Asymmetric and HMAC keys: the messages are mapped in AsymmetricHandlers.
+
+  @Override
+  public void sign(SignRequest request, StreamObserver<SignResponse> response) {
+    unary(response, () -> asymmetric().sign(request));
+  }
+
+  @Override
+  public void verify(VerifyRequest request, StreamObserver<VerifyResponse> response) {
+    unary(response, () -> asymmetric().verify(request));
+  }
+
+  @Override
+  public void getPublicKey(
+      GetPublicKeyRequest request, StreamObserver<GetPublicKeyResponse> response) {
+    unary(response, () -> asymmetric().getPublicKey(request));
+  }
+
+  @Override
+  public void generateMac(
+      GenerateMacRequest request, StreamObserver<GenerateMacResponse> response) {
+    unary(response, () -> asymmetric().generateMac(request));
+  }
+
+  @Override
+  public void verifyMac(VerifyMacRequest request, StreamObserver<VerifyMacResponse> response) {
+    unary(response, () -> asymmetric().verifyMac(request));
+  }
+
+  @Override
+  public void generateDataKeyPair(
+      GenerateDataKeyPairRequest request, StreamObserver<GenerateDataKeyPairResponse> response) {
+    unary(response, () -> asymmetric().generateDataKeyPair(request));
+  }
+
+  @Override
+  public void generateDataKeyPairWithoutPlaintext(
+      GenerateDataKeyPairWithoutPlaintextRequest request,
+      StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
+    unary(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
+  }
+
+  private AsymmetricHandlers asymmetric() {
+    if (asymmetric == null) {
+      throw new IllegalStateException("asymmetric keys are not configured");
+    }
+    return asymmetric;
+  }
+
+  private static EncryptionAlgorithmSpec orSymmetric(EncryptionAlgorithm algorithm) {
+    return algorithm == null ? SYMMETRIC : ProtoMapping.encryptionAlgorithm(algorithm);
   }
 
   private RotationHandlers rotation() {

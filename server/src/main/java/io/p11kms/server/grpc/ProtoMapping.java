@@ -3,13 +3,19 @@ package io.p11kms.server.grpc;
 import com.google.protobuf.Timestamp;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
 import io.p11kms.proto.v1.KeyManager;
+import io.p11kms.proto.v1.MacAlgorithmSpec;
 import io.p11kms.proto.v1.Origin;
+import io.p11kms.proto.v1.SigningAlgorithmSpec;
 import io.p11kms.server.service.DataKeySpec;
+import io.p11kms.server.service.EncryptionAlgorithm;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.MacAlgorithm;
+import io.p11kms.server.service.MessageType;
+import io.p11kms.server.service.SigningAlgorithm;
 import io.p11kms.server.service.Tag;
 import java.time.Instant;
 import java.util.List;
@@ -30,8 +36,10 @@ final class ProtoMapping {
             .setKeySpec(io.p11kms.proto.v1.KeySpec.valueOf(m.keySpec().name()))
             .setKeyState(io.p11kms.proto.v1.KeyState.valueOf(m.keyState().name()))
             .setOrigin(Origin.AWS_KMS)
-            .setKeyManager(KeyManager.CUSTOMER)
-            .addEncryptionAlgorithms(EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM);
+            .setKeyManager(KeyManager.CUSTOMER);
+    m.encryptionAlgorithms().forEach(a -> builder.addEncryptionAlgorithms(encryptionAlgorithm(a)));
+    m.signingAlgorithms().forEach(a -> builder.addSigningAlgorithms(signingAlgorithm(a)));
+    m.macAlgorithms().forEach(a -> builder.addMacAlgorithms(macAlgorithm(a)));
     m.deletionDate().ifPresent(d -> builder.setDeletionDate(timestamp(d)));
     m.pendingDeletionWindowInDays().ifPresent(builder::setPendingDeletionWindowInDays);
     return builder.build();
@@ -51,16 +59,79 @@ final class ProtoMapping {
   static KeyUsage keyUsage(io.p11kms.proto.v1.KeyUsage usage) {
     return switch (usage) {
       case KEY_USAGE_UNSPECIFIED -> null;
-      case ENCRYPT_DECRYPT -> KeyUsage.ENCRYPT_DECRYPT;
-      default -> throw invalidEnum("KeyUsage");
+      case UNRECOGNIZED -> throw invalidEnum("KeyUsage");
+      default -> KeyUsage.valueOf(usage.name());
+    };
+  }
+
+  /** CreateKey's KeySpec, GenerateDataKeyPair's KeyPairSpec ({@code parameter}). */
+  static KeySpec keySpec(io.p11kms.proto.v1.KeySpec spec, String parameter) {
+    return switch (spec) {
+      case KEY_SPEC_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum(parameter);
+      default -> KeySpec.valueOf(spec.name());
     };
   }
 
   static KeySpec keySpec(io.p11kms.proto.v1.KeySpec spec) {
+    return keySpec(spec, "KeySpec");
+  }
+
+  static io.p11kms.proto.v1.KeySpec keySpec(KeySpec spec) {
+    return io.p11kms.proto.v1.KeySpec.valueOf(spec.name());
+  }
+
+  static io.p11kms.proto.v1.KeyUsage keyUsage(KeyUsage usage) {
+    return io.p11kms.proto.v1.KeyUsage.valueOf(usage.name());
+  }
+
+  /** Null when not given (SYMMETRIC_DEFAULT then, as AWS KMS). */
+  static EncryptionAlgorithm encryptionAlgorithm(EncryptionAlgorithmSpec spec, String parameter) {
     return switch (spec) {
-      case KEY_SPEC_UNSPECIFIED -> null;
-      case SYMMETRIC_DEFAULT -> KeySpec.SYMMETRIC_DEFAULT;
-      default -> throw invalidEnum("KeySpec");
+      case ENCRYPTION_ALGORITHM_SPEC_UNSPECIFIED -> null;
+      case SYMMETRIC_DEFAULT_ALGORITHM -> EncryptionAlgorithm.SYMMETRIC_DEFAULT;
+      case UNRECOGNIZED -> throw invalidEnum(parameter);
+      default -> EncryptionAlgorithm.valueOf(spec.name());
+    };
+  }
+
+  static EncryptionAlgorithmSpec encryptionAlgorithm(EncryptionAlgorithm algorithm) {
+    return algorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT
+        ? EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM
+        : EncryptionAlgorithmSpec.valueOf(algorithm.name());
+  }
+
+  /** Null when not given: the service says it is required. */
+  static SigningAlgorithm signingAlgorithm(SigningAlgorithmSpec spec) {
+    return switch (spec) {
+      case SIGNING_ALGORITHM_SPEC_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum("SigningAlgorithm");
+      default -> SigningAlgorithm.valueOf(spec.name());
+    };
+  }
+
+  static SigningAlgorithmSpec signingAlgorithm(SigningAlgorithm algorithm) {
+    return SigningAlgorithmSpec.valueOf(algorithm.name());
+  }
+
+  static MacAlgorithm macAlgorithm(MacAlgorithmSpec spec) {
+    return switch (spec) {
+      case MAC_ALGORITHM_SPEC_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum("MacAlgorithm");
+      default -> MacAlgorithm.valueOf(spec.name());
+    };
+  }
+
+  static MacAlgorithmSpec macAlgorithm(MacAlgorithm algorithm) {
+    return MacAlgorithmSpec.valueOf(algorithm.name());
+  }
+
+  /** Null when not given: RAW. */
+  static MessageType messageType(io.p11kms.proto.v1.MessageType type) {
+    return switch (type) {
+      case MESSAGE_TYPE_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum("MessageType");
+      default -> MessageType.valueOf(type.name());
     };
   }
 

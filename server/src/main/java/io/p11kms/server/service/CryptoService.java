@@ -23,33 +23,98 @@ public final class CryptoService {
   }
 
   public Ciphertext encrypt(String keyId, byte[] plaintext, Map<String, String> context) {
-    return encrypt(keys.lookup(), keyId, plaintext, context);
+    return encrypt(keys.lookup(), keyId, plaintext, context, null);
   }
 
   /** As above, with the key read through the request's {@code lookup}. */
   public Ciphertext encrypt(
       KeyLookup lookup, String keyId, byte[] plaintext, Map<String, String> context) {
+    return encrypt(lookup, keyId, plaintext, context, null);
+  }
+
+  /**
+   * Encrypts under a symmetric key (SYMMETRIC_DEFAULT, the default) or, with RSAES_OAEP_*, with an
+   * RSA ENCRYPT_DECRYPT key's public key in software (no token call: the public key is public).
+   */
+  public Ciphertext encrypt(
+      KeyLookup lookup,
+      String keyId,
+      byte[] plaintext,
+      Map<String, String> context,
+      EncryptionAlgorithm algorithm) {
     Requests.requireKeyId(keyId, "KeyId");
     Requests.requirePlaintext(plaintext);
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
-    return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
+    EncryptionAlgorithm checkedAlgorithm =
+        algorithm == null ? EncryptionAlgorithm.SYMMETRIC_DEFAULT : algorithm;
+    if (checkedAlgorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
+      return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
+    }
+    KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, "Encrypt");
+    int max = checkedAlgorithm.maxPlaintextBytes(key.spec().rsaModulusBytes());
+    if (plaintext.length > max) {
+      throw KmsException.validation(
+          "Plaintext must be at most "
+              + max
+              + " bytes for "
+              + key.spec()
+              + " with "
+              + checkedAlgorithm
+              + ", was "
+              + plaintext.length);
+    }
+    byte[] ciphertext =
+        PublicKeyCrypto.encryptOaep(checkedAlgorithm.oaepHash(), key.publicKey(), plaintext);
+    return new Ciphertext(key.key().keyId(), keys.arn(key.key().keyId()), ciphertext);
   }
 
   public Plaintext decrypt(byte[] blob, Map<String, String> context, String keyId) {
-    return decrypt(keys.lookup(), blob, context, keyId);
+    return decrypt(keys.lookup(), blob, context, keyId, null);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Plaintext decrypt(
+      KeyLookup lookup, byte[] blob, Map<String, String> context, String keyId) {
+    return decrypt(lookup, blob, context, keyId, null);
   }
 
   /**
    * Decrypts a blob; the key comes from the blob. When {@code keyId} is given the blob must name
-   * that key. Every blob that does not authenticate gets one and the same InvalidCiphertext.
+   * that key. Every blob that does not authenticate gets one and the same InvalidCiphertext. With
+   * RSAES_OAEP_* the ciphertext is an RSA one, and {@code keyId} (required) names the RSA key whose
+   * private key decrypts it in the token.
    */
   public Plaintext decrypt(
-      KeyLookup lookup, byte[] blob, Map<String, String> context, String keyId) {
+      KeyLookup lookup,
+      byte[] blob,
+      Map<String, String> context,
+      String keyId,
+      EncryptionAlgorithm algorithm) {
     Requests.requireCiphertext(blob);
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
+    if (algorithm != null && algorithm != EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
+      return decryptRsa(blob, checkedContext, keyId, algorithm);
+    }
     UUID expectedKey = blankToNull(keyId) == null ? null : lookup.resolve(keyId, "KeyId");
+    if (expectedKey != null) {
+      lookup
+          .find(expectedKey, null)
+          .map(KeyInUse::key)
+          .filter(k -> !KeySpec.valueOf(k.keySpec()).isSymmetric())
+          .ifPresent(
+              k -> {
+                throw new KmsException(
+                    KmsError.INVALID_KEY_USAGE,
+                    "Decrypt: key '"
+                        + k.keyId()
+                        + "' is "
+                        + k.keySpec()
+                        + ": give its EncryptionAlgorithm (RSAES_OAEP_SHA_1 or"
+                        + " RSAES_OAEP_SHA_256)");
+              });
+    }
     CiphertextBlob parsed = EnvelopeCipher.parse(blob);
     if (expectedKey != null && !expectedKey.equals(parsed.keyId())) {
       throw new KmsException(
@@ -146,7 +211,55 @@ public final class CryptoService {
     return TokenCalls.call("GenerateRandom", () -> hsm.generateRandom(length));
   }
 
-  private Ciphertext encryptUnder(KeyInUse key, byte[] plaintext, Map<String, String> context) {
+  private Plaintext decryptRsa(
+      byte[] ciphertext, Map<String, String> context, String keyId, EncryptionAlgorithm algorithm) {
+    if (blankToNull(keyId) == null) {
+      throw KmsException.validation("KeyId is required to decrypt with " + algorithm);
+    }
+    Requests.requireKeyId(keyId, "KeyId");
+    KeyMaterial key = rsaKey(keyId, algorithm, context, "Decrypt");
+    if (ciphertext.length != key.spec().rsaModulusBytes()) {
+      throw KmsException.invalidCiphertext();
+    }
+    byte[] plaintext =
+        TokenCalls.call(
+            "Decrypt",
+            () ->
+                hsm.decryptOaep(
+                    key.wrapped(),
+                    key.spec().keyPairType().orElseThrow(),
+                    algorithm.oaepHash(),
+                    ciphertext));
+    return new Plaintext(key.key().keyId(), keys.arn(key.key().keyId()), plaintext);
+  }
+
+  /**
+   * An enabled RSA ENCRYPT_DECRYPT key for an RSAES_OAEP_* algorithm. An encryption context is
+   * refused: only symmetric keys bind one, as AWS KMS.
+   */
+  private KeyMaterial rsaKey(
+      String keyId, EncryptionAlgorithm algorithm, Map<String, String> context, String operation) {
+    if (!context.isEmpty()) {
+      throw KmsException.validation(
+          "EncryptionContext is supported only with symmetric keys, not with " + algorithm);
+    }
+    KeyMaterial key =
+        KeyMaterial.of(keys.enabledKey(keyId, "KeyId"), store)
+            .requireUsage(KeyUsage.ENCRYPT_DECRYPT, operation);
+    if (!EncryptionAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
+      throw new KmsException(
+          KmsError.INVALID_KEY_USAGE,
+          operation
+              + ": EncryptionAlgorithm "
+              + algorithm
+              + " is not valid with KeySpec "
+              + key.spec());
+    }
+    return key;
+  }
+
+  /** Encrypts with the ordinary envelope under {@code key}'s latest version. */
+  Ciphertext encryptUnder(KeyInUse key, byte[] plaintext, Map<String, String> context) {
     KeyVersionRecord version =
         key.version()
             .orElseThrow(

@@ -1,8 +1,11 @@
 package io.p11kms.server.service;
 
 import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.store.DomainKeyKind;
+import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import java.time.Clock;
@@ -89,18 +92,14 @@ public final class DomainKeyRewrap {
       }
       List<Map.Entry<KeyVersionRecord, KeyVersionRecord>> moved = new ArrayList<>(batch.size());
       for (KeyVersionRecord old : batch) {
-        WrappedKey now = hsm.rewrap(wrapped(old), target);
+        WrappedKey now =
+            old.domainKeyKind() == DomainKeyKind.ASYMMETRIC
+                ? rewrapPrivateKey(old, target)
+                : hsm.rewrap(wrapped(old), target);
         moved.add(
             Map.entry(
                 old,
-                new KeyVersionRecord(
-                    old.keyId(),
-                    old.versionId(),
-                    old.versionNumber(),
-                    old.createdAt(),
-                    now.domainKeyGeneration(),
-                    now.wrapMechanism().code(),
-                    now.ekt())));
+                old.rewrapped(now.domainKeyGeneration(), now.wrapMechanism().code(), now.ekt())));
       }
       batches++;
       beforeCommit.batch(batches);
@@ -134,6 +133,26 @@ public final class DomainKeyRewrap {
           retired);
     }
     return new Result(target, rewrapped, batches, retired);
+  }
+
+  /**
+   * A private or HMAC key: the token needs its type and usage to unwrap it (under the asymmetric
+   * domain key of its generation) before it wraps it under the newest one.
+   */
+  private WrappedKey rewrapPrivateKey(KeyVersionRecord v, int target) {
+    KeyRecord key =
+        store
+            .findKey(v.keyId())
+            .orElseThrow(() -> new IllegalStateException("key version without a key"));
+    KeySpec spec = KeySpec.valueOf(key.keySpec());
+    PrivateKeyUsage usage =
+        !spec.isAsymmetric()
+            ? null
+            : KeyUsage.valueOf(key.keyUsage()) == KeyUsage.SIGN_VERIFY
+                ? PrivateKeyUsage.SIGN
+                : PrivateKeyUsage.DECRYPT;
+    return hsm.rewrapPrivateKey(
+        wrapped(v), spec.keyPairType().orElse(null), spec.hmacType().orElse(null), usage, target);
   }
 
   private static WrappedKey wrapped(KeyVersionRecord v) {

@@ -1,6 +1,7 @@
 package io.p11kms.server.service;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -24,5 +25,20 @@ public record KeyMetadata(
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;
+  }
+
+  /** Empty unless the key encrypts. */
+  public List<EncryptionAlgorithm> encryptionAlgorithms() {
+    return EncryptionAlgorithm.of(keySpec, keyUsage);
+  }
+
+  /** Empty unless the key signs. */
+  public List<SigningAlgorithm> signingAlgorithms() {
+    return SigningAlgorithm.of(keySpec, keyUsage);
+  }
+
+  /** Empty unless the key makes MACs. */
+  public List<MacAlgorithm> macAlgorithms() {
+    return MacAlgorithm.of(keySpec, keyUsage);
   }
 }

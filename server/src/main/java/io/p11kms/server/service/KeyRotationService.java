@@ -92,7 +92,8 @@ public final class KeyRotationService {
     UUID id = keys.resolveKey(keyId, "KeyId");
     int days = periodDays(periodDays);
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
-      KeyRecord key = requireEnabled(keys.find(id), "EnableKeyRotation");
+      KeyRecord key =
+          requireEnabled(requireRotatable(keys.find(id), "EnableKeyRotation"), "EnableKeyRotation");
       RotationSchedule schedule = schedule(id);
       Instant base =
           schedule.enabled()
@@ -109,7 +110,9 @@ public final class KeyRotationService {
   public void disableKeyRotation(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
-      KeyRecord key = requireEnabled(keys.find(id), "DisableKeyRotation");
+      KeyRecord key =
+          requireEnabled(
+              requireRotatable(keys.find(id), "DisableKeyRotation"), "DisableKeyRotation");
       if (store.setRotationSchedule(id, key.keyState(), null, null)) {
         return;
       }
@@ -135,7 +138,8 @@ public final class KeyRotationService {
   public String rotateKeyOnDemand(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
-      KeyRecord key = requireEnabled(keys.find(id), "RotateKeyOnDemand");
+      KeyRecord key =
+          requireEnabled(requireRotatable(keys.find(id), "RotateKeyOnDemand"), "RotateKeyOnDemand");
       if (rotate(id, key.keyState(), RotationType.ON_DEMAND, null, null).isPresent()) {
         return keys.arn(id);
       }
@@ -266,6 +270,19 @@ public final class KeyRotationService {
   }
 
   /** Rotation changes need an Enabled key: DisabledException, or KMSInvalidState when pending. */
+  /**
+   * Only symmetric keys rotate, as AWS KMS: for asymmetric and HMAC keys a new key would be a new
+   * public key or MAC key under the same id, so the change calls are UnsupportedOperationException.
+   */
+  static KeyRecord requireRotatable(KeyRecord key, String operation) {
+    if (!KeySpec.valueOf(key.keySpec()).isSymmetric()) {
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          operation + ": key '" + key.keyId() + "' is " + key.keySpec() + ": it cannot rotate");
+    }
+    return key;
+  }
+
   static KeyRecord requireEnabled(KeyRecord key, String operation) {
     KeyState state = KeyStates.state(key);
     if (state == KeyState.DISABLED) {

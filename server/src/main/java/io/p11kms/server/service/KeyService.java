@@ -1,9 +1,12 @@
 package io.p11kms.server.service;
 
 import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.WrappedKey;
+import io.p11kms.hsm.WrappedKeyPair;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.AliasRecord;
+import io.p11kms.server.store.DomainKeyKind;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -39,16 +42,36 @@ public final class KeyService {
   }
 
   /**
-   * Generates a backing key in the token and stores the key with its first version and its tags in
-   * one transaction: a failure on either side leaves nothing behind.
+   * Generates the key material in the token (a backing key, a key pair or an HMAC key) and stores
+   * the key with its first version and its tags in one transaction: a failure on either side leaves
+   * nothing behind. KeySpec and KeyUsage default to SYMMETRIC_DEFAULT and ENCRYPT_DECRYPT, and must
+   * be a pair AWS KMS allows (ValidationException); a spec the token cannot generate is
+   * UnsupportedOperationException.
    */
   public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
     KeySpec keySpec = spec == null ? KeySpec.SYMMETRIC_DEFAULT : spec;
+    if (!keySpec.usages().contains(keyUsage)) {
+      throw KmsException.validation(
+          "KeyUsage "
+              + keyUsage
+              + " is not valid with KeySpec "
+              + keySpec
+              + "; valid: "
+              + keySpec.usages().stream().map(Enum::name).sorted().toList());
+    }
+    keySpec
+        .keyPairType()
+        .filter(type -> !hsm.supportedKeyPairTypes().contains(type))
+        .ifPresent(
+            type -> {
+              throw new KmsException(
+                  KmsError.UNSUPPORTED_OPERATION,
+                  "KeySpec " + keySpec + " is not supported by this key store's token");
+            });
 
-    WrappedKey backingKey = TokenCalls.call("CreateKey", hsm::generateBackingKey);
     Instant now = clock.instant();
     UUID keyId = UUID.randomUUID();
     KeyRecord key =
@@ -61,17 +84,40 @@ public final class KeyService {
             KeyState.ENABLED.name(),
             ORIGIN,
             null);
-    KeyVersionRecord version =
-        new KeyVersionRecord(
-            keyId,
-            UUID.randomUUID(),
-            1,
-            now,
-            backingKey.domainKeyGeneration(),
-            backingKey.wrapMechanism().code(),
-            backingKey.ekt());
-    store.createKey(key, version, checkedTags);
+    store.createKey(key, firstVersion(keyId, keySpec, keyUsage, now), checkedTags);
     return metadata(key);
+  }
+
+  /** The token call that makes the key material, and its version record. */
+  private KeyVersionRecord firstVersion(UUID keyId, KeySpec spec, KeyUsage usage, Instant now) {
+    WrappedKey wrapped;
+    byte[] publicKey = null;
+    DomainKeyKind kind = DomainKeyKind.ASYMMETRIC;
+    if (spec.isAsymmetric()) {
+      PrivateKeyUsage privateUsage =
+          usage == KeyUsage.SIGN_VERIFY ? PrivateKeyUsage.SIGN : PrivateKeyUsage.DECRYPT;
+      WrappedKeyPair pair =
+          TokenCalls.call(
+              "CreateKey",
+              () -> hsm.generateKeyPair(spec.keyPairType().orElseThrow(), privateUsage));
+      wrapped = pair.privateKey();
+      publicKey = pair.subjectPublicKeyInfo();
+    } else if (spec.hmacType().isPresent()) {
+      wrapped = TokenCalls.call("CreateKey", () -> hsm.generateHmacKey(spec.hmacType().get()));
+    } else {
+      wrapped = TokenCalls.call("CreateKey", hsm::generateBackingKey);
+      kind = DomainKeyKind.SYMMETRIC;
+    }
+    return new KeyVersionRecord(
+        keyId,
+        UUID.randomUUID(),
+        1,
+        now,
+        wrapped.domainKeyGeneration(),
+        wrapped.wrapMechanism().code(),
+        wrapped.ekt(),
+        kind,
+        publicKey);
   }
 
   public KeyMetadata describeKey(String keyId) {
@@ -99,9 +145,17 @@ public final class KeyService {
     return new KeyLookup(this, store);
   }
 
-  /** The key that {@code keyId} names, for a cryptographic operation: enabled, right usage. */
+  /**
+   * The key that {@code keyId} names, for a symmetric cryptographic operation: enabled, a
+   * SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key.
+   */
   KeyRecord usableKey(String keyId, String parameter) {
     return requireUsable(find(identifiers.resolve(keyId, parameter)));
+  }
+
+  /** The key that {@code keyId} names, enabled; its usage and spec are the caller's to check. */
+  KeyRecord enabledKey(String keyId, String parameter) {
+    return requireEnabled(find(identifiers.resolve(keyId, parameter)));
   }
 
   /** A key id, key ARN, alias name or alias ARN. */
@@ -120,6 +174,18 @@ public final class KeyService {
   }
 
   static KeyRecord requireUsable(KeyRecord key) {
+    requireEnabled(key);
+    if (KeyUsage.valueOf(key.keyUsage()) != KeyUsage.ENCRYPT_DECRYPT
+        || !KeySpec.valueOf(key.keySpec()).isSymmetric()) {
+      throw new KmsException(
+          KmsError.INVALID_KEY_USAGE,
+          "Key '" + key.keyId() + "' is not a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key");
+    }
+    return key;
+  }
+
+  /** DisabledException when disabled, KMSInvalidStateException when pending deletion. */
+  static KeyRecord requireEnabled(KeyRecord key) {
     KeyState state = KeyState.valueOf(key.keyState());
     if (state == KeyState.DISABLED) {
       throw new KmsException(KmsError.DISABLED, "Key '" + key.keyId() + "' is disabled");
@@ -127,10 +193,6 @@ public final class KeyService {
     if (state != KeyState.ENABLED) {
       throw new KmsException(
           KmsError.INVALID_STATE, "Key '" + key.keyId() + "' is " + state.name());
-    }
-    if (KeyUsage.valueOf(key.keyUsage()) != KeyUsage.ENCRYPT_DECRYPT) {
-      throw new KmsException(
-          KmsError.INVALID_KEY_USAGE, "Key '" + key.keyId() + "' is not for ENCRYPT_DECRYPT");
     }
     return key;
   }

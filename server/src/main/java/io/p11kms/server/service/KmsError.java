@@ -17,6 +17,12 @@ public enum KmsError {
   INCORRECT_KEY("IncorrectKeyException"),
   /** The key's usage or spec does not allow the operation. */
   INVALID_KEY_USAGE("InvalidKeyUsageException"),
+  /** The operation does not apply to this kind of key (GetPublicKey of a symmetric key). */
+  UNSUPPORTED_OPERATION("UnsupportedOperationException"),
+  /** Verify: the signature does not verify with the key and algorithm. */
+  INVALID_SIGNATURE("KMSInvalidSignatureException"),
+  /** VerifyMac: the MAC is not the message's under the key and algorithm. */
+  INVALID_MAC("KMSInvalidMacException"),
   /** The key is disabled. */
   DISABLED("DisabledException"),
   /** The key's state does not allow the operation (for example, pending deletion). */

@@ -1,5 +1,6 @@
 package io.p11kms.server.service;
 
+import io.p11kms.hsm.AsymmetricDomainKeyMissingException;
 import io.p11kms.hsm.HsmDecryptionFailedException;
 import io.p11kms.hsm.HsmException;
 import io.p11kms.hsm.HsmUnavailableException;
@@ -18,6 +19,10 @@ final class TokenCalls {
       return tokenCall.get();
     } catch (HsmDecryptionFailedException e) {
       throw KmsException.invalidCiphertext();
+    } catch (AsymmetricDomainKeyMissingException e) {
+      log.error("{}: the token has no asymmetric domain key: run the ceremony", operation);
+      throw new KmsException(
+          KmsError.INTERNAL, "The key store's token is not set up for asymmetric and HMAC keys");
     } catch (HsmUnavailableException e) {
       log.warn("{}: token unavailable: {}", operation, e.getMessage());
       throw new KmsException(

@@ -41,7 +41,8 @@ public final class JdbcKeyStore implements KeyStore {
           + " deletion_date, pending_window_days";
   private static final String ALIAS_COLUMNS = "seq, alias_name, key_id, created_at, updated_at";
   private static final String VERSION_COLUMNS =
-      "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt";
+      "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt,"
+          + " domain_key_kind, public_key";
 
   /**
    * The key, a version and the policy in one statement (see {@link #findKeyInUse}): the key's
@@ -52,7 +53,7 @@ public final class JdbcKeyStore implements KeyStore {
       "SELECT k.seq, k.key_id, k.creation_date, k.description, k.key_usage, k.key_spec,"
           + " k.key_state, k.origin, k.deletion_date, k.pending_window_days, v.version_id,"
           + " v.version_number, v.created_at, v.domain_key_generation, v.wrap_mechanism, v.ekt,"
-          + " p.policy FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
+          + " v.domain_key_kind, v.public_key, p.policy FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
 
   private static final String KEY_IN_USE_LATEST =
       KEY_IN_USE_SELECT
@@ -175,7 +176,9 @@ public final class JdbcKeyStore implements KeyStore {
   private static void insertVersion(Connection c, KeyVersionRecord v) throws SQLException {
     try (PreparedStatement p =
         c.prepareStatement(
-            "INSERT INTO key_versions (" + VERSION_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            "INSERT INTO key_versions ("
+                + VERSION_COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       p.setString(1, v.keyId().toString());
       p.setString(2, v.versionId().toString());
       p.setInt(3, v.versionNumber());
@@ -183,6 +186,8 @@ public final class JdbcKeyStore implements KeyStore {
       p.setInt(5, v.domainKeyGeneration());
       p.setInt(6, v.wrapMechanismCode());
       p.setBytes(7, v.ekt());
+      p.setString(8, v.domainKeyKind().name());
+      p.setBytes(9, v.publicKey()); // null for keys without a public key
       p.executeUpdate();
     }
   }
@@ -1107,7 +1112,9 @@ public final class JdbcKeyStore implements KeyStore {
         fromMicros(rs.getLong("created_at")),
         rs.getInt("domain_key_generation"),
         rs.getInt("wrap_mechanism"),
-        rs.getBytes("ekt"));
+        rs.getBytes("ekt"),
+        DomainKeyKind.valueOf(rs.getString("domain_key_kind")),
+        rs.getBytes("public_key"));
   }
 
   static long toMicros(Instant t) {

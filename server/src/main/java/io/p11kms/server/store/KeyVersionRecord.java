@@ -7,11 +7,15 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * One version of a key's backing material: the EKT (the backing key wrapped under domain key {@code
- * domainKeyGeneration} with the mechanism {@code wrapMechanismCode}). The EKT is copied in and out;
- * {@link #toString()} shows its length only.
+ * One version of a key's backing material: the EKT (the backing key, private key or HMAC key
+ * wrapped under the {@code domainKeyKind} domain key of generation {@code domainKeyGeneration} with
+ * the mechanism {@code wrapMechanismCode}). The EKT and public key are copied in and out; {@link
+ * #toString()} shows the EKT's length only.
  *
  * @param versionNumber 1 for the key's first version, then 2, 3, ...
+ * @param domainKeyKind SYMMETRIC for backing keys, ASYMMETRIC for private and HMAC keys
+ * @param publicKey the DER SubjectPublicKeyInfo of an RSA or ECC key (public material, in clear);
+ *     null for other keys
  */
 public record KeyVersionRecord(
     UUID keyId,
@@ -20,13 +24,37 @@ public record KeyVersionRecord(
     Instant createdAt,
     int domainKeyGeneration,
     int wrapMechanismCode,
-    byte[] ekt) {
+    byte[] ekt,
+    DomainKeyKind domainKeyKind,
+    byte[] publicKey) {
+
+  /** A version of a symmetric key: a backing key under the symmetric domain key, no public key. */
+  public KeyVersionRecord(
+      UUID keyId,
+      UUID versionId,
+      int versionNumber,
+      Instant createdAt,
+      int domainKeyGeneration,
+      int wrapMechanismCode,
+      byte[] ekt) {
+    this(
+        keyId,
+        versionId,
+        versionNumber,
+        createdAt,
+        domainKeyGeneration,
+        wrapMechanismCode,
+        ekt,
+        DomainKeyKind.SYMMETRIC,
+        null);
+  }
 
   public KeyVersionRecord {
     KeyRecord.requireNonNull(keyId, "key id");
     KeyRecord.requireNonNull(versionId, "version id");
     KeyRecord.requireNonNull(createdAt, "creation time");
     KeyRecord.requireNonNull(ekt, "EKT");
+    KeyRecord.requireNonNull(domainKeyKind, "domain key kind");
     if (versionNumber < 1) {
       throw new IllegalArgumentException("version number must be at least 1, was " + versionNumber);
     }
@@ -35,11 +63,31 @@ public record KeyVersionRecord(
     }
     createdAt = createdAt.truncatedTo(ChronoUnit.MICROS);
     ekt = ekt.clone();
+    publicKey = publicKey == null ? null : publicKey.clone();
   }
 
   @Override
   public byte[] ekt() {
     return ekt.clone();
+  }
+
+  @Override
+  public byte[] publicKey() {
+    return publicKey == null ? null : publicKey.clone();
+  }
+
+  /** This version with its EKT moved to another domain key generation (same kind). */
+  public KeyVersionRecord rewrapped(int generation, int mechanismCode, byte[] newEkt) {
+    return new KeyVersionRecord(
+        keyId,
+        versionId,
+        versionNumber,
+        createdAt,
+        generation,
+        mechanismCode,
+        newEkt,
+        domainKeyKind,
+        publicKey);
   }
 
   @Override
@@ -51,7 +99,9 @@ public record KeyVersionRecord(
         && createdAt.equals(other.createdAt)
         && domainKeyGeneration == other.domainKeyGeneration
         && wrapMechanismCode == other.wrapMechanismCode
-        && Arrays.equals(ekt, other.ekt);
+        && Arrays.equals(ekt, other.ekt)
+        && domainKeyKind == other.domainKeyKind
+        && Arrays.equals(publicKey, other.publicKey);
   }
 
   @Override
@@ -59,7 +109,8 @@ public record KeyVersionRecord(
     return 31
             * Objects.hash(
                 keyId, versionId, versionNumber, createdAt, domainKeyGeneration, wrapMechanismCode)
-        + Arrays.hashCode(ekt);
+        + Arrays.hashCode(ekt)
+        + 17 * domainKeyKind.hashCode();
   }
 
   @Override
@@ -76,8 +127,11 @@ public record KeyVersionRecord(
         + domainKeyGeneration
         + ", wrapMechanismCode="
         + wrapMechanismCode
+        + ", domainKeyKind="
+        + domainKeyKind
         + ", ektLength="
         + ekt.length
+        + (publicKey == null ? "" : ", publicKeyLength=" + publicKey.length)
         + "]";
   }
 }

@@ -125,7 +125,17 @@ final class Migrations {
                   "CREATE TABLE leases ("
                       + " name VARCHAR(64) NOT NULL PRIMARY KEY,"
                       + " owner VARCHAR(200) NOT NULL,"
-                      + " expires_at BIGINT NOT NULL)")));
+                      + " expires_at BIGINT NOT NULL)")),
+          new Migration(
+              6,
+              "asymmetric and HMAC keys: domain key kind and public key of a key version",
+              List.of(
+                  // SYMMETRIC (domain-key/<n>: backing keys) or ASYMMETRIC (domain-key-asym/<n>:
+                  // private and HMAC keys); the wrap mechanism is already in wrap_mechanism.
+                  "ALTER TABLE key_versions ADD COLUMN domain_key_kind VARCHAR(16) NOT NULL"
+                      + " DEFAULT 'SYMMETRIC'",
+                  // DER SubjectPublicKeyInfo of an RSA or ECC key: public material, in clear.
+                  "ALTER TABLE key_versions ADD COLUMN public_key {BYTES}")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

@@ -75,6 +75,42 @@ abstract class JdbcKeyStoreTest {
   }
 
   @Test
+  void asymmetricVersion_roundTripsDomainKeyKindAndPublicKey_andRewrapKeepsThem() {
+    UUID id = UUID.randomUUID();
+    byte[] publicKey = new byte[294];
+    publicKey[0] = 0x30;
+    publicKey[293] = 0x7f;
+    KeyVersionRecord v =
+        new KeyVersionRecord(
+            id,
+            UUID.randomUUID(),
+            1,
+            Instant.parse("2024-05-01T12:34:57Z"),
+            1,
+            2,
+            new byte[1224],
+            DomainKeyKind.ASYMMETRIC,
+            publicKey);
+    store.createKey(
+        new KeyRecord(id, Instant.now(), "", "SIGN_VERIFY", "RSA_2048", "ENABLED", "AWS_KMS", null),
+        v);
+
+    assertThat(store.findLatestVersion(id)).contains(v);
+    KeyVersionRecord moved = v.rewrapped(2, 2, new byte[] {1, 2, 3});
+    assertThat(store.replaceEkts(List.of(java.util.Map.entry(v, moved)))).isEqualTo(1);
+    KeyVersionRecord read = store.findLatestVersion(id).orElseThrow();
+    assertThat(read.domainKeyKind()).isEqualTo(DomainKeyKind.ASYMMETRIC);
+    assertThat(read.publicKey()).isEqualTo(publicKey);
+    assertThat(read.ekt()).containsExactly(1, 2, 3);
+    assertThat(read.domainKeyGeneration()).isEqualTo(2);
+    // A symmetric key's version has the defaults: SYMMETRIC and no public key.
+    UUID symmetric = create();
+    assertThat(store.findLatestVersion(symmetric).orElseThrow().domainKeyKind())
+        .isEqualTo(DomainKeyKind.SYMMETRIC);
+    assertThat(store.findLatestVersion(symmetric).orElseThrow().publicKey()).isNull();
+  }
+
+  @Test
   void createKey_roundTripsKeyRecord() {
     UUID id = UUID.randomUUID();
     KeyRecord key =
@@ -343,7 +379,10 @@ abstract class JdbcKeyStoreTest {
   void foreignKey_versionWithoutKey_isRejected() throws Exception {
     try (Connection c = connect(url);
         PreparedStatement p =
-            c.prepareStatement("INSERT INTO key_versions VALUES ('nokey', 'v', 1, 0, 1, 1, ?)")) {
+            c.prepareStatement(
+                "INSERT INTO key_versions (key_id, version_id, version_number, created_at,"
+                    + " domain_key_generation, wrap_mechanism, ekt)"
+                    + " VALUES ('nokey', 'v', 1, 0, 1, 1, ?)")) {
       p.setBytes(1, new byte[] {0});
       assertThatThrownBy(p::executeUpdate).isInstanceOf(java.sql.SQLException.class);
     }

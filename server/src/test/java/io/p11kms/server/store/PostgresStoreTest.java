@@ -6,7 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.p11kms.server.testing.PostgresTestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -116,6 +126,37 @@ class PostgresStoreTest {
     String role = pg.createPasswordRole("kms_none", "s3cret-none-pw");
     assertThatThrownBy(() -> KeyStores.open(new StoreSettings(pg.jdbcUrl(role), role, null, null)))
         .isInstanceOf(KeyStoreException.class);
+  }
+
+  @Test
+  void serversStartingTogether_migrateOneAfterTheOther() throws Exception {
+    String url = newUrl();
+    int servers = 4;
+    CyclicBarrier start = new CyclicBarrier(servers);
+    ExecutorService pool = Executors.newFixedThreadPool(servers);
+    List<Future<KeyStore>> opened = new ArrayList<>();
+    try {
+      for (int i = 0; i < servers; i++) {
+        opened.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return KeyStores.open(url);
+                }));
+      }
+      for (Future<KeyStore> f : opened) {
+        f.get().close();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    try (Connection c = DriverManager.getConnection(url);
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT COUNT(*), MAX(version) FROM schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(Migrations.ALL.size());
+      assertThat(rs.getInt(2)).isEqualTo(Migrations.latestVersion());
+    }
   }
 
   @Test
