@@ -66,11 +66,11 @@ public final class DomainJoin {
    *     it first), or the SO PIN is refused
    */
   public static TransportKey begin(Path modulePath, String tokenLabel, char[] soPin) {
-    return asSecurityOfficer(
+    return SecurityOfficer.run(
         modulePath,
         tokenLabel,
         soPin,
-        "begin",
+        "domain join: begin",
         (token, session) -> {
           if (findTransportKeys(session).length > 0) {
             throw new HsmException(
@@ -81,7 +81,9 @@ public final class DomainJoin {
           PKCS11KeyPair pair =
               session.generateKeyPair(
                   new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
-                  new KeyPairTemplate(transportPrivateKey(), transportPublicKey()));
+                  new KeyPairTemplate(
+                      KeyTemplates.transportPrivateKey(TRANSPORT_LABEL),
+                      KeyTemplates.transportPublicKey(TRANSPORT_LABEL, TRANSPORT_BITS)));
           try {
             AttributeVector values =
                 session.getAttrValues(
@@ -117,11 +119,11 @@ public final class DomainJoin {
     if (transportKey == null) {
       throw new IllegalArgumentException("transport key is required");
     }
-    return asSecurityOfficer(
+    return SecurityOfficer.run(
         modulePath,
         tokenLabel,
         soPin,
-        "export",
+        "domain join: export",
         (token, session) -> {
           Map<Long, DomainKeyAttributes> keys = domainKeys(session);
           if (keys.isEmpty()) {
@@ -146,7 +148,8 @@ public final class DomainJoin {
                     + " copied: rotate the domain key (rotate-domain-key) so that every EKT is"
                     + " under a newer generation, then export with --skip-unextractable");
           }
-          long imported = session.createObject(importedTransportKey(transportKey));
+          long imported =
+              session.createObject(KeyTemplates.importedTransportKey(IMPORTED_LABEL, transportKey));
           try {
             String hash = null;
             List<DomainKeyBundle.Entry> entries = new ArrayList<>();
@@ -185,11 +188,11 @@ public final class DomainJoin {
       Path modulePath, String tokenLabel, char[] soPin, DomainKeyBundle bundle) {
     checkBundle(bundle);
     Mechanism oaep = oaep(bundle.oaepHash());
-    return asSecurityOfficer(
+    return SecurityOfficer.run(
         modulePath,
         tokenLabel,
         soPin,
-        "finish",
+        "domain join: finish",
         (token, session) -> {
           long transport = onlyTransportKey(session, tokenLabel);
           try {
@@ -240,11 +243,11 @@ public final class DomainJoin {
 
   /** On the target: destroys the transport key of a join that will not be finished. */
   public static boolean abort(Path modulePath, String tokenLabel, char[] soPin) {
-    return asSecurityOfficer(
+    return SecurityOfficer.run(
         modulePath,
         tokenLabel,
         soPin,
-        "abort",
+        "domain join: abort",
         (token, session) -> {
           long[] found = findTransportKeys(session);
           for (long handle : found) {
@@ -269,7 +272,7 @@ public final class DomainJoin {
       try {
         return new ArrayList<>(domainKeys(session).values());
       } finally {
-        closeQuietly(session);
+        SecurityOfficer.closeQuietly(session);
       }
     } catch (PKCS11Exception e) {
       throw Pkcs11Errors.map("domain join: list", e);
@@ -327,7 +330,7 @@ public final class DomainJoin {
         proving.destroyObject(proof);
       }
     } finally {
-      closeQuietly(proving);
+      SecurityOfficer.closeQuietly(proving);
     }
   }
 
@@ -448,113 +451,5 @@ public final class DomainJoin {
           found.length + " transport keys on token " + tokenLabel + ": run domain-join abort");
     }
     return found[0];
-  }
-
-  /**
-   * The transport private key: UNWRAP only, and whatever it unwraps must be TRUSTED (so only an SO
-   * session can unwrap with it) and SENSITIVE with WRAP_WITH_TRUSTED (never readable, never wrapped
-   * under an untrusted key), with no ENCRYPT/DECRYPT/SIGN/VERIFY. DESTROYABLE, to go when the join
-   * ends.
-   */
-  static AttributeVector transportPrivateKey() {
-    return AttributeVector.newRSAPrivateKey()
-        .token(true)
-        .private_(false)
-        .label(TRANSPORT_LABEL)
-        .sensitive(true)
-        .extractable(false)
-        .unwrap(true)
-        .decrypt(false)
-        .sign(false)
-        .signRecover(false)
-        .derive(false)
-        .copyable(false)
-        .destroyable(true)
-        .unwrapTemplate(
-            new AttributeVector()
-                .trusted(true)
-                .sensitive(true)
-                .wrapWithTrusted(true)
-                .encrypt(false)
-                .decrypt(false)
-                .sign(false)
-                .verify(false)
-                .modifiable(false))
-        .modifiable(false);
-  }
-
-  /** The public half, a session object: only read for its modulus, then destroyed. */
-  static AttributeVector transportPublicKey() {
-    return AttributeVector.newRSAPublicKey()
-        .token(false)
-        .private_(false)
-        .label(TRANSPORT_LABEL)
-        .modulusBits(TRANSPORT_BITS)
-        .publicExponent(BigInteger.valueOf(65537))
-        .encrypt(false)
-        .verify(false)
-        .verifyRecover(false)
-        .wrap(false)
-        .derive(false);
-  }
-
-  /** The target's transport key on the source: a TRUSTED session object that can only wrap. */
-  static AttributeVector importedTransportKey(TransportKey key) {
-    return AttributeVector.newRSAPublicKey()
-        .token(false)
-        .private_(false)
-        .label(IMPORTED_LABEL)
-        .modulus(new BigInteger(1, key.modulus()))
-        .publicExponent(new BigInteger(1, key.publicExponent()))
-        .trusted(true)
-        .wrap(true)
-        .encrypt(false)
-        .verify(false)
-        .verifyRecover(false)
-        .derive(false)
-        .modifiable(false);
-  }
-
-  private interface SoWork<T> {
-    T run(Token token, Session session) throws PKCS11Exception;
-  }
-
-  /** Runs {@code work} in a read-write session logged in as SO; logs out and releases after. */
-  private static <T> T asSecurityOfficer(
-      Path modulePath, String tokenLabel, char[] soPin, String step, SoWork<T> work) {
-    if (modulePath == null || tokenLabel == null || soPin == null) {
-      throw new IllegalArgumentException("module path, token label and SO PIN are required");
-    }
-    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
-    try {
-      Token token = TokenFinder.byLabel(module, tokenLabel);
-      Session session = token.openSession(true);
-      try {
-        session.login(PKCS11Constants.CKU_SO, soPin);
-        try {
-          return work.run(token, session);
-        } finally {
-          try {
-            session.logout();
-          } catch (PKCS11Exception e) {
-            // The session is closed next; the login goes with it.
-          }
-        }
-      } finally {
-        closeQuietly(session);
-      }
-    } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("domain join: " + step, e);
-    } finally {
-      Pkcs11Modules.release(modulePath);
-    }
-  }
-
-  private static void closeQuietly(Session session) {
-    try {
-      session.closeSession();
-    } catch (PKCS11Exception e) {
-      // Nothing to undo.
-    }
   }
 }

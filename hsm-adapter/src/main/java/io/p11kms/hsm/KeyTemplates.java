@@ -351,4 +351,69 @@ final class KeyTemplates {
   static AttributeVector signingKeyByLabel(String label) {
     return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET).label(label);
   }
+
+  /**
+   * The transport private key: UNWRAP only, and whatever it unwraps must be TRUSTED (so only an SO
+   * session can unwrap with it) and SENSITIVE with WRAP_WITH_TRUSTED (never readable, never wrapped
+   * under an untrusted key), with no ENCRYPT/DECRYPT/SIGN/VERIFY. DESTROYABLE, to go when the join
+   * ends.
+   */
+  static AttributeVector transportPrivateKey(String label) {
+    return AttributeVector.newRSAPrivateKey()
+        .token(true)
+        .private_(false)
+        .label(label)
+        .sensitive(true)
+        .extractable(false)
+        .unwrap(true)
+        .decrypt(false)
+        .sign(false)
+        .signRecover(false)
+        .derive(false)
+        .copyable(false)
+        .destroyable(true)
+        .unwrapTemplate(
+            new AttributeVector()
+                .trusted(true)
+                .sensitive(true)
+                .wrapWithTrusted(true)
+                .encrypt(false)
+                .decrypt(false)
+                .sign(false)
+                .verify(false)
+                .modifiable(false))
+        .modifiable(false);
+  }
+
+  /** The public half, a session object: only read for its modulus, then destroyed. */
+  static AttributeVector transportPublicKey(String label, int bits) {
+    return AttributeVector.newRSAPublicKey()
+        .token(false)
+        .private_(false)
+        .label(label)
+        .modulusBits(bits)
+        .publicExponent(java.math.BigInteger.valueOf(65537))
+        .encrypt(false)
+        .verify(false)
+        .verifyRecover(false)
+        .wrap(false)
+        .derive(false);
+  }
+
+  /** The target's transport key on the source: a TRUSTED session object that can only wrap. */
+  static AttributeVector importedTransportKey(String label, TransportKey key) {
+    return AttributeVector.newRSAPublicKey()
+        .token(false)
+        .private_(false)
+        .label(label)
+        .modulus(new java.math.BigInteger(1, key.modulus()))
+        .publicExponent(new java.math.BigInteger(1, key.publicExponent()))
+        .trusted(true)
+        .wrap(true)
+        .encrypt(false)
+        .verify(false)
+        .verifyRecover(false)
+        .derive(false)
+        .modifiable(false);
+  }
 }

@@ -1,0 +1,55 @@
+package io.p11kms.hsm;
+
+import java.nio.file.Path;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Token;
+
+/** A piece of work in a read-write session logged in as the token's security officer. */
+final class SecurityOfficer {
+  private SecurityOfficer() {}
+
+  interface Work<T> {
+    T run(Token token, Session session) throws PKCS11Exception;
+  }
+
+  /** Runs {@code work} in a read-write session logged in as SO; logs out and releases after. */
+  static <T> T run(Path modulePath, String tokenLabel, char[] soPin, String step, Work<T> work) {
+    if (modulePath == null || tokenLabel == null || soPin == null) {
+      throw new IllegalArgumentException("module path, token label and SO PIN are required");
+    }
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      Session session = token.openSession(true);
+      try {
+        session.login(PKCS11Constants.CKU_SO, soPin);
+        try {
+          return work.run(token, session);
+        } finally {
+          try {
+            session.logout();
+          } catch (PKCS11Exception e) {
+            // The session is closed next; the login goes with it.
+          }
+        }
+      } finally {
+        closeQuietly(session);
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map(step, e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+  }
+
+  static void closeQuietly(Session session) {
+    try {
+      session.closeSession();
+    } catch (PKCS11Exception e) {
+      // Nothing to undo.
+    }
+  }
+}
