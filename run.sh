@@ -13,6 +13,9 @@ missing=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 # The tests (README, "Test") start their own PostgreSQL cluster from the package's binaries.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The tests also use OpenSC's pkcs11-spy (DomainJoinIT) and gcc for the shim in front of it.
+[ -e /usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so ] || missing+=(opensc)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 command -v mvn >/dev/null || missing+=(maven)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,8 @@ import io.grpc.Status;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.DescribeKeyRequest;
+import io.p11kms.proto.v1.DisableKeyRequest;
+import io.p11kms.proto.v1.EnableKeyRequest;
 import io.p11kms.proto.v1.EnableKeyRotationRequest;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
@@ -253,6 +255,35 @@ class AsymmetricKeysIT {
                     .build()),
         Status.Code.INVALID_ARGUMENT,
         "ValidationException");
+  }
+
+  @Test
+  void disabledKey_signGetPublicKeyAndMac_areDisabledException_beforeAnyTokenCall() {
+    String signing = createKey(KeySpec.ECC_NIST_P256, KeyUsage.SIGN_VERIFY).getKeyId();
+    String mac = createKey(KeySpec.HMAC_224, KeyUsage.GENERATE_VERIFY_MAC).getKeyId();
+    for (String key : new String[] {signing, mac}) {
+      kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(key).build());
+    }
+    refusedBeforeTheToken(
+        () -> sign(signing, SigningAlgorithmSpec.ECDSA_SHA_256, MESSAGE),
+        Status.Code.FAILED_PRECONDITION,
+        "DisabledException");
+    refusedBeforeTheToken(
+        () -> kms.getPublicKey(GetPublicKeyRequest.newBuilder().setKeyId(signing).build()),
+        Status.Code.FAILED_PRECONDITION,
+        "DisabledException");
+    refusedBeforeTheToken(
+        () -> generateMac(mac, MacAlgorithmSpec.HMAC_SHA_224, MESSAGE),
+        Status.Code.FAILED_PRECONDITION,
+        "DisabledException");
+    kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(signing).build());
+    assertThat(
+            verify(
+                signing,
+                SigningAlgorithmSpec.ECDSA_SHA_256,
+                MESSAGE,
+                sign(signing, SigningAlgorithmSpec.ECDSA_SHA_256, MESSAGE)))
+        .isTrue();
   }
 
   // GetPublicKey, key metadata, rotation.

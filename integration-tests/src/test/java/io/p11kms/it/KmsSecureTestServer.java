@@ -135,7 +135,7 @@ final class KmsSecureTestServer implements AutoCloseable {
       channels.add(channel);
     }
     return KeyManagementServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(30, TimeUnit.SECONDS);
+        .withInterceptors(PerCallDeadline.ofSeconds(30));
   }
 
   private static String fileName(String principal) {

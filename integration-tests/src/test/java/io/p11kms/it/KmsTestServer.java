@@ -105,7 +105,7 @@ final class KmsTestServer implements AutoCloseable {
 
   KeyManagementServiceBlockingStub client() {
     return KeyManagementServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(30, TimeUnit.SECONDS);
+        .withInterceptors(PerCallDeadline.ofSeconds(30));
   }
 
   ManagedChannel channel() {

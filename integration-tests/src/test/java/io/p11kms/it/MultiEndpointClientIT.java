@@ -7,6 +7,8 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
@@ -99,6 +101,10 @@ class MultiEndpointClientIT {
   }
 
   private Served serve(String name) {
+    return serve(name, NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)));
+  }
+
+  private Served serve(String name, NettyServerBuilder builder) {
     AtomicInteger calls = new AtomicInteger();
     ServerInterceptor counter =
         new ServerInterceptor() {
@@ -111,8 +117,7 @@ class MultiEndpointClientIT {
         };
     KmsServer server =
         new KmsServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                    .intercept(counter),
+                builder.intercept(counter),
                 unclosable(pkcs11),
                 KeyStores.open("jdbc:sqlite:" + dir.resolve(name + ".db")),
                 KmsTestServer.ARNS,
@@ -164,6 +169,54 @@ class MultiEndpointClientIT {
         assertThat(kms.generateRandom(random()).getPlaintext().size()).isEqualTo(16);
       }
       assertThat(b.calls.get() - onB).isEqualTo(50);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void tls_verifiesEachServerAsItsOwnEndpoint() throws Exception {
+    TestPki pki = TestPki.create(dir, "multi");
+    TestPki.Issued cert = pki.server();
+    // The certificate names localhost and 127.0.0.1; the second server is reached as 127.0.0.2.
+    Served named = serve("named", tlsOn("127.0.0.1", cert));
+    Served unnamed = serve("unnamed", tlsOn("127.0.0.2", cert));
+    try {
+      List<String> endpoints =
+          List.of("localhost:" + named.server.port(), "127.0.0.2:" + unnamed.server.port());
+      callTwentyTimes(
+          KmsChannels.forEndpoints(endpoints)
+              .sslContext(GrpcSslContexts.forClient().trustManager(pki.caFile().toFile()).build()));
+      // Verified as "127.0.0.2", the second server's certificate does not match: no call there.
+      assertThat(named.calls.get()).isEqualTo(20);
+      assertThat(unnamed.calls.get()).isZero();
+
+      // One name for all (--authority): both servers are verified as localhost and both serve.
+      callTwentyTimes(
+          KmsChannels.forEndpoints(endpoints)
+              .overrideAuthority("localhost")
+              .sslContext(GrpcSslContexts.forClient().trustManager(pki.caFile().toFile()).build()));
+      assertThat(named.calls.get() - 20).isPositive();
+      assertThat(unnamed.calls.get()).isPositive();
+    } finally {
+      named.stop();
+      unnamed.stop();
+    }
+  }
+
+  private static NettyServerBuilder tlsOn(String host, TestPki.Issued cert) throws Exception {
+    return NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
+        .sslContext(GrpcSslContexts.forServer(cert.cert().toFile(), cert.key().toFile()).build());
+  }
+
+  private static void callTwentyTimes(NettyChannelBuilder builder) throws Exception {
+    ManagedChannel channel = builder.build();
+    try {
+      KeyManagementServiceBlockingStub kms =
+          KeyManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 20; i++) {
+        assertThat(kms.generateRandom(random()).getPlaintext().size()).isEqualTo(16);
+      }
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
