@@ -230,36 +230,7 @@ class DomainKeyRotationIT {
 
   /** Runs {@code p11kms init-domain-key} as the SO in a JVM of its own, as an operator would. */
   private void createGeneration(int generation) throws Exception {
-    SoftHsmTestToken token = server.token();
-    Path dir = Files.createTempDirectory("p11kms-so");
-    Path pinFile = writeSoPin(dir);
-    Path log = dir.resolve("ceremony.log");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.p11kms.server.Main",
-                "init-domain-key",
-                "--module",
-                token.modulePath().toString(),
-                "--token-label",
-                token.label(),
-                "--so-pin-file",
-                pinFile.toString(),
-                "--generation",
-                Integer.toString(generation))
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile());
-    builder.environment().put("SOFTHSM2_CONF", token.confPath().toString());
-    Process ceremony = builder.start();
-    try {
-      assertThat(ceremony.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(ceremony.exitValue()).as(Files.readString(log)).isZero();
-    } finally {
-      ceremony.destroyForcibly();
-      Files.deleteIfExists(pinFile);
-    }
+    SoCeremony.createGeneration(server.token(), generation);
   }
 
   private byte[] encrypt(String keyId, String text) {
