@@ -42,7 +42,24 @@ public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line as {@link #main} runs it: a failed command prints one line, exit code 1. */
+  static CommandLine commandLine() {
+    return new CommandLine(new Main()).setExecutionExceptionHandler(Main::oneLine);
+  }
+
+  /**
+   * Prints what failed in one line instead of picocli's stack trace: operators read it, scripts
+   * grep it, and a trace would show internals. Messages here never carry a PIN or key byte; the
+   * trace goes to the log at DEBUG for whoever needs it.
+   */
+  private static int oneLine(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+    log.debug("{} failed", command.getCommandName(), e);
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    command.getErr().println("p11kms " + command.getCommandName() + ": " + message);
+    return 1;
   }
 
   @Command(name = "serve", description = "Run the gRPC server.")
