@@ -67,6 +67,8 @@ public final class Bench {
       // The heap run.sh gives the server: without a cap the JVM sizes it from the machine's RAM.
       jvmOptions.add(0, RunScript.SERVER_HEAP);
     }
+    // The restart measures start-up and memory as run.sh runs the server: same heap, no recording.
+    List<String> restartOptions = List.copyOf(jvmOptions);
     if (options.jfr()) {
       jvmOptions.add(
           "-XX:StartFlightRecording=filename="
@@ -106,7 +108,7 @@ public final class Bench {
     Duration restart;
     long restartKiB;
     try (ServerChild server =
-        ServerChild.start(config, softhsmConf, options.serverClasspath(), List.of(), log)) {
+        ServerChild.start(config, softhsmConf, options.serverClasspath(), restartOptions, log)) {
       restart = server.startToServing();
       restartKiB = server.residentKiB();
     }
