@@ -25,6 +25,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The append-only audit log: one JSON line per request, hash-chained ({@code prev} is the SHA-256
@@ -121,13 +122,10 @@ public final class AuditLog implements AutoCloseable {
       long lastSeq = 0;
       String lastHash = GENESIS;
       if (Files.exists(file)) {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        for (int i = lines.size() - 1; i >= 0; i--) {
-          if (!lines.get(i).isBlank()) {
-            lastHash = sha256(lines.get(i));
-            lastSeq = JSON.readTree(lines.get(i)).path("seq").asLong();
-            break;
-          }
+        Optional<String> last = LastLine.of(file);
+        if (last.isPresent()) {
+          lastHash = sha256(last.get());
+          lastSeq = JSON.readTree(last.get()).path("seq").asLong();
         }
       }
       return new AuditLog(
