@@ -16,6 +16,13 @@ import java.util.function.LongSupplier;
  * is destroyed only once the last user has released it: {@link #takeDestroyable()} hands out the
  * handles whose objects can go now.
  *
+ * <p>Why admission: while there is room every unwrapped key is cached; once full, a key is cached
+ * only on its second miss within a short memory ({@link #admits}). Requests spread over many more
+ * keys than fit (100,000 keys, a random one per request) would otherwise evict a cached key on
+ * every miss and serialize every unwrap on the cache's session, for a hit rate that stays at {@code
+ * maxKeys / keys} anyway; a key not admitted is unwrapped in the caller's own session and destroyed
+ * after its request, with no shared lock.
+ *
  * <p>{@link #forgetAll()} is for a reconnect: the token has dropped the objects already, and the
  * handles may soon name other objects, so nothing is destroyed and nothing is handed out again.
  *
@@ -45,6 +52,10 @@ final class BackingKeyCache {
   private final LongSupplier nanoTime;
   private final LinkedHashMap<WrappedKey, Entry> entries = new LinkedHashMap<>(64, 0.75f, true);
   private final List<Long> destroyable = new ArrayList<>();
+  // The hash codes of keys that missed lately while the cache was full, one per slot: a newer miss
+  // overwrites an older one in its slot, so the memory is short and its size fixed.
+  private final int[] recentMisses;
+  private final boolean[] recentMissSet;
   private long generation;
 
   BackingKeyCache(int maxKeys, long maxAgeNanos, LongSupplier nanoTime) {
@@ -54,6 +65,29 @@ final class BackingKeyCache {
     this.maxKeys = maxKeys;
     this.maxAgeNanos = maxAgeNanos;
     this.nanoTime = nanoTime;
+    int slots = Integer.highestOneBit(Math.max(16, maxKeys) * 2 - 1) * 2;
+    this.recentMisses = new int[slots];
+    this.recentMissSet = new boolean[slots];
+  }
+
+  /**
+   * Whether {@code key}, which just missed, should be cached: always while there is room, else only
+   * when it missed lately too. A different key with the same hash code may stand in for it: that
+   * only caches a key one miss early.
+   */
+  synchronized boolean admits(WrappedKey key) {
+    if (entries.size() < maxKeys) {
+      return true;
+    }
+    int hash = key.hashCode();
+    int slot = (hash ^ (hash >>> 16)) & (recentMisses.length - 1);
+    if (recentMissSet[slot] && recentMisses[slot] == hash) {
+      recentMissSet[slot] = false;
+      return true;
+    }
+    recentMisses[slot] = hash;
+    recentMissSet[slot] = true;
+    return false;
   }
 
   /** The entry for {@code key}, now in use by the caller, or null when none is cached and fresh. */

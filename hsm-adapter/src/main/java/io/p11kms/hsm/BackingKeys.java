@@ -15,6 +15,9 @@ import org.xipki.pkcs11.wrapper.Session;
  * two of its five token calls. With it, a key in use stays unwrapped, bounded in count and age
  * ({@link BackingKeyCache}); eviction destroys the object once no request uses it.
  *
+ * <p>A key the cache does not admit ({@link BackingKeyCache#admits}) is unwrapped in the request's
+ * session and destroyed when the request releases it, as with the cache off.
+ *
  * <p>Cached HBKs are unwrapped in a session of their own, not in a pooled one: a session object
  * dies with the session that made it, and the pool closes any session whose call failed. That
  * session dies only with all the others (a reconnect), when {@link #forgetAll()} drops every handle
@@ -70,6 +73,10 @@ final class BackingKeys {
     if (entry != null) {
       hits.increment();
       return new Lease(entry.handle, entry);
+    }
+    if (!cache.admits(key)) {
+      misses.increment();
+      return new Lease(unwrap(session, domainKey, key), null);
     }
     synchronized (ownerLock) {
       entry = cache.acquire(key);

@@ -1,10 +1,15 @@
 package io.p11kms.hsm;
 
+import java.util.concurrent.atomic.LongAdder;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 
-/** Puts the {@link TokenCallInterceptor} in front of each PKCS#11 function the adapter calls. */
+/**
+ * Puts the {@link TokenCallInterceptor} in front of each PKCS#11 function the adapter calls, and
+ * counts the calls that make an object (for {@link LibraryRecycling}).
+ */
 final class Calls {
   private final TokenCallInterceptor interceptor;
+  private final LongAdder objectsMade = new LongAdder();
 
   Calls(TokenCallInterceptor interceptor) {
     this.interceptor = interceptor == null ? TokenCallInterceptor.NONE : interceptor;
@@ -16,9 +21,22 @@ final class Calls {
    * @throws PKCS11Exception with the code the interceptor chose, as the token would
    */
   void before(String function) throws PKCS11Exception {
+    switch (function) {
+      case "C_DeriveKey", "C_UnwrapKey", "C_GenerateKey", "C_CreateObject", "C_CopyObject" ->
+          objectsMade.increment();
+      case "C_GenerateKeyPair" -> objectsMade.add(2);
+      default -> {
+        // Makes no object.
+      }
+    }
     long code = interceptor.beforeCall(function);
     if (code != 0L) {
       throw new PKCS11Exception(code);
     }
+  }
+
+  /** Calls made so far that create an object (two for a key pair), successful or not. */
+  long objectsMade() {
+    return objectsMade.sum();
   }
 }

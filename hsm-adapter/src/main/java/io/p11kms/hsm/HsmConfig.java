@@ -17,6 +17,9 @@ import java.time.Duration;
  *     off (every request unwraps and destroys its own)
  * @param cacheMaxAge how long an unwrapped backing key may be kept after its unwrap
  * @param reopenInterval the shortest time between two reopens of the token after device faults
+ * @param libraryRecycleObjects after how many objects made the PKCS#11 library is initialized
+ *     afresh ({@link LibraryRecycling}): 0 never, {@link #LIBRARY_RECYCLE_AUTO} a bound only for a
+ *     library that needs one (SoftHSM2)
  */
 public record HsmConfig(
     Path modulePath,
@@ -27,7 +30,8 @@ public record HsmConfig(
     Duration callTimeout,
     int cacheMaxKeys,
     Duration cacheMaxAge,
-    Duration reopenInterval) {
+    Duration reopenInterval,
+    long libraryRecycleObjects) {
 
   public static final int DEFAULT_SESSION_POOL_SIZE = 8;
   public static final Duration DEFAULT_BORROW_TIMEOUT = Duration.ofSeconds(5);
@@ -36,6 +40,8 @@ public record HsmConfig(
   public static final int MAX_CACHE_MAX_KEYS = 100_000;
   public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofMinutes(5);
   public static final Duration DEFAULT_REOPEN_INTERVAL = Duration.ofSeconds(1);
+  public static final long LIBRARY_RECYCLE_AUTO = -1;
+  public static final long MIN_LIBRARY_RECYCLE_OBJECTS = 1_000;
 
   public HsmConfig {
     if (modulePath == null) {
@@ -61,6 +67,15 @@ public record HsmConfig(
     if (reopenInterval == null || reopenInterval.isNegative()) {
       throw new IllegalArgumentException("token reopen interval must not be negative");
     }
+    if (libraryRecycleObjects != LIBRARY_RECYCLE_AUTO
+        && libraryRecycleObjects != 0
+        && libraryRecycleObjects < MIN_LIBRARY_RECYCLE_OBJECTS) {
+      throw new IllegalArgumentException(
+          "library recycle bound must be 0 or at least "
+              + MIN_LIBRARY_RECYCLE_OBJECTS
+              + ", was "
+              + libraryRecycleObjects);
+    }
   }
 
   /** With the default call deadline, cache bounds and reopen interval. */
@@ -79,7 +94,8 @@ public record HsmConfig(
         DEFAULT_CALL_TIMEOUT,
         DEFAULT_CACHE_MAX_KEYS,
         DEFAULT_CACHE_MAX_AGE,
-        DEFAULT_REOPEN_INTERVAL);
+        DEFAULT_REOPEN_INTERVAL,
+        LIBRARY_RECYCLE_AUTO);
   }
 
   /** With every default. */
@@ -98,7 +114,8 @@ public record HsmConfig(
         timeout,
         cacheMaxKeys,
         cacheMaxAge,
-        reopenInterval);
+        reopenInterval,
+        libraryRecycleObjects);
   }
 
   /** This configuration with other cache bounds ({@code maxKeys} 0 turns the cache off). */
@@ -112,7 +129,8 @@ public record HsmConfig(
         callTimeout,
         maxKeys,
         maxAge,
-        reopenInterval);
+        reopenInterval,
+        libraryRecycleObjects);
   }
 
   /** This configuration with another reopen interval. */
@@ -126,7 +144,8 @@ public record HsmConfig(
         callTimeout,
         cacheMaxKeys,
         cacheMaxAge,
-        interval);
+        interval,
+        libraryRecycleObjects);
   }
 
   /** This configuration with other session pool bounds. */
@@ -140,7 +159,23 @@ public record HsmConfig(
         callTimeout,
         cacheMaxKeys,
         cacheMaxAge,
-        reopenInterval);
+        reopenInterval,
+        libraryRecycleObjects);
+  }
+
+  /** This configuration with another library recycle bound (0 never; or at least 1,000). */
+  public HsmConfig withLibraryRecycle(long objects) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval,
+        objects);
   }
 
   private static void requirePositive(Duration value, String what) {

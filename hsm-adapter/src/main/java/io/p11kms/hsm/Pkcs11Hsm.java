@@ -409,21 +409,34 @@ public final class Pkcs11Hsm implements Hsm {
     if (closed.get()) {
       return false;
     }
+    boolean healthy;
     try {
-      return connection.call(
-          "health check",
-          session -> {
-            calls.before("C_GetSessionInfo");
-            if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
-              throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
-            }
-            backingKeys.sweep(session);
-            return true;
-          },
-          true);
+      healthy =
+          connection.call(
+              "health check",
+              session -> {
+                calls.before("C_GetSessionInfo");
+                if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
+                  throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
+                }
+                backingKeys.sweep(session);
+                return true;
+              },
+              true);
     } catch (PKCS11Exception | HsmException e) {
       return false;
     }
+    // Here, between the probe's calls, because the recycle briefly holds every call back.
+    connection.recycleLibraryIfDue();
+    return healthy;
+  }
+
+  /**
+   * Times the PKCS#11 library was initialized afresh to free what it keeps of destroyed objects
+   * ({@link LibraryRecycling}), since open.
+   */
+  public long libraryRecycles() {
+    return connection.recycling().recycles();
   }
 
   @Override

@@ -74,4 +74,27 @@ final class Pkcs11Modules {
       }
     }
   }
+
+  /**
+   * Finalizes and initializes again the library at {@code path}, if exactly one user holds it (a
+   * {@code C_Finalize} ends every session of the process: with another user it is not done).
+   *
+   * @return whether it was done
+   * @throws PKCS11Exception when {@code C_Initialize} fails after the finalize
+   */
+  static synchronized boolean reinitialize(Path path) throws PKCS11Exception {
+    Entry entry = MODULES.get(path.toAbsolutePath().normalize());
+    if (entry == null || entry.users != 1) {
+      return false;
+    }
+    try {
+      entry.module.finalize(null);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_NOT_INITIALIZED) {
+        throw e;
+      }
+    }
+    entry.module.initialize();
+    return true;
+  }
 }

@@ -40,6 +40,8 @@ import org.xipki.pkcs11.wrapper.Token;
 final class TokenConnection implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TokenConnection.class);
   private static final AtomicInteger THREADS = new AtomicInteger();
+  // Calls in flight take well under a millisecond; one still running after this is likely hung.
+  private static final long RECYCLE_WAIT_MILLIS = 100;
 
   /** Work done with a session while the connection is stable. */
   @FunctionalInterface
@@ -64,6 +66,7 @@ final class TokenConnection implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ExecutorService workers;
   private final long callTimeoutNanos;
+  private LibraryRecycling recycling;
   private volatile Token token;
   private Session loginSession;
   private volatile boolean closedCleanly;
@@ -105,6 +108,9 @@ final class TokenConnection implements AutoCloseable {
     try {
       connection.token = TokenFinder.byLabel(module, config.tokenLabel());
       connection.logInAndScan();
+      connection.recycling =
+          new LibraryRecycling(
+              config.libraryRecycleObjects(), manufacturer(module), connection.calls.objectsMade());
       return connection;
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(connection.loginSession);
@@ -115,6 +121,86 @@ final class TokenConnection implements AutoCloseable {
 
   Token token() {
     return token;
+  }
+
+  private static String manufacturer(PKCS11Module module) {
+    try {
+      return module.getInfo().getManufacturerID();
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  LibraryRecycling recycling() {
+    return recycling;
+  }
+
+  /**
+   * Initializes the library afresh when enough objects were made since the last time ({@link
+   * LibraryRecycling}): waits briefly for the calls in flight to end, so that none runs while the
+   * library is finalized, then finalizes, initializes, finds the token, logs in and finds the
+   * domain keys again. The cached backing keys are gone with their sessions. Calls that arrive
+   * meanwhile wait for it, within their deadline.
+   *
+   * @return whether it was done; not when the calls in flight did not end in time (a hung call: it
+   *     must not be finalized under), when another user shares the library, or on a failure (then
+   *     the next call's failure recovers as from a device fault)
+   */
+  boolean recycleLibraryIfDue() {
+    if (closed.get() || !recycling.due(calls.objectsMade())) {
+      return false;
+    }
+    try {
+      if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    try {
+      if (closed.get() || !recycling.due(calls.objectsMade())) {
+        return false;
+      }
+      long start = System.nanoTime();
+      long made = calls.objectsMade();
+      calls.before("C_Finalize");
+      if (!Pkcs11Modules.reinitialize(config.modulePath())) {
+        LOG.debug("token {}: library shared, not recycled", config.tokenLabel());
+        return false;
+      }
+      // Every session and object of the old initialization is gone.
+      pool.markStale();
+      backingKeys.forgetAll();
+      domainKeys.clear();
+      loginSession = null;
+      epoch.incrementAndGet();
+      calls.before("C_GetSlotList");
+      token = TokenFinder.byLabel(module, config.tokenLabel());
+      pool.forgetAll();
+      logInAndScan();
+      recycling.done(made);
+      LOG.info(
+          "token {}: PKCS#11 library initialized afresh after {} objects made, in {} ms",
+          config.tokenLabel(),
+          recycling.bound(),
+          (System.nanoTime() - start) / 1_000_000);
+      return true;
+    } catch (PKCS11Exception | HsmException e) {
+      // As after a device fault: the next call fails and reopens the token.
+      reopenNeeded = true;
+      pool.markStale();
+      backingKeys.forgetAll();
+      domainKeys.clear();
+      loginSession = null;
+      LOG.warn(
+          "token {}: library recycle failed: {}",
+          config.tokenLabel(),
+          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
+      return false;
+    } finally {
+      lock.writeLock().unlock();
+    }
   }
 
   Calls calls() {

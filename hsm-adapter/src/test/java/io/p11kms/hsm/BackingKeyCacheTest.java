@@ -30,6 +30,21 @@ class BackingKeyCacheTest {
   }
 
   @Test
+  void admits_everyKeyWhileThereIsRoom_thenOnlyOnItsSecondMissInARow() {
+    assertThat(cache.admits(key(1))).isTrue();
+    cache.release(cache.add(key(1), 11));
+    assertThat(cache.admits(key(2))).isTrue();
+    cache.release(cache.add(key(2), 12));
+
+    assertThat(cache.admits(key(3))).isFalse();
+    assertThat(cache.admits(key(3))).isTrue();
+    // Admission is spent: a third miss starts over.
+    assertThat(cache.admits(key(3))).isFalse();
+    assertThat(cache.size()).isEqualTo(2);
+    assertThat(cache.takeDestroyable()).isEmpty();
+  }
+
+  @Test
   void acquire_pastTheAge_missesAndTheObjectIsDestroyed() {
     cache.release(cache.add(key(1), 11));
     now.addAndGet(99);

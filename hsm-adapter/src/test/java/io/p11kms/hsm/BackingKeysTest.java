@@ -32,6 +32,13 @@ class BackingKeysTest {
         .containsExactly(7);
   }
 
+  private static void encrypt(Pkcs11Hsm hsm, WrappedKey key) {
+    byte[] salt = new byte[Hsm.SALT_LENGTH];
+    byte[] iv = new byte[Hsm.IV_LENGTH];
+    assertThat(hsm.encrypt(key, hsm.preferredDerivation(), salt, iv, null, new byte[] {7}))
+        .isNotEmpty();
+  }
+
   @Test
   void cache_holdsAtMostMaxKeysObjects() {
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withCache(3, Duration.ofMinutes(5)))) {
@@ -45,6 +52,32 @@ class BackingKeysTest {
       }
       assertThat(hsm.cachedBackingKeyCount()).isEqualTo(3);
       assertThat(hsm.visibleObjectCount()).isEqualTo(before + 3);
+    }
+  }
+
+  @Test
+  void cacheFull_aKeySeenOnceIsUnwrappedForItsRequestOnly_aKeySeenTwiceIsCached() {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withCache(2, Duration.ofMinutes(5)))) {
+      int before = hsm.visibleObjectCount();
+      WrappedKey first = hsm.generateBackingKey();
+      WrappedKey second = hsm.generateBackingKey();
+      WrappedKey third = hsm.generateBackingKey();
+      use(hsm, first);
+      use(hsm, second);
+      long missesBefore = hsm.backingKeyCacheMisses();
+
+      encrypt(hsm, third);
+      assertThat(hsm.backingKeyCacheMisses()).isEqualTo(missesBefore + 1);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(2);
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before + 2);
+
+      encrypt(hsm, third);
+      assertThat(hsm.backingKeyCacheMisses()).isEqualTo(missesBefore + 2);
+      long hitsBefore = hsm.backingKeyCacheHits();
+      encrypt(hsm, third);
+      assertThat(hsm.backingKeyCacheHits()).isEqualTo(hitsBefore + 1);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(2);
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before + 2);
     }
   }
 

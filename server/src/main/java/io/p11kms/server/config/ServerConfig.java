@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  * @param storePasswordFile the file holding the database password, or null
  * @param storePasswordEnv the environment variable holding the database password, or null
  * @param tasksInterval how often the server looks for due key rotations and deletions
+ * @param hsmLibraryRecycleObjects after how many objects made the PKCS#11 library is initialized
+ *     afresh: 0 never, -1 ({@code auto}) only for a library that needs it (SoftHSM2)
  */
 public record ServerConfig(
     String listenHost,
@@ -54,7 +56,8 @@ public record ServerConfig(
     String storeUser,
     Path storePasswordFile,
     String storePasswordEnv,
-    Duration tasksInterval) {
+    Duration tasksInterval,
+    long hsmLibraryRecycleObjects) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -69,6 +72,7 @@ public record ServerConfig(
   public static final String HSM_CACHE_MAX_AGE_MS = "hsm.cache.max.age.ms";
   public static final String HSM_REOPEN_INTERVAL_MS = "hsm.reopen.interval.ms";
   public static final String HSM_HEALTH_INTERVAL_MS = "hsm.health.interval.ms";
+  public static final String HSM_LIBRARY_RECYCLE_OBJECTS = "hsm.library.recycle.objects";
   public static final String STORE_JDBC_URL = "store.jdbc.url";
   public static final String STORE_JDBC_USER = "store.jdbc.user";
   public static final String STORE_JDBC_PASSWORD_FILE = "store.jdbc.password.file";
@@ -101,6 +105,7 @@ public record ServerConfig(
           HSM_CACHE_MAX_AGE_MS,
           HSM_REOPEN_INTERVAL_MS,
           HSM_HEALTH_INTERVAL_MS,
+          HSM_LIBRARY_RECYCLE_OBJECTS,
           STORE_JDBC_URL,
           STORE_JDBC_USER,
           STORE_JDBC_PASSWORD_FILE,
@@ -231,6 +236,16 @@ public record ServerConfig(
     checkMillis(HSM_REOPEN_INTERVAL_MS, hsmReopenInterval, 0, MAX_REOPEN_INTERVAL_MS);
     checkMillis(HSM_HEALTH_INTERVAL_MS, hsmHealthInterval, 100, MAX_HEALTH_INTERVAL_MS);
     checkMillis(TASKS_INTERVAL_MS, tasksInterval, 100, MAX_TASKS_INTERVAL_MS);
+    if (hsmLibraryRecycleObjects != HsmConfig.LIBRARY_RECYCLE_AUTO
+        && hsmLibraryRecycleObjects != 0
+        && hsmLibraryRecycleObjects < HsmConfig.MIN_LIBRARY_RECYCLE_OBJECTS) {
+      throw new ConfigException(
+          HSM_LIBRARY_RECYCLE_OBJECTS
+              + " must be auto, 0 or at least "
+              + HsmConfig.MIN_LIBRARY_RECYCLE_OBJECTS
+              + ", was "
+              + hsmLibraryRecycleObjects);
+    }
     if (storeUser != null && !DATABASE_USER.matcher(storeUser).matches()) {
       throw new ConfigException(STORE_JDBC_USER + " must be 1-63 characters, no spaces or quotes");
     }
@@ -289,7 +304,8 @@ public record ServerConfig(
         null,
         null,
         null,
-        DEFAULT_TASKS_INTERVAL);
+        DEFAULT_TASKS_INTERVAL,
+        HsmConfig.LIBRARY_RECYCLE_AUTO);
   }
 
   /** As the canonical constructor, with the defaults for the token, health and tasks intervals. */
@@ -395,7 +411,8 @@ public record ServerConfig(
         get(p, STORE_JDBC_USER, null),
         passwordFile == null ? null : path(base, STORE_JDBC_PASSWORD_FILE, passwordFile),
         get(p, STORE_JDBC_PASSWORD_ENV, null),
-        millis(p, TASKS_INTERVAL_MS, DEFAULT_TASKS_INTERVAL));
+        millis(p, TASKS_INTERVAL_MS, DEFAULT_TASKS_INTERVAL),
+        libraryRecycle(p));
   }
 
   private static Duration millis(Properties p, String key, Duration defaultValue) {
@@ -431,7 +448,8 @@ public record ServerConfig(
         hsmCallTimeout,
         hsmCacheMaxKeys,
         hsmCacheMaxAge,
-        hsmReopenInterval);
+        hsmReopenInterval,
+        hsmLibraryRecycleObjects);
   }
 
   /** Where the PIN comes from; nothing is read here. */
@@ -497,6 +515,12 @@ public record ServerConfig(
         + HSM_HEALTH_INTERVAL_MS
         + "="
         + hsmHealthInterval.toMillis()
+        + ", "
+        + HSM_LIBRARY_RECYCLE_OBJECTS
+        + "="
+        + (hsmLibraryRecycleObjects == HsmConfig.LIBRARY_RECYCLE_AUTO
+            ? "auto"
+            : hsmLibraryRecycleObjects)
         + ", "
         + TASKS_INTERVAL_MS
         + "="
@@ -585,6 +609,23 @@ public record ServerConfig(
       return defaultValue;
     }
     return value.strip();
+  }
+
+  private static long libraryRecycle(Properties p) {
+    String value = get(p, HSM_LIBRARY_RECYCLE_OBJECTS, "auto");
+    if (value.equals("auto")) {
+      return HsmConfig.LIBRARY_RECYCLE_AUTO;
+    }
+    try {
+      long objects = Long.parseLong(value);
+      if (objects < 0) {
+        throw new NumberFormatException();
+      }
+      return objects;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(
+          HSM_LIBRARY_RECYCLE_OBJECTS + " must be auto or a count, was '" + value + "'");
+    }
   }
 
   private static int getInt(Properties p, String key, int defaultValue) {

@@ -57,6 +57,10 @@ public final class Metrics {
               "p11kms.hsm.cache.misses", pkcs11, p -> (double) p.backingKeyCacheMisses())
           .description("requests that unwrapped their backing key")
           .register(registry);
+      FunctionCounter.builder(
+              "p11kms.hsm.library.recycles", pkcs11, p -> (double) p.libraryRecycles())
+          .description("times the PKCS#11 library was initialized afresh to free destroyed objects")
+          .register(registry);
     }
     return TimedHsm.wrap(hsm, registry);
   }

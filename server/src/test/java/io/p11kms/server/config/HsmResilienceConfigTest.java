@@ -32,6 +32,16 @@ class HsmResilienceConfigTest {
     assertThat(hsm.cacheMaxAge()).isEqualTo(HsmConfig.DEFAULT_CACHE_MAX_AGE);
     assertThat(hsm.reopenInterval()).isEqualTo(HsmConfig.DEFAULT_REOPEN_INTERVAL);
     assertThat(config().hsmHealthInterval()).isEqualTo(ServerConfig.DEFAULT_HEALTH_INTERVAL);
+    assertThat(hsm.libraryRecycleObjects()).isEqualTo(HsmConfig.LIBRARY_RECYCLE_AUTO);
+    assertThat(config().toRedactedString()).contains("hsm.library.recycle.objects=auto");
+  }
+
+  @Test
+  void libraryRecycle_aCountOrZero_reachesTheAdapter() {
+    assertThat(config("hsm.library.recycle.objects", "250000").hsmConfig().libraryRecycleObjects())
+        .isEqualTo(250_000);
+    assertThat(config("hsm.library.recycle.objects", "0").hsmConfig().libraryRecycleObjects())
+        .isZero();
   }
 
   @Test
@@ -63,6 +73,12 @@ class HsmResilienceConfigTest {
         "hsm.reopen.interval.ms | -5 | hsm.reopen.interval.ms must be 0-600000, was -5",
         "hsm.health.interval.ms | 10 | hsm.health.interval.ms must be 100-600000, was 10",
         "hsm.call.timeout.ms | soon | hsm.call.timeout.ms must be an integer, was 'soon'",
+        "hsm.library.recycle.objects | 999 | hsm.library.recycle.objects must be auto, 0 or at"
+            + " least 1000, was 999",
+        "hsm.library.recycle.objects | -1 | hsm.library.recycle.objects must be auto or a count,"
+            + " was '-1'",
+        "hsm.library.recycle.objects | often | hsm.library.recycle.objects must be auto or a"
+            + " count, was 'often'",
       })
   void outOfRange_isRejectedNamingTheKey(String key, String value, String message) {
     assertThatThrownBy(() -> config(key, value))

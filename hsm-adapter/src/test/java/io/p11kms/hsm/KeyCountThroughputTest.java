@@ -1,0 +1,93 @@
+package io.p11kms.hsm;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * The adapter's encrypt with one key and with a random key out of many, off by default: {@code mvn
+ * -pl hsm-adapter test -Dtest=KeyCountThroughputTest -Dp11kms.bench=true [-Dp11kms.bench.keys=N]}
+ * (default 100,000 keys, made first: about 20 s). Prints operations per second and this JVM's CPU
+ * per operation at 1 and 4 threads, twice; asserts nothing. With many more keys than the backing
+ * key cache holds, nearly every request unwraps its key: this shows what that costs.
+ */
+@EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
+class KeyCountThroughputTest {
+
+  @Test
+  void encrypt_oneKeyAgainstARandomKeyOfMany() throws Exception {
+    int count = Integer.getInteger("p11kms.bench.keys", 100_000);
+    try (SoftHsmTestToken token = SoftHsmTestToken.create();
+        Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+      WrappedKey[] keys = new WrappedKey[count];
+      long start = System.nanoTime();
+      for (int i = 0; i < count; i++) {
+        keys[i] = hsm.generateBackingKey();
+      }
+      System.out.printf("made %,d keys in %.1f s%n", count, (System.nanoTime() - start) / 1e9);
+      byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
+      byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);
+      byte[] aad = new byte[96];
+      byte[] plaintext = new byte[256];
+      Derivation derivation = hsm.preferredDerivation();
+      for (int round = 0; round < 2; round++) {
+        for (int inUse : new int[] {1, count}) {
+          for (int threads : new int[] {1, 4}) {
+            run(
+                String.format("%,d key(s)", inUse),
+                threads,
+                () -> {
+                  WrappedKey key = keys[ThreadLocalRandom.current().nextInt(inUse)];
+                  hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
+                });
+          }
+        }
+      }
+    }
+  }
+
+  private static void run(String name, int threads, Runnable operation) throws Exception {
+    int perThread = 40_000 / threads;
+    ExecutorService executor = Executors.newFixedThreadPool(threads);
+    try {
+      long cpuBefore = cpuTicks();
+      long start = System.nanoTime();
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        futures.add(
+            executor.submit(
+                () -> {
+                  for (int i = 0; i < perThread; i++) {
+                    operation.run();
+                  }
+                }));
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      int operations = perThread * threads;
+      // /proc ticks are 10 ms.
+      double cpuMicros = (cpuTicks() - cpuBefore) * 10_000.0 / operations;
+      System.out.printf(
+          "%s, %d thread(s): %,.0f ops/s, %.0f us CPU per op%n",
+          name, threads, operations / seconds, cpuMicros);
+    } finally {
+      executor.shutdown();
+    }
+  }
+
+  private static long cpuTicks() throws Exception {
+    String stat = Files.readString(Path.of("/proc/self/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+  }
+}
