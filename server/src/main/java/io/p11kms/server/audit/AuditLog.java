@@ -44,7 +44,10 @@ public final class AuditLog implements AutoCloseable {
   public interface Sink extends AutoCloseable {
     void write(String line) throws IOException;
 
-    /** Throws when a line written now would be lost (the file was removed or replaced). */
+    /**
+     * Throws when a line written now would be lost (the file was removed or replaced). Called
+     * without the log's lock, from any thread.
+     */
     default void check() throws IOException {}
 
     void flush() throws IOException;
@@ -146,8 +149,14 @@ public final class AuditLog implements AutoCloseable {
    *
    * @throws AuditException when the record cannot be written
    */
-  public synchronized void append(Entry e) {
-    writeLine(requestLine(e));
+  public void append(Entry e) {
+    // The file check (a stat) runs outside the lock every request takes.
+    ensureWritable();
+    appendChecked(e);
+  }
+
+  private synchronized void appendChecked(Entry e) {
+    writeChecked(requestLine(e));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
@@ -162,7 +171,7 @@ public final class AuditLog implements AutoCloseable {
    *
    * @throws AuditException when it cannot
    */
-  public synchronized void ensureWritable() {
+  public void ensureWritable() {
     try {
       sink.check();
     } catch (IOException | RuntimeException e) {
@@ -244,8 +253,13 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writeLine(String line) {
+    ensureWritable();
+    writeChecked(line);
+  }
+
+  /** Writes {@code line}, the file checked already, and moves the chain on. Under the lock. */
+  private void writeChecked(String line) {
     try {
-      sink.check();
       sink.write(line);
     } catch (IOException | RuntimeException e) {
       throw new AuditException("cannot write the audit log", e);
