@@ -65,7 +65,7 @@ public final class Bench {
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
     if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
       // The heap run.sh gives the server: without a cap the JVM sizes it from the machine's RAM.
-      jvmOptions.add(0, RunScript.SERVER_HEAP);
+      jvmOptions.addAll(0, RunScript.SERVER_JVM_OPTIONS);
     }
     // The restart measures start-up and memory as run.sh runs the server: same heap, no recording.
     List<String> restartOptions = List.copyOf(jvmOptions);
