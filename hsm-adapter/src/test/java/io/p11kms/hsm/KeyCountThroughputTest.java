@@ -1,13 +1,6 @@
 package io.p11kms.hsm;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -41,9 +34,10 @@ class KeyCountThroughputTest {
       for (int round = 0; round < 2; round++) {
         for (int inUse : new int[] {1, count}) {
           for (int threads : new int[] {1, 4}) {
-            run(
+            BenchLoop.run(
                 String.format("%,d key(s)", inUse),
                 threads,
+                40_000,
                 () -> {
                   WrappedKey key = keys[ThreadLocalRandom.current().nextInt(inUse)];
                   hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
@@ -52,42 +46,5 @@ class KeyCountThroughputTest {
         }
       }
     }
-  }
-
-  private static void run(String name, int threads, Runnable operation) throws Exception {
-    int perThread = 40_000 / threads;
-    ExecutorService executor = Executors.newFixedThreadPool(threads);
-    try {
-      long cpuBefore = cpuTicks();
-      long start = System.nanoTime();
-      List<Future<?>> futures = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        futures.add(
-            executor.submit(
-                () -> {
-                  for (int i = 0; i < perThread; i++) {
-                    operation.run();
-                  }
-                }));
-      }
-      for (Future<?> f : futures) {
-        f.get();
-      }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      int operations = perThread * threads;
-      // /proc ticks are 10 ms.
-      double cpuMicros = (cpuTicks() - cpuBefore) * 10_000.0 / operations;
-      System.out.printf(
-          "%s, %d thread(s): %,.0f ops/s, %.0f us CPU per op%n",
-          name, threads, operations / seconds, cpuMicros);
-    } finally {
-      executor.shutdown();
-    }
-  }
-
-  private static long cpuTicks() throws Exception {
-    String stat = Files.readString(Path.of("/proc/self/stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
   }
 }

@@ -1,11 +1,6 @@
 package io.p11kms.hsm;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -47,31 +42,9 @@ class ThroughputTest {
   }
 
   private static void run(String name, int threads, Runnable operation) throws Exception {
-    int perThread = 20_000 / threads;
     for (int i = 0; i < 2_000; i++) {
       operation.run();
     }
-    ExecutorService executor = Executors.newFixedThreadPool(threads);
-    try {
-      long start = System.nanoTime();
-      List<Future<?>> futures = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        futures.add(
-            executor.submit(
-                () -> {
-                  for (int i = 0; i < perThread; i++) {
-                    operation.run();
-                  }
-                }));
-      }
-      for (Future<?> f : futures) {
-        f.get();
-      }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      System.out.printf(
-          "%s, %d thread(s): %.0f ops/s%n", name, threads, perThread * threads / seconds);
-    } finally {
-      executor.shutdown();
-    }
+    BenchLoop.run(name, threads, 20_000, operation);
   }
 }
