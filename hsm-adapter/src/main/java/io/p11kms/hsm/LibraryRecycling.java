@@ -52,6 +52,14 @@ final class LibraryRecycling {
     recycles++;
   }
 
+  /**
+   * A recycle failed when {@code objectsMade} objects had been made: the next is due a bound later,
+   * not at the next probe (the connection recovers meanwhile as after a device fault).
+   */
+  void failed(long objectsMade) {
+    objectsAtStart = objectsMade;
+  }
+
   /** Recycles done since start. */
   long recycles() {
     return recycles;

@@ -188,6 +188,7 @@ final class TokenConnection implements AutoCloseable {
       return true;
     } catch (PKCS11Exception | HsmException e) {
       // As after a device fault: the next call fails and reopens the token.
+      recycling.failed(calls.objectsMade());
       reopenNeeded = true;
       pool.markStale();
       backingKeys.forgetAll();

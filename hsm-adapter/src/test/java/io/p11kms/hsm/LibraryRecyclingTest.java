@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
 
 /**
  * The library is initialized afresh after its bound of objects, between calls, and the adapter goes
@@ -148,6 +149,37 @@ class LibraryRecyclingTest {
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
       assertThat(decrypt(hsm, key, sealed)).containsExactly(7, 8);
+    }
+  }
+
+  @Test
+  void aRecycleThatFails_theNextCallRecoversAsFromADeviceFault_andTheProbeDoesNotRetryAtOnce() {
+    AtomicBoolean failFinalize = new AtomicBoolean(true);
+    TokenCallInterceptor interceptor =
+        function ->
+            function.equals("C_Finalize") && failFinalize.get()
+                ? PKCS11Constants.CKR_GENERAL_ERROR
+                : 0L;
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), interceptor)) {
+      int before = hsm.visibleObjectCount();
+      WrappedKey key = hsm.generateBackingKey();
+      byte[][] sealed = encrypt(hsm, key, BOUND);
+
+      hsm.isHealthy();
+      assertThat(hsm.libraryRecycles()).isZero();
+      failFinalize.set(false);
+      // The connection reopens on the next call's failure, then serves as before.
+      assertThat(decrypt(hsm, key, sealed)).containsExactly(7, 8);
+      // The next recycle is due a bound later, not at the next probe.
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isZero();
+
+      encrypt(hsm, key, BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+      assertThat(decrypt(hsm, key, sealed)).containsExactly(7, 8);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }
   }
 
