@@ -53,10 +53,10 @@ final class LibraryRecycling {
   }
 
   /**
-   * A recycle failed when {@code objectsMade} objects had been made: the next is due a bound later,
-   * not at the next probe (the connection recovers meanwhile as after a device fault).
+   * No recycle was done when {@code objectsMade} objects had been made (it failed, or another user
+   * shares the library): the next is due a bound later, not at the next probe.
    */
-  void failed(long objectsMade) {
+  void postpone(long objectsMade) {
     objectsAtStart = objectsMade;
   }
 

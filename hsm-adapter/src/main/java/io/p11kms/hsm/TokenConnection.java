@@ -66,7 +66,7 @@ final class TokenConnection implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ExecutorService workers;
   private final long callTimeoutNanos;
-  private LibraryRecycling recycling;
+  private volatile LibraryRecycling recycling;
   private volatile Token token;
   private Session loginSession;
   private volatile boolean closedCleanly;
@@ -167,6 +167,7 @@ final class TokenConnection implements AutoCloseable {
       calls.before("C_Finalize");
       if (!Pkcs11Modules.reinitialize(config.modulePath())) {
         LOG.debug("token {}: library shared, not recycled", config.tokenLabel());
+        recycling.postpone(made);
         return false;
       }
       // Every session and object of the old initialization is gone.
@@ -188,7 +189,7 @@ final class TokenConnection implements AutoCloseable {
       return true;
     } catch (PKCS11Exception | HsmException e) {
       // As after a device fault: the next call fails and reopens the token.
-      recycling.failed(calls.objectsMade());
+      recycling.postpone(calls.objectsMade());
       reopenNeeded = true;
       pool.markStale();
       backingKeys.forgetAll();
