@@ -59,6 +59,7 @@ final class AccessInterceptor implements ServerInterceptor {
       public void onMessage(Q message) {
         try {
           audited.request = (Message) message;
+          GrantTokens.check((Message) message);
           layer.authorize(
               audited.principal,
               audited.method,
