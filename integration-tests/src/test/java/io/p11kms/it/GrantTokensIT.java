@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.p11kms.proto.v1.BatchEncryptRequest;
+import io.p11kms.proto.v1.BatchEncryptResponse;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
@@ -53,6 +55,31 @@ class GrantTokensIT {
                   assertThat(line)
                       .contains("\"outcome\":\"FAILED\"", "\"error\":\"ValidationException\""));
       assertThat(encrypts.get(3)).contains("\"outcome\":\"SUCCEEDED\"");
+    }
+  }
+
+  @Test
+  void batchItems_areHeldToTheSameLimits_eachOnItsOwn() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+      String keyId =
+          admin.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+      EncryptRequest good =
+          EncryptRequest.newBuilder()
+              .setKeyId(keyId)
+              .setPlaintext(ByteString.copyFromUtf8("x"))
+              .addGrantTokens("a-token")
+              .build();
+      EncryptRequest.Builder bad = good.toBuilder();
+      for (int i = 0; i < 10; i++) {
+        bad.addGrantTokens("token-" + i);
+      }
+      BatchEncryptResponse response =
+          admin.batchEncrypt(
+              BatchEncryptRequest.newBuilder().addItems(good).addItems(bad.build()).build());
+      assertThat(response.getResultsList())
+          .extracting(r -> r.hasError() ? r.getError().getErrorCode() : "ok")
+          .containsExactly("ok", "ValidationException");
     }
   }
 

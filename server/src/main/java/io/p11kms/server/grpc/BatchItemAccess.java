@@ -59,6 +59,7 @@ final class BatchItemAccess {
     }
     Target target = new Target();
     try {
+      GrantTokens.check(item);
       layer.authorize(
           principal,
           itemMethod,
