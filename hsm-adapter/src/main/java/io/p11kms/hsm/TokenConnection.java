@@ -171,10 +171,7 @@ final class TokenConnection implements AutoCloseable {
         return false;
       }
       // Every session and object of the old initialization is gone.
-      pool.markStale();
-      backingKeys.forgetAll();
-      domainKeys.clear();
-      loginSession = null;
+      forgetSessions();
       epoch.incrementAndGet();
       calls.before("C_GetSlotList");
       token = TokenFinder.byLabel(module, config.tokenLabel());
@@ -191,10 +188,7 @@ final class TokenConnection implements AutoCloseable {
       // As after a device fault: the next call fails and reopens the token.
       recycling.postpone(calls.objectsMade());
       reopenNeeded = true;
-      pool.markStale();
-      backingKeys.forgetAll();
-      domainKeys.clear();
-      loginSession = null;
+      forgetSessions();
       LOG.warn(
           "token {}: library recycle failed: {}",
           config.tokenLabel(),
@@ -468,10 +462,7 @@ final class TokenConnection implements AutoCloseable {
       domainKeys.scan(loginSession);
       return;
     }
-    pool.markStale();
-    backingKeys.forgetAll();
-    domainKeys.clear();
-    loginSession = null;
+    forgetSessions();
     if (todo == Recovery.REOPEN) {
       lastReopenNanos = System.nanoTime();
       calls.before("C_Initialize");
@@ -488,6 +479,17 @@ final class TokenConnection implements AutoCloseable {
     closeAllSessions();
     pool.forgetAll();
     logInAndScan();
+  }
+
+  /**
+   * Drops every session handle, cached backing key and domain key handle without closing or
+   * destroying anything: their sessions are gone, or about to be (a reset, a reopen, a recycle).
+   */
+  private void forgetSessions() {
+    pool.markStale();
+    backingKeys.forgetAll();
+    domainKeys.clear();
+    loginSession = null;
   }
 
   /** Closes every session of this application on the token; the library may know none. */
