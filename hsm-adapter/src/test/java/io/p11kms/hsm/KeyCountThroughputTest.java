@@ -18,8 +18,11 @@ class KeyCountThroughputTest {
   @Test
   void encrypt_oneKeyAgainstARandomKeyOfMany() throws Exception {
     int count = Integer.getInteger("p11kms.bench.keys", 100_000);
+    int cache = Integer.getInteger("p11kms.bench.cache", HsmConfig.DEFAULT_CACHE_MAX_KEYS);
     try (SoftHsmTestToken token = SoftHsmTestToken.create();
-        Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+        Pkcs11Hsm hsm =
+            Pkcs11Hsm.open(token.hsmConfig().withCache(cache, HsmConfig.DEFAULT_CACHE_MAX_AGE))) {
+      System.out.printf("backing key cache: %,d keys; VmRSS %s%n", cache, rss());
       WrappedKey[] keys = new WrappedKey[count];
       long start = System.nanoTime();
       for (int i = 0; i < count; i++) {
@@ -37,14 +40,25 @@ class KeyCountThroughputTest {
             BenchLoop.run(
                 String.format("%,d key(s)", inUse),
                 threads,
-                40_000,
+                Integer.getInteger("p11kms.bench.ops", 40_000),
                 () -> {
                   WrappedKey key = keys[ThreadLocalRandom.current().nextInt(inUse)];
                   hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
                 });
           }
+          System.out.printf("after %,d key(s): VmRSS %s%n", inUse, rss());
         }
       }
     }
+  }
+
+  private static String rss() throws java.io.IOException {
+    for (String line :
+        java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return line.substring(6).trim();
+      }
+    }
+    return "?";
   }
 }

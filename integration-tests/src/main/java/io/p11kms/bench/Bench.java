@@ -215,6 +215,7 @@ public final class Bench {
         null,
         null);
     results.summary("ratio service Encrypt / direct (b/a)", ratio, "x", ">= 0.8", ratio >= 0.8);
+    ceiling(calls, timing, warm, directBest);
 
     double rate = peak.opsPerSecond() / 2;
     System.out.printf(Locale.ROOT, "  Encrypt at a fixed %.0f calls/s (half the peak)%n", rate);
@@ -227,6 +228,42 @@ public final class Bench {
         "<= 5 ms",
         half.p99Millis() <= 5);
     return peak.concurrency();
+  }
+
+  /**
+   * What b/a can reach at most on this machine, measured: the server's cheapest call (a health
+   * Check: transport, executor, interceptors; no store, no access check, no audit, no token) costs
+   * client and server some CPU per call, and an Encrypt costs at least that plus the token work the
+   * direct loop spends per encrypt. With both on these cores, Encrypt cannot exceed cores x 1 s /
+   * (that sum).
+   */
+  private void ceiling(KmsCalls calls, Timing timing, Timing warm, Point directBest)
+      throws InterruptedException {
+    ClosedLoop.run("warm-up", "health Check", 16, 1, warm, cpu, calls.healthCheck());
+    Point floor =
+        ClosedLoop.run(
+            "floor", "health Check", BATCH_IN_FLIGHT, 1, timing, cpu, calls.healthCheck());
+    results.add(floor);
+    double floorMicros = floor.clientCpuMicrosPerCall() + floor.serverCpuMicrosPerCall();
+    double tokenMicros = directBest.clientCpuMicrosPerCall();
+    int cores = Runtime.getRuntime().availableProcessors();
+    double ceiling = cores * 1e6 / (tokenMicros + floorMicros);
+    results.summary(
+        String.format(
+            Locale.ROOT,
+            "CPU per call: direct encrypt %.0f us, health Check %.0f us",
+            tokenMicros,
+            floorMicros),
+        tokenMicros + floorMicros,
+        "us",
+        null,
+        null);
+    results.summary(
+        "ceiling of b/a here (" + cores + " cores / that sum)",
+        ceiling / directBest.opsPerSecond(),
+        "x",
+        null,
+        null);
   }
 
   /** (c): Encrypt and Decrypt with a random key per call as keys are added; returns the count. */

@@ -5,6 +5,8 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
 import io.p11kms.proto.v1.BatchEncryptRequest;
 import io.p11kms.proto.v1.BatchEncryptResult;
 import io.p11kms.proto.v1.CreateKeyRequest;
@@ -125,6 +127,19 @@ final class KmsCalls {
           },
           MoreExecutors.directExecutor());
     };
+  }
+
+  /**
+   * The grpc.health.v1 Check: a unary call through the same transport, executor and global
+   * interceptors as the KMS calls, with no store read, no access check, no audit record and no
+   * token call. What it costs is a floor under any KMS call's cost.
+   */
+  Supplier<ListenableFuture<?>> healthCheck() {
+    HealthCheckRequest request = HealthCheckRequest.getDefaultInstance();
+    return () ->
+        HealthGrpc.newFutureStub(channel)
+            .withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS)
+            .check(request);
   }
 
   Supplier<ListenableFuture<?>> generateDataKey() {
