@@ -11,6 +11,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A bounded set of connections, opened on demand and reused. A connection is returned in a clean
@@ -31,8 +32,16 @@ final class ConnectionPool implements AutoCloseable {
   private final Map<Connection, Map<String, PreparedStatement>> statements =
       new ConcurrentHashMap<>();
 
+  /** Told of each connection the pool closes. */
+  private final Consumer<Connection> onClose;
+
   ConnectionPool(SqlDialect dialect, Duration borrowTimeout) {
+    this(dialect, borrowTimeout, c -> {});
+  }
+
+  ConnectionPool(SqlDialect dialect, Duration borrowTimeout, Consumer<Connection> onClose) {
     this.dialect = dialect;
+    this.onClose = onClose;
     // Non-fair for the same reason as the token's SessionPool: no forced hand-off per release;
     // the borrow timeout bounds every wait.
     this.permits = new Semaphore(dialect.maxConnections());
@@ -127,6 +136,7 @@ final class ConnectionPool implements AutoCloseable {
   }
 
   private void closeQuietly(Connection c) {
+    onClose.accept(c);
     Map<String, PreparedStatement> mine = statements.remove(c);
     try {
       if (mine != null) {

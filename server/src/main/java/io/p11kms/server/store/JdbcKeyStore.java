@@ -70,9 +70,15 @@ public final class JdbcKeyStore implements KeyStore {
   private final ConnectionPool pool;
   private final ReentrantLock writeLock = new ReentrantLock(true);
 
+  /** Null where the database has no cheap change counter (PostgreSQL): every read is a query. */
+  private final KeyInUseCache keysInUse;
+
   JdbcKeyStore(SqlDialect dialect) {
     this.dialect = dialect;
-    this.pool = new ConnectionPool(dialect, BORROW_TIMEOUT);
+    this.keysInUse = dialect.changeCounterQuery().isPresent() ? new KeyInUseCache() : null;
+    this.pool =
+        new ConnectionPool(
+            dialect, BORROW_TIMEOUT, keysInUse == null ? c -> {} : keysInUse::forget);
   }
 
   /** Creates the schema or brings it up to date. Called once, by {@link KeyStores#open}. */
@@ -228,6 +234,12 @@ public final class JdbcKeyStore implements KeyStore {
         keyId.toString());
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On SQLite, served from {@link KeyInUseCache} while the database has not changed since the
+   * answer was read.
+   */
   @Override
   public Optional<KeyInUse> findKeyInUse(UUID keyId, UUID versionId) {
     requireId(keyId);
@@ -235,7 +247,12 @@ public final class JdbcKeyStore implements KeyStore {
     return query(
         "cannot read the key",
         sql,
-        p -> {
+        (c, p) -> {
+          long generation = keysInUse == null ? 0 : keysInUse.observe(c, changeCounter(c));
+          KeyInUse cached = keysInUse == null ? null : keysInUse.get(keyId, versionId, generation);
+          if (cached != null) {
+            return Optional.of(cached);
+          }
           // The version id is in the join, before the WHERE clause.
           if (versionId == null) {
             p.setString(1, keyId.toString());
@@ -244,9 +261,32 @@ public final class JdbcKeyStore implements KeyStore {
             p.setString(2, keyId.toString());
           }
           try (ResultSet rs = p.executeQuery()) {
-            return rs.next() ? Optional.of(keyInUse(rs)) : Optional.<KeyInUse>empty();
+            if (!rs.next()) {
+              return Optional.<KeyInUse>empty();
+            }
+            KeyInUse found = keyInUse(rs);
+            if (keysInUse != null) {
+              keysInUse.put(keyId, versionId, generation, found);
+            }
+            return Optional.of(found);
           }
         });
+  }
+
+  /** The database's change counter as {@code c} sees it now (see {@link KeyInUseCache}). */
+  private long changeCounter(Connection c) throws SQLException {
+    PreparedStatement p = pool.prepared(c, dialect.changeCounterQuery().orElseThrow());
+    try (ResultSet rs = p.executeQuery()) {
+      if (!rs.next()) {
+        throw new SQLException("the change counter query returned no row");
+      }
+      return rs.getLong(1);
+    }
+  }
+
+  /** How many key reads {@link #findKeyInUse} keeps now (0 where it keeps none). */
+  int keysInUseCached() {
+    return keysInUse == null ? 0 : keysInUse.size();
   }
 
   private Optional<KeyVersionRecord> findOneVersion(String sql, String first, String second) {
@@ -1155,16 +1195,26 @@ public final class JdbcKeyStore implements KeyStore {
     T run(PreparedStatement p) throws SQLException;
   }
 
+  /** As {@link StatementWork}, with the connection the statement belongs to. */
+  @FunctionalInterface
+  interface ConnectionStatementWork<T> {
+    T run(Connection c, PreparedStatement p) throws SQLException;
+  }
+
   /**
    * A read on a statement prepared once per pooled connection and kept: the hot reads of every
    * request, which would otherwise be parsed and planned anew each time.
    */
   <T> T query(String failure, String sql, StatementWork<T> work) {
+    return query(failure, sql, (c, p) -> work.run(p));
+  }
+
+  private <T> T query(String failure, String sql, ConnectionStatementWork<T> work) {
     Connection c = pool.borrow();
     try {
       PreparedStatement p = pool.prepared(c, sql);
       try {
-        return work.run(p);
+        return work.run(c, p);
       } finally {
         p.clearParameters();
       }
@@ -1228,6 +1278,10 @@ public final class JdbcKeyStore implements KeyStore {
         throw e;
       } finally {
         pool.release(c);
+        // After the commit (or the rollback): a read that began before it is not served again.
+        if (keysInUse != null) {
+          keysInUse.changed();
+        }
       }
     } finally {
       if (locked) {

@@ -2,6 +2,7 @@ package io.p11kms.server.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 
 /**
  * The few things that differ between databases; all other SQL in this package is standard (and
@@ -20,6 +21,12 @@ interface SqlDialect {
 
   /** Opens one connection, configured. */
   Connection connect() throws SQLException;
+
+  /**
+   * A query of one row and one number that changes whenever another connection commits, cheap
+   * enough to run before every key read ({@link KeyInUseCache}); empty where there is none.
+   */
+  Optional<String> changeCounterQuery();
 
   /** How many connections to keep at most. */
   int maxConnections();

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Optional;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
@@ -85,6 +86,12 @@ final class SqliteDialect implements SqlDialect {
     // that a second process on the file queues instead of failing on a stale snapshot.
     config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
     return DriverManager.getConnection(url, config.toProperties());
+  }
+
+  @Override
+  public Optional<String> changeCounterQuery() {
+    // Moves when another connection commits, not for this connection's own commits.
+    return Optional.of("PRAGMA data_version");
   }
 
   @Override

@@ -1,0 +1,76 @@
+package io.p11kms.server.store;
+
+import java.sql.Connection;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Recent answers of {@link KeyStore#findKeyInUse}, each good only while the database has not
+ * changed since it was read. Every request reads its key; on SQLite that one read cost more server
+ * CPU than anything but the token (a three-table join: about 35 us, where asking whether the
+ * database changed costs about 1 us).
+ *
+ * <p>Whether the database changed is tracked as a generation, moved on by every write transaction
+ * of this process once it ends, and by any change a pooled connection reports through the
+ * database's change counter (SQLite's {@code PRAGMA data_version}: it moves when another
+ * connection, of this process or of another one, commits). An answer is kept with the generation
+ * read before its query ran and served only while the generation is still that one, so a key
+ * disabled, deleted, rotated or given a new policy, by this server or another on the same file, is
+ * never served from here to a request that starts after the change committed.
+ */
+final class KeyInUseCache {
+  /** Entries kept at most; past it, all are dropped (a working set this large misses anyway). */
+  static final int MAX_ENTRIES = 10_000;
+
+  private final AtomicLong generation = new AtomicLong();
+  private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();
+  private final Map<Slot, Entry> entries = new ConcurrentHashMap<>();
+
+  /** A key and one of its versions; a null version is the latest. */
+  private record Slot(UUID keyId, UUID versionId) {}
+
+  private record Entry(long generation, KeyInUse value) {}
+
+  /**
+   * Takes what {@code connection} reports of the change counter just now, and returns the
+   * generation a read made next on that connection belongs to. A counter that moved since that
+   * connection last reported it, or a connection never seen, moves the generation on.
+   */
+  long observe(Connection connection, long counter) {
+    Long before = counterSeen.put(connection, counter);
+    if (before == null || before != counter) {
+      generation.incrementAndGet();
+    }
+    return generation.get();
+  }
+
+  /** The answer read in {@code current}, the generation {@link #observe} just returned; or null. */
+  KeyInUse get(UUID keyId, UUID versionId, long current) {
+    Entry e = entries.get(new Slot(keyId, versionId));
+    return e != null && e.generation() == current ? e.value() : null;
+  }
+
+  /** Keeps an answer read on a connection after {@link #observe} returned {@code readIn}. */
+  void put(UUID keyId, UUID versionId, long readIn, KeyInUse value) {
+    if (entries.size() >= MAX_ENTRIES) {
+      entries.clear();
+    }
+    entries.put(new Slot(keyId, versionId), new Entry(readIn, value));
+  }
+
+  /** After a write transaction of this process ended (committed or not). */
+  void changed() {
+    generation.incrementAndGet();
+  }
+
+  /** A connection closed: its counter means nothing any more. */
+  void forget(Connection connection) {
+    counterSeen.remove(connection);
+  }
+
+  int size() {
+    return entries.size();
+  }
+}

@@ -1,0 +1,139 @@
+package io.p11kms.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link KeyInUseCache} on a real SQLite file: reads are kept, and no write, by this store or by
+ * another one on the same file (another server), is hidden from a read that starts after it.
+ */
+class KeyInUseCacheTest {
+  private static final Instant NOW = Instant.parse("2026-12-04T12:00:00Z");
+
+  @TempDir Path dir;
+  private String url;
+  private JdbcKeyStore store;
+
+  @BeforeEach
+  void open() {
+    url = "jdbc:sqlite:" + dir.resolve("keys.db");
+    store = (JdbcKeyStore) KeyStores.open(url);
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  private UUID create() {
+    UUID id = UUID.randomUUID();
+    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
+    return id;
+  }
+
+  @Test
+  void aRead_isKept_andAWriteOfThisStoreIsSeenByTheNextRead() {
+    UUID id = create();
+    KeyInUse first = store.findKeyInUse(id, null).orElseThrow();
+    assertThat(store.keysInUseCached()).isEqualTo(1);
+    assertThat(store.findKeyInUse(id, null)).contains(first);
+
+    assertThat(store.updateKeyState(id, "ENABLED", "DISABLED", null, null)).isTrue();
+    assertThat(store.findKeyInUse(id, null).orElseThrow().key().keyState()).isEqualTo("DISABLED");
+
+    AccessStore.of(store).putPolicy(id, "{\"Statement\":[]}", NOW);
+    assertThat(store.findKeyInUse(id, null).orElseThrow().policy())
+        .isEqualTo(Optional.of("{\"Statement\":[]}"));
+  }
+
+  @Test
+  void writesOfAnotherStore_areSeenByTheNextRead_onEveryPooledConnection() throws Exception {
+    UUID id = create();
+    UUID firstVersion = store.findLatestVersion(id).orElseThrow().versionId();
+    // Fill the cache through several connections at once, so that more than one is pooled.
+    assertThat(readConcurrently(id))
+        .allSatisfy(k -> assertThat(k.key().keyState()).isEqualTo("ENABLED"));
+
+    KeyVersionRecord rotated;
+    try (KeyStore otherServer = KeyStores.open(url)) {
+      rotated =
+          otherServer
+              .addRotation(
+                  new RotationRecord(id, UUID.randomUUID(), NOW, "ON_DEMAND"),
+                  "ENABLED",
+                  null,
+                  null,
+                  1,
+                  1,
+                  new byte[40])
+              .orElseThrow();
+      assertThat(otherServer.updateKeyState(id, "ENABLED", "DISABLED", null, null)).isTrue();
+    }
+
+    for (KeyInUse k : readConcurrently(id)) {
+      assertThat(k.key().keyState()).isEqualTo("DISABLED");
+      assertThat(k.version().orElseThrow().versionId()).isEqualTo(rotated.versionId());
+    }
+    // A named version is kept apart from the latest.
+    assertThat(
+            store.findKeyInUse(id, firstVersion).orElseThrow().version().orElseThrow().versionId())
+        .isEqualTo(firstVersion);
+  }
+
+  @Test
+  void aCommitOnARawConnection_isSeen() throws Exception {
+    UUID id = create();
+    assertThat(store.findKeyInUse(id, null).orElseThrow().key().description()).isNotEqualTo("raw");
+    try (Connection raw = DriverManager.getConnection(url)) {
+      raw.createStatement()
+          .executeUpdate("UPDATE keys SET description = 'raw' WHERE key_id = '" + id + "'");
+    }
+    assertThat(store.findKeyInUse(id, null).orElseThrow().key().description()).isEqualTo("raw");
+  }
+
+  /** Reads the key from 8 threads at once, each 20 times; returns the last read of each. */
+  private List<KeyInUse> readConcurrently(UUID id) throws Exception {
+    ExecutorService threads = Executors.newFixedThreadPool(8);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Future<KeyInUse>> reads = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        reads.add(
+            threads.submit(
+                () -> {
+                  start.await();
+                  KeyInUse last = null;
+                  for (int i = 0; i < 20; i++) {
+                    last = store.findKeyInUse(id, null).orElseThrow();
+                  }
+                  return last;
+                }));
+      }
+      start.countDown();
+      List<KeyInUse> last = new ArrayList<>();
+      for (Future<KeyInUse> f : reads) {
+        last.add(f.get(30, TimeUnit.SECONDS));
+      }
+      return last;
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+}
