@@ -12,8 +12,9 @@ import java.util.UUID;
  * them, so an Encrypt reads the store once (key, latest version and policy in one query) instead of
  * four times. Made per request and dropped with it, never shared: the next request reads again, so
  * a key disabled, deleted, rotated or given a new policy, by this server or another one on the same
- * database, is seen by the next request. Not thread-safe: the steps of one request run one after
- * another.
+ * database, is seen by the next request (the store may answer from its {@code KeyInUseCache}, which
+ * never serves a read older than a committed change). Not thread-safe: the steps of one request run
+ * one after another.
  */
 public final class KeyLookup {
   private final KeyService keys;
