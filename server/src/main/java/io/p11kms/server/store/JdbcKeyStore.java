@@ -275,12 +275,17 @@ public final class JdbcKeyStore implements KeyStore {
 
   /** The database's change counter as {@code c} sees it now (see {@link KeyInUseCache}). */
   private long changeCounter(Connection c) throws SQLException {
-    PreparedStatement p = pool.prepared(c, dialect.changeCounterQuery().orElseThrow());
+    String sql = dialect.changeCounterQuery().orElseThrow();
+    PreparedStatement p = pool.prepared(c, sql);
     try (ResultSet rs = p.executeQuery()) {
       if (!rs.next()) {
         throw new SQLException("the change counter query returned no row");
       }
       return rs.getLong(1);
+    } catch (SQLException e) {
+      // As query() does for its own statement: a statement that failed is not kept.
+      pool.discard(c, sql);
+      throw e;
     }
   }
 
