@@ -15,9 +15,9 @@ package io.p11kms.hsm;
 final class LibraryRecycling {
   /**
    * About 5 MB of shells on SoftHSM2. Each recycle stops calls for a time that grows with the
-   * shells it frees (measured: 86-135 ms at 200,000, 9-21 ms at 20,000), and a stop of 100 ms under
-   * load was the whole p99 of a benchmark point; at 20,000 it is a recycle every few seconds at
-   * 4,000-7,000 requests/s, each too short to show in a p99.
+   * shells it frees (measured under load: 86-135 ms at 200,000; at 20,000, 9-34 ms, median 12), and
+   * a stop of 100 ms under load was the whole p99 of a benchmark point; at 20,000 it is a recycle
+   * every few seconds at 4,000-7,000 requests/s, each too short to show in a p99.
    */
   static final long SOFTHSM_BOUND = 20_000;
 

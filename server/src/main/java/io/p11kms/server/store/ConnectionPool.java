@@ -35,10 +35,6 @@ final class ConnectionPool implements AutoCloseable {
   /** Told of each connection the pool closes. */
   private final Consumer<Connection> onClose;
 
-  ConnectionPool(SqlDialect dialect, Duration borrowTimeout) {
-    this(dialect, borrowTimeout, c -> {});
-  }
-
   ConnectionPool(SqlDialect dialect, Duration borrowTimeout, Consumer<Connection> onClose) {
     this.dialect = dialect;
     this.onClose = onClose;
