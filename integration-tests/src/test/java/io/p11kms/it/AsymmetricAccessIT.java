@@ -19,6 +19,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.p11kms.proto.v1.KeyMetadata;
 import io.p11kms.proto.v1.KeySpec;
 import io.p11kms.proto.v1.KeyUsage;
+import io.p11kms.proto.v1.ReEncryptRequest;
 import io.p11kms.proto.v1.SignRequest;
 import io.p11kms.proto.v1.SigningAlgorithmSpec;
 import io.p11kms.proto.v1.VerifyRequest;
@@ -124,6 +125,61 @@ class AsymmetricAccessIT {
               BOB + " Sign SUCCEEDED signing",
               ADMIN + " Verify SUCCEEDED signing",
               BOB + " Verify DENIED signing");
+    }
+  }
+
+  @Test
+  void reEncryptFromAnRsaCiphertext_isCheckedOnItsSourceKeyId() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+      KeyManagementServiceBlockingStub bob = server.client(BOB);
+      String adminOnly =
+          """
+          {"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"kms:*","Resource":"*"}]}
+          """
+              .formatted(ADMIN);
+      String bobMayReEncryptTo =
+          """
+          {"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"kms:*","Resource":"*"},
+            {"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"kms:ReEncryptTo","Resource":"*"}]}
+          """
+              .formatted(ADMIN, BOB);
+      KeyMetadata rsa = create(admin, adminOnly, KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT);
+      KeyMetadata destination =
+          create(admin, bobMayReEncryptTo, KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT);
+      ByteString ciphertext =
+          admin
+              .encrypt(
+                  EncryptRequest.newBuilder()
+                      .setKeyId(rsa.getKeyId())
+                      .setPlaintext(MESSAGE)
+                      .setEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                      .build())
+              .getCiphertextBlob();
+      ReEncryptRequest reEncrypt =
+          ReEncryptRequest.newBuilder()
+              .setCiphertextBlob(ciphertext)
+              .setSourceKeyId(rsa.getKeyId())
+              .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+              .setDestinationKeyId(destination.getKeyId())
+              .build();
+
+      Rpc.assertFails(
+          () -> bob.reEncrypt(reEncrypt), Status.Code.PERMISSION_DENIED, "AccessDeniedException");
+      admin.createGrant(
+          CreateGrantRequest.newBuilder()
+              .setKeyId(rsa.getKeyId())
+              .setGranteePrincipal(BOB)
+              .addOperations("ReEncryptFrom")
+              .build());
+      ByteString moved = bob.reEncrypt(reEncrypt).getCiphertextBlob();
+      assertThat(
+              admin
+                  .decrypt(DecryptRequest.newBuilder().setCiphertextBlob(moved).build())
+                  .getPlaintext())
+          .isEqualTo(MESSAGE);
     }
   }
 

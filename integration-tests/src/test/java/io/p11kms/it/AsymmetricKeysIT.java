@@ -26,6 +26,8 @@ import io.p11kms.proto.v1.KeySpec;
 import io.p11kms.proto.v1.KeyUsage;
 import io.p11kms.proto.v1.MacAlgorithmSpec;
 import io.p11kms.proto.v1.MessageType;
+import io.p11kms.proto.v1.ReEncryptRequest;
+import io.p11kms.proto.v1.ReEncryptResponse;
 import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.proto.v1.SignRequest;
 import io.p11kms.proto.v1.SigningAlgorithmSpec;
@@ -459,6 +461,179 @@ class AsymmetricKeysIT {
         () -> decryptRsa(new byte[255], EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1),
         Status.Code.INVALID_ARGUMENT,
         "InvalidCiphertextException");
+  }
+
+  @Test
+  void reEncrypt_fromRsaToSymmetric_fromSymmetricToRsa_andBetweenRsaAlgorithms() {
+    byte[] plaintext = "moved between key types".getBytes(StandardCharsets.UTF_8);
+    Map<String, String> context = Map.of("purpose", "re-encrypt test");
+    String rsaArn = describe(rsaEncryptKey).getArn();
+    String symmetricArn = describe(symmetricKey).getArn();
+    ByteString rsaCiphertext =
+        kms.encrypt(
+                EncryptRequest.newBuilder()
+                    .setKeyId(rsaEncryptKey)
+                    .setPlaintext(ByteString.copyFrom(plaintext))
+                    .setEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .build())
+            .getCiphertextBlob();
+
+    ReEncryptResponse toSymmetric =
+        kms.reEncrypt(
+            ReEncryptRequest.newBuilder()
+                .setCiphertextBlob(rsaCiphertext)
+                .setSourceKeyId(rsaEncryptKey)
+                .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                .setDestinationKeyId(symmetricKey)
+                .putAllDestinationEncryptionContext(context)
+                .build());
+    assertThat(toSymmetric.getSourceKeyId()).isEqualTo(rsaArn);
+    assertThat(toSymmetric.getKeyId()).isEqualTo(symmetricArn);
+    assertThat(toSymmetric.getSourceEncryptionAlgorithm())
+        .isEqualTo(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256);
+    assertThat(toSymmetric.getDestinationEncryptionAlgorithm())
+        .isEqualTo(EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM);
+    assertThat(
+            kms.decrypt(
+                    DecryptRequest.newBuilder()
+                        .setCiphertextBlob(toSymmetric.getCiphertextBlob())
+                        .putAllEncryptionContext(context)
+                        .build())
+                .getPlaintext()
+                .toByteArray())
+        .isEqualTo(plaintext);
+
+    ReEncryptResponse toRsa =
+        kms.reEncrypt(
+            ReEncryptRequest.newBuilder()
+                .setCiphertextBlob(toSymmetric.getCiphertextBlob())
+                .putAllSourceEncryptionContext(context)
+                .setDestinationKeyId(rsaEncryptKey)
+                .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1)
+                .build());
+    assertThat(toRsa.getSourceKeyId()).isEqualTo(symmetricArn);
+    assertThat(toRsa.getKeyId()).isEqualTo(rsaArn);
+    assertThat(toRsa.getSourceEncryptionAlgorithm())
+        .isEqualTo(EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM);
+    assertThat(toRsa.getDestinationEncryptionAlgorithm())
+        .isEqualTo(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1);
+    assertThat(toRsa.getCiphertextBlob().size()).isEqualTo(256);
+    assertThat(
+            decryptRsa(
+                toRsa.getCiphertextBlob().toByteArray(), EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1))
+        .isEqualTo(plaintext);
+
+    ReEncryptResponse rsaToRsa =
+        kms.reEncrypt(
+            ReEncryptRequest.newBuilder()
+                .setCiphertextBlob(rsaCiphertext)
+                .setSourceKeyId(rsaEncryptKey)
+                .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                .setDestinationKeyId(rsaEncryptKey)
+                .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1)
+                .build());
+    assertThat(
+            decryptRsa(
+                rsaToRsa.getCiphertextBlob().toByteArray(),
+                EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1))
+        .isEqualTo(plaintext);
+  }
+
+  @Test
+  void reEncrypt_invalidRsaRequests_getTheAwsException_beforeAnyTokenCall() {
+    ByteString symmetricBlob =
+        kms.encrypt(
+                EncryptRequest.newBuilder()
+                    .setKeyId(symmetricKey)
+                    .setPlaintext(ByteString.copyFromUtf8("x"))
+                    .build())
+            .getCiphertextBlob();
+    ByteString rsaCiphertext = ByteString.copyFrom(new byte[256]);
+    // An RSA source needs SourceKeyId, and takes no SourceEncryptionContext.
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(rsaCiphertext)
+                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .setDestinationKeyId(symmetricKey)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "ValidationException");
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(rsaCiphertext)
+                    .setSourceKeyId(rsaEncryptKey)
+                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .putSourceEncryptionContext("a", "b")
+                    .setDestinationKeyId(symmetricKey)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "ValidationException");
+    // An RSA destination takes no DestinationEncryptionContext; checked before the source's
+    // decryption.
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(symmetricBlob)
+                    .setDestinationKeyId(rsaEncryptKey)
+                    .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1)
+                    .putDestinationEncryptionContext("a", "b")
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "ValidationException");
+    // An algorithm that does not fit the key, on either side.
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(symmetricBlob)
+                    .setDestinationKeyId(rsaEncryptKey)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "InvalidKeyUsageException");
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(symmetricBlob)
+                    .setDestinationKeyId(symmetricKey)
+                    .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "InvalidKeyUsageException");
+    refusedBeforeTheToken(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(rsaCiphertext)
+                    .setSourceKeyId(symmetricKey)
+                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .setDestinationKeyId(symmetricKey)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "InvalidKeyUsageException");
+    // A plaintext over the RSA destination's limit (190 bytes for RSA_2048 with OAEP SHA-256).
+    ByteString tooLong =
+        kms.encrypt(
+                EncryptRequest.newBuilder()
+                    .setKeyId(symmetricKey)
+                    .setPlaintext(ByteString.copyFrom(new byte[191]))
+                    .build())
+            .getCiphertextBlob();
+    Rpc.assertFails(
+        () ->
+            kms.reEncrypt(
+                ReEncryptRequest.newBuilder()
+                    .setCiphertextBlob(tooLong)
+                    .setDestinationKeyId(rsaEncryptKey)
+                    .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                    .build()),
+        Status.Code.INVALID_ARGUMENT,
+        "ValidationException");
   }
 
   @Test

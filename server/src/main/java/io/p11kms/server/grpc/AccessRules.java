@@ -1,7 +1,9 @@
 package io.p11kms.server.grpc;
 
+import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
 import io.p11kms.server.service.KeyResolver;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,26 +34,22 @@ final class AccessRules {
   /** {@code kms:<Method>} on the key in {@code key_id}, with {@code encryption_context}. */
   static final Rule KEY_ID = field("key_id", "encryption_context", null);
 
-  /**
-   * Decrypt: the key is the one a symmetric ciphertext names; an RSA ciphertext names none, so then
-   * the key in {@code key_id} (which RSA decryption requires).
-   */
+  /** Decrypt: kms:Decrypt on the key the ciphertext is decrypted under ({@link #ciphertextKey}). */
   static final Rule DECRYPT =
-      (method, request, keys) -> {
-        Optional<UUID> key = blobKey(request, keys);
-        if (key.isEmpty() && !string(request, "key_id").isEmpty()) {
-          key = keys.key(string(request, "key_id"), "KeyId");
-        }
-        return key.map(
-                k -> List.of(new Check("kms:Decrypt", k, context(request, "encryption_context"))))
-            .orElse(List.of());
-      };
+      (method, request, keys) ->
+          ciphertextKey(request, keys, "encryption_algorithm", "key_id", "KeyId")
+              .map(
+                  k -> List.of(new Check("kms:Decrypt", k, context(request, "encryption_context"))))
+              .orElse(List.of());
 
-  /** ReEncrypt: kms:ReEncryptFrom on the ciphertext's key, kms:ReEncryptTo on the destination. */
+  /**
+   * ReEncrypt: kms:ReEncryptFrom on the key the ciphertext is decrypted under ({@link
+   * #ciphertextKey}), kms:ReEncryptTo on the destination.
+   */
   static final Rule RE_ENCRYPT =
       (method, request, keys) -> {
         List<Check> checks = new ArrayList<>();
-        blobKey(request, keys)
+        ciphertextKey(request, keys, "source_encryption_algorithm", "source_key_id", "SourceKeyId")
             .ifPresent(
                 k ->
                     checks.add(
@@ -173,6 +171,40 @@ final class AccessRules {
                           context(request, contextField))))
           .orElse(List.of());
     };
+  }
+
+  /**
+   * The key a ciphertext is decrypted under. With an RSAES_OAEP_* algorithm it is the key in {@code
+   * keyField} (an RSA ciphertext names none, and is decrypted under that key whatever its bytes
+   * look like); otherwise the key the symmetric ciphertext names, or, when it names no existing
+   * key, the one in {@code keyField}. Empty when there is none: the operation then fails on its
+   * own, before any token call.
+   */
+  private static Optional<UUID> ciphertextKey(
+      Message request,
+      KeyResolver keys,
+      String algorithmField,
+      String keyField,
+      String keyParameter) {
+    String keyId = string(request, keyField);
+    if (!asymmetricAlgorithm(request, algorithmField)) {
+      Optional<UUID> named = blobKey(request, keys);
+      if (named.isPresent()) {
+        return named;
+      }
+    }
+    return keyId.isEmpty() ? Optional.empty() : keys.key(keyId, keyParameter);
+  }
+
+  /** Whether the encryption algorithm field {@code name} is set to other than SYMMETRIC_DEFAULT. */
+  private static boolean asymmetricAlgorithm(Message request, String name) {
+    FieldDescriptor f = request.getDescriptorForType().findFieldByName(name);
+    if (f == null || f.getJavaType() != FieldDescriptor.JavaType.ENUM) {
+      return false;
+    }
+    int number = ((EnumValueDescriptor) request.getField(f)).getNumber();
+    return number != EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SPEC_UNSPECIFIED_VALUE
+        && number != EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM_VALUE;
   }
 
   private static Optional<UUID> blobKey(Message request, KeyResolver keys) {

@@ -246,24 +246,28 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
     unary(
         response,
         () -> {
-          ProtoMapping.requireSymmetricAlgorithm(
-              request.getSourceEncryptionAlgorithm(), "SourceEncryptionAlgorithm");
-          ProtoMapping.requireSymmetricAlgorithm(
-              request.getDestinationEncryptionAlgorithm(), "DestinationEncryptionAlgorithm");
+          EncryptionAlgorithm source =
+              ProtoMapping.encryptionAlgorithm(
+                  request.getSourceEncryptionAlgorithm(), "SourceEncryptionAlgorithm");
+          EncryptionAlgorithm destination =
+              ProtoMapping.encryptionAlgorithm(
+                  request.getDestinationEncryptionAlgorithm(), "DestinationEncryptionAlgorithm");
           CryptoService.ReEncrypted result =
               crypto.reEncrypt(
                   RequestLookups.current(keys),
                   request.getCiphertextBlob().toByteArray(),
                   request.getSourceEncryptionContextMap(),
                   request.getSourceKeyId(),
+                  source,
                   request.getDestinationKeyId(),
-                  request.getDestinationEncryptionContextMap());
+                  request.getDestinationEncryptionContextMap(),
+                  destination);
           return ReEncryptResponse.newBuilder()
               .setCiphertextBlob(wrap(result.ciphertext().blob()))
               .setSourceKeyId(result.sourceKeyArn())
               .setKeyId(result.ciphertext().keyArn())
-              .setSourceEncryptionAlgorithm(SYMMETRIC)
-              .setDestinationEncryptionAlgorithm(SYMMETRIC)
+              .setSourceEncryptionAlgorithm(orSymmetric(source))
+              .setDestinationEncryptionAlgorithm(orSymmetric(destination))
               .build();
         });
   }

@@ -144,14 +144,6 @@ final class ProtoMapping {
     };
   }
 
-  /** Only SYMMETRIC_DEFAULT (or nothing) is valid for symmetric keys. */
-  static void requireSymmetricAlgorithm(EncryptionAlgorithmSpec spec, String parameter) {
-    if (spec != EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SPEC_UNSPECIFIED
-        && spec != EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM) {
-      throw invalidEnum(parameter);
-    }
-  }
-
   static Timestamp timestamp(Instant instant) {
     return Timestamp.newBuilder()
         .setSeconds(instant.getEpochSecond())

@@ -52,21 +52,7 @@ public final class CryptoService {
       return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
     }
     KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, "Encrypt");
-    int max = checkedAlgorithm.maxPlaintextBytes(key.spec().rsaModulusBytes());
-    if (plaintext.length > max) {
-      throw KmsException.validation(
-          "Plaintext must be at most "
-              + max
-              + " bytes for "
-              + key.spec()
-              + " with "
-              + checkedAlgorithm
-              + ", was "
-              + plaintext.length);
-    }
-    byte[] ciphertext =
-        PublicKeyCrypto.encryptOaep(checkedAlgorithm.oaepHash(), key.publicKey(), plaintext);
-    return new Ciphertext(key.key().keyId(), keys.arn(key.key().keyId()), ciphertext);
+    return encryptRsa(key, checkedAlgorithm, plaintext);
   }
 
   public Plaintext decrypt(byte[] blob, Map<String, String> context, String keyId) {
@@ -94,8 +80,8 @@ public final class CryptoService {
     Requests.requireCiphertext(blob);
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
-    if (algorithm != null && algorithm != EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
-      return decryptRsa(blob, checkedContext, keyId, algorithm);
+    if (isRsa(algorithm)) {
+      return decryptRsa(blob, checkedContext, keyId, algorithm, "KeyId", "EncryptionContext");
     }
     UUID expectedKey = blankToNull(keyId) == null ? null : lookup.resolve(keyId, "KeyId");
     if (expectedKey != null) {
@@ -138,26 +124,63 @@ public final class CryptoService {
       String destinationKeyId,
       Map<String, String> destinationContext) {
     return reEncrypt(
-        keys.lookup(), blob, sourceContext, sourceKeyId, destinationKeyId, destinationContext);
+        keys.lookup(),
+        blob,
+        sourceContext,
+        sourceKeyId,
+        null,
+        destinationKeyId,
+        destinationContext,
+        null);
   }
 
-  /** As above, with the keys read through the request's {@code lookup}. */
+  /**
+   * As above, with the keys read through the request's {@code lookup}, and either side symmetric
+   * (algorithm null or SYMMETRIC_DEFAULT) or an RSA ENCRYPT_DECRYPT key with RSAES_OAEP_*: an RSA
+   * source needs {@code sourceKeyId} (its ciphertext names no key), an RSA destination takes no
+   * encryption context. The destination is checked in full before the source is decrypted.
+   */
   public ReEncrypted reEncrypt(
       KeyLookup lookup,
       byte[] blob,
       Map<String, String> sourceContext,
       String sourceKeyId,
+      EncryptionAlgorithm sourceAlgorithm,
       String destinationKeyId,
-      Map<String, String> destinationContext) {
+      Map<String, String> destinationContext,
+      EncryptionAlgorithm destinationAlgorithm) {
     Requests.requireCiphertext(blob);
     Requests.requireKeyId(destinationKeyId, "DestinationKeyId");
     Map<String, String> checkedDestinationContext =
         Requests.requireEncryptionContext(destinationContext, "DestinationEncryptionContext");
-    KeyInUse destination = lookup.usable(destinationKeyId, "DestinationKeyId");
-    Plaintext plaintext = decrypt(lookup, blob, sourceContext, sourceKeyId);
+    boolean rsaDestination = isRsa(destinationAlgorithm);
+    KeyInUse symmetricDestination =
+        rsaDestination ? null : lookup.usable(destinationKeyId, "DestinationKeyId");
+    KeyMaterial rsaDestinationKey =
+        rsaDestination
+            ? rsaKey(
+                destinationKeyId,
+                destinationAlgorithm,
+                checkedDestinationContext,
+                "ReEncrypt",
+                "DestinationKeyId",
+                "DestinationEncryptionContext")
+            : null;
+    Plaintext plaintext =
+        isRsa(sourceAlgorithm)
+            ? decryptRsa(
+                blob,
+                Requests.requireEncryptionContext(sourceContext, "SourceEncryptionContext"),
+                sourceKeyId,
+                sourceAlgorithm,
+                "SourceKeyId",
+                "SourceEncryptionContext")
+            : decrypt(lookup, blob, sourceContext, sourceKeyId, null);
     try {
       Ciphertext ciphertext =
-          encryptUnder(destination, plaintext.bytes(), checkedDestinationContext);
+          rsaDestination
+              ? encryptRsa(rsaDestinationKey, destinationAlgorithm, plaintext.bytes())
+              : encryptUnder(symmetricDestination, plaintext.bytes(), checkedDestinationContext);
       return new ReEncrypted(plaintext.keyId(), plaintext.keyArn(), ciphertext);
     } finally {
       plaintext.wipe();
@@ -211,13 +234,19 @@ public final class CryptoService {
     return TokenCalls.call("GenerateRandom", () -> hsm.generateRandom(length));
   }
 
+  /** An RSA ciphertext names no key: {@code keyId}, named {@code keyParameter}, is required. */
   private Plaintext decryptRsa(
-      byte[] ciphertext, Map<String, String> context, String keyId, EncryptionAlgorithm algorithm) {
+      byte[] ciphertext,
+      Map<String, String> context,
+      String keyId,
+      EncryptionAlgorithm algorithm,
+      String keyParameter,
+      String contextParameter) {
     if (blankToNull(keyId) == null) {
-      throw KmsException.validation("KeyId is required to decrypt with " + algorithm);
+      throw KmsException.validation(keyParameter + " is required to decrypt with " + algorithm);
     }
-    Requests.requireKeyId(keyId, "KeyId");
-    KeyMaterial key = rsaKey(keyId, algorithm, context, "Decrypt");
+    Requests.requireKeyId(keyId, keyParameter);
+    KeyMaterial key = rsaKey(keyId, algorithm, context, "Decrypt", keyParameter, contextParameter);
     if (ciphertext.length != key.spec().rsaModulusBytes()) {
       throw KmsException.invalidCiphertext();
     }
@@ -239,12 +268,25 @@ public final class CryptoService {
    */
   private KeyMaterial rsaKey(
       String keyId, EncryptionAlgorithm algorithm, Map<String, String> context, String operation) {
+    return rsaKey(keyId, algorithm, context, operation, "KeyId", "EncryptionContext");
+  }
+
+  /**
+   * As above, naming the request's parameters {@code keyParameter} and {@code contextParameter}.
+   */
+  private KeyMaterial rsaKey(
+      String keyId,
+      EncryptionAlgorithm algorithm,
+      Map<String, String> context,
+      String operation,
+      String keyParameter,
+      String contextParameter) {
     if (!context.isEmpty()) {
       throw KmsException.validation(
-          "EncryptionContext is supported only with symmetric keys, not with " + algorithm);
+          contextParameter + " is supported only with symmetric keys, not with " + algorithm);
     }
     KeyMaterial key =
-        KeyMaterial.of(keys.enabledKey(keyId, "KeyId"), store)
+        KeyMaterial.of(keys.enabledKey(keyId, keyParameter), store)
             .requireUsage(KeyUsage.ENCRYPT_DECRYPT, operation);
     if (!EncryptionAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
       throw new KmsException(
@@ -256,6 +298,28 @@ public final class CryptoService {
               + key.spec());
     }
     return key;
+  }
+
+  /**
+   * OAEP with {@code key}'s public key, in software (no token call: the public key is public);
+   * ValidationException past the algorithm's plaintext limit for the key's modulus.
+   */
+  private Ciphertext encryptRsa(KeyMaterial key, EncryptionAlgorithm algorithm, byte[] plaintext) {
+    int max = algorithm.maxPlaintextBytes(key.spec().rsaModulusBytes());
+    if (plaintext.length > max) {
+      throw KmsException.validation(
+          "Plaintext must be at most "
+              + max
+              + " bytes for "
+              + key.spec()
+              + " with "
+              + algorithm
+              + ", was "
+              + plaintext.length);
+    }
+    byte[] ciphertext =
+        PublicKeyCrypto.encryptOaep(algorithm.oaepHash(), key.publicKey(), plaintext);
+    return new Ciphertext(key.key().keyId(), keys.arn(key.key().keyId()), ciphertext);
   }
 
   /** Encrypts with the ordinary envelope under {@code key}'s latest version. */
@@ -278,6 +342,10 @@ public final class CryptoService {
       return KmsException.notFound("Key '" + keys.arn(keyId) + "' has been deleted");
     }
     return KmsException.invalidCiphertext();
+  }
+
+  private static boolean isRsa(EncryptionAlgorithm algorithm) {
+    return algorithm != null && algorithm != EncryptionAlgorithm.SYMMETRIC_DEFAULT;
   }
 
   private static String blankToNull(String s) {
