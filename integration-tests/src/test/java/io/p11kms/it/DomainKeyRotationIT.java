@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.EncryptRequest;
@@ -179,7 +180,7 @@ class DomainKeyRotationIT {
                   config, settings.soPinFile().get(), server::rewrapDomainKeys)
               .rotate();
     } finally {
-      Files.deleteIfExists(soPin);
+      TempDirs.deleteTree(dir);
     }
 
     assertThat(result.targetGeneration()).isEqualTo(2);

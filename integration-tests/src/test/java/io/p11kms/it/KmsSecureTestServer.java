@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
@@ -210,8 +211,6 @@ final class KmsSecureTestServer implements AutoCloseable {
   public void close() throws Exception {
     stopServer();
     token.close();
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    TempDirs.deleteTree(dir);
   }
 }

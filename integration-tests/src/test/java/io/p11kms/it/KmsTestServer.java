@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
@@ -138,5 +139,6 @@ final class KmsTestServer implements AutoCloseable {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     server.stop();
     token.close();
+    TempDirs.deleteTree(database.getParent());
   }
 }

@@ -12,6 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;
@@ -28,6 +29,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +41,7 @@ class MetricsIT {
   @Test
   void metricsEndpoint_countsRequestsByOperationStatusAndError_andTimesTokenCalls()
       throws Exception {
+    Path dbDir = Files.createTempDirectory("p11kms-metrics");
     try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
       Metrics metrics = new Metrics();
       NettyServerBuilder builder =
@@ -48,9 +51,7 @@ class MetricsIT {
           new KmsServer(
                   builder,
                   metrics.instrument(Pkcs11Hsm.open(token.hsmConfig())),
-                  io.p11kms.server.store.KeyStores.open(
-                      "jdbc:sqlite:"
-                          + Files.createTempDirectory("p11kms-metrics").resolve("kms.db")),
+                  io.p11kms.server.store.KeyStores.open("jdbc:sqlite:" + dbDir.resolve("kms.db")),
                   KmsTestServer.ARNS,
                   Clock.systemUTC(),
                   Duration.ofSeconds(1))
@@ -123,6 +124,8 @@ class MetricsIT {
         endpoint.close();
         server.stop();
       }
+    } finally {
+      TempDirs.deleteTree(dbDir);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.p11kms.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TempDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -54,7 +55,7 @@ final class SoCeremony {
       assertThat(ceremony.exitValue()).as(Files.readString(log)).isZero();
     } finally {
       ceremony.destroyForcibly();
-      Files.deleteIfExists(pinFile);
+      TempDirs.deleteTree(dir);
     }
   }
 }

@@ -11,11 +11,9 @@ import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A throwaway SoftHSM2 token for tests: its own token directory, a random label, random PINs, and
@@ -247,26 +245,15 @@ public final class SoftHsmTestToken implements AutoCloseable {
   @Override
   public void close() {
     Arrays.fill(soPin, '\0');
-    deleteTree(rootDir.resolve("tokens"));
+    TempDirs.deleteTree(rootDir.resolve("tokens"));
     try {
       Files.deleteIfExists(userPinFile);
       if (confPath.startsWith(rootDir)) {
         Files.deleteIfExists(confPath);
       }
       if (ownsRootDir) {
-        deleteTree(rootDir);
+        TempDirs.deleteTree(rootDir);
       }
-    } catch (IOException e) {
-      // Left-over files in a temp directory are harmless.
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       // Left-over files in a temp directory are harmless.
     }
