@@ -66,15 +66,7 @@ class AsymmetricAccessIT {
           "AccessDeniedException");
 
       // An RSA ciphertext names no key: Decrypt is checked on its KeyId, before the token.
-      ByteString ciphertext =
-          admin
-              .encrypt(
-                  EncryptRequest.newBuilder()
-                      .setKeyId(rsa.getKeyId())
-                      .setPlaintext(MESSAGE)
-                      .setEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                      .build())
-              .getCiphertextBlob();
+      ByteString ciphertext = encryptRsa(admin, rsa.getKeyId());
       Rpc.assertFails(
           () -> decryptRsa(bob, rsa.getKeyId(), ciphertext),
           Status.Code.PERMISSION_DENIED,
@@ -149,15 +141,7 @@ class AsymmetricAccessIT {
       KeyMetadata rsa = create(admin, adminOnly, KeySpec.RSA_2048, KeyUsage.ENCRYPT_DECRYPT);
       KeyMetadata destination =
           create(admin, bobMayReEncryptTo, KeySpec.SYMMETRIC_DEFAULT, KeyUsage.ENCRYPT_DECRYPT);
-      ByteString ciphertext =
-          admin
-              .encrypt(
-                  EncryptRequest.newBuilder()
-                      .setKeyId(rsa.getKeyId())
-                      .setPlaintext(MESSAGE)
-                      .setEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                      .build())
-              .getCiphertextBlob();
+      ByteString ciphertext = encryptRsa(admin, rsa.getKeyId());
       ReEncryptRequest reEncrypt =
           ReEncryptRequest.newBuilder()
               .setCiphertextBlob(ciphertext)
@@ -217,6 +201,17 @@ class AsymmetricAccessIT {
                 .setSigningAlgorithm(SigningAlgorithmSpec.ECDSA_SHA_256)
                 .build())
         .getSignatureValid();
+  }
+
+  private static ByteString encryptRsa(KeyManagementServiceBlockingStub client, String keyId) {
+    return client
+        .encrypt(
+            EncryptRequest.newBuilder()
+                .setKeyId(keyId)
+                .setPlaintext(MESSAGE)
+                .setEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+                .build())
+        .getCiphertextBlob();
   }
 
   private static ByteString decryptRsa(

@@ -548,74 +548,41 @@ class AsymmetricKeysIT {
                     .setPlaintext(ByteString.copyFromUtf8("x"))
                     .build())
             .getCiphertextBlob();
-    ByteString rsaCiphertext = ByteString.copyFrom(new byte[256]);
-    // An RSA source needs SourceKeyId, and takes no SourceEncryptionContext.
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(rsaCiphertext)
-                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                    .setDestinationKeyId(symmetricKey)
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "ValidationException");
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(rsaCiphertext)
-                    .setSourceKeyId(rsaEncryptKey)
-                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                    .putSourceEncryptionContext("a", "b")
-                    .setDestinationKeyId(symmetricKey)
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "ValidationException");
-    // An RSA destination takes no DestinationEncryptionContext; checked before the source's
-    // decryption.
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(symmetricBlob)
-                    .setDestinationKeyId(rsaEncryptKey)
-                    .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1)
-                    .putDestinationEncryptionContext("a", "b")
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "ValidationException");
-    // An algorithm that does not fit the key, on either side.
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(symmetricBlob)
-                    .setDestinationKeyId(rsaEncryptKey)
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "InvalidKeyUsageException");
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(symmetricBlob)
-                    .setDestinationKeyId(symmetricKey)
-                    .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "InvalidKeyUsageException");
-    refusedBeforeTheToken(
-        () ->
-            kms.reEncrypt(
-                ReEncryptRequest.newBuilder()
-                    .setCiphertextBlob(rsaCiphertext)
-                    .setSourceKeyId(symmetricKey)
-                    .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
-                    .setDestinationKeyId(symmetricKey)
-                    .build()),
-        Status.Code.INVALID_ARGUMENT,
-        "InvalidKeyUsageException");
+    ReEncryptRequest rsaSource =
+        ReEncryptRequest.newBuilder()
+            .setCiphertextBlob(ByteString.copyFrom(new byte[256]))
+            .setSourceKeyId(rsaEncryptKey)
+            .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_256)
+            .setDestinationKeyId(symmetricKey)
+            .build();
+    ReEncryptRequest rsaDestination =
+        ReEncryptRequest.newBuilder()
+            .setCiphertextBlob(symmetricBlob)
+            .setDestinationKeyId(rsaEncryptKey)
+            .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.RSAES_OAEP_SHA_1)
+            .build();
+    Map<ReEncryptRequest, String> refused =
+        Map.of(
+            // An RSA source needs SourceKeyId, and takes no SourceEncryptionContext.
+            rsaSource.toBuilder().clearSourceKeyId().build(),
+            "ValidationException",
+            rsaSource.toBuilder().putSourceEncryptionContext("a", "b").build(),
+            "ValidationException",
+            // An RSA destination takes no DestinationEncryptionContext (checked before the
+            // source is decrypted).
+            rsaDestination.toBuilder().putDestinationEncryptionContext("a", "b").build(),
+            "ValidationException",
+            // An algorithm that does not fit the key, on either side.
+            rsaDestination.toBuilder().clearDestinationEncryptionAlgorithm().build(),
+            "InvalidKeyUsageException",
+            rsaDestination.toBuilder().setDestinationKeyId(symmetricKey).build(),
+            "InvalidKeyUsageException",
+            rsaSource.toBuilder().setSourceKeyId(symmetricKey).build(),
+            "InvalidKeyUsageException");
+    refused.forEach(
+        (request, exception) ->
+            refusedBeforeTheToken(
+                () -> kms.reEncrypt(request), Status.Code.INVALID_ARGUMENT, exception));
     // A plaintext over the RSA destination's limit (190 bytes for RSA_2048 with OAEP SHA-256).
     ByteString tooLong =
         kms.encrypt(
