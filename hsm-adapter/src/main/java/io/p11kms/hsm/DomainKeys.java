@@ -115,6 +115,18 @@ final class DomainKeys {
     asymHandles.clear();
   }
 
+  /**
+   * Takes the handles {@code found} holds, found on the library instance that replaces the one this
+   * object's handles belong to.
+   */
+  synchronized void adopt(DomainKeys found) {
+    handles.clear();
+    asymHandles.clear();
+    handles.putAll(found.handles);
+    asymHandles.putAll(found.asymHandles);
+    current = Math.max(current, found.current);
+  }
+
   private synchronized void remember(int generation, long handle) {
     handles.put(generation, handle);
     if (generation > current) {

@@ -7,17 +7,18 @@ package io.p11kms.hsm;
  * mutex, a set entry: about 240 bytes) until {@code C_Finalize}. Each request makes and destroys
  * one or two objects (its derived key, an unwrapped backing key), so a server at 4,000 requests/s
  * grows by about 1 MB/s without bound (measured by {@code LibraryMemoryBenchTest}). Only a {@code
- * C_Finalize} frees them, and it ends every session and the login too; so the connection does it
- * between two calls, after a bound of objects made, and logs in again ({@code
- * TokenConnection#recycleLibraryIfDue}). A library that frees what it destroys needs none of this:
- * the default ({@link HsmConfig#LIBRARY_RECYCLE_AUTO}) sets a bound only for SoftHSM2.
+ * C_Finalize} frees them, and it ends every session and the login too; so after a bound of objects
+ * made the connection moves to a standby instance of the library, already logged in, and finalizes
+ * the one it left ({@link StandbyLibrary}, {@code TokenConnection#recycleLibraryIfDue}). A library
+ * that frees what it destroys needs none of this: the default ({@link
+ * HsmConfig#LIBRARY_RECYCLE_AUTO}) sets a bound only for SoftHSM2.
  */
 final class LibraryRecycling {
   /**
-   * About 5 MB of shells on SoftHSM2. Each recycle stops calls for a time that grows with the
-   * shells it frees (measured under load: 86-135 ms at 200,000; at 20,000, 9-34 ms, median 12), and
-   * a stop of 100 ms under load was the whole p99 of a benchmark point; at 20,000 it is a recycle
-   * every few seconds at 4,000-7,000 requests/s, each too short to show in a p99.
+   * About 5 MB of shells on SoftHSM2, in each of the two instances. A recycle in place (no standby)
+   * stops calls for a time that grows with the shells it frees (measured under load: 86-135 ms at
+   * 200,000; at 20,000, 9-34 ms, median 12); a switch to the standby holds them only while the
+   * connection moves over.
    */
   static final long SOFTHSM_BOUND = 20_000;
 

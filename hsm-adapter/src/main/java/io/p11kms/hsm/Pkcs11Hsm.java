@@ -69,10 +69,19 @@ public final class Pkcs11Hsm implements Hsm {
    * use it to inject faults).
    */
   public static Pkcs11Hsm open(HsmConfig config, TokenCallInterceptor interceptor) {
+    return open(config, interceptor, StandbyLibrary.PRIVATE_COPY);
+  }
+
+  /**
+   * As {@link #open(HsmConfig, TokenCallInterceptor)}, with the standby instance of the library
+   * loaded by {@code standbyLoader} (tests use one that fails).
+   */
+  static Pkcs11Hsm open(
+      HsmConfig config, TokenCallInterceptor interceptor, StandbyLibrary.Loader standbyLoader) {
     PKCS11Module module = Pkcs11Modules.acquire(config.modulePath());
     TokenConnection connection = null;
     try {
-      connection = TokenConnection.open(config, interceptor, module);
+      connection = TokenConnection.open(config, interceptor, module, standbyLoader);
       long[] mechanisms = connection.token().getMechanismList();
       Derivation preferred = MechanismProbe.choose(mechanisms);
       int generation = connection.domainKeys().currentGeneration();

@@ -1,6 +1,8 @@
 package io.p11kms.hsm;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -147,12 +149,16 @@ final class SessionPool implements AutoCloseable {
 
   /**
    * Forgets every session without closing any: the caller has closed them all at once (or the
-   * library did). Runs while no call holds a session.
+   * library did, or will). Runs while no call holds a session.
+   *
+   * @return the idle sessions forgotten
    */
-  void forgetAll() {
+  List<Session> forgetAll() {
+    List<Session> forgotten = new ArrayList<>(idle);
     idle.clear();
     held.clear();
     stale = false;
+    return forgotten;
   }
 
   /** Sessions borrowed now (for metrics; a snapshot). */

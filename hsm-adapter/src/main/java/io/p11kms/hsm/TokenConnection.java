@@ -1,7 +1,10 @@
 package io.p11kms.hsm;
 
 import io.p11kms.hsm.Pkcs11Errors.Recovery;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -57,7 +60,7 @@ final class TokenConnection implements AutoCloseable {
 
   private final HsmConfig config;
   private final Calls calls;
-  private final PKCS11Module module;
+  private final StandbyLibrary standby;
   private final SessionPool pool;
   private final DomainKeys domainKeys;
   private final BackingKeys backingKeys;
@@ -67,9 +70,14 @@ final class TokenConnection implements AutoCloseable {
   private final ExecutorService workers;
   private final long callTimeoutNanos;
   private volatile LibraryRecycling recycling;
+  private volatile PKCS11Module module;
   private volatile Token token;
   private Session loginSession;
   private volatile boolean closedCleanly;
+
+  // Held by a recycle and by close, never by a call: they must not run at once.
+  private final Object recycleGate = new Object();
+  private boolean standbyUnavailable;
 
   private final Object recoveryGate = new Object();
   private Future<Boolean> recovery;
@@ -78,10 +86,15 @@ final class TokenConnection implements AutoCloseable {
   private long nextAttemptNanos;
   private boolean reopenNeeded;
 
-  private TokenConnection(HsmConfig config, TokenCallInterceptor interceptor, PKCS11Module module) {
+  private TokenConnection(
+      HsmConfig config,
+      TokenCallInterceptor interceptor,
+      PKCS11Module module,
+      StandbyLibrary.Loader standbyLoader) {
     this.config = config;
     this.calls = new Calls(interceptor);
     this.module = module;
+    this.standby = new StandbyLibrary(config.modulePath(), module, standbyLoader, calls);
     this.callTimeoutNanos = config.callTimeout().toNanos();
     this.pool =
         new SessionPool(this::openPooledSession, config.sessionPoolSize(), config.borrowTimeout());
@@ -100,11 +113,19 @@ final class TokenConnection implements AutoCloseable {
     this.nextAttemptNanos = now;
   }
 
-  /** Finds the token by label, logs in and finds the domain keys. */
+  /**
+   * Finds the token by label, logs in and finds the domain keys.
+   *
+   * @param module the shared instance of the library ({@link Pkcs11Modules})
+   * @param standbyLoader loads the second instance a library recycle switches to
+   */
   static TokenConnection open(
-      HsmConfig config, TokenCallInterceptor interceptor, PKCS11Module module)
+      HsmConfig config,
+      TokenCallInterceptor interceptor,
+      PKCS11Module module,
+      StandbyLibrary.Loader standbyLoader)
       throws PKCS11Exception {
-    TokenConnection connection = new TokenConnection(config, interceptor, module);
+    TokenConnection connection = new TokenConnection(config, interceptor, module, standbyLoader);
     try {
       connection.token = TokenFinder.byLabel(module, config.tokenLabel());
       connection.logInAndScan();
@@ -136,20 +157,165 @@ final class TokenConnection implements AutoCloseable {
   }
 
   /**
-   * Initializes the library afresh when enough objects were made since the last time ({@link
-   * LibraryRecycling}): waits briefly for the calls in flight to end, so that none runs while the
-   * library is finalized, then finalizes, initializes, finds the token, logs in and finds the
-   * domain keys again. The cached backing keys are gone with their sessions. Calls that arrive
-   * meanwhile wait for it, within their deadline.
+   * Frees what the library keeps of destroyed objects when enough were made since the last time
+   * ({@link LibraryRecycling}), by switching to a standby instance of the library ({@link
+   * StandbyLibrary}): logs in on it and finds the domain keys there while calls go on; then,
+   * between two calls, moves the connection onto it; then finalizes the instance it left. Calls
+   * wait only for the move (microseconds). The cached backing keys stay behind with their sessions.
+   * When no standby can be loaded, the library is recycled in place instead.
    *
-   * @return whether it was done; not when the calls in flight did not end in time (a hung call: it
-   *     must not be finalized under), when another user shares the library, or on a failure (then
-   *     the next call's failure recovers as from a device fault)
+   * @return whether it was done; not when the calls in flight did not end in time (a hung call), or
+   *     when the standby failed to open (then the next try is a bound later)
    */
   boolean recycleLibraryIfDue() {
     if (closed.get() || !recycling.due(calls.objectsMade())) {
       return false;
     }
+    synchronized (recycleGate) {
+      if (closed.get() || !recycling.due(calls.objectsMade())) {
+        return false;
+      }
+      return standbyUnavailable ? recycleInPlace() : switchToStandby();
+    }
+  }
+
+  /** A standby instance, logged in, its domain keys found; not yet in use. */
+  private record Standby(PKCS11Module module, Token token, Session session, DomainKeys keys) {}
+
+  private boolean switchToStandby() {
+    long made = calls.objectsMade();
+    long start = System.nanoTime();
+    Standby next;
+    try {
+      next = openStandby();
+    } catch (IOException e) {
+      LOG.warn(
+          "token {}: no standby instance of the PKCS#11 library ({}); recycling it in place",
+          config.tokenLabel(),
+          e.getMessage());
+      standbyUnavailable = true;
+      return recycleInPlace();
+    } catch (PKCS11Exception | HsmException e) {
+      recycling.postpone(made);
+      LOG.warn(
+          "token {}: standby instance of the library failed to open: {}",
+          config.tokenLabel(),
+          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
+      return false;
+    }
+    List<Session> left;
+    long heldNanos;
+    try {
+      if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+        SessionPool.closeQuietly(next.session());
+        return false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      SessionPool.closeQuietly(next.session());
+      return false;
+    }
+    long locked = System.nanoTime();
+    try {
+      if (closed.get()) {
+        SessionPool.closeQuietly(next.session());
+        return false;
+      }
+      left = moveTo(next);
+      standby.switched();
+      recycling.done(made);
+    } finally {
+      lock.writeLock().unlock();
+    }
+    heldNanos = System.nanoTime() - locked;
+    long retireStart = System.nanoTime();
+    retire(left);
+    LOG.info(
+        "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
+            + " (calls held {} us; standby ready in {} ms, old instance finalized in {} ms)",
+        config.tokenLabel(),
+        recycling.bound(),
+        heldNanos / 1_000,
+        (locked - start) / 1_000_000,
+        (System.nanoTime() - retireStart) / 1_000_000);
+    return true;
+  }
+
+  private Standby openStandby() throws IOException, PKCS11Exception {
+    PKCS11Module instance = standby.standby();
+    calls.before("C_GetSlotList");
+    Token nextToken = TokenFinder.byLabel(instance, config.tokenLabel());
+    calls.before("C_OpenSession");
+    Session session = nextToken.openSession(true);
+    try {
+      calls.before("C_Login");
+      logIn(session, config.userPin());
+      DomainKeys keys = new DomainKeys(calls);
+      keys.scan(session);
+      return new Standby(instance, nextToken, session, keys);
+    } catch (PKCS11Exception | RuntimeException e) {
+      SessionPool.closeQuietly(session);
+      throw e;
+    }
+  }
+
+  /**
+   * Moves the connection onto {@code next}; the write lock is held.
+   *
+   * @return the sessions of the instance left
+   */
+  private List<Session> moveTo(Standby next) {
+    List<Session> left = new ArrayList<>(pool.forgetAll());
+    if (loginSession != null) {
+      left.add(loginSession);
+    }
+    Session owner = backingKeys.ownerSession();
+    if (owner != null) {
+      left.add(owner);
+    }
+    backingKeys.forgetAll();
+    module = next.module();
+    token = next.token();
+    domainKeys.adopt(next.keys());
+    loginSession = next.session();
+    try {
+      pool.register(next.session());
+    } catch (PKCS11Exception e) {
+      // Cannot happen: the pool holds no handle now.
+    }
+    reopenNeeded = false;
+    epoch.incrementAndGet();
+    return left;
+  }
+
+  /**
+   * Frees the instance the connection left: finalizes it, or, when another user shares it, closes
+   * this connection's sessions there one by one (which destroys their objects).
+   */
+  private void retire(List<Session> left) {
+    boolean finalized = false;
+    try {
+      finalized = standby.refreshLeft();
+    } catch (PKCS11Exception | HsmException e) {
+      LOG.warn(
+          "token {}: the library instance left did not finalize ({}); tried again before its next"
+              + " use",
+          config.tokenLabel(),
+          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
+    }
+    if (!finalized) {
+      left.forEach(SessionPool::closeQuietly);
+    }
+  }
+
+  /**
+   * Initializes the library afresh in place: waits briefly for the calls in flight to end, so that
+   * none runs while the library is finalized, then finalizes, initializes, finds the token, logs in
+   * and finds the domain keys again. Calls that arrive meanwhile wait for it, within their
+   * deadline. Not done when another user shares the library, or on a failure (then the next call's
+   * failure recovers as from a device fault).
+   */
+  private boolean recycleInPlace() {
     try {
       if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
         return false;
@@ -159,7 +325,7 @@ final class TokenConnection implements AutoCloseable {
       return false;
     }
     try {
-      if (closed.get() || !recycling.due(calls.objectsMade())) {
+      if (closed.get()) {
         return false;
       }
       long start = System.nanoTime();
@@ -570,6 +736,12 @@ final class TokenConnection implements AutoCloseable {
   /** Waits for calls in flight, then closes every session and logs out. */
   @Override
   public void close() {
+    synchronized (recycleGate) {
+      closeUnderGate();
+    }
+  }
+
+  private void closeUnderGate() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
@@ -600,6 +772,7 @@ final class TokenConnection implements AutoCloseable {
         lock.writeLock().unlock();
       }
       workers.shutdown();
+      standby.close(!quiet);
     }
     closedCleanly = quiet;
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -16,10 +17,16 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
 /**
  * The library is initialized afresh after its bound of objects, between calls, and the adapter goes
  * on as before: same domain keys, old ciphertexts decrypt, no object left behind; never under a
- * call still running, never while another user shares the library.
+ * call still running. By default through the standby instance ({@link StandbyLibraryTest} has its
+ * own cases); where no standby loads, in place, and then never while another user shares the
+ * library.
  */
 class LibraryRecyclingTest {
   private static final int BOUND = 1_000;
+  private static final StandbyLibrary.Loader NO_STANDBY =
+      path -> {
+        throw new IOException("no standby in this test");
+      };
   private static SoftHsmTestToken token;
 
   @BeforeAll
@@ -105,8 +112,10 @@ class LibraryRecyclingTest {
   }
 
   @Test
-  void anotherUserOfTheLibrary_noRecycle_bothKeepWorking_thenOneABoundAfterItLeft() {
-    try (Pkcs11Hsm first = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND))) {
+  void inPlace_anotherUserOfTheLibrary_noRecycle_bothKeepWorking_thenOneABoundAfterItLeft() {
+    try (Pkcs11Hsm first =
+        Pkcs11Hsm.open(
+            token.hsmConfig().withLibraryRecycle(BOUND), TokenCallInterceptor.NONE, NO_STANDBY)) {
       WrappedKey key = first.generateBackingKey();
       byte[][] sealed;
       try (Pkcs11Hsm second = Pkcs11Hsm.open(token.hsmConfig())) {
@@ -162,14 +171,15 @@ class LibraryRecyclingTest {
   }
 
   @Test
-  void aRecycleThatFails_theNextCallRecoversAsFromADeviceFault_andTheProbeDoesNotRetryAtOnce() {
+  void inPlace_aRecycleThatFails_theNextCallRecoversAsFromADeviceFault_thenOneABoundLater() {
     AtomicBoolean failFinalize = new AtomicBoolean(true);
     TokenCallInterceptor interceptor =
         function ->
             function.equals("C_Finalize") && failFinalize.get()
                 ? PKCS11Constants.CKR_GENERAL_ERROR
                 : 0L;
-    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), interceptor)) {
+    try (Pkcs11Hsm hsm =
+        Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), interceptor, NO_STANDBY)) {
       int before = hsm.visibleObjectCount();
       WrappedKey key = hsm.generateBackingKey();
       byte[][] sealed = encrypt(hsm, key, BOUND);

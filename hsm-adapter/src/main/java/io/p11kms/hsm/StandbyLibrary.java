@@ -1,0 +1,160 @@
+package io.p11kms.hsm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+
+/**
+ * The two instances of the PKCS#11 library that a connection which must recycle its library ({@link
+ * LibraryRecycling}) takes turns on: the shared one ({@link Pkcs11Modules}) and a private copy,
+ * loaded when first needed.
+ *
+ * <p>Why: {@code C_Finalize} is the only way SoftHSM2 frees what it keeps of destroyed objects, and
+ * it ends every session and the login. Done in place, every call waits for it and the login after
+ * it (9-36 ms under load: the half-peak p99 of the benchmark). A copy of the library file loaded
+ * from another path is a second instance with its own state, as in a second process: the connection
+ * logs in on the standby, switches to it between two calls, and finalizes the instance it left off
+ * the request path ({@link TokenConnection#recycleLibraryIfDue}).
+ *
+ * <p>Not thread-safe: the connection uses it under its recycle gate.
+ */
+final class StandbyLibrary {
+  /** Loads a second instance of the library at a path; the default copies the file. */
+  @FunctionalInterface
+  interface Loader {
+    PKCS11Module load(Path modulePath) throws IOException;
+  }
+
+  static final Loader PRIVATE_COPY = StandbyLibrary::loadPrivateCopy;
+
+  private final Path modulePath;
+  private final PKCS11Module primary;
+  private final Loader loader;
+  private final Calls calls;
+  private PKCS11Module copy;
+  private boolean copyInUse;
+  private boolean standbyDirty;
+
+  StandbyLibrary(Path modulePath, PKCS11Module primary, Loader loader, Calls calls) {
+    this.modulePath = modulePath;
+    this.primary = primary;
+    this.loader = loader;
+    this.calls = calls;
+  }
+
+  /**
+   * The instance not in use, initialized: the copy is loaded the first time, and an instance whose
+   * last finalize failed is finalized and initialized again first.
+   *
+   * @throws IOException when the copy cannot be loaded (a temporary directory mounted without exec,
+   *     say): the caller recycles in place instead
+   */
+  PKCS11Module standby() throws IOException, PKCS11Exception {
+    if (copy == null) {
+      copy = loader.load(modulePath);
+      // Dirty until initialized: a failed first initialize is retried as a refresh.
+      standbyDirty = true;
+      initialize(copy);
+      standbyDirty = false;
+      return copy;
+    }
+    PKCS11Module standby = copyInUse ? primary : copy;
+    if (standbyDirty) {
+      refresh(standby);
+      standbyDirty = false;
+    }
+    return standby;
+  }
+
+  /** The connection switched to {@link #standby()}. */
+  void switched() {
+    copyInUse = !copyInUse;
+  }
+
+  /**
+   * Finalizes and initializes again the instance the connection just left, freeing all it held.
+   *
+   * @return false when it was not done: the shared instance has another user, whose sessions a
+   *     finalize would end (the caller closes its own sessions one by one instead)
+   * @throws PKCS11Exception when the finalize or initialize fails; the next {@link #standby()}
+   *     tries again
+   */
+  boolean refreshLeft() throws PKCS11Exception {
+    PKCS11Module left = copyInUse ? primary : copy;
+    try {
+      boolean done = refresh(left);
+      standbyDirty = false;
+      return done;
+    } catch (PKCS11Exception | RuntimeException e) {
+      standbyDirty = true;
+      throw e;
+    }
+  }
+
+  private boolean refresh(PKCS11Module instance) throws PKCS11Exception {
+    calls.before("C_Finalize");
+    if (instance == primary) {
+      return Pkcs11Modules.reinitialize(modulePath);
+    }
+    try {
+      instance.finalize(null);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_NOT_INITIALIZED) {
+        throw e;
+      }
+    }
+    initialize(instance);
+    return true;
+  }
+
+  private void initialize(PKCS11Module instance) throws PKCS11Exception {
+    calls.before("C_Initialize");
+    try {
+      instance.initialize();
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Finalizes the copy, unless {@code keepInUse} and the connection is on it (a call hung in it).
+   * The shared instance is given back by its owner ({@link Pkcs11Modules#release}).
+   */
+  void close(boolean keepInUse) {
+    if (copy == null || (keepInUse && copyInUse)) {
+      return;
+    }
+    try {
+      copy.finalize(null);
+    } catch (PKCS11Exception e) {
+      // Not initialized, or a library that will not finalize: nothing more to do with it.
+    }
+  }
+
+  /**
+   * Copies the library file into a directory only this user can read, loads it from there and
+   * deletes both: the loaded mapping outlives the file.
+   */
+  private static PKCS11Module loadPrivateCopy(Path modulePath) throws IOException {
+    Path dir =
+        Files.createTempDirectory(
+            "p11kms-module-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path copy = dir.resolve(modulePath.getFileName());
+    try {
+      Files.copy(modulePath, copy);
+      return PKCS11Module.getInstance(copy.toString());
+    } catch (RuntimeException e) {
+      throw new IOException("cannot load a copy of " + modulePath, e);
+    } finally {
+      Files.deleteIfExists(copy);
+      Files.deleteIfExists(dir);
+    }
+  }
+}
