@@ -11,7 +11,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Module;
 /**
  * The two instances of the PKCS#11 library that a connection which must recycle its library ({@link
  * LibraryRecycling}) takes turns on: the shared one ({@link Pkcs11Modules}) and a private copy,
- * loaded when first needed.
+ * loaded when first needed; or two copies, once another user is found sharing the first.
  *
  * <p>Why: {@code C_Finalize} is the only way SoftHSM2 frees what it keeps of destroyed objects, and
  * it ends every session and the login. Done in place, every call waits for it and the login after
@@ -35,8 +35,9 @@ final class StandbyLibrary {
   private final PKCS11Module primary;
   private final Loader loader;
   private final Calls calls;
-  private PKCS11Module copy;
-  private boolean copyInUse;
+  // The two instances taken in turns; a null one is loaded (a private copy) when next needed.
+  private final PKCS11Module[] instances = new PKCS11Module[2];
+  private int inUse;
   private boolean standbyDirty;
 
   StandbyLibrary(Path modulePath, PKCS11Module primary, Loader loader, Calls calls) {
@@ -44,50 +45,60 @@ final class StandbyLibrary {
     this.primary = primary;
     this.loader = loader;
     this.calls = calls;
+    instances[0] = primary;
   }
 
   /**
-   * The instance not in use, initialized: the copy is loaded the first time, and an instance whose
-   * last finalize failed is finalized and initialized again first.
+   * The instance not in use, initialized: a copy is loaded when there is none, and an instance
+   * whose last finalize failed is finalized and initialized again first.
    *
    * @throws IOException when the copy cannot be loaded (a temporary directory mounted without exec,
    *     say): the caller recycles in place instead
    */
   PKCS11Module standby() throws IOException, PKCS11Exception {
-    if (copy == null) {
-      copy = loader.load(modulePath);
+    int next = 1 - inUse;
+    if (instances[next] == null) {
+      instances[next] = loader.load(modulePath);
       // Dirty until initialized: a failed first initialize is retried as a refresh.
       standbyDirty = true;
-      initialize(copy);
+      initialize(instances[next]);
       standbyDirty = false;
-      return copy;
+      return instances[next];
     }
-    PKCS11Module standby = copyInUse ? primary : copy;
     if (standbyDirty) {
-      refresh(standby);
+      refresh(instances[next]);
       standbyDirty = false;
     }
-    return standby;
+    return instances[next];
+  }
+
+  /** Whether the connection is on the shared instance (the only one it can recycle in place). */
+  boolean onShared() {
+    return instances[inUse] == primary;
   }
 
   /** The connection switched to {@link #standby()}. */
   void switched() {
-    copyInUse = !copyInUse;
+    inUse = 1 - inUse;
   }
 
   /**
-   * Finalizes and initializes again the instance the connection just left, freeing all it held.
+   * Finalizes and initializes again the instance the connection just left, freeing all it held. The
+   * shared instance, when another user holds it too, is not finalized (that would end the other
+   * user's sessions): it leaves the rotation, and a second copy takes its place.
    *
-   * @return false when it was not done: the shared instance has another user, whose sessions a
-   *     finalize would end (the caller closes its own sessions one by one instead)
+   * @return whether it was finalized (if not, the caller closes its sessions there one by one)
    * @throws PKCS11Exception when the finalize or initialize fails; the next {@link #standby()}
    *     tries again
    */
   boolean refreshLeft() throws PKCS11Exception {
-    PKCS11Module left = copyInUse ? primary : copy;
+    int left = 1 - inUse;
     try {
-      boolean done = refresh(left);
+      boolean done = refresh(instances[left]);
       standbyDirty = false;
+      if (!done) {
+        instances[left] = null;
+      }
       return done;
     } catch (PKCS11Exception | RuntimeException e) {
       standbyDirty = true;
@@ -123,17 +134,20 @@ final class StandbyLibrary {
   }
 
   /**
-   * Finalizes the copy, unless {@code keepInUse} and the connection is on it (a call hung in it).
-   * The shared instance is given back by its owner ({@link Pkcs11Modules#release}).
+   * Finalizes the copies, except the one in use if {@code keepInUse} (a call hung in it). The
+   * shared instance is given back by its owner ({@link Pkcs11Modules#release}).
    */
   void close(boolean keepInUse) {
-    if (copy == null || (keepInUse && copyInUse)) {
-      return;
-    }
-    try {
-      copy.finalize(null);
-    } catch (PKCS11Exception e) {
-      // Not initialized, or a library that will not finalize: nothing more to do with it.
+    for (int i = 0; i < instances.length; i++) {
+      PKCS11Module instance = instances[i];
+      if (instance == null || instance == primary || (keepInUse && i == inUse)) {
+        continue;
+      }
+      try {
+        instance.finalize(null);
+      } catch (PKCS11Exception e) {
+        // Not initialized, or a library that will not finalize: nothing more to do with it.
+      }
     }
   }
 

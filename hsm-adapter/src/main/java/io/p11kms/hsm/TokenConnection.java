@@ -189,6 +189,13 @@ final class TokenConnection implements AutoCloseable {
     try {
       next = openStandby();
     } catch (IOException e) {
+      if (!standby.onShared()) {
+        // A second copy would not load; the one in use is recycled by the next try.
+        recycling.postpone(made);
+        LOG.warn(
+            "token {}: no second copy of the library: {}", config.tokenLabel(), e.getMessage());
+        return false;
+      }
       LOG.warn(
           "token {}: no standby instance of the PKCS#11 library ({}); recycling it in place",
           config.tokenLabel(),
