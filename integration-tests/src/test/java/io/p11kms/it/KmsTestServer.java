@@ -3,6 +3,7 @@ package io.p11kms.it;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
@@ -43,8 +44,18 @@ final class KmsTestServer implements AutoCloseable {
       TokenCallInterceptor interceptor,
       Duration healthInterval)
       throws Exception {
+    this(token, clock, interceptor, healthInterval, token.hsmConfig());
+  }
+
+  private KmsTestServer(
+      SoftHsmTestToken token,
+      Clock clock,
+      TokenCallInterceptor interceptor,
+      Duration healthInterval,
+      HsmConfig hsmConfig)
+      throws Exception {
     this.token = token;
-    this.pkcs11 = Pkcs11Hsm.open(token.hsmConfig(), interceptor);
+    this.pkcs11 = Pkcs11Hsm.open(hsmConfig, interceptor);
     this.hsm = new CountingHsm(pkcs11);
     this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
     this.server =
@@ -72,6 +83,21 @@ final class KmsTestServer implements AutoCloseable {
       throws Exception {
     return new KmsTestServer(
         SoftHsmTestToken.create(), Clock.systemUTC(), interceptor, healthInterval);
+  }
+
+  /**
+   * A server whose adapter recycles its PKCS#11 library after {@code objects} objects made, probed
+   * (and so recycled when due) every {@code healthInterval}.
+   */
+  static KmsTestServer startWithLibraryRecycle(long objects, Duration healthInterval)
+      throws Exception {
+    SoftHsmTestToken token = SoftHsmTestToken.create();
+    return new KmsTestServer(
+        token,
+        Clock.systemUTC(),
+        TokenCallInterceptor.NONE,
+        healthInterval,
+        token.hsmConfig().withLibraryRecycle(objects));
   }
 
   /** The adapter under the server, for test faults and object counts. */
