@@ -1,5 +1,7 @@
 package io.p11kms.hsm;
 
+import static io.p11kms.hsm.SmallSeals.decrypt;
+import static io.p11kms.hsm.SmallSeals.encrypt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
@@ -45,20 +47,6 @@ class StandbyLibraryTest {
 
   private static Pkcs11Hsm open(TokenCallInterceptor interceptor) {
     return Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), interceptor);
-  }
-
-  private static byte[][] encrypt(Pkcs11Hsm hsm, WrappedKey key, int times) {
-    byte[] salt = new byte[Hsm.SALT_LENGTH];
-    byte[] iv = new byte[Hsm.IV_LENGTH];
-    byte[] last = null;
-    for (int i = 0; i < times; i++) {
-      last = hsm.encrypt(key, hsm.preferredDerivation(), salt, iv, null, new byte[] {7, 8});
-    }
-    return new byte[][] {salt, iv, last};
-  }
-
-  private static byte[] decrypt(Pkcs11Hsm hsm, WrappedKey key, byte[][] sealed) {
-    return hsm.decrypt(key, hsm.preferredDerivation(), sealed[0], sealed[1], null, sealed[2]);
   }
 
   /** Records the PKCS#11 functions called while on, and fails those named in {@code failing}. */
