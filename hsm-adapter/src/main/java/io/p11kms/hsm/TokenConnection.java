@@ -190,10 +190,13 @@ final class TokenConnection implements AutoCloseable {
       next = openStandby();
     } catch (IOException e) {
       if (!standby.onShared()) {
-        // A second copy would not load; the one in use is recycled by the next try.
+        // On the first copy, the shared instance out of the rotation, and a second copy will not
+        // load (it did once): the copy in use keeps its shells; tried again a bound later.
         recycling.postpone(made);
         LOG.warn(
-            "token {}: no second copy of the library: {}", config.tokenLabel(), e.getMessage());
+            "token {}: no second copy of the library ({}); not recycled",
+            config.tokenLabel(),
+            e.getMessage());
         return false;
       }
       LOG.warn(
