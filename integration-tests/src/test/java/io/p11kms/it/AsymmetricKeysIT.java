@@ -583,6 +583,26 @@ class AsymmetricKeysIT {
         (request, exception) ->
             refusedBeforeTheToken(
                 () -> kms.reEncrypt(request), Status.Code.INVALID_ARGUMENT, exception));
+    // The messages name ReEncrypt and the parameter the caller got wrong.
+    assertThat(
+            Rpc.failure(
+                    () -> kms.reEncrypt(rsaSource.toBuilder().setSourceKeyId(symmetricKey).build()))
+                .message())
+        .startsWith(
+            "InvalidKeyUsageException: ReEncrypt: SourceEncryptionAlgorithm RSAES_OAEP_SHA_256 is not valid");
+    assertThat(
+            Rpc.failure(
+                    () ->
+                        kms.reEncrypt(
+                            rsaDestination.toBuilder().setDestinationKeyId(symmetricKey).build()))
+                .message())
+        .startsWith(
+            "InvalidKeyUsageException: ReEncrypt: DestinationEncryptionAlgorithm RSAES_OAEP_SHA_1 is not valid");
+    assertThat(
+            Rpc.failure(() -> kms.reEncrypt(rsaSource.toBuilder().clearSourceKeyId().build()))
+                .message())
+        .isEqualTo(
+            "ValidationException: SourceKeyId is required to decrypt with RSAES_OAEP_SHA_256");
     // A plaintext over the RSA destination's limit (190 bytes for RSA_2048 with OAEP SHA-256).
     ByteString tooLong =
         kms.encrypt(

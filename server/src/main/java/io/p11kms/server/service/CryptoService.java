@@ -51,7 +51,7 @@ public final class CryptoService {
     if (checkedAlgorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
       return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
     }
-    KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, "Encrypt");
+    KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, RsaCall.ENCRYPT);
     return encryptRsa(key, checkedAlgorithm, plaintext);
   }
 
@@ -81,7 +81,7 @@ public final class CryptoService {
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
     if (isRsa(algorithm)) {
-      return decryptRsa(blob, checkedContext, keyId, algorithm, "KeyId", "EncryptionContext");
+      return decryptRsa(blob, checkedContext, keyId, algorithm, RsaCall.DECRYPT);
     }
     UUID expectedKey = blankToNull(keyId) == null ? null : lookup.resolve(keyId, "KeyId");
     if (expectedKey != null) {
@@ -162,9 +162,7 @@ public final class CryptoService {
                 destinationKeyId,
                 destinationAlgorithm,
                 checkedDestinationContext,
-                "ReEncrypt",
-                "DestinationKeyId",
-                "DestinationEncryptionContext")
+                RsaCall.RE_ENCRYPT_DESTINATION)
             : null;
     Plaintext plaintext =
         isRsa(sourceAlgorithm)
@@ -173,8 +171,7 @@ public final class CryptoService {
                 Requests.requireEncryptionContext(sourceContext, "SourceEncryptionContext"),
                 sourceKeyId,
                 sourceAlgorithm,
-                "SourceKeyId",
-                "SourceEncryptionContext")
+                RsaCall.RE_ENCRYPT_SOURCE)
             : decrypt(lookup, blob, sourceContext, sourceKeyId, null);
     try {
       Ciphertext ciphertext =
@@ -234,25 +231,46 @@ public final class CryptoService {
     return TokenCalls.call("GenerateRandom", () -> hsm.generateRandom(length));
   }
 
-  /** An RSA ciphertext names no key: {@code keyId}, named {@code keyParameter}, is required. */
+  /**
+   * The operation an RSA key serves in a request, and the names its parameters have there: error
+   * messages name what the caller sent.
+   */
+  private record RsaCall(
+      String operation, String keyParameter, String contextParameter, String algorithmParameter) {
+    static final RsaCall ENCRYPT =
+        new RsaCall("Encrypt", "KeyId", "EncryptionContext", "EncryptionAlgorithm");
+    static final RsaCall DECRYPT =
+        new RsaCall("Decrypt", "KeyId", "EncryptionContext", "EncryptionAlgorithm");
+    static final RsaCall RE_ENCRYPT_SOURCE =
+        new RsaCall(
+            "ReEncrypt", "SourceKeyId", "SourceEncryptionContext", "SourceEncryptionAlgorithm");
+    static final RsaCall RE_ENCRYPT_DESTINATION =
+        new RsaCall(
+            "ReEncrypt",
+            "DestinationKeyId",
+            "DestinationEncryptionContext",
+            "DestinationEncryptionAlgorithm");
+  }
+
+  /** An RSA ciphertext names no key: {@code keyId} is required. */
   private Plaintext decryptRsa(
       byte[] ciphertext,
       Map<String, String> context,
       String keyId,
       EncryptionAlgorithm algorithm,
-      String keyParameter,
-      String contextParameter) {
+      RsaCall call) {
     if (blankToNull(keyId) == null) {
-      throw KmsException.validation(keyParameter + " is required to decrypt with " + algorithm);
+      throw KmsException.validation(
+          call.keyParameter() + " is required to decrypt with " + algorithm);
     }
-    Requests.requireKeyId(keyId, keyParameter);
-    KeyMaterial key = rsaKey(keyId, algorithm, context, "Decrypt", keyParameter, contextParameter);
+    Requests.requireKeyId(keyId, call.keyParameter());
+    KeyMaterial key = rsaKey(keyId, algorithm, context, call);
     if (ciphertext.length != key.spec().rsaModulusBytes()) {
       throw KmsException.invalidCiphertext();
     }
     byte[] plaintext =
         TokenCalls.call(
-            "Decrypt",
+            call.operation(),
             () ->
                 hsm.decryptOaep(
                     key.wrapped(),
@@ -267,32 +285,23 @@ public final class CryptoService {
    * refused: only symmetric keys bind one, as AWS KMS.
    */
   private KeyMaterial rsaKey(
-      String keyId, EncryptionAlgorithm algorithm, Map<String, String> context, String operation) {
-    return rsaKey(keyId, algorithm, context, operation, "KeyId", "EncryptionContext");
-  }
-
-  /**
-   * As above, naming the request's parameters {@code keyParameter} and {@code contextParameter}.
-   */
-  private KeyMaterial rsaKey(
-      String keyId,
-      EncryptionAlgorithm algorithm,
-      Map<String, String> context,
-      String operation,
-      String keyParameter,
-      String contextParameter) {
+      String keyId, EncryptionAlgorithm algorithm, Map<String, String> context, RsaCall call) {
     if (!context.isEmpty()) {
       throw KmsException.validation(
-          contextParameter + " is supported only with symmetric keys, not with " + algorithm);
+          call.contextParameter()
+              + " is supported only with symmetric keys, not with "
+              + algorithm);
     }
     KeyMaterial key =
-        KeyMaterial.of(keys.enabledKey(keyId, keyParameter), store)
-            .requireUsage(KeyUsage.ENCRYPT_DECRYPT, operation);
+        KeyMaterial.of(keys.enabledKey(keyId, call.keyParameter()), store)
+            .requireUsage(KeyUsage.ENCRYPT_DECRYPT, call.operation());
     if (!EncryptionAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
       throw new KmsException(
           KmsError.INVALID_KEY_USAGE,
-          operation
-              + ": EncryptionAlgorithm "
+          call.operation()
+              + ": "
+              + call.algorithmParameter()
+              + " "
               + algorithm
               + " is not valid with KeySpec "
               + key.spec());
