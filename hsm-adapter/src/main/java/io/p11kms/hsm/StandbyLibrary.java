@@ -57,16 +57,19 @@ final class StandbyLibrary {
    */
   PKCS11Module standby() throws IOException, PKCS11Exception {
     int next = 1 - inUse;
+    if (standbyDirty && instances[next] != null) {
+      boolean refreshed = refresh(instances[next]);
+      standbyDirty = false;
+      if (!refreshed) {
+        // The shared instance, and another user holds it now: out of the rotation.
+        instances[next] = null;
+      }
+    }
     if (instances[next] == null) {
       instances[next] = loader.load(modulePath);
       // Dirty until initialized: a failed first initialize is retried as a refresh.
       standbyDirty = true;
       initialize(instances[next]);
-      standbyDirty = false;
-      return instances[next];
-    }
-    if (standbyDirty) {
-      refresh(instances[next]);
       standbyDirty = false;
     }
     return instances[next];

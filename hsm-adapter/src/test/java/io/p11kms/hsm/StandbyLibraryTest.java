@@ -180,6 +180,32 @@ class StandbyLibraryTest {
   }
 
   @Test
+  void theSharedInstanceFailedToFinalize_andIsSharedWhenDueAgain_aCopyTakesItsPlace() {
+    Recorder recorder = new Recorder();
+    try (Pkcs11Hsm first = open(recorder)) {
+      WrappedKey key = first.generateBackingKey();
+      byte[][] sealed = encrypt(first, key, BOUND);
+      recorder.failing.add("C_Finalize");
+      assertThat(first.isHealthy()).isTrue();
+      assertThat(first.libraryRecycles()).isEqualTo(1);
+      recorder.failing.clear();
+
+      try (Pkcs11Hsm second = Pkcs11Hsm.open(token.hsmConfig())) {
+        int shared = second.visibleObjectCount();
+        encrypt(first, key, BOUND);
+        assertThat(first.isHealthy()).isTrue();
+        assertThat(first.libraryRecycles()).isEqualTo(2);
+
+        // first's backing key, cached again after the switch, is not in the shared instance.
+        assertThat(decrypt(first, key, sealed)).containsExactly(7, 8);
+        assertThat(first.cachedBackingKeyCount()).isEqualTo(1);
+        assertThat(second.visibleObjectCount()).isEqualTo(shared);
+        assertThat(decrypt(second, key, sealed)).containsExactly(7, 8);
+      }
+    }
+  }
+
+  @Test
   void aStandbyThatFailsToOpen_callsGoOnWhereTheyAre_andTheNextTryIsABoundLater() {
     Recorder recorder = new Recorder();
     try (Pkcs11Hsm hsm = open(recorder)) {
