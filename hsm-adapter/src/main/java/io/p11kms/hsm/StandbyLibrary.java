@@ -55,7 +55,7 @@ final class StandbyLibrary {
    * @throws IOException when the copy cannot be loaded (a temporary directory mounted without exec,
    *     say): the caller recycles in place instead
    */
-  PKCS11Module standby() throws IOException, PKCS11Exception {
+  PKCS11Module ready() throws IOException, PKCS11Exception {
     int next = 1 - inUse;
     if (standbyDirty && instances[next] != null) {
       boolean refreshed = refresh(instances[next]);
@@ -80,7 +80,7 @@ final class StandbyLibrary {
     return instances[inUse] == primary;
   }
 
-  /** The connection switched to {@link #standby()}. */
+  /** The connection switched to {@link #ready()}. */
   void switched() {
     inUse = 1 - inUse;
   }
@@ -91,8 +91,8 @@ final class StandbyLibrary {
    * user's sessions): it leaves the rotation, and a second copy takes its place.
    *
    * @return whether it was finalized (if not, the caller closes its sessions there one by one)
-   * @throws PKCS11Exception when the finalize or initialize fails; the next {@link #standby()}
-   *     tries again
+   * @throws PKCS11Exception when the finalize or initialize fails; the next {@link #ready()} tries
+   *     again
    */
   boolean refreshLeft() throws PKCS11Exception {
     int left = 1 - inUse;

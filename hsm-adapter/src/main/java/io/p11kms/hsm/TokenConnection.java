@@ -180,12 +180,12 @@ final class TokenConnection implements AutoCloseable {
   }
 
   /** A standby instance, logged in, its domain keys found; not yet in use. */
-  private record Standby(PKCS11Module module, Token token, Session session, DomainKeys keys) {}
+  private record Prepared(PKCS11Module module, Token token, Session session, DomainKeys keys) {}
 
   private boolean switchToStandby() {
     long made = calls.objectsMade();
     long start = System.nanoTime();
-    Standby next;
+    Prepared next;
     try {
       next = openStandby();
     } catch (IOException e) {
@@ -214,7 +214,6 @@ final class TokenConnection implements AutoCloseable {
       return false;
     }
     List<Session> left;
-    long heldNanos;
     try {
       if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
         SessionPool.closeQuietly(next.session());
@@ -237,7 +236,7 @@ final class TokenConnection implements AutoCloseable {
     } finally {
       lock.writeLock().unlock();
     }
-    heldNanos = System.nanoTime() - locked;
+    long heldNanos = System.nanoTime() - locked;
     long retireStart = System.nanoTime();
     retire(left);
     LOG.info(
@@ -251,8 +250,8 @@ final class TokenConnection implements AutoCloseable {
     return true;
   }
 
-  private Standby openStandby() throws IOException, PKCS11Exception {
-    PKCS11Module instance = standby.standby();
+  private Prepared openStandby() throws IOException, PKCS11Exception {
+    PKCS11Module instance = standby.ready();
     calls.before("C_GetSlotList");
     Token nextToken = TokenFinder.byLabel(instance, config.tokenLabel());
     calls.before("C_OpenSession");
@@ -262,7 +261,7 @@ final class TokenConnection implements AutoCloseable {
       logIn(session, config.userPin());
       DomainKeys keys = new DomainKeys(calls);
       keys.scan(session);
-      return new Standby(instance, nextToken, session, keys);
+      return new Prepared(instance, nextToken, session, keys);
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(session);
       throw e;
@@ -274,7 +273,7 @@ final class TokenConnection implements AutoCloseable {
    *
    * @return the sessions of the instance left
    */
-  private List<Session> moveTo(Standby next) {
+  private List<Session> moveTo(Prepared next) {
     List<Session> left = new ArrayList<>(pool.forgetAll());
     if (loginSession != null) {
       left.add(loginSession);
