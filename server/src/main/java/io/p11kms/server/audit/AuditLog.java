@@ -50,6 +50,10 @@ public final class AuditLog implements AutoCloseable {
      */
     default void check() throws IOException {}
 
+    /**
+     * Makes every line written so far durable. Called without the log's lock: lines may be written
+     * meanwhile.
+     */
     void flush() throws IOException;
 
     @Override
@@ -152,16 +156,21 @@ public final class AuditLog implements AutoCloseable {
   public void append(Entry e) {
     // The file check (a stat) runs outside the lock every request takes.
     ensureWritable();
-    appendChecked(e);
+    if (appendChecked(e)) {
+      flush();
+    }
   }
 
-  private synchronized void appendChecked(Entry e) {
+  /** Appends under the lock; whether a checkpoint was written too (to be flushed by the caller). */
+  private synchronized boolean appendChecked(Entry e) {
     writeChecked(requestLine(e));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
-      checkpoint();
+      writeCheckpoint();
+      return true;
     }
+    return false;
   }
 
   /**
@@ -179,8 +188,16 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** Writes a signed checkpoint of the chain so far. */
-  public synchronized void checkpoint() {
+  /** Writes a signed checkpoint of the chain so far and makes the file durable up to it. */
+  public void checkpoint() {
+    synchronized (this) {
+      writeCheckpoint();
+    }
+    flush();
+  }
+
+  /** Writes a signed checkpoint line; under the lock (its MAC covers the chain's head). */
+  private void writeCheckpoint() {
     String time = clock.instant().toString();
     byte[] mac;
     try {
@@ -195,13 +212,24 @@ public final class AuditLog implements AutoCloseable {
     r.put("prev", prev);
     r.put("mac", Base64.getEncoder().encodeToString(mac));
     write(r);
-    try {
-      sink.flush();
-    } catch (IOException e) {
-      throw new AuditException("cannot flush the audit log", e);
-    }
     sinceCheckpoint = 0;
     lastCheckpoint = clock.instant();
+  }
+
+  /**
+   * Forces the file to disk, without the lock: the disk's sync takes milliseconds, and every
+   * request's record waits for the lock. Only the caller that wrote the checkpoint waits for it. On
+   * a failure the next record writes a checkpoint again.
+   */
+  private void flush() {
+    try {
+      sink.flush();
+    } catch (IOException | RuntimeException e) {
+      synchronized (this) {
+        sinceCheckpoint = checkpointRecords;
+      }
+      throw new AuditException("cannot flush the audit log", e);
+    }
   }
 
   /** The bytes a checkpoint's MAC covers. */
