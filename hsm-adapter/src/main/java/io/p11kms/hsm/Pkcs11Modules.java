@@ -44,17 +44,26 @@ final class Pkcs11Modules {
             "cannot load PKCS#11 module " + key + ": " + e.getClass().getSimpleName());
       }
       try {
-        module.initialize();
+        initialize(module);
       } catch (PKCS11Exception e) {
-        if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-          throw Pkcs11Errors.map("C_Initialize", e);
-        }
+        throw Pkcs11Errors.map("C_Initialize", e);
       }
       entry = new Entry(module);
       MODULES.put(key, entry);
     }
     entry.users++;
     return entry.module;
+  }
+
+  /** Initializes {@code module}; one this process initialized already is as good. */
+  static void initialize(PKCS11Module module) throws PKCS11Exception {
+    try {
+      module.initialize();
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        throw e;
+      }
+    }
   }
 
   /** Gives the module back; the last user finalizes it. */

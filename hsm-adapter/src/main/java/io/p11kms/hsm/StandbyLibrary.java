@@ -127,13 +127,7 @@ final class StandbyLibrary {
 
   private void initialize(PKCS11Module instance) throws PKCS11Exception {
     calls.before("C_Initialize");
-    try {
-      instance.initialize();
-    } catch (PKCS11Exception e) {
-      if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        throw e;
-      }
-    }
+    Pkcs11Modules.initialize(instance);
   }
 
   /**

@@ -641,13 +641,7 @@ final class TokenConnection implements AutoCloseable {
     if (todo == Recovery.REOPEN) {
       lastReopenNanos = System.nanoTime();
       calls.before("C_Initialize");
-      try {
-        module.initialize();
-      } catch (PKCS11Exception e) {
-        if (e.getErrorCode() != PKCS11Constants.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-          throw e;
-        }
-      }
+      Pkcs11Modules.initialize(module);
       calls.before("C_GetSlotList");
       token = TokenFinder.byLabel(module, config.tokenLabel());
     }
