@@ -41,6 +41,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -376,6 +377,7 @@ class MultiServerIT {
     AtomicBoolean stop = new AtomicBoolean();
     AtomicLong roundTrips = new AtomicLong();
     AtomicLong lost = new AtomicLong();
+    AtomicReference<Status> firstLost = new AtomicReference<>();
     AtomicLong wrong = new AtomicLong();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     List<Future<?>> running = new ArrayList<>();
@@ -399,6 +401,7 @@ class MultiServerIT {
                     roundTrips.incrementAndGet();
                   } catch (StatusRuntimeException e) {
                     lost.incrementAndGet();
+                    firstLost.compareAndSet(null, e.getStatus());
                   }
                 }
               }));
@@ -442,7 +445,7 @@ class MultiServerIT {
     assertThat(roundTrips.get() - roundTripsBeforeKill)
         .as("round trips after the kill")
         .isPositive();
-    assertThat(lost.get()).isZero();
+    assertThat(lost.get()).as("calls lost; the first: %s", firstLost.get()).isZero();
     assertThat(wrong.get()).isZero();
     assertThat(attempts.mostRetriesOfOneCall()).as("retries of one call").isLessThanOrEqualTo(1);
   }
