@@ -11,6 +11,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,7 +33,9 @@ import org.xipki.pkcs11.wrapper.Token;
  *
  * <p>Every call runs on a worker thread while its caller waits at most the call deadline: a native
  * PKCS#11 call cannot be interrupted, so a caller released at the deadline leaves the call running,
- * and its session is closed (not pooled) when the call finally returns.
+ * and its session is closed (not pooled) when the call finally returns. A caller that can be
+ * answered from another thread runs its calls inline instead ({@link InlineTokenCalls}): at the
+ * deadline a timer answers it through a worker, with the same outcome.
  *
  * <p>Calls hold the read side of a lock; recovery takes the write side, so that it never runs while
  * a call is in flight (including one abandoned at its deadline). A failed call is recovered by its
@@ -68,6 +72,8 @@ final class TokenConnection implements AutoCloseable {
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ExecutorService workers;
+  // Fires the deadlines of inline calls; a cancelled deadline leaves the queue at once.
+  private final ScheduledThreadPoolExecutor deadlines;
   private final long callTimeoutNanos;
   private volatile LibraryRecycling recycling;
   private volatile PKCS11Module module;
@@ -108,6 +114,15 @@ final class TokenConnection implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    this.deadlines =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "p11kms-token-deadlines");
+              t.setDaemon(true);
+              return t;
+            });
+    deadlines.setRemoveOnCancelPolicy(true);
     long now = System.nanoTime();
     this.lastReopenNanos = now - config.reopenInterval().toNanos();
     this.nextAttemptNanos = now;
@@ -136,6 +151,7 @@ final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(connection.loginSession);
       connection.workers.shutdown();
+      connection.deadlines.shutdown();
       throw e;
     }
   }
@@ -432,7 +448,12 @@ final class TokenConnection implements AutoCloseable {
     if (closed.get()) {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
+    long timeoutNanos = callTimeoutNanos * deadlineFactor;
+    Runnable onDeadline = InlineTokenCalls.onDeadline();
     pool.acquirePermit();
+    if (onDeadline != null) {
+      return runInline(operation, attempt, timeoutNanos, onDeadline);
+    }
     Future<T> future;
     try {
       future = workers.submit(attempt);
@@ -441,21 +462,73 @@ final class TokenConnection implements AutoCloseable {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
     try {
-      return future.get(callTimeoutNanos * deadlineFactor, TimeUnit.NANOSECONDS);
+      return future.get(timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      attempt.abandoned = true;
-      throw new HsmUnavailableException(
-          operation
-              + " did not finish within "
-              + config.callTimeout().toMillis() * deadlineFactor
-              + " ms");
+      attempt.abandon();
+      throw late(operation, timeoutNanos);
     } catch (InterruptedException e) {
-      attempt.abandoned = true;
+      attempt.abandon();
       Thread.currentThread().interrupt();
       throw new HsmUnavailableException("interrupted while waiting for the token");
     } catch (ExecutionException e) {
       throw rethrow(operation, e.getCause());
     }
+  }
+
+  /**
+   * Runs the attempt on this thread ({@link InlineTokenCalls}); at the deadline a timer abandons it
+   * and a worker answers the caller, and the attempt's late result is discarded.
+   */
+  private <T> T runInline(
+      String operation, Attempt<T> attempt, long timeoutNanos, Runnable onDeadline)
+      throws PKCS11Exception {
+    ScheduledFuture<?> timer;
+    try {
+      timer =
+          deadlines.schedule(
+              () -> {
+                if (attempt.abandon()) {
+                  answerAtDeadline(onDeadline);
+                }
+              },
+              timeoutNanos,
+              TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      pool.releasePermit();
+      throw new HsmUnavailableException("the HSM adapter is closed");
+    }
+    try {
+      T result = attempt.call();
+      if (attempt.wasAbandoned()) {
+        throw late(operation, timeoutNanos);
+      }
+      return result;
+    } catch (PKCS11Exception | RuntimeException e) {
+      if (attempt.wasAbandoned()) {
+        throw late(operation, timeoutNanos);
+      }
+      throw e;
+    } finally {
+      timer.cancel(false);
+    }
+  }
+
+  // On a worker, not the timer's thread: answering may write an audit record, and a slow write
+  // must not hold the other calls' deadlines.
+  private void answerAtDeadline(Runnable onDeadline) {
+    try {
+      workers.execute(onDeadline);
+    } catch (RejectedExecutionException e) {
+      onDeadline.run();
+    }
+  }
+
+  private static HsmUnavailableException late(String operation, long timeoutNanos) {
+    return new HsmUnavailableException(
+        operation
+            + " did not finish within "
+            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+            + " ms");
   }
 
   private static PKCS11Exception rethrow(String operation, Throwable cause) {
@@ -471,14 +544,30 @@ final class TokenConnection implements AutoCloseable {
     throw new HsmException(operation + " failed: " + cause.getClass().getSimpleName());
   }
 
-  /** One run of a call on a worker thread. */
+  /**
+   * One run of a call, on a worker thread or inline. It ends either finished or abandoned at its
+   * deadline, whichever comes first; a late result is discarded and its session closed.
+   */
   private final class Attempt<T> implements Callable<T> {
+    private static final int RUNNING = 0;
+    private static final int FINISHED = 1;
+    private static final int ABANDONED = 2;
+
     private final TokenWork<T> work;
-    volatile boolean abandoned;
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
     volatile long epochSeen = -1;
 
     Attempt(TokenWork<T> work) {
       this.work = work;
+    }
+
+    /** Whether this abandoned the attempt (false: it had finished, or was abandoned already). */
+    boolean abandon() {
+      return state.compareAndSet(RUNNING, ABANDONED);
+    }
+
+    boolean wasAbandoned() {
+      return state.get() == ABANDONED;
     }
 
     @Override
@@ -486,7 +575,7 @@ final class TokenConnection implements AutoCloseable {
       lock.readLock().lock();
       try {
         epochSeen = epoch.get();
-        if (abandoned) {
+        if (wasAbandoned()) {
           throw new HsmUnavailableException("the caller left before the call started");
         }
         Session session = pool.take();
@@ -504,7 +593,8 @@ final class TokenConnection implements AutoCloseable {
           outcome = SessionPool.Outcome.KEEP;
           throw e;
         } finally {
-          if (abandoned && outcome == SessionPool.Outcome.KEEP) {
+          boolean finished = state.compareAndSet(RUNNING, FINISHED);
+          if (!finished && outcome == SessionPool.Outcome.KEEP) {
             outcome = SessionPool.Outcome.CLOSE;
           }
           pool.giveBack(session, outcome);
@@ -775,6 +865,8 @@ final class TokenConnection implements AutoCloseable {
         lock.writeLock().unlock();
       }
       workers.shutdown();
+      // Deadlines already set still fire: a call hung in the library still gets its answer.
+      deadlines.shutdown();
       standby.close(!quiet);
     }
     closedCleanly = quiet;

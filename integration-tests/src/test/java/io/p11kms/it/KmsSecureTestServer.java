@@ -4,7 +4,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
@@ -50,6 +52,12 @@ final class KmsSecureTestServer implements AutoCloseable {
   private boolean stopped;
 
   private KmsSecureTestServer(int checkpointRecords) throws Exception {
+    this(checkpointRecords, TokenCallInterceptor.NONE, null);
+  }
+
+  private KmsSecureTestServer(
+      int checkpointRecords, TokenCallInterceptor interceptor, Duration callTimeout)
+      throws Exception {
     this.token = SoftHsmTestToken.create();
     this.dir = Files.createTempDirectory("p11kms-secure-it");
     // The shared SOFTHSM2_CONF names the newest test token; keep a copy naming this one.
@@ -68,7 +76,9 @@ final class KmsSecureTestServer implements AutoCloseable {
             checkpointRecords,
             Duration.ofMinutes(10),
             AUDIT_KEY);
-    this.hsm = Pkcs11Hsm.open(token.hsmConfig());
+    HsmConfig hsmConfig =
+        callTimeout == null ? token.hsmConfig() : token.hsmConfig().withCallTimeout(callTimeout);
+    this.hsm = Pkcs11Hsm.open(hsmConfig, interceptor);
     hsm.createSigningKeyIfAbsent(AUDIT_KEY);
     AuditLog audit =
         AuditLog.open(
@@ -99,6 +109,15 @@ final class KmsSecureTestServer implements AutoCloseable {
   /** A server that writes a signed checkpoint every 5 records. */
   static KmsSecureTestServer start() throws Exception {
     return new KmsSecureTestServer(5);
+  }
+
+  /**
+   * As {@link #start()}, with the token calls going through {@code interceptor} (to inject faults)
+   * and a deadline of {@code callTimeout} each.
+   */
+  static KmsSecureTestServer start(TokenCallInterceptor interceptor, Duration callTimeout)
+      throws Exception {
+    return new KmsSecureTestServer(5, interceptor, callTimeout);
   }
 
   /** A client whose certificate names {@code principal}, signed by the server's client CA. */

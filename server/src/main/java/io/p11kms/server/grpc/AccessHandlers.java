@@ -33,7 +33,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.Supplier;
 
 /**
  * Key policies and grants: PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, CreateGrant, ListGrants,
@@ -66,7 +65,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void putKeyPolicy(PutKeyPolicyRequest r, StreamObserver<PutKeyPolicyResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           policyName(r.getPolicyName());
@@ -79,7 +78,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void getKeyPolicy(GetKeyPolicyRequest r, StreamObserver<GetKeyPolicyResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           policyName(r.getPolicyName());
@@ -96,7 +95,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   @Override
   public void listKeyPolicies(
       ListKeyPoliciesRequest r, StreamObserver<ListKeyPoliciesResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           key(r.getKeyId());
@@ -106,7 +105,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void createGrant(CreateGrantRequest r, StreamObserver<CreateGrantResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -159,7 +158,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void listGrants(ListGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -177,7 +176,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   @Override
   public void listRetirableGrants(
       ListRetirableGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           String caller = Principals.current();
@@ -192,7 +191,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void retireGrant(RetireGrantRequest r, StreamObserver<RetireGrantResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           GrantRecord grant;
@@ -232,7 +231,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void revokeGrant(RevokeGrantRequest r, StreamObserver<RevokeGrantResponse> out) {
-    unary(
+    UnaryCall.inline(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -290,17 +289,5 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   private static KmsException validation(String message) {
     return new KmsException(KmsError.VALIDATION, message);
-  }
-
-  private static <T> void unary(StreamObserver<T> response, Supplier<T> call) {
-    T result;
-    try {
-      result = call.get();
-    } catch (RuntimeException e) {
-      response.onError(ErrorStatus.of(e));
-      return;
-    }
-    response.onNext(result);
-    response.onCompleted();
   }
 }

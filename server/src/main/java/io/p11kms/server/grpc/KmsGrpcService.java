@@ -84,7 +84,6 @@ import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.Plaintext;
-import java.util.function.Supplier;
 
 /**
  * The gRPC front end: turns messages into service calls and results into messages. Rules live in
@@ -134,7 +133,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void createKey(CreateKeyRequest request, StreamObserver<CreateKeyResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () ->
             CreateKeyResponse.newBuilder()
@@ -151,7 +150,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void describeKey(
       DescribeKeyRequest request, StreamObserver<DescribeKeyResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () ->
             DescribeKeyResponse.newBuilder()
@@ -161,7 +160,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void listKeys(ListKeysRequest request, StreamObserver<ListKeysResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () -> {
           KeyListing listing =
@@ -181,7 +180,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
-    unary(response, () -> encrypt(RequestLookups.current(keys), request));
+    UnaryCall.inline(response, () -> encrypt(RequestLookups.current(keys), request));
   }
 
   /** One Encrypt, with its keys read through {@code lookup}; also a BatchEncrypt item. */
@@ -204,7 +203,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
-    unary(response, () -> decrypt(RequestLookups.current(keys), request));
+    UnaryCall.inline(response, () -> decrypt(RequestLookups.current(keys), request));
   }
 
   /** One Decrypt, with its keys read through {@code lookup}; also a BatchDecrypt item. */
@@ -232,18 +231,18 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void batchEncrypt(
       BatchEncryptRequest request, StreamObserver<BatchEncryptResponse> response) {
-    unary(response, () -> batches.encrypt(request));
+    UnaryCall.onWorkers(response, () -> batches.encrypt(request));
   }
 
   @Override
   public void batchDecrypt(
       BatchDecryptRequest request, StreamObserver<BatchDecryptResponse> response) {
-    unary(response, () -> batches.decrypt(request));
+    UnaryCall.onWorkers(response, () -> batches.decrypt(request));
   }
 
   @Override
   public void reEncrypt(ReEncryptRequest request, StreamObserver<ReEncryptResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () -> {
           EncryptionAlgorithm source =
@@ -275,7 +274,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void generateDataKey(
       GenerateDataKeyRequest request, StreamObserver<GenerateDataKeyResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () -> {
           DataKey dataKey =
@@ -301,7 +300,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   public void generateDataKeyWithoutPlaintext(
       GenerateDataKeyWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyWithoutPlaintextResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () -> {
           Ciphertext ciphertext =
@@ -321,7 +320,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void generateRandom(
       GenerateRandomRequest request, StreamObserver<GenerateRandomResponse> response) {
-    unary(
+    UnaryCall.inline(
         response,
         () ->
             GenerateRandomResponse.newBuilder()
@@ -337,71 +336,71 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void updateKeyDescription(
       UpdateKeyDescriptionRequest request, StreamObserver<UpdateKeyDescriptionResponse> response) {
-    unary(response, () -> lifecycle.updateKeyDescription(request));
+    UnaryCall.inline(response, () -> lifecycle.updateKeyDescription(request));
   }
 
   @Override
   public void enableKey(EnableKeyRequest request, StreamObserver<EnableKeyResponse> response) {
-    unary(response, () -> lifecycle.enableKey(request));
+    UnaryCall.inline(response, () -> lifecycle.enableKey(request));
   }
 
   @Override
   public void disableKey(DisableKeyRequest request, StreamObserver<DisableKeyResponse> response) {
-    unary(response, () -> lifecycle.disableKey(request));
+    UnaryCall.inline(response, () -> lifecycle.disableKey(request));
   }
 
   @Override
   public void scheduleKeyDeletion(
       ScheduleKeyDeletionRequest request, StreamObserver<ScheduleKeyDeletionResponse> response) {
-    unary(response, () -> lifecycle.scheduleKeyDeletion(request));
+    UnaryCall.inline(response, () -> lifecycle.scheduleKeyDeletion(request));
   }
 
   @Override
   public void cancelKeyDeletion(
       CancelKeyDeletionRequest request, StreamObserver<CancelKeyDeletionResponse> response) {
-    unary(response, () -> lifecycle.cancelKeyDeletion(request));
+    UnaryCall.inline(response, () -> lifecycle.cancelKeyDeletion(request));
   }
 
   @Override
   public void createAlias(
       CreateAliasRequest request, StreamObserver<CreateAliasResponse> response) {
-    unary(response, () -> lifecycle.createAlias(request));
+    UnaryCall.inline(response, () -> lifecycle.createAlias(request));
   }
 
   @Override
   public void updateAlias(
       UpdateAliasRequest request, StreamObserver<UpdateAliasResponse> response) {
-    unary(response, () -> lifecycle.updateAlias(request));
+    UnaryCall.inline(response, () -> lifecycle.updateAlias(request));
   }
 
   @Override
   public void deleteAlias(
       DeleteAliasRequest request, StreamObserver<DeleteAliasResponse> response) {
-    unary(response, () -> lifecycle.deleteAlias(request));
+    UnaryCall.inline(response, () -> lifecycle.deleteAlias(request));
   }
 
   @Override
   public void listAliases(
       ListAliasesRequest request, StreamObserver<ListAliasesResponse> response) {
-    unary(response, () -> lifecycle.listAliases(request));
+    UnaryCall.inline(response, () -> lifecycle.listAliases(request));
   }
 
   @Override
   public void tagResource(
       TagResourceRequest request, StreamObserver<TagResourceResponse> response) {
-    unary(response, () -> lifecycle.tagResource(request));
+    UnaryCall.inline(response, () -> lifecycle.tagResource(request));
   }
 
   @Override
   public void untagResource(
       UntagResourceRequest request, StreamObserver<UntagResourceResponse> response) {
-    unary(response, () -> lifecycle.untagResource(request));
+    UnaryCall.inline(response, () -> lifecycle.untagResource(request));
   }
 
   @Override
   public void listResourceTags(
       ListResourceTagsRequest request, StreamObserver<ListResourceTagsResponse> response) {
-    unary(response, () -> lifecycle.listResourceTags(request));
+    UnaryCall.inline(response, () -> lifecycle.listResourceTags(request));
   }
 
   // Key rotation: the messages are mapped in RotationHandlers.
@@ -409,73 +408,73 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void enableKeyRotation(
       EnableKeyRotationRequest request, StreamObserver<EnableKeyRotationResponse> response) {
-    unary(response, () -> rotation().enableKeyRotation(request));
+    UnaryCall.inline(response, () -> rotation().enableKeyRotation(request));
   }
 
   @Override
   public void disableKeyRotation(
       DisableKeyRotationRequest request, StreamObserver<DisableKeyRotationResponse> response) {
-    unary(response, () -> rotation().disableKeyRotation(request));
+    UnaryCall.inline(response, () -> rotation().disableKeyRotation(request));
   }
 
   @Override
   public void getKeyRotationStatus(
       GetKeyRotationStatusRequest request, StreamObserver<GetKeyRotationStatusResponse> response) {
-    unary(response, () -> rotation().getKeyRotationStatus(request));
+    UnaryCall.inline(response, () -> rotation().getKeyRotationStatus(request));
   }
 
   @Override
   public void rotateKeyOnDemand(
       RotateKeyOnDemandRequest request, StreamObserver<RotateKeyOnDemandResponse> response) {
-    unary(response, () -> rotation().rotateKeyOnDemand(request));
+    UnaryCall.inline(response, () -> rotation().rotateKeyOnDemand(request));
   }
 
   @Override
   public void listKeyRotations(
       ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
-    unary(response, () -> rotation().listKeyRotations(request));
+    UnaryCall.inline(response, () -> rotation().listKeyRotations(request));
   }
 
   // Asymmetric and HMAC keys: the messages are mapped in AsymmetricHandlers.
 
   @Override
   public void sign(SignRequest request, StreamObserver<SignResponse> response) {
-    unary(response, () -> asymmetric().sign(request));
+    UnaryCall.inline(response, () -> asymmetric().sign(request));
   }
 
   @Override
   public void verify(VerifyRequest request, StreamObserver<VerifyResponse> response) {
-    unary(response, () -> asymmetric().verify(request));
+    UnaryCall.inline(response, () -> asymmetric().verify(request));
   }
 
   @Override
   public void getPublicKey(
       GetPublicKeyRequest request, StreamObserver<GetPublicKeyResponse> response) {
-    unary(response, () -> asymmetric().getPublicKey(request));
+    UnaryCall.inline(response, () -> asymmetric().getPublicKey(request));
   }
 
   @Override
   public void generateMac(
       GenerateMacRequest request, StreamObserver<GenerateMacResponse> response) {
-    unary(response, () -> asymmetric().generateMac(request));
+    UnaryCall.inline(response, () -> asymmetric().generateMac(request));
   }
 
   @Override
   public void verifyMac(VerifyMacRequest request, StreamObserver<VerifyMacResponse> response) {
-    unary(response, () -> asymmetric().verifyMac(request));
+    UnaryCall.inline(response, () -> asymmetric().verifyMac(request));
   }
 
   @Override
   public void generateDataKeyPair(
       GenerateDataKeyPairRequest request, StreamObserver<GenerateDataKeyPairResponse> response) {
-    unary(response, () -> asymmetric().generateDataKeyPair(request));
+    UnaryCall.inline(response, () -> asymmetric().generateDataKeyPair(request));
   }
 
   @Override
   public void generateDataKeyPairWithoutPlaintext(
       GenerateDataKeyPairWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
-    unary(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
+    UnaryCall.inline(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
   }
 
   private AsymmetricHandlers asymmetric() {
@@ -499,17 +498,5 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The array is fresh and owned by nobody else, so it need not be copied again. */
   private static ByteString wrap(byte[] fresh) {
     return UnsafeByteOperations.unsafeWrap(fresh);
-  }
-
-  private static <T> void unary(StreamObserver<T> response, Supplier<T> call) {
-    T result;
-    try {
-      result = call.get();
-    } catch (RuntimeException e) {
-      response.onError(ErrorStatus.of(e));
-      return;
-    }
-    response.onNext(result);
-    response.onCompleted();
   }
 }
