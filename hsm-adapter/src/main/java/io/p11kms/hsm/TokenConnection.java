@@ -11,8 +11,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,8 +32,8 @@ import org.xipki.pkcs11.wrapper.Token;
  * <p>Every call runs on a worker thread while its caller waits at most the call deadline: a native
  * PKCS#11 call cannot be interrupted, so a caller released at the deadline leaves the call running,
  * and its session is closed (not pooled) when the call finally returns. A caller that can be
- * answered from another thread runs its calls inline instead ({@link InlineTokenCalls}): at the
- * deadline a timer answers it through a worker, with the same outcome.
+ * answered from another thread runs its calls inline instead ({@link InlineTokenCalls}): past the
+ * deadline {@link InlineDeadlines} answers it through a worker, with the same outcome.
  *
  * <p>Calls hold the read side of a lock; recovery takes the write side, so that it never runs while
  * a call is in flight (including one abandoned at its deadline). A failed call is recovered by its
@@ -72,8 +70,7 @@ final class TokenConnection implements AutoCloseable {
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ExecutorService workers;
-  // Fires the deadlines of inline calls; a cancelled deadline leaves the queue at once.
-  private final ScheduledThreadPoolExecutor deadlines;
+  private final InlineDeadlines deadlines;
   private final long callTimeoutNanos;
   private volatile LibraryRecycling recycling;
   private volatile PKCS11Module module;
@@ -114,15 +111,7 @@ final class TokenConnection implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.deadlines =
-        new ScheduledThreadPoolExecutor(
-            1,
-            r -> {
-              Thread t = new Thread(r, "p11kms-token-deadlines");
-              t.setDaemon(true);
-              return t;
-            });
-    deadlines.setRemoveOnCancelPolicy(true);
+    this.deadlines = new InlineDeadlines(InlineDeadlines.periodFor(config.callTimeout()), workers);
     long now = System.nanoTime();
     this.lastReopenNanos = now - config.reopenInterval().toNanos();
     this.nextAttemptNanos = now;
@@ -151,7 +140,7 @@ final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(connection.loginSession);
       connection.workers.shutdown();
-      connection.deadlines.shutdown();
+      connection.deadlines.close();
       throw e;
     }
   }
@@ -476,23 +465,15 @@ final class TokenConnection implements AutoCloseable {
   }
 
   /**
-   * Runs the attempt on this thread ({@link InlineTokenCalls}); at the deadline a timer abandons it
-   * and a worker answers the caller, and the attempt's late result is discarded.
+   * Runs the attempt on this thread ({@link InlineTokenCalls}); once its deadline passes it is
+   * abandoned, a worker answers the caller, and its late result is discarded.
    */
   private <T> T runInline(
       String operation, Attempt<T> attempt, long timeoutNanos, Runnable onDeadline)
       throws PKCS11Exception {
-    ScheduledFuture<?> timer;
+    InlineDeadlines.Pending deadline;
     try {
-      timer =
-          deadlines.schedule(
-              () -> {
-                if (attempt.abandon()) {
-                  answerAtDeadline(onDeadline);
-                }
-              },
-              timeoutNanos,
-              TimeUnit.NANOSECONDS);
+      deadline = deadlines.add(timeoutNanos, attempt::abandon, onDeadline);
     } catch (RejectedExecutionException e) {
       pool.releasePermit();
       throw new HsmUnavailableException("the HSM adapter is closed");
@@ -509,17 +490,7 @@ final class TokenConnection implements AutoCloseable {
       }
       throw e;
     } finally {
-      timer.cancel(false);
-    }
-  }
-
-  // On a worker, not the timer's thread: answering may write an audit record, and a slow write
-  // must not hold the other calls' deadlines.
-  private void answerAtDeadline(Runnable onDeadline) {
-    try {
-      workers.execute(onDeadline);
-    } catch (RejectedExecutionException e) {
-      onDeadline.run();
+      deadlines.remove(deadline);
     }
   }
 
@@ -865,8 +836,7 @@ final class TokenConnection implements AutoCloseable {
         lock.writeLock().unlock();
       }
       workers.shutdown();
-      // Deadlines already set still fire: a call hung in the library still gets its answer.
-      deadlines.shutdown();
+      deadlines.close();
       standby.close(!quiet);
     }
     closedCleanly = quiet;
