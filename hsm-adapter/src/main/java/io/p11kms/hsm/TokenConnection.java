@@ -31,9 +31,7 @@ import org.xipki.pkcs11.wrapper.Token;
  *
  * <p>Every call runs on a worker thread while its caller waits at most the call deadline: a native
  * PKCS#11 call cannot be interrupted, so a caller released at the deadline leaves the call running,
- * and its session is closed (not pooled) when the call finally returns. A caller that can be
- * answered from another thread runs its calls inline instead ({@link InlineTokenCalls}): past the
- * deadline {@link InlineDeadlines} answers it through a worker, with the same outcome.
+ * and its session is closed (not pooled) when the call finally returns.
  *
  * <p>Calls hold the read side of a lock; recovery takes the write side, so that it never runs while
  * a call is in flight (including one abandoned at its deadline). A failed call is recovered by its
@@ -70,7 +68,6 @@ final class TokenConnection implements AutoCloseable {
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ExecutorService workers;
-  private final InlineDeadlines deadlines;
   private final long callTimeoutNanos;
   private volatile LibraryRecycling recycling;
   private volatile PKCS11Module module;
@@ -111,7 +108,6 @@ final class TokenConnection implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.deadlines = new InlineDeadlines(InlineDeadlines.periodFor(config.callTimeout()), workers);
     long now = System.nanoTime();
     this.lastReopenNanos = now - config.reopenInterval().toNanos();
     this.nextAttemptNanos = now;
@@ -140,7 +136,6 @@ final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(connection.loginSession);
       connection.workers.shutdown();
-      connection.deadlines.close();
       throw e;
     }
   }
@@ -437,12 +432,7 @@ final class TokenConnection implements AutoCloseable {
     if (closed.get()) {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
-    long timeoutNanos = callTimeoutNanos * deadlineFactor;
-    Runnable onDeadline = InlineTokenCalls.onDeadline();
     pool.acquirePermit();
-    if (onDeadline != null) {
-      return runInline(operation, attempt, timeoutNanos, onDeadline);
-    }
     Future<T> future;
     try {
       future = workers.submit(attempt);
@@ -451,55 +441,21 @@ final class TokenConnection implements AutoCloseable {
       throw new HsmUnavailableException("the HSM adapter is closed");
     }
     try {
-      return future.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      return future.get(callTimeoutNanos * deadlineFactor, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      attempt.abandon();
-      throw late(operation, timeoutNanos);
+      attempt.abandoned = true;
+      throw new HsmUnavailableException(
+          operation
+              + " did not finish within "
+              + config.callTimeout().toMillis() * deadlineFactor
+              + " ms");
     } catch (InterruptedException e) {
-      attempt.abandon();
+      attempt.abandoned = true;
       Thread.currentThread().interrupt();
       throw new HsmUnavailableException("interrupted while waiting for the token");
     } catch (ExecutionException e) {
       throw rethrow(operation, e.getCause());
     }
-  }
-
-  /**
-   * Runs the attempt on this thread ({@link InlineTokenCalls}); once its deadline passes it is
-   * abandoned, a worker answers the caller, and its late result is discarded.
-   */
-  private <T> T runInline(
-      String operation, Attempt<T> attempt, long timeoutNanos, Runnable onDeadline)
-      throws PKCS11Exception {
-    InlineDeadlines.Pending deadline;
-    try {
-      deadline = deadlines.add(timeoutNanos, attempt::abandon, onDeadline);
-    } catch (RejectedExecutionException e) {
-      pool.releasePermit();
-      throw new HsmUnavailableException("the HSM adapter is closed");
-    }
-    try {
-      T result = attempt.call();
-      if (attempt.wasAbandoned()) {
-        throw late(operation, timeoutNanos);
-      }
-      return result;
-    } catch (PKCS11Exception | RuntimeException e) {
-      if (attempt.wasAbandoned()) {
-        throw late(operation, timeoutNanos);
-      }
-      throw e;
-    } finally {
-      deadlines.remove(deadline);
-    }
-  }
-
-  private static HsmUnavailableException late(String operation, long timeoutNanos) {
-    return new HsmUnavailableException(
-        operation
-            + " did not finish within "
-            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-            + " ms");
   }
 
   private static PKCS11Exception rethrow(String operation, Throwable cause) {
@@ -515,30 +471,14 @@ final class TokenConnection implements AutoCloseable {
     throw new HsmException(operation + " failed: " + cause.getClass().getSimpleName());
   }
 
-  /**
-   * One run of a call, on a worker thread or inline. It ends either finished or abandoned at its
-   * deadline, whichever comes first; a late result is discarded and its session closed.
-   */
+  /** One run of a call on a worker thread. */
   private final class Attempt<T> implements Callable<T> {
-    private static final int RUNNING = 0;
-    private static final int FINISHED = 1;
-    private static final int ABANDONED = 2;
-
     private final TokenWork<T> work;
-    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    volatile boolean abandoned;
     volatile long epochSeen = -1;
 
     Attempt(TokenWork<T> work) {
       this.work = work;
-    }
-
-    /** Whether this abandoned the attempt (false: it had finished, or was abandoned already). */
-    boolean abandon() {
-      return state.compareAndSet(RUNNING, ABANDONED);
-    }
-
-    boolean wasAbandoned() {
-      return state.get() == ABANDONED;
     }
 
     @Override
@@ -546,7 +486,7 @@ final class TokenConnection implements AutoCloseable {
       lock.readLock().lock();
       try {
         epochSeen = epoch.get();
-        if (wasAbandoned()) {
+        if (abandoned) {
           throw new HsmUnavailableException("the caller left before the call started");
         }
         Session session = pool.take();
@@ -564,8 +504,7 @@ final class TokenConnection implements AutoCloseable {
           outcome = SessionPool.Outcome.KEEP;
           throw e;
         } finally {
-          boolean finished = state.compareAndSet(RUNNING, FINISHED);
-          if (!finished && outcome == SessionPool.Outcome.KEEP) {
+          if (abandoned && outcome == SessionPool.Outcome.KEEP) {
             outcome = SessionPool.Outcome.CLOSE;
           }
           pool.giveBack(session, outcome);
@@ -836,7 +775,6 @@ final class TokenConnection implements AutoCloseable {
         lock.writeLock().unlock();
       }
       workers.shutdown();
-      deadlines.close();
       standby.close(!quiet);
     }
     closedCleanly = quiet;

@@ -33,6 +33,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Key policies and grants: PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, CreateGrant, ListGrants,
@@ -65,7 +66,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void putKeyPolicy(PutKeyPolicyRequest r, StreamObserver<PutKeyPolicyResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           policyName(r.getPolicyName());
@@ -78,7 +79,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void getKeyPolicy(GetKeyPolicyRequest r, StreamObserver<GetKeyPolicyResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           policyName(r.getPolicyName());
@@ -95,7 +96,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   @Override
   public void listKeyPolicies(
       ListKeyPoliciesRequest r, StreamObserver<ListKeyPoliciesResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           key(r.getKeyId());
@@ -105,7 +106,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void createGrant(CreateGrantRequest r, StreamObserver<CreateGrantResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -158,7 +159,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void listGrants(ListGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -176,7 +177,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   @Override
   public void listRetirableGrants(
       ListRetirableGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           String caller = Principals.current();
@@ -191,7 +192,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void retireGrant(RetireGrantRequest r, StreamObserver<RetireGrantResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           GrantRecord grant;
@@ -231,7 +232,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   @Override
   public void revokeGrant(RevokeGrantRequest r, StreamObserver<RevokeGrantResponse> out) {
-    UnaryCall.inline(
+    unary(
         out,
         () -> {
           UUID key = key(r.getKeyId());
@@ -289,5 +290,17 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
 
   private static KmsException validation(String message) {
     return new KmsException(KmsError.VALIDATION, message);
+  }
+
+  private static <T> void unary(StreamObserver<T> response, Supplier<T> call) {
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      response.onError(ErrorStatus.of(e));
+      return;
+    }
+    response.onNext(result);
+    response.onCompleted();
   }
 }

@@ -84,6 +84,7 @@ import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.Plaintext;
+import java.util.function.Supplier;
 
 /**
  * The gRPC front end: turns messages into service calls and results into messages. Rules live in
@@ -133,7 +134,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void createKey(CreateKeyRequest request, StreamObserver<CreateKeyResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () ->
             CreateKeyResponse.newBuilder()
@@ -150,7 +151,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void describeKey(
       DescribeKeyRequest request, StreamObserver<DescribeKeyResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () ->
             DescribeKeyResponse.newBuilder()
@@ -160,7 +161,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void listKeys(ListKeysRequest request, StreamObserver<ListKeysResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () -> {
           KeyListing listing =
@@ -180,7 +181,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
-    UnaryCall.inline(response, () -> encrypt(RequestLookups.current(keys), request));
+    unary(response, () -> encrypt(RequestLookups.current(keys), request));
   }
 
   /** One Encrypt, with its keys read through {@code lookup}; also a BatchEncrypt item. */
@@ -203,7 +204,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
-    UnaryCall.inline(response, () -> decrypt(RequestLookups.current(keys), request));
+    unary(response, () -> decrypt(RequestLookups.current(keys), request));
   }
 
   /** One Decrypt, with its keys read through {@code lookup}; also a BatchDecrypt item. */
@@ -231,18 +232,18 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void batchEncrypt(
       BatchEncryptRequest request, StreamObserver<BatchEncryptResponse> response) {
-    UnaryCall.onWorkers(response, () -> batches.encrypt(request));
+    unary(response, () -> batches.encrypt(request));
   }
 
   @Override
   public void batchDecrypt(
       BatchDecryptRequest request, StreamObserver<BatchDecryptResponse> response) {
-    UnaryCall.onWorkers(response, () -> batches.decrypt(request));
+    unary(response, () -> batches.decrypt(request));
   }
 
   @Override
   public void reEncrypt(ReEncryptRequest request, StreamObserver<ReEncryptResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () -> {
           EncryptionAlgorithm source =
@@ -274,7 +275,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void generateDataKey(
       GenerateDataKeyRequest request, StreamObserver<GenerateDataKeyResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () -> {
           DataKey dataKey =
@@ -300,7 +301,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   public void generateDataKeyWithoutPlaintext(
       GenerateDataKeyWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyWithoutPlaintextResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () -> {
           Ciphertext ciphertext =
@@ -320,7 +321,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void generateRandom(
       GenerateRandomRequest request, StreamObserver<GenerateRandomResponse> response) {
-    UnaryCall.inline(
+    unary(
         response,
         () ->
             GenerateRandomResponse.newBuilder()
@@ -336,71 +337,71 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void updateKeyDescription(
       UpdateKeyDescriptionRequest request, StreamObserver<UpdateKeyDescriptionResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.updateKeyDescription(request));
+    unary(response, () -> lifecycle.updateKeyDescription(request));
   }
 
   @Override
   public void enableKey(EnableKeyRequest request, StreamObserver<EnableKeyResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.enableKey(request));
+    unary(response, () -> lifecycle.enableKey(request));
   }
 
   @Override
   public void disableKey(DisableKeyRequest request, StreamObserver<DisableKeyResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.disableKey(request));
+    unary(response, () -> lifecycle.disableKey(request));
   }
 
   @Override
   public void scheduleKeyDeletion(
       ScheduleKeyDeletionRequest request, StreamObserver<ScheduleKeyDeletionResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.scheduleKeyDeletion(request));
+    unary(response, () -> lifecycle.scheduleKeyDeletion(request));
   }
 
   @Override
   public void cancelKeyDeletion(
       CancelKeyDeletionRequest request, StreamObserver<CancelKeyDeletionResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.cancelKeyDeletion(request));
+    unary(response, () -> lifecycle.cancelKeyDeletion(request));
   }
 
   @Override
   public void createAlias(
       CreateAliasRequest request, StreamObserver<CreateAliasResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.createAlias(request));
+    unary(response, () -> lifecycle.createAlias(request));
   }
 
   @Override
   public void updateAlias(
       UpdateAliasRequest request, StreamObserver<UpdateAliasResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.updateAlias(request));
+    unary(response, () -> lifecycle.updateAlias(request));
   }
 
   @Override
   public void deleteAlias(
       DeleteAliasRequest request, StreamObserver<DeleteAliasResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.deleteAlias(request));
+    unary(response, () -> lifecycle.deleteAlias(request));
   }
 
   @Override
   public void listAliases(
       ListAliasesRequest request, StreamObserver<ListAliasesResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.listAliases(request));
+    unary(response, () -> lifecycle.listAliases(request));
   }
 
   @Override
   public void tagResource(
       TagResourceRequest request, StreamObserver<TagResourceResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.tagResource(request));
+    unary(response, () -> lifecycle.tagResource(request));
   }
 
   @Override
   public void untagResource(
       UntagResourceRequest request, StreamObserver<UntagResourceResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.untagResource(request));
+    unary(response, () -> lifecycle.untagResource(request));
   }
 
   @Override
   public void listResourceTags(
       ListResourceTagsRequest request, StreamObserver<ListResourceTagsResponse> response) {
-    UnaryCall.inline(response, () -> lifecycle.listResourceTags(request));
+    unary(response, () -> lifecycle.listResourceTags(request));
   }
 
   // Key rotation: the messages are mapped in RotationHandlers.
@@ -408,73 +409,73 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void enableKeyRotation(
       EnableKeyRotationRequest request, StreamObserver<EnableKeyRotationResponse> response) {
-    UnaryCall.inline(response, () -> rotation().enableKeyRotation(request));
+    unary(response, () -> rotation().enableKeyRotation(request));
   }
 
   @Override
   public void disableKeyRotation(
       DisableKeyRotationRequest request, StreamObserver<DisableKeyRotationResponse> response) {
-    UnaryCall.inline(response, () -> rotation().disableKeyRotation(request));
+    unary(response, () -> rotation().disableKeyRotation(request));
   }
 
   @Override
   public void getKeyRotationStatus(
       GetKeyRotationStatusRequest request, StreamObserver<GetKeyRotationStatusResponse> response) {
-    UnaryCall.inline(response, () -> rotation().getKeyRotationStatus(request));
+    unary(response, () -> rotation().getKeyRotationStatus(request));
   }
 
   @Override
   public void rotateKeyOnDemand(
       RotateKeyOnDemandRequest request, StreamObserver<RotateKeyOnDemandResponse> response) {
-    UnaryCall.inline(response, () -> rotation().rotateKeyOnDemand(request));
+    unary(response, () -> rotation().rotateKeyOnDemand(request));
   }
 
   @Override
   public void listKeyRotations(
       ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
-    UnaryCall.inline(response, () -> rotation().listKeyRotations(request));
+    unary(response, () -> rotation().listKeyRotations(request));
   }
 
   // Asymmetric and HMAC keys: the messages are mapped in AsymmetricHandlers.
 
   @Override
   public void sign(SignRequest request, StreamObserver<SignResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().sign(request));
+    unary(response, () -> asymmetric().sign(request));
   }
 
   @Override
   public void verify(VerifyRequest request, StreamObserver<VerifyResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().verify(request));
+    unary(response, () -> asymmetric().verify(request));
   }
 
   @Override
   public void getPublicKey(
       GetPublicKeyRequest request, StreamObserver<GetPublicKeyResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().getPublicKey(request));
+    unary(response, () -> asymmetric().getPublicKey(request));
   }
 
   @Override
   public void generateMac(
       GenerateMacRequest request, StreamObserver<GenerateMacResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().generateMac(request));
+    unary(response, () -> asymmetric().generateMac(request));
   }
 
   @Override
   public void verifyMac(VerifyMacRequest request, StreamObserver<VerifyMacResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().verifyMac(request));
+    unary(response, () -> asymmetric().verifyMac(request));
   }
 
   @Override
   public void generateDataKeyPair(
       GenerateDataKeyPairRequest request, StreamObserver<GenerateDataKeyPairResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().generateDataKeyPair(request));
+    unary(response, () -> asymmetric().generateDataKeyPair(request));
   }
 
   @Override
   public void generateDataKeyPairWithoutPlaintext(
       GenerateDataKeyPairWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
-    UnaryCall.inline(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
+    unary(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
   }
 
   private AsymmetricHandlers asymmetric() {
@@ -498,5 +499,17 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The array is fresh and owned by nobody else, so it need not be copied again. */
   private static ByteString wrap(byte[] fresh) {
     return UnsafeByteOperations.unsafeWrap(fresh);
+  }
+
+  private static <T> void unary(StreamObserver<T> response, Supplier<T> call) {
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      response.onError(ErrorStatus.of(e));
+      return;
+    }
+    response.onNext(result);
+    response.onCompleted();
   }
 }

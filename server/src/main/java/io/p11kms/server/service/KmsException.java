@@ -32,10 +32,4 @@ public final class KmsException extends RuntimeException {
         KmsError.INVALID_CIPHERTEXT,
         "The ciphertext is invalid, or does not match the key or the encryption context.");
   }
-
-  /** The token did not answer within its call deadline. */
-  public static KmsException dependencyTimeout() {
-    return new KmsException(
-        KmsError.DEPENDENCY_TIMEOUT, "The key store's token did not answer in time");
-  }
 }

@@ -25,7 +25,8 @@ final class TokenCalls {
           KmsError.INTERNAL, "The key store's token is not set up for asymmetric and HMAC keys");
     } catch (HsmUnavailableException e) {
       log.warn("{}: token unavailable: {}", operation, e.getMessage());
-      throw KmsException.dependencyTimeout();
+      throw new KmsException(
+          KmsError.DEPENDENCY_TIMEOUT, "The key store's token did not answer in time");
     } catch (HsmException e) {
       log.error("{}: token call failed: {}", operation, e.getMessage());
       throw new KmsException(KmsError.INTERNAL, "Internal error");
