@@ -52,7 +52,9 @@ else
     say "building: no build of these sources yet"
   fi
   started=$SECONDS
-  mvn -B -q -Dstyle.color=never -DskipTests -Dspotless.check.skip=true -pl server -am package
+  # Maven prints colour resets even in batch mode; its messages stay.
+  mvn -B -q -DskipTests -Dspotless.check.skip=true -pl server -am package 2>&1 |
+    sed 's/\x1b\[[0-9;]*m//g'
   dist=$(distribution)
   echo "$digest" >"$stamp"
   say "built ${dist%/} in $((SECONDS - started)) s"
