@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first command: installs what serving needs and is missing, builds when the sources changed
 # since its last build, sets up a SoftHSM2 token under ./data when there is none, and runs the
-# server on it with a SQLite store. Says what it did at each step.
+# server on it with a SQLite store, in development mode (serve --dev): a plaintext listener on
+# loopback where every caller is an administrator. Says what it did at each step.
 #   P11KMS_DATA_DIR  where the token, PINs, database, audit log and configuration live
 #                    (default ./data)
 #   P11KMS_PORT      the port (default 7443); given on a later run with another value, it
@@ -86,4 +87,6 @@ export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
 export JAVA_OPTS="${P11KMS_JAVA_OPTS:--Xms128m -Xmn64m -Xmx256m}"
 # The database and the audit log are the server's alone.
 umask 077
-exec "$dist/bin/p11kms" serve --config "$config"
+echo "run.sh: development mode (serve --dev): plaintext on loopback, every local process is an" \
+  "administrator of every key; for anything else configure mutual TLS (docs/security.md)" >&2
+exec "$dist/bin/p11kms" serve --config "$config" --dev
