@@ -81,17 +81,17 @@ public final class Actions {
           "GenerateDataKeyPair",
           "GenerateDataKeyPairWithoutPlaintext");
 
+  /**
+   * Grant operations that a constrained grant may include but its constraints do not apply to, as
+   * AWS KMS: they take no encryption context. A grant made through CreateGrant carries the
+   * constraints on instead ({@link GrantDelegation}).
+   */
+  public static final Set<String> UNCONSTRAINED =
+      Set.of("CreateGrant", "RetireGrant", "DescribeKey");
+
   /** Grant operations that take no encryption context, so a constrained grant may not name. */
   public static final Set<String> WITHOUT_CONTEXT =
-      Set.of(
-          "CreateGrant",
-          "RetireGrant",
-          "DescribeKey",
-          "Sign",
-          "Verify",
-          "GetPublicKey",
-          "GenerateMac",
-          "VerifyMac");
+      Set.of("Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac");
 
   private Actions() {}
 

@@ -131,7 +131,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
           if (constrained
               && r.getOperationsList().stream().anyMatch(Actions.WITHOUT_CONTEXT::contains)) {
             throw validation(
-                "Constraints: only grants of cryptographic operations may be constrained");
+                "Constraints: a grant of Sign, Verify, GetPublicKey, GenerateMac or VerifyMac"
+                    + " cannot be constrained");
           }
           byte[] id = new byte[32];
           RANDOM.nextBytes(id);
@@ -149,6 +150,9 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
                   c.getEncryptionContextSubsetMap(),
                   Base64.getUrlEncoder().withoutPadding().encodeToString(token),
                   layer.clock().instant());
+          layer
+              .authorizer()
+              .checkDelegation(Principals.current(), grant, layer.access().findPolicy(key));
           layer.access().createGrant(grant);
           return CreateGrantResponse.newBuilder()
               .setGrantId(grant.grantId())

@@ -214,6 +214,10 @@ public final class AccessLayer implements AutoCloseable {
     return admins;
   }
 
+  Authorizer authorizer() {
+    return authorizer;
+  }
+
   AccessStore access() {
     return access;
   }
