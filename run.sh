@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The first command: installs what is missing, builds, sets up a SoftHSM2 token under ./data
-# when there is none, and runs the server on it with a SQLite store.
+# when there is none, and runs the server on it with a SQLite store, in development mode
+# (serve --dev): a plaintext listener on loopback where every caller is an administrator.
 #   P11KMS_DATA_DIR  where the token, PINs, database and configuration live (default ./data)
 #   P11KMS_PORT      the port for a new configuration (default 7443)
 #   P11KMS_JAVA_OPTS the server's JVM options (default -Xms128m -Xmn64m -Xmx256m: 100,000 keys
@@ -36,5 +37,8 @@ P11KMS_CLASSPATH="$classpath" "$root/softhsm-config/init-token.sh" "$data_dir"
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
 # The database and the audit log are the server's alone.
 umask 077
+echo "run.sh: development mode (serve --dev): plaintext on loopback, every local process is an" \
+  "administrator of every key; for anything else configure mutual TLS (README, Security)" >&2
 # shellcheck disable=SC2086 # options are words
-exec java ${P11KMS_JAVA_OPTS:--Xms128m -Xmn64m -Xmx256m} -cp "$classpath" io.p11kms.server.Main serve --config "$data_dir/p11kms.properties"
+exec java ${P11KMS_JAVA_OPTS:--Xms128m -Xmn64m -Xmx256m} -cp "$classpath" io.p11kms.server.Main \
+  serve --config "$data_dir/p11kms.properties" --dev
