@@ -7,7 +7,6 @@ import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -122,7 +121,7 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
       List<String> names = new ArrayList<>();
       for (EnumValueDescriptor v : field.getEnumType().getValues()) {
         if (v.getNumber() != 0) {
-          names.add(v.getName());
+          names.add(AwsNames.of(v));
         }
       }
       return "One of: " + String.join(", ", names) + ".";
@@ -191,13 +190,13 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
             printed.clearField(field);
           }
         }
-        out.println(JsonFormat.printer().print(printed));
+        out.println(AwsNames.json(printed));
         out.flush();
         return 0;
       } catch (StatusRuntimeException e) {
         return Calls.report(e, method.getBareMethodName(), connection.endpoint(), System.err);
       } catch (IOException e) {
-        System.err.println("p11kms kms " + spec.name() + ": " + e.getMessage());
+        System.err.println("p11kms kms " + spec.name() + ": " + Calls.describe(e, null));
         return Calls.EXIT_LOCAL;
       } finally {
         ConnectionOptions.shutdown(channel);
@@ -298,13 +297,16 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
     }
 
     private static EnumValueDescriptor enumValue(FieldDescriptor field, String value) {
-      String wanted = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
-      for (EnumValueDescriptor v : field.getEnumType().getValues()) {
-        if (v.getName().equals(wanted) || v.getName().endsWith("_" + wanted)) {
-          return v;
-        }
-      }
-      throw new CliException(optionName(field) + ": unknown value '" + value + "'");
+      return AwsNames.parse(field.getEnumType(), value)
+          .orElseThrow(
+              () ->
+                  new CliException(
+                      optionName(field)
+                          + ": unknown value '"
+                          + value
+                          + "' ("
+                          + describe(field)
+                          + ")"));
     }
 
     /** {@code fileb://PATH} reads raw bytes; anything else is base64. */
@@ -323,13 +325,13 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
       try {
         return Files.readAllBytes(path);
       } catch (IOException e) {
-        throw new CliException("cannot read " + path + ": " + e.getClass().getSimpleName());
+        throw new CliException("cannot read " + Calls.describe(e, path));
       }
     }
 
     private static void mergeJson(Message.Builder builder, String json) {
       try {
-        JsonFormat.parser().merge(json, builder);
+        AwsNames.merge(json, builder);
       } catch (InvalidProtocolBufferException e) {
         throw new CliException("bad JSON input: " + e.getMessage());
       }
