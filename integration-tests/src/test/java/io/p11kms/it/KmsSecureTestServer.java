@@ -94,7 +94,8 @@ final class KmsSecureTestServer implements AutoCloseable {
     this.store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
     this.access =
         new AccessLayer(
-            true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit);
+            new AccessControl(
+                true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit));
     this.server =
         new KmsServer(
                 // As KmsServer.open with metrics on: the request interceptor behind the access

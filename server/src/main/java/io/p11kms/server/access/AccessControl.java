@@ -32,6 +32,7 @@ import java.util.function.Function;
  * through {@link #start}.
  */
 public final class AccessControl implements AutoCloseable {
+  private final boolean tls;
   private final List<String> admins;
   private final KeyArns arns;
   private final Clock clock;
@@ -54,6 +55,7 @@ public final class AccessControl implements AutoCloseable {
       KeyArns arns,
       Clock clock,
       AuditLog audit) {
+    this.tls = tls;
     List<String> all = new ArrayList<>(admins);
     if (!tls) {
       all.add(Principals.LOCAL);
@@ -112,6 +114,11 @@ public final class AccessControl implements AutoCloseable {
   public AuthorizedCall start(
       String principal, String requestId, Operation op, Operation auditedAs) {
     return new AuthorizedCall(this, principal, requestId, op, auditedAs);
+  }
+
+  /** Whether principals come from client certificates (else every caller is local). */
+  public boolean tls() {
+    return tls;
   }
 
   /** A new, empty {@link KeyLookup} for one request. */

@@ -7,15 +7,9 @@ import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
-import io.p11kms.hsm.Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.access.AccessControl;
-import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.PrincipalInterceptor;
-import io.p11kms.server.config.KeyArns;
-import io.p11kms.server.store.KeyStore;
-import java.time.Clock;
-import java.util.List;
 
 /**
  * The gRPC side of {@link AccessControl}: {@link #install} wraps a server builder so that the KMS
@@ -24,24 +18,10 @@ import java.util.List;
  * (each call through {@link AccessControl}).
  */
 public final class AccessLayer implements AutoCloseable {
-  private final boolean tls;
   private final AccessControl control;
 
-  /**
-   * @param tls whether principals come from client certificates; without TLS every call is {@code
-   *     local:developer}, which is then an administrator
-   * @param admins principals given {@code kms:*} by every default key policy
-   */
-  public AccessLayer(
-      boolean tls,
-      List<String> admins,
-      Hsm hsm,
-      KeyStore store,
-      KeyArns arns,
-      Clock clock,
-      AuditLog audit) {
-    this.tls = tls;
-    this.control = new AccessControl(tls, admins, hsm, store, arns, clock, audit);
+  public AccessLayer(AccessControl control) {
+    this.control = control;
   }
 
   /** The service's access control under this layer. */
@@ -49,12 +29,9 @@ public final class AccessLayer implements AutoCloseable {
     return control;
   }
 
-  /** {@code builder}, with this layer over the KMS service; {@code builder} when null. */
+  /** {@code builder}, with this layer over the KMS service. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   public static ServerBuilder<?> install(ServerBuilder<?> builder, AccessLayer layer) {
-    if (layer == null) {
-      return builder;
-    }
     return new ForwardingServerBuilder() {
       @Override
       protected ServerBuilder<?> delegate() {
@@ -96,7 +73,7 @@ public final class AccessLayer implements AutoCloseable {
       }
     }
     return ServerInterceptors.intercept(
-        merged.build(), new AccessInterceptor(control), new PrincipalInterceptor(tls));
+        merged.build(), new AccessInterceptor(control), new PrincipalInterceptor(control.tls()));
   }
 
   @SuppressWarnings("unchecked")
