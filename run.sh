@@ -44,10 +44,14 @@ distribution() { ls -td server/target/p11kms-*/ 2>/dev/null | head -n 1; }
 stamp=server/target/run.sh.sources
 digest=$(sources_digest)
 dist=$(distribution)
-if [ -n "$dist" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+# A build made since (mvn package by hand, maybe of other sources) is not the one recorded.
+if [ -n "$dist" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] &&
+  [ -z "$(find "$dist" -newer "$stamp" -print -quit)" ]; then
   say "sources unchanged since the last build: using ${dist%/}"
 else
-  if [ -f "$stamp" ]; then
+  if [ -f "$stamp" ] && [ -n "$dist" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    say "building: server/target was built again since run.sh's last build"
+  elif [ -f "$stamp" ]; then
     say "building: the sources changed since the last build"
   else
     say "building: no build of these sources yet"

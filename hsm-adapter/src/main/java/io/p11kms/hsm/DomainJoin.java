@@ -387,14 +387,12 @@ public final class DomainJoin {
           }
           requireAsItsKind(proving, key, false);
         }
+        ProofKey proofKey = ProofKey.of(kind.template());
         long proof;
         try {
           proof =
               proving.unwrapKey(
-                  new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
-                  key,
-                  entry.proofEkt(),
-                  JoinTemplates.proofKeyOnTarget(kind));
+                  proofKey.wrapMechanism(), key, entry.proofEkt(), proofKey.onTarget());
         } catch (PKCS11Exception e) {
           throw new HsmException(
               label
@@ -490,11 +488,10 @@ public final class DomainJoin {
 
   private static byte[] proofEkt(Session session, long domainKey, DomainKeyRole.Key kind)
       throws PKCS11Exception {
-    long proof =
-        session.generateKey(
-            JoinTemplates.proofKeyGeneration(kind), JoinTemplates.proofKeyOnSource(kind));
+    ProofKey proofKey = ProofKey.of(kind.template());
+    long proof = proofKey.generate(session);
     try {
-      return session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, proof);
+      return session.wrapKey(proofKey.wrapMechanism(), domainKey, proof);
     } finally {
       session.destroyObject(proof);
     }

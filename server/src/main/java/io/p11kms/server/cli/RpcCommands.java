@@ -118,13 +118,7 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
 
   private static String describe(FieldDescriptor field) {
     if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
-      List<String> names = new ArrayList<>();
-      for (EnumValueDescriptor v : field.getEnumType().getValues()) {
-        if (v.getNumber() != 0) {
-          names.add(AwsNames.of(v));
-        }
-      }
-      return "One of: " + String.join(", ", names) + ".";
+      return "One of: " + valueNames(field) + ".";
     }
     if (field.isMapField()) {
       return "Repeat for each pair, or give one JSON object.";
@@ -133,6 +127,17 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
       return "A JSON list, or repeat with one JSON object each.";
     }
     return field.isRepeated() ? "Repeat for each value." : "";
+  }
+
+  /** The values an enum field takes, by AWS's names, comma-separated. */
+  private static String valueNames(FieldDescriptor field) {
+    List<String> names = new ArrayList<>();
+    for (EnumValueDescriptor v : field.getEnumType().getValues()) {
+      if (v.getNumber() != 0) {
+        names.add(AwsNames.of(v));
+      }
+    }
+    return String.join(", ", names);
   }
 
   static String optionName(FieldDescriptor field) {
@@ -304,9 +309,8 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
                       optionName(field)
                           + ": unknown value '"
                           + value
-                          + "' ("
-                          + describe(field)
-                          + ")"));
+                          + "'; one of: "
+                          + valueNames(field)));
     }
 
     /** {@code fileb://PATH} reads raw bytes; anything else is base64. */

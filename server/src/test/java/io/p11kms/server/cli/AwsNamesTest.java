@@ -1,6 +1,7 @@
 package io.p11kms.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -96,5 +97,23 @@ class AwsNamesTest {
     String help = encrypt.getCommandSpec().findOption("--encryption-algorithm").description()[0];
 
     assertThat(help).contains("SYMMETRIC_DEFAULT,").doesNotContain("SYMMETRIC_DEFAULT_ALGORITHM");
+  }
+
+  @Test
+  void unknownEnumValue_isALocalError_namingTheAwsValues() {
+    assertThatThrownBy(
+            () ->
+                encryptRequest(
+                    "encrypt",
+                    "--key-id",
+                    "k",
+                    "--plaintext",
+                    "AA==",
+                    "--encryption-algorithm",
+                    "FOO"))
+        .isInstanceOf(CliException.class)
+        .hasMessage(
+            "--encryption-algorithm: unknown value 'FOO'; one of: SYMMETRIC_DEFAULT,"
+                + " RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256");
   }
 }
