@@ -91,7 +91,9 @@ public final class Bench {
       jvmOptions.add(
           "-XX:StartFlightRecording=filename="
               + options.outDir().resolve("server.jfr")
-              + ",settings=profile,dumponexit=true");
+              + ",settings="
+              + options.jfrSettings()
+              + ",dumponexit=true");
     }
     Path log = options.outDir().resolve("server.log");
     Duration firstStart;
