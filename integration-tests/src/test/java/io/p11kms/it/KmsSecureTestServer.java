@@ -13,10 +13,12 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.Tls;
+import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +53,8 @@ final class KmsSecureTestServer implements AutoCloseable {
   private final TokenCallInterceptor interceptor;
   private final Duration callTimeout;
   private Pkcs11Hsm hsm;
+  private KeyStore store;
+  private AccessLayer access;
   private KmsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
@@ -101,10 +105,11 @@ final class KmsSecureTestServer implements AutoCloseable {
             checkpointRecords,
             Duration.ofMinutes(10),
             Clock.systemUTC());
-    var store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
-    AccessLayer access =
+    this.store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
+    this.access =
         new AccessLayer(
-            true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit);
+            new AccessControl(
+                true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit));
     this.server =
         new KmsServer(
                 // As KmsServer.open with metrics on: the request interceptor behind the access
@@ -186,6 +191,16 @@ final class KmsSecureTestServer implements AutoCloseable {
     return auditFile;
   }
 
+  /** The key store under the server. */
+  KeyStore store() {
+    return store;
+  }
+
+  /** The server's access control, for a front end of a test's own beside gRPC. */
+  AccessControl accessControl() {
+    return access.control();
+  }
+
   /** The adapter under the server (verifies checkpoints with the token's audit key). */
   Pkcs11Hsm hsm() {
     return hsm;
@@ -208,10 +223,10 @@ final class KmsSecureTestServer implements AutoCloseable {
       return;
     }
     stopped = true;
+    for (ManagedChannel c : channels) {
+      c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
     synchronized (channels) {
-      for (ManagedChannel c : channels) {
-        c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
       channels.clear();
     }
     server.stop();
