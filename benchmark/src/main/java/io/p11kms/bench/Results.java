@@ -85,7 +85,7 @@ final class Results {
       out.append(
           String.format(
               Locale.ROOT,
-              "%-44s %12s %-5s %s%n",
+              "%-62s %12s %-5s %s%n",
               s.name(),
               formatValue(s.value()),
               s.unit(),
