@@ -19,7 +19,8 @@ final class Results {
 
   void add(Point point) {
     points.add(point);
-    System.out.println("  " + row(point));
+    // The time the point ended, to find it in a recording of the server (--jfr).
+    System.out.println("  " + row(point) + "  ended " + java.time.Instant.now());
   }
 
   void addAll(List<Point> more) {

@@ -23,7 +23,6 @@ import io.p11kms.proto.v1.RevokeGrantRequest;
 import io.p11kms.proto.v1.RevokeGrantResponse;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.PolicyAndGrantService;
-import io.p11kms.server.auth.Principals;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.store.GrantRecord;
 import java.util.List;
@@ -86,7 +85,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
           GrantConstraints c = r.getConstraints();
           GrantRecord grant =
               service.createGrant(
-                  Principals.current(),
+                  PrincipalInterceptor.current(),
                   r.getKeyId(),
                   new PolicyAndGrantService.NewGrant(
                       r.getName().isEmpty() ? null : r.getName(),
@@ -114,7 +113,10 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
       ListRetirableGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
     unary(
         out,
-        () -> listing(service.listRetirableGrants(Principals.current(), r.getRetiringPrincipal())));
+        () ->
+            listing(
+                service.listRetirableGrants(
+                    PrincipalInterceptor.current(), r.getRetiringPrincipal())));
   }
 
   @Override
@@ -123,7 +125,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () -> {
           service.retireGrant(
-              Principals.current(), r.getGrantToken(), r.getKeyId(), r.getGrantId());
+              PrincipalInterceptor.current(), r.getGrantToken(), r.getKeyId(), r.getGrantId());
           return RetireGrantResponse.getDefaultInstance();
         });
   }

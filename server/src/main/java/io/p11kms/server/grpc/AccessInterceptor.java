@@ -18,7 +18,6 @@ import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.AuthorizedCall;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.audit.AuditException;
-import io.p11kms.server.auth.Principals;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
@@ -50,7 +49,7 @@ final class AccessInterceptor implements ServerInterceptor {
       call.close(Status.UNIMPLEMENTED, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    AuthorizedCall access = control.start(Principals.current(), requestId, op, null);
+    AuthorizedCall access = control.start(PrincipalInterceptor.current(), requestId, op, null);
     Audited<Q, R> audited = new Audited<>(call, op, access);
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).

@@ -9,7 +9,6 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.access.AccessControl;
-import io.p11kms.server.auth.PrincipalInterceptor;
 
 /**
  * The gRPC side of {@link AccessControl}: {@link #install} wraps a server builder so that the KMS
