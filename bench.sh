@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (issue 6): builds, makes a fresh SoftHSM2 token with its domain key, and runs
+# The benchmark: builds, makes a fresh SoftHSM2 token with its domain key, and runs
 # io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
 # server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys.
 #
@@ -16,10 +16,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
 
-[ "${P11KMS_BENCH_SKIP_BUILD:-}" = 1 ] || mvn -B -q install -DskipTests
+# package, not install: the reactor's jars are enough, and nothing goes to the local repository.
+[ "${P11KMS_BENCH_SKIP_BUILD:-}" = 1 ] || mvn -B -q package -DskipTests -pl benchmark -am
 server_cp="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/classpath.txt")"
-bench_cp="$root/integration-tests/target/p11kms-integration-tests.jar"
-bench_cp="$bench_cp:$(cat "$root/integration-tests/target/bench-classpath.txt")"
+bench_cp="$root/benchmark/target/p11kms-benchmark.jar:$(cat "$root/benchmark/target/classpath.txt")"
 
 out=${P11KMS_BENCH_OUT:-$root/target/bench/$(date +%Y%m%d-%H%M%S)}
 data="$out/data"

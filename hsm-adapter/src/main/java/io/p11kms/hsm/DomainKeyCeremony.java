@@ -90,7 +90,7 @@ public final class DomainKeyCeremony {
             // Trusted only: an untrusted key a user planted under the label must not block the SO.
             // Any domain-key/<n> counts, as it always did: the generation is taken.
             AttributeVector byLabel = KeyTemplates.trustedDomainKeyByLabel(role, generation);
-            if (role == DomainKeyRole.BACKING_KEYS) {
+            if (role == DomainKeyRole.SYMMETRIC) {
               byLabel = KeyTemplates.domainKeyByLabel(generation);
             }
             if (session.findObjectsSingle(byLabel, 1).length > 0) {
@@ -195,13 +195,22 @@ public final class DomainKeyCeremony {
             PKCS11Constants.CKA_WRAP_TEMPLATE,
             PKCS11Constants.CKA_UNWRAP_TEMPLATE);
     require(Templates.same(template, actual), "CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE");
-    require(Boolean.TRUE.equals(actual.trusted()), "CKA_TRUSTED");
-    require(Boolean.TRUE.equals(actual.sensitive()), "CKA_SENSITIVE");
-    require(Boolean.TRUE.equals(actual.extractable()), "CKA_EXTRACTABLE");
-    require(Boolean.TRUE.equals(actual.wrapWithTrusted()), "CKA_WRAP_WITH_TRUSTED");
-    require(Boolean.FALSE.equals(actual.decrypt()), "CKA_DECRYPT");
-    require(Boolean.FALSE.equals(actual.encrypt()), "CKA_ENCRYPT");
-    require(Boolean.FALSE.equals(actual.modifiable()), "CKA_MODIFIABLE");
+    for (long type :
+        new long[] {
+          PKCS11Constants.CKA_TRUSTED,
+          PKCS11Constants.CKA_SENSITIVE,
+          PKCS11Constants.CKA_EXTRACTABLE,
+          PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+          PKCS11Constants.CKA_DECRYPT,
+          PKCS11Constants.CKA_ENCRYPT,
+          PKCS11Constants.CKA_MODIFIABLE
+        }) {
+      Boolean wanted = template.getBooleanAttrValue(type);
+      if (wanted != null) {
+        require(
+            wanted.equals(actual.getBooleanAttrValue(type)), PKCS11Constants.ckaCodeToName(type));
+      }
+    }
   }
 
   private static void require(boolean ok, String attribute) {

@@ -65,7 +65,7 @@ final class DomainKeys {
    * @throws HsmException when the token holds no such key, or more than one
    */
   long handle(Session session, int generation) throws PKCS11Exception {
-    return handle(session, DomainKeyRole.BACKING_KEYS, generation);
+    return handle(session, DomainKeyRole.SYMMETRIC, generation);
   }
 
   /**
@@ -75,7 +75,7 @@ final class DomainKeys {
    * @throws HsmException when it holds more than one
    */
   long asymHandle(Session session, int generation) throws PKCS11Exception {
-    return handle(session, DomainKeyRole.PRIVATE_KEYS, generation);
+    return handle(session, DomainKeyRole.ASYMMETRIC, generation);
   }
 
   /**
@@ -95,7 +95,7 @@ final class DomainKeys {
     long[] found =
         session.findObjectsSingle(KeyTemplates.trustedDomainKeyByLabel(role, generation), 2);
     if (found.length == 0) {
-      if (role == DomainKeyRole.BACKING_KEYS) {
+      if (role == DomainKeyRole.SYMMETRIC) {
         throw new HsmException("domain key " + label + " not found on the token");
       }
       throw new AsymmetricDomainKeyMissingException(
@@ -160,7 +160,7 @@ final class DomainKeys {
 
   private synchronized void remember(DomainKeyRole role, int generation, long handle) {
     handles.get(role).put(generation, handle);
-    if (role == DomainKeyRole.BACKING_KEYS && generation > current) {
+    if (role == DomainKeyRole.SYMMETRIC && generation > current) {
       current = generation;
     }
   }

@@ -15,19 +15,19 @@ final class KeyTemplates {
   static final int AES_256_BYTES = 32;
 
   /** The label prefix of domain keys: {@code domain-key/<generation>}. */
-  static final String DOMAIN_KEY_PREFIX = DomainKeyRole.BACKING_KEYS.labelPrefix();
+  static final String DOMAIN_KEY_PREFIX = DomainKeyRole.SYMMETRIC.labelPrefix();
 
   /** The label prefix of asymmetric domain keys: {@code domain-key-asym/<generation>}. */
-  static final String ASYM_DOMAIN_KEY_PREFIX = DomainKeyRole.PRIVATE_KEYS.labelPrefix();
+  static final String ASYM_DOMAIN_KEY_PREFIX = DomainKeyRole.ASYMMETRIC.labelPrefix();
 
   private KeyTemplates() {}
 
   static String domainKeyLabel(int generation) {
-    return DomainKeyRole.BACKING_KEYS.label(generation);
+    return DomainKeyRole.SYMMETRIC.label(generation);
   }
 
   static String asymDomainKeyLabel(int generation) {
-    return DomainKeyRole.PRIVATE_KEYS.label(generation);
+    return DomainKeyRole.ASYMMETRIC.label(generation);
   }
 
   /**
@@ -133,20 +133,32 @@ final class KeyTemplates {
     return domainKey(role, generation, wrapTemplate(role), unwrapTemplate(role));
   }
 
+  /** {@code domain-key/<generation>}: {@link #domainKey(DomainKeyRole, int)} for backing keys. */
+  static AttributeVector domainKey(int generation) {
+    return domainKey(DomainKeyRole.SYMMETRIC, generation);
+  }
+
+  /**
+   * {@code domain-key-asym/<generation>}: {@link #domainKey(DomainKeyRole, int)} for private keys.
+   */
+  static AttributeVector asymDomainKey(int generation) {
+    return domainKey(DomainKeyRole.ASYMMETRIC, generation);
+  }
+
   /**
    * A domain key with the templates the ceremony gave {@code role} before they pinned class, type
    * and usage: for tests that build an older token, and for a domain join that lands an older
-   * generation as it was. {@link DomainKeyRole#HMAC_KEYS} did not exist then.
+   * generation as it was. {@link DomainKeyRole#HMAC} did not exist then.
    */
   static AttributeVector previousDomainKey(DomainKeyRole role, int generation) {
     return switch (role) {
-      case BACKING_KEYS ->
+      case SYMMETRIC ->
           domainKey(
               role,
               generation,
               new AttributeVector().derive(true),
               backingKeyPins(BackingKeyUse.DERIVE, new AttributeVector()));
-      case PRIVATE_KEYS ->
+      case ASYMMETRIC ->
           domainKey(
               role,
               generation,
@@ -157,7 +169,7 @@ final class KeyTemplates {
                   .modifiable(false)
                   .unwrap(false)
                   .derive(false));
-      case HMAC_KEYS -> throw new IllegalArgumentException("no previous HMAC domain key");
+      case HMAC -> throw new IllegalArgumentException("no previous HMAC domain key");
     };
   }
 
@@ -194,7 +206,7 @@ final class KeyTemplates {
    */
   static AttributeVector wrapTemplate(DomainKeyRole role) {
     return switch (role) {
-      case BACKING_KEYS ->
+      case SYMMETRIC ->
           new AttributeVector()
               .class_(PKCS11Constants.CKO_SECRET_KEY)
               .keyType(PKCS11Constants.CKK_AES)
@@ -205,9 +217,9 @@ final class KeyTemplates {
               .unwrap(false)
               .sign(false)
               .verify(false);
-      case PRIVATE_KEYS ->
+      case ASYMMETRIC ->
           new AttributeVector().class_(PKCS11Constants.CKO_PRIVATE_KEY).unwrap(false).derive(false);
-      case HMAC_KEYS ->
+      case HMAC ->
           new AttributeVector()
               .class_(PKCS11Constants.CKO_SECRET_KEY)
               .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
@@ -230,21 +242,21 @@ final class KeyTemplates {
    * under the next generation, and the WRAP_TEMPLATE of every domain key ({@link #wrapTemplate})
    * admits only keys of its own kind, so an extractable key can go only where it came from.
    *
-   * <p>{@link DomainKeyRole#PRIVATE_KEYS}: CKO_PRIVATE_KEY (RSA or EC: the key type cannot be
-   * pinned for both; a PKCS#8 of one does not unwrap as the other), never UNWRAP or DERIVE; SIGN
-   * and DECRYPT are the caller's (the key's usage). ENCRYPT and WRAP do not exist on a private key
+   * <p>{@link DomainKeyRole#ASYMMETRIC}: CKO_PRIVATE_KEY (RSA or EC: the key type cannot be pinned
+   * for both; a PKCS#8 of one does not unwrap as the other), never UNWRAP or DERIVE; SIGN and
+   * DECRYPT are the caller's (the key's usage). ENCRYPT and WRAP do not exist on a private key
    * (SoftHSM2 refuses them in its template with CKR_ATTRIBUTE_TYPE_INVALID), so they cannot be
    * pinned and need not be.
    */
   static AttributeVector unwrapTemplate(DomainKeyRole role) {
     return switch (role) {
-      case BACKING_KEYS ->
+      case SYMMETRIC ->
           backingKeyPins(
               BackingKeyUse.AES_GCM,
               new AttributeVector()
                   .class_(PKCS11Constants.CKO_SECRET_KEY)
                   .keyType(PKCS11Constants.CKK_AES));
-      case PRIVATE_KEYS ->
+      case ASYMMETRIC ->
           new AttributeVector()
               .class_(PKCS11Constants.CKO_PRIVATE_KEY)
               .sensitive(true)
@@ -252,7 +264,7 @@ final class KeyTemplates {
               .unwrap(false)
               .derive(false)
               .modifiable(false);
-      case HMAC_KEYS ->
+      case HMAC ->
           new AttributeVector()
               .class_(PKCS11Constants.CKO_SECRET_KEY)
               .keyType(PKCS11Constants.CKK_GENERIC_SECRET)

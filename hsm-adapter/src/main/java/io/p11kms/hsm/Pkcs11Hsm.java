@@ -656,8 +656,7 @@ public final class Pkcs11Hsm implements Hsm {
         hmacOrNull != null
             ? KeyTemplates.hmacKey(true)
             : KeyTemplates.privateKey(typeOrNull, usageOrNull, true);
-    DomainKeyRole toRole =
-        hmacOrNull != null ? DomainKeyRole.HMAC_KEYS : DomainKeyRole.PRIVATE_KEYS;
+    DomainKeyRole toRole = hmacOrNull != null ? DomainKeyRole.HMAC : DomainKeyRole.ASYMMETRIC;
     return asym(
         "rewrap private key",
         (session, step) -> privateKeys.rewrap(session, step, ekt, template, toGeneration, toRole));

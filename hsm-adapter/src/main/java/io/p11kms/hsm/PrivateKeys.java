@@ -136,7 +136,7 @@ final class PrivateKeys {
       throws PKCS11Exception {
     step.name = "find HMAC domain key";
     int current = generation.current(session);
-    long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC_KEYS, current);
+    long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
     step.name = "C_GenerateKey";
     calls.before(step.name);
     long key =
@@ -147,7 +147,7 @@ final class PrivateKeys {
       step.name = "C_WrapKey";
       calls.before(step.name);
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
-      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC_KEYS);
+      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }

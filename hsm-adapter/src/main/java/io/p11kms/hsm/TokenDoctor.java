@@ -149,7 +149,7 @@ public final class TokenDoctor {
       checks.add(fail("domain keys", message(e)));
       return;
     }
-    TreeMap<Integer, Long> backing = keys.get(DomainKeyRole.BACKING_KEYS);
+    TreeMap<Integer, Long> backing = keys.get(DomainKeyRole.SYMMETRIC);
     if (backing.isEmpty()) {
       checks.add(fail("domain keys", "no domain-key/<n> on the token: run init-domain-key"));
       return;
@@ -157,12 +157,12 @@ public final class TokenDoctor {
     int current = backing.lastKey();
     checks.add(ok("domain keys", "current generation " + current));
     for (DomainKeyRole role : DomainKeyRole.values()) {
-      if (role != DomainKeyRole.BACKING_KEYS && !keys.get(role).containsKey(current)) {
+      if (role != DomainKeyRole.SYMMETRIC && !keys.get(role).containsKey(current)) {
         checks.add(
             fail(
                 role.label(current),
                 "missing: no "
-                    + (role == DomainKeyRole.HMAC_KEYS ? "HMAC key" : "key pair")
+                    + (role == DomainKeyRole.HMAC ? "HMAC key" : "key pair")
                     + " can be made; the SO runs init-domain-key --generation "
                     + current));
       }
@@ -243,10 +243,10 @@ public final class TokenDoctor {
     if (Templates.same(KeyTemplates.domainKey(role, generation), actual)) {
       return "";
     }
-    if (role != DomainKeyRole.HMAC_KEYS
+    if (role != DomainKeyRole.HMAC
         && Templates.same(KeyTemplates.previousDomainKey(role, generation), actual)) {
       String note =
-          role == DomainKeyRole.BACKING_KEYS
+          role == DomainKeyRole.SYMMETRIC
               ? "templates of an older ceremony: its backing keys derive, so whoever holds the"
                   + " user PIN and its EKTs can read per-request keys"
               : "templates of an older ceremony: they do not pin the class of what it wraps";

@@ -35,8 +35,8 @@ public record WrappedKey(
         wrapMechanism,
         ekt,
         wrapMechanism == WrapMechanism.AES_KEY_WRAP
-            ? DomainKeyRole.BACKING_KEYS
-            : DomainKeyRole.PRIVATE_KEYS);
+            ? DomainKeyRole.SYMMETRIC
+            : DomainKeyRole.ASYMMETRIC);
   }
 
   @Override

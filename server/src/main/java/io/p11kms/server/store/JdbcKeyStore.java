@@ -933,7 +933,8 @@ public final class JdbcKeyStore implements KeyStore {
   // Domain-key rotation.
 
   @Override
-  public List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit) {
+  public List<KeyVersionRecord> findVersionsBelowGeneration(
+      int generation, UUID afterVersionId, int limit) {
     return read(
         "cannot find versions to re-wrap",
         c -> {
@@ -941,10 +942,12 @@ public final class JdbcKeyStore implements KeyStore {
               c.prepareStatement(
                   "SELECT "
                       + VERSION_COLUMNS
-                      + " FROM key_versions WHERE domain_key_generation < ? ORDER BY version_id "
+                      + " FROM key_versions WHERE domain_key_generation < ? AND version_id > ?"
+                      + " ORDER BY version_id "
                       + dialect.limitParameter())) {
             p.setInt(1, generation);
-            p.setInt(2, limit);
+            p.setString(2, afterVersionId == null ? "" : afterVersionId.toString());
+            p.setInt(3, limit);
             List<KeyVersionRecord> versions = new ArrayList<>();
             try (ResultSet rs = p.executeQuery()) {
               while (rs.next()) {
@@ -965,8 +968,8 @@ public final class JdbcKeyStore implements KeyStore {
           int replaced = 0;
           try (PreparedStatement p =
               c.prepareStatement(
-                  "UPDATE key_versions SET domain_key_generation = ?, wrap_mechanism = ?, ekt = ?"
-                      + " WHERE version_id = ? AND domain_key_generation = ?")) {
+                  "UPDATE key_versions SET domain_key_generation = ?, wrap_mechanism = ?, ekt = ?,"
+                      + " domain_key_kind = ? WHERE version_id = ? AND domain_key_generation = ?")) {
             for (Map.Entry<KeyVersionRecord, KeyVersionRecord> e : rewrapped) {
               KeyVersionRecord old = e.getKey();
               KeyVersionRecord now = e.getValue();
@@ -976,8 +979,9 @@ public final class JdbcKeyStore implements KeyStore {
               p.setInt(1, now.domainKeyGeneration());
               p.setInt(2, now.wrapMechanismCode());
               p.setBytes(3, now.ekt());
-              p.setString(4, old.versionId().toString());
-              p.setInt(5, old.domainKeyGeneration());
+              p.setString(4, now.domainKeyKind().name());
+              p.setString(5, old.versionId().toString());
+              p.setInt(6, old.domainKeyGeneration());
               replaced += p.executeUpdate();
             }
           }

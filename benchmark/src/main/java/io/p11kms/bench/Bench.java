@@ -13,12 +13,12 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The benchmark of issue 6, run by {@code ./bench.sh}: (a) the adapter's encrypt loop, straight on
- * the token; (b) Encrypt, Decrypt and GenerateDataKey over gRPC on loopback to a server in a child
- * JVM, closed loop at several concurrencies, plus Encrypt at a fixed rate of half the peak and
- * BatchEncrypt (100 items a call, 64 calls in flight, reported in items/s); (c) throughput as the
- * key count grows; (d) the server's resident memory and its start-to-SERVING time. Prints a table
- * and writes CSV files, SVG charts and a text report to the output folder.
+ * The benchmark, run by {@code ./bench.sh}: (a) the adapter's encrypt loop, straight on the token;
+ * (b) Encrypt, Decrypt and GenerateDataKey over gRPC on loopback to a server in a child JVM, closed
+ * loop at several concurrencies, plus Encrypt at a fixed rate of half the peak and BatchEncrypt
+ * (100 items a call, 64 calls in flight, reported in items/s); (c) throughput as the key count
+ * grows; (d) the server's resident memory and its start-to-SERVING time. Prints a table and writes
+ * CSV files, SVG charts and a text report to the output folder.
  *
  * <p>Usage: {@code Bench --data DIR --out DIR [--quick] [--jfr] [--server-jvm-option OPT]...}. DIR
  * is a set-up made by {@code softhsm-config/init-token.sh}; {@code SOFTHSM2_CONF} must name its
