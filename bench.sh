@@ -3,9 +3,10 @@
 # io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
 # server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys.
 #
-# Usage: ./bench.sh [--quick] [--jfr] [--server-jvm-option OPT]...
+# Usage: ./bench.sh [--quick] [--jfr [--jfr-settings NAME|FILE]] [--server-jvm-option OPT]...
 #   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 2 minutes)
-#   --jfr    record a JFR profile of the server into the results folder
+#   --jfr    record a JFR profile of the server into the results folder (server.jfr)
+#   --jfr-settings  the recording's settings: profile (the default), default, or a .jfc file
 # Reads: P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built

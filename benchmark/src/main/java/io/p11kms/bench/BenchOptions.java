@@ -10,6 +10,7 @@ record BenchOptions(
     Path outDir,
     boolean quick,
     boolean jfr,
+    String jfrSettings,
     List<String> serverJvmOptions,
     String serverClasspath) {
 
@@ -18,6 +19,7 @@ record BenchOptions(
     Path out = null;
     boolean quick = false;
     boolean jfr = false;
+    String jfrSettings = "profile";
     List<String> jvm = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -25,13 +27,14 @@ record BenchOptions(
         case "--out" -> out = Path.of(value(args, ++i, "--out"));
         case "--quick" -> quick = true;
         case "--jfr" -> jfr = true;
+        case "--jfr-settings" -> jfrSettings = value(args, ++i, "--jfr-settings");
         case "--server-jvm-option" -> jvm.add(value(args, ++i, "--server-jvm-option"));
         default ->
             throw new IllegalArgumentException(
                 "unknown argument '"
                     + args[i]
                     + "'; usage: Bench --data DIR --out DIR [--quick]"
-                    + " [--jfr] [--server-jvm-option OPT]...");
+                    + " [--jfr] [--jfr-settings NAME|FILE] [--server-jvm-option OPT]...");
       }
     }
     if (data == null || out == null) {
@@ -46,7 +49,13 @@ record BenchOptions(
           "set SOFTHSM2_CONF to DATA/softhsm2.conf before the JVM starts");
     }
     return new BenchOptions(
-        data.toAbsolutePath(), out.toAbsolutePath(), quick, jfr, List.copyOf(jvm), classpath);
+        data.toAbsolutePath(),
+        out.toAbsolutePath(),
+        quick,
+        jfr,
+        jfrSettings,
+        List.copyOf(jvm),
+        classpath);
   }
 
   private static String value(String[] args, int i, String option) {

@@ -25,7 +25,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
-/** The benchmark's calls to the service, each picking a random key from the keys made so far. */
+/**
+ * The benchmark's calls to the service, each picking a key from the keys made so far: uniformly at
+ * random, or by a {@link KeyChoice} given.
+ */
 final class KmsCalls {
   private static final int CALL_DEADLINE_SECONDS = 30;
 
@@ -100,10 +103,19 @@ final class KmsCalls {
   }
 
   Supplier<ListenableFuture<?>> encrypt() {
+    return encrypt(KeyChoice.uniform(keys.size()));
+  }
+
+  /** Encrypt under the key {@code choice} picks for each call, out of the keys made so far. */
+  Supplier<ListenableFuture<?>> encrypt(KeyChoice choice) {
+    List<String> ids = List.copyOf(keys);
     return () ->
         stub()
             .encrypt(
-                EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
+                EncryptRequest.newBuilder()
+                    .setKeyId(ids.get(choice.next()))
+                    .setPlaintext(plaintext)
+                    .build());
   }
 
   /**

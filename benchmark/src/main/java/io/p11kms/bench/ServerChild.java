@@ -50,7 +50,15 @@ final class ServerChild implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.addAll(
-        List.of("-cp", classpath, "io.p11kms.server.Main", "serve", "--config", config.toString()));
+        List.of(
+            "-cp",
+            classpath,
+            "io.p11kms.server.Main",
+            "serve",
+            "--config",
+            config.toString(),
+            // As run.sh: the token set-up names no TLS files.
+            "--dev"));
     ProcessBuilder builder =
         new ProcessBuilder(command)
             .redirectErrorStream(true)

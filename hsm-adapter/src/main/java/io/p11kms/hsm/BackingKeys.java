@@ -15,8 +15,9 @@ import org.xipki.pkcs11.wrapper.Session;
  * two of its five token calls. With it, a key in use stays unwrapped, bounded in count and age
  * ({@link BackingKeyCache}); eviction destroys the object once no request uses it.
  *
- * <p>A key the cache does not admit ({@link BackingKeyCache#admits}) is unwrapped in the request's
- * session and destroyed when the request releases it, as with the cache off.
+ * <p>A key that misses is unwrapped into the cache's session and offered to the cache, whose policy
+ * keeps it or not by how often the key is used; one it does not keep is destroyed when the request
+ * releases it.
  *
  * <p>Cached HBKs are unwrapped in a session of their own, not in a pooled one: a session object
  * dies with the session that made it, and the pool closes any session whose call failed. That
@@ -75,10 +76,6 @@ final class BackingKeys {
     if (entry != null) {
       hits.increment();
       return new Lease(entry.handle, entry);
-    }
-    if (!cache.admits(key)) {
-      misses.increment();
-      return new Lease(unwrap(session, domainKey, use, key), null);
     }
     synchronized (ownerLock) {
       entry = cache.acquire(key);

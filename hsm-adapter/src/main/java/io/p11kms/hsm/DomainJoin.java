@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -24,21 +25,25 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
  * The domain-join ceremony: copies every domain key of one token (the source) to another (the
  * target) wrapped under a transport key that the target made, so that the key material is never in
  * plaintext outside a token. Three steps, each run by that token's security officer, on two
- * machines; what travels between them is a public key one way and wrapped bytes the other.
+ * machines; what travels between them is a public key one way and wrapped bytes the other, each
+ * checked against a fingerprint that the operators read to each other.
  *
  * <ol>
  *   <li>{@link #begin} on the target: an RSA-3072 transport key pair. The private key is a public
  *       token object (an SO session creates only those), SENSITIVE, not extractable, UNWRAP only,
  *       with an UNWRAP_TEMPLATE that demands TRUSTED (which only the SO can set) and SENSITIVE: a
  *       user session cannot unwrap with it at all, and nobody can unwrap into a readable key.
- *   <li>{@link #export} on the source: imports the transport public key as a TRUSTED, WRAP-only
- *       session object (only a TRUSTED key may wrap a WRAP_WITH_TRUSTED domain key), wraps each
- *       domain key with {@code C_WrapKey(CKM_RSA_PKCS_OAEP)}, adds a proof EKT per key, destroys
- *       the imported key.
- *   <li>{@link #finish} on the target: checks the bundle, unwraps each key first as a session
- *       object and proves it is the source's key (it unwraps the proof EKT; RFC 3394 checks
- *       integrity), then unwraps it as a token object with the source's attributes; destroys the
- *       transport key, whether or not the join succeeded.
+ *   <li>{@link #export} on the source: refuses a transport key whose fingerprint is not the one
+ *       begin printed, and a domain key whose attributes are not those of its kind; imports the
+ *       transport public key as a TRUSTED, WRAP-only session object (only a TRUSTED key may wrap a
+ *       WRAP_WITH_TRUSTED domain key), wraps each domain key with {@code
+ *       C_WrapKey(CKM_RSA_PKCS_OAEP)}, adds a proof EKT per key, destroys the imported key.
+ *   <li>{@link #finish} on the target: refuses, before any token call, a bundle whose fingerprint
+ *       is not the one export printed, and one whose attributes are not those of each key's kind;
+ *       unwraps each key first as a session object from its kind's own template and proves it is
+ *       the source's key (it unwraps the proof EKT; RFC 3394 checks integrity), then unwraps it as
+ *       a token object from the same template; destroys the transport key, whether or not the join
+ *       succeeded.
  * </ol>
  *
  * <p>OAEP uses SHA-256 where the source token can; SoftHSM2 2.6.1 only does SHA-1 (it answers
@@ -106,18 +111,37 @@ public final class DomainJoin {
    * On the source: wraps every domain key (every TRUSTED secret token key labelled {@code
    * domain-key...}) under {@code transportKey}.
    *
-   * @param skipUnextractable leave out domain keys made before domain join existed (not
-   *     extractable) instead of refusing; EKTs under them will not unwrap on the target
-   * @throws HsmException when the token has no domain key, or one that is not extractable
+   * @param expectedFingerprint the transport key's fingerprint as {@link #begin} printed it on the
+   *     target, read out by its operator: whoever carries the file could otherwise hand in a
+   *     transport key of their own and receive every domain key wrapped under it
+   * @param skipOutdated leave out domain keys that cannot be copied (made before domain join
+   *     existed, not extractable; or made with other attributes than this version gives their kind)
+   *     instead of refusing; EKTs under them will not unwrap on the target
+   * @throws IllegalArgumentException when the expected fingerprint is missing (before any token
+   *     call)
+   * @throws HsmException when the transport key's fingerprint is not the expected one (before any
+   *     token call), or the token has no domain key, or one that cannot be copied
    */
   public static DomainKeyBundle export(
       Path modulePath,
       String tokenLabel,
       char[] soPin,
       TransportKey transportKey,
-      boolean skipUnextractable) {
+      String expectedFingerprint,
+      boolean skipOutdated) {
     if (transportKey == null) {
       throw new IllegalArgumentException("transport key is required");
+    }
+    if (expectedFingerprint == null || expectedFingerprint.isBlank()) {
+      throw new IllegalArgumentException(
+          "the transport key's fingerprint, as domain-join begin printed it on the joining token,"
+              + " is required");
+    }
+    if (!expectedFingerprint.trim().equals(transportKey.fingerprint())) {
+      throw new HsmException(
+          "the transport key's fingerprint is "
+              + transportKey.fingerprint()
+              + ", not the one expected: it was swapped on the way");
     }
     return SecurityOfficer.run(
         modulePath,
@@ -130,23 +154,29 @@ public final class DomainJoin {
             throw new HsmException("token " + tokenLabel + " holds no trusted domain key");
           }
           List<String> unextractable = new ArrayList<>();
+          List<String> outdated = new ArrayList<>();
           keys.values()
               .removeIf(
                   a -> {
-                    boolean skip = !a.flag(PKCS11Constants.CKA_EXTRACTABLE);
-                    if (skip) {
+                    if (!a.extractable()) {
                       unextractable.add(a.label());
+                      return true;
                     }
-                    return skip;
+                    Optional<DomainKeyAttributes> wanted =
+                        DomainKeyAttributes.required(a.label(), true);
+                    if (wanted.isEmpty() || !wanted.get().equals(a)) {
+                      outdated.add(
+                          a.label()
+                              + (wanted.isEmpty()
+                                  ? " (no kind of domain key this version knows)"
+                                  : " " + a.differencesFrom(wanted.get())));
+                      return true;
+                    }
+                    return false;
                   });
-          if (!unextractable.isEmpty() && (!skipUnextractable || keys.isEmpty())) {
-            throw new HsmException(
-                unextractable
-                    + " on token "
-                    + tokenLabel
-                    + " are not extractable (made before domain join existed), so they cannot be"
-                    + " copied: rotate the domain key (rotate-domain-key) so that every EKT is"
-                    + " under a newer generation, then export with --skip-unextractable");
+          if ((!unextractable.isEmpty() || !outdated.isEmpty())
+              && (!skipOutdated || keys.isEmpty())) {
+            throw new HsmException(cannotCopy(tokenLabel, unextractable, outdated));
           }
           long imported =
               session.createObject(KeyTemplates.importedTransportKey(IMPORTED_LABEL, transportKey));
@@ -164,7 +194,8 @@ public final class DomainJoin {
               if (wrapped == null) {
                 wrapped = session.wrapKey(oaep(hash), imported, key.getKey());
               }
-              byte[] proof = proofEkt(session, key.getKey(), key.getValue());
+              DomainKeyRole.Key kind = DomainKeyRole.of(key.getValue().label()).orElseThrow();
+              byte[] proof = proofEkt(session, key.getKey(), kind);
               entries.add(new DomainKeyBundle.Entry(key.getValue(), wrapped, proof));
             }
             LOG.info("exported {} domain keys of token {}", entries.size(), tokenLabel);
@@ -175,18 +206,48 @@ public final class DomainJoin {
         });
   }
 
+  private static String cannotCopy(
+      String tokenLabel, List<String> unextractable, List<String> outdated) {
+    List<String> why = new ArrayList<>();
+    if (!unextractable.isEmpty()) {
+      why.add(unextractable + " are not extractable (made before domain join existed)");
+    }
+    if (!outdated.isEmpty()) {
+      why.add(
+          outdated
+              + " have other attributes than this version gives their kind of domain key"
+              + " (made by an older version)");
+    }
+    return String.join("; ", why)
+        + " on token "
+        + tokenLabel
+        + ", so they cannot be copied: rotate the domain key (rotate-domain-key) so that every EKT"
+        + " is under a newer generation, then export with --skip-outdated";
+  }
+
   /**
-   * On the target: lands every key of {@code bundle} with the source's attributes, after proving
-   * each is the source's key; a key already on the target under the same label is proved and kept.
-   * Destroys the transport key in any case (a failed join starts again with {@link #begin}).
+   * On the target: lands every key of {@code bundle}, each from its own kind's template, after
+   * proving each is the source's key; a key already on the target under the same label is proved
+   * and kept. Destroys the transport key in any case (a failed join starts again with {@link
+   * #begin}).
    *
-   * @throws HsmException when the bundle asks for weaker attributes than custody needs (before any
-   *     token call), was made for another transport key, does not unwrap, or fails its proof; no
-   *     domain key is left behind then
+   * @param expectedFingerprint the bundle's fingerprint as {@code export} printed it on the source,
+   *     read out by its operator: it is all that tells the source's bundle from one altered or made
+   *     by anyone else who holds the transport public key
+   * @throws IllegalArgumentException when the expected fingerprint is missing (before any token
+   *     call)
+   * @throws HsmException when the bundle's fingerprint is not the expected one, or a key in it is
+   *     of no known kind or has other attributes than its kind (before any token call); when it was
+   *     made for another transport key, does not unwrap, or fails its proof. No domain key is left
+   *     behind then
    */
   public static List<Joined> finish(
-      Path modulePath, String tokenLabel, char[] soPin, DomainKeyBundle bundle) {
-    checkBundle(bundle);
+      Path modulePath,
+      String tokenLabel,
+      char[] soPin,
+      DomainKeyBundle bundle,
+      String expectedFingerprint) {
+    checkBundle(bundle, expectedFingerprint);
     Mechanism oaep = oaep(bundle.oaepHash());
     return SecurityOfficer.run(
         modulePath,
@@ -215,23 +276,17 @@ public final class DomainJoin {
             prove(token, oaep, transport, bundle, present);
             List<Joined> joined = new ArrayList<>();
             for (DomainKeyBundle.Entry entry : bundle.keys()) {
-              DomainKeyAttributes wanted = entry.attributes();
-              if (present.containsKey(wanted.label())) {
-                joined.add(new Joined(wanted.label(), true));
+              String label = entry.attributes().label();
+              if (present.containsKey(label)) {
+                joined.add(new Joined(label, true));
                 continue;
               }
+              DomainKeyRole.Key kind = DomainKeyRole.of(label).orElseThrow();
               long copy =
-                  session.unwrapKey(oaep, transport, entry.wrapped(), wanted.unwrapTarget(true));
-              DomainKeyAttributes landed = DomainKeyAttributes.read(session, copy);
-              if (!landed.equals(wanted)) {
-                throw new HsmException(
-                    wanted.label()
-                        + " landed with other attributes than the source's: "
-                        + landed.flagsText()
-                        + " / "
-                        + landed.unwrapTemplateText());
-              }
-              joined.add(new Joined(wanted.label(), false));
+                  session.unwrapKey(
+                      oaep, transport, entry.wrapped(), JoinTemplates.asObject(kind, true));
+              requireAsItsKind(session, copy, true);
+              joined.add(new Joined(label, false));
             }
             LOG.info("domain join finished on token {}: {}", tokenLabel, joined);
             return joined;
@@ -239,6 +294,24 @@ public final class DomainJoin {
             session.destroyObject(transport);
           }
         });
+  }
+
+  /**
+   * Reads back a key the join unwrapped and checks that the token kept its kind's attributes.
+   *
+   * @throws HsmException naming what differs
+   */
+  private static void requireAsItsKind(Session session, long copy, boolean tokenObject)
+      throws PKCS11Exception {
+    DomainKeyAttributes landed = DomainKeyAttributes.read(session, copy);
+    DomainKeyAttributes wanted =
+        DomainKeyAttributes.required(landed.label(), tokenObject).orElseThrow();
+    if (!landed.equals(wanted)) {
+      throw new HsmException(
+          landed.label()
+              + " unwrapped with other attributes than its kind's template: "
+              + landed.differencesFrom(wanted));
+    }
   }
 
   /** On the target: destroys the transport key of a join that will not be finished. */
@@ -282,9 +355,10 @@ public final class DomainJoin {
   }
 
   /**
-   * Unwraps each key not yet on the token as a session object, and checks that it (or the copy
-   * already there) unwraps the source's proof EKT. In a session of its own, closed at the end, so
-   * that the session copies (not destroyable) go with it, whatever happens.
+   * Unwraps each key not yet on the token as a session object from its kind's template, checks that
+   * the token kept that template, and checks that it (or the copy already there) unwraps the
+   * source's proof EKT. In a session of its own, closed at the end, so that the session copies (not
+   * destroyable) go with it, whatever happens.
    */
   private static void prove(
       Token token,
@@ -296,31 +370,33 @@ public final class DomainJoin {
     Session proving = token.openSession(true);
     try {
       for (DomainKeyBundle.Entry entry : bundle.keys()) {
-        DomainKeyAttributes wanted = entry.attributes();
-        Long key = present.get(wanted.label());
+        String label = entry.attributes().label();
+        DomainKeyRole.Key kind = DomainKeyRole.of(label).orElseThrow();
+        Long key = present.get(label);
         if (key == null) {
           try {
-            key = proving.unwrapKey(oaep, transport, entry.wrapped(), wanted.unwrapTarget(false));
+            key =
+                proving.unwrapKey(
+                    oaep, transport, entry.wrapped(), JoinTemplates.asObject(kind, false));
           } catch (PKCS11Exception e) {
             throw new HsmException(
-                wanted.label()
+                label
                     + " does not unwrap under this token's transport key ("
                     + Pkcs11Errors.name(e.getErrorCode())
                     + "): the bundle was altered or made for another join");
           }
+          requireAsItsKind(proving, key, false);
         }
+        ProofKey proofKey = ProofKey.of(kind.template());
         long proof;
         try {
           proof =
               proving.unwrapKey(
-                  new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
-                  key,
-                  entry.proofEkt(),
-                  wanted.proofKeyOnTarget());
+                  proofKey.wrapMechanism(), key, entry.proofEkt(), proofKey.onTarget());
         } catch (PKCS11Exception e) {
           throw new HsmException(
-              wanted.label()
-                  + (present.containsKey(wanted.label())
+              label
+                  + (present.containsKey(label)
                       ? " on this token is not the source's key of that label"
                       : " fails its proof: the bundle was altered")
                   + " ("
@@ -334,22 +410,45 @@ public final class DomainJoin {
     }
   }
 
-  private static void checkBundle(DomainKeyBundle bundle) {
+  /**
+   * Everything about the bundle that needs no token: its fingerprint is the expected one, each key
+   * is of a known kind and has exactly that kind's attributes, no label twice.
+   */
+  private static void checkBundle(DomainKeyBundle bundle, String expectedFingerprint) {
     if (bundle == null) {
       throw new IllegalArgumentException("bundle is required");
+    }
+    if (expectedFingerprint == null || expectedFingerprint.isBlank()) {
+      throw new IllegalArgumentException(
+          "the bundle's fingerprint, as domain-join export printed it on the source, is required");
+    }
+    String fingerprint = bundle.fingerprint();
+    if (!expectedFingerprint.trim().equals(fingerprint)) {
+      throw new HsmException(
+          "the bundle's fingerprint is "
+              + fingerprint
+              + ", not the one expected: it was altered or replaced on the way");
     }
     oaep(bundle.oaepHash());
     List<String> labels = new ArrayList<>();
     for (DomainKeyBundle.Entry entry : bundle.keys()) {
-      List<String> wrong = entry.attributes().custodyProblems();
-      if (!wrong.isEmpty()) {
+      DomainKeyAttributes given = entry.attributes();
+      Optional<DomainKeyAttributes> wanted = DomainKeyAttributes.required(given.label(), true);
+      if (wanted.isEmpty()) {
         throw new HsmException(
-            "the bundle asks for " + entry.attributes().label() + " with " + wrong);
+            "the bundle holds " + given.label() + ", which is no kind of domain key");
       }
-      if (labels.contains(entry.attributes().label())) {
-        throw new HsmException("the bundle holds " + entry.attributes().label() + " twice");
+      if (!given.equals(wanted.get())) {
+        throw new HsmException(
+            "the bundle gives "
+                + given.label()
+                + " other attributes than its kind has: "
+                + given.differencesFrom(wanted.get()));
       }
-      labels.add(entry.attributes().label());
+      if (labels.contains(given.label())) {
+        throw new HsmException("the bundle holds " + given.label() + " twice");
+      }
+      labels.add(given.label());
     }
   }
 
@@ -387,13 +486,12 @@ public final class DomainJoin {
     return digits.isEmpty() ? BigInteger.ZERO : new BigInteger(digits);
   }
 
-  private static byte[] proofEkt(Session session, long domainKey, DomainKeyAttributes attributes)
+  private static byte[] proofEkt(Session session, long domainKey, DomainKeyRole.Key kind)
       throws PKCS11Exception {
-    long proof =
-        session.generateKey(
-            new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), attributes.proofKeyOnSource());
+    ProofKey proofKey = ProofKey.of(kind.template());
+    long proof = proofKey.generate(session);
     try {
-      return session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, proof);
+      return session.wrapKey(proofKey.wrapMechanism(), domainKey, proof);
     } finally {
       session.destroyObject(proof);
     }

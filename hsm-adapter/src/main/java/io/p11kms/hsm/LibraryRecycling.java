@@ -15,12 +15,15 @@ package io.p11kms.hsm;
  */
 final class LibraryRecycling {
   /**
-   * About 5 MB of shells on SoftHSM2, in each of the two instances. A recycle in place (no standby)
-   * stops calls for a time that grows with the shells it frees (measured under load: 86-135 ms at
-   * 200,000; at 20,000, 9-34 ms, median 12); a switch to the standby holds them only while the
-   * connection moves over.
+   * About 24 MB of shells on SoftHSM2 at most, in the instance in use (the one left is finalized
+   * right after a switch). A switch to the standby holds calls only while the connection moves over
+   * (0.1-1 ms); the instance left is finalized off the request path. Every switch starts the
+   * backing key cache empty, so a bound much lower than this (every few seconds under load) keeps a
+   * cache of many keys from ever warming: its keys are unwrapped again in each instance. A recycle
+   * in place (no standby) stops calls for a time that grows with the shells it frees (measured
+   * under load: 86-135 ms at 200,000; at 20,000, 9-34 ms).
    */
-  static final long SOFTHSM_BOUND = 20_000;
+  static final long SOFTHSM_BOUND = 100_000;
 
   private final long bound;
   private volatile long objectsAtStart;

@@ -56,7 +56,7 @@ class BackingKeysTest {
   }
 
   @Test
-  void cacheFull_aKeySeenOnceIsUnwrappedForItsRequestOnly_aKeySeenTwiceIsCached() {
+  void cacheFull_aKeyUsedLessThanTheCachedOnesIsNotKept_oneUsedMoreTakesAPlace() {
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withCache(2, Duration.ofMinutes(5)))) {
       int before = hsm.visibleObjectCount();
       WrappedKey first = hsm.generateBackingKey();
@@ -71,10 +71,12 @@ class BackingKeysTest {
       assertThat(hsm.cachedBackingKeyCount()).isEqualTo(2);
       assertThat(hsm.visibleObjectCount()).isEqualTo(before + 2);
 
-      encrypt(hsm, third);
-      assertThat(hsm.backingKeyCacheMisses()).isEqualTo(missesBefore + 2);
+      // Used more often than the cached keys, it is kept within a few more calls.
       long hitsBefore = hsm.backingKeyCacheHits();
-      encrypt(hsm, third);
+      for (int i = 0; i < 6 && hsm.backingKeyCacheHits() == hitsBefore; i++) {
+        encrypt(hsm, third);
+        assertThat(hsm.visibleObjectCount()).isEqualTo(before + 2);
+      }
       assertThat(hsm.backingKeyCacheHits()).isEqualTo(hitsBefore + 1);
       assertThat(hsm.cachedBackingKeyCount()).isEqualTo(2);
       assertThat(hsm.visibleObjectCount()).isEqualTo(before + 2);

@@ -332,4 +332,146 @@ class CliIT {
     assertThat(cut.err()).contains("decryption failed");
     assertThat(dir.resolve("b.out")).doesNotExist();
   }
+
+  @Test
+  void awsNamesOfEnumValues_areTakenAndPrinted() throws Exception {
+    String keyId = createKey();
+
+    Run encrypt =
+        kms(
+            "encrypt",
+            "--key-id",
+            keyId,
+            "--plaintext",
+            "AAEC",
+            "--encryption-algorithm",
+            "SYMMETRIC_DEFAULT");
+    assertThat(encrypt.exitCode()).as(encrypt.err()).isZero();
+    assertThat(encrypt.json().path("encryptionAlgorithm").asText()).isEqualTo("SYMMETRIC_DEFAULT");
+
+    JsonNode metadata = kms("describe-key", "--key-id", keyId).json().path("keyMetadata");
+    assertThat(metadata.path("keyState").asText()).isEqualTo("Enabled");
+    assertThat(metadata.path("encryptionAlgorithms").get(0).asText())
+        .isEqualTo("SYMMETRIC_DEFAULT");
+  }
+
+  private Path encryptFile(String keyId, byte[] content, String... context) throws Exception {
+    Path original = Files.write(dir.resolve("plain.bin"), content);
+    Path sealed = dir.resolve("plain.p11kms");
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "encrypt-file",
+                "--key-id",
+                keyId,
+                "--in",
+                original.toString(),
+                "--out",
+                sealed.toString()));
+    for (String pair : context) {
+      args.add("--encryption-context");
+      args.add(pair);
+    }
+    Run run = kms(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    return sealed;
+  }
+
+  @Test
+  void decryptFile_encryptionContext_mustBeTheStoredOne() throws Exception {
+    byte[] content = "context-bound".getBytes(StandardCharsets.UTF_8);
+    Path sealed = encryptFile(createKey(), content, "app=billing", "stage=prod");
+    Path opened = dir.resolve("opened.bin");
+
+    Run other =
+        kms(
+            "decrypt-file",
+            "--in",
+            sealed.toString(),
+            "--out",
+            opened.toString(),
+            "--encryption-context",
+            "app=billing",
+            "--encryption-context",
+            "stage=test");
+    assertThat(other.exitCode()).isEqualTo(1);
+    assertThat(other.err())
+        .contains("encryption context is not the one given with --encryption-context")
+        .contains("app, stage")
+        .doesNotContain("prod");
+    assertThat(opened).doesNotExist();
+
+    Run subset =
+        kms(
+            "decrypt-file",
+            "--in",
+            sealed.toString(),
+            "--out",
+            opened.toString(),
+            "--encryption-context",
+            "app=billing");
+    assertThat(subset.exitCode()).isEqualTo(1);
+    assertThat(opened).doesNotExist();
+
+    Run same =
+        kms(
+            "decrypt-file",
+            "--in",
+            sealed.toString(),
+            "--out",
+            opened.toString(),
+            "--encryption-context",
+            "stage=prod",
+            "--encryption-context",
+            "app=billing");
+    assertThat(same.exitCode()).as(same.err()).isZero();
+    assertThat(Files.readAllBytes(opened)).isEqualTo(content);
+  }
+
+  @Test
+  void encryptFile_missingInput_saysNoSuchFile() {
+    Path missing = dir.resolve("missing.bin");
+
+    Run run =
+        kms(
+            "encrypt-file",
+            "--key-id",
+            "alias/none",
+            "--in",
+            missing.toString(),
+            "--out",
+            dir.resolve("out.p11kms").toString());
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains("no such file: " + missing);
+  }
+
+  @Test
+  void decryptFile_headerChanged_exits1AsAFileThatFailsToDecrypt() throws Exception {
+    Path sealed = encryptFile(createKey(), new byte[5000], "purpose=test");
+    byte[] bytes = Files.readAllBytes(sealed);
+    int value = indexOf(bytes, "test".getBytes(StandardCharsets.UTF_8));
+    bytes[value + 3] = 'u'; // the stored context now says purpose=tesu
+    Files.write(sealed, bytes);
+    Path opened = dir.resolve("opened.bin");
+
+    Run run = kms("decrypt-file", "--in", sealed.toString(), "--out", opened.toString());
+
+    assertThat(run.exitCode()).as(run.err()).isEqualTo(1);
+    assertThat(run.err()).contains("decryption failed");
+    assertThat(opened).doesNotExist();
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    throw new AssertionError("not found");
+  }
 }

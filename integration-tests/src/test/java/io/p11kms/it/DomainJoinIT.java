@@ -89,20 +89,44 @@ class DomainJoinIT {
               });
     }
 
-    // A bundle altered on the way: finish fails cleanly and leaves no key on B.
+    // Export refuses to run without the fingerprint B's operator read out, and writes nothing.
     Result begun = step(b, "begin", "--out", temp.resolve("t1").toString());
+    assertThat(begun.exit()).as(begun.err()).isZero();
+    String firstFingerprint = fingerprintIn(begun.out());
+    Path unchecked = temp.resolve("bundle0");
+    Result noFingerprint = exportTo(a, temp.resolve("t1"), unchecked, null);
+    assertThat(noFingerprint.exit()).isEqualTo(2);
+    assertThat(noFingerprint.err()).contains("Missing required option: '--expect-fingerprint");
+    assertThat(unchecked).doesNotExist();
     Path bundle1 = temp.resolve("bundle1");
-    assertThat(exportTo(a, temp.resolve("t1"), bundle1, null).exit()).isZero();
-    Path tampered = temp.resolve("bundle1-tampered");
-    flipWrappedByte(bundle1, tampered);
-    Result refused = step(b, "finish", "--in", tampered.toString());
-    assertThat(begun.exit()).isZero();
-    assertThat(refused.exit()).isEqualTo(1);
-    assertThat(refused.err())
-        .contains("domain-key/1 does not unwrap under this token's transport key")
-        .doesNotContain("Exception")
-        .doesNotContain("\tat ");
+    Result exported = exportTo(a, temp.resolve("t1"), bundle1, null, firstFingerprint);
+    assertThat(exported.exit()).as(exported.err()).isZero();
+    String bundle1Fingerprint = bundleFingerprintIn(exported.out());
+
+    // Bundles altered on the way: finish refuses each with one line, before any token call (the
+    // transport key is still there for abort to destroy), and leaves no key on B.
+    Path emptiedUnwrapTemplate = temp.resolve("bundle1-unwrap-template");
+    edit(bundle1, emptiedUnwrapTemplate, DomainJoinIT::emptyUnwrapTemplate);
+    Path flippedWrapped = temp.resolve("bundle1-wrapped");
+    edit(bundle1, flippedWrapped, DomainJoinIT::flipWrappedByte);
+    for (Path tampered : List.of(emptiedUnwrapTemplate, flippedWrapped)) {
+      Result refused =
+          step(
+              b, "finish", "--in", tampered.toString(), "--expect-fingerprint", bundle1Fingerprint);
+      assertThat(refused.exit()).as(refused.err()).isEqualTo(1);
+      assertThat(refused.err())
+          .contains("the bundle's fingerprint is sha256:")
+          .contains("not the one expected: it was altered or replaced on the way")
+          .doesNotContain("Exception")
+          .doesNotContain("\tat ");
+      assertThat(list(b)).isEmpty();
+    }
+    Result unchecked1 = step(b, "finish", "--in", bundle1.toString());
+    assertThat(unchecked1.exit()).isEqualTo(2);
+    assertThat(unchecked1.err()).contains("Missing required option: '--expect-fingerprint");
     assertThat(list(b)).isEmpty();
+    Result aborted = step(b, "abort");
+    assertThat(aborted.out()).contains("transport key destroyed");
 
     // The real join, every step through the spy.
     Path spyBegin = temp.resolve("begin.spy");
@@ -115,7 +139,15 @@ class DomainJoinIT {
     Result export = exportTo(a, temp.resolve("t2"), bundle2, spyExport, fingerprint);
     assertThat(export.exit()).as(export.err()).isZero();
     assertThat(export.out()).contains("wrapped domain-key/1", "wrapped domain-key/2");
-    Result finish = spied(b, spyFinish, "finish", "--in", bundle2.toString());
+    Result finish =
+        spied(
+            b,
+            spyFinish,
+            "finish",
+            "--in",
+            bundle2.toString(),
+            "--expect-fingerprint",
+            bundleFingerprintIn(export.out()));
     assertThat(finish.exit()).as(finish.err()).isZero();
     assertThat(finish.out())
         .contains("joined and proved: domain-key/1", "joined and proved: domain-key/2")
@@ -130,7 +162,7 @@ class DomainJoinIT {
         .startsWith("domain-key/1 ")
         .contains("CKA_TRUSTED=true", "CKA_SENSITIVE=true", "CKA_EXTRACTABLE=true")
         .contains("CKA_WRAP_WITH_TRUSTED=true", "CKA_ENCRYPT=false", "CKA_DECRYPT=false")
-        .contains("CKA_MODIFIABLE=false", "wrapTemplate{CKA_DERIVE=true}");
+        .contains("CKA_MODIFIABLE=false", "CKA_WRAP_TEMPLATE={CKA_", "CKA_UNWRAP_TEMPLATE={CKA_");
 
     // (c) The key moved only by C_WrapKey and C_UnwrapKey; its value was never asked for.
     SpyTrace beginTrace = SpyTrace.read(spyBegin);
@@ -273,22 +305,45 @@ class DomainJoinIT {
   }
 
   private static String fingerprintIn(String beginOutput) {
-    Matcher m = Pattern.compile("transport key (sha256:[0-9a-f]{64})").matcher(beginOutput);
-    assertThat(m.find()).as(beginOutput).isTrue();
+    return fingerprintAfter("transport key ", beginOutput);
+  }
+
+  private static String bundleFingerprintIn(String exportOutput) {
+    return fingerprintAfter("bundle ", exportOutput);
+  }
+
+  private static String fingerprintAfter(String prefix, String output) {
+    Matcher m = Pattern.compile("(?m)^" + prefix + "(sha256:[0-9a-f]{64})").matcher(output);
+    assertThat(m.find()).as(output).isTrue();
     return m.group(1);
   }
 
-  private static void flipWrappedByte(Path bundle, Path tampered) throws Exception {
+  /** Writes {@code bundle} to {@code tampered} with {@code change} made to its properties. */
+  private static void edit(
+      Path bundle, Path tampered, java.util.function.Consumer<Properties> change) throws Exception {
     Properties p = new Properties();
     try (Reader in = Files.newBufferedReader(bundle, StandardCharsets.UTF_8)) {
       p.load(in);
     }
-    byte[] wrapped = Base64.getDecoder().decode(p.getProperty("key.1.wrapped"));
-    wrapped[wrapped.length / 2] ^= 1;
-    p.setProperty("key.1.wrapped", Base64.getEncoder().encodeToString(wrapped));
+    change.accept(p);
     try (Writer out = Files.newBufferedWriter(tampered, StandardCharsets.UTF_8)) {
       p.store(out, null);
     }
+  }
+
+  private static void flipWrappedByte(Properties p) {
+    byte[] wrapped = Base64.getDecoder().decode(p.getProperty("key.1.wrapped"));
+    wrapped[wrapped.length / 2] ^= 1;
+    p.setProperty("key.1.wrapped", Base64.getEncoder().encodeToString(wrapped));
+  }
+
+  /** What unwraps under key 1 is no longer pinned: the weakness the fingerprint must catch. */
+  private static void emptyUnwrapTemplate(Properties p) {
+    String attributes = p.getProperty("key.1.attributes");
+    String emptied =
+        attributes.replaceAll("CKA_UNWRAP_TEMPLATE=\\{[^}]*\\}", "CKA_UNWRAP_TEMPLATE={}");
+    assertThat(emptied).isNotEqualTo(attributes);
+    p.setProperty("key.1.attributes", emptied);
   }
 
   private static <T> T call(ServerProcess server, Function<KeyManagementServiceBlockingStub, T> f)

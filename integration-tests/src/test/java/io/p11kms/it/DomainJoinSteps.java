@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The domain join as an operator runs it between two data folders made by init-token.sh: {@code
@@ -19,9 +21,36 @@ final class DomainJoinSteps {
   static void join(Path work, Path source, Path target) throws Exception {
     Path transportKey = work.resolve("transport-key.pub");
     Path bundle = work.resolve("domain-keys.wrapped");
-    step(target, "begin", "--out", transportKey.toString());
-    step(source, "export", "--transport-key", transportKey.toString(), "--out", bundle.toString());
-    step(target, "finish", "--in", bundle.toString());
+    String begun = step(target, "begin", "--out", transportKey.toString());
+    String exported =
+        step(
+            source,
+            "export",
+            "--transport-key",
+            transportKey.toString(),
+            "--expect-fingerprint",
+            fingerprintAfter("transport key ", begun),
+            "--out",
+            bundle.toString());
+    step(
+        target,
+        "finish",
+        "--in",
+        bundle.toString(),
+        "--expect-fingerprint",
+        fingerprintAfter("bundle ", exported));
+  }
+
+  /**
+   * The fingerprint a step printed after {@code prefix}: what one operator reads to the other, here
+   * passed on as the next step's {@code --expect-fingerprint}.
+   */
+  private static String fingerprintAfter(String prefix, String output) {
+    Matcher m = Pattern.compile("(?m)^" + prefix + "(sha256:[0-9a-f]{64})").matcher(output);
+    if (!m.find()) {
+      throw new IllegalStateException("no fingerprint after '" + prefix + "' in: " + output);
+    }
+    return m.group(1);
   }
 
   /** One line per domain key on the token in {@code dataDir}: its label and every attribute. */
@@ -32,7 +61,7 @@ final class DomainJoinSteps {
         .toList();
   }
 
-  private static void step(Path dataDir, String step, String... args) throws Exception {
+  private static String step(Path dataDir, String step, String... args) throws Exception {
     List<String> command =
         new ArrayList<>(
             List.of(
@@ -43,7 +72,7 @@ final class DomainJoinSteps {
                 "--so-pin-file",
                 dataDir.resolve("so.pin").toString()));
     command.addAll(List.of(args));
-    p11kms(dataDir.getParent(), dataDir, command.toArray(String[]::new));
+    return p11kms(dataDir.getParent(), dataDir, command.toArray(String[]::new));
   }
 
   private static String config(Path dataDir) {

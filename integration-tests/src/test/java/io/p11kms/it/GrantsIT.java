@@ -6,6 +6,7 @@ import static io.p11kms.it.KmsSecureTestServer.BOB;
 import static io.p11kms.it.KmsSecureTestServer.CAROL;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.p11kms.proto.v1.CreateGrantRequest;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * allows RetireGrant) or revoked.
  */
 class GrantsIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static KmsSecureTestServer server;
   private static KeyManagementServiceBlockingStub admin;
   private static KeyManagementServiceBlockingStub alice;
@@ -130,7 +132,7 @@ class GrantsIT {
     denied(() -> bob.generateDataKey(dataKey(key, Map.of("tenant", "t2"))));
     denied(() -> bob.generateDataKey(dataKey(key, Map.of("object", "o-17"))));
     denied(() -> encrypt(bob, key, Map.of("tenant", "t1")));
-    // The grantee cannot revoke, nor grant itself more.
+    // The grantee cannot revoke, nor grant (its grant does not include CreateGrant).
     denied(
         () ->
             bob.revokeGrant(
@@ -168,6 +170,91 @@ class GrantsIT {
     encrypt(bob, key, Map.of());
     bob.retireGrant(RetireGrantRequest.newBuilder().setGrantToken(grant.getGrantToken()).build());
     denied(() -> encrypt(bob, key, Map.of()));
+  }
+
+  @Test
+  void grantThatAllowsCreateGrant_grantsOnlyItsOperations_withItsConstraints() throws Exception {
+    String key = newKey();
+    admin.createGrant(
+        CreateGrantRequest.newBuilder()
+            .setKeyId(key)
+            .setGranteePrincipal(BOB)
+            .addOperations("Encrypt")
+            .addOperations("Decrypt")
+            .addOperations("CreateGrant")
+            .setConstraints(
+                GrantConstraints.newBuilder().putEncryptionContextSubset("tenant", "t1"))
+            .build());
+    // Escalations: an operation the grant lacks, no constraint, a different one.
+    denied(() -> bob.createGrant(delegated(key, BOB, List.of("Encrypt", "GenerateDataKey"), null)));
+    denied(() -> bob.createGrant(delegated(key, BOB, List.of("Encrypt"), null)));
+    denied(
+        () -> bob.createGrant(delegated(key, CAROL, List.of("Encrypt"), subset("tenant", "t2"))));
+    denied(() -> bob.createGrant(delegated(key, CAROL, List.of("Encrypt"), equals("app", "pay"))));
+    denied(() -> encrypt(carol, key, Map.of("tenant", "t1")));
+    assertThat(auditedCreateGrants(BOB))
+        .containsExactly(
+            "DENIED AccessDeniedException",
+            "DENIED AccessDeniedException",
+            "DENIED AccessDeniedException",
+            "DENIED AccessDeniedException");
+
+    // A subset of the operations under a stricter constraint; the grant's own constraint does not
+    // apply to its CreateGrant, which takes no encryption context.
+    bob.createGrant(
+        delegated(
+            key,
+            CAROL,
+            List.of("Encrypt"),
+            subset("tenant", "t1").putEncryptionContextSubset("app", "pay")));
+    encrypt(carol, key, Map.of("tenant", "t1", "app", "pay", "object", "o-1"));
+    denied(() -> encrypt(carol, key, Map.of("tenant", "t1")));
+    // EncryptionContextEquals holding the grant's pairs is stricter too.
+    bob.createGrant(
+        delegated(
+            key,
+            ALICE,
+            List.of("Encrypt", "Decrypt"),
+            equals("tenant", "t1").putEncryptionContextEquals("app", "pay")));
+    ByteString ct = encrypt(alice, key, Map.of("tenant", "t1", "app", "pay")).getCiphertextBlob();
+    decrypt(alice, ct, Map.of("tenant", "t1", "app", "pay"));
+    denied(() -> encrypt(alice, key, Map.of("tenant", "t1", "app", "pay", "object", "o-1")));
+    assertThat(auditedCreateGrants(BOB)).endsWith("SUCCEEDED ", "SUCCEEDED ").hasSize(6);
+  }
+
+  private static GrantConstraints.Builder subset(String name, String value) {
+    return GrantConstraints.newBuilder().putEncryptionContextSubset(name, value);
+  }
+
+  private static GrantConstraints.Builder equals(String name, String value) {
+    return GrantConstraints.newBuilder().putEncryptionContextEquals(name, value);
+  }
+
+  private static CreateGrantRequest delegated(
+      String key, String grantee, List<String> operations, GrantConstraints.Builder constraints) {
+    CreateGrantRequest.Builder b =
+        CreateGrantRequest.newBuilder()
+            .setKeyId(key)
+            .setGranteePrincipal(grantee)
+            .addAllOperations(operations);
+    if (constraints != null) {
+      b.setConstraints(constraints);
+    }
+    return b.build();
+  }
+
+  /** The outcome and error of each audited CreateGrant call of {@code principal}, in order. */
+  private static List<String> auditedCreateGrants(String principal) throws Exception {
+    List<String> out = new java.util.ArrayList<>();
+    for (String line : java.nio.file.Files.readAllLines(server.auditFile())) {
+      var r = JSON.readTree(line);
+      if (r.path("type").asText().equals("request")
+          && r.path("principal").asText().equals(principal)
+          && r.path("operation").asText().equals("CreateGrant")) {
+        out.add(r.path("outcome").asText() + " " + r.path("error").asText());
+      }
+    }
+    return out;
   }
 
   private static String newKey() {

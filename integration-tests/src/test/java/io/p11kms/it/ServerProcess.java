@@ -58,31 +58,48 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** Starts {@code Main serve} on the set-up in {@code dataDir}; returns once it listens. */
+  /**
+   * Starts {@code Main serve --dev} on the set-up in {@code dataDir}, as run.sh does (the token
+   * set-up names no TLS files, so it is development mode, asked for); returns once it listens.
+   */
   static ServerProcess start(Path dataDir) throws Exception {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                List.of(
-                    java.toString(),
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    "io.p11kms.server.Main",
-                    "serve",
-                    "--config",
-                    dataDir.resolve("p11kms.properties").toString()))
-            .redirectError(
-                ProcessBuilder.Redirect.appendTo(dataDir.resolve("server.log").toFile()));
-    builder.environment().put("SOFTHSM2_CONF", dataDir.resolve("softhsm2.conf").toString());
-    Process process = builder.start();
+    Process process = launch(dataDir, "--dev");
     CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> awaitListening(process));
     try {
       return new ServerProcess(process, port.get(60, TimeUnit.SECONDS));
     } catch (Exception e) {
       process.destroyForcibly();
-      throw new IllegalStateException(
-          "server did not start: " + Files.readString(dataDir.resolve("server.log")), e);
+      throw new IllegalStateException("server did not start: " + Files.readString(log(dataDir)), e);
     }
+  }
+
+  /**
+   * Starts {@code Main serve --config <dataDir>/p11kms.properties} with {@code options}; its stderr
+   * (the log) is appended to {@link #log(Path)}, its stdout is the returned process's.
+   */
+  static Process launch(Path dataDir, String... options) throws IOException {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                java.toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.p11kms.server.Main",
+                "serve",
+                "--config",
+                dataDir.resolve("p11kms.properties").toString()));
+    command.addAll(List.of(options));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectError(ProcessBuilder.Redirect.appendTo(log(dataDir).toFile()));
+    builder.environment().put("SOFTHSM2_CONF", dataDir.resolve("softhsm2.conf").toString());
+    return builder.start();
+  }
+
+  /** The server's log (its stderr) for the set-up in {@code dataDir}. */
+  static Path log(Path dataDir) {
+    return dataDir.resolve("server.log");
   }
 
   private static int awaitListening(Process process) {

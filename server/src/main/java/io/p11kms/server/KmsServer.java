@@ -10,6 +10,8 @@ import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.auth.Principals;
+import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -39,7 +41,6 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -166,27 +167,14 @@ public final class KmsServer {
   }
 
   /**
-   * Opens the token and the store that {@code config} names and listens on its address. The
-   * plaintext listener binds to loopback only.
-   */
-  public static KmsServer open(ServerConfig config) {
-    return open(config, SecurityConfig.fromProperties(new java.util.Properties(), Path.of(".")));
-  }
-
-  /**
-   * As above, with mutual TLS when {@code security} names the files (any listen address), else the
-   * loopback-only plaintext listener; with key policies, grants and the audit log.
+   * Opens the token and the store that {@code config} names and listens on its address: with mutual
+   * TLS when {@code security} names the files (any listen address), else, in development mode only,
+   * the loopback-only plaintext listener; with key policies, grants and the audit log.
+   *
+   * @throws ConfigException with neither TLS files nor development mode, before the token is opened
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security) {
     return open(config, security, null);
-  }
-
-  /**
-   * As {@link #open(ServerConfig)}, with every call and token call measured into {@code metrics}.
-   */
-  public static KmsServer open(ServerConfig config, Metrics metrics) {
-    return open(
-        config, SecurityConfig.fromProperties(new java.util.Properties(), Path.of(".")), metrics);
   }
 
   /**
@@ -194,6 +182,7 @@ public final class KmsServer {
    * call (request count, latency, one log line with a request id) and every token call is measured.
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
+    checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         security.tls()
             ? Tls.serverBuilder(config.listenHost(), config.listenPort(), security)
@@ -243,6 +232,39 @@ public final class KmsServer {
       server.countRotationsIn(metrics);
     }
     return server.checkDueWorkEvery(config.tasksInterval());
+  }
+
+  /**
+   * Refuses a plaintext listener nobody asked for: a missing TLS file must never make every local
+   * process an administrator. Development mode, asked for by name, is announced at WARN.
+   */
+  private static void checkListenerSecurity(ServerConfig config, SecurityConfig security) {
+    if (security.tls()) {
+      return;
+    }
+    if (!security.devMode()) {
+      throw new ConfigException(
+          "no listener security configured: set "
+              + SecurityConfig.TLS_CERT_FILE
+              + ", "
+              + SecurityConfig.TLS_KEY_FILE
+              + " and "
+              + SecurityConfig.TLS_CLIENT_CA_FILE
+              + " for mutual TLS, or ask for development mode ("
+              + SecurityConfig.DEV_MODE
+              + "=true, or serve --dev): a plaintext loopback listener where every caller is "
+              + Principals.LOCAL
+              + ", an administrator of every key");
+    }
+    log.warn(
+        "DEVELOPMENT MODE ({}=true or serve --dev): plaintext listener on {}:{}, every caller is"
+            + " {} and an administrator of every key: any process on this host or in its network"
+            + " namespace can use and decrypt every key. Never run it so on a shared host or in"
+            + " production; configure mutual TLS instead.",
+        SecurityConfig.DEV_MODE,
+        config.listenHost(),
+        config.listenPort(),
+        Principals.LOCAL);
   }
 
   /**

@@ -67,11 +67,19 @@ public final class Main {
     @Option(names = "--config", required = true, description = "The properties file.")
     Path config;
 
+    @Option(
+        names = "--dev",
+        description =
+            "Development mode (as dev.mode=true): without TLS files, a plaintext listener on"
+                + " loopback where every caller is an administrator of every key.")
+    boolean dev;
+
     @Override
     public Integer call() throws InterruptedException {
       ServerConfig serverConfig = ServerConfig.load(config);
       log.info("configuration: {}", serverConfig.toRedactedString());
-      SecurityConfig security = SecurityConfig.load(config);
+      SecurityConfig loaded = SecurityConfig.load(config);
+      SecurityConfig security = dev ? loaded.withDevMode() : loaded;
       log.info("security: {}", security.toRedactedString());
       MetricsConfig metricsConfig = MetricsConfig.load(config);
       Metrics metrics = new Metrics();

@@ -21,8 +21,10 @@ import picocli.CommandLine.Option;
  * {@code p11kms domain-join}: copies the domain keys of one token (the source) to a new server's
  * token (the target), wrapped under a transport key the target made, as each token's security
  * officer. On the target {@code begin}, on the source {@code export}, on the target {@code finish}.
- * The files carry a public key one way and wrapped bytes the other. The SO PIN comes from a file or
- * an environment variable, never from the command line.
+ * The files carry a public key one way and wrapped bytes the other; each step prints a fingerprint
+ * that the other side's operator must be told and give to the next step ({@code
+ * --expect-fingerprint}, required): it is what tells the genuine file from one swapped on the way.
+ * The SO PIN comes from a file or an environment variable, never from the command line.
  *
  * <p>Exit codes: 0 done, 1 the ceremony failed (the message says why), 2 bad options or files.
  */
@@ -148,13 +150,18 @@ public final class DomainJoinCommand {
 
     @Option(
         names = "--expect-fingerprint",
-        description = "The fingerprint begin printed on the target; refused if it differs.")
+        required = true,
+        description =
+            "The fingerprint begin printed on the target, read out by its operator; the transport"
+                + " key is refused if it differs.")
     String expectFingerprint;
 
     @Option(
-        names = "--skip-unextractable",
-        description = "Leave out domain keys made before domain join existed.")
-    boolean skipUnextractable;
+        names = {"--skip-outdated", "--skip-unextractable"},
+        description =
+            "Leave out domain keys that cannot be copied (not extractable, or made with the"
+                + " attributes of an older version).")
+    boolean skipOutdated;
 
     @Option(names = "--out", required = true, description = "Where to write the wrapped keys.")
     Path out;
@@ -169,16 +176,10 @@ public final class DomainJoinCommand {
       refuseExisting(out);
       TransportKey key = TransportKey.read(transportKey);
       System.out.println("transport key " + key.fingerprint());
-      if (expectFingerprint != null && !expectFingerprint.trim().equals(key.fingerprint())) {
-        throw new HsmException(
-            "the transport key's fingerprint is "
-                + key.fingerprint()
-                + ", not the one expected: it was swapped on the way");
-      }
       char[] pin = so.read();
       DomainKeyBundle bundle;
       try {
-        bundle = DomainJoin.export(module, tokenLabel, pin, key, skipUnextractable);
+        bundle = DomainJoin.export(module, tokenLabel, pin, key, expectFingerprint, skipOutdated);
       } finally {
         Arrays.fill(pin, '\0');
       }
@@ -192,6 +193,9 @@ public final class DomainJoinCommand {
               + bundle.oaepHash()
               + ") to "
               + out);
+      System.out.println("bundle " + bundle.fingerprint());
+      System.out.println(
+          "read this fingerprint to the target's operator; finish refuses the bundle without it");
       return 0;
     }
   }
@@ -199,12 +203,21 @@ public final class DomainJoinCommand {
   @Command(
       name = "finish",
       description =
-          "On the target token: unwrap the domain keys with the source's attributes, prove them.")
+          "On the target token: check the bundle, land each domain key from its kind's template,"
+              + " prove them.")
   static final class Finish extends Step {
     @Mixin SoPin so;
 
     @Option(names = "--in", required = true, description = "The file export wrote.")
     Path in;
+
+    @Option(
+        names = "--expect-fingerprint",
+        required = true,
+        description =
+            "The bundle fingerprint export printed on the source, read out by its operator; the"
+                + " bundle is refused if it differs.")
+    String expectFingerprint;
 
     @Override
     String name() {
@@ -217,7 +230,7 @@ public final class DomainJoinCommand {
       char[] pin = so.read();
       List<DomainJoin.Joined> joined;
       try {
-        joined = DomainJoin.finish(module, tokenLabel, pin, bundle);
+        joined = DomainJoin.finish(module, tokenLabel, pin, bundle, expectFingerprint);
       } finally {
         Arrays.fill(pin, '\0');
       }
@@ -269,15 +282,7 @@ public final class DomainJoinCommand {
     @Override
     int run(Path module, String tokenLabel) {
       for (DomainKeyAttributes key : DomainJoin.list(module, tokenLabel)) {
-        System.out.println(
-            key.label()
-                + " "
-                + key.flagsText()
-                + " wrapTemplate{"
-                + key.wrapTemplateText()
-                + "} unwrapTemplate{"
-                + key.unwrapTemplateText()
-                + "}");
+        System.out.println(key.label() + " " + key.text());
       }
       return 0;
     }

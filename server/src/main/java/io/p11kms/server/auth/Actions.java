@@ -1,56 +1,20 @@
 package io.p11kms.server.auth;
 
+import io.p11kms.server.service.Operation;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** The {@code kms:} actions a key policy may name, and action patterns ({@code kms:Generate*}). */
 public final class Actions {
-  /** Actions of this service, and AWS KMS actions it does not serve (so AWS policies parse). */
-  public static final Set<String> KNOWN =
-      Set.of(
-          "CreateKey",
-          "DescribeKey",
-          "ListKeys",
-          "Encrypt",
-          "Decrypt",
-          "ReEncryptFrom",
-          "ReEncryptTo",
-          "GenerateDataKey",
-          "GenerateDataKeyWithoutPlaintext",
-          "GenerateRandom",
-          "UpdateKeyDescription",
-          "EnableKey",
-          "DisableKey",
-          "ScheduleKeyDeletion",
-          "CancelKeyDeletion",
-          "CreateAlias",
-          "UpdateAlias",
-          "DeleteAlias",
-          "ListAliases",
-          "TagResource",
-          "UntagResource",
-          "ListResourceTags",
-          "PutKeyPolicy",
-          "GetKeyPolicy",
-          "ListKeyPolicies",
-          "CreateGrant",
-          "ListGrants",
-          "ListRetirableGrants",
-          "RetireGrant",
-          "RevokeGrant",
-          "EnableKeyRotation",
-          "DisableKeyRotation",
-          "GetKeyRotationStatus",
-          "RotateKeyOnDemand",
-          "ListKeyRotations",
-          "Sign",
-          "Verify",
-          "GetPublicKey",
-          "GenerateMac",
-          "VerifyMac",
-          "GenerateDataKeyPair",
-          "GenerateDataKeyPairWithoutPlaintext",
+  /** AWS KMS actions this service does not serve, named so that AWS policies parse. */
+  private static final List<String> AWS_ONLY =
+      List.of(
           "ImportKeyMaterial",
           "DeleteImportedKeyMaterial",
           "GetParametersForImport",
@@ -61,37 +25,35 @@ public final class Actions {
           "ConnectCustomKeyStore",
           "DisconnectCustomKeyStore");
 
+  /** Actions of this service's operations, and AWS KMS actions it does not serve. */
+  public static final Set<String> KNOWN =
+      Stream.concat(
+              Arrays.stream(Operation.values())
+                  .filter(op -> op.keySource() != Operation.KeySource.ITEMS)
+                  .flatMap(op -> op.actions().stream()),
+              AWS_ONLY.stream())
+          .collect(Collectors.toUnmodifiableSet());
+
   /** Operations a grant may allow, as AWS KMS. */
-  public static final Set<String> GRANTABLE =
-      Set.of(
-          "Decrypt",
-          "Encrypt",
-          "GenerateDataKey",
-          "GenerateDataKeyWithoutPlaintext",
-          "ReEncryptFrom",
-          "ReEncryptTo",
-          "CreateGrant",
-          "RetireGrant",
-          "DescribeKey",
-          "Sign",
-          "Verify",
-          "GetPublicKey",
-          "GenerateMac",
-          "VerifyMac",
-          "GenerateDataKeyPair",
-          "GenerateDataKeyPairWithoutPlaintext");
+  public static final Set<String> GRANTABLE = actionsWhere(u -> u != Operation.GrantUse.NO);
+
+  /**
+   * Grant operations that take no encryption context but that a constrained grant may include, its
+   * constraints not applying to them (CreateGrant passes them on, {@link GrantDelegation}).
+   */
+  public static final Set<String> UNCONSTRAINED =
+      actionsWhere(u -> u == Operation.GrantUse.UNCONSTRAINED);
 
   /** Grant operations that take no encryption context, so a constrained grant may not name. */
   public static final Set<String> WITHOUT_CONTEXT =
-      Set.of(
-          "CreateGrant",
-          "RetireGrant",
-          "DescribeKey",
-          "Sign",
-          "Verify",
-          "GetPublicKey",
-          "GenerateMac",
-          "VerifyMac");
+      actionsWhere(u -> u == Operation.GrantUse.UNCONSTRAINABLE);
+
+  private static Set<String> actionsWhere(Predicate<Operation.GrantUse> use) {
+    return Arrays.stream(Operation.values())
+        .filter(op -> use.test(op.grantUse()))
+        .flatMap(op -> op.actions().stream())
+        .collect(Collectors.toUnmodifiableSet());
+  }
 
   private Actions() {}
 

@@ -7,6 +7,7 @@ import io.p11kms.server.store.AccessStore;
 import io.p11kms.server.store.GrantRecord;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -54,14 +55,9 @@ public final class Authorizer {
       String action,
       UUID keyId,
       Map<String, String> context,
-      java.util.Optional<String> policy) {
+      Optional<String> policy) {
     String arn = arns.keyArn(keyId);
-    KeyPolicy.Effect effect =
-        policy
-            .map(this::parsed)
-            .or(() -> java.util.Optional.ofNullable(adminsOnly))
-            .map(p -> p.evaluate(principal, action, arn, context))
-            .orElse(KeyPolicy.Effect.NONE);
+    KeyPolicy.Effect effect = effect(principal, action, arn, context, policy);
     if (effect == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -77,6 +73,46 @@ public final class Authorizer {
             + " on "
             + arn
             + (effect == KeyPolicy.Effect.DENY ? " (explicit deny in the key policy)" : ""));
+  }
+
+  /**
+   * A grant created through grants, as AWS KMS: unless the key policy itself allows {@code
+   * principal} kms:CreateGrant, one of its grants on the key that allows CreateGrant must cover
+   * {@code proposed}: only operations of that grant, constraints as strict or stricter. Call after
+   * {@link #check} allowed kms:CreateGrant.
+   *
+   * @throws KmsException ACCESS_DENIED when no policy statement or grant covers it
+   */
+  public void checkDelegation(String principal, GrantRecord proposed, Optional<String> policy) {
+    String arn = arns.keyArn(proposed.keyId());
+    if (effect(principal, "kms:CreateGrant", arn, Map.of(), policy) == KeyPolicy.Effect.ALLOW) {
+      return;
+    }
+    for (GrantRecord g : access.grantsOfKey(proposed.keyId())) {
+      if (g.grantee().equals(principal) && GrantDelegation.covers(g, proposed)) {
+        return;
+      }
+    }
+    throw new KmsException(
+        KmsError.ACCESS_DENIED,
+        "principal '"
+            + principal
+            + "' may grant on "
+            + arn
+            + " only operations of its own grant, with constraints at least as strict");
+  }
+
+  private KeyPolicy.Effect effect(
+      String principal,
+      String action,
+      String arn,
+      Map<String, String> context,
+      Optional<String> policy) {
+    return policy
+        .map(this::parsed)
+        .or(() -> Optional.ofNullable(adminsOnly))
+        .map(p -> p.evaluate(principal, action, arn, context))
+        .orElse(KeyPolicy.Effect.NONE);
   }
 
   private KeyPolicy parsed(String document) {
@@ -97,7 +133,7 @@ public final class Authorizer {
     for (GrantRecord g : access.grantsOfKey(keyId)) {
       if (g.grantee().equals(principal)
           && g.operations().contains(operation)
-          && constraintsHold(g, context)) {
+          && (Actions.UNCONSTRAINED.contains(operation) || constraintsHold(g, context))) {
         return true;
       }
     }

@@ -16,8 +16,8 @@ import javax.net.ssl.SSLSession;
 /**
  * Puts the caller's principal in the gRPC {@link Context} ({@link Principals#CURRENT}). With TLS
  * the principal comes from the verified client certificate, and a call without one is closed as
- * UNAUTHENTICATED (the handshake normally refuses it first); without TLS every call is {@link
- * Principals#LOCAL}.
+ * UNAUTHENTICATED (the handshake normally refuses it first); without TLS, which the server allows
+ * only in development mode ({@code dev.mode}), every call is {@link Principals#LOCAL}.
  */
 public final class PrincipalInterceptor implements ServerInterceptor {
   private final boolean tls;

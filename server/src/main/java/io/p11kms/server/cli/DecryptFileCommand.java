@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.AEADBadTagException;
@@ -30,7 +32,10 @@ import picocli.CommandLine.Option;
  * Decrypts a file made by {@code encrypt-file}: the service decrypts the data key in the header
  * (with the encryption context stored there), then every chunk is decrypted and checked locally.
  * The output appears only once every chunk, the last included, has been verified; a truncated,
- * extended, reordered or altered file leaves no output.
+ * extended, reordered or altered file leaves no output, and exits 1 as a local failure, whether the
+ * chunks or the header (found out by the service) were changed. With {@code --encryption-context}
+ * the caller states the context they expect; a file stored with another one is refused before the
+ * service is called.
  */
 @Command(
     name = "decrypt-file",
@@ -52,17 +57,32 @@ final class DecryptFileCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "The decrypted file; must not exist.")
   Path out;
 
+  @Option(
+      names = "--encryption-context",
+      paramLabel = "KEY=VALUE",
+      description =
+          "The encryption context the file must have been encrypted with: exactly these pairs."
+              + " Repeat for each pair. A file with another context is refused.")
+  List<String> context = List.of();
+
   @Option(names = "--no-progress", description = "Never draw a progress bar.")
   boolean noProgress;
 
   @Override
   public Integer call() {
+    String unreadable = Calls.notAnInputFile(in);
+    if (unreadable != null) {
+      System.err.println("p11kms kms decrypt-file: " + unreadable);
+      return Calls.EXIT_LOCAL;
+    }
     if (Files.exists(out)) {
       System.err.println("p11kms kms decrypt-file: " + out + " exists; not overwritten");
       return Calls.EXIT_LOCAL;
     }
     ManagedChannel channel;
+    Map<String, String> expected;
     try {
+      expected = EncryptFileCommand.pairs(context);
       channel = connection.open();
     } catch (CliException e) {
       System.err.println("p11kms kms decrypt-file: " + e.getMessage());
@@ -72,6 +92,9 @@ final class DecryptFileCommand implements Callable<Integer> {
     Path partial = null;
     try (InputStream input = new BufferedInputStream(Files.newInputStream(in))) {
       EnvelopeFormat.Read read = EnvelopeFormat.read(input);
+      if (!context.isEmpty() && !read.header().context().equals(expected)) {
+        throw new CliException(otherContext(read.header().context()));
+      }
       DecryptRequest.Builder request =
           DecryptRequest.newBuilder()
               .setCiphertextBlob(ByteString.copyFrom(read.header().wrappedKey()))
@@ -95,11 +118,22 @@ final class DecryptFileCommand implements Callable<Integer> {
       System.out.println("{\"keyId\": \"" + key.getKeyId() + "\"}");
       return 0;
     } catch (StatusRuntimeException e) {
+      if (Calls.INVALID_CIPHERTEXT.equals(Calls.reason(e))) {
+        // The header (its context or its encrypted data key) is not what was encrypted.
+        System.err.println(
+            "p11kms kms decrypt-file: "
+                + TAMPERED
+                + " (the service could not decrypt its data key)");
+        return Calls.EXIT_LOCAL;
+      }
       return Calls.report(e, "Decrypt", connection.endpoint(), System.err);
     } catch (AEADBadTagException e) {
       System.err.println("p11kms kms decrypt-file: " + TAMPERED);
       return Calls.EXIT_LOCAL;
-    } catch (IOException | GeneralSecurityException | CliException e) {
+    } catch (IOException e) {
+      System.err.println("p11kms kms decrypt-file: " + Calls.describe(e, null));
+      return Calls.EXIT_LOCAL;
+    } catch (GeneralSecurityException | CliException e) {
       System.err.println("p11kms kms decrypt-file: " + e.getMessage());
       return Calls.EXIT_LOCAL;
     } finally {
@@ -109,6 +143,15 @@ final class DecryptFileCommand implements Callable<Integer> {
       EncryptFileCommand.deleteQuietly(partial);
       ConnectionOptions.shutdown(channel);
     }
+  }
+
+  /** Says that the file's context is another one; names its keys, never a value. */
+  private static String otherContext(Map<String, String> stored) {
+    return "the file's encryption context is not the one given with --encryption-context"
+        + (stored.isEmpty()
+            ? " (the file has none)"
+            : " (the file's context has the keys " + String.join(", ", stored.keySet()) + ")")
+        + "; not decrypted";
   }
 
   static void decrypt(

@@ -75,6 +75,11 @@ final class EncryptFileCommand implements Callable<Integer> {
               + EnvelopeFormat.MAX_CHUNK);
       return Calls.EXIT_LOCAL;
     }
+    String unreadable = Calls.notAnInputFile(in);
+    if (unreadable != null) {
+      System.err.println("p11kms kms encrypt-file: " + unreadable);
+      return Calls.EXIT_LOCAL;
+    }
     if (Files.exists(out)) {
       System.err.println("p11kms kms encrypt-file: " + out + " exists; not overwritten");
       return Calls.EXIT_LOCAL;
@@ -126,7 +131,10 @@ final class EncryptFileCommand implements Callable<Integer> {
       return 0;
     } catch (StatusRuntimeException e) {
       return Calls.report(e, "GenerateDataKey", connection.endpoint(), System.err);
-    } catch (IOException | GeneralSecurityException | CliException e) {
+    } catch (IOException e) {
+      System.err.println("p11kms kms encrypt-file: " + Calls.describe(e, null));
+      return Calls.EXIT_LOCAL;
+    } catch (GeneralSecurityException | CliException e) {
       System.err.println("p11kms kms encrypt-file: " + e.getMessage());
       return Calls.EXIT_LOCAL;
     } finally {

@@ -7,7 +7,6 @@ import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -119,13 +118,7 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
 
   private static String describe(FieldDescriptor field) {
     if (field.getJavaType() == FieldDescriptor.JavaType.ENUM) {
-      List<String> names = new ArrayList<>();
-      for (EnumValueDescriptor v : field.getEnumType().getValues()) {
-        if (v.getNumber() != 0) {
-          names.add(v.getName());
-        }
-      }
-      return "One of: " + String.join(", ", names) + ".";
+      return "One of: " + valueNames(field) + ".";
     }
     if (field.isMapField()) {
       return "Repeat for each pair, or give one JSON object.";
@@ -134,6 +127,17 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
       return "A JSON list, or repeat with one JSON object each.";
     }
     return field.isRepeated() ? "Repeat for each value." : "";
+  }
+
+  /** The values an enum field takes, by AWS's names, comma-separated. */
+  private static String valueNames(FieldDescriptor field) {
+    List<String> names = new ArrayList<>();
+    for (EnumValueDescriptor v : field.getEnumType().getValues()) {
+      if (v.getNumber() != 0) {
+        names.add(AwsNames.of(v));
+      }
+    }
+    return String.join(", ", names);
   }
 
   static String optionName(FieldDescriptor field) {
@@ -191,13 +195,13 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
             printed.clearField(field);
           }
         }
-        out.println(JsonFormat.printer().print(printed));
+        out.println(AwsNames.json(printed));
         out.flush();
         return 0;
       } catch (StatusRuntimeException e) {
         return Calls.report(e, method.getBareMethodName(), connection.endpoint(), System.err);
       } catch (IOException e) {
-        System.err.println("p11kms kms " + spec.name() + ": " + e.getMessage());
+        System.err.println("p11kms kms " + spec.name() + ": " + Calls.describe(e, null));
         return Calls.EXIT_LOCAL;
       } finally {
         ConnectionOptions.shutdown(channel);
@@ -298,13 +302,15 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
     }
 
     private static EnumValueDescriptor enumValue(FieldDescriptor field, String value) {
-      String wanted = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
-      for (EnumValueDescriptor v : field.getEnumType().getValues()) {
-        if (v.getName().equals(wanted) || v.getName().endsWith("_" + wanted)) {
-          return v;
-        }
-      }
-      throw new CliException(optionName(field) + ": unknown value '" + value + "'");
+      return AwsNames.parse(field.getEnumType(), value)
+          .orElseThrow(
+              () ->
+                  new CliException(
+                      optionName(field)
+                          + ": unknown value '"
+                          + value
+                          + "'; one of: "
+                          + valueNames(field)));
     }
 
     /** {@code fileb://PATH} reads raw bytes; anything else is base64. */
@@ -323,13 +329,13 @@ public final class RpcCommands implements CommandLine.IModelTransformer {
       try {
         return Files.readAllBytes(path);
       } catch (IOException e) {
-        throw new CliException("cannot read " + path + ": " + e.getClass().getSimpleName());
+        throw new CliException("cannot read " + Calls.describe(e, path));
       }
     }
 
     private static void mergeJson(Message.Builder builder, String json) {
       try {
-        JsonFormat.parser().merge(json, builder);
+        AwsNames.merge(json, builder);
       } catch (InvalidProtocolBufferException e) {
         throw new CliException("bad JSON input: " + e.getMessage());
       }

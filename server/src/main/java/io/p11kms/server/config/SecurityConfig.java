@@ -11,7 +11,7 @@ import java.util.Set;
 /**
  * Who may call and what is recorded: mutual TLS files, the key administrators and the audit log.
  * Read from the same properties file as {@link ServerConfig}, which rejects typos under {@code
- * tls.}, {@code auth.} and {@code audit.}.
+ * tls.}, {@code auth.}, {@code audit.} and {@code dev.}.
  *
  * @param tlsCertFile the server certificate chain (PEM); null for the loopback plaintext listener
  * @param tlsKeyFile the server private key (PKCS#8 PEM); set exactly when {@code tlsCertFile} is
@@ -21,6 +21,9 @@ import java.util.Set;
  * @param auditCheckpointRecords a signed checkpoint after this many records
  * @param auditCheckpointInterval ... or after this long, whichever comes first
  * @param auditKeyLabel the label of the token's HMAC key that signs checkpoints
+ * @param devMode development mode ({@code dev.mode=true} or {@code serve --dev}): without TLS files
+ *     the listener is plaintext on loopback and every caller is {@code local:developer}, an
+ *     administrator of every key; without TLS files and without it the server refuses to start
  */
 public record SecurityConfig(
     Path tlsCertFile,
@@ -30,7 +33,8 @@ public record SecurityConfig(
     Path auditFile,
     int auditCheckpointRecords,
     Duration auditCheckpointInterval,
-    String auditKeyLabel) {
+    String auditKeyLabel,
+    boolean devMode) {
 
   public static final String TLS_CERT_FILE = "tls.cert.file";
   public static final String TLS_KEY_FILE = "tls.key.file";
@@ -40,6 +44,7 @@ public record SecurityConfig(
   public static final String AUDIT_CHECKPOINT_RECORDS = "audit.checkpoint.records";
   public static final String AUDIT_CHECKPOINT_INTERVAL_MS = "audit.checkpoint.interval.ms";
   public static final String AUDIT_KEY_LABEL = "audit.key.label";
+  public static final String DEV_MODE = "dev.mode";
 
   /** Every key this class reads. */
   public static final Set<String> KEYS =
@@ -51,10 +56,11 @@ public record SecurityConfig(
           AUDIT_FILE,
           AUDIT_CHECKPOINT_RECORDS,
           AUDIT_CHECKPOINT_INTERVAL_MS,
-          AUDIT_KEY_LABEL);
+          AUDIT_KEY_LABEL,
+          DEV_MODE);
 
   /** Prefixes of {@link #KEYS}; {@link ServerConfig} rejects unknown keys under them. */
-  public static final Set<String> PREFIXES = Set.of("tls.", "auth.", "audit.");
+  public static final Set<String> PREFIXES = Set.of("tls.", "auth.", "audit.", "dev.");
 
   public static final String DEFAULT_AUDIT_FILE = "audit.log";
   public static final int DEFAULT_CHECKPOINT_RECORDS = 1000;
@@ -72,6 +78,10 @@ public record SecurityConfig(
               + TLS_CLIENT_CA_FILE
               + " go together: give all three (mutual TLS) or none (loopback plaintext)");
     }
+    if (devMode && tlsCertFile != null) {
+      throw new ConfigException(
+          DEV_MODE + "=true is for the plaintext loopback listener: drop it or the tls. files");
+    }
     admins = List.copyOf(admins);
     if (auditFile == null) {
       throw new ConfigException(AUDIT_FILE + " is required");
@@ -88,6 +98,42 @@ public record SecurityConfig(
     if (auditKeyLabel == null || auditKeyLabel.isBlank() || auditKeyLabel.length() > 64) {
       throw new ConfigException(AUDIT_KEY_LABEL + " must be 1-64 characters");
     }
+  }
+
+  /** As the canonical constructor, without development mode. */
+  public SecurityConfig(
+      Path tlsCertFile,
+      Path tlsKeyFile,
+      Path tlsClientCaFile,
+      List<String> admins,
+      Path auditFile,
+      int auditCheckpointRecords,
+      Duration auditCheckpointInterval,
+      String auditKeyLabel) {
+    this(
+        tlsCertFile,
+        tlsKeyFile,
+        tlsClientCaFile,
+        admins,
+        auditFile,
+        auditCheckpointRecords,
+        auditCheckpointInterval,
+        auditKeyLabel,
+        false);
+  }
+
+  /** This configuration with development mode on ({@code serve --dev}). */
+  public SecurityConfig withDevMode() {
+    return new SecurityConfig(
+        tlsCertFile,
+        tlsKeyFile,
+        tlsClientCaFile,
+        admins,
+        auditFile,
+        auditCheckpointRecords,
+        auditCheckpointInterval,
+        auditKeyLabel,
+        true);
   }
 
   /** Whether the listener uses mutual TLS. */
@@ -130,13 +176,28 @@ public record SecurityConfig(
         interval == null
             ? DEFAULT_CHECKPOINT_INTERVAL
             : Duration.ofMillis(parse(AUDIT_CHECKPOINT_INTERVAL_MS, interval)),
-        label == null ? DEFAULT_AUDIT_KEY_LABEL : label);
+        label == null ? DEFAULT_AUDIT_KEY_LABEL : label,
+        devMode(get(p, DEV_MODE)));
+  }
+
+  private static boolean devMode(String value) {
+    if (value == null || value.equals("false")) {
+      return false;
+    }
+    if (value.equals("true")) {
+      return true;
+    }
+    throw new ConfigException(DEV_MODE + " must be true or false, was '" + value + "'");
   }
 
   /** For a start-up log line (holds no secret: paths and principals only). */
   public String toRedactedString() {
     return "SecurityConfig{tls="
         + (tls() ? "mutual, client CA " + tlsClientCaFile : "off (loopback plaintext)")
+        + ", "
+        + DEV_MODE
+        + "="
+        + devMode
         + ", "
         + AUTH_ADMINS
         + "="

@@ -138,7 +138,8 @@ public record ServerConfig(
           "audit.",
           "metrics.",
           "rotation.",
-          "tasks.");
+          "tasks.",
+          "dev.");
 
   public static final String DEFAULT_LISTEN_HOST = "127.0.0.1";
   public static final int DEFAULT_LISTEN_PORT = 7443;

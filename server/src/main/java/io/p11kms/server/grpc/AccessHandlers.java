@@ -26,12 +26,12 @@ import io.p11kms.server.auth.KeyPolicy;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.Operation;
 import io.p11kms.server.store.GrantRecord;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -41,16 +41,6 @@ import java.util.function.Supplier;
  * {@link AccessInterceptor}; RetireGrant and ListRetirableGrants check their principal here.
  */
 final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
-  private static final Set<String> METHODS =
-      Set.of(
-          "PutKeyPolicy",
-          "GetKeyPolicy",
-          "ListKeyPolicies",
-          "CreateGrant",
-          "ListGrants",
-          "ListRetirableGrants",
-          "RetireGrant",
-          "RevokeGrant");
   private static final String DEFAULT = "default";
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -61,7 +51,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   }
 
   static boolean serves(ServerMethodDefinition<?, ?> m) {
-    return METHODS.contains(m.getMethodDescriptor().getBareMethodName());
+    Operation op = Operation.byName(m.getMethodDescriptor().getBareMethodName());
+    return op != null && op.group() == Operation.Group.ACCESS;
   }
 
   @Override
@@ -131,7 +122,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
           if (constrained
               && r.getOperationsList().stream().anyMatch(Actions.WITHOUT_CONTEXT::contains)) {
             throw validation(
-                "Constraints: only grants of cryptographic operations may be constrained");
+                "Constraints: a grant of Sign, Verify, GetPublicKey, GenerateMac or VerifyMac"
+                    + " cannot be constrained");
           }
           byte[] id = new byte[32];
           RANDOM.nextBytes(id);
@@ -149,6 +141,9 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
                   c.getEncryptionContextSubsetMap(),
                   Base64.getUrlEncoder().withoutPadding().encodeToString(token),
                   layer.clock().instant());
+          layer
+              .authorizer()
+              .checkDelegation(Principals.current(), grant, layer.access().findPolicy(key));
           layer.access().createGrant(grant);
           return CreateGrantResponse.newBuilder()
               .setGrantId(grant.grantId())

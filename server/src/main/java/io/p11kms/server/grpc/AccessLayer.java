@@ -151,7 +151,7 @@ public final class AccessLayer implements AutoCloseable {
         parsePolicy(policy);
       }
     }
-    var rule = AccessRules.rule(method, request);
+    var rule = AccessRules.rule(method);
     if (rule.isEmpty()) {
       if (!admins.contains(principal)) {
         throw new KmsException(
@@ -212,6 +212,10 @@ public final class AccessLayer implements AutoCloseable {
 
   List<String> admins() {
     return admins;
+  }
+
+  Authorizer authorizer() {
+    return authorizer;
   }
 
   AccessStore access() {

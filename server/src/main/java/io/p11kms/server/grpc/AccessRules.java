@@ -5,6 +5,7 @@ import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
 import io.p11kms.server.service.KeyResolver;
+import io.p11kms.server.service.Operation;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,9 +14,8 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * What each RPC needs: the table of {@code kms:} actions and the keys they are checked on. A new
- * key-scoped RPC is covered by one line here; an RPC missing from the table that has a {@code
- * key_id} field is checked as {@code kms:<Method>} on that key, and any other is for the
+ * What each RPC needs: the {@code kms:} actions of its {@link Operation} and the keys they are
+ * checked on, found as the operation's key source says. A method that is no operation is for the
  * administrators only.
  */
 final class AccessRules {
@@ -87,75 +87,22 @@ final class AccessRules {
         return checks;
       };
 
-  static final Map<String, Rule> TABLE = new LinkedHashMap<>();
-
-  static {
-    for (String open :
-        List.of(
-            "CreateKey",
-            "ListKeys",
-            "ListAliases",
-            "GenerateRandom",
-            "ListRetirableGrants",
-            "RetireGrant",
-            // Each item is checked as its own Encrypt or Decrypt (BatchItemAccess).
-            "BatchEncrypt",
-            "BatchDecrypt")) {
-      TABLE.put(open, OPEN);
-    }
-    for (String keyScoped :
-        List.of(
-            "DescribeKey",
-            "Encrypt",
-            "GenerateDataKey",
-            "GenerateDataKeyWithoutPlaintext",
-            "UpdateKeyDescription",
-            "EnableKey",
-            "DisableKey",
-            "ScheduleKeyDeletion",
-            "CancelKeyDeletion",
-            "TagResource",
-            "UntagResource",
-            "ListResourceTags",
-            "PutKeyPolicy",
-            "GetKeyPolicy",
-            "ListKeyPolicies",
-            "CreateGrant",
-            "ListGrants",
-            "RevokeGrant",
-            "EnableKeyRotation",
-            "DisableKeyRotation",
-            "GetKeyRotationStatus",
-            "RotateKeyOnDemand",
-            "ListKeyRotations",
-            "Sign",
-            "Verify",
-            "GetPublicKey",
-            "GenerateMac",
-            "VerifyMac",
-            "GenerateDataKeyPair",
-            "GenerateDataKeyPairWithoutPlaintext")) {
-      TABLE.put(keyScoped, KEY_ID);
-    }
-    TABLE.put("Decrypt", DECRYPT);
-    TABLE.put("ReEncrypt", RE_ENCRYPT);
-    TABLE.put("CreateAlias", ALIAS);
-    TABLE.put("UpdateAlias", ALIAS);
-    TABLE.put("DeleteAlias", ALIAS);
-  }
-
   private AccessRules() {}
 
-  /** The rule of a method; empty when it is for the administrators only. */
-  static Optional<Rule> rule(String method, Message request) {
-    Rule rule = TABLE.get(method);
-    if (rule != null) {
-      return Optional.of(rule);
+  /** The rule of a method, by its operation's key source; empty when it is no operation. */
+  static Optional<Rule> rule(String method) {
+    Operation op = Operation.byName(method);
+    if (op == null) {
+      return Optional.empty();
     }
-    if (request.getDescriptorForType().findFieldByName("key_id") != null) {
-      return Optional.of(KEY_ID);
-    }
-    return Optional.empty();
+    return Optional.of(
+        switch (op.keySource()) {
+          case NONE, GRANT, ITEMS -> OPEN;
+          case KEY_ID -> KEY_ID;
+          case CIPHERTEXT -> DECRYPT;
+          case CIPHERTEXT_AND_DESTINATION -> RE_ENCRYPT;
+          case ALIAS -> ALIAS;
+        });
   }
 
   private static Rule field(String keyField, String contextField, String action) {

@@ -1,193 +1,44 @@
 package io.p11kms.server.store;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Key policies and grants (migration 4), over the same database and connections as the {@link
- * JdbcKeyStore} they sit beside.
+ * Key policies and grants (migration 4), in the key store's database. Thread-safe; every method
+ * throws the unchecked {@link KeyStoreException} when the database fails.
  */
-public final class AccessStore {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String GRANT_COLUMNS =
-      "grant_id, key_id, name, grantee, retiring, operations, constraints, grant_token, created_at";
+public interface AccessStore {
 
-  private final JdbcKeyStore store;
-
-  private AccessStore(JdbcKeyStore store) {
-    this.store = store;
+  /** The policies and grants in {@code store}'s database. */
+  static AccessStore of(KeyStore store) {
+    return store.access();
   }
 
-  /** The access store beside {@code store}, which must be one {@link KeyStores} opened. */
-  public static AccessStore of(KeyStore store) {
-    if (!(store instanceof JdbcKeyStore jdbc)) {
-      throw new IllegalArgumentException("policies and grants need a JDBC key store");
-    }
-    return new AccessStore(jdbc);
-  }
+  /** The key's policy document; empty if it has none. */
+  Optional<String> findPolicy(UUID keyId);
 
-  public Optional<String> findPolicy(UUID keyId) {
-    return store.read(
-        "cannot read the key policy",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement("SELECT policy FROM key_policies WHERE key_id = ?")) {
-            p.setString(1, keyId.toString());
-            try (ResultSet rs = p.executeQuery()) {
-              return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
-            }
-          }
-        });
-  }
+  /** Sets the key's policy, in one statement (two servers writing it at once leave one row). */
+  void putPolicy(UUID keyId, String policy, Instant now);
 
-  public void putPolicy(UUID keyId, String policy, Instant now) {
-    store.inWriteTransaction(
-        "cannot write the key policy",
-        c -> {
-          // One statement, so that two servers writing one key's policy at once cannot both
-          // find no row and both insert.
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?, ?, ?)"
-                      + " ON CONFLICT (key_id) DO UPDATE"
-                      + " SET policy = excluded.policy, updated_at = excluded.updated_at")) {
-            p.setString(1, keyId.toString());
-            p.setString(2, policy);
-            p.setLong(3, micros(now));
-            p.executeUpdate();
-          }
-          return null;
-        });
-  }
+  /**
+   * Stores a grant.
+   *
+   * @throws KeyAlreadyExistsException if its id or token is already stored
+   */
+  void createGrant(GrantRecord grant);
 
-  public void createGrant(GrantRecord g) {
-    store.inWriteTransaction(
-        "cannot write the grant",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "INSERT INTO grants ("
-                      + GRANT_COLUMNS
-                      + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            p.setString(1, g.grantId());
-            p.setString(2, g.keyId().toString());
-            p.setString(3, g.name());
-            p.setString(4, g.grantee());
-            p.setString(5, g.retiring());
-            p.setString(6, String.join(",", g.operations()));
-            p.setString(7, constraints(g));
-            p.setString(8, g.grantToken());
-            p.setLong(9, micros(g.createdAt()));
-            p.executeUpdate();
-          }
-          return null;
-        });
-  }
+  /** The key's grants, oldest first. */
+  List<GrantRecord> grantsOfKey(UUID keyId);
 
-  public List<GrantRecord> grantsOfKey(UUID keyId) {
-    return grants("key_id", keyId.toString());
-  }
+  /** The grants {@code principal} may retire, oldest first. */
+  List<GrantRecord> grantsRetirableBy(String principal);
 
-  public List<GrantRecord> grantsRetirableBy(String principal) {
-    return grants("retiring", principal);
-  }
+  Optional<GrantRecord> findGrant(String grantId);
 
-  public Optional<GrantRecord> findGrant(String grantId) {
-    return grants("grant_id", grantId).stream().findFirst();
-  }
-
-  public Optional<GrantRecord> findGrantByToken(String token) {
-    return grants("grant_token", token).stream().findFirst();
-  }
+  Optional<GrantRecord> findGrantByToken(String token);
 
   /** Deletes a grant; whether it existed. */
-  public boolean deleteGrant(String grantId) {
-    return store.inWriteTransaction(
-        "cannot delete the grant",
-        c -> {
-          try (PreparedStatement p = c.prepareStatement("DELETE FROM grants WHERE grant_id = ?")) {
-            p.setString(1, grantId);
-            return p.executeUpdate() > 0;
-          }
-        });
-  }
-
-  private List<GrantRecord> grants(String column, String value) {
-    return store.read(
-        "cannot read grants",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT "
-                      + GRANT_COLUMNS
-                      + " FROM grants WHERE "
-                      + column
-                      + " = ? ORDER BY created_at, grant_id")) {
-            p.setString(1, value);
-            List<GrantRecord> out = new ArrayList<>();
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                out.add(grant(rs));
-              }
-            }
-            return out;
-          }
-        });
-  }
-
-  private static GrantRecord grant(ResultSet rs) throws SQLException {
-    Map<String, Map<String, String>> constraints = parseConstraints(rs.getString("constraints"));
-    String ops = rs.getString("operations");
-    return new GrantRecord(
-        rs.getString("grant_id"),
-        UUID.fromString(rs.getString("key_id")),
-        rs.getString("name"),
-        rs.getString("grantee"),
-        rs.getString("retiring"),
-        ops.isEmpty() ? List.of() : Arrays.asList(ops.split(",")),
-        constraints.getOrDefault("equals", Map.of()),
-        constraints.getOrDefault("subset", Map.of()),
-        rs.getString("grant_token"),
-        Instant.EPOCH.plus(rs.getLong("created_at"), ChronoUnit.MICROS));
-  }
-
-  private static String constraints(GrantRecord g) throws SQLException {
-    Map<String, Map<String, String>> c = new LinkedHashMap<>();
-    c.put("equals", g.contextEquals());
-    c.put("subset", g.contextSubset());
-    try {
-      return JSON.writeValueAsString(c);
-    } catch (JsonProcessingException e) {
-      throw new SQLException("cannot encode grant constraints", e);
-    }
-  }
-
-  private static Map<String, Map<String, String>> parseConstraints(String json)
-      throws SQLException {
-    if (json == null) {
-      return Map.of();
-    }
-    try {
-      return JSON.readValue(json, new TypeReference<Map<String, Map<String, String>>>() {});
-    } catch (JsonProcessingException e) {
-      throw new SQLException("unreadable grant constraints", e);
-    }
-  }
-
-  private static long micros(Instant t) {
-    return ChronoUnit.MICROS.between(Instant.EPOCH, t);
-  }
+  boolean deleteGrant(String grantId);
 }

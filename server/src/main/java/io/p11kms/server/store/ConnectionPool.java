@@ -26,7 +26,7 @@ final class ConnectionPool implements AutoCloseable {
   private volatile boolean closed;
 
   /**
-   * Statements kept per connection (see {@link JdbcKeyStore#query}), closed with it. Only the
+   * Statements kept per connection (see {@link Transactions#query}), closed with it. Only the
    * thread that borrowed a connection touches its map.
    */
   private final Map<Connection, Map<String, PreparedStatement>> statements =

@@ -1,5 +1,7 @@
 package io.p11kms.server.store;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.sql.Connection;
 import java.util.Map;
 import java.util.UUID;
@@ -21,12 +23,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * never served from here to a request that starts after the change committed.
  */
 final class KeyInUseCache {
-  /** Entries kept at most; past it, all are dropped (a working set this large misses anyway). */
+  /**
+   * Entries kept at most. Which ones is chosen by how often they are read (Caffeine's W-TinyLFU
+   * policy): callers use a few keys often and many now and then, and a key read once should not
+   * push out one read on every request.
+   */
   static final int MAX_ENTRIES = 10_000;
 
   private final AtomicLong generation = new AtomicLong();
   private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();
-  private final Map<Slot, Entry> entries = new ConcurrentHashMap<>();
+  private final Cache<Slot, Entry> entries =
+      Caffeine.newBuilder().maximumSize(MAX_ENTRIES).executor(Runnable::run).build();
 
   /** A key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
@@ -48,15 +55,12 @@ final class KeyInUseCache {
 
   /** The answer read in {@code current}, the generation {@link #observe} just returned; or null. */
   KeyInUse get(UUID keyId, UUID versionId, long current) {
-    Entry e = entries.get(new Slot(keyId, versionId));
+    Entry e = entries.getIfPresent(new Slot(keyId, versionId));
     return e != null && e.generation() == current ? e.value() : null;
   }
 
   /** Keeps an answer read on a connection after {@link #observe} returned {@code readIn}. */
   void put(UUID keyId, UUID versionId, long readIn, KeyInUse value) {
-    if (entries.size() >= MAX_ENTRIES) {
-      entries.clear();
-    }
     entries.put(new Slot(keyId, versionId), new Entry(readIn, value));
   }
 
@@ -71,6 +75,7 @@ final class KeyInUseCache {
   }
 
   int size() {
-    return entries.size();
+    entries.cleanUp();
+    return (int) entries.estimatedSize();
   }
 }

@@ -228,6 +228,12 @@ public interface KeyStore extends AutoCloseable {
   /** The generations recorded as retired, ascending. */
   List<Integer> retiredDomainKeys();
 
+  /** The key policies and grants in this store's database. */
+  AccessStore access();
+
+  /** The leases for scheduled work in this store's database. */
+  Leases leases();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

@@ -26,8 +26,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The key store's contract, run on every database: {@link SqliteStoreTest} and {@link
- * PostgresStoreTest} run it against a fresh database per test.
+ * Keys, versions, key listings and the schema: a part of {@link StoreContractTest}, run on every
+ * database against a fresh database per test.
  */
 abstract class JdbcKeyStoreTest {
   private String url;
@@ -214,7 +214,7 @@ abstract class JdbcKeyStoreTest {
           p.setString(1, id.toString());
           p.setString(2, v.versionId().toString());
           p.setInt(3, v.versionNumber());
-          p.setLong(4, JdbcKeyStore.toMicros(v.createdAt()));
+          p.setLong(4, SqlValues.toMicros(v.createdAt()));
           p.setInt(5, 1);
           p.setInt(6, 1);
           p.setBytes(7, v.ekt());
@@ -299,7 +299,7 @@ abstract class JdbcKeyStoreTest {
   void listKeys_malformedMarker_fails() {
     create();
     for (String bad :
-        List.of("", "x", "not base64!", "AAAAAAAAAAAA", JdbcKeyStore.encodeMarker(5) + "A")) {
+        List.of("", "x", "not base64!", "AAAAAAAAAAAA", PageMarkers.encodeMarker(5) + "A")) {
       assertThatThrownBy(() -> store.listKeys(10, Optional.of(bad)))
           .as(bad)
           .isInstanceOf(IllegalArgumentException.class)
@@ -309,16 +309,16 @@ abstract class JdbcKeyStoreTest {
 
   @Test
   void listKeys_markerOfZeroOrNegative_fails() {
-    assertThatThrownBy(() -> store.listKeys(10, Optional.of(JdbcKeyStore.encodeMarker(0))))
+    assertThatThrownBy(() -> store.listKeys(10, Optional.of(PageMarkers.encodeMarker(0))))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> store.listKeys(10, Optional.of(JdbcKeyStore.encodeMarker(-1))))
+    assertThatThrownBy(() -> store.listKeys(10, Optional.of(PageMarkers.encodeMarker(-1))))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void marker_roundTrips() {
     for (long seq : new long[] {1, 2, 255, 1L << 40, Long.MAX_VALUE}) {
-      assertThat(JdbcKeyStore.decodeMarker(JdbcKeyStore.encodeMarker(seq))).isEqualTo(seq);
+      assertThat(PageMarkers.decodeMarker(PageMarkers.encodeMarker(seq))).isEqualTo(seq);
     }
   }
 

@@ -136,4 +136,31 @@ class KeyInUseCacheTest {
       threads.shutdownNow();
     }
   }
+
+  @Test
+  void keysReadOftenStay_whileKeysReadOnceComeAndGo_withinTheBound() {
+    KeyInUseCache cache = new KeyInUseCache();
+    long generation = 7;
+    List<UUID> hot = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      UUID id = UUID.randomUUID();
+      hot.add(id);
+      cache.put(id, null, generation, inUse(id));
+    }
+    // Requests: one in two reads a hot key, the others a tail key read once (a miss, then its
+    // answer kept), three times as many tail keys as the cache holds.
+    for (int i = 0; i < 3 * KeyInUseCache.MAX_ENTRIES; i++) {
+      assertThat(cache.get(hot.get(i % hot.size()), null, generation)).isNotNull();
+      UUID id = UUID.randomUUID();
+      assertThat(cache.get(id, null, generation)).isNull();
+      cache.put(id, null, generation, inUse(id));
+    }
+
+    assertThat(cache.size()).isLessThanOrEqualTo(KeyInUseCache.MAX_ENTRIES);
+    hot.forEach(id -> assertThat(cache.get(id, null, generation)).as("hot key").isNotNull());
+  }
+
+  private static KeyInUse inUse(UUID id) {
+    return new KeyInUse(JdbcKeyStoreTest.key(id), Optional.empty(), Optional.empty());
+  }
 }

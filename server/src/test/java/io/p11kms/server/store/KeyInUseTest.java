@@ -10,8 +10,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link KeyStore#findKeyInUse}: one query for key, version and policy, never a stale read; run on
- * every database by {@link SqliteStoreTest} and {@link PostgresStoreTest}.
+ * {@link KeyStore#findKeyInUse}: one query for key, version and policy, never a stale read; a part
+ * of {@link StoreContractTest}.
  */
 abstract class KeyInUseTest {
   private static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");

@@ -19,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The store contract on a real PostgreSQL (one cluster for the class, one database per test), and
  * what only PostgreSQL has: the password from a file or a variable.
  */
-class PostgresStoreTest {
+class PostgresStoreTest extends StoreContractTest {
   static PostgresTestServer pg;
 
   @BeforeAll
@@ -42,56 +41,9 @@ class PostgresStoreTest {
     }
   }
 
-  static String newUrl() {
+  @Override
+  protected String newDatabaseUrl() {
     return pg.superuserUrl(pg.createDatabase());
-  }
-
-  @Nested
-  class Keys extends JdbcKeyStoreTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Lifecycle extends JdbcKeyStoreLifecycleTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Rotation extends JdbcKeyStoreRotationTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class InUse extends KeyInUseTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Leases extends LeasesTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class ConcurrentWriters extends ConcurrentWritersTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
   }
 
   @Test
@@ -130,7 +82,7 @@ class PostgresStoreTest {
 
   @Test
   void serversStartingTogether_migrateOneAfterTheOther() throws Exception {
-    String url = newUrl();
+    String url = newDatabaseUrl();
     int servers = 4;
     CyclicBarrier start = new CyclicBarrier(servers);
     ExecutorService pool = Executors.newFixedThreadPool(servers);

@@ -9,65 +9,17 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The store contract on SQLite (one file per test), and what only SQLite has. */
-class SqliteStoreTest {
+class SqliteStoreTest extends StoreContractTest {
   @TempDir static Path dir;
   private static final AtomicInteger FILES = new AtomicInteger();
 
-  static String newUrl() {
+  @Override
+  protected String newDatabaseUrl() {
     return "jdbc:sqlite:" + dir.resolve("keys" + FILES.incrementAndGet() + ".db");
-  }
-
-  @Nested
-  class Keys extends JdbcKeyStoreTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Lifecycle extends JdbcKeyStoreLifecycleTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Rotation extends JdbcKeyStoreRotationTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class InUse extends KeyInUseTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class Leases extends LeasesTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
-  }
-
-  @Nested
-  class ConcurrentWriters extends ConcurrentWritersTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return newUrl();
-    }
   }
 
   @Test
@@ -84,7 +36,7 @@ class SqliteStoreTest {
 
   @Test
   void open_setsSqlitePragmas() throws Exception {
-    String url = newUrl();
+    String url = newDatabaseUrl();
     KeyStores.open(url).close();
     try (Connection c = new SqliteDialect(url).connect();
         Statement s = c.createStatement()) {
