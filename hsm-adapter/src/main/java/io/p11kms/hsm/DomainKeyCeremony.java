@@ -103,7 +103,12 @@ public final class DomainKeyCeremony {
           }
           if (created.isEmpty()) {
             throw new HsmException(
-                String.join(", ", present) + " already exist on token " + tokenLabel);
+                present.get(0)
+                    + " already exists on token "
+                    + tokenLabel
+                    + (present.size() > 1
+                        ? ", and " + String.join(", ", present.subList(1, present.size()))
+                        : ""));
           }
           LOG.info("created {} on token {}", String.join(" and ", created), tokenLabel);
         } finally {

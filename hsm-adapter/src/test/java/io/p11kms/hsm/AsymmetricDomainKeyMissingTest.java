@@ -71,7 +71,8 @@ class AsymmetricDomainKeyMissingTest {
       assertThatThrownBy(
               () -> DomainKeyCeremony.createDomainKey(token.modulePath(), token.label(), soPin, 1))
           .isInstanceOf(HsmException.class)
-          .hasMessageContaining("domain-key/1, domain-key-asym/1, domain-key-hmac/1 already exist");
+          .hasMessageContaining("domain-key/1 already exists")
+          .hasMessageContaining(", and domain-key-asym/1, domain-key-hmac/1");
     } finally {
       Arrays.fill(soPin, '\0');
     }

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import io.p11kms.hsm.AttackerSession;
+import io.p11kms.hsm.DomainJoin;
+import io.p11kms.hsm.DomainKeyBundle;
 import io.p11kms.hsm.DomainKeyRole;
 import io.p11kms.hsm.TestCeremonies;
+import io.p11kms.hsm.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;
@@ -42,23 +45,29 @@ import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
  * outside the token (a domain key, a backing key, a private or HMAC key, or a per-request key), or
  * a key used for what its kind must not do.
  *
- * <p>Each attack runs against a token set up by the project's own ceremony, where it must fail, and
- * against one set up by a deliberately weak ceremony (domain keys without templates, not SENSITIVE,
- * able to encrypt and decrypt), where it must succeed: so each attack is shown to be able to
- * succeed, and the test able to fail. A further set-up is one more {@link SetUp} value.
+ * <p>Each attack runs against a token set up by the project's own ceremony and against one that got
+ * its domain keys by a domain join from it, where it must fail, and against one set up by a
+ * deliberately weak ceremony (domain keys without templates, not SENSITIVE, able to encrypt and
+ * decrypt), where it must succeed: so each attack is shown to be able to succeed, and the test able
+ * to fail. A further set-up is one more {@link SetUp} value.
  */
 class ApiAttacksIT {
 
   /** How the token under attack got its domain keys, and whether the attacks must succeed. */
   enum SetUp {
-    PROJECT_CEREMONY(TestCeremonies.Kind.PROJECT, false),
-    WEAK_CEREMONY(TestCeremonies.Kind.WEAK, true);
+    /** The project's SO ceremony. */
+    PROJECT_CEREMONY(false),
+    /**
+     * A domain join from the PROJECT_CEREMONY token (begin, export, finish, the steps {@code p11kms
+     * domain-join} runs): the domain keys a second HSM of the domain holds.
+     */
+    DOMAIN_JOIN(false),
+    /** A deliberately weak ceremony ({@link TestCeremonies.Kind#WEAK}). */
+    WEAK_CEREMONY(true);
 
-    final TestCeremonies.Kind ceremony;
     final boolean attacksSucceed;
 
-    SetUp(TestCeremonies.Kind ceremony, boolean attacksSucceed) {
-      this.ceremony = ceremony;
+    SetUp(boolean attacksSucceed) {
       this.attacksSucceed = attacksSucceed;
     }
   }
@@ -100,6 +109,42 @@ class ApiAttacksIT {
       first = first == null ? token : first;
       tokens.put(setUp, token);
     }
+    ceremony(TestCeremonies.Kind.PROJECT, tokens.get(SetUp.PROJECT_CEREMONY));
+    ceremony(TestCeremonies.Kind.WEAK, tokens.get(SetUp.WEAK_CEREMONY));
+    join(tokens.get(SetUp.PROJECT_CEREMONY), tokens.get(SetUp.DOMAIN_JOIN));
+  }
+
+  private static void ceremony(TestCeremonies.Kind kind, SoftHsmTestToken token) {
+    char[] soPin = token.soPin();
+    try {
+      TestCeremonies.run(kind, token.modulePath(), token.label(), soPin, 1);
+    } finally {
+      Arrays.fill(soPin, '\0');
+    }
+  }
+
+  /**
+   * The domain join's three steps, each as its token's SO, fingerprints passed on as operators do.
+   */
+  private static void join(SoftHsmTestToken source, SoftHsmTestToken target) {
+    char[] targetPin = target.soPin();
+    char[] sourcePin = source.soPin();
+    try {
+      TransportKey transport = DomainJoin.begin(target.modulePath(), target.label(), targetPin);
+      DomainKeyBundle bundle =
+          DomainJoin.export(
+              source.modulePath(),
+              source.label(),
+              sourcePin,
+              transport,
+              transport.fingerprint(),
+              false);
+      DomainJoin.finish(
+          target.modulePath(), target.label(), targetPin, bundle, bundle.fingerprint());
+    } finally {
+      Arrays.fill(targetPin, '\0');
+      Arrays.fill(sourcePin, '\0');
+    }
   }
 
   /** Closes the servers, then the tokens: the first token's close deletes every token's files. */
@@ -120,12 +165,6 @@ class ApiAttacksIT {
       return known;
     }
     SoftHsmTestToken token = tokens.get(setUp);
-    char[] soPin = token.soPin();
-    try {
-      TestCeremonies.run(setUp.ceremony, token.modulePath(), token.label(), soPin, 1);
-    } finally {
-      Arrays.fill(soPin, '\0');
-    }
     KmsTestServer server = KmsTestServer.start(token);
     started.add(server);
     var kms = server.client();

@@ -155,8 +155,8 @@ class DomainJoinIT {
 
     // (a) The same attributes, each of them, on both tokens.
     List<String> onA = list(a);
-    // domain-key/1, domain-key-asym/1, domain-key/2, domain-key-asym/2
-    assertThat(onA).hasSize(4);
+    // domain-key, domain-key-asym and domain-key-hmac, of generations 1 and 2
+    assertThat(onA).hasSize(6);
     assertThat(list(b)).isEqualTo(onA);
     assertThat(onA.get(0))
         .startsWith("domain-key/1 ")
