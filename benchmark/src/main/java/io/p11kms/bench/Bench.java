@@ -3,6 +3,7 @@ package io.p11kms.bench;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.p11kms.server.config.ServerConfig;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,6 +56,7 @@ public final class Bench {
   private final BenchOptions options;
   private final Results results = new Results();
   private CpuMeter cpu;
+  private ServerChild server;
 
   private Bench(BenchOptions options) {
     this.options = options;
@@ -102,6 +104,7 @@ public final class Bench {
     int keys;
     try (ServerChild server =
         ServerChild.start(config, softhsmConf, options.serverClasspath(), jvmOptions, log)) {
+      this.server = server;
       firstStart = server.startToServing();
       cpu = new CpuMeter(server.pid());
       System.out.printf(
@@ -275,6 +278,19 @@ public final class Bench {
         cost <= SERVICE_COST_TARGET_MICROS);
   }
 
+  /** The backing key cache's hit rate over {@code p} (warm-up included), as a summary line. */
+  private void cacheHitRate(Point p, ServerChild.CacheCounters before)
+      throws IOException, InterruptedException {
+    double rate = server.cacheCounters().hitRateSince(before);
+    System.out.printf(Locale.ROOT, "  backing key cache hit rate: %.2f%n", rate);
+    results.summary(
+        "backing key cache hit rate, " + p.operation() + " at " + p.keys() + " keys",
+        rate,
+        "",
+        null,
+        null);
+  }
+
   private static Point at(List<Point> points, int concurrency) {
     return points.stream()
         .filter(p -> p.concurrency() == concurrency)
@@ -323,7 +339,7 @@ public final class Bench {
    * Encrypt with a key picked by a Zipf law (a few hot keys, a long tail); returns the key count.
    */
   private int keyCounts(KmsCalls calls, Timing timing, int concurrency)
-      throws InterruptedException {
+      throws IOException, InterruptedException {
     System.out.printf(
         "(c) key count, a key per call uniformly or by Zipf(%.1f), %d in flight%n",
         ZIPF_EXPONENT, concurrency);
@@ -346,18 +362,22 @@ public final class Bench {
         results.summary(
             "CreateKey time, " + before + " to " + count + " keys", seconds, "s", null, null);
       }
+      ServerChild.CacheCounters counters = server.cacheCounters();
       Point p = ClosedLoop.run("keys", "Encrypt", concurrency, count, timing, cpu, calls.encrypt());
       results.add(p);
+      cacheHitRate(p, counters);
       int decryptSet = Math.max(DECRYPT_SET, Math.min(count, KEYS_DECRYPT_SET_MAX));
       results.add(
           ClosedLoop.run(
               "keys", "Decrypt", concurrency, count, timing, cpu, calls.decrypt(decryptSet)));
       if (count > 1) {
         KeyChoice zipf = KeyChoice.zipf(calls.keyCount(), ZIPF_EXPONENT);
+        counters = server.cacheCounters();
         lastZipf =
             ClosedLoop.run(
                 "keys", ZIPF_ENCRYPT, concurrency, count, timing, cpu, calls.encrypt(zipf));
         results.add(lastZipf);
+        cacheHitRate(lastZipf, counters);
       }
       first = first == null ? p : first;
       lastUniform = p;

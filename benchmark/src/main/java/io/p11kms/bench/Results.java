@@ -19,7 +19,8 @@ final class Results {
 
   void add(Point point) {
     points.add(point);
-    System.out.println("  " + row(point));
+    // The time the point ended, to find it in a recording of the server (--jfr).
+    System.out.println("  " + row(point) + "  ended " + java.time.Instant.now());
   }
 
   void addAll(List<Point> more) {
@@ -85,7 +86,7 @@ final class Results {
       out.append(
           String.format(
               Locale.ROOT,
-              "%-44s %12s %-5s %s%n",
+              "%-62s %12s %-5s %s%n",
               s.name(),
               formatValue(s.value()),
               s.unit(),

@@ -11,6 +11,10 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,19 +25,32 @@ import java.util.concurrent.TimeUnit;
 /**
  * The server as users run it ({@code Main serve}, the same classpath as run.sh) in a JVM of its
  * own, so that its resident memory is its own and not the benchmark client's. Its output goes to a
- * log file.
+ * log file; its metrics endpoint is on a free loopback port, for the backing key cache's counters.
  */
 final class ServerChild implements AutoCloseable {
   private static final Duration START_LIMIT = Duration.ofSeconds(120);
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final Process process;
   private final int port;
+  private final int metricsPort;
   private final Duration startToServing;
 
-  private ServerChild(Process process, int port, Duration startToServing) {
+  private ServerChild(Process process, int port, int metricsPort, Duration startToServing) {
     this.process = process;
     this.port = port;
+    this.metricsPort = metricsPort;
     this.startToServing = startToServing;
+  }
+
+  /** The adapter's backing key cache counters, from the server's metrics endpoint. */
+  record CacheCounters(long hits, long misses) {
+    /** Hits per lookup from {@code before} to this, NaN when none. */
+    double hitRateSince(CacheCounters before) {
+      long h = hits - before.hits;
+      long m = misses - before.misses;
+      return h + m == 0 ? Double.NaN : (double) h / (h + m);
+    }
   }
 
   /**
@@ -45,7 +62,8 @@ final class ServerChild implements AutoCloseable {
       Path config, Path softhsmConf, String classpath, List<String> jvmOptions, Path log)
       throws IOException, InterruptedException {
     int port = freePort();
-    setPort(config, port);
+    int metricsPort = freePort();
+    setPort(config, port, metricsPort);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
@@ -72,7 +90,7 @@ final class ServerChild implements AutoCloseable {
       process.destroyForcibly();
       throw e;
     }
-    return new ServerChild(process, port, Duration.ofNanos(System.nanoTime() - start));
+    return new ServerChild(process, port, metricsPort, Duration.ofNanos(System.nanoTime() - start));
   }
 
   private static void awaitServing(Process process, int port, long start)
@@ -122,12 +140,38 @@ final class ServerChild implements AutoCloseable {
     }
   }
 
-  private static void setPort(Path config, int port) throws IOException {
+  private static void setPort(Path config, int port, int metricsPort) throws IOException {
     List<String> lines = new ArrayList<>();
     for (String line : Files.readAllLines(config)) {
-      lines.add(line.startsWith("listen.port=") ? "listen.port=" + port : line);
+      if (!line.startsWith("metrics.listen.port=")) {
+        lines.add(line.startsWith("listen.port=") ? "listen.port=" + port : line);
+      }
     }
+    lines.add("metrics.listen.port=" + metricsPort);
     Files.write(config, lines);
+  }
+
+  /** The backing key cache's hit and miss counts so far, scraped from {@code /metrics}. */
+  CacheCounters cacheCounters() throws IOException, InterruptedException {
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    long hits = -1;
+    long misses = -1;
+    for (String line : response.body().split("\n")) {
+      if (line.startsWith("p11kms_hsm_cache_hits_total ")) {
+        hits = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
+      } else if (line.startsWith("p11kms_hsm_cache_misses_total ")) {
+        misses = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
+      }
+    }
+    if (hits < 0 || misses < 0) {
+      throw new IllegalStateException("no backing key cache counters in the server's metrics");
+    }
+    return new CacheCounters(hits, misses);
   }
 
   long pid() {

@@ -48,8 +48,12 @@ final class BackingKeyCache {
     }
   }
 
+  private static final long[] NONE = new long[0];
+
   private final Cache<WrappedKey, Entry> entries;
   private final List<Long> destroyable = new ArrayList<>();
+  // destroyable's size, read without its lock: most releases find nothing to destroy.
+  private volatile int destroyableCount;
   private volatile long generation;
 
   BackingKeyCache(int maxKeys, long maxAgeNanos, LongSupplier nanoTime) {
@@ -115,12 +119,13 @@ final class BackingKeyCache {
 
   /** The handles of evicted objects that no request uses any more; the caller destroys them. */
   long[] takeDestroyable() {
+    if (destroyableCount == 0) {
+      return NONE;
+    }
     synchronized (destroyable) {
-      if (destroyable.isEmpty()) {
-        return new long[0];
-      }
       long[] handles = destroyable.stream().mapToLong(Long::longValue).toArray();
       destroyable.clear();
+      destroyableCount = 0;
       return handles;
     }
   }
@@ -133,6 +138,7 @@ final class BackingKeyCache {
     synchronized (destroyable) {
       generation++;
       destroyable.clear();
+      destroyableCount = 0;
     }
     entries.invalidateAll();
     entries.cleanUp();
@@ -156,6 +162,7 @@ final class BackingKeyCache {
       synchronized (destroyable) {
         if (entry.generation == generation) {
           destroyable.add(entry.handle);
+          destroyableCount = destroyable.size();
         }
       }
     }

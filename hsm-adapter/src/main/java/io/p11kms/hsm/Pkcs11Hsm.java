@@ -1,5 +1,7 @@
 package io.p11kms.hsm;
 
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +42,8 @@ public final class Pkcs11Hsm implements Hsm {
   private final BackingKeys backingKeys;
   private final Derivation preferred;
   private final long[] mechanisms;
+  // Whether the token runs each derivation, decided once from its mechanism list.
+  private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -52,6 +56,12 @@ public final class Pkcs11Hsm implements Hsm {
     this.backingKeys = connection.backingKeys();
     this.preferred = preferred;
     this.mechanisms = mechanisms;
+    this.runnable = EnumSet.noneOf(Derivation.class);
+    for (Derivation d : Derivation.values()) {
+      if (MechanismProbe.canRun(d, mechanisms)) {
+        runnable.add(d);
+      }
+    }
     this.privateKeys =
         new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
   }
@@ -216,7 +226,7 @@ public final class Pkcs11Hsm implements Hsm {
     if (plaintext == null) {
       throw new IllegalArgumentException("plaintext is required");
     }
-    if (!MechanismProbe.canRun(derivation, mechanisms)) {
+    if (!runnable.contains(derivation)) {
       throw new HsmException("derivation " + derivation + " is not available on this token");
     }
     Step step = new Step("encrypt");
@@ -256,7 +266,7 @@ public final class Pkcs11Hsm implements Hsm {
     if (ciphertextAndTag == null) {
       throw new IllegalArgumentException("ciphertext is required");
     }
-    if (ciphertextAndTag.length < TAG_LENGTH || !MechanismProbe.canRun(derivation, mechanisms)) {
+    if (ciphertextAndTag.length < TAG_LENGTH || !runnable.contains(derivation)) {
       throw new HsmDecryptionFailedException(Pkcs11Errors.DECRYPTION_FAILED);
     }
     Step step = new Step("decrypt");

@@ -139,14 +139,16 @@ class BackupRestoreIT {
                   backup.toString()))
           .isEqualTo(1);
 
+      var restoredStore = KeyStores.open("jdbc:sqlite:" + restored);
       KmsServer second =
           new KmsServer(
                   NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
                   notClosing(original.pkcs11()),
-                  KeyStores.open("jdbc:sqlite:" + restored),
+                  restoredStore,
                   KmsTestServer.ARNS,
                   Clock.systemUTC(),
-                  Duration.ofSeconds(1))
+                  Duration.ofSeconds(1),
+                  KmsTestServer.allowingAll(original.pkcs11(), restoredStore, Clock.systemUTC()))
               .start();
       ManagedChannel channel =
           NettyChannelBuilder.forAddress("127.0.0.1", second.port()).usePlaintext().build();

@@ -66,14 +66,17 @@ class CliTlsIT {
             Duration.ofMinutes(10),
             "audit-key");
     try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
+      var hsm = Pkcs11Hsm.open(token.hsmConfig());
+      var store = KeyStores.open("jdbc:sqlite:" + dir.resolve("kms.db"));
       KmsServer server =
           new KmsServer(
                   Tls.serverBuilder("127.0.0.1", 0, security),
-                  Pkcs11Hsm.open(token.hsmConfig()),
-                  KeyStores.open("jdbc:sqlite:" + dir.resolve("kms.db")),
+                  hsm,
+                  store,
                   KmsTestServer.ARNS,
                   Clock.systemUTC(),
-                  Duration.ofSeconds(30))
+                  Duration.ofSeconds(30),
+                  KmsTestServer.allowingAll(hsm, store, Clock.systemUTC()))
               .start();
       String endpoint = "127.0.0.1:" + server.port();
       try {

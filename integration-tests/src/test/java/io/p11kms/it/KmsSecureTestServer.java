@@ -13,9 +13,11 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.Tls;
+import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +49,8 @@ final class KmsSecureTestServer implements AutoCloseable {
   private final Path auditFile;
   private final SecurityConfig security;
   private final Pkcs11Hsm hsm;
+  private final KeyStore store;
+  private final AccessLayer access;
   private final KmsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
@@ -87,10 +91,11 @@ final class KmsSecureTestServer implements AutoCloseable {
             checkpointRecords,
             Duration.ofMinutes(10),
             Clock.systemUTC());
-    var store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
-    AccessLayer access =
+    this.store = KeyStores.open("jdbc:sqlite:" + dir.resolve("p11kms.db"));
+    this.access =
         new AccessLayer(
-            true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit);
+            new AccessControl(
+                true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit));
     this.server =
         new KmsServer(
                 // As KmsServer.open with metrics on: the request interceptor behind the access
@@ -170,6 +175,16 @@ final class KmsSecureTestServer implements AutoCloseable {
   /** The audit log file. */
   Path auditFile() {
     return auditFile;
+  }
+
+  /** The key store under the server. */
+  KeyStore store() {
+    return store;
+  }
+
+  /** The server's access control, for a front end of a test's own beside gRPC. */
+  AccessControl accessControl() {
+    return access.control();
   }
 
   /** The adapter under the server (verifies checkpoints with the token's audit key). */

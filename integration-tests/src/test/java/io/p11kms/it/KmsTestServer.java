@@ -3,6 +3,7 @@ package io.p11kms.it;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.TokenCallInterceptor;
@@ -11,13 +12,17 @@ import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
+import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,17 +63,27 @@ final class KmsTestServer implements AutoCloseable {
     this.pkcs11 = Pkcs11Hsm.open(hsmConfig, interceptor);
     this.hsm = new CountingHsm(pkcs11);
     this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
+    KeyStore store = KeyStores.open("jdbc:sqlite:" + database);
     this.server =
         new KmsServer(
                 NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
                 hsm,
-                KeyStores.open("jdbc:sqlite:" + database),
+                store,
                 ARNS,
                 clock,
-                healthInterval)
+                healthInterval,
+                allowingAll(hsm, store, clock))
             .start();
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+
+  /**
+   * Access that allows every call: without TLS every caller is {@code local:developer}, an
+   * administrator; no audit log. For tests of everything but access.
+   */
+  static AccessLayer allowingAll(Hsm hsm, KeyStore store, Clock clock) {
+    return new AccessLayer(new AccessControl(false, List.of(), hsm, store, ARNS, clock, null));
   }
 
   static KmsTestServer start() throws Exception {

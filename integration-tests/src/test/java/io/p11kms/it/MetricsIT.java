@@ -47,14 +47,17 @@ class MetricsIT {
       NettyServerBuilder builder =
           NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
       builder.intercept(metrics.interceptor());
+      var hsm = metrics.instrument(Pkcs11Hsm.open(token.hsmConfig()));
+      var store = io.p11kms.server.store.KeyStores.open("jdbc:sqlite:" + dbDir.resolve("kms.db"));
       KmsServer server =
           new KmsServer(
                   builder,
-                  metrics.instrument(Pkcs11Hsm.open(token.hsmConfig())),
-                  io.p11kms.server.store.KeyStores.open("jdbc:sqlite:" + dbDir.resolve("kms.db")),
+                  hsm,
+                  store,
                   KmsTestServer.ARNS,
                   Clock.systemUTC(),
-                  Duration.ofSeconds(1))
+                  Duration.ofSeconds(1),
+                  KmsTestServer.allowingAll(hsm, store, Clock.systemUTC()))
               .start();
       server.countRotationsIn(metrics);
       MetricsEndpoint endpoint =

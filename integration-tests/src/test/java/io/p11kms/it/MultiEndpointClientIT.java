@@ -115,13 +115,16 @@ class MultiEndpointClientIT {
             return next.startCall(call, headers);
           }
         };
+    var store = KeyStores.open("jdbc:sqlite:" + dir.resolve(name + ".db"));
     KmsServer server =
         new KmsServer(
                 builder.intercept(counter),
                 unclosable(pkcs11),
-                KeyStores.open("jdbc:sqlite:" + dir.resolve(name + ".db")),
+                store,
                 KmsTestServer.ARNS,
-                Clock.systemUTC())
+                Clock.systemUTC(),
+                io.p11kms.server.config.ServerConfig.DEFAULT_HEALTH_INTERVAL,
+                KmsTestServer.allowingAll(pkcs11, store, Clock.systemUTC()))
             .start();
     return new Served(server, calls);
   }

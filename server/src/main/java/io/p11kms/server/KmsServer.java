@@ -9,6 +9,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
+import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.ConfigException;
@@ -97,25 +98,11 @@ public final class KmsServer {
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
 
-  /** Builds the server on any transport: tests may hand in an in-process builder. */
-  public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
-    this(builder, hsm, store, arns, clock, ServerConfig.DEFAULT_HEALTH_INTERVAL);
-  }
-
-  /** As above, probing the token's health every {@code healthInterval}. */
-  public KmsServer(
-      ServerBuilder<?> builder,
-      Hsm hsm,
-      KeyStore store,
-      KeyArns arns,
-      Clock clock,
-      Duration healthInterval) {
-    this(builder, hsm, store, arns, clock, healthInterval, null);
-  }
-
   /**
-   * As above, with principals, key policies, grants and the audit log ({@code access}); null runs
-   * the service without them.
+   * Builds the server on any transport (tests may hand in an in-process builder), probing the
+   * token's health every {@code healthInterval}, with principals, key policies, grants and the
+   * audit log ({@code access}, required: a server that checks nothing is one whose layer allows
+   * everyone, made on purpose).
    */
   public KmsServer(
       ServerBuilder<?> builder,
@@ -125,7 +112,7 @@ public final class KmsServer {
       Clock clock,
       Duration healthInterval,
       AccessLayer access) {
-    this.access = access;
+    this.access = java.util.Objects.requireNonNull(access, "access");
     this.hsm = hsm;
     this.store = store;
     this.healthInterval = healthInterval;
@@ -208,13 +195,14 @@ public final class KmsServer {
               Clock.systemUTC());
       access =
           new AccessLayer(
-              security.tls(),
-              security.admins(),
-              hsm,
-              store,
-              config.keyArns(),
-              Clock.systemUTC(),
-              audit);
+              new AccessControl(
+                  security.tls(),
+                  security.admins(),
+                  hsm,
+                  store,
+                  config.keyArns(),
+                  Clock.systemUTC(),
+                  audit));
     } catch (RuntimeException e) {
       hsm.close();
       throw e;
@@ -463,9 +451,7 @@ public final class KmsServer {
     } catch (Exception e) {
       // Closing is best effort; the token must still be closed below.
     } finally {
-      if (access != null) {
-        access.close();
-      }
+      access.close();
       hsm.close();
     }
   }

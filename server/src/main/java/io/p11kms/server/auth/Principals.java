@@ -1,6 +1,5 @@
 package io.p11kms.server.auth;
 
-import io.grpc.Context;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
@@ -15,18 +14,9 @@ public final class Principals {
   /** The fixed principal of every call on the loopback plaintext listener (development only). */
   public static final String LOCAL = "local:developer";
 
-  /** The current call's principal, set by {@link PrincipalInterceptor}. */
-  public static final Context.Key<String> CURRENT = Context.key("p11kms-principal");
-
   private static final int SAN_URI = 6;
 
   private Principals() {}
-
-  /** The principal of the current call; {@link #LOCAL} outside a call. */
-  public static String current() {
-    String principal = CURRENT.get();
-    return principal == null ? LOCAL : principal;
-  }
 
   /** The principal a client certificate names. */
   public static String of(X509Certificate certificate) {

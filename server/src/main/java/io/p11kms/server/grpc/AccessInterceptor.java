@@ -13,44 +13,50 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import io.p11kms.server.audit.AuditLog;
-import io.p11kms.server.auth.Principals;
+import io.p11kms.proto.v1.CreateKeyResponse;
+import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.AuthorizedCall;
+import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeSet;
+import io.p11kms.server.service.Operation;
+import java.util.UUID;
 
 /**
- * Every KMS call passes here: it is authorised by {@link AccessRules} before the handler runs (so
- * before any token call), and audited once it ends, allowed, denied or failed. The audit log is
- * checked before the handler runs, so a call that could not be recorded fails with {@code
- * KMSInternalException} (INTERNAL) before it has any effect; should the write itself fail after
- * that check, the call still fails with INTERNAL and, when it had succeeded, its response is not
- * sent.
+ * Every KMS call passes through {@link AccessControl} here: the message becomes the service's
+ * {@link OperationRequest} ({@link ProtoRequest}) and is authorised before the handler runs (so
+ * before any token call); the call is recorded once it ends, allowed, denied or failed. A call that
+ * could not be recorded fails with {@code KMSInternalException} (INTERNAL) before it has any
+ * effect; should the write itself fail after that check, the call still fails with INTERNAL and,
+ * when it had succeeded, its response is not sent.
  */
 final class AccessInterceptor implements ServerInterceptor {
-  private final AccessLayer layer;
+  private final AccessControl control;
 
-  AccessInterceptor(AccessLayer layer) {
-    this.layer = layer;
+  AccessInterceptor(AccessControl control) {
+    this.control = control;
   }
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String requestId = RequestIds.currentOrNew();
-    Audited<Q, R> audited =
-        new Audited<>(
-            call, call.getMethodDescriptor().getBareMethodName(), Principals.current(), requestId);
+    Operation op = Operation.byName(call.getMethodDescriptor().getBareMethodName());
+    if (op == null) {
+      // Every method of the KMS service is an operation of the catalogue; this is none.
+      call.close(Status.UNIMPLEMENTED, new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    AuthorizedCall access = control.start(PrincipalInterceptor.current(), requestId, op, null);
+    Audited<Q, R> audited = new Audited<>(call, op, access);
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).
-    KeyLookup lookup = layer.lookup();
+    KeyLookup lookup = control.lookup();
     Context context = RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup);
     context =
-        BatchItemAccess.with(
-            context, new BatchItemAccess(layer, audited.principal, audited.requestId));
+        BatchItemAccess.with(context, new BatchItemAccess(control, access.principal(), requestId));
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
       private boolean rejected;
@@ -58,22 +64,8 @@ final class AccessInterceptor implements ServerInterceptor {
       @Override
       public void onMessage(Q message) {
         try {
-          audited.request = (Message) message;
-          GrantTokens.check((Message) message);
-          layer.authorize(
-              audited.principal,
-              audited.method,
-              (Message) message,
-              lookup,
-              checks -> {
-                if (!checks.isEmpty()) {
-                  audited.keyArn = layer.arn(checks.get(0).keyId());
-                  audited.contextKeys =
-                      new ArrayList<>(new TreeSet<>(checks.get(0).context().keySet()));
-                }
-              });
-          // Fail closed before the handler runs, so that the call has no effect.
-          layer.ensureAuditWritable();
+          audited.request = new ProtoRequest(op, (Message) message);
+          access.authorize(audited.request, lookup);
         } catch (RuntimeException e) {
           rejected = true;
           audited.fail(ErrorStatus.of(e));
@@ -91,20 +83,16 @@ final class AccessInterceptor implements ServerInterceptor {
     };
   }
 
-  private final class Audited<Q, R> extends SimpleForwardingServerCall<Q, R> {
-    final String method;
-    final String principal;
-    final String requestId;
-    Message request;
-    String keyArn = "";
-    List<String> contextKeys = List.of();
+  private static final class Audited<Q, R> extends SimpleForwardingServerCall<Q, R> {
+    private final Operation op;
+    private final AuthorizedCall access;
+    OperationRequest request;
     private boolean closed;
 
-    Audited(ServerCall<Q, R> call, String method, String principal, String requestId) {
+    Audited(ServerCall<Q, R> call, Operation op, AuthorizedCall access) {
       super(call);
-      this.method = method;
-      this.principal = principal;
-      this.requestId = requestId;
+      this.op = op;
+      this.access = access;
     }
 
     @Override
@@ -113,15 +101,15 @@ final class AccessInterceptor implements ServerInterceptor {
         return;
       }
       try {
-        String created = layer.afterSuccess(principal, method, request, (Message) message);
-        if (created != null) {
-          keyArn = created;
-        }
-        record("SUCCEEDED", "");
+        access.succeeded(
+            op == Operation.CREATE_KEY
+                ? UUID.fromString(((CreateKeyResponse) message).getKeyMetadata().getKeyId())
+                : null,
+            request);
       } catch (RuntimeException e) {
         StatusRuntimeException s = ErrorStatus.of(e);
         closed = true;
-        if (!(e instanceof io.p11kms.server.audit.AuditException)) {
+        if (!(e instanceof AuditException)) {
           s = recordOrInternal(s);
         }
         super.close(s.getStatus(), trailers(s));
@@ -152,19 +140,12 @@ final class AccessInterceptor implements ServerInterceptor {
 
     /** Records a failure; the failure itself, or INTERNAL when it cannot be recorded. */
     private StatusRuntimeException recordOrInternal(StatusRuntimeException failure) {
-      String reason = reason(failure);
-      String outcome = reason.equals(KmsError.ACCESS_DENIED.awsName()) ? "DENIED" : "FAILED";
       try {
-        record(outcome, reason);
+        access.failed(reason(failure));
         return failure;
       } catch (RuntimeException e) {
         return ErrorStatus.of(new KmsException(KmsError.INTERNAL, "the audit log is unavailable"));
       }
-    }
-
-    private void record(String outcome, String error) {
-      layer.audit(
-          new AuditLog.Entry(requestId, principal, method, keyArn, contextKeys, outcome, error));
     }
   }
 

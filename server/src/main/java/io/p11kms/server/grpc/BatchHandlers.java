@@ -17,6 +17,7 @@ import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.Operation;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -46,7 +47,7 @@ final class BatchHandlers {
   BatchEncryptResponse encrypt(BatchEncryptRequest request) {
     List<EncryptRequest> items = request.getItemsList();
     requireCount(items.size());
-    Items run = new Items("BatchEncrypt", "Encrypt");
+    Items run = new Items(Operation.BATCH_ENCRYPT, Operation.ENCRYPT);
     BatchEncryptResponse.Builder out = BatchEncryptResponse.newBuilder();
     for (int i = 0; i < items.size(); i++) {
       EncryptRequest item = items.get(i);
@@ -63,7 +64,7 @@ final class BatchHandlers {
   BatchDecryptResponse decrypt(BatchDecryptRequest request) {
     List<DecryptRequest> items = request.getItemsList();
     requireCount(items.size());
-    Items run = new Items("BatchDecrypt", "Decrypt");
+    Items run = new Items(Operation.BATCH_DECRYPT, Operation.DECRYPT);
     BatchDecryptResponse.Builder out = BatchDecryptResponse.newBuilder();
     for (int i = 0; i < items.size(); i++) {
       DecryptRequest item = items.get(i);
@@ -94,15 +95,15 @@ final class BatchHandlers {
 
   /** The items of one call: its key reads, its access and whether the token stopped answering. */
   private final class Items {
-    private final String batchMethod;
-    private final String itemMethod;
+    private final Operation batch;
+    private final Operation itemOperation;
     private final KeyLookup lookup = RequestLookups.current(keys);
     private final BatchItemAccess access = BatchItemAccess.current();
     private boolean tokenDown;
 
-    Items(String batchMethod, String itemMethod) {
-      this.batchMethod = batchMethod;
-      this.itemMethod = itemMethod;
+    Items(Operation batch, Operation itemOperation) {
+      this.batch = batch;
+      this.itemOperation = itemOperation;
     }
 
     /**
@@ -113,8 +114,8 @@ final class BatchHandlers {
     <T> T item(int index, Message item, Function<KeyLookup, T> op) {
       try {
         return access.run(
-            batchMethod,
-            itemMethod,
+            batch,
+            itemOperation,
             index,
             item,
             lookup,

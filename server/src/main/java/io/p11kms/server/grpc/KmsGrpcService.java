@@ -101,23 +101,6 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final AsymmetricHandlers asymmetric;
   private final BatchHandlers batches;
 
-  public KmsGrpcService(KeyService keys, CryptoService crypto, LifecycleHandlers lifecycle) {
-    this(keys, crypto, lifecycle, null);
-  }
-
-  /** As above, with the rotation operations ({@code rotation} null: they are unavailable). */
-  public KmsGrpcService(
-      KeyService keys,
-      CryptoService crypto,
-      LifecycleHandlers lifecycle,
-      RotationHandlers rotation) {
-    this(keys, crypto, lifecycle, rotation, null);
-  }
-
-  /**
-   * As above, with Sign, Verify, GetPublicKey, the MAC and data key pair operations ({@code
-   * asymmetric} null: they are unavailable).
-   */
   public KmsGrpcService(
       KeyService keys,
       CryptoService crypto,
@@ -409,91 +392,77 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   @Override
   public void enableKeyRotation(
       EnableKeyRotationRequest request, StreamObserver<EnableKeyRotationResponse> response) {
-    unary(response, () -> rotation().enableKeyRotation(request));
+    unary(response, () -> rotation.enableKeyRotation(request));
   }
 
   @Override
   public void disableKeyRotation(
       DisableKeyRotationRequest request, StreamObserver<DisableKeyRotationResponse> response) {
-    unary(response, () -> rotation().disableKeyRotation(request));
+    unary(response, () -> rotation.disableKeyRotation(request));
   }
 
   @Override
   public void getKeyRotationStatus(
       GetKeyRotationStatusRequest request, StreamObserver<GetKeyRotationStatusResponse> response) {
-    unary(response, () -> rotation().getKeyRotationStatus(request));
+    unary(response, () -> rotation.getKeyRotationStatus(request));
   }
 
   @Override
   public void rotateKeyOnDemand(
       RotateKeyOnDemandRequest request, StreamObserver<RotateKeyOnDemandResponse> response) {
-    unary(response, () -> rotation().rotateKeyOnDemand(request));
+    unary(response, () -> rotation.rotateKeyOnDemand(request));
   }
 
   @Override
   public void listKeyRotations(
       ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
-    unary(response, () -> rotation().listKeyRotations(request));
+    unary(response, () -> rotation.listKeyRotations(request));
   }
 
   // Asymmetric and HMAC keys: the messages are mapped in AsymmetricHandlers.
 
   @Override
   public void sign(SignRequest request, StreamObserver<SignResponse> response) {
-    unary(response, () -> asymmetric().sign(request));
+    unary(response, () -> asymmetric.sign(request));
   }
 
   @Override
   public void verify(VerifyRequest request, StreamObserver<VerifyResponse> response) {
-    unary(response, () -> asymmetric().verify(request));
+    unary(response, () -> asymmetric.verify(request));
   }
 
   @Override
   public void getPublicKey(
       GetPublicKeyRequest request, StreamObserver<GetPublicKeyResponse> response) {
-    unary(response, () -> asymmetric().getPublicKey(request));
+    unary(response, () -> asymmetric.getPublicKey(request));
   }
 
   @Override
   public void generateMac(
       GenerateMacRequest request, StreamObserver<GenerateMacResponse> response) {
-    unary(response, () -> asymmetric().generateMac(request));
+    unary(response, () -> asymmetric.generateMac(request));
   }
 
   @Override
   public void verifyMac(VerifyMacRequest request, StreamObserver<VerifyMacResponse> response) {
-    unary(response, () -> asymmetric().verifyMac(request));
+    unary(response, () -> asymmetric.verifyMac(request));
   }
 
   @Override
   public void generateDataKeyPair(
       GenerateDataKeyPairRequest request, StreamObserver<GenerateDataKeyPairResponse> response) {
-    unary(response, () -> asymmetric().generateDataKeyPair(request));
+    unary(response, () -> asymmetric.generateDataKeyPair(request));
   }
 
   @Override
   public void generateDataKeyPairWithoutPlaintext(
       GenerateDataKeyPairWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
-    unary(response, () -> asymmetric().generateDataKeyPairWithoutPlaintext(request));
-  }
-
-  private AsymmetricHandlers asymmetric() {
-    if (asymmetric == null) {
-      throw new IllegalStateException("asymmetric keys are not configured");
-    }
-    return asymmetric;
+    unary(response, () -> asymmetric.generateDataKeyPairWithoutPlaintext(request));
   }
 
   private static EncryptionAlgorithmSpec orSymmetric(EncryptionAlgorithm algorithm) {
     return algorithm == null ? SYMMETRIC : ProtoMapping.encryptionAlgorithm(algorithm);
-  }
-
-  private RotationHandlers rotation() {
-    if (rotation == null) {
-      throw new IllegalStateException("key rotation is not configured");
-    }
-    return rotation;
   }
 
   /** The array is fresh and owned by nobody else, so it need not be copied again. */

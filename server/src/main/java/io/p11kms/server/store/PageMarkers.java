@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Paging of listings. A marker is opaque to clients: base64url of a format byte and the position
@@ -50,8 +51,18 @@ final class PageMarkers {
    * {@code seq} of this one.
    */
   static <T> Page<T> bySequence(PreparedStatement p, int limit, Row<T> row) throws SQLException {
+    return collect(p, limit, row, rs -> rs.getLong("seq"), PageMarkers::encodeMarker);
+  }
+
+  /**
+   * Runs a listing that asked for {@code limit + 1} rows: the first {@code limit} are the page, and
+   * one more means a next page, whose marker is {@code marker} of the last row's {@code position}.
+   */
+  static <T, P> Page<T> collect(
+      PreparedStatement p, int limit, Row<T> row, Row<P> position, Function<P, String> marker)
+      throws SQLException {
     List<T> items = new ArrayList<>(limit);
-    long lastSeq = 0;
+    P last = null;
     boolean more = false;
     try (ResultSet rs = p.executeQuery()) {
       while (rs.next()) {
@@ -59,11 +70,11 @@ final class PageMarkers {
           more = true;
           break;
         }
-        lastSeq = rs.getLong("seq");
+        last = position.read(rs);
         items.add(row.read(rs));
       }
     }
-    return new Page<>(items, more ? Optional.of(encodeMarker(lastSeq)) : Optional.empty());
+    return new Page<>(items, more ? Optional.of(marker.apply(last)) : Optional.empty());
   }
 
   static String encodeMarker(long seq) {

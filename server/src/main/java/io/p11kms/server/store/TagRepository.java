@@ -6,9 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -116,22 +114,12 @@ final class TagRepository {
               p.setString(i++, after);
             }
             p.setInt(i, limit + 1);
-            List<TagRecord> tags = new ArrayList<>(limit);
-            boolean more = false;
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                if (tags.size() == limit) {
-                  more = true;
-                  break;
-                }
-                tags.add(new TagRecord(rs.getString("tag_key"), rs.getString("tag_value")));
-              }
-            }
-            return new Page<>(
-                tags,
-                more
-                    ? Optional.of(PageMarkers.encodeTagMarker(tags.get(tags.size() - 1).tagKey()))
-                    : Optional.<String>empty());
+            return PageMarkers.collect(
+                p,
+                limit,
+                rs -> new TagRecord(rs.getString("tag_key"), rs.getString("tag_value")),
+                rs -> rs.getString("tag_key"),
+                PageMarkers::encodeTagMarker);
           }
         });
   }

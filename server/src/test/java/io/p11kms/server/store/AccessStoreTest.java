@@ -7,32 +7,20 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Migration 4: key policies and grants, through the {@link AccessStore} of a key store. */
-abstract class AccessStoreTest {
+abstract class AccessStoreTest extends StoreContractPart {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
 
-  private KeyStore store;
   private AccessStore access;
   private UUID keyId;
 
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
   @BeforeEach
-  void open() {
-    store = KeyStores.open(newDatabaseUrl());
+  void createKeyAndAccess() {
     access = store.access();
-    keyId = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(keyId), JdbcKeyStoreTest.version(keyId, 1));
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
+    keyId = create();
   }
 
   private static GrantRecord grant(String id, UUID keyId, String retiring, Instant createdAt) {
@@ -81,8 +69,7 @@ abstract class AccessStoreTest {
 
   @Test
   void grantsOfKey_areOldestFirst_andOnlyThatKeys() {
-    UUID other = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(other), JdbcKeyStoreTest.version(other, 1));
+    UUID other = create();
     access.createGrant(grant("b", keyId, null, NOW.plusSeconds(2)));
     access.createGrant(grant("a", keyId, null, NOW.plusSeconds(1)));
     access.createGrant(grant("c", other, null, NOW));

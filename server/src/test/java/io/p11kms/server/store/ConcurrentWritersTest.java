@@ -42,7 +42,7 @@ abstract class ConcurrentWritersTest {
     serverB = KeyStores.open(url);
     pool = Executors.newFixedThreadPool(2 * THREADS);
     keyId = UUID.randomUUID();
-    serverA.createKey(JdbcKeyStoreTest.key(keyId), JdbcKeyStoreTest.version(keyId, 1));
+    serverA.createKey(StoreContractPart.key(keyId), StoreContractPart.version(keyId, 1));
   }
 
   @AfterEach

@@ -13,34 +13,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Migration 2: states by compare-and-set, aliases, tags, deletion with a tombstone. */
-abstract class JdbcKeyStoreLifecycleTest {
+abstract class JdbcKeyStoreLifecycleTest extends StoreContractPart {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
-
-  private KeyStore store;
-
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
-  @BeforeEach
-  void open() {
-    store = KeyStores.open(newDatabaseUrl());
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  private UUID create() {
-    UUID id = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
-    return id;
-  }
 
   @Test
   void updateKeyState_isCompareAndSet_theLoserWritesNothing() {

@@ -8,35 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Migration 3: rotation schedule, rotations by compare-and-set, re-wrapped EKTs by generation. */
-abstract class JdbcKeyStoreRotationTest {
+abstract class JdbcKeyStoreRotationTest extends StoreContractPart {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
   private static final byte[] EKT = new byte[40];
-
-  private KeyStore store;
-
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
-  @BeforeEach
-  void open() {
-    store = KeyStores.open(newDatabaseUrl());
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  private UUID create() {
-    UUID id = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
-    return id;
-  }
 
   private Optional<KeyVersionRecord> rotate(UUID id, Instant expectedNext, Instant newNext) {
     return store.addRotation(

@@ -19,8 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,51 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Keys, versions, key listings and the schema: a part of {@link StoreContractTest}, run on every
  * database against a fresh database per test.
  */
-abstract class JdbcKeyStoreTest {
-  private String url;
-  private KeyStore store;
-
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
-  @BeforeEach
-  void open() {
-    url = newDatabaseUrl();
-    store = KeyStores.open(url);
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  static KeyRecord key(UUID id) {
-    return new KeyRecord(
-        id,
-        Instant.parse("2024-05-01T12:34:56.123456789Z"),
-        "a key",
-        "ENCRYPT_DECRYPT",
-        "SYMMETRIC_DEFAULT",
-        "ENABLED",
-        "AWS_KMS",
-        null);
-  }
-
-  static KeyVersionRecord version(UUID keyId, int number) {
-    byte[] ekt = new byte[40];
-    for (int i = 0; i < ekt.length; i++) {
-      ekt[i] = (byte) (i * 7 + number);
-    }
-    return new KeyVersionRecord(
-        keyId, UUID.randomUUID(), number, Instant.parse("2024-05-01T12:34:57Z"), 1, 1, ekt);
-  }
-
-  private UUID create() {
-    UUID id = UUID.randomUUID();
-    store.createKey(key(id), version(id, 1));
-    return id;
-  }
-
+abstract class JdbcKeyStoreTest extends StoreContractPart {
   @Test
   void asymmetricVersion_roundTripsDomainKeyKindAndPublicKey_andRewrapKeepsThem() {
     UUID id = UUID.randomUUID();

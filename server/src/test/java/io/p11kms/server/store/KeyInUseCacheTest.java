@@ -44,7 +44,7 @@ class KeyInUseCacheTest {
 
   private UUID create() {
     UUID id = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
+    store.createKey(StoreContractPart.key(id), StoreContractPart.version(id, 1));
     return id;
   }
 
@@ -161,6 +161,6 @@ class KeyInUseCacheTest {
   }
 
   private static KeyInUse inUse(UUID id) {
-    return new KeyInUse(JdbcKeyStoreTest.key(id), Optional.empty(), Optional.empty());
+    return new KeyInUse(StoreContractPart.key(id), Optional.empty(), Optional.empty());
   }
 }

@@ -5,39 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link KeyStore#findKeyInUse}: one query for key, version and policy, never a stale read; a part
  * of {@link StoreContractTest}.
  */
-abstract class KeyInUseTest {
+abstract class KeyInUseTest extends StoreContractPart {
   private static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");
-
-  private String url;
-  private KeyStore store;
-
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
-  @BeforeEach
-  void open() {
-    url = newDatabaseUrl();
-    store = KeyStores.open(url);
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  private UUID create() {
-    UUID id = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
-    return id;
-  }
 
   private KeyVersionRecord rotate(UUID id) {
     return store

@@ -10,37 +10,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Paged listings (tags, aliases, rotations), keys due for scheduled work, and the record of retired
  * domain keys.
  */
-abstract class ListingsTest {
+abstract class ListingsTest extends StoreContractPart {
   private static final Instant NOW = Instant.parse("2030-01-01T00:00:00Z");
-
-  private KeyStore store;
-
-  /** The URL of a new, empty database. */
-  protected abstract String newDatabaseUrl();
-
-  @BeforeEach
-  void open() {
-    store = KeyStores.open(newDatabaseUrl());
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  private UUID create() {
-    UUID id = UUID.randomUUID();
-    store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
-    return id;
-  }
 
   /** Every item of a listing, page after page. */
   private static <T> List<T> all(Function<Optional<String>, Page<T>> list) {

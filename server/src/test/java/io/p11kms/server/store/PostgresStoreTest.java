@@ -52,7 +52,7 @@ class PostgresStoreTest extends StoreContractTest {
     Path good = Files.writeString(dir.resolve("good"), "s3cret-file-pw\n");
     try (KeyStore store = KeyStores.open(new StoreSettings(pg.jdbcUrl(role), role, good, null))) {
       UUID id = UUID.randomUUID();
-      store.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
+      store.createKey(StoreContractPart.key(id), StoreContractPart.version(id, 1));
       assertThat(store.findKey(id)).isPresent();
     }
     Path wrong = Files.writeString(dir.resolve("wrong"), "not-the-pw-42");

@@ -27,7 +27,8 @@ class SqliteStoreTest extends StoreContractTest {
     Path file = dir.resolve("a/b/c/keys.db");
     try (KeyStore other = KeyStores.open("jdbc:sqlite:" + file)) {
       other.createKey(
-          JdbcKeyStoreTest.key(UUID.randomUUID()), JdbcKeyStoreTest.version(UUID.randomUUID(), 1));
+          StoreContractPart.key(UUID.randomUUID()),
+          StoreContractPart.version(UUID.randomUUID(), 1));
     } catch (IllegalArgumentException expected) {
       // the version belongs to another key; the folder is what this test is about
     }
@@ -58,7 +59,7 @@ class SqliteStoreTest extends StoreContractTest {
   void inMemory_works() {
     try (KeyStore memory = KeyStores.open("jdbc:sqlite::memory:")) {
       UUID id = UUID.randomUUID();
-      memory.createKey(JdbcKeyStoreTest.key(id), JdbcKeyStoreTest.version(id, 1));
+      memory.createKey(StoreContractPart.key(id), StoreContractPart.version(id, 1));
       assertThat(memory.findKey(id)).isPresent();
     }
   }

@@ -38,13 +38,13 @@ class StoreBackupTest {
     UUID keyId = UUID.randomUUID();
     try (KeyStore store = KeyStores.open(url)) {
       store.createKey(
-          JdbcKeyStoreTest.key(keyId),
-          JdbcKeyStoreTest.version(keyId, 1),
+          StoreContractPart.key(keyId),
+          StoreContractPart.version(keyId, 1),
           Map.of("team", "payments"));
       store.createAlias(
           new AliasRecord("alias/payments", keyId, Instant.now(), Instant.now()), "ENABLED");
       UUID other = UUID.randomUUID();
-      store.createKey(JdbcKeyStoreTest.key(other), JdbcKeyStoreTest.version(other, 1));
+      store.createKey(StoreContractPart.key(other), StoreContractPart.version(other, 1));
     }
     return keyId;
   }

@@ -13,6 +13,14 @@ abstract class StoreContractTest {
   protected abstract String newDatabaseUrl();
 
   @Nested
+  class Schema extends SchemaTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
   class Keys extends JdbcKeyStoreTest {
     @Override
     protected String newDatabaseUrl() {

@@ -1,9 +1,8 @@
-package io.p11kms.server.grpc;
+package io.p11kms.server.access;
 
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Message;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import java.util.List;
 
 /**
  * AWS's limits on a request's {@code GrantTokens}: at most 10, each 1-8192 characters; otherwise
@@ -14,25 +13,19 @@ import io.p11kms.server.service.KmsException;
 final class GrantTokens {
   static final int MAX_TOKENS = 10;
   static final int MAX_LENGTH = 8192;
-  private static final String FIELD = "grant_tokens";
 
   private GrantTokens() {}
 
   /**
-   * @throws KmsException {@code ValidationException} when {@code request} carries grant tokens
-   *     beyond AWS's limits
+   * @throws KmsException {@code ValidationException} when a request carries grant tokens beyond
+   *     AWS's limits
    */
-  static void check(Message request) {
-    FieldDescriptor field = request.getDescriptorForType().findFieldByName(FIELD);
-    if (field == null || !field.isRepeated()) {
-      return;
-    }
-    int count = request.getRepeatedFieldCount(field);
-    if (count > MAX_TOKENS) {
+  static void check(List<String> tokens) {
+    if (tokens.size() > MAX_TOKENS) {
       throw invalid("Member must have length less than or equal to " + MAX_TOKENS);
     }
-    for (int i = 0; i < count; i++) {
-      int length = ((String) request.getRepeatedField(field, i)).length();
+    for (int i = 0; i < tokens.size(); i++) {
+      int length = tokens.get(i).length();
       if (length < 1 || length > MAX_LENGTH) {
         throw invalid("each member must be 1-" + MAX_LENGTH + " characters long");
       }

@@ -1,4 +1,4 @@
-package io.p11kms.server.auth;
+package io.p11kms.server.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -8,22 +8,31 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.p11kms.server.auth.Principals;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * Puts the caller's principal in the gRPC {@link Context} ({@link Principals#CURRENT}). With TLS
- * the principal comes from the verified client certificate, and a call without one is closed as
+ * Puts the caller's principal in the gRPC {@link Context}, where {@link #current} finds it. With
+ * TLS the principal comes from the verified client certificate, and a call without one is closed as
  * UNAUTHENTICATED (the handshake normally refuses it first); without TLS, which the server allows
  * only in development mode ({@code dev.mode}), every call is {@link Principals#LOCAL}.
  */
 public final class PrincipalInterceptor implements ServerInterceptor {
+  private static final Context.Key<String> CURRENT = Context.key("p11kms-principal");
+
   private final boolean tls;
 
   public PrincipalInterceptor(boolean tls) {
     this.tls = tls;
+  }
+
+  /** The principal of the current call; {@link Principals#LOCAL} outside a call. */
+  static String current() {
+    String principal = CURRENT.get();
+    return principal == null ? Principals.LOCAL : principal;
   }
 
   @Override
@@ -35,7 +44,7 @@ public final class PrincipalInterceptor implements ServerInterceptor {
           Status.UNAUTHENTICATED.withDescription("a client certificate is required"), headers);
       return new ServerCall.Listener<>() {};
     }
-    Context context = Context.current().withValue(Principals.CURRENT, principal);
+    Context context = Context.current().withValue(CURRENT, principal);
     return Contexts.interceptCall(context, call, headers, next);
   }
 

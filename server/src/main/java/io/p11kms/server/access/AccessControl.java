@@ -1,0 +1,211 @@
+package io.p11kms.server.access;
+
+import io.p11kms.hsm.Hsm;
+import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.auth.Authorizer;
+import io.p11kms.server.auth.KeyPolicy;
+import io.p11kms.server.auth.MalformedPolicyException;
+import io.p11kms.server.auth.Principals;
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.service.KeyLookup;
+import io.p11kms.server.service.KeyMetadata;
+import io.p11kms.server.service.KeyResolver;
+import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.Operation;
+import io.p11kms.server.store.AccessStore;
+import io.p11kms.server.store.KeyStore;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * The service's entry point for every front end: principals' rights on keys (key policies, grants,
+ * the administrators) and the audit log. {@link #run} carries out one operation for a principal, in
+ * order: validation, key lookup (once, through the request's {@link KeyLookup}, which the operation
+ * reuses), authorisation, the operation, the audit record; it returns the result or throws a {@link
+ * KmsException}. A front end whose calls end later than they start (gRPC) uses the same steps
+ * through {@link #start}.
+ */
+public final class AccessControl implements AutoCloseable {
+  private final boolean tls;
+  private final List<String> admins;
+  private final KeyArns arns;
+  private final Clock clock;
+  private final AccessStore access;
+  private final Authorizer authorizer;
+  private final KeyService keys;
+  private final AuditLog audit;
+
+  /**
+   * @param tls whether principals come from client certificates; without TLS every call is {@code
+   *     local:developer}, which is then an administrator
+   * @param admins principals given {@code kms:*} by every default key policy
+   * @param audit the audit log; null: requests are checked but not recorded
+   */
+  public AccessControl(
+      boolean tls,
+      List<String> admins,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      AuditLog audit) {
+    this.tls = tls;
+    List<String> all = new ArrayList<>(admins);
+    if (!tls) {
+      all.add(Principals.LOCAL);
+    }
+    this.admins = List.copyOf(all);
+    this.arns = arns;
+    this.clock = clock;
+    this.access = AccessStore.of(store);
+    this.authorizer = new Authorizer(access, arns, this.admins);
+    this.keys = new KeyService(hsm, store, arns, clock);
+    this.audit = audit;
+  }
+
+  /**
+   * Runs one operation for {@code principal} and records it under {@code auditedAs} (the operation
+   * itself, or the batch an item belongs to) with {@code requestId}.
+   *
+   * @param operation the operation proper, given the request's key reads
+   * @throws KmsException the operation's failure, or ACCESS_DENIED, after it was recorded
+   * @throws AuditException when the record could not be written
+   */
+  public <R> R run(
+      String principal,
+      String requestId,
+      Operation op,
+      Operation auditedAs,
+      OperationRequest request,
+      KeyLookup lookup,
+      Function<KeyLookup, R> operation) {
+    AuthorizedCall call = start(principal, requestId, op, auditedAs);
+    R result;
+    try {
+      call.authorize(request, lookup);
+      result = operation.apply(lookup);
+    } catch (AuditException e) {
+      throw e;
+    } catch (KmsException e) {
+      call.failed(e.error().awsName());
+      throw e;
+    } catch (RuntimeException e) {
+      call.failed(KmsError.INTERNAL.awsName());
+      throw e;
+    }
+    call.succeeded(
+        op == Operation.CREATE_KEY && result instanceof KeyMetadata created
+            ? created.keyId()
+            : null,
+        request);
+    return result;
+  }
+
+  /**
+   * One call's access, to be authorised and then recorded once, whatever its outcome, under {@code
+   * auditedAs} (null: {@code op}).
+   */
+  public AuthorizedCall start(
+      String principal, String requestId, Operation op, Operation auditedAs) {
+    return new AuthorizedCall(this, principal, requestId, op, auditedAs);
+  }
+
+  /** Whether principals come from client certificates (else every caller is local). */
+  public boolean tls() {
+    return tls;
+  }
+
+  /** A new, empty {@link KeyLookup} for one request. */
+  public KeyLookup lookup() {
+    return keys.lookup();
+  }
+
+  List<Check> checks(Operation op, OperationRequest request, KeyLookup lookup) {
+    GrantTokens.check(request.grantTokens());
+    if (op == Operation.CREATE_KEY && !request.policy().isEmpty()) {
+      parsePolicy(request.policy());
+    }
+    return AccessChecks.of(op, request, new KeyResolver(lookup));
+  }
+
+  void authorize(String principal, List<Check> checks, KeyLookup lookup) {
+    for (int i = 0; i < checks.size(); i++) {
+      Check c = checks.get(i);
+      authorizer.check(principal, c.action(), c.keyId(), c.context(), lookup.policy(c.keyId()));
+    }
+  }
+
+  /** CreateKey succeeded: the key gets the request's policy, or the default one. */
+  void created(String principal, UUID keyId, String requested) {
+    String policy = requested;
+    if (policy.isEmpty()) {
+      List<String> principals = new ArrayList<>();
+      principals.add(principal);
+      principals.addAll(admins);
+      policy = KeyPolicy.defaultDocument(principals);
+    }
+    access.putPolicy(keyId, policy, clock.instant());
+  }
+
+  /** Throws {@code AuditException} when a request's record could not be written now. */
+  void ensureAuditWritable() {
+    if (audit != null) {
+      audit.ensureWritable();
+    }
+  }
+
+  void audit(AuditLog.Entry entry) {
+    if (audit != null) {
+      audit.append(entry);
+    }
+  }
+
+  /**
+   * @throws KmsException MALFORMED_POLICY when {@code policy} is not a policy this service takes
+   */
+  public static KeyPolicy parsePolicy(String policy) {
+    try {
+      return KeyPolicy.parse(policy);
+    } catch (MalformedPolicyException e) {
+      throw new KmsException(KmsError.MALFORMED_POLICY, e.getMessage());
+    }
+  }
+
+  public String arn(UUID keyId) {
+    return arns.keyArn(keyId);
+  }
+
+  public List<String> admins() {
+    return admins;
+  }
+
+  public AccessStore access() {
+    return access;
+  }
+
+  public Authorizer authorizer() {
+    return authorizer;
+  }
+
+  /** Finds keys with reads of its own (not a request's). */
+  public KeyResolver keys() {
+    return new KeyResolver(keys.lookup());
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  @Override
+  public void close() {
+    if (audit != null) {
+      audit.close();
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package io.p11kms.server.access;
+
+import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.service.KeyLookup;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.Operation;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/**
+ * One call's passage through {@link AccessControl}: {@link #authorize} before the operation runs,
+ * then exactly one of {@link #succeeded} or {@link #failed}, which writes its audit record: who,
+ * which operation, on which key, the names (never the values) of the encryption context, the
+ * outcome and the AWS error name.
+ */
+public final class AuthorizedCall {
+  private final AccessControl control;
+  private final String principal;
+  private final String requestId;
+  private final Operation op;
+  private final Operation auditedAs;
+  private String keyArn = "";
+  private List<String> contextKeys = List.of();
+
+  AuthorizedCall(
+      AccessControl control,
+      String principal,
+      String requestId,
+      Operation op,
+      Operation auditedAs) {
+    this.control = control;
+    this.principal = principal;
+    this.requestId = requestId;
+    this.op = java.util.Objects.requireNonNull(op);
+    this.auditedAs = auditedAs;
+  }
+
+  public String principal() {
+    return principal;
+  }
+
+  /**
+   * Validates the request, finds its keys through {@code lookup} and authorises it; then, for a
+   * call of its own (not an item of a batch, whose call was checked as a whole), checks that its
+   * record can be written, so that a call that could not be recorded fails before it has any
+   * effect.
+   *
+   * @throws io.p11kms.server.service.KmsException VALIDATION, MALFORMED_POLICY, ACCESS_DENIED
+   * @throws io.p11kms.server.audit.AuditException when the audit log cannot be written
+   */
+  public void authorize(OperationRequest request, KeyLookup lookup) {
+    List<Check> checks = control.checks(op, request, lookup);
+    if (!checks.isEmpty()) {
+      Check first = checks.get(0);
+      keyArn = control.arn(first.keyId());
+      if (op.takesContext() && !first.context().isEmpty()) {
+        contextKeys = new ArrayList<>(new TreeSet<>(first.context().keySet()));
+      }
+    }
+    control.authorize(principal, checks, lookup);
+    if (auditedAs == null) {
+      control.ensureAuditWritable();
+    }
+  }
+
+  /**
+   * Records success. A CreateKey's new key ({@code createdKey}) gets its policy first.
+   *
+   * @throws io.p11kms.server.audit.AuditException when the record could not be written
+   */
+  public void succeeded(UUID createdKey, OperationRequest request) {
+    if (createdKey != null) {
+      control.created(principal, createdKey, request.policy());
+      keyArn = control.arn(createdKey);
+    }
+    record("SUCCEEDED", "");
+  }
+
+  /**
+   * Records a failure by its AWS error name: DENIED for AccessDeniedException, else FAILED.
+   *
+   * @throws io.p11kms.server.audit.AuditException when the record could not be written
+   */
+  public void failed(String awsError) {
+    record(awsError.equals(KmsError.ACCESS_DENIED.awsName()) ? "DENIED" : "FAILED", awsError);
+  }
+
+  private void record(String outcome, String error) {
+    control.audit(
+        new AuditLog.Entry(
+            requestId,
+            principal,
+            auditedAs == null ? op.awsName() : auditedAs.awsName(),
+            keyArn,
+            contextKeys,
+            outcome,
+            error));
+  }
+}
