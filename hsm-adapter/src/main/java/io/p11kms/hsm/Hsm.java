@@ -80,7 +80,10 @@ public interface Hsm extends AutoCloseable {
 
   /**
    * Creates an HMAC-SHA256 key labelled {@code label} in the token (a private, sensitive,
-   * non-extractable token object that can only sign and verify) unless one exists.
+   * non-extractable token object that can only sign and verify) unless one exists. A key counts
+   * only if it was generated in the token and was never readable (PRIVATE, ALWAYS_SENSITIVE,
+   * NEVER_EXTRACTABLE, LOCAL): another object with the label, imported or once extractable, is
+   * ignored here and by {@link #sign}.
    */
   default void createSigningKeyIfAbsent(String label) {
     throw new UnsupportedOperationException("this token adapter does not sign");
@@ -94,6 +97,23 @@ public interface Hsm extends AutoCloseable {
   /** Whether {@code mac} is the HMAC-SHA256 of {@code data} under the key {@code label}. */
   default boolean verify(String label, byte[] data, byte[] mac) {
     return java.security.MessageDigest.isEqual(sign(label, data), mac);
+  }
+
+  /**
+   * The values of the private data objects labelled {@code label} (token objects only a logged-in
+   * user can read or change): none, one, or two when a {@link #replacePrivateData} stopped
+   * half-way.
+   */
+  default java.util.List<byte[]> readPrivateData(String label) {
+    throw new UnsupportedOperationException("this token adapter keeps no data objects");
+  }
+
+  /**
+   * Makes a private data object labelled {@code label} holding {@code value}, then destroys the
+   * ones labelled so before.
+   */
+  default void replacePrivateData(String label, byte[] value) {
+    throw new UnsupportedOperationException("this token adapter keeps no data objects");
   }
 
   /**

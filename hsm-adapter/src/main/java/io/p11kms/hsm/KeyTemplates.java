@@ -443,8 +443,21 @@ final class KeyTemplates {
         .verify(true);
   }
 
+  /**
+   * The signing key {@code label} as {@link #signingKey} made it: generated in the token (LOCAL)
+   * and never readable (ALWAYS_SENSITIVE, NEVER_EXTRACTABLE), PRIVATE, able to sign. An object with
+   * the same label that is not all of these (imported with a value its maker knows, or once
+   * extractable) does not match.
+   */
   static AttributeVector signingKeyByLabel(String label) {
-    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET).label(label);
+    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+        .label(label)
+        .token(true)
+        .private_(true)
+        .sign(true)
+        .alwaysSensitive(true)
+        .neverExtractable(true)
+        .local(true);
   }
 
   /**

@@ -490,6 +490,37 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   @Override
+  public java.util.List<byte[]> readPrivateData(String label) {
+    try {
+      return connection.call(
+          "read private data",
+          session -> {
+            checkOpen();
+            return PrivateData.read(session, calls, label);
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("C_GetAttributeValue", e);
+    }
+  }
+
+  @Override
+  public void replacePrivateData(String label, byte[] value) {
+    try {
+      connection.call(
+          "replace private data",
+          session -> {
+            checkOpen();
+            PrivateData.replace(session, calls, label, value);
+            return null;
+          },
+          true);
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("C_CreateObject", e);
+    }
+  }
+
+  @Override
   public boolean isHealthy() {
     if (closed.get()) {
       return false;

@@ -20,9 +20,9 @@ import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 /**
  * The PKCS#11 API attacks {@link CustodyTest} does not replay: on the audit signing key (read its
  * value, relax SENSITIVE or EXTRACTABLE, copy it out, wrap it under an attacker's key or the domain
- * key, plant a second key with its label), on an unwrapped HBK (make it EXTRACTABLE again, copy it
- * with SENSITIVE off, use it as a wrapping or decryption key) and on the domain key (decrypt an EKT
- * as data with the other AES modes). Every one must fail.
+ * key, plant a second key with its label but other attributes), on an unwrapped HBK (make it
+ * EXTRACTABLE again, copy it with SENSITIVE off, use it as a wrapping or decryption key) and on the
+ * domain key (decrypt an EKT as data with the other AES modes). Every one must fail.
  */
 class TokenHardeningTest {
   private static final String AUDIT_KEY = "audit-key";
@@ -89,27 +89,95 @@ class TokenHardeningTest {
   }
 
   @Test
-  void plantedKeyWithTheAuditLabel_makesSigningFail_ratherThanSignWithIt() throws Exception {
+  void plantedKeysWithTheAuditLabel_butNotMadeAsTheAuditKey_areNeverUsed() throws Exception {
     byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] genuine = hsm.sign(AUDIT_KEY, data);
-    long planted =
-        hsm.withSessionForTest(
-            session ->
-                session.generateKey(
-                    new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
-                    KeyTemplates.signingKey(AUDIT_KEY).token(true).sensitive(false)));
+    byte[] known = new byte[32];
+    java.util.Arrays.fill(known, (byte) 7);
+    List<Long> planted = new ArrayList<>();
+    try {
+      hsm.withSessionForTest(
+          session -> {
+            // Once readable (ALWAYS_SENSITIVE false), though sensitive now.
+            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).sensitive(false)));
+            // Once extractable (NEVER_EXTRACTABLE false).
+            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).extractable(true)));
+            // Public: any session may use it.
+            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).private_(false)));
+            // Imported with a value its maker knows (LOCAL false), sensitive and not extractable.
+            planted.add(session.createObject(imported(AUDIT_KEY, known)));
+            return null;
+          });
+      assertThat(hsm.sign(AUDIT_KEY, data)).isEqualTo(genuine);
+      assertThat(hsm.verify(AUDIT_KEY, data, hmac(known, data))).isFalse();
+    } finally {
+      destroy(planted);
+    }
+  }
+
+  @Test
+  void plantedImportedKey_beforeTheAuditKeyExists_isIgnored_andAGenuineOneMade() throws Exception {
+    String label = "audit-key-fresh";
+    byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] known = new byte[32];
+    java.util.Arrays.fill(known, (byte) 9);
+    long planted = hsm.withSessionForTest(session -> session.createObject(imported(label, known)));
+    try {
+      hsm.createSigningKeyIfAbsent(label);
+      byte[] mac = hsm.sign(label, data);
+      assertThat(mac).isNotEqualTo(hmac(known, data));
+    } finally {
+      destroy(List.of(planted));
+    }
+  }
+
+  @Test
+  void aSecondKeyMadeExactlyAsTheAuditKey_makesSigningFail_ratherThanPickOne() throws Exception {
+    byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] genuine = hsm.sign(AUDIT_KEY, data);
+    long twin =
+        hsm.withSessionForTest(session -> generate(session, KeyTemplates.signingKey(AUDIT_KEY)));
     try {
       assertThatThrownBy(() -> hsm.sign(AUDIT_KEY, data))
           .isInstanceOf(HsmException.class)
           .hasMessageContaining("2 signing keys");
     } finally {
-      hsm.withSessionForTest(
-          session -> {
-            session.destroyObject(planted);
-            return null;
-          });
+      destroy(List.of(twin));
     }
     assertThat(hsm.sign(AUDIT_KEY, data)).isEqualTo(genuine);
+  }
+
+  /** A signing key with a value its maker knows, otherwise as the audit key. */
+  private static AttributeVector imported(String label, byte[] value) {
+    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+        .label(label)
+        .token(true)
+        .private_(true)
+        .sensitive(true)
+        .extractable(false)
+        .sign(true)
+        .verify(true)
+        .value(value);
+  }
+
+  private static long generate(Session session, AttributeVector template) throws PKCS11Exception {
+    return session.generateKey(new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN), template);
+  }
+
+  private static void destroy(List<Long> objects) throws PKCS11Exception {
+    hsm.withSessionForTest(
+        session -> {
+          for (long object : objects) {
+            session.destroyObject(object);
+          }
+          return null;
+        });
+  }
+
+  private static byte[] hmac(byte[] key, byte[] data) throws Exception {
+    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+    mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+    return mac.doFinal(data);
   }
 
   @Test

@@ -153,6 +153,100 @@ class AuditLogIT {
   }
 
   @Test
+  void logDeleted_andTheServerRestarted_theNewLogChainsToTheAnchor() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      makeRequests(server, 7);
+      server.stopServer();
+      List<String> before = Files.readAllLines(server.auditFile());
+      String last = before.get(before.size() - 1);
+      assertThat(last).contains("\"type\":\"checkpoint\"");
+      Path old = Files.move(server.auditFile(), server.auditFile().resolveSibling("old.log"));
+
+      server.restartServer();
+      makeRequests(server, 2);
+
+      JsonNode first = JSON.readTree(Files.readAllLines(server.auditFile()).get(0));
+      long anchored = JSON.readTree(last).path("seq").asLong();
+      assertThat(first.path("type").asText()).isEqualTo("start");
+      assertThat(first.path("seq").asLong()).isEqualTo(anchored + 1);
+      assertThat(first.path("anchor").path("seq").asLong()).isEqualTo(anchored);
+      Verified alone = verify(server, server.auditFile());
+      assertThat(alone.exit()).as(alone.out()).isEqualTo(1);
+      assertThat(alone.out())
+          .contains(
+              "TAMPERED at line 1: the log begins at record "
+                  + (anchored + 1)
+                  + ", after checkpoint "
+                  + anchored
+                  + " of an earlier log: records 1-"
+                  + anchored
+                  + " are missing");
+      Verified both = verify(server, old, server.auditFile());
+      assertThat(both.exit()).as(both.out()).isZero();
+    }
+  }
+
+  @Test
+  void logCutBackAtACheckpoint_andTheServerRestarted_theGapIsNamed() throws Exception {
+    try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
+      makeRequests(server, 12);
+      server.stopServer();
+      List<String> lines = Files.readAllLines(server.auditFile());
+      long anchored = JSON.readTree(lines.get(lines.size() - 1)).path("seq").asLong();
+      int cut = -1;
+      for (int i = 0; i < lines.size() && cut < 0; i++) {
+        if (lines.get(i).contains("\"type\":\"checkpoint\"")) {
+          cut = i;
+        }
+      }
+      Files.write(server.auditFile(), lines.subList(0, cut + 1));
+      long cutAt = JSON.readTree(lines.get(cut)).path("seq").asLong();
+
+      server.restartServer();
+      makeRequests(server, 1);
+
+      Verified run = verify(server, server.auditFile());
+      assertThat(run.exit()).as(run.out()).isEqualTo(1);
+      assertThat(run.out())
+          .contains(
+              "TAMPERED at line "
+                  + (cut + 2)
+                  + ": records "
+                  + (cutAt + 1)
+                  + "-"
+                  + anchored
+                  + " are missing: when the server restarted here the log ended at record "
+                  + cutAt
+                  + " but the token's anchor was checkpoint "
+                  + anchored);
+    }
+  }
+
+  /** {@code n} requests that the administrator makes, each one audited. */
+  private static void makeRequests(KmsSecureTestServer server, int n) throws Exception {
+    KeyManagementServiceBlockingStub admin = server.client(ADMIN);
+    for (int i = 0; i < n; i++) {
+      admin.createKey(CreateKeyRequest.getDefaultInstance());
+    }
+  }
+
+  record Verified(int exit, String out) {}
+
+  /**
+   * {@code p11kms verify-audit} on {@code files}, as one chain, with the server's token session.
+   */
+  private static Verified verify(KmsSecureTestServer server, Path... files) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream out = new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int exit =
+        io.p11kms.server.admin.VerifyAuditCommand.verify(
+            List.of(files), server.hsm(), AUDIT_KEY, out, out);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    System.out.print("AuditLogIT: " + text);
+    return new Verified(exit, text);
+  }
+
+  @Test
   void auditLogRemoved_requestFailsInternal_beforeItHasAnyEffect() throws Exception {
     try (KmsSecureTestServer server = KmsSecureTestServer.start()) {
       KeyManagementServiceBlockingStub admin = server.client(ADMIN);

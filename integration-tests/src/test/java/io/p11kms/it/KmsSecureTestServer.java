@@ -14,6 +14,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.Tls;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
@@ -48,10 +49,13 @@ final class KmsSecureTestServer implements AutoCloseable {
   private final TestPki rogue;
   private final Path auditFile;
   private final SecurityConfig security;
-  private final Pkcs11Hsm hsm;
-  private final KeyStore store;
-  private final AccessLayer access;
-  private final KmsServer server;
+  private final int checkpointRecords;
+  private final TokenCallInterceptor interceptor;
+  private final Duration callTimeout;
+  private Pkcs11Hsm hsm;
+  private KeyStore store;
+  private AccessLayer access;
+  private KmsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
 
@@ -80,14 +84,24 @@ final class KmsSecureTestServer implements AutoCloseable {
             checkpointRecords,
             Duration.ofMinutes(10),
             AUDIT_KEY);
+    this.checkpointRecords = checkpointRecords;
+    this.interceptor = interceptor;
+    this.callTimeout = callTimeout;
+    startServer();
+  }
+
+  /** Opens the token, the audit log (anchored in the token, as KmsServer.open does) and serves. */
+  private void startServer() throws Exception {
     HsmConfig hsmConfig =
         callTimeout == null ? token.hsmConfig() : token.hsmConfig().withCallTimeout(callTimeout);
-    this.hsm = Pkcs11Hsm.open(hsmConfig, interceptor);
+    Pkcs11Hsm hsm = Pkcs11Hsm.open(hsmConfig, interceptor);
+    this.hsm = hsm;
     hsm.createSigningKeyIfAbsent(AUDIT_KEY);
     AuditLog audit =
         AuditLog.open(
             auditFile,
             data -> hsm.sign(AUDIT_KEY, data),
+            AuditAnchor.inToken(hsm, AUDIT_KEY),
             checkpointRecords,
             Duration.ofMinutes(10),
             Clock.systemUTC());
@@ -212,7 +226,20 @@ final class KmsSecureTestServer implements AutoCloseable {
     for (ManagedChannel c : channels) {
       c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+    synchronized (channels) {
+      channels.clear();
+    }
     server.stop();
+  }
+
+  /**
+   * Starts the server again on the same token, database and audit file (stopped first if it runs);
+   * clients made before do not reach it.
+   */
+  void restartServer() throws Exception {
+    stopServer();
+    startServer();
+    stopped = false;
   }
 
   /** A SoftHSM2 configuration naming this server's token, for a child process. */

@@ -10,6 +10,8 @@ import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.admin.VerifyAuditCommand;
+import io.p11kms.server.audit.AuditAnchor;
+import io.p11kms.server.audit.AuditHead;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +28,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code p11kms verify-audit} on the log a real server wrote (signed checkpoints by the token's
- * audit key every 5 records): intact it passes; each of edit, insert, drop and reorder is named at
- * its line, with exit code 1.
+ * audit key every 5 records, each anchored in the token): intact it passes; each of edit, insert,
+ * drop and reorder is named at its line, and a log cut back at a checkpoint is shorter than its
+ * anchor, with exit code 1. An anchor rolled back by a user-PIN holder together with the log is not
+ * detected (the limit docs/security.md states).
  */
 class VerifyAuditIT {
   private static KmsSecureTestServer server;
@@ -75,14 +79,15 @@ class VerifyAuditIT {
     Run run =
         verify(
             l -> {
-              // Record 3: bob's denied Encrypt, made to look like the administrator's success.
-              String edited = l.get(2).replace(BOB, ADMIN).replace("DENIED", "SUCCEEDED");
-              assertThat(edited).isNotEqualTo(l.get(2));
-              l.set(2, edited);
+              // Record 4 (after the start record, CreateKey and an Encrypt): bob's denied
+              // Encrypt, made to look like the administrator's success.
+              String edited = l.get(3).replace(BOB, ADMIN).replace("DENIED", "SUCCEEDED");
+              assertThat(edited).isNotEqualTo(l.get(3));
+              l.set(3, edited);
               return l;
             });
     assertThat(run.exit()).isEqualTo(1);
-    assertThat(run.out()).contains("TAMPERED", "record 3 (line 3) was edited");
+    assertThat(run.out()).contains("TAMPERED", "record 4 (line 4) was edited");
   }
 
   @Test
@@ -146,6 +151,50 @@ class VerifyAuditIT {
   }
 
   @Test
+  void logCutBackAtACheckpoint_isShorterThanItsAnchorInTheToken() throws Exception {
+    int checkpoint = checkpointLine(1);
+    Run run = verify(l -> new ArrayList<>(l.subList(0, checkpoint + 1)));
+    assertThat(run.exit()).as(run.out()).isEqualTo(1);
+    assertThat(run.out())
+        .contains(
+            "the log is shorter than its anchor: the token's anchor is checkpoint "
+                + anchor().seq()
+                + ", the log ends at record "
+                + seq(log.get(checkpoint)));
+  }
+
+  @Test
+  void anchorNamingACheckpointTheLogDoesNotHold_isNamed() throws Exception {
+    AuditHead genuine = anchor();
+    setAnchor(genuine.seq(), "ab".repeat(32));
+    try {
+      Run run = verify(l -> l);
+      assertThat(run.exit()).as(run.out()).isEqualTo(1);
+      assertThat(run.out())
+          .contains("the token's anchor is checkpoint " + genuine.seq() + ", which this log does");
+    } finally {
+      setAnchor(genuine.seq(), genuine.hash());
+    }
+  }
+
+  /**
+   * What the anchor cannot show (docs/security.md): a user-PIN holder sets it back to an earlier
+   * checkpoint and cuts the log there; the two agree again.
+   */
+  @Test
+  void anchorRolledBackByAUserPinHolder_withTheLogCutToIt_isNotDetected() throws Exception {
+    AuditHead genuine = anchor();
+    int checkpoint = checkpointLine(1);
+    setAnchor(seq(log.get(checkpoint)), sha256(log.get(checkpoint)));
+    try {
+      Run run = verify(l -> new ArrayList<>(l.subList(0, checkpoint + 1)));
+      assertThat(run.exit()).as(run.out()).isZero();
+    } finally {
+      setAnchor(genuine.seq(), genuine.hash());
+    }
+  }
+
+  @Test
   void command_inItsOwnJvm_exitsZeroOnTheIntactLog_andOneOnATamperedOne() throws Exception {
     Run intact = command(write(l -> l));
     assertThat(intact.exit()).as(intact.out()).isZero();
@@ -159,6 +208,47 @@ class VerifyAuditIT {
                 }));
     assertThat(dropped.exit()).as(dropped.out()).isEqualTo(1);
     assertThat(dropped.out()).contains("TAMPERED at line 4", "record 4 dropped");
+    int checkpoint = checkpointLine(1);
+    Run cut = command(write(l -> new ArrayList<>(l.subList(0, checkpoint + 1))));
+    assertThat(cut.exit()).as(cut.out()).isEqualTo(1);
+    assertThat(cut.out()).contains("the log is shorter than its anchor");
+  }
+
+  /** The line index of the {@code n}th checkpoint (1-based) of the server's log. */
+  private static int checkpointLine(int n) {
+    int seen = 0;
+    for (int i = 0; i < log.size(); i++) {
+      if (log.get(i).contains("\"type\":\"checkpoint\"") && ++seen == n) {
+        return i;
+      }
+    }
+    throw new AssertionError("no checkpoint " + n);
+  }
+
+  private static long seq(String line) throws Exception {
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).path("seq").asLong();
+  }
+
+  private static String sha256(String line) throws Exception {
+    return java.util.HexFormat.of()
+        .formatHex(
+            java.security.MessageDigest.getInstance("SHA-256")
+                .digest(line.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The anchor the token holds, read as verify-audit reads it. */
+  private static AuditHead anchor() {
+    return AuditAnchor.inToken(server.hsm(), AUDIT_KEY).read().orElseThrow();
+  }
+
+  /** Sets the anchor as a user-PIN holder can: a private data object of their own making. */
+  private static void setAnchor(long seq, String hash) {
+    server
+        .hsm()
+        .replacePrivateData(
+            AuditAnchor.label(AUDIT_KEY),
+            ("p11kms-audit-anchor 1 seq=" + seq + " hash=" + hash)
+                .getBytes(StandardCharsets.US_ASCII));
   }
 
   record Run(int exit, String out) {}

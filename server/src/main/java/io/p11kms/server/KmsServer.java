@@ -10,6 +10,7 @@ import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.ConfigException;
@@ -190,6 +191,7 @@ public final class KmsServer {
           AuditLog.open(
               security.auditFile(),
               data -> hsm.sign(security.auditKeyLabel(), data),
+              AuditAnchor.inToken(hsm, security.auditKeyLabel()),
               security.auditCheckpointRecords(),
               security.auditCheckpointInterval(),
               Clock.systemUTC());

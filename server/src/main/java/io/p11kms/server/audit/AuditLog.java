@@ -33,6 +33,11 @@ import java.util.Optional;
  * made by a key held in the token. Holds no plaintext and no key material: the encryption context
  * is recorded by its keys only. A record that cannot be written throws {@link AuditException}, so
  * the request fails (fail closed).
+ *
+ * <p>With an {@link AuditAnchor}, each checkpoint, once on disk, is anchored (its sequence number
+ * and hash), and every open writes a {@code start} record naming the anchor it found. When the file
+ * does not reach the anchor (deleted, cut back) the chain goes on from the anchor, not from the
+ * file, so the records missing between them show as dropped.
  */
 public final class AuditLog implements AutoCloseable {
   /** The {@code prev} of the first line. */
@@ -78,6 +83,8 @@ public final class AuditLog implements AutoCloseable {
 
   private final Sink sink;
   private final Signer signer;
+  private final AuditAnchor anchor;
+  private final Object anchorLock = new Object();
   private final int checkpointRecords;
   private final Duration checkpointInterval;
   private final Clock clock;
@@ -90,6 +97,9 @@ public final class AuditLog implements AutoCloseable {
   private int sinceCheckpoint;
   private Instant lastCheckpoint;
 
+  /** The sequence number last anchored; under {@link #anchorLock}. */
+  private long anchoredSeq;
+
   AuditLog(
       Sink sink,
       Signer signer,
@@ -98,8 +108,21 @@ public final class AuditLog implements AutoCloseable {
       Clock clock,
       long lastSeq,
       String lastHash) {
+    this(sink, signer, null, checkpointRecords, checkpointInterval, clock, lastSeq, lastHash);
+  }
+
+  private AuditLog(
+      Sink sink,
+      Signer signer,
+      AuditAnchor anchor,
+      int checkpointRecords,
+      Duration checkpointInterval,
+      Clock clock,
+      long lastSeq,
+      String lastHash) {
     this.sink = sink;
     this.signer = signer;
+    this.anchor = anchor;
     this.checkpointRecords = checkpointRecords;
     this.checkpointInterval = checkpointInterval;
     this.clock = clock;
@@ -108,10 +131,13 @@ public final class AuditLog implements AutoCloseable {
     this.lastCheckpoint = clock.instant();
   }
 
-  /** Opens (or creates) the log file and continues its chain. */
+  /**
+   * Opens (or creates) the log file and continues its chain, with no anchor: a log cut back at a
+   * checkpoint goes unnoticed. The server opens it with its anchor.
+   */
   public static AuditLog open(
       Path file, Signer signer, int checkpointRecords, Duration checkpointInterval, Clock clock) {
-    return open(file, signer, checkpointRecords, checkpointInterval, clock, s -> s);
+    return open(file, signer, null, checkpointRecords, checkpointInterval, clock, s -> s);
   }
 
   /** As above, with the file sink wrapped (tests inject write failures). */
@@ -122,6 +148,37 @@ public final class AuditLog implements AutoCloseable {
       Duration checkpointInterval,
       Clock clock,
       java.util.function.UnaryOperator<Sink> wrap) {
+    return open(file, signer, null, checkpointRecords, checkpointInterval, clock, wrap);
+  }
+
+  /**
+   * Opens (or creates) the log file, anchored in {@code anchor}: continues the file's chain, or the
+   * anchor's when the file does not reach it (deleted, or cut back), and writes a {@code start}
+   * record naming the anchor found.
+   *
+   * @throws AuditException when the anchor cannot be read or the start record written
+   */
+  public static AuditLog open(
+      Path file,
+      Signer signer,
+      AuditAnchor anchor,
+      int checkpointRecords,
+      Duration checkpointInterval,
+      Clock clock) {
+    return open(file, signer, anchor, checkpointRecords, checkpointInterval, clock, s -> s);
+  }
+
+  /** As above, with the file sink wrapped; {@code anchor} may be null (none). */
+  static AuditLog open(
+      Path file,
+      Signer signer,
+      AuditAnchor anchor,
+      int checkpointRecords,
+      Duration checkpointInterval,
+      Clock clock,
+      java.util.function.UnaryOperator<Sink> wrap) {
+    Optional<AuditHead> anchored = anchor == null ? Optional.empty() : readAnchor(anchor);
+    AuditLog log;
     try {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
@@ -135,17 +192,62 @@ public final class AuditLog implements AutoCloseable {
           lastSeq = JSON.readTree(last.get()).path("seq").asLong();
         }
       }
-      return new AuditLog(
-          wrap.apply(new FileSink(file)),
-          signer,
-          checkpointRecords,
-          checkpointInterval,
-          clock,
-          lastSeq,
-          lastHash);
+      if (anchored.isPresent() && anchored.get().seq() > lastSeq) {
+        // The file does not reach its anchor: chain on from the anchor, so that the gap shows.
+        lastSeq = anchored.get().seq();
+        lastHash = anchored.get().hash();
+      }
+      log =
+          new AuditLog(
+              wrap.apply(new FileSink(file)),
+              signer,
+              anchor,
+              checkpointRecords,
+              checkpointInterval,
+              clock,
+              lastSeq,
+              lastHash);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the audit log " + file, e);
     }
+    if (anchor != null) {
+      try {
+        log.writeStart(anchored);
+      } catch (RuntimeException e) {
+        log.close();
+        throw e;
+      }
+    }
+    return log;
+  }
+
+  private static Optional<AuditHead> readAnchor(AuditAnchor anchor) {
+    try {
+      return anchor.read();
+    } catch (AuditException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new AuditException("cannot read the audit log's anchor in the token", e);
+    }
+  }
+
+  /** The first record of each open: the anchor found (null when none). */
+  private synchronized void writeStart(Optional<AuditHead> anchored) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq + 1);
+    r.put("type", "start");
+    r.put("time", clock.instant().toString());
+    if (anchored.isPresent()) {
+      Map<String, Object> a = new LinkedHashMap<>();
+      a.put("seq", anchored.get().seq());
+      a.put("hash", anchored.get().hash());
+      r.put("anchor", a);
+    } else {
+      r.put("anchor", null);
+    }
+    r.put("prev", prev);
+    write(r);
+    sinceCheckpoint++;
   }
 
   /**
@@ -156,21 +258,25 @@ public final class AuditLog implements AutoCloseable {
   public void append(Entry e) {
     // The file check (a stat) runs outside the lock every request takes.
     ensureWritable();
-    if (appendChecked(e)) {
+    AuditHead checkpoint = appendChecked(e);
+    if (checkpoint != null) {
       flush();
+      anchor(checkpoint);
     }
   }
 
-  /** Appends under the lock; whether a checkpoint was written too (to be flushed by the caller). */
-  private synchronized boolean appendChecked(Entry e) {
+  /**
+   * Appends under the lock; the checkpoint written too, if one was due (to be flushed and anchored
+   * by the caller), else null.
+   */
+  private synchronized AuditHead appendChecked(Entry e) {
     writeChecked(requestLine(e));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
-      writeCheckpoint();
-      return true;
+      return writeCheckpoint();
     }
-    return false;
+    return null;
   }
 
   /**
@@ -188,16 +294,23 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** Writes a signed checkpoint of the chain so far and makes the file durable up to it. */
+  /**
+   * Writes a signed checkpoint of the chain so far, makes the file durable up to it and anchors it.
+   */
   public void checkpoint() {
+    AuditHead checkpoint;
     synchronized (this) {
-      writeCheckpoint();
+      checkpoint = writeCheckpoint();
     }
     flush();
+    anchor(checkpoint);
   }
 
-  /** Writes a signed checkpoint line; under the lock (its MAC covers the chain's head). */
-  private void writeCheckpoint() {
+  /**
+   * Writes a signed checkpoint line; under the lock (its MAC covers the chain's head). Returns its
+   * sequence number and hash.
+   */
+  private AuditHead writeCheckpoint() {
     String time = clock.instant().toString();
     byte[] mac;
     try {
@@ -214,6 +327,36 @@ public final class AuditLog implements AutoCloseable {
     write(r);
     sinceCheckpoint = 0;
     lastCheckpoint = clock.instant();
+    return new AuditHead(seq, prev);
+  }
+
+  /**
+   * Anchors {@code checkpoint}, already on disk, unless a later one is anchored already. Outside
+   * the log's lock: a token call. On a failure the request fails and the next record writes a
+   * checkpoint again.
+   */
+  private void anchor(AuditHead checkpoint) {
+    if (anchor == null) {
+      return;
+    }
+    RuntimeException failure = null;
+    synchronized (anchorLock) {
+      if (checkpoint.seq() <= anchoredSeq) {
+        return;
+      }
+      try {
+        anchor.write(checkpoint);
+        anchoredSeq = checkpoint.seq();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+    if (failure != null) {
+      synchronized (this) {
+        sinceCheckpoint = checkpointRecords;
+      }
+      throw new AuditException("cannot anchor the audit log in the token", failure);
+    }
   }
 
   /**
