@@ -18,7 +18,10 @@ final class JoinTemplates {
    * with, newest first: a join lands a key as it was made, as long as it was made by one of them.
    */
   static List<AttributeVector> madeWith(DomainKeyRole.Key key) {
-    return List.of(key.template());
+    List<AttributeVector> templates = new java.util.ArrayList<>();
+    templates.add(key.template());
+    key.role().previousTemplate(key.generation()).ifPresent(templates::add);
+    return templates;
   }
 
   /**
