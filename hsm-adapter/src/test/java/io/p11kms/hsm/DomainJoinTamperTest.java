@@ -200,7 +200,7 @@ class DomainJoinTamperTest {
             bundle,
             indexOf(bundle, "domain-key/2"),
             new DomainKeyBundle.Entry(
-                new DomainKeyAttributes("domain-key-hmac/2", two.attributes().text()),
+                new DomainKeyAttributes("domain-key-other/2", two.attributes().text()),
                 two.wrapped(),
                 two.proofEkt()));
 
@@ -212,7 +212,7 @@ class DomainJoinTamperTest {
         "CKA_LABEL=domain-key/2");
     assertRefusedBeforeTheToken(
         () -> finish(unknownKind, unknownKind.fingerprint()),
-        "domain-key-hmac/2, which is no kind of domain key");
+        "domain-key-other/2, which is no kind of domain key");
   }
 
   @Test
@@ -311,7 +311,9 @@ class DomainJoinTamperTest {
 
     List<DomainJoin.Joined> joined = finish(bundle, bundle.fingerprint());
 
-    assertThat(joined).hasSize(4).noneMatch(DomainJoin.Joined::alreadyPresent);
+    assertThat(joined)
+        .hasSize(2 * DomainKeyRole.values().length)
+        .noneMatch(DomainJoin.Joined::alreadyPresent);
     for (DomainKeyAttributes copy : DomainJoin.list(target.modulePath(), target.label())) {
       assertThat(copy).isEqualTo(DomainKeyAttributes.required(copy.label(), true).orElseThrow());
     }
