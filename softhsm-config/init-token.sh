@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates a SoftHSM2 token for p11kms under DATA_DIR and performs the domain-key ceremony:
-# the token's security officer generates domain-key/1 (trusted, sensitive, non-extractable,
-# wrap/unwrap only, with an unwrap template that keeps whatever it unwraps sensitive) and
-# domain-key-asym/1 (the same, for private and HMAC keys; its own unwrap template).
+# the token's security officer generates domain-key/1 (trusted, sensitive, extractable only under
+# a trusted key, wrap/unwrap only, with wrap and unwrap templates that pin the class, type and
+# usage of the backing keys it wraps), domain-key-asym/1 and domain-key-hmac/1 (the same, for
+# private keys and for HMAC keys).
 #
 # Usage: init-token.sh DATA_DIR [TOKEN_LABEL]
 # With P11KMS_JOIN=1 no domain key is made: the token is to receive the domain keys of a running

@@ -41,7 +41,7 @@ final class DirectLoop {
   private static Point measure(
       Pkcs11Hsm hsm, WrappedKey key, byte[] aad, byte[] plaintext, int threads, Timing timing)
       throws InterruptedException {
-    Derivation derivation = hsm.preferredDerivation();
+    Derivation derivation = hsm.derivationFor(key);
     Latencies latencies = new Latencies(timing.sampleCapacity());
     LongAdder completed = new LongAdder();
     LongAdder errors = new LongAdder();

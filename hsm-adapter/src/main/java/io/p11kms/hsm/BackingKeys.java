@@ -63,12 +63,14 @@ final class BackingKeys {
   }
 
   /**
-   * The HBK that {@code key} wraps, unwrapped under {@code domainKey}: from the cache, or unwrapped
-   * now. The caller must {@link #release} it in {@code finally}.
+   * The HBK that {@code key} wraps, unwrapped under {@code domainKey} for {@code use} (what that
+   * domain key's UNWRAP_TEMPLATE pins): from the cache, or unwrapped now. The caller must {@link
+   * #release} it in {@code finally}.
    */
-  Lease acquire(Session session, long domainKey, WrappedKey key) throws PKCS11Exception {
+  Lease acquire(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+      throws PKCS11Exception {
     if (cache == null) {
-      return new Lease(unwrap(session, domainKey, key), null);
+      return new Lease(unwrap(session, domainKey, use, key), null);
     }
     BackingKeyCache.Entry entry = cache.acquire(key);
     if (entry != null) {
@@ -85,7 +87,7 @@ final class BackingKeys {
       if (owner == null) {
         owner = opener.open();
       }
-      long handle = unwrap(owner, domainKey, key);
+      long handle = unwrap(owner, domainKey, use, key);
       entry = cache.add(key, handle);
       return new Lease(handle, entry);
     }
@@ -162,7 +164,8 @@ final class BackingKeys {
     }
   }
 
-  private long unwrap(Session session, long domainKey, WrappedKey key) throws PKCS11Exception {
+  private long unwrap(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+      throws PKCS11Exception {
     if (key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
       throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());
     }
@@ -171,7 +174,7 @@ final class BackingKeys {
         new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
         domainKey,
         key.ekt(),
-        KeyTemplates.unwrappedBackingKey());
+        KeyTemplates.unwrappedBackingKey(use));
   }
 
   void destroyQuietly(Session session, long handle) {

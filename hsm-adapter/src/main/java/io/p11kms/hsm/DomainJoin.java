@@ -162,9 +162,9 @@ public final class DomainJoin {
                       unextractable.add(a.label());
                       return true;
                     }
-                    Optional<DomainKeyAttributes> wanted =
-                        DomainKeyAttributes.required(a.label(), true);
-                    if (wanted.isEmpty() || !wanted.get().equals(a)) {
+                    if (a.madeWith(true).isEmpty()) {
+                      Optional<DomainKeyAttributes> wanted =
+                          DomainKeyAttributes.required(a.label(), true);
                       outdated.add(
                           a.label()
                               + (wanted.isEmpty()
@@ -194,8 +194,8 @@ public final class DomainJoin {
               if (wrapped == null) {
                 wrapped = session.wrapKey(oaep(hash), imported, key.getKey());
               }
-              DomainKeyRole.Key kind = DomainKeyRole.of(key.getValue().label()).orElseThrow();
-              byte[] proof = proofEkt(session, key.getKey(), kind);
+              AttributeVector madeWith = key.getValue().madeWith(true).orElseThrow();
+              byte[] proof = proofEkt(session, key.getKey(), madeWith);
               entries.add(new DomainKeyBundle.Entry(key.getValue(), wrapped, proof));
             }
             LOG.info("exported {} domain keys of token {}", entries.size(), tokenLabel);
@@ -247,7 +247,7 @@ public final class DomainJoin {
       char[] soPin,
       DomainKeyBundle bundle,
       String expectedFingerprint) {
-    checkBundle(bundle, expectedFingerprint);
+    Map<String, AttributeVector> templates = checkBundle(bundle, expectedFingerprint);
     Mechanism oaep = oaep(bundle.oaepHash());
     return SecurityOfficer.run(
         modulePath,
@@ -273,7 +273,7 @@ public final class DomainJoin {
             }
             Map<String, Long> present = new LinkedHashMap<>();
             domainKeys(session).forEach((handle, a) -> present.put(a.label(), handle));
-            prove(token, oaep, transport, bundle, present);
+            prove(token, oaep, transport, bundle, templates, present);
             List<Joined> joined = new ArrayList<>();
             for (DomainKeyBundle.Entry entry : bundle.keys()) {
               String label = entry.attributes().label();
@@ -281,11 +281,11 @@ public final class DomainJoin {
                 joined.add(new Joined(label, true));
                 continue;
               }
-              DomainKeyRole.Key kind = DomainKeyRole.of(label).orElseThrow();
+              AttributeVector template = templates.get(label);
               long copy =
                   session.unwrapKey(
-                      oaep, transport, entry.wrapped(), JoinTemplates.asObject(kind, true));
-              requireAsItsKind(session, copy, true);
+                      oaep, transport, entry.wrapped(), JoinTemplates.asObject(template, true));
+              requireAsMade(session, copy, template, true);
               joined.add(new Joined(label, false));
             }
             LOG.info("domain join finished on token {}: {}", tokenLabel, joined);
@@ -297,15 +297,18 @@ public final class DomainJoin {
   }
 
   /**
-   * Reads back a key the join unwrapped and checks that the token kept its kind's attributes.
+   * Reads back a key the join unwrapped from {@code template} and checks that the token kept every
+   * attribute of it.
    *
    * @throws HsmException naming what differs
    */
-  private static void requireAsItsKind(Session session, long copy, boolean tokenObject)
+  private static void requireAsMade(
+      Session session, long copy, AttributeVector template, boolean tokenObject)
       throws PKCS11Exception {
     DomainKeyAttributes landed = DomainKeyAttributes.read(session, copy);
     DomainKeyAttributes wanted =
-        DomainKeyAttributes.required(landed.label(), tokenObject).orElseThrow();
+        new DomainKeyAttributes(
+            landed.label(), TemplateText.of(JoinTemplates.asObject(template, tokenObject)));
     if (!landed.equals(wanted)) {
       throw new HsmException(
           landed.label()
@@ -365,19 +368,20 @@ public final class DomainJoin {
       Mechanism oaep,
       long transport,
       DomainKeyBundle bundle,
+      Map<String, AttributeVector> templates,
       Map<String, Long> present)
       throws PKCS11Exception {
     Session proving = token.openSession(true);
     try {
       for (DomainKeyBundle.Entry entry : bundle.keys()) {
         String label = entry.attributes().label();
-        DomainKeyRole.Key kind = DomainKeyRole.of(label).orElseThrow();
+        AttributeVector template = templates.get(label);
         Long key = present.get(label);
         if (key == null) {
           try {
             key =
                 proving.unwrapKey(
-                    oaep, transport, entry.wrapped(), JoinTemplates.asObject(kind, false));
+                    oaep, transport, entry.wrapped(), JoinTemplates.asObject(template, false));
           } catch (PKCS11Exception e) {
             throw new HsmException(
                 label
@@ -385,9 +389,9 @@ public final class DomainJoin {
                     + Pkcs11Errors.name(e.getErrorCode())
                     + "): the bundle was altered or made for another join");
           }
-          requireAsItsKind(proving, key, false);
+          requireAsMade(proving, key, template, false);
         }
-        ProofKey proofKey = ProofKey.of(kind.template());
+        ProofKey proofKey = ProofKey.of(template);
         long proof;
         try {
           proof =
@@ -412,9 +416,13 @@ public final class DomainJoin {
 
   /**
    * Everything about the bundle that needs no token: its fingerprint is the expected one, each key
-   * is of a known kind and has exactly that kind's attributes, no label twice.
+   * is of a known kind and has exactly the attributes one of that kind's templates gives, no label
+   * twice.
+   *
+   * @return the template of each key, by label: the target's own, chosen by the attributes
    */
-  private static void checkBundle(DomainKeyBundle bundle, String expectedFingerprint) {
+  private static Map<String, AttributeVector> checkBundle(
+      DomainKeyBundle bundle, String expectedFingerprint) {
     if (bundle == null) {
       throw new IllegalArgumentException("bundle is required");
     }
@@ -430,7 +438,7 @@ public final class DomainJoin {
               + ", not the one expected: it was altered or replaced on the way");
     }
     oaep(bundle.oaepHash());
-    List<String> labels = new ArrayList<>();
+    Map<String, AttributeVector> templates = new LinkedHashMap<>();
     for (DomainKeyBundle.Entry entry : bundle.keys()) {
       DomainKeyAttributes given = entry.attributes();
       Optional<DomainKeyAttributes> wanted = DomainKeyAttributes.required(given.label(), true);
@@ -438,18 +446,20 @@ public final class DomainJoin {
         throw new HsmException(
             "the bundle holds " + given.label() + ", which is no kind of domain key");
       }
-      if (!given.equals(wanted.get())) {
+      Optional<AttributeVector> template = given.madeWith(true);
+      if (template.isEmpty()) {
         throw new HsmException(
             "the bundle gives "
                 + given.label()
                 + " other attributes than its kind has: "
                 + given.differencesFrom(wanted.get()));
       }
-      if (labels.contains(given.label())) {
+      if (templates.containsKey(given.label())) {
         throw new HsmException("the bundle holds " + given.label() + " twice");
       }
-      labels.add(given.label());
+      templates.put(given.label(), template.get());
     }
+    return templates;
   }
 
   /** Every TRUSTED secret token key whose label starts with {@code domain-key}, by label. */
@@ -486,9 +496,9 @@ public final class DomainJoin {
     return digits.isEmpty() ? BigInteger.ZERO : new BigInteger(digits);
   }
 
-  private static byte[] proofEkt(Session session, long domainKey, DomainKeyRole.Key kind)
+  private static byte[] proofEkt(Session session, long domainKey, AttributeVector madeWith)
       throws PKCS11Exception {
-    ProofKey proofKey = ProofKey.of(kind.template());
+    ProofKey proofKey = ProofKey.of(madeWith);
     long proof = proofKey.generate(session);
     try {
       return session.wrapKey(proofKey.wrapMechanism(), domainKey, proof);

@@ -34,23 +34,53 @@ public record DomainKeyAttributes(String label, String text) {
     String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
     List<Long> types =
         DomainKeyRole.of(label)
-            .map(key -> typesOf(List.of(JoinTemplates.asObject(key, true))))
+            .map(key -> typesOf(asTokenObjects(JoinTemplates.madeWith(key))))
             .orElseGet(DomainKeyAttributes::everyKindsTypes);
     AttributeVector read = session.getAttrValues(handle, types);
     return new DomainKeyAttributes(label, TemplateText.of(read));
   }
 
   /**
-   * What a key labelled {@code label} has when its kind's template made it: as a token object (the
-   * ceremony, the join's copy) or a session object (the join's proving copy). Empty when the label
-   * names no kind of domain key.
+   * What a key labelled {@code label} has when its kind's newest template made it: as a token
+   * object (the ceremony, the join's copy) or a session object (the join's proving copy). Empty
+   * when the label names no kind of domain key.
    */
   static Optional<DomainKeyAttributes> required(String label, boolean tokenObject) {
     return DomainKeyRole.of(label)
-        .map(
-            key ->
-                new DomainKeyAttributes(
-                    label, TemplateText.of(JoinTemplates.asObject(key, tokenObject))));
+        .map(key -> of(label, JoinTemplates.madeWith(key).get(0), tokenObject));
+  }
+
+  /**
+   * The ceremony's template, among those of its kind and generation ({@link
+   * JoinTemplates#madeWith}), that gives exactly these attributes to a token object ({@code
+   * tokenObject}) or a session object, over every attribute type that template sets; empty when
+   * none does, or the label names no kind.
+   */
+  Optional<AttributeVector> madeWith(boolean tokenObject) {
+    return DomainKeyRole.of(label).stream()
+        .flatMap(key -> JoinTemplates.madeWith(key).stream())
+        .filter(template -> gives(of(label, template, tokenObject)))
+        .findFirst();
+  }
+
+  /** Whether these attributes are {@code made}'s, over the attribute types {@code made} has. */
+  private boolean gives(DomainKeyAttributes made) {
+    List<String> wanted = TemplateText.split(made.text);
+    Set<String> types = new LinkedHashSet<>();
+    wanted.forEach(part -> types.add(part.substring(0, part.indexOf('='))));
+    List<String> have =
+        TemplateText.split(text).stream()
+            .filter(
+                part ->
+                    part.indexOf('=') < 0 || types.contains(part.substring(0, part.indexOf('='))))
+            .toList();
+    return label.equals(made.label) && have.equals(wanted);
+  }
+
+  private static DomainKeyAttributes of(
+      String label, AttributeVector template, boolean tokenObject) {
+    return new DomainKeyAttributes(
+        label, TemplateText.of(JoinTemplates.asObject(template, tokenObject)));
   }
 
   boolean extractable() {
@@ -74,9 +104,13 @@ public record DomainKeyAttributes(String label, String text) {
   private static List<Long> everyKindsTypes() {
     List<AttributeVector> templates = new ArrayList<>();
     for (DomainKeyRole role : DomainKeyRole.values()) {
-      templates.add(JoinTemplates.asObject(new DomainKeyRole.Key(role, 1), true));
+      templates.addAll(JoinTemplates.madeWith(new DomainKeyRole.Key(role, 1)));
     }
-    return typesOf(templates);
+    return typesOf(asTokenObjects(templates));
+  }
+
+  private static List<AttributeVector> asTokenObjects(List<AttributeVector> templates) {
+    return templates.stream().map(t -> JoinTemplates.asObject(t, true)).toList();
   }
 
   private static List<Long> typesOf(List<AttributeVector> templates) {

@@ -3,6 +3,7 @@ package io.p11kms.hsm;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -29,18 +30,38 @@ public final class DomainKeyCeremony {
   private DomainKeyCeremony() {}
 
   /**
-   * Generates AES-256 {@code domain-key/<generation>} and {@code domain-key-asym/<generation>} (the
-   * asymmetric domain key, which wraps private and HMAC keys) in the token labelled {@code
-   * tokenLabel}, each unless it exists: on a token made before asymmetric domain keys, running the
-   * ceremony again for the current generation adds the missing one. Logs in as SO, logs out and
-   * releases the module afterwards. The caller owns {@code soPin} and wipes it.
+   * Generates the AES-256 domain keys of {@code generation}, one per {@link DomainKeyRole} ({@code
+   * domain-key/<n>} for backing keys, {@code domain-key-asym/<n>} for private keys, {@code
+   * domain-key-hmac/<n>} for HMAC keys), in the token labelled {@code tokenLabel}, each unless it
+   * exists: on a token made before a role existed, running the ceremony again for the current
+   * generation adds the missing one. Logs in as SO, logs out and releases the module afterwards.
+   * The caller owns {@code soPin} and wipes it.
    *
    * @return the labels created, in order
-   * @throws HsmException when the token is absent, the SO PIN is refused, or both keys exist
+   * @throws HsmException when the token is absent, the SO PIN is refused, or every key exists
    * @throws IllegalArgumentException when {@code generation} is less than 1
    */
   public static List<String> createDomainKey(
       Path modulePath, String tokenLabel, char[] soPin, int generation) {
+    return createDomainKey(
+        modulePath,
+        tokenLabel,
+        soPin,
+        generation,
+        role -> KeyTemplates.domainKey(role, generation));
+  }
+
+  /**
+   * As {@link #createDomainKey(Path, String, char[], int)} with the template of each role's key
+   * from {@code templates} (null: that role is not made). Tests use it to build a token as an older
+   * ceremony did, or a deliberately weak one.
+   */
+  static List<String> createDomainKey(
+      Path modulePath,
+      String tokenLabel,
+      char[] soPin,
+      int generation,
+      Function<DomainKeyRole, AttributeVector> templates) {
     if (modulePath == null || tokenLabel == null || soPin == null) {
       throw new IllegalArgumentException("module path, token label and SO PIN are required");
     }
@@ -48,9 +69,8 @@ public final class DomainKeyCeremony {
       throw new IllegalArgumentException(
           "domain key generation must be at least 1, was " + generation);
     }
-    String label = KeyTemplates.domainKeyLabel(generation);
-    String asymLabel = KeyTemplates.asymDomainKeyLabel(generation);
     List<String> created = new ArrayList<>();
+    List<String> present = new ArrayList<>();
     PKCS11Module module = Pkcs11Modules.acquire(modulePath);
     String step = "find token";
     try {
@@ -61,27 +81,34 @@ public final class DomainKeyCeremony {
         step = "C_Login (SO)";
         session.login(PKCS11Constants.CKU_SO, soPin);
         try {
-          step = "C_FindObjects";
-          boolean hasKey =
-              session.findObjectsSingle(KeyTemplates.domainKeyByLabel(generation), 1).length > 0;
-          // Trusted only: an untrusted key a user planted under the label must not block the SO.
-          boolean hasAsymKey =
-              session.findObjectsSingle(KeyTemplates.trustedAsymDomainKeyByLabel(generation), 1)
-                      .length
-                  > 0;
-          if (hasKey && hasAsymKey) {
+          for (DomainKeyRole role : DomainKeyRole.values()) {
+            AttributeVector template = templates.apply(role);
+            if (template == null) {
+              continue;
+            }
+            step = "C_FindObjects";
+            // Trusted only: an untrusted key a user planted under the label must not block the SO.
+            // Any domain-key/<n> counts, as it always did: the generation is taken.
+            AttributeVector byLabel = KeyTemplates.trustedDomainKeyByLabel(role, generation);
+            if (role == DomainKeyRole.SYMMETRIC) {
+              byLabel = KeyTemplates.domainKeyByLabel(generation);
+            }
+            if (session.findObjectsSingle(byLabel, 1).length > 0) {
+              present.add(role.label(generation));
+              continue;
+            }
+            step = "C_GenerateKey";
+            generate(session, template);
+            created.add(role.label(generation));
+          }
+          if (created.isEmpty()) {
             throw new HsmException(
-                label + " already exists on token " + tokenLabel + ", and " + asymLabel);
-          }
-          if (!hasKey) {
-            step = "C_GenerateKey";
-            generate(session, KeyTemplates.domainKey(generation));
-            created.add(label);
-          }
-          if (!hasAsymKey) {
-            step = "C_GenerateKey";
-            generate(session, KeyTemplates.asymDomainKey(generation));
-            created.add(asymLabel);
+                present.get(0)
+                    + " already exists on token "
+                    + tokenLabel
+                    + (present.size() > 1
+                        ? ", and " + String.join(", ", present.subList(1, present.size()))
+                        : ""));
           }
           LOG.info("created {} on token {}", String.join(" and ", created), tokenLabel);
         } finally {
@@ -108,14 +135,15 @@ public final class DomainKeyCeremony {
 
   private static void generate(Session session, AttributeVector template) throws PKCS11Exception {
     long handle = session.generateKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), template);
-    verifyAttributes(session, handle);
+    verifyAttributes(session, handle, template);
   }
 
   /**
    * Creates the next domain key generation: one above the highest {@code domain-key/<n>} on the
    * token (1 on a token without one). The first half of a domain-key rotation; the server then
-   * re-wraps every EKT under the new generation. Creates both kinds of domain key. As {@link
-   * #createDomainKey}: SO login, logout, module released; the caller owns and wipes {@code soPin}.
+   * re-wraps every EKT under the new generation. Creates the domain key of every role, with the
+   * current templates. As {@link #createDomainKey}: SO login, logout, module released; the caller
+   * owns and wipes {@code soPin}.
    *
    * @return the generation created
    */
@@ -157,7 +185,8 @@ public final class DomainKeyCeremony {
    * used: the ceremony fails, naming the attribute, and the operator deletes the key with the
    * token's own tools.
    */
-  private static void verifyAttributes(Session session, long handle) throws PKCS11Exception {
+  private static void verifyAttributes(Session session, long handle, AttributeVector template)
+      throws PKCS11Exception {
     AttributeVector actual =
         session.getAttrValues(
             handle,
@@ -167,14 +196,26 @@ public final class DomainKeyCeremony {
             PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
             PKCS11Constants.CKA_DECRYPT,
             PKCS11Constants.CKA_ENCRYPT,
-            PKCS11Constants.CKA_MODIFIABLE);
-    require(Boolean.TRUE.equals(actual.trusted()), "CKA_TRUSTED");
-    require(Boolean.TRUE.equals(actual.sensitive()), "CKA_SENSITIVE");
-    require(Boolean.TRUE.equals(actual.extractable()), "CKA_EXTRACTABLE");
-    require(Boolean.TRUE.equals(actual.wrapWithTrusted()), "CKA_WRAP_WITH_TRUSTED");
-    require(Boolean.FALSE.equals(actual.decrypt()), "CKA_DECRYPT");
-    require(Boolean.FALSE.equals(actual.encrypt()), "CKA_ENCRYPT");
-    require(Boolean.FALSE.equals(actual.modifiable()), "CKA_MODIFIABLE");
+            PKCS11Constants.CKA_MODIFIABLE,
+            PKCS11Constants.CKA_WRAP_TEMPLATE,
+            PKCS11Constants.CKA_UNWRAP_TEMPLATE);
+    require(Templates.same(template, actual), "CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE");
+    for (long type :
+        new long[] {
+          PKCS11Constants.CKA_TRUSTED,
+          PKCS11Constants.CKA_SENSITIVE,
+          PKCS11Constants.CKA_EXTRACTABLE,
+          PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+          PKCS11Constants.CKA_DECRYPT,
+          PKCS11Constants.CKA_ENCRYPT,
+          PKCS11Constants.CKA_MODIFIABLE
+        }) {
+      Boolean wanted = template.getBooleanAttrValue(type);
+      if (wanted != null) {
+        require(
+            wanted.equals(actual.getBooleanAttrValue(type)), PKCS11Constants.ckaCodeToName(type));
+      }
+    }
   }
 
   private static void require(boolean ok, String attribute) {

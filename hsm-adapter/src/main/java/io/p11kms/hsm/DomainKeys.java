@@ -1,5 +1,6 @@
 package io.p11kms.hsm;
 
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -8,30 +9,35 @@ import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
 
 /**
- * The domain keys on the token, by generation, with their object handles cached.
+ * The domain keys on the token, by role and generation, with their object handles cached.
  *
  * <p>Why cache: finding an object by label costs three token calls, and encrypt and decrypt need
  * the domain key every time. Token object handles stay valid for the life of the application's
- * login, so each generation is looked up once. A generation that is not cached (a rotation done by
- * another process) is looked up by label on first use. After a reconnect the handles are forgotten
- * ({@link #clear()}) and found again by label.
+ * login, so each key is looked up once. A generation that is not cached (a rotation done by another
+ * process) is looked up by label on first use. After a reconnect the handles are forgotten ({@link
+ * #clear()}) and found again by label.
  *
- * <p>The asymmetric domain keys {@code domain-key-asym/<n>} (which wrap private and HMAC keys) are
- * kept here too, by the same generation numbers; a token may lack them (made before they existed).
+ * <p>Every role's domain keys ({@link DomainKeyRole}) are kept here by the same generation numbers;
+ * a token may lack the newer roles (made before they existed). Also kept: what the backing keys of
+ * each generation may do ({@link BackingKeyUse}), read once from the UNWRAP_TEMPLATE of its {@code
+ * domain-key/<n>}.
  */
 final class DomainKeys {
-  private final Map<Integer, Long> handles = new ConcurrentHashMap<>();
-  private final Map<Integer, Long> asymHandles = new ConcurrentHashMap<>();
+  private final Map<DomainKeyRole, Map<Integer, Long>> handles = new EnumMap<>(DomainKeyRole.class);
+  private final Map<Integer, BackingKeyUse> uses = new ConcurrentHashMap<>();
   private final Calls calls;
   private volatile int current;
 
   DomainKeys(Calls calls) {
     this.calls = calls;
+    for (DomainKeyRole role : DomainKeyRole.values()) {
+      handles.put(role, new ConcurrentHashMap<>());
+    }
   }
 
   /**
-   * Reads every trusted {@code domain-key/<n>} and {@code domain-key-asym/<n>} on the token and
-   * remembers the highest domain key generation.
+   * Reads every trusted domain key on the token and remembers the highest {@code domain-key/<n>}
+   * generation.
    */
   void scan(Session session) throws PKCS11Exception {
     calls.before("C_FindObjects");
@@ -39,18 +45,16 @@ final class DomainKeys {
     for (long object : objects) {
       calls.before("C_GetAttributeValue");
       String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
-      int generation = generationOf(label);
-      if (generation > 0) {
-        remember(generation, object);
-      }
-      int asymGeneration = generationOf(label, KeyTemplates.ASYM_DOMAIN_KEY_PREFIX);
-      if (asymGeneration > 0) {
-        asymHandles.put(asymGeneration, object);
+      for (DomainKeyRole role : DomainKeyRole.values()) {
+        int generation = role.generationOf(label);
+        if (generation > 0) {
+          remember(role, generation, object);
+        }
       }
     }
   }
 
-  /** The generation new backing keys are wrapped under, or 0 when the token has no domain key. */
+  /** The generation new keys are wrapped under, or 0 when the token has no domain key. */
   int currentGeneration() {
     return current;
   }
@@ -61,23 +65,7 @@ final class DomainKeys {
    * @throws HsmException when the token holds no such key, or more than one
    */
   long handle(Session session, int generation) throws PKCS11Exception {
-    Long cached = handles.get(generation);
-    if (cached != null) {
-      return cached;
-    }
-    AttributeVector byLabel = KeyTemplates.trustedDomainKeyByLabel(generation);
-    calls.before("C_FindObjects");
-    long[] found = session.findObjectsSingle(byLabel, 2);
-    if (found.length == 0) {
-      throw new HsmException(
-          "domain key " + KeyTemplates.domainKeyLabel(generation) + " not found on the token");
-    }
-    if (found.length > 1) {
-      throw new HsmException(
-          "more than one " + KeyTemplates.domainKeyLabel(generation) + " on the token");
-    }
-    remember(generation, found[0]);
-    return found[0];
+    return handle(session, DomainKeyRole.SYMMETRIC, generation);
   }
 
   /**
@@ -87,17 +75,31 @@ final class DomainKeys {
    * @throws HsmException when it holds more than one
    */
   long asymHandle(Session session, int generation) throws PKCS11Exception {
-    Long cached = asymHandles.get(generation);
+    return handle(session, DomainKeyRole.ASYMMETRIC, generation);
+  }
+
+  /**
+   * The handle of the domain key of {@code role} and {@code generation}.
+   *
+   * @throws AsymmetricDomainKeyMissingException when the token holds no private or HMAC key domain
+   *     key of that generation (a token made before that role existed)
+   * @throws HsmException when it holds no backing key domain key, or more than one of any
+   */
+  long handle(Session session, DomainKeyRole role, int generation) throws PKCS11Exception {
+    Long cached = handles.get(role).get(generation);
     if (cached != null) {
       return cached;
     }
-    String label = KeyTemplates.asymDomainKeyLabel(generation);
+    String label = role.label(generation);
     calls.before("C_FindObjects");
     long[] found =
-        session.findObjectsSingle(KeyTemplates.trustedAsymDomainKeyByLabel(generation), 2);
+        session.findObjectsSingle(KeyTemplates.trustedDomainKeyByLabel(role, generation), 2);
     if (found.length == 0) {
+      if (role == DomainKeyRole.SYMMETRIC) {
+        throw new HsmException("domain key " + label + " not found on the token");
+      }
       throw new AsymmetricDomainKeyMissingException(
-          "asymmetric domain key "
+          "domain key "
               + label
               + " not found on the token; the security officer adds it with the domain key"
               + " ceremony (init-domain-key)");
@@ -105,14 +107,42 @@ final class DomainKeys {
     if (found.length > 1) {
       throw new HsmException("more than one " + label + " on the token");
     }
-    asymHandles.put(generation, found[0]);
+    remember(role, generation, found[0]);
     return found[0];
+  }
+
+  /**
+   * What the backing keys of {@code generation} may do, as its domain key's UNWRAP_TEMPLATE says:
+   * {@link BackingKeyUse#DERIVE} if it pins DERIVE true (a generation made before), else {@link
+   * BackingKeyUse#AES_GCM}.
+   */
+  BackingKeyUse backingKeyUse(Session session, int generation) throws PKCS11Exception {
+    BackingKeyUse known = uses.get(generation);
+    if (known != null) {
+      return known;
+    }
+    long domainKey = handle(session, generation);
+    calls.before("C_GetAttributeValue");
+    AttributeVector template =
+        session.getAttrValues(domainKey, PKCS11Constants.CKA_UNWRAP_TEMPLATE).unwrapTemplate();
+    BackingKeyUse use =
+        template != null && Boolean.TRUE.equals(template.derive())
+            ? BackingKeyUse.DERIVE
+            : BackingKeyUse.AES_GCM;
+    uses.put(generation, use);
+    return use;
+  }
+
+  /** What the backing keys of {@code generation} may do, if already read; else null. */
+  BackingKeyUse knownBackingKeyUse(int generation) {
+    return uses.get(generation);
   }
 
   /** Forgets every handle, e.g. after the sessions that knew them died with the token. */
   void clear() {
-    handles.clear();
-    asymHandles.clear();
+    for (Map<Integer, Long> byGeneration : handles.values()) {
+      byGeneration.clear();
+    }
   }
 
   /**
@@ -120,16 +150,17 @@ final class DomainKeys {
    * object's handles belong to.
    */
   synchronized void adopt(DomainKeys found) {
-    handles.clear();
-    asymHandles.clear();
-    handles.putAll(found.handles);
-    asymHandles.putAll(found.asymHandles);
+    for (DomainKeyRole role : DomainKeyRole.values()) {
+      handles.get(role).clear();
+      handles.get(role).putAll(found.handles.get(role));
+    }
+    uses.putAll(found.uses);
     current = Math.max(current, found.current);
   }
 
-  private synchronized void remember(int generation, long handle) {
-    handles.put(generation, handle);
-    if (generation > current) {
+  private synchronized void remember(DomainKeyRole role, int generation, long handle) {
+    handles.get(role).put(generation, handle);
+    if (role == DomainKeyRole.SYMMETRIC && generation > current) {
       current = generation;
     }
   }

@@ -11,7 +11,10 @@ package io.p11kms.hsm;
  */
 public interface Hsm extends AutoCloseable {
 
-  /** Bytes of the per-request salt that the derived key is made from. */
+  /**
+   * Bytes of the per-request salt: what a derived key is made from, and authenticated with every
+   * ciphertext.
+   */
   int SALT_LENGTH = 32;
 
   /** Bytes of an AES-GCM IV. */
@@ -20,15 +23,26 @@ public interface Hsm extends AutoCloseable {
   /** Bytes of an AES-GCM tag, appended to the ciphertext. */
   int TAG_LENGTH = 16;
 
-  /** The derivation this token will be asked for on new encryptions (chosen by the probe). */
+  /**
+   * The derivation this token uses for new encryptions under backing keys of its current domain key
+   * generation (chosen by the probe).
+   */
   Derivation preferredDerivation();
+
+  /**
+   * The derivation a new encryption under {@code backingKey} uses: what the domain key generation
+   * it is wrapped under lets a backing key do. Write it into the ciphertext before encrypting.
+   */
+  default Derivation derivationFor(WrappedKey backingKey) {
+    return preferredDerivation();
+  }
 
   /** Generates a new 256-bit HSM backing key in the token and returns it only wrapped. */
   WrappedKey generateBackingKey();
 
   /**
-   * Derives a one-use key from the backing key and {@code salt}, encrypts with AES-GCM and destroys
-   * the derived key.
+   * Encrypts with AES-GCM under the key {@code derivation} names: the backing key itself ({@link
+   * Derivation#NONE_AES_GCM}), or a one-use key derived from it and {@code salt}, destroyed after.
    *
    * @return ciphertext followed by the {@value #TAG_LENGTH}-byte tag
    */
@@ -115,15 +129,17 @@ public interface Hsm extends AutoCloseable {
    * its own generation as a session object, wraps that under the new one and destroys it. The
    * backing key never leaves the token in plaintext.
    *
+   * @throws EktCannotMoveException when the two generations' domain keys pin different uses for a
+   *     backing key (one that derives stays under its generation)
    * @throws HsmException when either generation is not on the token
    */
   default WrappedKey rewrap(WrappedKey ekt, int toGeneration) {
     throw new UnsupportedOperationException("this token adapter does not rotate domain keys");
   }
 
-  // Asymmetric and HMAC keys (issue #8). Private and HMAC keys are generated in the token and leave
-  // it only wrapped (WrapMechanism.AES_KEY_WRAP_PAD) under the asymmetric domain key
-  // domain-key-asym/<generation>; WrappedKey.domainKeyGeneration is that generation. A token
+  // Asymmetric and HMAC keys. Private and HMAC keys are generated in the token and leave it only
+  // wrapped (WrapMechanism.AES_KEY_WRAP_PAD) under the domain key of their role,
+  // domain-key-asym/<generation> or domain-key-hmac/<generation> (WrappedKey.role). A token
   // without it throws AsymmetricDomainKeyMissingException from every method below but
   // supportedKeyPairTypes.
 
@@ -149,7 +165,7 @@ public interface Hsm extends AutoCloseable {
 
   /**
    * Generates an HMAC key of {@link HmacType#length()} bytes in the token (SIGN and VERIFY its only
-   * usages) and returns it only wrapped under the current asymmetric domain key.
+   * usages) and returns it only wrapped under the current HMAC domain key.
    */
   default WrappedKey generateHmacKey(HmacType type) {
     throw new UnsupportedOperationException("this token adapter has no HMAC keys");
@@ -206,10 +222,11 @@ public interface Hsm extends AutoCloseable {
   }
 
   /**
-   * Moves a private or HMAC key EKT to asymmetric domain key generation {@code toGeneration} inside
-   * the token (unwrap as a session object, wrap, destroy), for domain-key rotation. Give either
-   * {@code type} and {@code usage} (a private key) or {@code hmac} (an HMAC key), the others null:
-   * the token needs the key's class, type and usage to unwrap it.
+   * Moves a private or HMAC key EKT to domain key generation {@code toGeneration} inside the token
+   * (unwrap as a session object, wrap under that generation's domain key of the key's role,
+   * destroy), for domain-key rotation. Give either {@code type} and {@code usage} (a private key)
+   * or {@code hmac} (an HMAC key), the others null: the token needs the key's class, type and usage
+   * to unwrap it.
    *
    * @throws IllegalArgumentException when neither or both kinds are given
    * @throws AsymmetricDomainKeyMissingException when either generation's asymmetric domain key is

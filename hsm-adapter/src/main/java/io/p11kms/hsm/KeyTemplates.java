@@ -15,28 +15,29 @@ final class KeyTemplates {
   static final int AES_256_BYTES = 32;
 
   /** The label prefix of domain keys: {@code domain-key/<generation>}. */
-  static final String DOMAIN_KEY_PREFIX = "domain-key/";
+  static final String DOMAIN_KEY_PREFIX = DomainKeyRole.SYMMETRIC.labelPrefix();
 
   /** The label prefix of asymmetric domain keys: {@code domain-key-asym/<generation>}. */
-  static final String ASYM_DOMAIN_KEY_PREFIX = "domain-key-asym/";
+  static final String ASYM_DOMAIN_KEY_PREFIX = DomainKeyRole.ASYMMETRIC.labelPrefix();
 
   private KeyTemplates() {}
 
   static String domainKeyLabel(int generation) {
-    return DOMAIN_KEY_PREFIX + generation;
+    return DomainKeyRole.SYMMETRIC.label(generation);
   }
 
   static String asymDomainKeyLabel(int generation) {
-    return ASYM_DOMAIN_KEY_PREFIX + generation;
+    return DomainKeyRole.ASYMMETRIC.label(generation);
   }
 
   /**
    * A new HSM backing key: a session object that exists only long enough to be wrapped. EXTRACTABLE
-   * so that it can be wrapped at all; WRAP_WITH_TRUSTED so that only a TRUSTED key (the domain key)
-   * can wrap it; DERIVE its only usage.
+   * so that it can be wrapped at all; WRAP_WITH_TRUSTED so that only a TRUSTED key (a domain key)
+   * can wrap it; {@code use} its only usage.
    */
-  static AttributeVector newBackingKey() {
+  static AttributeVector newBackingKey(BackingKeyUse use) {
     return backingKeyPins(
+        use,
         AttributeVector.newAESSecretKey()
             .valueLen(AES_256_BYTES)
             .token(false)
@@ -45,40 +46,56 @@ final class KeyTemplates {
   }
 
   /**
-   * An HBK unwrapped for one request: as {@link #newBackingKey()} but not extractable, since it is
-   * only derived from. Carries every attribute of the domain key's UNWRAP_TEMPLATE with the same
-   * value, or the token refuses the unwrap.
+   * An HBK unwrapped for requests: as {@link #newBackingKey} but not extractable. Carries every
+   * attribute of the domain key's UNWRAP_TEMPLATE with the same value, or the token refuses the
+   * unwrap.
    */
-  static AttributeVector unwrappedBackingKey() {
+  static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
     return backingKeyPins(
-        AttributeVector.newAESSecretKey().token(false).private_(true).extractable(false));
+        use, AttributeVector.newAESSecretKey().token(false).private_(true).extractable(false));
   }
 
   /** An HBK unwrapped to be wrapped again under another domain key generation: EXTRACTABLE. */
-  static AttributeVector rewrappableBackingKey() {
+  static AttributeVector rewrappableBackingKey(BackingKeyUse use) {
     return backingKeyPins(
-        AttributeVector.newAESSecretKey().token(false).private_(true).extractable(true));
+        use, AttributeVector.newAESSecretKey().token(false).private_(true).extractable(true));
   }
 
   /**
-   * What every HBK is, however it came to be, and what the domain key's UNWRAP_TEMPLATE forces:
-   * SENSITIVE, wrappable only by a trusted key, DERIVE its only usage, not MODIFIABLE.
+   * What every HBK is, however it came to be, and what its domain key's UNWRAP_TEMPLATE forces:
+   * SENSITIVE, wrappable only by a trusted key, not MODIFIABLE, and one use.
+   *
+   * <p>{@link BackingKeyUse#AES_GCM}: ENCRYPT and DECRYPT with CKM_AES_GCM only (the token refuses
+   * every other mechanism, AES-ECB included), DERIVE false. Why no derivation: C_DeriveKey lets the
+   * caller choose the derived key's template, so anyone with the user PIN could derive a
+   * per-request key as SENSITIVE false and read it; SoftHSM2 2.6.1 does not know
+   * CKA_DERIVE_TEMPLATE (refused with CKR_ATTRIBUTE_TYPE_INVALID), so no template of the HBK can
+   * stop that.
+   *
+   * <p>{@link BackingKeyUse#DERIVE}: DERIVE only, the HBK of generations made before.
    */
-  private static AttributeVector backingKeyPins(AttributeVector template) {
-    return template
+  private static AttributeVector backingKeyPins(BackingKeyUse use, AttributeVector template) {
+    boolean gcm = use == BackingKeyUse.AES_GCM;
+    template
         .sensitive(true)
         .wrapWithTrusted(true)
-        .derive(true)
-        .encrypt(false)
-        .decrypt(false)
+        .derive(!gcm)
+        .encrypt(gcm)
+        .decrypt(gcm)
         .wrap(false)
         .unwrap(false)
         .sign(false)
-        .verify(false)
-        .modifiable(false);
+        .verify(false);
+    if (gcm) {
+      template.allowedMechanisms(new long[] {PKCS11Constants.CKM_AES_GCM});
+    }
+    return template.modifiable(false);
   }
 
-  /** A one-use derived AES-256 key that can do exactly one of encrypt or decrypt. */
+  /**
+   * A one-use derived AES-256 key that can do exactly one of encrypt or decrypt: only for HBKs of
+   * {@link BackingKeyUse#DERIVE}.
+   */
   static AttributeVector derivedKey(boolean forEncrypt) {
     return AttributeVector.newAESSecretKey()
         .valueLen(AES_256_BYTES)
@@ -96,26 +113,14 @@ final class KeyTemplates {
   }
 
   /**
-   * What an unwrap under the domain key must produce, enforced by the token whatever template the
-   * caller passes: an HBK, still SENSITIVE, wrappable only by a trusted key, DERIVE its only usage,
-   * and not MODIFIABLE. Without the usage pins, anyone holding the user PIN and an EKT could unwrap
-   * the HBK with ENCRYPT on and compute, with AES-ECB over a salt, the very keys the service
-   * derives; without MODIFIABLE false, switch ENCRYPT on afterwards.
-   */
-  static AttributeVector domainKeyUnwrapTemplate() {
-    return backingKeyPins(new AttributeVector());
-  }
-
-  /**
-   * The domain key: a public token object (an SO session can create only public objects), TRUSTED
-   * so that it may wrap WRAP_WITH_TRUSTED keys, WRAP and UNWRAP only.
+   * A domain key of {@code role}: a public token object (an SO session can create only public
+   * objects), TRUSTED so that it may wrap WRAP_WITH_TRUSTED keys, WRAP and UNWRAP only, with the
+   * role's WRAP_TEMPLATE and UNWRAP_TEMPLATE. Every domain key the ceremony makes, and every one a
+   * domain join lands, is built here from its role and generation alone.
    *
    * <p>EXTRACTABLE with WRAP_WITH_TRUSTED: it can leave the token only wrapped under another
    * TRUSTED key, which only the SO can make; that is how the domain-join ceremony copies it to
-   * another HSM ({@link DomainJoin}). SENSITIVE, so its value is never readable. Its WRAP_TEMPLATE
-   * lets it wrap only DERIVE keys (HBKs): without it a user session could wrap a domain key under
-   * itself and unwrap the bytes into a DERIVE session key with the domain key's material, an AES
-   * encryption oracle under the domain key (SoftHSM2 2.6.1 allows both calls).
+   * another HSM ({@link DomainJoin}). SENSITIVE, so its value is never readable.
    *
    * <p>Not MODIFIABLE, not COPYABLE, not DESTROYABLE: a public object is open to every user
    * session, and SoftHSM2 lets a user session set CKA_DECRYPT on a modifiable public key. A domain
@@ -124,10 +129,55 @@ final class KeyTemplates {
    * wrapped under it. MODIFIABLE comes last: SoftHSM2 applies a template in order and refuses every
    * attribute after MODIFIABLE false (CKR_ATTRIBUTE_READ_ONLY) when it unwraps.
    */
+  static AttributeVector domainKey(DomainKeyRole role, int generation) {
+    return domainKey(role, generation, wrapTemplate(role), unwrapTemplate(role));
+  }
+
+  /** {@code domain-key/<generation>}: {@link #domainKey(DomainKeyRole, int)} for backing keys. */
   static AttributeVector domainKey(int generation) {
+    return domainKey(DomainKeyRole.SYMMETRIC, generation);
+  }
+
+  /**
+   * {@code domain-key-asym/<generation>}: {@link #domainKey(DomainKeyRole, int)} for private keys.
+   */
+  static AttributeVector asymDomainKey(int generation) {
+    return domainKey(DomainKeyRole.ASYMMETRIC, generation);
+  }
+
+  /**
+   * A domain key with the templates the ceremony gave {@code role} before they pinned class, type
+   * and usage: for tests that build an older token, and for a domain join that lands an older
+   * generation as it was. {@link DomainKeyRole#HMAC} did not exist then.
+   */
+  static AttributeVector previousDomainKey(DomainKeyRole role, int generation) {
+    return switch (role) {
+      case SYMMETRIC ->
+          domainKey(
+              role,
+              generation,
+              new AttributeVector().derive(true),
+              backingKeyPins(BackingKeyUse.DERIVE, new AttributeVector()));
+      case ASYMMETRIC ->
+          domainKey(
+              role,
+              generation,
+              new AttributeVector().unwrap(false),
+              new AttributeVector()
+                  .sensitive(true)
+                  .wrapWithTrusted(true)
+                  .modifiable(false)
+                  .unwrap(false)
+                  .derive(false));
+      case HMAC -> throw new IllegalArgumentException("no previous HMAC domain key");
+    };
+  }
+
+  private static AttributeVector domainKey(
+      DomainKeyRole role, int generation, AttributeVector wrap, AttributeVector unwrap) {
     return AttributeVector.newAESSecretKey()
         .valueLen(AES_256_BYTES)
-        .label(domainKeyLabel(generation))
+        .label(role.label(generation))
         .token(true)
         .private_(false)
         .trusted(true)
@@ -143,56 +193,101 @@ final class KeyTemplates {
         .derive(false)
         .copyable(false)
         .destroyable(false)
-        .wrapTemplate(domainKeyWrapTemplate())
-        .unwrapTemplate(domainKeyUnwrapTemplate())
+        .wrapTemplate(wrap)
+        .unwrapTemplate(unwrap)
         .modifiable(false);
   }
 
-  /** What a domain key may wrap: DERIVE keys only, which no domain key is. */
-  static AttributeVector domainKeyWrapTemplate() {
-    return new AttributeVector().derive(true);
-  }
-
   /**
-   * The asymmetric domain key, which wraps private and HMAC keys: the domain key's attributes, its
-   * own label, and its own UNWRAP_TEMPLATE. Why a second key: the domain key's UNWRAP_TEMPLATE pins
-   * whatever it unwraps to DERIVE-only, right for HBKs and useless for a key that signs.
+   * What a domain key of {@code role} may wrap: exactly the keys of its kind, by class, type and
+   * usage. So a key of one kind, once unwrapped EXTRACTABLE (as a re-wrap must), cannot be wrapped
+   * under another kind's domain key and unwrapped there with other usages; and no domain key (AES,
+   * WRAP and UNWRAP, no ENCRYPT, no SIGN) fits any of them.
    */
-  static AttributeVector asymDomainKey(int generation) {
-    return domainKey(generation)
-        .label(asymDomainKeyLabel(generation))
-        .unwrapTemplate(asymDomainKeyUnwrapTemplate())
-        .wrapTemplate(asymDomainKeyWrapTemplate());
+  static AttributeVector wrapTemplate(DomainKeyRole role) {
+    return switch (role) {
+      case SYMMETRIC ->
+          new AttributeVector()
+              .class_(PKCS11Constants.CKO_SECRET_KEY)
+              .keyType(PKCS11Constants.CKK_AES)
+              .encrypt(true)
+              .decrypt(true)
+              .derive(false)
+              .wrap(false)
+              .unwrap(false)
+              .sign(false)
+              .verify(false);
+      case ASYMMETRIC ->
+          new AttributeVector().class_(PKCS11Constants.CKO_PRIVATE_KEY).unwrap(false).derive(false);
+      case HMAC ->
+          new AttributeVector()
+              .class_(PKCS11Constants.CKO_SECRET_KEY)
+              .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
+              .sign(true)
+              .verify(true)
+              .encrypt(false)
+              .decrypt(false)
+              .wrap(false)
+              .unwrap(false)
+              .derive(false);
+    };
   }
 
   /**
-   * What the asymmetric domain key may wrap: keys that cannot unwrap (private and HMAC keys), never
-   * a domain key. Why: its UNWRAP_TEMPLATE leaves ENCRYPT and DECRYPT to the caller, so a domain
-   * key wrapped under it (possible once domain keys are extractable for a domain join) could be
-   * unwrapped as an AES key that decrypts every EKT.
-   */
-  static AttributeVector asymDomainKeyWrapTemplate() {
-    return new AttributeVector().unwrap(false);
-  }
-
-  /**
-   * What an unwrap under the asymmetric domain key must produce: SENSITIVE, wrappable only by a
-   * trusted key, not MODIFIABLE, and never an unwrapping or deriving key. SIGN, VERIFY and DECRYPT
-   * are left to the caller's template (they depend on the key's usage).
+   * What an unwrap under a domain key of {@code role} must produce, enforced by the token whatever
+   * template the caller passes: the role's class and type, SENSITIVE, wrappable only by a trusted
+   * key, not MODIFIABLE, and the role's usage.
    *
-   * <p>ENCRYPT and WRAP false are not pinned here: SoftHSM2 2.6.1 requires every UNWRAP_TEMPLATE
-   * attribute in the caller's template, and refuses CKA_ENCRYPT and CKA_WRAP in a private key's
-   * template ({@code CKR_ATTRIBUTE_TYPE_INVALID}), so pinning them would make every private key
-   * impossible to unwrap. A private key has neither attribute; an HMAC key (generic secret) with
-   * them has no mechanism to use them with, and its own templates set them false.
+   * <p>EXTRACTABLE is left to the caller: a re-wrap must unwrap the key EXTRACTABLE to wrap it
+   * under the next generation, and the WRAP_TEMPLATE of every domain key ({@link #wrapTemplate})
+   * admits only keys of its own kind, so an extractable key can go only where it came from.
+   *
+   * <p>{@link DomainKeyRole#ASYMMETRIC}: CKO_PRIVATE_KEY (RSA or EC: the key type cannot be pinned
+   * for both; a PKCS#8 of one does not unwrap as the other), never UNWRAP or DERIVE; SIGN and
+   * DECRYPT are the caller's (the key's usage). ENCRYPT and WRAP do not exist on a private key
+   * (SoftHSM2 refuses them in its template with CKR_ATTRIBUTE_TYPE_INVALID), so they cannot be
+   * pinned and need not be.
    */
-  static AttributeVector asymDomainKeyUnwrapTemplate() {
+  static AttributeVector unwrapTemplate(DomainKeyRole role) {
+    return switch (role) {
+      case SYMMETRIC ->
+          backingKeyPins(
+              BackingKeyUse.AES_GCM,
+              new AttributeVector()
+                  .class_(PKCS11Constants.CKO_SECRET_KEY)
+                  .keyType(PKCS11Constants.CKK_AES));
+      case ASYMMETRIC ->
+          new AttributeVector()
+              .class_(PKCS11Constants.CKO_PRIVATE_KEY)
+              .sensitive(true)
+              .wrapWithTrusted(true)
+              .unwrap(false)
+              .derive(false)
+              .modifiable(false);
+      case HMAC ->
+          new AttributeVector()
+              .class_(PKCS11Constants.CKO_SECRET_KEY)
+              .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
+              .sensitive(true)
+              .wrapWithTrusted(true)
+              .sign(true)
+              .verify(true)
+              .encrypt(false)
+              .decrypt(false)
+              .wrap(false)
+              .unwrap(false)
+              .derive(false)
+              .modifiable(false);
+    };
+  }
+
+  /** Finds the TRUSTED domain key of {@code role} and {@code generation}. */
+  static AttributeVector trustedDomainKeyByLabel(DomainKeyRole role, int generation) {
     return new AttributeVector()
-        .sensitive(true)
-        .wrapWithTrusted(true)
-        .modifiable(false)
-        .unwrap(false)
-        .derive(false);
+        .class_(PKCS11Constants.CKO_SECRET_KEY)
+        .token(true)
+        .label(role.label(generation))
+        .trusted(true);
   }
 
   static AttributeVector trustedAsymDomainKeyByLabel(int generation) {

@@ -8,17 +8,21 @@ import java.util.stream.LongStream;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 
 /**
- * Checks at start-up that the token offers every mechanism the adapter uses, and chooses the key
- * derivation for new encryptions.
+ * Checks at start-up that the token offers every mechanism the adapter uses, and chooses how new
+ * encryptions get their key.
  *
  * <p>Why at start: a token that lacks AES key wrap or AES-GCM should stop the server at once with a
  * message naming what is missing, not fail the first customer request.
  *
- * <p>Derivation: {@code CKM_SP800_108_COUNTER_KDF} with HMAC-SHA256 is preferred by the design, but
- * ipkcs11wrapper 1.0.9 has no parameter class for it ({@code CK_SP800_108_KDF_PARAMS} is not
- * marshalled by its native layer), so this probe never chooses it, even on a token that lists it.
- * {@code CKM_AES_ECB_ENCRYPT_DATA} is what runs. Enable SP800-108 here only together with a wrapper
- * that can pass its parameters.
+ * <p>New encryptions run AES-GCM under the backing key itself ({@link Derivation#NONE_AES_GCM}),
+ * which the domain key's UNWRAP_TEMPLATE lets do nothing else. A derivation per request would be
+ * better (no limit on the number of random IVs under one key), but only on a token that enforces a
+ * CKA_DERIVE_TEMPLATE on the backing key: C_DeriveKey takes the derived key's template from the
+ * caller, so without one anyone with the user PIN derives a readable per-request key. SoftHSM2
+ * 2.6.1 refuses CKA_DERIVE_TEMPLATE (CKR_ATTRIBUTE_TYPE_INVALID). {@code CKM_SP800_108_COUNTER_KDF}
+ * also needs a wrapper that can pass its parameters, which ipkcs11wrapper 1.0.9 cannot; {@link
+ * #WRAPPER_SUPPORTS_SP800_108} stays false until both hold. {@code CKM_AES_ECB_ENCRYPT_DATA} runs
+ * only for backing keys of domain key generations made before ({@link BackingKeyUse#DERIVE}).
  */
 final class MechanismProbe {
 
@@ -32,7 +36,7 @@ final class MechanismProbe {
   private MechanismProbe() {}
 
   /**
-   * Returns the derivation to use for new encryptions.
+   * Returns the derivation to use for new encryptions under backing keys of the current ceremony.
    *
    * @param tokenMechanisms what {@code C_GetMechanismList} reported
    * @throws HsmException listing every required mechanism the token lacks
@@ -45,30 +49,20 @@ final class MechanismProbe {
         missing.add(PKCS11Constants.ckmCodeToName(mechanism));
       }
     }
-    boolean sp800 =
-        WRAPPER_SUPPORTS_SP800_108
-            && offered.contains(PKCS11Constants.CKM_SP800_108_COUNTER_KDF)
-            && offered.contains(PKCS11Constants.CKM_SHA256_HMAC);
-    boolean ecbData = offered.contains(PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA);
-    if (!sp800 && !ecbData) {
-      missing.add(
-          PKCS11Constants.ckmCodeToName(PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA)
-              + " (or "
-              + PKCS11Constants.ckmCodeToName(PKCS11Constants.CKM_SP800_108_COUNTER_KDF)
-              + ")");
-    }
     if (!missing.isEmpty()) {
       throw new HsmException("token lacks required mechanisms: " + String.join(", ", missing));
     }
-    return sp800 ? Derivation.SP800_108_COUNTER_HMAC_SHA256 : Derivation.AES_ECB_ENCRYPT_DATA;
+    return Derivation.NONE_AES_GCM;
   }
 
   /** Whether this adapter can run {@code derivation} on a token that offers these mechanisms. */
   static boolean canRun(Derivation derivation, long[] tokenMechanisms) {
-    if (derivation == Derivation.AES_ECB_ENCRYPT_DATA) {
-      return LongStream.of(tokenMechanisms)
-          .anyMatch(m -> m == PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA);
-    }
-    return false;
+    long needed =
+        switch (derivation) {
+          case NONE_AES_GCM -> PKCS11Constants.CKM_AES_GCM;
+          case AES_ECB_ENCRYPT_DATA -> PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA;
+          case SP800_108_COUNTER_HMAC_SHA256 -> -1;
+        };
+    return LongStream.of(tokenMechanisms).anyMatch(m -> m == needed);
   }
 }

@@ -17,9 +17,11 @@ import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 /**
  * {@link Hsm} over a PKCS#11 token, through ipkcs11wrapper.
  *
- * <p>Every request derives a one-use key from the backing key (HBK) and the salt, runs AES-GCM and
- * destroys the derived key in {@code finally}. The HBK comes from a bounded cache of unwrapped HBKs
- * ({@link BackingKeys}), or is unwrapped under its domain key for this request and destroyed after.
+ * <p>Every request runs AES-GCM under the backing key (HBK) itself, or, for a backing key of a
+ * domain key generation made before that, derives a one-use key from the HBK and the salt and
+ * destroys it in {@code finally} ({@link Derivation}). The HBK comes from a bounded cache of
+ * unwrapped HBKs ({@link BackingKeys}), or is unwrapped under its domain key for this request and
+ * destroyed after.
  *
  * <p>Thread-safe: each request borrows its own session from a bounded {@link SessionPool}, within a
  * deadline; a {@link TokenConnection} recovers from lost logins, lost sessions and device faults
@@ -133,6 +135,38 @@ public final class Pkcs11Hsm implements Hsm {
     return preferred;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>What the backing key's generation lets it do: {@link Derivation#NONE_AES_GCM} for a
+   * generation made by the current ceremony, {@link Derivation#AES_ECB_ENCRYPT_DATA} for one made
+   * before (its backing keys can only derive). Read once per generation from its domain key.
+   */
+  @Override
+  public Derivation derivationFor(WrappedKey backingKey) {
+    if (backingKey == null) {
+      throw new IllegalArgumentException("backing key is required");
+    }
+    int generation = backingKey.domainKeyGeneration();
+    BackingKeyUse use = domainKeys.knownBackingKeyUse(generation);
+    if (use == null) {
+      checkOpen();
+      try {
+        use =
+            connection.call(
+                "read domain key", session -> domainKeys.backingKeyUse(session, generation), true);
+      } catch (PKCS11Exception e) {
+        throw Pkcs11Errors.map("read domain key", e);
+      }
+    }
+    return use == BackingKeyUse.AES_GCM ? Derivation.NONE_AES_GCM : preferredDerivedKey();
+  }
+
+  /** The derivation for backing keys that can only derive. */
+  private Derivation preferredDerivedKey() {
+    return Derivation.AES_ECB_ENCRYPT_DATA;
+  }
+
   @Override
   public WrappedKey generateBackingKey() {
     Step step = new Step("C_GenerateKey");
@@ -143,11 +177,13 @@ public final class Pkcs11Hsm implements Hsm {
             step.name = "find domain key";
             int generation = currentGeneration(session);
             long domainKey = domainKeys.handle(session, generation);
+            BackingKeyUse use = domainKeys.backingKeyUse(session, generation);
             step.name = "C_GenerateKey";
             calls.before(step.name);
             long backingKey =
                 session.generateKey(
-                    new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
+                    new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                    KeyTemplates.newBackingKey(use));
             try {
               step.name = "C_WrapKey";
               calls.before(step.name);
@@ -195,10 +231,11 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("encrypt");
     try {
-      return withDerivedKey(
+      return withKey(
           "encrypt",
           step,
           backingKey,
+          derivation,
           salt,
           true,
           (session, key) -> {
@@ -234,10 +271,11 @@ public final class Pkcs11Hsm implements Hsm {
     }
     Step step = new Step("decrypt");
     try {
-      return withDerivedKey(
+      return withKey(
           "decrypt",
           step,
           backingKey,
+          derivation,
           salt,
           false,
           (session, key) -> {
@@ -245,6 +283,8 @@ public final class Pkcs11Hsm implements Hsm {
             calls.before(step.name);
             return session.decryptSingle(gcm(iv, aad), key, ciphertextAndTag);
           });
+    } catch (DerivationMismatch e) {
+      throw new HsmDecryptionFailedException(Pkcs11Errors.DECRYPTION_FAILED);
     } catch (PKCS11Exception e) {
       switch (step.name) {
         case "C_Decrypt":
@@ -257,7 +297,7 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
-  /** AES-GCM work with a one-use derived key. */
+  /** AES-GCM work with the key of one ciphertext. */
   @FunctionalInterface
   private interface KeyWork {
     byte[] run(Session session, long derivedKey) throws PKCS11Exception;
@@ -265,14 +305,16 @@ public final class Pkcs11Hsm implements Hsm {
 
   /**
    * Finds the domain key, unwraps (or borrows from the cache) the backing key, derives a one-use
-   * key from it and the salt, runs {@code work} with it, and destroys the derived key and releases
-   * the backing key on every path. {@code step} names the token call in progress, so that a failure
-   * is mapped by what it means there.
+   * key from it and the salt if {@code derivation} derives, runs {@code work} with the key (the
+   * backing key itself for {@link Derivation#NONE_AES_GCM}), and destroys the derived key and
+   * releases the backing key on every path. {@code step} names the token call in progress, so that
+   * a failure is mapped by what it means there.
    */
-  private byte[] withDerivedKey(
+  private byte[] withKey(
       String operation,
       Step step,
       WrappedKey backingKey,
+      Derivation derivation,
       byte[] salt,
       boolean forEncrypt,
       KeyWork work)
@@ -281,10 +323,19 @@ public final class Pkcs11Hsm implements Hsm {
         operation,
         session -> {
           step.name = "find domain key";
-          long domainKey = domainKeys.handle(session, backingKey.domainKeyGeneration());
+          int generation = backingKey.domainKeyGeneration();
+          long domainKey = domainKeys.handle(session, generation);
+          BackingKeyUse use = domainKeys.backingKeyUse(session, generation);
+          if (use != usedBy(derivation)) {
+            step.name = "derivation";
+            throw new DerivationMismatch();
+          }
           step.name = "C_UnwrapKey";
-          BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, backingKey);
+          BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, use, backingKey);
           try {
+            if (derivation == Derivation.NONE_AES_GCM) {
+              return work.run(session, hbk.handle);
+            }
             step.name = "C_DeriveKey";
             long key = derive(session, hbk.handle, salt, forEncrypt);
             try {
@@ -297,6 +348,21 @@ public final class Pkcs11Hsm implements Hsm {
           }
         },
         true);
+  }
+
+  /** The backing key use a derivation needs. */
+  private static BackingKeyUse usedBy(Derivation derivation) {
+    return derivation == Derivation.NONE_AES_GCM ? BackingKeyUse.AES_GCM : BackingKeyUse.DERIVE;
+  }
+
+  /**
+   * A ciphertext or a caller names a derivation the backing key's generation does not allow (a
+   * derived ciphertext under a backing key that cannot derive, or the reverse).
+   */
+  private static final class DerivationMismatch extends HsmException {
+    DerivationMismatch() {
+      super("the derivation does not fit the backing key's domain key generation");
+    }
   }
 
   private long derive(Session session, long hbk, byte[] salt, boolean forEncrypt)
@@ -519,7 +585,20 @@ public final class Pkcs11Hsm implements Hsm {
             step.name = "find domain key";
             long from = domainKeys.handle(session, ekt.domainKeyGeneration());
             long to = domainKeys.handle(session, toGeneration);
-            return Rewrap.rewrap(session, calls, backingKeys, from, to, ekt, toGeneration, step);
+            BackingKeyUse use = domainKeys.backingKeyUse(session, ekt.domainKeyGeneration());
+            if (use != domainKeys.backingKeyUse(session, toGeneration)) {
+              throw new EktCannotMoveException(
+                  "a backing key of domain key generation "
+                      + ekt.domainKeyGeneration()
+                      + " ("
+                      + use
+                      + ") cannot move to generation "
+                      + toGeneration
+                      + ", whose backing keys are "
+                      + domainKeys.backingKeyUse(session, toGeneration));
+            }
+            return Rewrap.rewrap(
+                session, calls, backingKeys, from, to, use, ekt, toGeneration, step);
           },
           true);
     } catch (PKCS11Exception e) {
@@ -618,9 +697,10 @@ public final class Pkcs11Hsm implements Hsm {
         hmacOrNull != null
             ? KeyTemplates.hmacKey(true)
             : KeyTemplates.privateKey(typeOrNull, usageOrNull, true);
+    DomainKeyRole toRole = hmacOrNull != null ? DomainKeyRole.HMAC : DomainKeyRole.ASYMMETRIC;
     return asym(
         "rewrap private key",
-        (session, step) -> privateKeys.rewrap(session, step, ekt, template, toGeneration));
+        (session, step) -> privateKeys.rewrap(session, step, ekt, template, toGeneration, toRole));
   }
 
   /** A token call of {@link PrivateKeys}, told the step it is in. */
@@ -744,6 +824,12 @@ public final class Pkcs11Hsm implements Hsm {
   /** For tests only: the handle of {@code domain-key-asym/<generation>}. */
   long asymDomainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
     return domainKeys.asymHandle(session, generation);
+  }
+
+  /** For tests only: the handle of the domain key of {@code role} and {@code generation}. */
+  long domainKeyHandleForTest(Session session, DomainKeyRole role, int generation)
+      throws PKCS11Exception {
+    return domainKeys.handle(session, role, generation);
   }
 
   /** For tests only: the handle of {@code domain-key/<generation>}. */

@@ -21,9 +21,11 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
 import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
 
 /**
- * Private and HMAC keys in the token (issue #8), for {@link Pkcs11Hsm}: generated as session
- * objects and wrapped at once under the asymmetric domain key with CKM_AES_KEY_WRAP_PAD; unwrapped
- * as session objects for one operation and destroyed in {@code finally}. Every method runs inside a
+ * Private and HMAC keys in the token, for {@link Pkcs11Hsm}: generated as session objects and
+ * wrapped at once with CKM_AES_KEY_WRAP_PAD under the domain key of their role ({@code
+ * domain-key-asym/<n>} for private keys, {@code domain-key-hmac/<n>} for HMAC keys; an HMAC key
+ * made before the latter existed stays under the former until a rotation moves it); unwrapped as
+ * session objects for one operation and destroyed in {@code finally}. Every method runs inside a
  * {@link TokenConnection#call}, so deadlines, recovery and the interceptor apply as to the rest.
  */
 final class PrivateKeys {
@@ -132,9 +134,9 @@ final class PrivateKeys {
 
   WrappedKey generateHmacKey(Session session, Pkcs11Hsm.Step step, HmacType type)
       throws PKCS11Exception {
-    step.name = "find asymmetric domain key";
+    step.name = "find HMAC domain key";
     int current = generation.current(session);
-    long domainKey = domainKeys.asymHandle(session, current);
+    long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
     step.name = "C_GenerateKey";
     calls.before(step.name);
     long key =
@@ -145,7 +147,7 @@ final class PrivateKeys {
       step.name = "C_WrapKey";
       calls.before(step.name);
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
-      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt);
+      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }
@@ -315,9 +317,9 @@ final class PrivateKeys {
   }
 
   /**
-   * Unwraps {@code ekt} (a private or an HMAC key, told apart by {@code template}) under its
-   * asymmetric domain key generation and wraps it under {@code toGeneration}'s, inside the token;
-   * the unwrapped session object is EXTRACTABLE for this, wrappable only by a trusted key, and
+   * Unwraps {@code ekt} (a private or an HMAC key, told apart by {@code template}) under its domain
+   * key and wraps it under {@code toRole}'s of {@code toGeneration}, inside the token; the
+   * unwrapped session object is EXTRACTABLE for this, wrappable only by a trusted key, and
    * destroyed in {@code finally}.
    */
   WrappedKey rewrap(
@@ -325,16 +327,17 @@ final class PrivateKeys {
       Pkcs11Hsm.Step step,
       WrappedKey ekt,
       AttributeVector template,
-      int toGeneration)
+      int toGeneration,
+      DomainKeyRole toRole)
       throws PKCS11Exception {
-    step.name = "find asymmetric domain key";
-    long to = domainKeys.asymHandle(session, toGeneration);
+    step.name = "find domain key";
+    long to = domainKeys.handle(session, toRole, toGeneration);
     long key = unwrap(session, step, ekt, template);
     try {
       step.name = "C_WrapKey";
       calls.before(step.name);
       byte[] wrapped = session.wrapKey(new Mechanism(KWP), to, key);
-      return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP_PAD, wrapped);
+      return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP_PAD, wrapped, toRole);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }
@@ -346,8 +349,8 @@ final class PrivateKeys {
     if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP_PAD) {
       throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
     }
-    step.name = "find asymmetric domain key";
-    long domainKey = domainKeys.asymHandle(session, ekt.domainKeyGeneration());
+    step.name = "find domain key";
+    long domainKey = domainKeys.handle(session, ekt.role(), ekt.domainKeyGeneration());
     step.name = "C_UnwrapKey";
     calls.before(step.name);
     return session.unwrapKey(new Mechanism(KWP), domainKey, ekt.ekt(), template);

@@ -10,7 +10,8 @@ import org.xipki.pkcs11.wrapper.Session;
  * old domain key into a session object, C_WrapKey under the new one, C_DestroyObject in {@code
  * finally}. The unwrapped backing key is EXTRACTABLE (else it could not be wrapped again) and,
  * forced by the domain key's UNWRAP_TEMPLATE, SENSITIVE and WRAP_WITH_TRUSTED: only a trusted key
- * (a domain key) can wrap it, and its value cannot be read.
+ * (a domain key) can wrap it, and only one whose WRAP_TEMPLATE admits a backing key of its {@code
+ * use}; its value cannot be read.
  */
 final class Rewrap {
   private Rewrap() {}
@@ -21,6 +22,7 @@ final class Rewrap {
       BackingKeys backingKeys,
       long fromDomainKey,
       long toDomainKey,
+      BackingKeyUse use,
       WrappedKey ekt,
       int toGeneration,
       Pkcs11Hsm.Step step)
@@ -35,7 +37,7 @@ final class Rewrap {
             new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
             fromDomainKey,
             ekt.ekt(),
-            KeyTemplates.rewrappableBackingKey());
+            KeyTemplates.rewrappableBackingKey(use));
     try {
       step.name = "C_WrapKey";
       calls.before(step.name);

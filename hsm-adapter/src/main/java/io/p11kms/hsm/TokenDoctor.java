@@ -2,7 +2,9 @@ package io.p11kms.hsm;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
@@ -13,8 +15,8 @@ import org.xipki.pkcs11.wrapper.Token;
 
 /**
  * Inspects a token the way the server will use it, and says what is wrong: the library loads, the
- * token is found by label, it lists every mechanism needed, a derivation can run, the user PIN logs
- * in, and every {@code domain-key/<n>} has the attributes custody depends on.
+ * token is found by label, it lists every mechanism needed, the user PIN logs in, and every domain
+ * key of every role has the attributes and templates custody depends on.
  *
  * <p>Read-only: it creates, changes and destroys nothing. It never stops at the first failure, so
  * that an operator sees everything at once; a step that cannot run because an earlier one failed is
@@ -75,12 +77,7 @@ public final class TokenDoctor {
         derivation = MechanismProbe.choose(mechanisms);
         checks.add(ok("derivation", derivation.name() + sp800Note));
       } catch (HsmException e) {
-        if (MechanismProbe.canRun(Derivation.AES_ECB_ENCRYPT_DATA, mechanisms)) {
-          derivation = Derivation.AES_ECB_ENCRYPT_DATA;
-          checks.add(ok("derivation", derivation.name() + sp800Note));
-        } else {
-          checks.add(fail("derivation", "needs CKM_AES_ECB_ENCRYPT_DATA" + sp800Note));
-        }
+        checks.add(fail("derivation", e.getMessage() + sp800Note));
       }
       inspectWithLogin(config, token, checks);
     } finally {
@@ -119,7 +116,6 @@ public final class TokenDoctor {
         Arrays.fill(pin, '\0');
       }
       inspectDomainKeys(session, checks);
-      inspectAsymDomainKeys(session, checks);
     } finally {
       try {
         session.closeSession();
@@ -129,15 +125,23 @@ public final class TokenDoctor {
     }
   }
 
+  /**
+   * Every domain key of every role: its attributes and its templates, and whether the current
+   * generation has one of each role (without the private or HMAC key one the service runs, but
+   * makes no key pair or HMAC key).
+   */
   private static void inspectDomainKeys(Session session, List<TokenReport.Check> checks) {
-    TreeMap<Integer, Long> keys = new TreeMap<>();
+    Map<DomainKeyRole, TreeMap<Integer, Long>> keys = new EnumMap<>(DomainKeyRole.class);
+    for (DomainKeyRole role : DomainKeyRole.values()) {
+      keys.put(role, new TreeMap<>());
+    }
     try {
       for (long object : session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys())) {
         String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
-        int generation = DomainKeys.generationOf(label);
-        if (generation > 0) {
-          if (keys.put(generation, object) != null) {
-            checks.add(fail(KeyTemplates.domainKeyLabel(generation), "more than one object"));
+        for (DomainKeyRole role : DomainKeyRole.values()) {
+          int generation = role.generationOf(label);
+          if (generation > 0 && keys.get(role).put(generation, object) != null) {
+            checks.add(fail(role.label(generation), "more than one object"));
           }
         }
       }
@@ -145,125 +149,114 @@ public final class TokenDoctor {
       checks.add(fail("domain keys", message(e)));
       return;
     }
-    if (keys.isEmpty()) {
+    TreeMap<Integer, Long> backing = keys.get(DomainKeyRole.SYMMETRIC);
+    if (backing.isEmpty()) {
       checks.add(fail("domain keys", "no domain-key/<n> on the token: run init-domain-key"));
       return;
     }
-    checks.add(ok("domain keys", "current generation " + keys.lastKey()));
-    for (var entry : keys.entrySet()) {
-      String label = KeyTemplates.domainKeyLabel(entry.getKey());
-      try {
-        AttributeVector a =
-            session.getAttrValues(
-                entry.getValue(),
-                PKCS11Constants.CKA_TRUSTED,
-                PKCS11Constants.CKA_SENSITIVE,
-                PKCS11Constants.CKA_EXTRACTABLE,
-                PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
-                PKCS11Constants.CKA_WRAP_TEMPLATE,
-                PKCS11Constants.CKA_WRAP,
-                PKCS11Constants.CKA_UNWRAP,
-                PKCS11Constants.CKA_ENCRYPT,
-                PKCS11Constants.CKA_DECRYPT,
-                PKCS11Constants.CKA_SIGN,
-                PKCS11Constants.CKA_MODIFIABLE);
-        List<String> wrong = new ArrayList<>();
-        expect(wrong, "CKA_TRUSTED", a.trusted(), true);
-        expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
-        // EXTRACTABLE only together with WRAP_WITH_TRUSTED (domain join); a key made before domain
-        // join existed is not extractable: still good for the service, but no join source.
-        boolean extractable = Boolean.TRUE.equals(a.extractable());
-        if (extractable) {
-          expect(wrong, "CKA_WRAP_WITH_TRUSTED", a.wrapWithTrusted(), true);
-          AttributeVector wrapTemplate = a.wrapTemplate();
-          expect(
-              wrong,
-              "CKA_WRAP_TEMPLATE{CKA_DERIVE}",
-              wrapTemplate == null ? null : wrapTemplate.derive(),
-              true);
-        }
-        expect(wrong, "CKA_WRAP", a.wrap(), true);
-        expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
-        expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
-        expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
-        expect(wrong, "CKA_SIGN", a.sign(), false);
-        expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
+    int current = backing.lastKey();
+    checks.add(ok("domain keys", "current generation " + current));
+    for (DomainKeyRole role : DomainKeyRole.values()) {
+      if (role != DomainKeyRole.SYMMETRIC && !keys.get(role).containsKey(current)) {
         checks.add(
-            wrong.isEmpty()
-                ? ok(
-                    label,
-                    extractable
-                        ? "attributes as required"
-                        : "attributes as required; not extractable, so this token cannot be the"
-                            + " source of a domain join")
-                : fail(label, "wrong attributes: " + String.join(", ", wrong)));
-      } catch (PKCS11Exception e) {
-        checks.add(fail(label, message(e)));
+            fail(
+                role.label(current),
+                "missing: no "
+                    + (role == DomainKeyRole.HMAC ? "HMAC key" : "key pair")
+                    + " can be made; the SO runs init-domain-key --generation "
+                    + current));
+      }
+      for (var entry : keys.get(role).entrySet()) {
+        inspectDomainKey(
+            session, role, entry.getKey(), entry.getValue(), entry.getKey() == current, checks);
       }
     }
   }
 
-  /**
-   * The asymmetric domain keys: each one's attributes, and whether the current generation has one
-   * (without it the service runs, but makes no key pair or HMAC key).
-   */
-  private static void inspectAsymDomainKeys(Session session, List<TokenReport.Check> checks) {
-    TreeMap<Integer, Long> asymKeys = new TreeMap<>();
-    int current = 0;
+  private static void inspectDomainKey(
+      Session session,
+      DomainKeyRole role,
+      int generation,
+      long handle,
+      boolean current,
+      List<TokenReport.Check> checks) {
+    String label = role.label(generation);
     try {
-      for (long object : session.findAllObjectsSingle(KeyTemplates.tokenSecretKeys())) {
-        String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
-        current = Math.max(current, DomainKeys.generationOf(label));
-        int generation = DomainKeys.generationOf(label, KeyTemplates.ASYM_DOMAIN_KEY_PREFIX);
-        if (generation > 0 && asymKeys.put(generation, object) != null) {
-          checks.add(fail(KeyTemplates.asymDomainKeyLabel(generation), "more than one object"));
-        }
+      AttributeVector a =
+          session.getAttrValues(
+              handle,
+              PKCS11Constants.CKA_TRUSTED,
+              PKCS11Constants.CKA_SENSITIVE,
+              PKCS11Constants.CKA_EXTRACTABLE,
+              PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+              PKCS11Constants.CKA_WRAP,
+              PKCS11Constants.CKA_UNWRAP,
+              PKCS11Constants.CKA_ENCRYPT,
+              PKCS11Constants.CKA_DECRYPT,
+              PKCS11Constants.CKA_SIGN,
+              PKCS11Constants.CKA_DERIVE,
+              PKCS11Constants.CKA_MODIFIABLE,
+              PKCS11Constants.CKA_WRAP_TEMPLATE,
+              PKCS11Constants.CKA_UNWRAP_TEMPLATE);
+      List<String> wrong = new ArrayList<>();
+      expect(wrong, "CKA_TRUSTED", a.trusted(), true);
+      expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
+      // EXTRACTABLE only together with WRAP_WITH_TRUSTED (domain join); a key made before domain
+      // join existed is not extractable: still good for the service, but no join source.
+      boolean extractable = Boolean.TRUE.equals(a.extractable());
+      if (extractable) {
+        expect(wrong, "CKA_WRAP_WITH_TRUSTED", a.wrapWithTrusted(), true);
       }
-    } catch (PKCS11Exception e) {
-      checks.add(fail("asymmetric domain keys", message(e)));
-      return;
-    }
-    if (current > 0 && !asymKeys.containsKey(current)) {
+      expect(wrong, "CKA_WRAP", a.wrap(), true);
+      expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
+      expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
+      expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
+      expect(wrong, "CKA_SIGN", a.sign(), false);
+      expect(wrong, "CKA_DERIVE", a.derive(), false);
+      expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
+      String templates = templates(role, generation, a, current, wrong);
+      String detail =
+          extractable
+              ? "attributes as required"
+              : "attributes as required; not extractable, so this token cannot be the"
+                  + " source of a domain join";
       checks.add(
-          fail(
-              KeyTemplates.asymDomainKeyLabel(current),
-              "missing: no key pair or HMAC key can be made; the SO runs init-domain-key"
-                  + " --generation "
-                  + current));
+          wrong.isEmpty()
+              ? ok(label, templates.isEmpty() ? detail : detail + "; " + templates)
+              : fail(label, "wrong attributes: " + String.join(", ", wrong)));
+    } catch (PKCS11Exception e) {
+      checks.add(fail(label, message(e)));
     }
-    for (var entry : asymKeys.entrySet()) {
-      String label = KeyTemplates.asymDomainKeyLabel(entry.getKey());
-      try {
-        AttributeVector a =
-            session.getAttrValues(
-                entry.getValue(),
-                PKCS11Constants.CKA_TRUSTED,
-                PKCS11Constants.CKA_SENSITIVE,
-                PKCS11Constants.CKA_WRAP,
-                PKCS11Constants.CKA_UNWRAP,
-                PKCS11Constants.CKA_ENCRYPT,
-                PKCS11Constants.CKA_DECRYPT,
-                PKCS11Constants.CKA_SIGN,
-                PKCS11Constants.CKA_DERIVE,
-                PKCS11Constants.CKA_MODIFIABLE);
-        List<String> wrong = new ArrayList<>();
-        expect(wrong, "CKA_TRUSTED", a.trusted(), true);
-        expect(wrong, "CKA_SENSITIVE", a.sensitive(), true);
-        expect(wrong, "CKA_WRAP", a.wrap(), true);
-        expect(wrong, "CKA_UNWRAP", a.unwrap(), true);
-        expect(wrong, "CKA_ENCRYPT", a.encrypt(), false);
-        expect(wrong, "CKA_DECRYPT", a.decrypt(), false);
-        expect(wrong, "CKA_SIGN", a.sign(), false);
-        expect(wrong, "CKA_DERIVE", a.derive(), false);
-        expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
-        checks.add(
-            wrong.isEmpty()
-                ? ok(label, "attributes as required")
-                : fail(label, "wrong attributes: " + String.join(", ", wrong)));
-      } catch (PKCS11Exception e) {
-        checks.add(fail(label, message(e)));
+  }
+
+  /**
+   * Compares the key's WRAP_TEMPLATE and UNWRAP_TEMPLATE with the ceremony's for its role. The
+   * templates of the ceremony before (backing keys that derive) are accepted for an older
+   * generation, with a note, and refused for the current one: new keys would be made under them.
+   */
+  private static String templates(
+      DomainKeyRole role,
+      int generation,
+      AttributeVector actual,
+      boolean current,
+      List<String> wrong) {
+    if (Templates.same(KeyTemplates.domainKey(role, generation), actual)) {
+      return "";
+    }
+    if (role != DomainKeyRole.HMAC
+        && Templates.same(KeyTemplates.previousDomainKey(role, generation), actual)) {
+      String note =
+          role == DomainKeyRole.SYMMETRIC
+              ? "templates of an older ceremony: its backing keys derive, so whoever holds the"
+                  + " user PIN and its EKTs can read per-request keys"
+              : "templates of an older ceremony: they do not pin the class of what it wraps";
+      if (current) {
+        wrong.add(note + "; rotate the domain key (rotate-domain-key)");
       }
+      return note;
     }
+    wrong.add("CKA_WRAP_TEMPLATE or CKA_UNWRAP_TEMPLATE differ from the ceremony's");
+    return "";
   }
 
   private static void expect(List<String> wrong, String name, Boolean actual, boolean wanted) {

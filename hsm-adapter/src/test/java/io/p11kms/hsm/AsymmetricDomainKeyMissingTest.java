@@ -14,10 +14,11 @@ import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
 
 /**
- * A token made before asymmetric domain keys (only {@code domain-key/1}): the adapter opens and
- * serves symmetric keys, asymmetric operations fail with {@link
+ * A token made before asymmetric and HMAC domain keys (only {@code domain-key/1}): the adapter
+ * opens and serves symmetric keys, asymmetric and HMAC operations fail with {@link
  * AsymmetricDomainKeyMissingException} and leave nothing, and the SO ceremony run again for
- * generation 1 adds {@code domain-key-asym/1} alone, after which they work.
+ * generation 1 adds {@code domain-key-asym/1} and {@code domain-key-hmac/1} alone, after which they
+ * work.
  */
 class AsymmetricDomainKeyMissingTest {
   private SoftHsmTestToken token;
@@ -56,22 +57,22 @@ class AsymmetricDomainKeyMissingTest {
     assertThat(report.ok()).isFalse();
     assertThat(report.checks())
         .filteredOn(c -> !c.ok())
-        .singleElement()
-        .satisfies(
-            c -> {
-              assertThat(c.name()).isEqualTo("domain-key-asym/1");
-              assertThat(c.detail()).contains("init-domain-key --generation 1");
-            });
+        .extracting(TokenReport.Check::name)
+        .containsExactly("domain-key-asym/1", "domain-key-hmac/1");
+    assertThat(report.checks())
+        .filteredOn(c -> !c.ok())
+        .allSatisfy(c -> assertThat(c.detail()).contains("init-domain-key --generation 1"));
 
     char[] soPin = token.soPin();
     try {
       List<String> created =
           DomainKeyCeremony.createDomainKey(token.modulePath(), token.label(), soPin, 1);
-      assertThat(created).containsExactly("domain-key-asym/1");
+      assertThat(created).containsExactly("domain-key-asym/1", "domain-key-hmac/1");
       assertThatThrownBy(
               () -> DomainKeyCeremony.createDomainKey(token.modulePath(), token.label(), soPin, 1))
           .isInstanceOf(HsmException.class)
-          .hasMessageContaining("domain-key/1 already exists");
+          .hasMessageContaining("domain-key/1 already exists")
+          .hasMessageContaining(", and domain-key-asym/1, domain-key-hmac/1");
     } finally {
       Arrays.fill(soPin, '\0');
     }

@@ -88,7 +88,7 @@ class CustodyTest {
   void unwrappedBackingKey_valueIsUnreadable() throws Exception {
     hsm.withSessionForTest(
         session -> {
-          long hbk = unwrap(session, KeyTemplates.unwrappedBackingKey());
+          long hbk = unwrap(session, KeyTemplates.unwrappedBackingKey(BackingKeyUse.AES_GCM));
           try {
             assertValueUnreadable(session, hbk);
           } finally {
@@ -163,7 +163,7 @@ class CustodyTest {
     // The attacker unwraps the EKT as extractable (the unwrap template allows that) and tries to
     // re-wrap the HBK under a key whose bytes they know.
     // The one extractable form the domain key's unwrap template allows (the re-wrap's).
-    AttributeVector extractable = KeyTemplates.rewrappableBackingKey();
+    AttributeVector extractable = KeyTemplates.rewrappableBackingKey(BackingKeyUse.AES_GCM);
     hsm.withSessionForTest(
         session -> {
           long hbk = unwrap(session, extractable);
@@ -193,7 +193,8 @@ class CustodyTest {
         session -> {
           long hbk =
               session.generateKey(
-                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                  KeyTemplates.newBackingKey(BackingKeyUse.AES_GCM));
           long attacker = attackerKey(session);
           try {
             assertValueUnreadable(session, hbk);
@@ -215,7 +216,8 @@ class CustodyTest {
         session -> {
           long hbk =
               session.generateKey(
-                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), KeyTemplates.newBackingKey());
+                  new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+                  KeyTemplates.newBackingKey(BackingKeyUse.AES_GCM));
           try {
             assertThat(
                     errorCodeOf(
@@ -391,8 +393,9 @@ class CustodyTest {
 
   @Test
   void domainKey_cannotWrapItselfOrAnotherDomainKey() throws Exception {
-    // Without its WRAP_TEMPLATE (DERIVE keys only) a user session could wrap the domain key under
-    // itself and unwrap the bytes into a DERIVE key holding the domain key's material.
+    // Without its WRAP_TEMPLATE (AES keys that ENCRYPT and DECRYPT only) a user session could wrap
+    // the domain key under itself and unwrap the bytes into a key holding the domain key's
+    // material.
     hsm.withSessionForTest(
         session -> {
           long domainKey = hsm.domainKeyHandleForTest(session, 1);
@@ -402,7 +405,7 @@ class CustodyTest {
                   session
                       .getAttrValues(domainKey, PKCS11Constants.CKA_WRAP_TEMPLATE)
                       .wrapTemplate()
-                      .derive())
+                      .encrypt())
               .isTrue();
           return null;
         });

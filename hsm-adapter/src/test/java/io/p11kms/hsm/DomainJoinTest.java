@@ -146,16 +146,16 @@ class DomainJoinTest {
       underTwo = a.generateBackingKey();
       salt = a.generateRandom(Hsm.SALT_LENGTH);
       iv = a.generateRandom(Hsm.IV_LENGTH);
-      ciphertext = a.encrypt(underTwo, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+      ciphertext = a.encrypt(underTwo, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
       underOne = a.rewrap(underTwo, 1);
     }
     assertThat(underTwo.domainKeyGeneration()).isEqualTo(2);
     try (Pkcs11Hsm b = Pkcs11Hsm.open(target.hsmConfig())) {
       assertThat(b.currentDomainKeyGeneration()).isEqualTo(2);
-      assertThat(b.decrypt(underTwo, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+      assertThat(b.decrypt(underTwo, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
           .isEqualTo(PLAINTEXT);
       // The same HBK wrapped under generation 1 on the source: generation 1 was copied too.
-      assertThat(b.decrypt(underOne, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+      assertThat(b.decrypt(underOne, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
           .isEqualTo(PLAINTEXT);
     }
   }

@@ -15,16 +15,17 @@ class MechanismProbeTest {
   private static final long HMAC = PKCS11Constants.CKM_SHA256_HMAC;
 
   @Test
-  void choose_softHsmLikeToken_picksAesEcbEncryptData() {
+  void choose_softHsmLikeToken_picksAesGcmUnderTheBackingKey() {
+    // A derivation lets the caller choose the derived key's template: never chosen for new keys.
     assertThat(MechanismProbe.choose(new long[] {KEY_GEN, KEY_WRAP, GCM, ECB_DATA, HMAC}))
-        .isEqualTo(Derivation.AES_ECB_ENCRYPT_DATA);
+        .isEqualTo(Derivation.NONE_AES_GCM);
   }
 
   @Test
-  void choose_tokenWithSp800_108_stillPicksAesEcbEncryptData() {
+  void choose_tokenWithSp800_108_stillPicksAesGcmUnderTheBackingKey() {
     // The wrapper cannot pass CK_SP800_108_KDF_PARAMS, so SP800-108 is never chosen.
     assertThat(MechanismProbe.choose(new long[] {KEY_GEN, KEY_WRAP, GCM, ECB_DATA, SP800, HMAC}))
-        .isEqualTo(Derivation.AES_ECB_ENCRYPT_DATA);
+        .isEqualTo(Derivation.NONE_AES_GCM);
   }
 
   @Test
@@ -33,7 +34,6 @@ class MechanismProbeTest {
         .isInstanceOf(HsmException.class)
         .hasMessageContaining("CKM_AES_KEY_WRAP")
         .hasMessageContaining("CKM_AES_GCM")
-        .hasMessageContaining("CKM_AES_ECB_ENCRYPT_DATA")
         .hasMessageNotContaining("CKM_AES_KEY_GEN,");
   }
 
@@ -44,5 +44,7 @@ class MechanismProbeTest {
     assertThat(MechanismProbe.canRun(Derivation.SP800_108_COUNTER_HMAC_SHA256, mechanisms))
         .isFalse();
     assertThat(MechanismProbe.canRun(Derivation.AES_ECB_ENCRYPT_DATA, new long[] {GCM})).isFalse();
+    assertThat(MechanismProbe.canRun(Derivation.NONE_AES_GCM, new long[] {GCM})).isTrue();
+    assertThat(MechanismProbe.canRun(Derivation.NONE_AES_GCM, new long[] {ECB_DATA})).isFalse();
   }
 }

@@ -45,8 +45,8 @@ class Pkcs11HsmTest {
   private static final byte[] PLAINTEXT = "attack at dawn".getBytes(StandardCharsets.UTF_8);
 
   @Test
-  void preferredDerivation_onSoftHsm_isAesEcbEncryptData() {
-    assertThat(hsm.preferredDerivation()).isEqualTo(Derivation.AES_ECB_ENCRYPT_DATA);
+  void preferredDerivation_onSoftHsm_isAesGcmUnderTheBackingKey() {
+    assertThat(hsm.preferredDerivation()).isEqualTo(Derivation.NONE_AES_GCM);
   }
 
   @Test
@@ -62,11 +62,9 @@ class Pkcs11HsmTest {
   void encryptThenDecrypt_roundTrips() {
     byte[] salt = salt();
     byte[] iv = iv();
-    byte[] ciphertext =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     assertThat(ciphertext).hasSize(PLAINTEXT.length + Hsm.TAG_LENGTH);
-    byte[] plaintext =
-        hsm.decrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext);
+    byte[] plaintext = hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext);
     assertThat(plaintext).isEqualTo(PLAINTEXT);
   }
 
@@ -75,34 +73,19 @@ class Pkcs11HsmTest {
     byte[] salt = salt();
     byte[] iv = iv();
     byte[] ciphertext =
-        hsm.encrypt(
-            backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, new byte[0], new byte[0]);
+        hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, new byte[0], new byte[0]);
     assertThat(ciphertext).hasSize(Hsm.TAG_LENGTH);
-    assertThat(
-            hsm.decrypt(
-                backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, new byte[0], ciphertext))
+    assertThat(hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, new byte[0], ciphertext))
         .isEmpty();
-  }
-
-  @Test
-  void encrypt_differentSalts_giveDifferentCiphertexts() {
-    byte[] iv = iv();
-    byte[] first =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt(), iv, AAD, PLAINTEXT);
-    byte[] second =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt(), iv, AAD, PLAINTEXT);
-    assertThat(first).isNotEqualTo(second);
   }
 
   @Test
   void encrypt_differentBackingKeys_giveDifferentCiphertexts() {
     byte[] salt = salt();
     byte[] iv = iv();
-    byte[] first =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] first = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     byte[] second =
-        hsm.encrypt(
-            hsm.generateBackingKey(), Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+        hsm.encrypt(hsm.generateBackingKey(), Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     assertThat(first).isNotEqualTo(second);
   }
 
@@ -121,10 +104,8 @@ class Pkcs11HsmTest {
     assertTamperedFails(Tamper.AAD);
   }
 
-  @Test
-  void decrypt_wrongSalt_fails() {
-    assertTamperedFails(Tamper.SALT);
-  }
+  // The salt makes no key under NONE_AES_GCM: the service binds it into the AAD (the header), so
+  // a changed salt is a changed AAD there. PreviousCeremonyTest covers a derivation from it.
 
   @Test
   void decrypt_wrongIv_fails() {
@@ -136,9 +117,7 @@ class Pkcs11HsmTest {
     byte[] salt = salt();
     byte[] iv = iv();
     assertThatThrownBy(
-            () ->
-                hsm.decrypt(
-                    backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, new byte[5]))
+            () -> hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, new byte[5]))
         .isInstanceOf(HsmDecryptionFailedException.class);
   }
 
@@ -146,13 +125,12 @@ class Pkcs11HsmTest {
   void decrypt_mangledEkt_fails() {
     byte[] salt = salt();
     byte[] iv = iv();
-    byte[] ciphertext =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     byte[] ekt = backingKey.ekt();
     ekt[7] ^= 0x01;
     WrappedKey mangled = new WrappedKey(1, WrapMechanism.AES_KEY_WRAP, ekt);
     assertThatThrownBy(
-            () -> hsm.decrypt(mangled, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+            () -> hsm.decrypt(mangled, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
         .isInstanceOf(HsmDecryptionFailedException.class)
         .hasMessage(Pkcs11Errors.DECRYPTION_FAILED)
         .hasNoCause();
@@ -162,13 +140,11 @@ class Pkcs11HsmTest {
   void decrypt_truncatedEkt_fails() {
     byte[] salt = salt();
     byte[] iv = iv();
-    byte[] ciphertext =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     WrappedKey truncated =
         new WrappedKey(1, WrapMechanism.AES_KEY_WRAP, Arrays.copyOf(backingKey.ekt(), 37));
     assertThatThrownBy(
-            () ->
-                hsm.decrypt(truncated, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+            () -> hsm.decrypt(truncated, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
         .isInstanceOf(HsmDecryptionFailedException.class);
   }
 
@@ -176,8 +152,7 @@ class Pkcs11HsmTest {
   void decrypt_derivationTheTokenCannotRun_fails() {
     byte[] salt = salt();
     byte[] iv = iv();
-    byte[] ciphertext =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     assertThatThrownBy(
             () ->
                 hsm.decrypt(
@@ -194,7 +169,7 @@ class Pkcs11HsmTest {
   void encrypt_unknownDomainKeyGeneration_failsNamingTheKey() {
     WrappedKey other = new WrappedKey(7, WrapMechanism.AES_KEY_WRAP, backingKey.ekt());
     assertThatThrownBy(
-            () -> hsm.encrypt(other, Derivation.AES_ECB_ENCRYPT_DATA, salt(), iv(), AAD, PLAINTEXT))
+            () -> hsm.encrypt(other, Derivation.NONE_AES_GCM, salt(), iv(), AAD, PLAINTEXT))
         .isExactlyInstanceOf(HsmException.class)
         .hasMessageContaining("domain-key/7");
   }
@@ -204,12 +179,7 @@ class Pkcs11HsmTest {
     assertThatThrownBy(
             () ->
                 hsm.encrypt(
-                    backingKey,
-                    Derivation.AES_ECB_ENCRYPT_DATA,
-                    new byte[31],
-                    iv(),
-                    AAD,
-                    PLAINTEXT))
+                    backingKey, Derivation.NONE_AES_GCM, new byte[31], iv(), AAD, PLAINTEXT))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("salt");
   }
@@ -219,12 +189,7 @@ class Pkcs11HsmTest {
     assertThatThrownBy(
             () ->
                 hsm.encrypt(
-                    backingKey,
-                    Derivation.AES_ECB_ENCRYPT_DATA,
-                    salt(),
-                    new byte[16],
-                    AAD,
-                    PLAINTEXT))
+                    backingKey, Derivation.NONE_AES_GCM, salt(), new byte[16], AAD, PLAINTEXT))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("IV");
   }
@@ -232,18 +197,15 @@ class Pkcs11HsmTest {
   @Test
   void decrypt_nullArguments_areRejected() {
     assertThatThrownBy(
-            () ->
-                hsm.decrypt(null, Derivation.AES_ECB_ENCRYPT_DATA, salt(), iv(), AAD, new byte[16]))
+            () -> hsm.decrypt(null, Derivation.NONE_AES_GCM, salt(), iv(), AAD, new byte[16]))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> hsm.decrypt(backingKey, null, salt(), iv(), AAD, new byte[16]))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(
-            () ->
-                hsm.decrypt(
-                    backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt(), null, AAD, new byte[16]))
+            () -> hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt(), null, AAD, new byte[16]))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(
-            () -> hsm.decrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt(), iv(), AAD, null))
+            () -> hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt(), iv(), AAD, null))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
@@ -265,7 +227,6 @@ class Pkcs11HsmTest {
     CIPHERTEXT_FIRST_BYTE,
     CIPHERTEXT_LAST_BYTE,
     AAD,
-    SALT,
     IV
   }
 
@@ -273,18 +234,15 @@ class Pkcs11HsmTest {
     byte[] salt = salt();
     byte[] iv = iv();
     byte[] aad = AAD.clone();
-    byte[] ciphertext =
-        hsm.encrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, aad, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, aad, PLAINTEXT);
     switch (tamper) {
       case CIPHERTEXT_FIRST_BYTE -> ciphertext[0] ^= 0x01;
       case CIPHERTEXT_LAST_BYTE -> ciphertext[ciphertext.length - 1] ^= 0x01;
       case AAD -> aad[0] ^= 0x01;
-      case SALT -> salt[0] ^= 0x01;
       case IV -> iv[0] ^= 0x01;
     }
     assertThatThrownBy(
-            () ->
-                hsm.decrypt(backingKey, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, aad, ciphertext))
+            () -> hsm.decrypt(backingKey, Derivation.NONE_AES_GCM, salt, iv, aad, ciphertext))
         .isInstanceOf(HsmDecryptionFailedException.class)
         .hasMessage(Pkcs11Errors.DECRYPTION_FAILED)
         .hasNoCause();

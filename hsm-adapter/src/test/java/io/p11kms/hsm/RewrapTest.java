@@ -37,8 +37,7 @@ class RewrapTest {
     WrappedKey underOne = hsm.generateBackingKey();
     byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
     byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);
-    byte[] ciphertext =
-        hsm.encrypt(underOne, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, PLAINTEXT);
+    byte[] ciphertext = hsm.encrypt(underOne, Derivation.NONE_AES_GCM, salt, iv, AAD, PLAINTEXT);
     hsm.close();
     hsm = null;
 
@@ -62,10 +61,10 @@ class RewrapTest {
     assertThat(underTwo.domainKeyGeneration()).isEqualTo(2);
     assertThat(underTwo.ekt()).hasSize(40).isNotEqualTo(underOne.ekt());
     assertThat(hsm.visibleObjectCount()).isEqualTo(objects);
-    assertThat(hsm.decrypt(underTwo, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+    assertThat(hsm.decrypt(underTwo, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
         .isEqualTo(PLAINTEXT);
     // Generation 1 is still there: the old EKT still decrypts (a half-done re-wrap is safe).
-    assertThat(hsm.decrypt(underOne, Derivation.AES_ECB_ENCRYPT_DATA, salt, iv, AAD, ciphertext))
+    assertThat(hsm.decrypt(underOne, Derivation.NONE_AES_GCM, salt, iv, AAD, ciphertext))
         .isEqualTo(PLAINTEXT);
     assertThatThrownBy(() -> hsm.rewrap(underOne, 3)).isInstanceOf(HsmException.class);
   }

@@ -40,7 +40,7 @@ class TokenDoctorTest {
 
     assertThat(report.checks()).allMatch(TokenReport.Check::ok);
     assertThat(report.ok()).isTrue();
-    assertThat(report.derivation()).isEqualTo(Derivation.AES_ECB_ENCRYPT_DATA);
+    assertThat(report.derivation()).isEqualTo(Derivation.NONE_AES_GCM);
     assertThat(report.mechanismsFound()).contains("CKM_AES_GCM", "CKM_AES_KEY_WRAP");
     assertThat(check(report, "domain-key/1").detail()).isEqualTo("attributes as required");
     assertThat(check(report, "domain-key-asym/1").detail()).isEqualTo("attributes as required");

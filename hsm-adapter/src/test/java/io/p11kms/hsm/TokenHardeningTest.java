@@ -14,6 +14,8 @@ import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.params.AES_CBC_ENCRYPT_DATA_PARAMS;
+import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 
 /**
  * The PKCS#11 API attacks {@link CustodyTest} does not replay: on the audit signing key (read its
@@ -186,7 +188,10 @@ class TokenHardeningTest {
           long domainKey = hsm.domainKeyHandleForTest(session, 1);
           long hbk =
               session.unwrapKey(
-                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
+                  aesKeyWrap(),
+                  domainKey,
+                  backingKey.ekt(),
+                  KeyTemplates.unwrappedBackingKey(BackingKeyUse.AES_GCM));
           try {
             assertThat(session.getAttrValues(hbk, PKCS11Constants.CKA_EXTRACTABLE).extractable())
                 .isFalse();
@@ -214,13 +219,14 @@ class TokenHardeningTest {
   }
 
   /**
-   * An attacker holding the user PIN and an EKT asks for the HBK with ENCRYPT on (AES-ECB of a salt
-   * under the HBK is what CKM_AES_ECB_ENCRYPT_DATA derives) or with other usages: the domain key's
-   * UNWRAP_TEMPLATE pins every usage but DERIVE, so the token refuses the unwrap.
+   * An attacker holding the user PIN and an EKT asks for the HBK with DERIVE on, without its
+   * mechanism pin, or with other usages: the domain key's UNWRAP_TEMPLATE pins every usage, so the
+   * token refuses the unwrap.
    */
   @Test
   void attackerUnwrapTemplate_withAnotherUsage_isRefused() throws Exception {
     AttributeVector[] weakTemplates = {
+      attackerTemplate().derive(true),
       attackerTemplate().encrypt(true),
       attackerTemplate().decrypt(true),
       attackerTemplate().wrap(true),
@@ -245,7 +251,10 @@ class TokenHardeningTest {
           long domainKey = hsm.domainKeyHandleForTest(session, 1);
           long hbk =
               session.unwrapKey(
-                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
+                  aesKeyWrap(),
+                  domainKey,
+                  backingKey.ekt(),
+                  KeyTemplates.unwrappedBackingKey(BackingKeyUse.AES_GCM));
           try {
             assertFails(() -> session.setAttributeValues(hbk, new AttributeVector().encrypt(true)));
             assertFails(
@@ -260,43 +269,44 @@ class TokenHardeningTest {
   }
 
   /**
-   * KNOWN HOLE: an HBK unwrapped with DERIVE (its one usage) can derive a key that is asked for
-   * non-sensitive, whose value then reads out: the per-request key for a salt, outside the token. A
-   * CKA_DERIVE_TEMPLATE on the HBK (pinning SENSITIVE, non-extractable) closes it on tokens that
-   * honour one, but ipkcs11wrapper 1.0.9's native layer aborts the JVM on that attribute (see the
-   * module README). Enable this test when the wrapper can carry it.
+   * An attacker holding the user PIN and an EKT derives, from the HBK as the service unwraps it and
+   * with a template of their choice (SENSITIVE false, EXTRACTABLE true), with every derive
+   * mechanism the token offers: AES-ECB or AES-CBC (zero IV) of a ciphertext's salt would be that
+   * ciphertext's key. The HBK cannot derive (its domain key's UNWRAP_TEMPLATE pins DERIVE false and
+   * ALLOWED_MECHANISMS {CKM_AES_GCM}), and cannot be unwrapped with DERIVE on.
    */
-  @org.junit.jupiter.api.Disabled("known hole: needs CKA_DERIVE_TEMPLATE, see the javadoc")
   @Test
-  void derivedKey_askedNonSensitive_staysUnreadable() throws Exception {
+  void derivedKey_askedNonSensitive_withEveryDeriveMechanism_isRefused() throws Exception {
     hsm.withSessionForTest(
         session -> {
           long domainKey = hsm.domainKeyHandleForTest(session, 1);
+          assertFails(
+              () ->
+                  session.unwrapKey(
+                      aesKeyWrap(),
+                      domainKey,
+                      backingKey.ekt(),
+                      KeyTemplates.unwrappedBackingKey(BackingKeyUse.DERIVE)));
           long hbk =
               session.unwrapKey(
-                  aesKeyWrap(), domainKey, backingKey.ekt(), KeyTemplates.unwrappedBackingKey());
+                  aesKeyWrap(),
+                  domainKey,
+                  backingKey.ekt(),
+                  KeyTemplates.unwrappedBackingKey(BackingKeyUse.AES_GCM));
           try {
-            long derived;
-            try {
-              derived =
-                  session.deriveKey(
-                      new Mechanism(
-                          PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA,
-                          new org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA(
-                              new byte[32])),
-                      hbk,
-                      AttributeVector.newAESSecretKey()
-                          .valueLen(32)
-                          .token(false)
-                          .sensitive(false)
-                          .extractable(true));
-            } catch (PKCS11Exception refused) {
-              return null;
-            }
-            try {
-              assertValueUnreadable(session, derived);
-            } finally {
-              session.destroyObject(derived);
+            List<Mechanism> derivations = deriveMechanisms(session);
+            assertThat(derivations).isNotEmpty();
+            for (Mechanism derivation : derivations) {
+              assertFails(
+                  () ->
+                      session.deriveKey(
+                          derivation,
+                          hbk,
+                          AttributeVector.newAESSecretKey()
+                              .valueLen(32)
+                              .token(false)
+                              .sensitive(false)
+                              .extractable(true)));
             }
           } finally {
             session.destroyObject(hbk);
@@ -305,12 +315,37 @@ class TokenHardeningTest {
         });
   }
 
+  /**
+   * Every mechanism with CKF_DERIVE the token lists that takes a key and a byte string, with the
+   * parameters a salt would give it.
+   */
+  private static List<Mechanism> deriveMechanisms(Session session) throws PKCS11Exception {
+    List<Mechanism> found = new ArrayList<>();
+    org.xipki.pkcs11.wrapper.Token token = session.getToken();
+    for (long m : token.getMechanismList()) {
+      if ((token.getMechanismInfo(m).getFlags() & PKCS11Constants.CKF_DERIVE) == 0) {
+        continue;
+      }
+      if (m == PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA
+          || m == PKCS11Constants.CKM_DES_ECB_ENCRYPT_DATA
+          || m == PKCS11Constants.CKM_DES3_ECB_ENCRYPT_DATA) {
+        found.add(new Mechanism(m, new KEY_DERIVATION_STRING_DATA(new byte[32])));
+      } else if (m == PKCS11Constants.CKM_AES_CBC_ENCRYPT_DATA) {
+        found.add(new Mechanism(m, new AES_CBC_ENCRYPT_DATA_PARAMS(new byte[16], new byte[32])));
+      }
+    }
+    return found;
+  }
+
+  /** The service's template without the ALLOWED_MECHANISMS pin. */
   private static AttributeVector attackerTemplate() {
     return AttributeVector.newAESSecretKey()
         .token(false)
         .sensitive(true)
         .wrapWithTrusted(true)
-        .derive(true);
+        .encrypt(true)
+        .decrypt(true)
+        .derive(false);
   }
 
   @Test

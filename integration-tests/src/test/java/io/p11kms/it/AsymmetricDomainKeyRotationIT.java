@@ -72,7 +72,7 @@ class AsymmetricDomainKeyRotationIT {
     assertThat(result.rewrapped()).isEqualTo(5);
     assertThat(store.countVersionsByGeneration()).containsExactly(Map.entry(2, 5L));
     assertThat(version(signing).domainKeyKind()).isEqualTo(DomainKeyKind.ASYMMETRIC);
-    assertThat(version(hmac).domainKeyKind()).isEqualTo(DomainKeyKind.ASYMMETRIC);
+    assertThat(version(hmac).domainKeyKind()).isEqualTo(DomainKeyKind.HMAC);
     assertThat(version(symmetric).domainKeyKind()).isEqualTo(DomainKeyKind.SYMMETRIC);
 
     assertSignsAndVerifies(signing, SigningAlgorithmSpec.ECDSA_SHA_256);

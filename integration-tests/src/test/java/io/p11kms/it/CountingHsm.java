@@ -32,6 +32,11 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public Derivation derivationFor(WrappedKey backingKey) {
+    return token.derivationFor(backingKey);
+  }
+
+  @Override
   public WrappedKey generateBackingKey() {
     calls.incrementAndGet();
     return token.generateBackingKey();

@@ -90,6 +90,11 @@ final class KmsTestServer implements AutoCloseable {
     return new KmsTestServer(SoftHsmTestToken.create(), Clock.systemUTC());
   }
 
+  /** A server on {@code token}, whose domain keys the caller made; closing it closes the token. */
+  static KmsTestServer start(SoftHsmTestToken token) throws Exception {
+    return new KmsTestServer(token, Clock.systemUTC());
+  }
+
   /**
    * A server whose token calls go through {@code interceptor} (to inject faults) and whose health
    * probe runs every {@code healthInterval}.

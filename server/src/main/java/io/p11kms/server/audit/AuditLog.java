@@ -26,6 +26,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The append-only audit log: one JSON line per request, hash-chained ({@code prev} is the SHA-256
@@ -44,6 +48,9 @@ public final class AuditLog implements AutoCloseable {
   public static final String GENESIS = "0".repeat(64);
 
   static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final org.slf4j.Logger ANCHOR_LOG =
+      org.slf4j.LoggerFactory.getLogger(AuditLog.class);
 
   /** Where lines go. */
   public interface Sink extends AutoCloseable {
@@ -84,7 +91,13 @@ public final class AuditLog implements AutoCloseable {
   private final Sink sink;
   private final Signer signer;
   private final AuditAnchor anchor;
-  private final Object anchorLock = new Object();
+
+  /** Writes the anchor, one write at a time; null without an anchor. */
+  private final ExecutorService anchorWriter;
+
+  /** The latest checkpoint not yet handed to {@link AuditAnchor#write}. */
+  private final AtomicReference<AuditHead> pendingAnchor = new AtomicReference<>();
+
   private final int checkpointRecords;
   private final Duration checkpointInterval;
   private final Clock clock;
@@ -97,8 +110,11 @@ public final class AuditLog implements AutoCloseable {
   private int sinceCheckpoint;
   private Instant lastCheckpoint;
 
-  /** The sequence number last anchored; under {@link #anchorLock}. */
+  /** The sequence number last anchored; on the anchor's writer thread only. */
   private long anchoredSeq;
+
+  /** A write of the anchor failed: the next record writes a checkpoint again. */
+  private volatile boolean anchorFailed;
 
   AuditLog(
       Sink sink,
@@ -123,6 +139,15 @@ public final class AuditLog implements AutoCloseable {
     this.sink = sink;
     this.signer = signer;
     this.anchor = anchor;
+    this.anchorWriter =
+        anchor == null
+            ? null
+            : Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, "p11kms-audit-anchor");
+                  t.setDaemon(true);
+                  return t;
+                });
     this.checkpointRecords = checkpointRecords;
     this.checkpointInterval = checkpointInterval;
     this.clock = clock;
@@ -273,7 +298,9 @@ public final class AuditLog implements AutoCloseable {
     writeChecked(requestLine(e));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
+        || anchorFailed
         || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
+      anchorFailed = false;
       return writeCheckpoint();
     }
     return null;
@@ -331,31 +358,47 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Anchors {@code checkpoint}, already on disk, unless a later one is anchored already. Outside
-   * the log's lock: a token call. On a failure the request fails and the next record writes a
-   * checkpoint again.
+   * Hands {@code checkpoint}, already on disk, to the anchor's writer thread: writing the anchor is
+   * a token call that makes and destroys a token object (about 35 ms on SoftHSM2), which no request
+   * waits for. The writer anchors the latest checkpoint handed to it, never an earlier one after a
+   * later. A failed write is logged, and the next record writes a checkpoint again, which is
+   * anchored in its turn: meanwhile the anchor lags the log.
    */
   private void anchor(AuditHead checkpoint) {
     if (anchor == null) {
       return;
     }
-    RuntimeException failure = null;
-    synchronized (anchorLock) {
-      if (checkpoint.seq() <= anchoredSeq) {
-        return;
-      }
-      try {
-        anchor.write(checkpoint);
-        anchoredSeq = checkpoint.seq();
-      } catch (RuntimeException e) {
-        failure = e;
-      }
+    pendingAnchor.accumulateAndGet(checkpoint, (a, b) -> a == null || b.seq() > a.seq() ? b : a);
+    anchorWriter.execute(this::writePendingAnchor);
+  }
+
+  private void writePendingAnchor() {
+    AuditHead head = pendingAnchor.getAndSet(null);
+    if (head == null || head.seq() <= anchoredSeq) {
+      return;
     }
-    if (failure != null) {
-      synchronized (this) {
-        sinceCheckpoint = checkpointRecords;
-      }
-      throw new AuditException("cannot anchor the audit log in the token", failure);
+    try {
+      anchor.write(head);
+      anchoredSeq = head.seq();
+    } catch (RuntimeException e) {
+      ANCHOR_LOG.error(
+          "cannot anchor audit checkpoint {} in the token ({}); the next record checkpoints again",
+          head.seq(),
+          e.getMessage());
+      anchorFailed = true;
+    }
+  }
+
+  /** Waits until every checkpoint handed to the anchor's writer is written (or failed). */
+  private void drainAnchorWriter() {
+    if (anchorWriter == null) {
+      return;
+    }
+    anchorWriter.shutdown();
+    try {
+      anchorWriter.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -461,6 +504,7 @@ public final class AuditLog implements AutoCloseable {
     } catch (AuditException e) {
       // Closing is best effort.
     } finally {
+      drainAnchorWriter();
       try {
         sink.close();
       } catch (IOException e) {

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TimedHsm {
   private static final Set<String> NOT_TIMED =
-      Set.of("close", "preferredDerivation", "toString", "hashCode", "equals");
+      Set.of("close", "preferredDerivation", "derivationFor", "toString", "hashCode", "equals");
 
   private TimedHsm() {}
 

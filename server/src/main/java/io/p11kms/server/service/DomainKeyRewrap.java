@@ -1,5 +1,6 @@
 package io.p11kms.server.service;
 
+import io.p11kms.hsm.EktCannotMoveException;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.WrapMechanism;
@@ -12,6 +13,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,34 +87,49 @@ public final class DomainKeyRewrap {
     }
     int rewrapped = 0;
     int batches = 0;
+    int stayed = 0;
+    UUID after = null;
     while (true) {
-      List<KeyVersionRecord> batch = store.findVersionsBelowGeneration(target, batchSize);
+      // In version id order, after the last row seen: a row that stays never comes round again.
+      List<KeyVersionRecord> batch = store.findVersionsBelowGeneration(target, after, batchSize);
       if (batch.isEmpty()) {
         break;
       }
+      after = batch.get(batch.size() - 1).versionId();
       List<Map.Entry<KeyVersionRecord, KeyVersionRecord>> moved = new ArrayList<>(batch.size());
       for (KeyVersionRecord old : batch) {
-        WrappedKey now =
-            old.domainKeyKind() == DomainKeyKind.ASYMMETRIC
-                ? rewrapPrivateKey(old, target)
-                : hsm.rewrap(wrapped(old), target);
+        WrappedKey now;
+        try {
+          now =
+              old.domainKeyKind() == DomainKeyKind.SYMMETRIC
+                  ? hsm.rewrap(wrapped(old), target)
+                  : rewrapPrivateKey(old, target);
+        } catch (EktCannotMoveException e) {
+          // A backing key that derives: its ciphertexts need it to keep deriving.
+          stayed++;
+          continue;
+        }
         moved.add(
             Map.entry(
                 old,
-                old.rewrapped(now.domainKeyGeneration(), now.wrapMechanism().code(), now.ekt())));
+                old.rewrapped(
+                    now.domainKeyGeneration(),
+                    now.wrapMechanism().code(),
+                    now.ekt(),
+                    DomainKeyKind.of(now.role()))));
       }
       batches++;
       beforeCommit.batch(batches);
-      int stored = store.replaceEkts(moved);
+      int stored = moved.isEmpty() ? 0 : store.replaceEkts(moved);
       rewrapped += stored;
       ektsRewrapped.addAndGet(stored);
-      if (stored == 0) {
-        // Every row of the batch changed under us (another re-wrap won): read again, but never
-        // spin on rows that cannot move.
-        if (store.findVersionsBelowGeneration(target, batchSize).equals(batch)) {
-          throw new IllegalStateException("EKTs do not move to generation " + target);
-        }
-      }
+    }
+    if (stayed > 0) {
+      log.warn(
+          "{} backing keys stay under older domain key generations: they derive per-request keys,"
+              + " which generation {} does not allow; rotate their KMS keys (docs/key-rotation.md)",
+          stayed,
+          target);
     }
     List<Integer> retired = new ArrayList<>();
     Map<Integer, Long> counts = store.countVersionsByGeneration();
@@ -157,6 +174,9 @@ public final class DomainKeyRewrap {
 
   private static WrappedKey wrapped(KeyVersionRecord v) {
     return new WrappedKey(
-        v.domainKeyGeneration(), WrapMechanism.fromCode(v.wrapMechanismCode()), v.ekt());
+        v.domainKeyGeneration(),
+        WrapMechanism.fromCode(v.wrapMechanismCode()),
+        v.ekt(),
+        v.domainKeyKind().role());
   }
 }

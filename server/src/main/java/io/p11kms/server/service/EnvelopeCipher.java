@@ -33,7 +33,8 @@ final class EnvelopeCipher {
     byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
     random.nextBytes(salt);
     random.nextBytes(iv);
-    Derivation derivation = hsm.preferredDerivation();
+    WrappedKey backingKey = backingKey(version);
+    Derivation derivation = TokenCalls.call("Encrypt", () -> hsm.derivationFor(backingKey));
     byte[] header =
         new CiphertextBlob(
                 version.keyId(),
@@ -46,8 +47,7 @@ final class EnvelopeCipher {
     byte[] aad = EncryptionContextEncoder.aad(header, context);
     byte[] sealed =
         TokenCalls.call(
-            "Encrypt",
-            () -> hsm.encrypt(backingKey(version), derivation, salt, iv, aad, plaintext));
+            "Encrypt", () -> hsm.encrypt(backingKey, derivation, salt, iv, aad, plaintext));
     return new CiphertextBlob(
             version.keyId(), version.versionId(), derivation.code(), salt, iv, sealed)
         .toBytes();
@@ -82,6 +82,7 @@ final class EnvelopeCipher {
     return new WrappedKey(
         version.domainKeyGeneration(),
         WrapMechanism.fromCode(version.wrapMechanismCode()),
-        version.ekt());
+        version.ekt(),
+        version.domainKeyKind().role());
   }
 }

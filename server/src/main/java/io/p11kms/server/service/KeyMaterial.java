@@ -37,7 +37,8 @@ record KeyMaterial(KeyRecord key, KeySpec spec, KeyUsage usage, KeyVersionRecord
     return new WrappedKey(
         version.domainKeyGeneration(),
         WrapMechanism.fromCode(version.wrapMechanismCode()),
-        version.ekt());
+        version.ekt(),
+        version.domainKeyKind().role());
   }
 
   /** The DER SubjectPublicKeyInfo of an RSA or ECC key. */

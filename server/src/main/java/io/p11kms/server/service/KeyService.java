@@ -92,7 +92,6 @@ public final class KeyService {
   private KeyVersionRecord firstVersion(UUID keyId, KeySpec spec, KeyUsage usage, Instant now) {
     WrappedKey wrapped;
     byte[] publicKey = null;
-    DomainKeyKind kind = DomainKeyKind.ASYMMETRIC;
     if (spec.isAsymmetric()) {
       PrivateKeyUsage privateUsage =
           usage == KeyUsage.SIGN_VERIFY ? PrivateKeyUsage.SIGN : PrivateKeyUsage.DECRYPT;
@@ -106,8 +105,8 @@ public final class KeyService {
       wrapped = TokenCalls.call("CreateKey", () -> hsm.generateHmacKey(spec.hmacType().get()));
     } else {
       wrapped = TokenCalls.call("CreateKey", hsm::generateBackingKey);
-      kind = DomainKeyKind.SYMMETRIC;
     }
+    DomainKeyKind kind = DomainKeyKind.of(wrapped.role());
     return new KeyVersionRecord(
         keyId,
         UUID.randomUUID(),

@@ -24,7 +24,8 @@ final class DomainKeyRepository {
     this.tx = tx;
   }
 
-  List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit) {
+  List<KeyVersionRecord> findVersionsBelowGeneration(
+      int generation, java.util.UUID afterVersionId, int limit) {
     return tx.read(
         "cannot find versions to re-wrap",
         c -> {
@@ -32,10 +33,12 @@ final class DomainKeyRepository {
               c.prepareStatement(
                   "SELECT "
                       + VERSION_COLUMNS
-                      + " FROM key_versions WHERE domain_key_generation < ? ORDER BY version_id "
+                      + " FROM key_versions WHERE domain_key_generation < ? AND version_id > ?"
+                      + " ORDER BY version_id "
                       + tx.dialect().limitParameter())) {
             p.setInt(1, generation);
-            p.setInt(2, limit);
+            p.setString(2, afterVersionId == null ? "" : afterVersionId.toString());
+            p.setInt(3, limit);
             List<KeyVersionRecord> versions = new ArrayList<>();
             try (ResultSet rs = p.executeQuery()) {
               while (rs.next()) {
@@ -55,8 +58,8 @@ final class DomainKeyRepository {
           int replaced = 0;
           try (PreparedStatement p =
               c.prepareStatement(
-                  "UPDATE key_versions SET domain_key_generation = ?, wrap_mechanism = ?, ekt = ?"
-                      + " WHERE version_id = ? AND domain_key_generation = ?")) {
+                  "UPDATE key_versions SET domain_key_generation = ?, wrap_mechanism = ?, ekt = ?,"
+                      + " domain_key_kind = ? WHERE version_id = ? AND domain_key_generation = ?")) {
             for (Map.Entry<KeyVersionRecord, KeyVersionRecord> e : rewrapped) {
               KeyVersionRecord old = e.getKey();
               KeyVersionRecord now = e.getValue();
@@ -66,8 +69,9 @@ final class DomainKeyRepository {
               p.setInt(1, now.domainKeyGeneration());
               p.setInt(2, now.wrapMechanismCode());
               p.setBytes(3, now.ekt());
-              p.setString(4, old.versionId().toString());
-              p.setInt(5, old.domainKeyGeneration());
+              p.setString(4, now.domainKeyKind().name());
+              p.setString(5, old.versionId().toString());
+              p.setInt(6, old.domainKeyGeneration());
               replaced += p.executeUpdate();
             }
           }

@@ -236,8 +236,9 @@ public final class JdbcKeyStore implements KeyStore {
   // Domain-key rotation.
 
   @Override
-  public List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit) {
-    return domainKeys.findVersionsBelowGeneration(generation, limit);
+  public List<KeyVersionRecord> findVersionsBelowGeneration(
+      int generation, UUID afterVersionId, int limit) {
+    return domainKeys.findVersionsBelowGeneration(generation, afterVersionId, limit);
   }
 
   @Override

@@ -199,7 +199,16 @@ public interface KeyStore extends AutoCloseable {
   // Domain-key rotation: moving EKTs from older domain-key generations to a newer one.
 
   /** At most {@code limit} versions whose EKT is under a generation below {@code generation}. */
-  List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit);
+  default List<KeyVersionRecord> findVersionsBelowGeneration(int generation, int limit) {
+    return findVersionsBelowGeneration(generation, null, limit);
+  }
+
+  /**
+   * As {@link #findVersionsBelowGeneration(int, int)}, in version id order, only versions after
+   * {@code afterVersionId} (null: from the first).
+   */
+  List<KeyVersionRecord> findVersionsBelowGeneration(
+      int generation, UUID afterVersionId, int limit);
 
   /**
    * Replaces the EKTs of the given versions in one transaction, each only if its row still names

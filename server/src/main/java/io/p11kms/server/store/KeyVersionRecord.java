@@ -78,6 +78,15 @@ public record KeyVersionRecord(
 
   /** This version with its EKT moved to another domain key generation (same kind). */
   public KeyVersionRecord rewrapped(int generation, int mechanismCode, byte[] newEkt) {
+    return rewrapped(generation, mechanismCode, newEkt, domainKeyKind);
+  }
+
+  /**
+   * The same version with its EKT moved to another generation and kind of domain key (an HMAC key
+   * made under the asymmetric domain key moves to the HMAC one).
+   */
+  public KeyVersionRecord rewrapped(
+      int generation, int mechanismCode, byte[] newEkt, DomainKeyKind kind) {
     return new KeyVersionRecord(
         keyId,
         versionId,
@@ -86,7 +95,7 @@ public record KeyVersionRecord(
         generation,
         mechanismCode,
         newEkt,
-        domainKeyKind,
+        kind,
         publicKey);
   }
 

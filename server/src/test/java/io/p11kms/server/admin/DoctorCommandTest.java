@@ -65,7 +65,7 @@ class DoctorCommandTest {
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
         .contains("OK   mechanism CKM_AES_GCM")
-        .contains("OK   derivation: AES_ECB_ENCRYPT_DATA")
+        .contains("OK   derivation: NONE_AES_GCM")
         .contains("OK   login")
         .contains("OK   domain-key/1: attributes as required")
         .contains("result: OK")

@@ -42,8 +42,8 @@ class AuditAnchorTest {
 
   /** What the token would hold. */
   static final class MemoryAnchor implements AuditAnchor {
-    Optional<AuditHead> head = Optional.empty();
-    int writes;
+    volatile Optional<AuditHead> head = Optional.empty();
+    volatile int writes;
 
     @Override
     public Optional<AuditHead> read() {
@@ -95,6 +95,15 @@ class AuditAnchorTest {
       }
     }
     throw new AssertionError("no checkpoint " + n);
+  }
+
+  /** Waits for the anchor's writer thread to anchor checkpoint {@code seq}. */
+  private void awaitAnchored(long seq) {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (anchor.head.map(AuditHead::seq).orElse(0L) < seq && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(anchor.head.map(AuditHead::seq)).hasValue(seq);
   }
 
   private static long seqOf(String line) throws IOException {
@@ -195,7 +204,10 @@ class AuditAnchorTest {
     for (int i = 0; i < 6; i++) {
       crashed.append(new AuditLog.Entry("r" + i, "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
     }
-    long anchored = anchor.head.orElseThrow().seq();
+    // The start record and three requests, then checkpoint 5 (anchored off the request path),
+    // then three requests unsigned.
+    long anchored = 5;
+    awaitAnchored(anchored);
     Path old = Files.move(file, dir.resolve("audit.log.old"));
     run(file, 1);
 
@@ -258,6 +270,49 @@ class AuditAnchorTest {
   }
 
   @Test
+  void aFailedAnchorWrite_failsNoRequest_andTheNextRecordCheckpointsAndAnchorsAgain()
+      throws IOException {
+    Path file = dir.resolve("audit.log");
+    java.util.concurrent.atomic.AtomicBoolean failNext =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    AuditAnchor flaky =
+        new AuditAnchor() {
+          @Override
+          public Optional<AuditHead> read() {
+            return anchor.read();
+          }
+
+          @Override
+          public void write(AuditHead head) {
+            if (failNext.getAndSet(false)) {
+              throw new IllegalStateException("token unreachable");
+            }
+            anchor.write(head);
+          }
+        };
+    try (AuditLog log =
+        AuditLog.open(
+            file, AuditAnchorTest::mac, flaky, 4, Duration.ofHours(1), Clock.systemUTC())) {
+      for (int i = 0; i < 3; i++) {
+        log.append(new AuditLog.Entry("r" + i, "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+      }
+      // start + 3 records: the fourth record made checkpoint 5, whose anchoring failed.
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (failNext.get() && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      assertThat(failNext.get()).isFalse();
+      assertThat(anchor.head).isEmpty();
+      log.append(new AuditLog.Entry("r", "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+    }
+    List<String> lines = lines(file);
+    // ... so the next record was followed by checkpoint 7, and close() added none.
+    assertThat(lines.get(6)).contains("\"seq\":7", "\"type\":\"checkpoint\"");
+    assertThat(lines).hasSize(7);
+    assertThat(anchor.head).hasValue(new AuditHead(7, AuditLog.sha256(lines.get(6))));
+  }
+
+  @Test
   void eachCheckpoint_writesTheAnchorOnce() throws IOException {
     Path file = run(dir.resolve("audit.log"), 10);
     int writes = anchor.writes;
@@ -265,9 +320,10 @@ class AuditAnchorTest {
         AuditLog.open(
             file, AuditAnchorTest::mac, anchor, 4, Duration.ofHours(1), Clock.systemUTC())) {
       log.checkpoint();
-      long seq = anchor.head.orElseThrow().seq();
+      // 14 lines before, the start record, this checkpoint.
+      awaitAnchored(16);
       log.checkpoint();
-      assertThat(anchor.head.orElseThrow().seq()).isEqualTo(seq + 1);
+      awaitAnchored(17);
     }
     assertThat(anchor.writes).isEqualTo(writes + 2);
   }
