@@ -81,7 +81,7 @@ class RecoveryTest {
     WrappedKey key = hsm.generateBackingKey();
     long logins = faults.count("C_Login");
     long resets = faults.count("C_CloseAllSessions");
-    faults.failNext("C_DeriveKey", CKR_USER_NOT_LOGGED_IN);
+    faults.failNext("C_Encrypt", CKR_USER_NOT_LOGGED_IN);
 
     assertThat(roundTrip(key)).isEqualTo(PLAINTEXT);
     assertThat(faults.count("C_Login")).isEqualTo(logins + 1);
@@ -119,7 +119,7 @@ class RecoveryTest {
     WrappedKey key = hsm.generateBackingKey();
     long reopens = faults.count("C_Initialize");
     long finds = faults.count("C_FindObjects");
-    faults.failNext("C_DeriveKey", code);
+    faults.failNext("C_Encrypt", code);
 
     assertThat(roundTrip(key)).isEqualTo(PLAINTEXT);
     assertThat(faults.count("C_Initialize")).isEqualTo(reopens + 1);
@@ -130,7 +130,7 @@ class RecoveryTest {
   void deviceFault_reopensAtMostOncePerInterval() throws Exception {
     open(token.hsmConfig().withReopenInterval(Duration.ofMillis(500)));
     WrappedKey key = hsm.generateBackingKey();
-    faults.failNext("C_DeriveKey", CKR_DEVICE_ERROR, 2);
+    faults.failNext("C_Encrypt", CKR_DEVICE_ERROR, 2);
 
     // The first failure reopens; the retry fails again, and a second reopen must wait.
     assertThatThrownBy(() -> roundTrip(key)).isInstanceOf(HsmUnavailableException.class);

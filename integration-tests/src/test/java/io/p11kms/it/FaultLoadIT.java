@@ -180,7 +180,7 @@ class FaultLoadIT {
       case LOG_OUT -> faults.logOut();
       case FINALIZE_AND_INITIALIZE -> faults.finalizeAndInitialize();
       case FINALIZE -> faults.finalizeLibrary();
-      case DEVICE_ERROR -> injector.failNext("C_DeriveKey", CKR_DEVICE_ERROR);
+      case DEVICE_ERROR -> injector.failNext("C_Encrypt", CKR_DEVICE_ERROR);
     }
   }
 
