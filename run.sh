@@ -40,7 +40,7 @@ sources_digest() {
     -type f \( -name pom.xml -o -path '*/src/*' \) -print0 |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
-distribution() { ls -td server/target/p11kms-*/ 2>/dev/null | head -n 1; }
+distribution() { ls -td server/target/p11kms-*/ 2>/dev/null | head -n 1 || true; }
 stamp=server/target/run.sh.sources
 digest=$(sources_digest)
 dist=$(distribution)
