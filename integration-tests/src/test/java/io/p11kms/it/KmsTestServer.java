@@ -117,7 +117,9 @@ final class KmsTestServer implements AutoCloseable {
         Clock.systemUTC(),
         TokenCallInterceptor.NONE,
         healthInterval,
-        token.hsmConfig().withLibraryRecycle(objects));
+        // The cache off: every call unwraps its backing key and destroys it after, one object
+        // towards the bound (AES-GCM under a cached backing key makes none).
+        token.hsmConfig().withLibraryRecycle(objects).withCache(0, Duration.ofMinutes(5)));
   }
 
   /** The adapter under the server, for test faults and object counts. */

@@ -103,8 +103,8 @@ class LibrarySwitchIT {
       for (int i = 0; i < KEYS; i++) {
         assertThat(decrypt(kms, blobs.get(i))).isEqualTo("before-" + i);
       }
-      // The two domain keys of generation 2 and nothing else.
-      assertThat(server.tokenObjects()).isEqualTo(objectsBefore + 2);
+      // The three domain keys of generation 2 (symmetric, private-key, HMAC) and nothing else.
+      assertThat(server.tokenObjects()).isEqualTo(objectsBefore + 3);
     }
   }
 
