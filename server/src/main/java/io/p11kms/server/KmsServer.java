@@ -23,18 +23,11 @@ import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
 import io.p11kms.server.metrics.Metrics;
-import io.p11kms.server.service.AliasService;
-import io.p11kms.server.service.CryptoService;
-import io.p11kms.server.service.DataKeyPairService;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
-import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
-import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KmsServices;
 import io.p11kms.server.service.LeasedRunner;
-import io.p11kms.server.service.MacService;
-import io.p11kms.server.service.SigningService;
-import io.p11kms.server.service.TagService;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.Leases;
@@ -87,6 +80,7 @@ public final class KmsServer {
   private final Hsm hsm;
   private final AccessLayer access;
   private final KeyStore store;
+  private final KmsServices services;
   private final Duration healthInterval;
   private final ScheduledExecutorService probe =
       Executors.newSingleThreadScheduledExecutor(
@@ -117,15 +111,11 @@ public final class KmsServer {
     this.hsm = hsm;
     this.store = store;
     this.healthInterval = healthInterval;
-    KeyService keys = new KeyService(hsm, store, arns, clock);
-    CryptoService crypto = new CryptoService(hsm, store, keys);
+    this.services = KmsServices.of(hsm, store, arns, clock);
     LifecycleHandlers lifecycle =
-        new LifecycleHandlers(
-            new KeyLifecycleService(store, keys, clock),
-            new AliasService(store, keys, arns, clock),
-            new TagService(store, keys));
+        new LifecycleHandlers(services.lifecycle(), services.aliases(), services.tags());
     this.deletions = new DeletionTask(store, clock);
-    this.rotations = new KeyRotationService(hsm, store, keys, clock);
+    this.rotations = services.rotations();
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
     this.leader =
         new LeasedRunner(
@@ -141,14 +131,12 @@ public final class KmsServer {
         AccessLayer.install(builder, access)
             .addService(
                 new KmsGrpcService(
-                    keys,
-                    crypto,
+                    services.keys(),
+                    services.crypto(),
                     lifecycle,
                     new RotationHandlers(rotations),
                     new AsymmetricHandlers(
-                        new SigningService(hsm, store, keys),
-                        new MacService(hsm, store, keys),
-                        new DataKeyPairService(hsm, keys, crypto))))
+                        services.signing(), services.macs(), services.dataKeyPairs())))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();

@@ -7,11 +7,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.UnexpectedFailures;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.UUID;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become gRPC statuses: a status code plus a {@code
@@ -22,8 +20,6 @@ import org.slf4j.LoggerFactory;
 public final class ErrorStatus {
   /** The ErrorInfo domain of every error this service returns. */
   public static final String DOMAIN = "p11kms";
-
-  private static final Logger log = LoggerFactory.getLogger(ErrorStatus.class);
 
   static final Map<KmsError, Code> CODES = new EnumMap<>(KmsError.class);
 
@@ -60,9 +56,7 @@ public final class ErrorStatus {
 
   /** An unexpected failure as the INTERNAL error callers see: an error id, also logged. */
   static KmsException internal(Throwable failure) {
-    String errorId = UUID.randomUUID().toString();
-    log.error("internal error {}", errorId, failure);
-    return new KmsException(KmsError.INTERNAL, "Internal error " + errorId);
+    return UnexpectedFailures.report(failure);
   }
 
   static StatusRuntimeException status(KmsError error, String message) {

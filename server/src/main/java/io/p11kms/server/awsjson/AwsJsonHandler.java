@@ -1,0 +1,208 @@
+package io.p11kms.server.awsjson;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.service.KmsServices;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.UUID;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The AWS KMS JSON 1.1 API: {@code POST /} with {@code X-Amz-Target: TrentService.<Operation>}. For
+ * each request, in order: the target names an operation ({@code UnknownOperationException}), the
+ * body fits ({@code ValidationException}), the request authenticates ({@link
+ * RequestAuthenticator}), the body is the operation's JSON ({@code SerializationException}), and
+ * the operation runs through {@link AccessControl#run}, which validates, authorises, runs and
+ * records it as it does for gRPC. Every response carries {@code x-amzn-RequestId}, the id its audit
+ * record names; a failure is {@code {"__type", "message"}} ({@link WireError}).
+ */
+public final class AwsJsonHandler extends Handler.Abstract {
+  /** The largest body taken: every member AWS allows (a 32 KiB policy, escaped) fits. */
+  public static final int MAX_BODY_BYTES = 256 * 1024;
+
+  static final String TARGET_PREFIX = "TrentService.";
+  static final String REQUEST_ID = "x-amzn-RequestId";
+  private static final String TARGET = "X-Amz-Target";
+
+  private final ObjectMapper json = AwsJson.mapper();
+  private final Routes routes;
+  private final AccessControl control;
+  private final RequestAuthenticator authenticator;
+
+  AwsJsonHandler(Routes routes, AccessControl control, RequestAuthenticator authenticator) {
+    this.routes = routes;
+    this.control = control;
+    this.authenticator = authenticator;
+  }
+
+  /** The API over {@code services}, each request authenticated by {@code authenticator}. */
+  public static AwsJsonHandler of(
+      KmsServices services, AccessControl control, RequestAuthenticator authenticator) {
+    return new AwsJsonHandler(Routes.of(services, control), control, authenticator);
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String requestId = UUID.randomUUID().toString();
+    Object body;
+    int status;
+    try {
+      body = serve(request, requestId);
+      status = 200;
+    } catch (Throwable e) {
+      WireError error = WireError.of(e);
+      body = error;
+      status = error.status();
+    }
+    byte[] bytes;
+    try {
+      bytes = json.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      WireError error = WireError.of(e);
+      status = error.status();
+      bytes = writeError(error);
+    } finally {
+      if (body instanceof Route.Secret secret) {
+        secret.wipe();
+      }
+    }
+    response.setStatus(status);
+    response.getHeaders().put(REQUEST_ID, requestId);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, AwsJson.CONTENT_TYPE);
+    byte[] written = bytes;
+    // The body may hold plaintext (Decrypt, GenerateDataKey): cleared once sent.
+    response.write(true, ByteBuffer.wrap(written), Callback.from(() -> wipe(written), callback));
+    return true;
+  }
+
+  private Object serve(Request request, String requestId) {
+    Route<?, ?> route = route(request);
+    byte[] body = body(request);
+    String principal;
+    try {
+      principal = authenticator.authenticate(request, body);
+    } catch (AuthenticationException e) {
+      control.start(claimant(e), requestId, route.operation(), null).failed(e.awsName());
+      throw e;
+    }
+    return run(route, principal, requestId, body);
+  }
+
+  private <Q extends OperationRequest, S> Object run(
+      Route<Q, S> route, String principal, String requestId, byte[] body) {
+    Q request;
+    try {
+      request = read(route.requestType(), body);
+    } catch (WireException e) {
+      control.start(principal, requestId, route.operation(), null).failed(e.awsName());
+      throw e;
+    } finally {
+      wipe(body);
+    }
+    S result =
+        control.run(
+            principal,
+            requestId,
+            route.operation(),
+            null,
+            request,
+            control.lookup(),
+            lookup -> route.call().apply(new Route.Call(principal, lookup), request));
+    return route.response().apply(result);
+  }
+
+  private Route<?, ?> route(Request request) {
+    if (!"POST".equals(request.getMethod()) || !"/".equals(request.getHttpURI().getPath())) {
+      throw new WireException(
+          WireException.UNKNOWN_OPERATION, "The AWS KMS API is served at POST /");
+    }
+    String target = request.getHeaders().get(TARGET);
+    if (target == null || !target.startsWith(TARGET_PREFIX)) {
+      throw new WireException(
+          WireException.UNKNOWN_OPERATION,
+          "X-Amz-Target must name an operation as " + TARGET_PREFIX + "<Operation>");
+    }
+    Route<?, ?> route = routes.find(target.substring(TARGET_PREFIX.length()));
+    if (route == null) {
+      throw new WireException(
+          WireException.UNKNOWN_OPERATION, "X-Amz-Target names no operation of this service");
+    }
+    return route;
+  }
+
+  private static byte[] body(Request request) {
+    if (request.getLength() > MAX_BODY_BYTES) {
+      throw tooLarge();
+    }
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
+      if (body.length > MAX_BODY_BYTES) {
+        wipe(body);
+        throw tooLarge();
+      }
+      return body;
+    } catch (IOException e) {
+      throw new WireException(WireException.SERIALIZATION, "The request body could not be read");
+    }
+  }
+
+  private <Q> Q read(Class<Q> type, byte[] body) {
+    try {
+      if (body.length == 0) {
+        return json.readValue("{}", type);
+      }
+      return json.readValue(body, type);
+    } catch (MismatchedInputException e) {
+      throw new WireException(WireException.SERIALIZATION, mismatch(e));
+    } catch (IOException e) {
+      throw new WireException(WireException.SERIALIZATION, "The request body is not valid JSON");
+    }
+  }
+
+  /** Names the member whose value has the wrong type, never the value itself. */
+  private static String mismatch(MismatchedInputException e) {
+    StringBuilder path = new StringBuilder();
+    for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        path.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return path.length() == 0
+        ? "The request body is not a JSON object of this operation's members"
+        : "The member " + path + " does not have the type the operation expects";
+  }
+
+  private static WireException tooLarge() {
+    return new WireException(
+        WireException.VALIDATION, "The request body exceeds " + MAX_BODY_BYTES + " bytes");
+  }
+
+  private static String claimant(AuthenticationException e) {
+    return e.claimant().isEmpty() ? "unauthenticated" : e.claimant();
+  }
+
+  private byte[] writeError(WireError error) {
+    try {
+      return json.writeValueAsBytes(error);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("an error body could not be written", e);
+    }
+  }
+
+  private static void wipe(byte[] bytes) {
+    Arrays.fill(bytes, (byte) 0);
+  }
+}

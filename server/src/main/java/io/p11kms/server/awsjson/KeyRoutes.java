@@ -1,0 +1,179 @@
+package io.p11kms.server.awsjson;
+
+import static io.p11kms.server.awsjson.Members.orEmpty;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.service.KeyListing;
+import io.p11kms.server.service.KeyMetadata;
+import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KeySpec;
+import io.p11kms.server.service.KeyUsage;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.Operation;
+import java.time.Instant;
+import java.util.List;
+
+/** CreateKey, DescribeKey and ListKeys: their members as the KMS service model names them. */
+final class KeyRoutes {
+  private KeyRoutes() {}
+
+  record CreateKeyRequest(
+      String policy,
+      String description,
+      String keyUsage,
+      String customerMasterKeySpec,
+      String keySpec,
+      String origin,
+      String customKeyStoreId,
+      Boolean bypassPolicyLockoutSafetyCheck,
+      List<TagJson> tags,
+      Boolean multiRegion,
+      String xksKeyId)
+      implements OperationRequest {
+    CreateKeyRequest {
+      policy = orEmpty(policy);
+      description = orEmpty(description);
+      tags = orEmpty(tags);
+    }
+  }
+
+  record DescribeKeyRequest(String keyId, List<String> grantTokens) implements OperationRequest {
+    DescribeKeyRequest {
+      keyId = orEmpty(keyId);
+      grantTokens = orEmpty(grantTokens);
+    }
+  }
+
+  record ListKeysRequest(Integer limit, String marker) implements OperationRequest {
+    ListKeysRequest {
+      marker = orEmpty(marker);
+    }
+  }
+
+  record KeyMetadataResponse(KeyMetadataJson keyMetadata) {}
+
+  record ListKeysResponse(List<KeyEntry> keys, String nextMarker, Boolean truncated) {}
+
+  record KeyEntry(String keyId, String keyArn) {}
+
+  /** A tag, in requests and responses. */
+  record TagJson(String tagKey, String tagValue) {}
+
+  /** KeyMetadata as AWS returns it. */
+  record KeyMetadataJson(
+      @JsonProperty("AWSAccountId") String awsAccountId,
+      String keyId,
+      String arn,
+      Instant creationDate,
+      Boolean enabled,
+      String description,
+      String keyUsage,
+      String keyState,
+      Instant deletionDate,
+      String origin,
+      String keyManager,
+      String customerMasterKeySpec,
+      String keySpec,
+      List<String> encryptionAlgorithms,
+      List<String> signingAlgorithms,
+      List<String> macAlgorithms,
+      Boolean multiRegion,
+      Integer pendingDeletionWindowInDays) {
+
+    static KeyMetadataJson of(KeyMetadata m) {
+      return new KeyMetadataJson(
+          account(m.arn()),
+          m.keyId().toString(),
+          m.arn(),
+          m.creationDate(),
+          m.enabled(),
+          m.description(),
+          m.keyUsage().name(),
+          AwsEnums.keyState(m.keyState()),
+          m.deletionDate().orElse(null),
+          "AWS_KMS",
+          "CUSTOMER",
+          m.keySpec().name(),
+          m.keySpec().name(),
+          AwsEnums.names(m.encryptionAlgorithms()),
+          AwsEnums.names(m.signingAlgorithms()),
+          AwsEnums.names(m.macAlgorithms()),
+          false,
+          m.pendingDeletionWindowInDays().orElse(null));
+    }
+
+    /** The account field of an ARN ({@code arn:partition:kms:region:account:key/id}). */
+    private static String account(String arn) {
+      String[] parts = arn.split(":", 6);
+      return parts.length == 6 ? parts[4] : null;
+    }
+  }
+
+  static List<Route<?, ?>> routes(KeyService keys) {
+    return List.of(
+        new Route<CreateKeyRequest, KeyMetadata>(
+            Operation.CREATE_KEY,
+            CreateKeyRequest.class,
+            (c, r) ->
+                keys.createKey(
+                    r.description(),
+                    AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
+                    keySpec(r),
+                    r.tags().stream().map(KeyRoutes::tag).toList()),
+            m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
+        Route.of(
+            Operation.DESCRIBE_KEY,
+            DescribeKeyRequest.class,
+            (c, r) -> new KeyMetadataResponse(KeyMetadataJson.of(keys.describeKey(r.keyId())))),
+        Route.of(
+            Operation.LIST_KEYS,
+            ListKeysRequest.class,
+            (c, r) -> {
+              KeyListing listing = keys.listKeys(r.limit(), r.marker());
+              return new ListKeysResponse(
+                  listing.keys().stream()
+                      .map(e -> new KeyEntry(e.keyId().toString(), e.arn()))
+                      .toList(),
+                  listing.nextMarker().orElse(null),
+                  listing.truncated());
+            }));
+  }
+
+  static io.p11kms.server.service.Tag tag(TagJson t) {
+    return new io.p11kms.server.service.Tag(orEmpty(t.tagKey()), orEmpty(t.tagValue()));
+  }
+
+  static TagJson tag(io.p11kms.server.service.Tag t) {
+    return new TagJson(t.key(), t.value());
+  }
+
+  /**
+   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do
+   * (another origin, a custom key store, a multi-Region key) is refused, never quietly dropped.
+   */
+  private static KeySpec keySpec(CreateKeyRequest r) {
+    if (r.origin() != null && !r.origin().equals("AWS_KMS")) {
+      throw unsupported("Origin " + r.origin());
+    }
+    if (r.customKeyStoreId() != null || r.xksKeyId() != null) {
+      throw unsupported("A custom key store");
+    }
+    if (Boolean.TRUE.equals(r.multiRegion())) {
+      throw unsupported("A multi-Region key");
+    }
+    KeySpec spec = AwsEnums.parse(KeySpec.class, r.keySpec(), "KeySpec");
+    KeySpec older =
+        AwsEnums.parse(KeySpec.class, r.customerMasterKeySpec(), "CustomerMasterKeySpec");
+    if (spec != null && older != null && spec != older) {
+      throw new KmsException(
+          KmsError.VALIDATION, "KeySpec and CustomerMasterKeySpec name different key specs");
+    }
+    return spec != null ? spec : older;
+  }
+
+  private static KmsException unsupported(String what) {
+    return new KmsException(KmsError.UNSUPPORTED_OPERATION, what + " is not supported");
+  }
+}

@@ -1,0 +1,66 @@
+package io.p11kms.server.awsjson;
+
+import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.service.KmsServices;
+import io.p11kms.server.service.Operation;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The JSON API's table: one {@link Route} per operation of the catalogue, found by the AWS name in
+ * {@code X-Amz-Target}. Built once; a catalogue operation without a route (or with two) stops the
+ * server at start.
+ */
+final class Routes {
+  /** This service's own operations, which AWS KMS does not have: gRPC only. */
+  static final Set<Operation> GRPC_ONLY =
+      EnumSet.of(Operation.BATCH_ENCRYPT, Operation.BATCH_DECRYPT);
+
+  private final Map<Operation, Route<?, ?>> routes;
+
+  private Routes(Map<Operation, Route<?, ?>> routes) {
+    this.routes = Collections.unmodifiableMap(routes);
+  }
+
+  static Routes of(KmsServices services, AccessControl control) {
+    List<Route<?, ?>> all = new ArrayList<>();
+    all.addAll(KeyRoutes.routes(services.keys()));
+    all.addAll(CryptoRoutes.routes(services.crypto()));
+    all.addAll(LifecycleRoutes.routes(services.lifecycle(), services.aliases(), services.tags()));
+    all.addAll(AccessRoutes.routes(control));
+    all.addAll(RotationRoutes.routes(services.rotations()));
+    all.addAll(
+        AsymmetricRoutes.routes(services.signing(), services.macs(), services.dataKeyPairs()));
+    return of(all);
+  }
+
+  static Routes of(List<Route<?, ?>> all) {
+    Map<Operation, Route<?, ?>> byOperation = new EnumMap<>(Operation.class);
+    for (Route<?, ?> route : all) {
+      if (byOperation.put(route.operation(), route) != null) {
+        throw new IllegalStateException("two routes for " + route.operation().awsName());
+      }
+    }
+    for (Operation op : Operation.values()) {
+      if (!byOperation.containsKey(op) && !GRPC_ONLY.contains(op)) {
+        throw new IllegalStateException("no route for " + op.awsName());
+      }
+    }
+    return new Routes(byOperation);
+  }
+
+  /** The route of the operation {@code awsName} names, or null. */
+  Route<?, ?> find(String awsName) {
+    Operation op = Operation.byName(awsName);
+    return op == null ? null : routes.get(op);
+  }
+
+  Set<Operation> operations() {
+    return routes.keySet();
+  }
+}
