@@ -13,8 +13,11 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.net.InetSocketAddress;
@@ -59,21 +62,48 @@ final class KmsTestServer implements AutoCloseable {
       Duration healthInterval,
       HsmConfig hsmConfig)
       throws Exception {
+    this(token, clock, interceptor, healthInterval, hsmConfig, false);
+  }
+
+  private KmsTestServer(
+      SoftHsmTestToken token,
+      Clock clock,
+      TokenCallInterceptor interceptor,
+      Duration healthInterval,
+      HsmConfig hsmConfig,
+      boolean awsApi)
+      throws Exception {
     this.token = token;
     this.pkcs11 = Pkcs11Hsm.open(hsmConfig, interceptor);
     this.hsm = new CountingHsm(pkcs11);
     this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
     KeyStore store = KeyStores.open("jdbc:sqlite:" + database);
-    this.server =
+    KmsServer built =
         new KmsServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
-                hsm,
-                store,
-                ARNS,
-                clock,
-                healthInterval,
-                allowingAll(hsm, store, clock))
-            .start();
+            NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+            hsm,
+            store,
+            ARNS,
+            clock,
+            healthInterval,
+            allowingAll(hsm, store, clock));
+    if (awsApi) {
+      // Development mode, as serve --dev: plaintext on loopback, every caller local:developer.
+      built.serveAwsApi(
+          new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
+          new SecurityConfig(
+              null,
+              null,
+              null,
+              List.of(),
+              database.resolveSibling("audit.log"),
+              1000,
+              Duration.ofSeconds(60),
+              "audit-key",
+              true),
+          8);
+    }
+    this.server = built.start();
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
@@ -88,6 +118,23 @@ final class KmsTestServer implements AutoCloseable {
 
   static KmsTestServer start() throws Exception {
     return new KmsTestServer(SoftHsmTestToken.create(), Clock.systemUTC());
+  }
+
+  /** A server that also serves the AWS KMS JSON API, in development mode ({@link #awsApiPort}). */
+  static KmsTestServer startWithAwsApi() throws Exception {
+    SoftHsmTestToken token = SoftHsmTestToken.create();
+    return new KmsTestServer(
+        token,
+        Clock.systemUTC(),
+        TokenCallInterceptor.NONE,
+        Duration.ofSeconds(1),
+        token.hsmConfig(),
+        true);
+  }
+
+  /** The AWS JSON API's port, or -1 when it does not serve it. */
+  int awsApiPort() {
+    return server.awsApiPort();
   }
 
   /** A server on {@code token}, whose domain keys the caller made; closing it closes the token. */

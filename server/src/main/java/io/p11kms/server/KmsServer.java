@@ -14,6 +14,8 @@ import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.auth.Principals;
+import io.p11kms.server.awsjson.AwsApi;
+import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
@@ -23,6 +25,7 @@ import io.p11kms.server.grpc.AsymmetricHandlers;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
+import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
@@ -91,6 +94,10 @@ public final class KmsServer {
             return t;
           });
   private ServingStatus reported = ServingStatus.SERVING;
+  private AwsApiConfig awsApi = AwsApiConfig.off();
+  private SecurityConfig awsSecurity;
+  private int awsThreads;
+  private HttpListener awsListener;
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
 
@@ -159,6 +166,15 @@ public final class KmsServer {
    * call (request count, latency, one log line with a request id) and every token call is measured.
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
+    return open(config, security, metrics, AwsApiConfig.off());
+  }
+
+  /**
+   * As {@link #open(ServerConfig, SecurityConfig, Metrics)}, also serving the AWS KMS JSON API as
+   * {@code awsApi} says, on its own listener secured as the gRPC one.
+   */
+  public static KmsServer open(
+      ServerConfig config, SecurityConfig security, Metrics metrics, AwsApiConfig awsApi) {
     checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         security.tls()
@@ -215,6 +231,7 @@ public final class KmsServer {
     if (metrics != null) {
       server.countRotationsIn(metrics);
     }
+    server.serveAwsApi(awsApi, security, handlerThreadCount(config.hsmSessionPoolSize()));
     return server.checkDueWorkEvery(config.tasksInterval());
   }
 
@@ -275,12 +292,33 @@ public final class KmsServer {
   private static ExecutorService handlerThreads(int sessionPoolSize) {
     AtomicInteger count = new AtomicInteger();
     return Executors.newFixedThreadPool(
-        Math.max(4, 2 * sessionPoolSize),
+        handlerThreadCount(sessionPoolSize),
         r -> {
           Thread t = new Thread(r, "p11kms-handler-" + count.incrementAndGet());
           t.setDaemon(true);
           return t;
         });
+  }
+
+  private static int handlerThreadCount(int sessionPoolSize) {
+    return Math.max(4, 2 * sessionPoolSize);
+  }
+
+  /**
+   * Also serves the AWS KMS JSON API as {@code config} says (nothing when it is off), secured by
+   * {@code security} as the gRPC listener is, with {@code threads} handler threads; takes effect at
+   * {@link #start()}.
+   */
+  public KmsServer serveAwsApi(AwsApiConfig config, SecurityConfig security, int threads) {
+    this.awsApi = config;
+    this.awsSecurity = security;
+    this.awsThreads = threads;
+    return this;
+  }
+
+  /** The AWS JSON API's port once started (useful when configured with port 0), or -1 when off. */
+  public int awsApiPort() {
+    return awsListener == null ? -1 : awsListener.port();
   }
 
   private static InetSocketAddress loopbackAddress(String host, int port) {
@@ -303,6 +341,15 @@ public final class KmsServer {
     } catch (IOException e) {
       close();
       throw new UncheckedIOException("cannot listen: " + e.getMessage(), e);
+    }
+    if (awsApi.enabled()) {
+      try {
+        awsListener = AwsApi.start(awsApi, awsSecurity, services, access.control(), awsThreads);
+      } catch (RuntimeException e) {
+        server.shutdownNow();
+        close();
+        throw e;
+      }
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -413,6 +460,9 @@ public final class KmsServer {
 
   /** Stops taking calls, lets running calls finish for a few seconds, then closes everything. */
   public void stop() {
+    if (awsListener != null) {
+      awsListener.close();
+    }
     probe.shutdownNow();
     health.enterTerminalState();
     server.shutdown();

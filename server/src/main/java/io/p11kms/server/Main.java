@@ -7,6 +7,7 @@ import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
+import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -62,7 +63,7 @@ public final class Main {
     return 1;
   }
 
-  @Command(name = "serve", description = "Run the gRPC server.")
+  @Command(name = "serve", description = "Run the server: gRPC and the AWS KMS JSON API.")
   static final class Serve implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "The properties file.")
     Path config;
@@ -83,7 +84,8 @@ public final class Main {
       log.info("security: {}", security.toRedactedString());
       MetricsConfig metricsConfig = MetricsConfig.load(config);
       Metrics metrics = new Metrics();
-      KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
+      AwsApiConfig awsApi = AwsApiConfig.load(config, serverConfig);
+      KmsServer server = KmsServer.open(serverConfig, security, metrics, awsApi).start();
       MetricsEndpoint endpoint =
           metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
       Runtime.getRuntime()
@@ -105,6 +107,14 @@ public final class Main {
                 + "/metrics");
       }
       server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
+      if (awsApi.enabled()) {
+        System.out.println(
+            "p11kms AWS KMS API on "
+                + (security.tls() ? "https://" : "http://")
+                + awsApi.host()
+                + ":"
+                + server.awsApiPort());
+      }
       // Tests and scripts wait for this exact line.
       System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
       System.out.flush();

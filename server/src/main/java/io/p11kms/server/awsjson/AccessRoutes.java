@@ -138,7 +138,7 @@ final class AccessRoutes {
               Members.refuseDryRun(r.dryRun());
               GrantRecord grant =
                   service.createGrant(
-                      c.principal(),
+                      c.caller().principal(),
                       r.keyId(),
                       new PolicyAndGrantService.NewGrant(
                           r.name() == null || r.name().isEmpty() ? null : r.name(),
@@ -161,13 +161,14 @@ final class AccessRoutes {
             ListRetirableGrantsRequest.class,
             (c, r) ->
                 listing(
-                    control, service.listRetirableGrants(c.principal(), r.retiringPrincipal()))),
+                    control,
+                    service.listRetirableGrants(c.caller().principal(), r.retiringPrincipal()))),
         Route.of(
             Operation.RETIRE_GRANT,
             GrantRequest.class,
             (c, r) -> {
               Members.refuseDryRun(r.dryRun());
-              service.retireGrant(c.principal(), r.grantToken(), r.keyId(), r.grantId());
+              service.retireGrant(c.caller().principal(), r.grantToken(), r.keyId(), r.grantId());
               return Route.Empty.INSTANCE;
             }),
         Route.empty(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.service.KmsServices;
 import java.io.IOException;
@@ -34,6 +35,7 @@ public final class AwsJsonHandler extends Handler.Abstract {
   static final String TARGET_PREFIX = "TrentService.";
   static final String REQUEST_ID = "x-amzn-RequestId";
   private static final String TARGET = "X-Amz-Target";
+  private static final byte[] EMPTY_OBJECT = {'{', '}'};
 
   private final ObjectMapper json = AwsJson.mapper();
   private final Routes routes;
@@ -89,36 +91,36 @@ public final class AwsJsonHandler extends Handler.Abstract {
   private Object serve(Request request, String requestId) {
     Route<?, ?> route = route(request);
     byte[] body = body(request);
-    String principal;
+    Caller caller;
     try {
-      principal = authenticator.authenticate(request, body);
+      caller = authenticator.authenticate(request, body);
     } catch (AuthenticationException e) {
       control.start(claimant(e), requestId, route.operation(), null).failed(e.awsName());
       throw e;
     }
-    return run(route, principal, requestId, body);
+    return run(route, caller, requestId, body);
   }
 
   private <Q extends OperationRequest, S> Object run(
-      Route<Q, S> route, String principal, String requestId, byte[] body) {
+      Route<Q, S> route, Caller caller, String requestId, byte[] body) {
     Q request;
     try {
       request = read(route.requestType(), body);
     } catch (WireException e) {
-      control.start(principal, requestId, route.operation(), null).failed(e.awsName());
+      control.start(caller, requestId, route.operation(), null).failed(e.awsName());
       throw e;
     } finally {
       wipe(body);
     }
     S result =
         control.run(
-            principal,
+            caller,
             requestId,
             route.operation(),
             null,
             request,
-            control.lookup(),
-            lookup -> route.call().apply(new Route.Call(principal, lookup), request));
+            control.lookup(caller),
+            lookup -> route.call().apply(new Route.Call(caller, lookup), request));
     return route.response().apply(result);
   }
 
@@ -159,10 +161,12 @@ public final class AwsJsonHandler extends Handler.Abstract {
 
   private <Q> Q read(Class<Q> type, byte[] body) {
     try {
-      if (body.length == 0) {
-        return json.readValue("{}", type);
+      Q request = json.readValue(body.length == 0 ? EMPTY_OBJECT : body, type);
+      if (request == null) {
+        throw new WireException(
+            WireException.SERIALIZATION, "The request body must be a JSON object");
       }
-      return json.readValue(body, type);
+      return request;
     } catch (MismatchedInputException e) {
       throw new WireException(WireException.SERIALIZATION, mismatch(e));
     } catch (IOException e) {

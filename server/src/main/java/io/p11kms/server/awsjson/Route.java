@@ -1,5 +1,6 @@
 package io.p11kms.server.awsjson;
 
+import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.Operation;
@@ -22,7 +23,7 @@ record Route<Q extends OperationRequest, S>(
     Function<S, Object> response) {
 
   /** What a service call sees of its request beside the request record. */
-  record Call(String principal, KeyLookup lookup) {}
+  record Call(Caller caller, KeyLookup lookup) {}
 
   /** A route whose service call returns the response record itself. */
   static <Q extends OperationRequest> Route<Q, Object> of(

@@ -1,0 +1,98 @@
+package io.p11kms.server.awsjson;
+
+import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * The {@code aws.} keys of the server's properties file: the AWS KMS JSON API's listener, on by
+ * default beside gRPC, secured as gRPC is (TLS from the {@code tls.} files, or plaintext on
+ * loopback in development mode).
+ *
+ * @param enabled {@code aws.enabled} (default true)
+ * @param host {@code aws.listen.host} (default {@code listen.host})
+ * @param port {@code aws.listen.port} (default {@code listen.port} + 1, or 0 when that is 0)
+ * @param clientCertificates {@code aws.client.certificates}: {@code none} (default: callers
+ *     authenticate by signature), {@code optional} or {@code required}
+ */
+public record AwsApiConfig(
+    boolean enabled, String host, int port, ClientCertificates clientCertificates) {
+  public static final String PREFIX = "aws.";
+  public static final String ENABLED = "aws.enabled";
+  public static final String LISTEN_HOST = "aws.listen.host";
+  public static final String LISTEN_PORT = "aws.listen.port";
+  public static final String CLIENT_CERTIFICATES = "aws.client.certificates";
+
+  /** Every {@code aws.} key; any other is a typo and rejected. */
+  public static final Set<String> KEYS =
+      Set.of(ENABLED, LISTEN_HOST, LISTEN_PORT, CLIENT_CERTIFICATES);
+
+  public AwsApiConfig {
+    if (port < 0 || port > 65535) {
+      throw new ConfigException(LISTEN_PORT + " must be 0-65535, was " + port);
+    }
+    if (host == null || host.isBlank()) {
+      throw new ConfigException(LISTEN_HOST + " must be a host name or IP address");
+    }
+  }
+
+  /** Off: gRPC only. */
+  public static AwsApiConfig off() {
+    return new AwsApiConfig(false, ServerConfig.DEFAULT_LISTEN_HOST, 0, ClientCertificates.NONE);
+  }
+
+  /** Reads the {@code aws.} keys of a properties file, the defaults from {@code server}'s. */
+  public static AwsApiConfig load(Path file, ServerConfig server) {
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException(
+          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
+    }
+    return fromProperties(p, server.listenHost(), server.listenPort());
+  }
+
+  public static AwsApiConfig fromProperties(Properties p, String grpcHost, int grpcPort) {
+    for (String key : p.stringPropertyNames()) {
+      if (key.startsWith(PREFIX) && !KEYS.contains(key)) {
+        throw new ConfigException("unknown configuration key " + key);
+      }
+    }
+    String enabled = get(p, ENABLED, "true");
+    if (!enabled.equals("true") && !enabled.equals("false")) {
+      throw new ConfigException(ENABLED + " must be true or false, was '" + enabled + "'");
+    }
+    String port = get(p, LISTEN_PORT, Integer.toString(grpcPort == 0 ? 0 : grpcPort + 1));
+    String certificates = get(p, CLIENT_CERTIFICATES, "none");
+    ClientCertificates clientCertificates;
+    try {
+      clientCertificates = ClientCertificates.valueOf(certificates.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          CLIENT_CERTIFICATES + " must be none, optional or required, was '" + certificates + "'");
+    }
+    try {
+      return new AwsApiConfig(
+          enabled.equals("true"),
+          get(p, LISTEN_HOST, grpcHost),
+          Integer.parseInt(port),
+          clientCertificates);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(LISTEN_PORT + " must be an integer, was '" + port + "'");
+    }
+  }
+
+  private static String get(Properties p, String key, String fallback) {
+    String value = p.getProperty(key, "").trim();
+    return value.isEmpty() ? fallback : value;
+  }
+}
