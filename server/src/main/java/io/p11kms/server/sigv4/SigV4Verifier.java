@@ -81,11 +81,11 @@ public final class SigV4Verifier {
   }
 
   /**
-   * The caller who signed {@code request}.
+   * Who signed {@code request}: the access key id and its principal and account.
    *
    * @throws SigV4Exception when the request is not signed, or not signed right
    */
-  public Caller verify(SignedRequest request) {
+  public AccessKeyCaller verify(SignedRequest request) {
     String amzDate = request.firstHeader("x-amz-date");
     String httpDate = request.firstHeader("date");
     AuthorizationHeader authorization =
@@ -100,7 +100,7 @@ public final class SigV4Verifier {
     }
   }
 
-  private Caller verify(
+  private AccessKeyCaller verify(
       SignedRequest request,
       AuthorizationHeader authorization,
       String[] scope,

@@ -6,10 +6,10 @@ package io.p11kms.server.sigv4;
  * #toString()} does not show it.
  */
 public final class SigningKey {
-  private final Caller caller;
+  private final AccessKeyCaller caller;
   private final byte[] key;
 
-  public SigningKey(Caller caller, byte[] key) {
+  public SigningKey(AccessKeyCaller caller, byte[] key) {
     if (caller == null || key == null || key.length != 32) {
       throw new IllegalArgumentException("a signing key is a caller and 32 bytes");
     }
@@ -17,7 +17,7 @@ public final class SigningKey {
     this.key = key.clone();
   }
 
-  public Caller caller() {
+  public AccessKeyCaller caller() {
     return caller;
   }
 

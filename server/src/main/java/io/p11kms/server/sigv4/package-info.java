@@ -19,7 +19,8 @@
  *         .body(bodyBytes)                     // or .payloadSha256(hex)
  *         .build();
  * try {
- *   Caller caller = verifier.verify(request); // accessKeyId(), principal(), accountId()
+ *   AccessKeyCaller signer = verifier.verify(request); // accessKeyId(), caller()
+ *   Caller caller = signer.caller();       // access.Caller: principal(), account()
  * } catch (SigV4Exception e) {
  *   // e.awsName(): MissingAuthenticationTokenException, IncompleteSignatureException,
  *   //   InvalidSignatureException or UnrecognizedClientException (e.failure() as an enum);

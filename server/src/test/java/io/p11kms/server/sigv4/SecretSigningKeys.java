@@ -1,5 +1,6 @@
 package io.p11kms.server.sigv4;
 
+import io.p11kms.server.access.Caller;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +26,8 @@ final class SecretSigningKeys implements SigningKeys {
         SigV4Verifier.hmacSha256(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), date);
     return Optional.of(
         new SigningKey(
-            new Caller(accessKeyId, "arn:aws:iam::111122223333:user/alice", "111122223333"),
+            new AccessKeyCaller(
+                accessKeyId, new Caller("arn:aws:iam::111122223333:user/alice", "111122223333")),
             SigV4Verifier.signingKeyFromDateKey(kDate, region, svc)));
   }
 }

@@ -42,11 +42,11 @@ class SigV4VerifierTest {
 
   @Test
   void sdkSignedCall_verifies_andNamesTheCaller() {
-    Caller caller = verifier.verify(encrypt().received());
+    AccessKeyCaller caller = verifier.verify(encrypt().received());
 
     assertThat(caller.accessKeyId()).isEqualTo(ID);
-    assertThat(caller.principal()).isEqualTo("arn:aws:iam::111122223333:user/alice");
-    assertThat(caller.accountId()).isEqualTo("111122223333");
+    assertThat(caller.caller().principal()).isEqualTo("arn:aws:iam::111122223333:user/alice");
+    assertThat(caller.caller().account()).isEqualTo("111122223333");
   }
 
   @Test
