@@ -16,10 +16,14 @@ import io.p11kms.server.Tls;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.awsjson.AwsApi;
+import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -28,6 +32,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
 
 /**
  * A real server in this JVM as it runs in production: mutual TLS on a real loopback port, the
@@ -56,6 +66,7 @@ final class KmsSecureTestServer implements AutoCloseable {
   private KeyStore store;
   private AccessLayer access;
   private KmsServer server;
+  private final TestAccessKeys accessKeys = new TestAccessKeys();
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
 
@@ -122,6 +133,13 @@ final class KmsSecureTestServer implements AutoCloseable {
                 Clock.systemUTC(),
                 Duration.ofSeconds(30),
                 access)
+            // The AWS JSON API beside gRPC, over TLS, each request verified by its signature.
+            .serveAwsApi(
+                AwsApi.of(
+                        new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
+                        security,
+                        8)
+                    .verifiedBy(accessKeys, KmsTestServer.ARNS.region()))
             .start();
   }
 
@@ -179,6 +197,55 @@ final class KmsSecureTestServer implements AutoCloseable {
 
   private static String fileName(String principal) {
     return principal.substring(principal.lastIndexOf('/') + 1);
+  }
+
+  /**
+   * An AWS SDK client of the AWS JSON API over TLS, signing with a new access key of {@code
+   * principal} (in the default account) whose secret is {@code secret}; {@code signWith} is the
+   * secret the client actually signs with (another one: a wrong secret).
+   */
+  KmsClient awsClientFor(String principal, String secret, String signWith) throws Exception {
+    return awsClient(addAccessKey(principal, secret), signWith, KmsTestServer.ARNS.region());
+  }
+
+  /** A new access key of {@code principal} (in the default account) with {@code secret}; its id. */
+  String addAccessKey(String principal, String secret) {
+    String id = "AKIA" + Long.toHexString(System.nanoTime()).toUpperCase(java.util.Locale.ROOT);
+    accessKeys.add(id, secret, principal, KmsTestServer.ARNS.account());
+    return id;
+  }
+
+  /** An AWS SDK client of the AWS JSON API over TLS signing as {@code id} with {@code secret}. */
+  KmsClient awsClient(String id, String secret, String region) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(pki.caFile())) {
+      trust.setCertificateEntry(
+          "ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    return KmsClient.builder()
+        .endpointOverride(awsEndpoint())
+        .region(Region.of(region))
+        .credentialsProvider(
+            StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret)))
+        .httpClient(
+            Apache5HttpClient.builder().tlsTrustManagersProvider(tmf::getTrustManagers).build())
+        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
+        .build();
+  }
+
+  /** The AWS JSON API's address. */
+  URI awsEndpoint() {
+    return URI.create("https://localhost:" + server.awsApiPort());
+  }
+
+  /** The test CA's certificate file, which the server's certificate chains to. */
+  Path caFile() {
+    return pki.caFile();
   }
 
   /** The SQLite database file. */

@@ -13,6 +13,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
@@ -90,18 +91,19 @@ final class KmsTestServer implements AutoCloseable {
     if (awsApi) {
       // Development mode, as serve --dev: plaintext on loopback, every caller local:developer.
       built.serveAwsApi(
-          new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
-          new SecurityConfig(
-              null,
-              null,
-              null,
-              List.of(),
-              database.resolveSibling("audit.log"),
-              1000,
-              Duration.ofSeconds(60),
-              "audit-key",
-              true),
-          8);
+          AwsApi.of(
+              new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
+              new SecurityConfig(
+                  null,
+                  null,
+                  null,
+                  List.of(),
+                  database.resolveSibling("audit.log"),
+                  1000,
+                  Duration.ofSeconds(60),
+                  "audit-key",
+                  true),
+              8));
     }
     this.server = built.start();
     this.channel =

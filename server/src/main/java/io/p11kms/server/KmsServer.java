@@ -94,9 +94,7 @@ public final class KmsServer {
             return t;
           });
   private ServingStatus reported = ServingStatus.SERVING;
-  private AwsApiConfig awsApi = AwsApiConfig.off();
-  private SecurityConfig awsSecurity;
-  private int awsThreads;
+  private AwsApi awsApi = AwsApi.off();
   private HttpListener awsListener;
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
@@ -231,7 +229,8 @@ public final class KmsServer {
     if (metrics != null) {
       server.countRotationsIn(metrics);
     }
-    server.serveAwsApi(awsApi, security, handlerThreadCount(config.hsmSessionPoolSize()));
+    server.serveAwsApi(
+        AwsApi.of(awsApi, security, handlerThreadCount(config.hsmSessionPoolSize())));
     return server.checkDueWorkEvery(config.tasksInterval());
   }
 
@@ -304,15 +303,9 @@ public final class KmsServer {
     return Math.max(4, 2 * sessionPoolSize);
   }
 
-  /**
-   * Also serves the AWS KMS JSON API as {@code config} says (nothing when it is off), secured by
-   * {@code security} as the gRPC listener is, with {@code threads} handler threads; takes effect at
-   * {@link #start()}.
-   */
-  public KmsServer serveAwsApi(AwsApiConfig config, SecurityConfig security, int threads) {
-    this.awsApi = config;
-    this.awsSecurity = security;
-    this.awsThreads = threads;
+  /** Also serves the AWS KMS JSON API as {@code api} says; takes effect at {@link #start()}. */
+  public KmsServer serveAwsApi(AwsApi api) {
+    this.awsApi = api;
     return this;
   }
 
@@ -344,7 +337,7 @@ public final class KmsServer {
     }
     if (awsApi.enabled()) {
       try {
-        awsListener = AwsApi.start(awsApi, awsSecurity, services, access.control(), awsThreads);
+        awsListener = awsApi.start(services, access.control());
       } catch (RuntimeException e) {
         server.shutdownNow();
         close();

@@ -12,14 +12,17 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The JSON API's table: one {@link Route} per operation of the catalogue, found by the AWS name in
- * {@code X-Amz-Target}. Built once; a catalogue operation without a route (or with two) stops the
- * server at start.
+ * The JSON API's table: one {@link Route} per AWS KMS operation of the catalogue, found by the AWS
+ * name in {@code X-Amz-Target}. Built once; an AWS KMS operation of the catalogue without a route
+ * (or with two) stops the server at start.
  */
 final class Routes {
-  /** This service's own operations, which AWS KMS does not have: gRPC only. */
-  static final Set<Operation> GRPC_ONLY =
-      EnumSet.of(Operation.BATCH_ENCRYPT, Operation.BATCH_DECRYPT);
+  /**
+   * The catalogue's groups that are not AWS KMS operations: this service's own batches (gRPC only)
+   * and the external key store proxy API's (its own front end).
+   */
+  static final Set<Operation.Group> NOT_AWS_KMS =
+      EnumSet.of(Operation.Group.BATCH, Operation.Group.XKS);
 
   private final Map<Operation, Route<?, ?>> routes;
 
@@ -47,7 +50,7 @@ final class Routes {
       }
     }
     for (Operation op : Operation.values()) {
-      if (!byOperation.containsKey(op) && !GRPC_ONLY.contains(op)) {
+      if (!byOperation.containsKey(op) && !NOT_AWS_KMS.contains(op.group())) {
         throw new IllegalStateException("no route for " + op.awsName());
       }
     }
