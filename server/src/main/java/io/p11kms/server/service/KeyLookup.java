@@ -4,6 +4,7 @@ import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.MalformedCiphertextException;
 import io.p11kms.server.store.KeyInUse;
 import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.XksKeyRecord;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -26,6 +27,7 @@ public final class KeyLookup {
   private final String account;
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
+  private final Map<String, Optional<XksKeyRecord>> exposed = new HashMap<>();
   private byte[] blobBytes;
   private CiphertextBlob blob;
 
@@ -77,6 +79,17 @@ public final class KeyLookup {
       blob = parsed;
     }
     return blob;
+  }
+
+  /**
+   * The key exposed to the XKS proxy API under {@code externalKeyId}; empty when none is (or the id
+   * is not one the specification allows).
+   */
+  public Optional<XksKeyRecord> exposed(String externalKeyId) {
+    if (externalKeyId == null || !XksKeyRecord.EXTERNAL_KEY_ID.matcher(externalKeyId).matches()) {
+      return Optional.empty();
+    }
+    return exposed.computeIfAbsent(externalKeyId, id -> store.xksKeys().find(id));
   }
 
   /** The key's stored policy document, from a read this request made already when there is one. */
