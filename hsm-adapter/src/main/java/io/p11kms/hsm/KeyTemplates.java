@@ -350,7 +350,9 @@ final class KeyTemplates {
 
   /**
    * The public half of a generated pair: a session object only read (its modulus or point), so no
-   * usage at all.
+   * usage that needs it. VERIFY and ENCRYPT are left to the token: NSS softoken 3.87 refuses either
+   * set false on a key pair's public half (CKR_KEY_TYPE_INCONSISTENT), and both are operations
+   * anyone can do with the public key, which is destroyed once read.
    */
   static AttributeVector publicKey(KeyPairType type) {
     AttributeVector template;
@@ -365,9 +367,7 @@ final class KeyTemplates {
     return template
         .token(false)
         .private_(false)
-        .verify(false)
         .verifyRecover(false)
-        .encrypt(false)
         .wrap(false)
         .derive(false)
         .modifiable(false);
@@ -475,14 +475,24 @@ final class KeyTemplates {
    * extractable) does not match.
    */
   static AttributeVector signingKeyByLabel(String label) {
-    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
-        .label(label)
-        .token(true)
-        .private_(true)
-        .sign(true)
-        .alwaysSensitive(true)
-        .neverExtractable(true)
-        .local(true);
+    return signingKeyByLabel(label, true);
+  }
+
+  /**
+   * As {@link #signingKeyByLabel(String)}, without LOCAL when {@code local} is false: for a token
+   * that does not mark the keys it generates LOCAL ({@link
+   * TokenCapabilities#marksGeneratedKeysLocal()}; NSS softoken 3.87 leaves CKA_LOCAL false).
+   */
+  static AttributeVector signingKeyByLabel(String label, boolean local) {
+    AttributeVector template =
+        AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+            .label(label)
+            .token(true)
+            .private_(true)
+            .sign(true)
+            .alwaysSensitive(true)
+            .neverExtractable(true);
+    return local ? template.local(true) : template;
   }
 
   /**

@@ -465,7 +465,12 @@ public final class Pkcs11Hsm implements Hsm {
           "create signing key",
           session -> {
             checkOpen();
-            if (session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 1).length == 0) {
+            if (session.findObjectsSingle(
+                        KeyTemplates.signingKeyByLabel(
+                            label, capabilities.marksGeneratedKeysLocal()),
+                        1)
+                    .length
+                == 0) {
               calls.before("C_GenerateKey");
               session.generateKey(
                   new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
@@ -487,7 +492,10 @@ public final class Pkcs11Hsm implements Hsm {
           "sign",
           session -> {
             checkOpen();
-            long[] found = session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 2);
+            long[] found =
+                session.findObjectsSingle(
+                    KeyTemplates.signingKeyByLabel(label, capabilities.marksGeneratedKeysLocal()),
+                    2);
             if (found.length != 1) {
               throw new HsmException(
                   found.length + " signing keys labelled " + label + " on the token; need one");

@@ -25,12 +25,14 @@ import org.xipki.pkcs11.wrapper.Token;
  * @param trustedOnlyBySecurityOfficer a user session cannot make a key TRUSTED
  * @param wrapWithTrustedEnforced a WRAP_WITH_TRUSTED key does not wrap under an untrusted key
  * @param keepsKeyTemplates the token keeps CKA_UNWRAP_TEMPLATE on a key (and so can enforce it)
+ * @param marksGeneratedKeysLocal a key made by C_GenerateKey has CKA_LOCAL true
  */
 public record TokenCapabilities(
     GcmEncryption gcmEncryption,
     boolean trustedOnlyBySecurityOfficer,
     boolean wrapWithTrustedEnforced,
-    boolean keepsKeyTemplates) {
+    boolean keepsKeyTemplates,
+    boolean marksGeneratedKeysLocal) {
 
   private static final byte[] PROBE_PLAINTEXT = new byte[16];
   private static final byte[] PROBE_IV = new byte[12];
@@ -68,12 +70,14 @@ public record TokenCapabilities(
     boolean trusted;
     boolean wrapWithTrusted;
     boolean templates;
+    boolean local = false;
     String singlePart;
     String message = "not tried";
     Session session = token.openSession(false);
     try {
       long key = session.generateKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), gcmKey());
       try {
+        local = Boolean.TRUE.equals(session.getAttrValues(key, PKCS11Constants.CKA_LOCAL).local());
         singlePart = tryEncrypt(session, key, GcmEncryption.SINGLE_PART);
         if (singlePart == null) {
           gcm = GcmEncryption.SINGLE_PART;
@@ -111,7 +115,7 @@ public record TokenCapabilities(
     } finally {
       SecurityOfficer.closeQuietly(session);
     }
-    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates);
+    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates, local);
   }
 
   /** Null when {@code way} encrypts and the single-part decrypt gives the plaintext back. */

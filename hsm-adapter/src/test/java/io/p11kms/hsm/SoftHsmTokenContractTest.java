@@ -12,6 +12,16 @@ class SoftHsmTokenContractTest extends TokenContract {
 
   @Override
   TokenCapabilities expectedCapabilities() {
-    return new TokenCapabilities(GcmEncryption.SINGLE_PART, true, true, true);
+    return new TokenCapabilities(GcmEncryption.SINGLE_PART, true, true, true, true);
+  }
+
+  @Override
+  java.util.Set<KeyPairType> expectedKeyPairTypes() {
+    return java.util.EnumSet.allOf(KeyPairType.class);
+  }
+
+  @Override
+  boolean storesPrivateData() {
+    return true;
   }
 }

@@ -41,6 +41,12 @@ abstract class TokenContract {
   /** What the adapter must find on this kind of token (measured, see docs/hsm). */
   abstract TokenCapabilities expectedCapabilities();
 
+  /** The key pair types the adapter must offer on this kind of token. */
+  abstract java.util.Set<KeyPairType> expectedKeyPairTypes();
+
+  /** Whether this kind of token keeps private data objects (the audit log's anchor). */
+  abstract boolean storesPrivateData();
+
   @BeforeAll
   void open() {
     token = newToken();
@@ -146,6 +152,13 @@ abstract class TokenContract {
     assertThat(hsm.verify(label, PLAINTEXT, mac)).isTrue();
     assertThat(hsm.verify(label, AAD, mac)).isFalse();
     String data = "contract-data-" + System.nanoTime();
+    if (!storesPrivateData()) {
+      assertThatThrownBy(() -> hsm.replacePrivateData(data, new byte[] {1}))
+          .isInstanceOf(HsmException.class)
+          .hasMessageContaining("C_CreateObject");
+      assertThat(hsm.readPrivateData(data)).isEmpty();
+      return;
+    }
     hsm.replacePrivateData(data, new byte[] {1, 2, 3});
     hsm.replacePrivateData(data, new byte[] {4, 5});
     assertThat(hsm.readPrivateData(data)).singleElement().isEqualTo(new byte[] {4, 5});
@@ -153,18 +166,23 @@ abstract class TokenContract {
 
   @Test
   void keyPairs_signAndDecrypt_verifiedByTheJdk() throws Exception {
-    assertThat(hsm.supportedKeyPairTypes()).contains(KeyPairType.RSA_2048, KeyPairType.EC_P256);
+    assertThat(hsm.supportedKeyPairTypes()).isEqualTo(expectedKeyPairTypes());
     byte[] digest = MessageDigest.getInstance("SHA-256").digest(PLAINTEXT);
-
-    WrappedKeyPair ec = hsm.generateKeyPair(KeyPairType.EC_P256, PrivateKeyUsage.SIGN);
-    byte[] ecdsa =
-        hsm.signDigest(
-            ec.privateKey(),
-            KeyPairType.EC_P256,
-            SignatureScheme.ECDSA,
-            DigestAlgorithm.SHA_256,
-            digest);
-    assertThat(verify("SHA256withECDSA", "EC", ec, ecdsa)).isTrue();
+    if (expectedKeyPairTypes().contains(KeyPairType.EC_P256)) {
+      WrappedKeyPair ec = hsm.generateKeyPair(KeyPairType.EC_P256, PrivateKeyUsage.SIGN);
+      byte[] ecdsa =
+          hsm.signDigest(
+              ec.privateKey(),
+              KeyPairType.EC_P256,
+              SignatureScheme.ECDSA,
+              DigestAlgorithm.SHA_256,
+              digest);
+      assertThat(verify("SHA256withECDSA", "EC", ec, ecdsa)).isTrue();
+    } else {
+      assertThatThrownBy(() -> hsm.generateKeyPair(KeyPairType.EC_P256, PrivateKeyUsage.SIGN))
+          .isInstanceOf(HsmException.class)
+          .hasMessageContaining("cannot generate EC_P256");
+    }
 
     WrappedKeyPair rsa = hsm.generateKeyPair(KeyPairType.RSA_2048, PrivateKeyUsage.SIGN);
     byte[] pkcs1 =
@@ -203,17 +221,19 @@ abstract class TokenContract {
     assertThat(mac).hasSize(32).isEqualTo(hsm.generateMac(hmac, HmacType.HMAC_SHA256, PLAINTEXT));
     assertThat(hsm.generateMac(hmac, HmacType.HMAC_SHA256, AAD)).isNotEqualTo(mac);
 
-    DataKeyPair pair = hsm.generateDataKeyPair(KeyPairType.EC_P256);
+    boolean ec = expectedKeyPairTypes().contains(KeyPairType.EC_P256);
+    DataKeyPair pair = hsm.generateDataKeyPair(ec ? KeyPairType.EC_P256 : KeyPairType.RSA_2048);
+    String algorithm = ec ? "EC" : "RSA";
     java.security.PrivateKey privateKey =
-        KeyFactory.getInstance("EC")
+        KeyFactory.getInstance(algorithm)
             .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pair.privateKeyPkcs8()));
-    Signature signer = Signature.getInstance("SHA256withECDSA");
+    Signature signer = Signature.getInstance(ec ? "SHA256withECDSA" : "SHA256withRSA");
     signer.initSign(privateKey);
     signer.update(PLAINTEXT);
     byte[] signature = signer.sign();
-    Signature verifier = Signature.getInstance("SHA256withECDSA");
+    Signature verifier = Signature.getInstance(ec ? "SHA256withECDSA" : "SHA256withRSA");
     verifier.initVerify(
-        KeyFactory.getInstance("EC")
+        KeyFactory.getInstance(algorithm)
             .generatePublic(new X509EncodedKeySpec(pair.subjectPublicKeyInfo())));
     verifier.update(PLAINTEXT);
     assertThat(verifier.verify(signature)).isTrue();
