@@ -17,28 +17,29 @@ import java.util.UUID;
  */
 public final class AuthorizedCall {
   private final AccessControl control;
-  private final String principal;
+  private final Caller caller;
   private final String requestId;
   private final Operation op;
   private final Operation auditedAs;
   private String keyArn = "";
+  private String keyAccount;
   private List<String> contextKeys = List.of();
 
   AuthorizedCall(
-      AccessControl control,
-      String principal,
-      String requestId,
-      Operation op,
-      Operation auditedAs) {
+      AccessControl control, Caller caller, String requestId, Operation op, Operation auditedAs) {
     this.control = control;
-    this.principal = principal;
+    this.caller = java.util.Objects.requireNonNull(caller);
     this.requestId = requestId;
     this.op = java.util.Objects.requireNonNull(op);
     this.auditedAs = auditedAs;
   }
 
   public String principal() {
-    return principal;
+    return caller.principal();
+  }
+
+  public Caller caller() {
+    return caller;
   }
 
   /**
@@ -59,7 +60,7 @@ public final class AuthorizedCall {
         contextKeys = new ArrayList<>(new TreeSet<>(first.context().keySet()));
       }
     }
-    control.authorize(principal, checks, lookup);
+    control.authorize(caller, checks, lookup);
     if (auditedAs == null) {
       control.ensureAuditWritable();
     }
@@ -72,7 +73,7 @@ public final class AuthorizedCall {
    */
   public void succeeded(UUID createdKey, OperationRequest request) {
     if (createdKey != null) {
-      control.created(principal, createdKey, request.policy());
+      control.created(caller.principal(), createdKey, request.policy());
       keyArn = control.arn(createdKey);
     }
     record("SUCCEEDED", "");
@@ -91,11 +92,13 @@ public final class AuthorizedCall {
     control.audit(
         new AuditLog.Entry(
             requestId,
-            principal,
+            caller.principal(),
             auditedAs == null ? op.awsName() : auditedAs.awsName(),
             keyArn,
             contextKeys,
             outcome,
-            error));
+            error,
+            caller.account(),
+            keyAccount));
   }
 }

@@ -86,7 +86,22 @@ public final class AuditLog implements AutoCloseable {
       String keyArn,
       List<String> contextKeys,
       String outcome,
-      String error) {}
+      String error,
+      String account,
+      String keyAccount) {
+
+    /** A record that names no account. */
+    public Entry(
+        String requestId,
+        String principal,
+        String operation,
+        String keyArn,
+        List<String> contextKeys,
+        String outcome,
+        String error) {
+      this(requestId, principal, operation, keyArn, contextKeys, outcome, error, null, null);
+    }
+  }
 
   private final Sink sink;
   private final Signer signer;
@@ -437,8 +452,14 @@ public final class AuditLog implements AutoCloseable {
       g.writeStringField("time", clock.instant().toString());
       g.writeStringField("requestId", e.requestId());
       g.writeStringField("principal", e.principal());
+      if (e.account() != null) {
+        g.writeStringField("account", e.account());
+      }
       g.writeStringField("operation", e.operation());
       g.writeStringField("keyArn", e.keyArn());
+      if (e.keyAccount() != null) {
+        g.writeStringField("keyAccount", e.keyAccount());
+      }
       if (e.contextKeys() == null) {
         g.writeNullField("contextKeys");
       } else {

@@ -19,15 +19,22 @@ import java.util.UUID;
 public final class KeyLookup {
   private final KeyService keys;
   private final KeyStore store;
+  private final String account;
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
 
   /** One key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
 
-  KeyLookup(KeyService keys, KeyStore store) {
+  KeyLookup(KeyService keys, KeyStore store, String account) {
     this.keys = keys;
     this.store = store;
+    this.account = account;
+  }
+
+  /** The account of the request's caller (12 digits): the account whose aliases it names. */
+  public String account() {
+    return account;
   }
 
   /**
