@@ -11,6 +11,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.TokenInfo;
 import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 
 /**
@@ -41,6 +42,7 @@ public final class Pkcs11Hsm implements Hsm {
   private final Derivation preferred;
   private final TokenCapabilities capabilities;
   private final long[] mechanisms;
+  private final TokenIdentity identity;
   // Whether the token runs each derivation, decided once from its mechanism list.
   private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
@@ -51,9 +53,11 @@ public final class Pkcs11Hsm implements Hsm {
       TokenConnection connection,
       Derivation preferred,
       TokenCapabilities capabilities,
-      long[] mechanisms) {
+      long[] mechanisms,
+      TokenIdentity identity) {
     this.config = config;
     this.capabilities = capabilities;
+    this.identity = identity;
     this.connection = connection;
     this.calls = connection.calls();
     this.domainKeys = connection.domainKeys();
@@ -134,7 +138,8 @@ public final class Pkcs11Hsm implements Hsm {
           config.callTimeout().toMillis(),
           config.cacheMaxKeys(),
           config.cacheMaxAge().toSeconds());
-      return new Pkcs11Hsm(config, connection, preferred, capabilities, mechanisms);
+      return new Pkcs11Hsm(
+          config, connection, preferred, capabilities, mechanisms, identity(connection));
     } catch (PKCS11Exception e) {
       closeQuietly(connection);
       Pkcs11Modules.release(config.modulePath());
@@ -144,6 +149,25 @@ public final class Pkcs11Hsm implements Hsm {
       Pkcs11Modules.release(config.modulePath());
       throw e;
     }
+  }
+
+  private static TokenIdentity identity(TokenConnection connection) throws PKCS11Exception {
+    TokenInfo info = connection.token().getTokenInfo();
+    String firmware = info.getFirmwareVersion() == null ? "" : info.getFirmwareVersion().toString();
+    return new TokenIdentity(
+        trimmed(info.getManufacturerID()),
+        trimmed(info.getModel()) + (firmware.isEmpty() ? "" : " firmware " + firmware),
+        trimmed(info.getSerialNumber()),
+        trimmed(info.getLabel()));
+  }
+
+  private static String trimmed(String s) {
+    return s == null ? "" : s.trim();
+  }
+
+  @Override
+  public TokenIdentity identity() {
+    return identity;
   }
 
   private static void closeQuietly(TokenConnection connection) {

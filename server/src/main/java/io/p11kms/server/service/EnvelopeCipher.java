@@ -78,7 +78,7 @@ final class EnvelopeCipher {
                 blob.ciphertextAndTag()));
   }
 
-  private static WrappedKey backingKey(KeyVersionRecord version) {
+  static WrappedKey backingKey(KeyVersionRecord version) {
     return new WrappedKey(
         version.domainKeyGeneration(),
         WrapMechanism.fromCode(version.wrapMechanismCode()),

@@ -2,6 +2,7 @@ package io.p11kms.server.service;
 
 import io.p11kms.server.store.KeyInUse;
 import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.XksKeyRecord;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +23,7 @@ public final class KeyLookup {
   private final String account;
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
+  private final Map<String, Optional<XksKeyRecord>> exposed = new HashMap<>();
 
   /** One key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
@@ -55,6 +57,17 @@ public final class KeyLookup {
   public Optional<KeyInUse> find(UUID keyId, UUID versionId) {
     return found.computeIfAbsent(
         new Slot(keyId, versionId), s -> store.findKeyInUse(s.keyId(), s.versionId()));
+  }
+
+  /**
+   * The key exposed to the XKS proxy API under {@code externalKeyId}; empty when none is (or the id
+   * is not one the specification allows).
+   */
+  public Optional<XksKeyRecord> exposed(String externalKeyId) {
+    if (externalKeyId == null || !XksKeyRecord.EXTERNAL_KEY_ID.matcher(externalKeyId).matches()) {
+      return Optional.empty();
+    }
+    return exposed.computeIfAbsent(externalKeyId, id -> store.xksKeys().find(id));
   }
 
   /** The key's stored policy document, from a read this request made already when there is one. */

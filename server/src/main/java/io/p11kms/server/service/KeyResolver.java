@@ -2,6 +2,7 @@ package io.p11kms.server.service;
 
 import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.MalformedCiphertextException;
+import io.p11kms.server.store.XksKeyRecord;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -25,6 +26,14 @@ public final class KeyResolver {
   public Optional<UUID> key(String keyId, String parameter) {
     UUID id = lookup.resolve(keyId, parameter);
     return lookup.find(id, null).map(k -> id);
+  }
+
+  /** The existing key exposed to the XKS proxy API under {@code externalKeyId}, if any. */
+  public Optional<UUID> exposedKey(String externalKeyId) {
+    return lookup
+        .exposed(externalKeyId)
+        .map(XksKeyRecord::keyId)
+        .filter(id -> lookup.find(id, null).isPresent());
   }
 
   /** The existing key a ciphertext blob names; empty when the blob is malformed or not ours. */
