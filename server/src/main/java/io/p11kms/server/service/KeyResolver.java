@@ -39,7 +39,7 @@ public final class KeyResolver {
   /** The existing key a ciphertext blob names; empty when the blob is malformed or not ours. */
   public Optional<UUID> keyOfCiphertext(byte[] blob) {
     try {
-      CiphertextBlob parsed = CiphertextBlob.parse(blob);
+      CiphertextBlob parsed = lookup.ciphertext(blob);
       UUID id = parsed.keyId();
       return lookup.find(id, parsed.keyVersionId()).map(k -> id);
     } catch (MalformedCiphertextException | RuntimeException e) {
