@@ -234,6 +234,9 @@ public interface KeyStore extends AutoCloseable {
   /** The leases for scheduled work in this store's database. */
   Leases leases();
 
+  /** The access keys (SigV4 credentials) in this store's database. */
+  AccessKeys accessKeys();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

@@ -75,6 +75,19 @@ abstract class SchemaTest extends StoreContractPart {
             "grant_token",
             "created_at"));
     RELEASED.put("leases", List.of("name", "owner", "expires_at"));
+    RELEASED.put(
+        "access_keys",
+        List.of(
+            "access_key_id",
+            "account_id",
+            "principal",
+            "scope",
+            "active_slot",
+            "created_at",
+            "domain_key_generation",
+            "domain_key_kind",
+            "wrap_mechanism",
+            "secret_ekt"));
   }
 
   @Test
@@ -86,7 +99,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(6);
+    assertThat(Migrations.latestVersion()).isEqualTo(7);
   }
 
   @Test
