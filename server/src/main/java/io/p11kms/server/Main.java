@@ -8,6 +8,7 @@ import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
+import io.p11kms.server.admin.XksCommands;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -36,6 +37,7 @@ import picocli.CommandLine.Option;
       VerifyAuditCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
+      XksCommands.class,
       AccessKeyCommands.class,
       KmsCli.class,
     },

@@ -21,6 +21,7 @@ import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -195,11 +196,17 @@ public final class AccessControl implements AutoCloseable {
     return AccessChecks.of(op, request, new KeyResolver(lookup));
   }
 
-  void authorize(Caller caller, List<Check> checks, KeyLookup lookup) {
+  void authorize(
+      Caller caller, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
     for (int i = 0; i < checks.size(); i++) {
       Check c = checks.get(i);
       authorizer.check(
-          caller.principal(), c.action(), c.keyId(), c.context(), lookup.policy(c.keyId()));
+          caller.principal(),
+          c.action(),
+          c.keyId(),
+          c.context(),
+          requestMetadata,
+          lookup.policy(c.keyId()));
     }
   }
 

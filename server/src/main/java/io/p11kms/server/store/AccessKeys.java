@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Access keys (migration 7), in the key store's database. A principal has at most {@value
+ * Access keys (migration 8), in the key store's database. A principal has at most {@value
  * #MAX_ACTIVE} active keys of a scope, enforced by the database whoever writes (two, so that a key
  * can be rotated without a moment with none). Thread-safe; every method throws the unchecked {@link
  * KeyStoreException} when the database fails.

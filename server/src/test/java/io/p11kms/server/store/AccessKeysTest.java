@@ -15,7 +15,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * Migration 7: access keys stored and read back as written, listed by account and principal, at
+ * Migration 8: access keys stored and read back as written, listed by account and principal, at
  * most two active per principal and scope, also when two stores on one database race for the last
  * slot.
  */
