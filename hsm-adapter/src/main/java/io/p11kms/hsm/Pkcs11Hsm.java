@@ -422,7 +422,7 @@ public final class Pkcs11Hsm implements Hsm {
     Mechanism mechanism =
         new Mechanism(
             PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA, new KEY_DERIVATION_STRING_DATA(salt));
-    return session.deriveKey(mechanism, hbk, KeyTemplates.derivedKey(forEncrypt));
+    return session.deriveKey(mechanism, hbk, RequestTemplates.derivedKey(forEncrypt));
   }
 
   /** AES-GCM encrypt, with the call this token encrypts correctly with. */
