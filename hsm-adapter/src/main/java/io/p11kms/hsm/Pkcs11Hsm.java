@@ -677,6 +677,13 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   @Override
+  public WrappedKey importHmacKey(byte[] value) {
+    AsymmetricChecks.importHmac(value);
+    return asym(
+        "import HMAC key", (session, step) -> privateKeys.importHmacKey(session, step, value));
+  }
+
+  @Override
   public byte[] signDigest(
       WrappedKey privateKey,
       KeyPairType type,
