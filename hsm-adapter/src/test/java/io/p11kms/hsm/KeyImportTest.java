@@ -3,19 +3,17 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.testing.CustomerKeyWrap;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.security.KeyFactory;
 import java.security.PublicKey;
 import java.security.SecureRandom;
-import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.OAEPParameterSpec;
-import javax.crypto.spec.PSource;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -255,31 +253,11 @@ class KeyImportTest {
 
   /** Wraps {@code material} as a customer does, with the JDK, for the wrapping key's algorithm. */
   static byte[] wrap(ImportWrappingKey wrapping, byte[] material) throws Exception {
-    PublicKey publicKey = publicKey(wrapping);
-    Cipher rsa = oaep(wrapping.algorithm(), publicKey);
-    if (!wrapping.algorithm().ephemeralAesKey()) {
-      return rsa.doFinal(material);
-    }
-    byte[] aesKey = new byte[32];
-    RANDOM.nextBytes(aesKey);
-    Cipher kwp = Cipher.getInstance("AES/KWP/NoPadding");
-    kwp.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(aesKey, "AES"));
-    byte[] wrappedMaterial = kwp.doFinal(material);
-    byte[] wrappedKey = rsa.doFinal(aesKey);
-    byte[] out = Arrays.copyOf(wrappedKey, wrappedKey.length + wrappedMaterial.length);
-    System.arraycopy(wrappedMaterial, 0, out, wrappedKey.length, wrappedMaterial.length);
-    return out;
-  }
-
-  private static Cipher oaep(ImportWrappingAlgorithm algorithm, PublicKey key) throws Exception {
-    String hash = algorithm.oaepHash() == DigestAlgorithm.SHA_1 ? "SHA-1" : "SHA-256";
-    Cipher rsa = Cipher.getInstance("RSA/ECB/OAEPPadding");
-    rsa.init(
-        Cipher.ENCRYPT_MODE,
-        key,
-        new OAEPParameterSpec(
-            hash, "MGF1", new MGF1ParameterSpec(hash), PSource.PSpecified.DEFAULT));
-    return rsa;
+    return CustomerKeyWrap.wrap(
+        wrapping.subjectPublicKeyInfo(),
+        wrapping.algorithm().oaepHash() == DigestAlgorithm.SHA_1 ? "SHA-1" : "SHA-256",
+        wrapping.algorithm().ephemeralAesKey(),
+        material);
   }
 
   private static PublicKey publicKey(ImportWrappingKey wrapping) throws Exception {
@@ -288,9 +266,7 @@ class KeyImportTest {
   }
 
   private static byte[] material() {
-    byte[] material = new byte[32];
-    RANDOM.nextBytes(material);
-    return material;
+    return CustomerKeyWrap.newMaterial();
   }
 
   private static Instant inADay() {
