@@ -78,6 +78,11 @@ public interface Hsm extends AutoCloseable {
     return true;
   }
 
+  /** What the token says it is (manufacturer, model, serial number, label), read when opened. */
+  default TokenIdentity identity() {
+    return TokenIdentity.UNKNOWN;
+  }
+
   /**
    * Creates an HMAC-SHA256 key labelled {@code label} in the token (a private, sensitive,
    * non-extractable token object that can only sign and verify) unless one exists. A key counts

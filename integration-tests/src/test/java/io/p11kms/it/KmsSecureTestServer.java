@@ -206,6 +206,21 @@ final class KmsSecureTestServer implements AutoCloseable {
     return hsm;
   }
 
+  /**
+   * Objects a session of this process sees on the token, not counting the audit log's anchor: a
+   * token data object the first anchored checkpoint makes and each later one replaces, so that a
+   * test's count does not depend on whether a checkpoint fell between its two counts. {@link
+   * #auditAnchorObjects()} counts the anchor's objects.
+   */
+  int objectsBesideAuditAnchor() {
+    return hsm.visibleObjectCount() - auditAnchorObjects();
+  }
+
+  /** The audit anchor's objects on the token: none before the first checkpoint, then one. */
+  int auditAnchorObjects() {
+    return hsm.readPrivateData(AuditAnchor.label(AUDIT_KEY)).size();
+  }
+
   SecurityConfig security() {
     return security;
   }

@@ -33,10 +33,6 @@ class TokenDeadlineIT {
   private static final Duration ANSWERED_WITHIN = Duration.ofSeconds(4);
 
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "open defect: one token object more than before the hung Encrypt is visible after it"
-          + " (expected 4, was 5) since backing keys run AES-GCM and the audit anchor landed;"
-          + " to be found and fixed, not hidden")
   void hungEncrypt_answeredAtTheDeadline_otherCallsServed_lateResultDropped() throws Exception {
     FaultInjector faults = new FaultInjector();
     try (KmsSecureTestServer server = KmsSecureTestServer.start(faults, DEADLINE)) {
@@ -45,7 +41,7 @@ class TokenDeadlineIT {
           admin.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
       assertThat(roundTrip(admin, keyId)).isEqualTo("deadline");
       server.hsm().evictCachedBackingKeys();
-      int objects = server.hsm().visibleObjectCount();
+      int objects = server.objectsBesideAuditAnchor();
 
       faults.delayNext("C_Encrypt", HANG);
       long start = System.nanoTime();
@@ -61,7 +57,10 @@ class TokenDeadlineIT {
       awaitHangOver(start);
       assertThat(roundTrip(admin, keyId)).isEqualTo("deadline");
       server.hsm().evictCachedBackingKeys();
-      assertThat(server.hsm().visibleObjectCount()).isEqualTo(objects);
+      assertThat(server.objectsBesideAuditAnchor()).isEqualTo(objects);
+      // The hung Encrypt's record is the log's fifth (after start, CreateKey, Encrypt, Decrypt):
+      // a checkpoint, anchored in a token object made then.
+      assertThat(server.auditAnchorObjects()).isEqualTo(1);
       assertThat(audited(server, "Encrypt"))
           .containsExactly(
               "SUCCEEDED ", "FAILED DependencyTimeoutException", "SUCCEEDED ", "SUCCEEDED ");
@@ -75,7 +74,7 @@ class TokenDeadlineIT {
       KeyManagementServiceBlockingStub admin = server.client(ADMIN);
       admin.createKey(CreateKeyRequest.getDefaultInstance());
       server.hsm().evictCachedBackingKeys();
-      int objects = server.hsm().visibleObjectCount();
+      int objects = server.objectsBesideAuditAnchor();
 
       faults.delayNext("C_WrapKey", HANG);
       long start = System.nanoTime();
@@ -88,7 +87,7 @@ class TokenDeadlineIT {
       awaitHangOver(start);
       assertThat(admin.listKeys(ListKeysRequest.getDefaultInstance()).getKeysCount()).isEqualTo(1);
       server.hsm().evictCachedBackingKeys();
-      assertThat(server.hsm().visibleObjectCount()).isEqualTo(objects);
+      assertThat(server.objectsBesideAuditAnchor()).isEqualTo(objects);
       assertThat(audited(server, "CreateKey"))
           .containsExactly("SUCCEEDED ", "FAILED DependencyTimeoutException");
     }

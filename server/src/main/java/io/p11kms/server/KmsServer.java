@@ -12,6 +12,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.KeyArns;
@@ -209,6 +210,11 @@ public final class KmsServer {
               new AccessControl(
                   security.tls(),
                   security.admins(),
+                  new PrincipalAccounts(
+                      config.keyArns().account(),
+                      security.accountsFile() == null
+                          ? java.util.Map.of()
+                          : PrincipalAccounts.readMapping(security.accountsFile())),
                   hsm,
                   store,
                   config.keyArns(),

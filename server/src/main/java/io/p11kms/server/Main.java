@@ -7,6 +7,7 @@ import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
+import io.p11kms.server.admin.XksCommands;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -35,6 +36,7 @@ import picocli.CommandLine.Option;
       VerifyAuditCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
+      XksCommands.class,
       KmsCli.class,
     },
     description = "A key management service whose keys live in a PKCS#11 token.")

@@ -3,12 +3,19 @@ package io.p11kms.server;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.JdkSslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import io.p11kms.server.config.SecurityConfig;
 import java.net.InetSocketAddress;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 
-/** The mutual-TLS listener: the server's certificate, and client certificates required. */
+/**
+ * TLS of the listeners: the gRPC listener's mutual TLS (the server's certificate, client
+ * certificates required), and the same files as a JDK {@link SSLContext} for the HTTP listeners.
+ */
 public final class Tls {
   private Tls() {}
 
@@ -26,15 +33,37 @@ public final class Tls {
           .clientAuth(ClientAuth.REQUIRE)
           .build();
     } catch (SSLException | IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "cannot set up TLS from "
-              + SecurityConfig.TLS_CERT_FILE
-              + ", "
-              + SecurityConfig.TLS_KEY_FILE
-              + " and "
-              + SecurityConfig.TLS_CLIENT_CA_FILE
-              + ": "
-              + e.getClass().getSimpleName());
+      throw unusable(e);
     }
+  }
+
+  /**
+   * The server's certificate and key, and the client CA as the trusted issuers, as a JDK context;
+   * whether a client certificate is asked for is the listener's choice.
+   */
+  public static SSLContext jdkContext(SecurityConfig security) {
+    try {
+      SslContext context =
+          SslContextBuilder.forServer(
+                  security.tlsCertFile().toFile(), security.tlsKeyFile().toFile())
+              .trustManager(security.tlsClientCaFile().toFile())
+              .sslProvider(SslProvider.JDK)
+              .build();
+      return ((JdkSslContext) context).context();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw unusable(e);
+    }
+  }
+
+  private static IllegalArgumentException unusable(Exception e) {
+    return new IllegalArgumentException(
+        "cannot set up TLS from "
+            + SecurityConfig.TLS_CERT_FILE
+            + ", "
+            + SecurityConfig.TLS_KEY_FILE
+            + " and "
+            + SecurityConfig.TLS_CLIENT_CA_FILE
+            + ": "
+            + e.getClass().getSimpleName());
   }
 }

@@ -6,6 +6,7 @@ import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.Authorizer;
 import io.p11kms.server.auth.KeyPolicy;
 import io.p11kms.server.auth.MalformedPolicyException;
+import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.service.KeyLookup;
@@ -20,6 +21,7 @@ import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -34,6 +36,7 @@ import java.util.function.Function;
 public final class AccessControl implements AutoCloseable {
   private final boolean tls;
   private final List<String> admins;
+  private final PrincipalAccounts accounts;
   private final KeyArns arns;
   private final Clock clock;
   private final AccessStore access;
@@ -55,6 +58,27 @@ public final class AccessControl implements AutoCloseable {
       KeyArns arns,
       Clock clock,
       AuditLog audit) {
+    this(tls, admins, PrincipalAccounts.allIn(arns.account()), hsm, store, arns, clock, audit);
+  }
+
+  /**
+   * As above, with the accounts principals belong to.
+   *
+   * @param accounts the account of each principal; its default account must be {@code arns}'
+   */
+  public AccessControl(
+      boolean tls,
+      List<String> admins,
+      PrincipalAccounts accounts,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      AuditLog audit) {
+    if (!accounts.defaultAccount().equals(arns.account())) {
+      throw new IllegalArgumentException("the default account must be the ARNs' account");
+    }
+    this.accounts = accounts;
     this.tls = tls;
     List<String> all = new ArrayList<>(admins);
     if (!tls) {
@@ -78,14 +102,14 @@ public final class AccessControl implements AutoCloseable {
    * @throws AuditException when the record could not be written
    */
   public <R> R run(
-      String principal,
+      Caller caller,
       String requestId,
       Operation op,
       Operation auditedAs,
       OperationRequest request,
       KeyLookup lookup,
       Function<KeyLookup, R> operation) {
-    AuthorizedCall call = start(principal, requestId, op, auditedAs);
+    AuthorizedCall call = start(caller, requestId, op, auditedAs);
     R result;
     try {
       call.authorize(request, lookup);
@@ -108,12 +132,45 @@ public final class AccessControl implements AutoCloseable {
   }
 
   /**
+   * As {@link #run(Caller, String, Operation, Operation, OperationRequest, KeyLookup, Function)},
+   * for {@code principal} in the account {@link #caller} finds for it.
+   */
+  public <R> R run(
+      String principal,
+      String requestId,
+      Operation op,
+      Operation auditedAs,
+      OperationRequest request,
+      KeyLookup lookup,
+      Function<KeyLookup, R> operation) {
+    return run(caller(principal), requestId, op, auditedAs, request, lookup, operation);
+  }
+
+  /**
    * One call's access, to be authorised and then recorded once, whatever its outcome, under {@code
    * auditedAs} (null: {@code op}).
    */
+  public AuthorizedCall start(Caller caller, String requestId, Operation op, Operation auditedAs) {
+    return new AuthorizedCall(this, caller, requestId, op, auditedAs);
+  }
+
+  /** As {@link #start(Caller, String, Operation, Operation)} for {@code principal}. */
   public AuthorizedCall start(
       String principal, String requestId, Operation op, Operation auditedAs) {
-    return new AuthorizedCall(this, principal, requestId, op, auditedAs);
+    return start(caller(principal), requestId, op, auditedAs);
+  }
+
+  /**
+   * The caller a principal string (a certificate's, see {@code auth/Principals}) stands for: in the
+   * account its SPIFFE-style name or the configured mapping gives, else the default account.
+   */
+  public Caller caller(String principal) {
+    return new Caller(principal, accounts.accountOf(principal));
+  }
+
+  /** The account of principals that name none: {@code arn.account}. */
+  public String defaultAccount() {
+    return accounts.defaultAccount();
   }
 
   /** Whether principals come from client certificates (else every caller is local). */
@@ -121,9 +178,14 @@ public final class AccessControl implements AutoCloseable {
     return tls;
   }
 
-  /** A new, empty {@link KeyLookup} for one request. */
+  /** A new, empty {@link KeyLookup} for one request of {@code caller}. */
+  public KeyLookup lookup(Caller caller) {
+    return keys.lookup(caller.account());
+  }
+
+  /** A new, empty {@link KeyLookup} for one request in the default account. */
   public KeyLookup lookup() {
-    return keys.lookup();
+    return keys.lookup(accounts.defaultAccount());
   }
 
   List<Check> checks(Operation op, OperationRequest request, KeyLookup lookup) {
@@ -134,10 +196,17 @@ public final class AccessControl implements AutoCloseable {
     return AccessChecks.of(op, request, new KeyResolver(lookup));
   }
 
-  void authorize(String principal, List<Check> checks, KeyLookup lookup) {
+  void authorize(
+      Caller caller, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
     for (int i = 0; i < checks.size(); i++) {
       Check c = checks.get(i);
-      authorizer.check(principal, c.action(), c.keyId(), c.context(), lookup.policy(c.keyId()));
+      authorizer.check(
+          caller.principal(),
+          c.action(),
+          c.keyId(),
+          c.context(),
+          requestMetadata,
+          lookup.policy(c.keyId()));
     }
   }
 

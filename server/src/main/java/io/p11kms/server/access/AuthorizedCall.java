@@ -6,6 +6,7 @@ import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.Operation;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.UUID;
 
@@ -13,32 +14,34 @@ import java.util.UUID;
  * One call's passage through {@link AccessControl}: {@link #authorize} before the operation runs,
  * then exactly one of {@link #succeeded} or {@link #failed}, which writes its audit record: who,
  * which operation, on which key, the names (never the values) of the encryption context, the
- * outcome and the AWS error name.
+ * outcome and the AWS error name, and an XKS request's requestMetadata.
  */
 public final class AuthorizedCall {
   private final AccessControl control;
-  private final String principal;
+  private final Caller caller;
   private final String requestId;
   private final Operation op;
   private final Operation auditedAs;
   private String keyArn = "";
+  private String keyAccount;
   private List<String> contextKeys = List.of();
+  private Map<String, String> requestMetadata = Map.of();
 
   AuthorizedCall(
-      AccessControl control,
-      String principal,
-      String requestId,
-      Operation op,
-      Operation auditedAs) {
+      AccessControl control, Caller caller, String requestId, Operation op, Operation auditedAs) {
     this.control = control;
-    this.principal = principal;
+    this.caller = java.util.Objects.requireNonNull(caller);
     this.requestId = requestId;
     this.op = java.util.Objects.requireNonNull(op);
     this.auditedAs = auditedAs;
   }
 
   public String principal() {
-    return principal;
+    return caller.principal();
+  }
+
+  public Caller caller() {
+    return caller;
   }
 
   /**
@@ -51,6 +54,7 @@ public final class AuthorizedCall {
    * @throws io.p11kms.server.audit.AuditException when the audit log cannot be written
    */
   public void authorize(OperationRequest request, KeyLookup lookup) {
+    requestMetadata = request.requestMetadata();
     List<Check> checks = control.checks(op, request, lookup);
     if (!checks.isEmpty()) {
       Check first = checks.get(0);
@@ -59,7 +63,7 @@ public final class AuthorizedCall {
         contextKeys = new ArrayList<>(new TreeSet<>(first.context().keySet()));
       }
     }
-    control.authorize(principal, checks, lookup);
+    control.authorize(caller, checks, lookup, requestMetadata);
     if (auditedAs == null) {
       control.ensureAuditWritable();
     }
@@ -72,7 +76,7 @@ public final class AuthorizedCall {
    */
   public void succeeded(UUID createdKey, OperationRequest request) {
     if (createdKey != null) {
-      control.created(principal, createdKey, request.policy());
+      control.created(caller.principal(), createdKey, request.policy());
       keyArn = control.arn(createdKey);
     }
     record("SUCCEEDED", "");
@@ -91,11 +95,14 @@ public final class AuthorizedCall {
     control.audit(
         new AuditLog.Entry(
             requestId,
-            principal,
+            caller.principal(),
             auditedAs == null ? op.awsName() : auditedAs.awsName(),
             keyArn,
             contextKeys,
             outcome,
-            error));
+            error,
+            caller.account(),
+            keyAccount,
+            requestMetadata));
   }
 }

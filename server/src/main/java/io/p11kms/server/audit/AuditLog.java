@@ -86,7 +86,47 @@ public final class AuditLog implements AutoCloseable {
       String keyArn,
       List<String> contextKeys,
       String outcome,
-      String error) {}
+      String error,
+      String account,
+      String keyAccount,
+      Map<String, String> requestMetadata) {
+
+    /** A record that names no account and carries no requestMetadata. */
+    public Entry(
+        String requestId,
+        String principal,
+        String operation,
+        String keyArn,
+        List<String> contextKeys,
+        String outcome,
+        String error) {
+      this(requestId, principal, operation, keyArn, contextKeys, outcome, error, null, null);
+    }
+
+    /** A record without requestMetadata (every request but the XKS proxy API's). */
+    public Entry(
+        String requestId,
+        String principal,
+        String operation,
+        String keyArn,
+        List<String> contextKeys,
+        String outcome,
+        String error,
+        String account,
+        String keyAccount) {
+      this(
+          requestId,
+          principal,
+          operation,
+          keyArn,
+          contextKeys,
+          outcome,
+          error,
+          account,
+          keyAccount,
+          Map.of());
+    }
+  }
 
   private final Sink sink;
   private final Signer signer;
@@ -437,8 +477,14 @@ public final class AuditLog implements AutoCloseable {
       g.writeStringField("time", clock.instant().toString());
       g.writeStringField("requestId", e.requestId());
       g.writeStringField("principal", e.principal());
+      if (e.account() != null) {
+        g.writeStringField("account", e.account());
+      }
       g.writeStringField("operation", e.operation());
       g.writeStringField("keyArn", e.keyArn());
+      if (e.keyAccount() != null) {
+        g.writeStringField("keyAccount", e.keyAccount());
+      }
       if (e.contextKeys() == null) {
         g.writeNullField("contextKeys");
       } else {
@@ -450,6 +496,14 @@ public final class AuditLog implements AutoCloseable {
       }
       g.writeStringField("outcome", e.outcome());
       g.writeStringField("error", e.error());
+      if (e.requestMetadata() != null && !e.requestMetadata().isEmpty()) {
+        g.writeObjectFieldStart("requestMetadata");
+        for (Map.Entry<String, String> m :
+            new java.util.TreeMap<>(e.requestMetadata()).entrySet()) {
+          g.writeStringField(m.getKey(), m.getValue());
+        }
+        g.writeEndObject();
+      }
       g.writeStringField("prev", prev);
       g.writeEndObject();
     } catch (IOException | RuntimeException x) {

@@ -56,8 +56,24 @@ public final class Authorizer {
       UUID keyId,
       Map<String, String> context,
       Optional<String> policy) {
+    check(principal, action, keyId, context, Map.of(), policy);
+  }
+
+  /**
+   * As above, with an XKS request's requestMetadata, the values of the policy's {@code xks:<field>}
+   * condition keys.
+   *
+   * @throws KmsException ACCESS_DENIED when not allowed
+   */
+  public void check(
+      String principal,
+      String action,
+      UUID keyId,
+      Map<String, String> context,
+      Map<String, String> requestMetadata,
+      Optional<String> policy) {
     String arn = arns.keyArn(keyId);
-    KeyPolicy.Effect effect = effect(principal, action, arn, context, policy);
+    KeyPolicy.Effect effect = effect(principal, action, arn, context, requestMetadata, policy);
     if (effect == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -85,7 +101,8 @@ public final class Authorizer {
    */
   public void checkDelegation(String principal, GrantRecord proposed, Optional<String> policy) {
     String arn = arns.keyArn(proposed.keyId());
-    if (effect(principal, "kms:CreateGrant", arn, Map.of(), policy) == KeyPolicy.Effect.ALLOW) {
+    if (effect(principal, "kms:CreateGrant", arn, Map.of(), Map.of(), policy)
+        == KeyPolicy.Effect.ALLOW) {
       return;
     }
     for (GrantRecord g : access.grantsOfKey(proposed.keyId())) {
@@ -107,11 +124,12 @@ public final class Authorizer {
       String action,
       String arn,
       Map<String, String> context,
+      Map<String, String> requestMetadata,
       Optional<String> policy) {
     return policy
         .map(this::parsed)
         .or(() -> Optional.ofNullable(adminsOnly))
-        .map(p -> p.evaluate(principal, action, arn, context))
+        .map(p -> p.evaluate(principal, action, arn, context, requestMetadata))
         .orElse(KeyPolicy.Effect.NONE);
   }
 

@@ -21,6 +21,9 @@ import java.util.Set;
  * @param auditCheckpointRecords a signed checkpoint after this many records
  * @param auditCheckpointInterval ... or after this long, whichever comes first
  * @param auditKeyLabel the label of the token's HMAC key that signs checkpoints
+ * @param accountsFile a file mapping principals to accounts ({@code auth.accounts.file}: one {@code
+ *     <principal> <account id>} per line), for principals that do not name their account (a
+ *     SPIFFE-style {@code spiffe://<trust domain>/account/<id>/...} does); null: none
  * @param devMode development mode ({@code dev.mode=true} or {@code serve --dev}): without TLS files
  *     the listener is plaintext on loopback and every caller is {@code local:developer}, an
  *     administrator of every key; without TLS files and without it the server refuses to start
@@ -34,7 +37,8 @@ public record SecurityConfig(
     int auditCheckpointRecords,
     Duration auditCheckpointInterval,
     String auditKeyLabel,
-    boolean devMode) {
+    boolean devMode,
+    Path accountsFile) {
 
   public static final String TLS_CERT_FILE = "tls.cert.file";
   public static final String TLS_KEY_FILE = "tls.key.file";
@@ -45,6 +49,7 @@ public record SecurityConfig(
   public static final String AUDIT_CHECKPOINT_INTERVAL_MS = "audit.checkpoint.interval.ms";
   public static final String AUDIT_KEY_LABEL = "audit.key.label";
   public static final String DEV_MODE = "dev.mode";
+  public static final String AUTH_ACCOUNTS_FILE = "auth.accounts.file";
 
   /** Every key this class reads. */
   public static final Set<String> KEYS =
@@ -57,7 +62,8 @@ public record SecurityConfig(
           AUDIT_CHECKPOINT_RECORDS,
           AUDIT_CHECKPOINT_INTERVAL_MS,
           AUDIT_KEY_LABEL,
-          DEV_MODE);
+          DEV_MODE,
+          AUTH_ACCOUNTS_FILE);
 
   /** Prefixes of {@link #KEYS}; {@link ServerConfig} rejects unknown keys under them. */
   public static final Set<String> PREFIXES = Set.of("tls.", "auth.", "audit.", "dev.");
@@ -100,6 +106,30 @@ public record SecurityConfig(
     }
   }
 
+  /** As the canonical constructor, without a principal-to-account mapping file. */
+  public SecurityConfig(
+      Path tlsCertFile,
+      Path tlsKeyFile,
+      Path tlsClientCaFile,
+      List<String> admins,
+      Path auditFile,
+      int auditCheckpointRecords,
+      Duration auditCheckpointInterval,
+      String auditKeyLabel,
+      boolean devMode) {
+    this(
+        tlsCertFile,
+        tlsKeyFile,
+        tlsClientCaFile,
+        admins,
+        auditFile,
+        auditCheckpointRecords,
+        auditCheckpointInterval,
+        auditKeyLabel,
+        devMode,
+        null);
+  }
+
   /** As the canonical constructor, without development mode. */
   public SecurityConfig(
       Path tlsCertFile,
@@ -133,7 +163,8 @@ public record SecurityConfig(
         auditCheckpointRecords,
         auditCheckpointInterval,
         auditKeyLabel,
-        true);
+        true,
+        accountsFile);
   }
 
   /** Whether the listener uses mutual TLS. */
@@ -177,7 +208,8 @@ public record SecurityConfig(
             ? DEFAULT_CHECKPOINT_INTERVAL
             : Duration.ofMillis(parse(AUDIT_CHECKPOINT_INTERVAL_MS, interval)),
         label == null ? DEFAULT_AUDIT_KEY_LABEL : label,
-        devMode(get(p, DEV_MODE)));
+        devMode(get(p, DEV_MODE)),
+        path(base, AUTH_ACCOUNTS_FILE, get(p, AUTH_ACCOUNTS_FILE)));
   }
 
   private static boolean devMode(String value) {
@@ -218,6 +250,7 @@ public record SecurityConfig(
         + AUDIT_KEY_LABEL
         + "="
         + auditKeyLabel
+        + (accountsFile == null ? "" : ", " + AUTH_ACCOUNTS_FILE + "=" + accountsFile)
         + "}";
   }
 

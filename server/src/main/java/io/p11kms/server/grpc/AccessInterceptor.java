@@ -16,6 +16,7 @@ import io.grpc.protobuf.StatusProto;
 import io.p11kms.proto.v1.CreateKeyResponse;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.AuthorizedCall;
+import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.service.KeyLookup;
@@ -49,14 +50,14 @@ final class AccessInterceptor implements ServerInterceptor {
       call.close(Status.UNIMPLEMENTED, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    AuthorizedCall access = control.start(PrincipalInterceptor.current(), requestId, op, null);
+    Caller caller = control.caller(PrincipalInterceptor.current());
+    AuthorizedCall access = control.start(caller, requestId, op, null);
     Audited<Q, R> audited = new Audited<>(call, op, access);
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).
-    KeyLookup lookup = control.lookup();
+    KeyLookup lookup = control.lookup(caller);
     Context context = RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup);
-    context =
-        BatchItemAccess.with(context, new BatchItemAccess(control, access.principal(), requestId));
+    context = BatchItemAccess.with(context, new BatchItemAccess(control, caller, requestId));
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
       private boolean rejected;

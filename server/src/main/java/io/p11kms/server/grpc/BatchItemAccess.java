@@ -3,6 +3,7 @@ package io.p11kms.server.grpc;
 import com.google.protobuf.Message;
 import io.grpc.Context;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.Caller;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.Operation;
 import java.util.function.Supplier;
@@ -19,12 +20,12 @@ final class BatchItemAccess {
   private static final BatchItemAccess NONE = new BatchItemAccess(null, null, null);
 
   private final AccessControl control;
-  private final String principal;
+  private final Caller caller;
   private final String requestId;
 
-  BatchItemAccess(AccessControl control, String principal, String requestId) {
+  BatchItemAccess(AccessControl control, Caller caller, String requestId) {
     this.control = control;
-    this.principal = principal;
+    this.caller = caller;
     this.requestId = requestId;
   }
 
@@ -53,7 +54,7 @@ final class BatchItemAccess {
       return operation.get();
     }
     return control.run(
-        principal,
+        caller,
         requestId + "/" + index,
         itemOperation,
         batch,

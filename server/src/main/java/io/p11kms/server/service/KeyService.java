@@ -160,9 +160,14 @@ public final class KeyService {
         page.nextMarker());
   }
 
-  /** A new, empty {@link KeyLookup} for one request. */
+  /** A new, empty {@link KeyLookup} for one request of a caller in {@code account}. */
+  public KeyLookup lookup(String account) {
+    return new KeyLookup(this, store, account);
+  }
+
+  /** A new, empty {@link KeyLookup} for one request in the default account. */
   public KeyLookup lookup() {
-    return new KeyLookup(this, store);
+    return lookup(arns.account());
   }
 
   /**

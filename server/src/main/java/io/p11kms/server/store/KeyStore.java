@@ -275,6 +275,9 @@ public interface KeyStore extends AutoCloseable {
   /** The leases for scheduled work in this store's database. */
   Leases leases();
 
+  /** The keys exposed to the external key store (XKS) proxy API, in this store's database. */
+  XksKeys xksKeys();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

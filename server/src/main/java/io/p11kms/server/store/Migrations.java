@@ -138,6 +138,19 @@ final class Migrations {
                   "ALTER TABLE key_versions ADD COLUMN public_key {BYTES}")),
           new Migration(
               7,
+              "external key store: keys exposed to the XKS proxy API",
+              List.of(
+                  // One row per exposed key: the external key id the XKS API names it by (unique
+                  // on this proxy), the key, and the usages it allows (ENCRYPT, DECRYPT or both,
+                  // comma-separated). No foreign key, as key_policies: a deleted key's row names
+                  // no key, and the XKS API finds none.
+                  "CREATE TABLE xks_keys ("
+                      + " external_key_id VARCHAR(128) NOT NULL PRIMARY KEY,"
+                      + " key_id VARCHAR(36) NOT NULL UNIQUE,"
+                      + " key_usage VARCHAR(32) NOT NULL,"
+                      + " created_at BIGINT NOT NULL)")),
+          new Migration(
+              8,
               "imported key material: check value, expiry, the version it is",
               List.of(
                   // One row per EXTERNAL key once material was first imported; kept while the

@@ -75,6 +75,7 @@ abstract class SchemaTest extends StoreContractPart {
             "grant_token",
             "created_at"));
     RELEASED.put("leases", List.of("name", "owner", "expires_at"));
+    RELEASED.put("xks_keys", List.of("external_key_id", "key_id", "key_usage", "created_at"));
     RELEASED.put(
         "imported_key_material",
         List.of(
@@ -90,7 +91,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(7);
+    assertThat(Migrations.latestVersion()).isEqualTo(8);
   }
 
   @Test

@@ -69,6 +69,14 @@ abstract class StoreContractTest {
   }
 
   @Nested
+  class Xks extends XksKeysTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
   class Leases extends LeasesTest {
     @Override
     protected String newDatabaseUrl() {

@@ -1,0 +1,213 @@
+package io.p11kms.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.p11kms.hsm.testing.TempDirs;
+import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.http.HttpListener;
+import io.p11kms.server.http.ListenerSecurity;
+import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP listener on real ports with real TLS: plaintext only on loopback in development mode,
+ * TLS from the gRPC listener's files, and client certificates not asked for, optional or required,
+ * as the front end chooses; the handler sees the verified client certificate.
+ */
+class HttpListenerIT {
+  private static final char[] STORE_PASSWORD = "test".toCharArray();
+
+  private static Path dir;
+  private static TestPki pki;
+  private static TestPki rogue;
+  private static SecurityConfig tls;
+  private static SecurityConfig dev;
+
+  @BeforeAll
+  static void pki() throws Exception {
+    dir = Files.createTempDirectory("p11kms-http-it");
+    pki = TestPki.create(dir, "test");
+    rogue = TestPki.create(dir, "rogue");
+    TestPki.Issued server = pki.server();
+    Path audit = dir.resolve("audit.log");
+    tls =
+        new SecurityConfig(
+            server.cert(),
+            server.key(),
+            pki.caFile(),
+            List.of(),
+            audit,
+            1000,
+            Duration.ofSeconds(60),
+            "audit-key",
+            false);
+    dev =
+        new SecurityConfig(
+            null, null, null, List.of(), audit, 1000, Duration.ofSeconds(60), "audit-key", true);
+  }
+
+  @AfterAll
+  static void cleanUp() throws Exception {
+    TempDirs.deleteTree(dir);
+  }
+
+  @Test
+  void developmentMode_plaintextOnLoopback_servesWithoutServerVersion() throws Exception {
+    try (HttpListener listener = start(ListenerSecurity.of(dev, ClientCertificates.NONE))) {
+      HttpResponse<String> response =
+          get(HttpClient.newBuilder(), "http://127.0.0.1:" + listener.port() + "/");
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("client certificate: none");
+      assertThat(response.headers().firstValue("Server")).isEmpty();
+    }
+  }
+
+  @Test
+  void plaintext_offLoopback_refused() {
+    assertThatThrownBy(
+            () ->
+                HttpListener.start(
+                    "test",
+                    "0.0.0.0",
+                    0,
+                    ListenerSecurity.of(dev, ClientCertificates.NONE),
+                    2,
+                    new Echo()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("loopback");
+  }
+
+  @Test
+  void neitherTlsNorDevelopmentMode_refused() {
+    SecurityConfig plain =
+        new SecurityConfig(
+            null,
+            null,
+            null,
+            List.of(),
+            dev.auditFile(),
+            1000,
+            Duration.ofSeconds(60),
+            "audit-key");
+    assertThatThrownBy(() -> ListenerSecurity.of(plain, ClientCertificates.NONE))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(SecurityConfig.DEV_MODE);
+  }
+
+  @Test
+  void tls_clientCertificatesRequired_refusesWithoutOne_seesTheOneSent() throws Exception {
+    try (HttpListener listener = start(ListenerSecurity.of(tls, ClientCertificates.REQUIRED))) {
+      String url = "https://localhost:" + listener.port() + "/";
+      HttpResponse<String> response = get(client(pki.client("alice", "spiffe://t/alice")), url);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo("client certificate: CN=alice");
+      assertThatThrownBy(() -> get(client(null), url)).isInstanceOf(IOException.class);
+      assertThatThrownBy(() -> get(client(rogue.client("mallory", "spiffe://t/m")), url))
+          .isInstanceOf(IOException.class);
+    }
+  }
+
+  @Test
+  void tls_clientCertificatesOptional_servesEither_neverSeesAnUntrustedOne() throws Exception {
+    try (HttpListener listener = start(ListenerSecurity.of(tls, ClientCertificates.OPTIONAL))) {
+      String url = "https://localhost:" + listener.port() + "/";
+      assertThat(get(client(pki.client("bob", "spiffe://t/bob")), url).body())
+          .isEqualTo("client certificate: CN=bob");
+      assertThat(get(client(null), url).body()).isEqualTo("client certificate: none");
+      // The server names its CA; a certificate of another CA is not taken for a client's.
+      assertThat(get(client(rogue.client("eve", "spiffe://t/e")), url).body())
+          .isEqualTo("client certificate: none");
+    }
+  }
+
+  @Test
+  void tls_clientCertificatesNotAskedFor_servesWithoutOne() throws Exception {
+    try (HttpListener listener = start(ListenerSecurity.of(tls, ClientCertificates.NONE))) {
+      String url = "https://localhost:" + listener.port() + "/";
+      assertThat(get(client(null), url).body()).isEqualTo("client certificate: none");
+      // Not asked for, a certificate the client holds is not sent.
+      assertThat(get(client(pki.client("carol", "spiffe://t/carol")), url).body())
+          .isEqualTo("client certificate: none");
+    }
+  }
+
+  private static HttpListener start(ListenerSecurity security) {
+    return HttpListener.start("test", "127.0.0.1", 0, security, 2, new Echo());
+  }
+
+  /** Answers with the subject of the client's certificate, or "none". */
+  private static final class Echo extends Handler.Abstract {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      X509Certificate client = HttpListener.clientCertificate(request);
+      response.setStatus(200);
+      Content.Sink.write(
+          response,
+          true,
+          "client certificate: "
+              + (client == null ? "none" : client.getSubjectX500Principal().getName()),
+          callback);
+      return true;
+    }
+  }
+
+  private static HttpResponse<String> get(HttpClient.Builder client, String url) throws Exception {
+    return client
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(10))
+        .build()
+        .send(
+            HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A client trusting the test CA, with {@code cert} as its certificate (null: none). */
+  private static HttpClient.Builder client(TestPki.Issued cert) throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(pki.caFile())) {
+      trust.setCertificateEntry(
+          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    KeyManagerFactory kmf = null;
+    if (cert != null) {
+      KeyStore keys = KeyStore.getInstance("PKCS12");
+      keys.load(null, null);
+      keys.setKeyEntry(
+          "client", cert.privateKey(), STORE_PASSWORD, new Certificate[] {cert.certificate()});
+      kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(keys, STORE_PASSWORD);
+    }
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    return HttpClient.newBuilder().sslContext(context);
+  }
+}
