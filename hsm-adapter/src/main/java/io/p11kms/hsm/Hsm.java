@@ -177,6 +177,20 @@ public interface Hsm extends AutoCloseable {
   }
 
   /**
+   * Imports {@code value} as an HMAC key: a session object (generic secret, SENSITIVE, SIGN and
+   * VERIFY its only usages, wrappable only by a trusted key) made with C_CreateObject, wrapped at
+   * once under the current HMAC domain key, and destroyed. For secrets that must be known outside
+   * the token once (an access key's secret, shown to the operator at creation) and used only inside
+   * it after; {@link #generateMac} with {@link HmacType#HMAC_SHA256} uses the EKT. The caller
+   * clears {@code value} after the call.
+   *
+   * @param value 16 to 128 bytes
+   */
+  default WrappedKey importHmacKey(byte[] value) {
+    throw new UnsupportedOperationException("this token adapter has no HMAC keys");
+  }
+
+  /**
    * Signs a digest with a wrapped private key made for {@link PrivateKeyUsage#SIGN}. The caller
    * hashes RAW messages itself.
    *

@@ -421,6 +421,14 @@ final class KeyTemplates {
     return hmacKey(true).valueLen(type.length());
   }
 
+  /**
+   * An HMAC key made from a known value (C_CreateObject): as {@link #hmacKey} EXTRACTABLE, so that
+   * it can be wrapped under the HMAC domain key at once, and only by a trusted key.
+   */
+  static AttributeVector importedHmacKey(byte[] value) {
+    return hmacKey(true).value(value);
+  }
+
   /** Finds secret keys that are token objects (domain keys are among them). */
   static AttributeVector tokenSecretKeys() {
     return new AttributeVector().class_(PKCS11Constants.CKO_SECRET_KEY).token(true);

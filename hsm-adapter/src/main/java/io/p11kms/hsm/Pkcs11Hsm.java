@@ -425,7 +425,7 @@ public final class Pkcs11Hsm implements Hsm {
     Mechanism mechanism =
         new Mechanism(
             PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA, new KEY_DERIVATION_STRING_DATA(salt));
-    return session.deriveKey(mechanism, hbk, KeyTemplates.derivedKey(forEncrypt));
+    return session.deriveKey(mechanism, hbk, RequestTemplates.derivedKey(forEncrypt));
   }
 
   /** AES-GCM encrypt, with the call this token encrypts correctly with. */
@@ -677,6 +677,13 @@ public final class Pkcs11Hsm implements Hsm {
     AsymmetricChecks.require(type != null, "an HMAC type is required");
     return asym(
         "generate HMAC key", (session, step) -> privateKeys.generateHmacKey(session, step, type));
+  }
+
+  @Override
+  public WrappedKey importHmacKey(byte[] value) {
+    AsymmetricChecks.importHmac(value);
+    return asym(
+        "import HMAC key", (session, step) -> privateKeys.importHmacKey(session, step, value));
   }
 
   @Override

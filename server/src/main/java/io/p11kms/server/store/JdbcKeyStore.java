@@ -11,8 +11,9 @@ import java.util.UUID;
  * The key store over JDBC, in standard SQL; what differs between databases is in {@link
  * SqlDialect}. One repository per part of the model (keys and versions, the key read of every
  * request, aliases, tags, rotations, deletion, domain-key re-wrap, policies and grants, leases,
- * keys exposed to XKS), all on one {@link Transactions}; this class only hands each call to its
- * repository. Open it with {@link KeyStores#open}, which also creates or migrates the schema.
+ * keys exposed to XKS, access keys), all on one {@link Transactions}; this class only hands each
+ * call to its repository. Open it with {@link KeyStores#open}, which also creates or migrates the
+ * schema.
  */
 public final class JdbcKeyStore implements KeyStore {
   /** The largest page a listing returns, as AWS KMS ListKeys. */
@@ -31,6 +32,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final Leases leases;
   private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
+  private final AccessKeys accessKeys;
 
   JdbcKeyStore(SqlDialect dialect) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
@@ -53,6 +55,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.leases = new LeaseRepository(tx);
     this.imported = new ImportedMaterialRepository(tx);
     this.xksKeys = new XksKeyRepository(tx);
+    this.accessKeys = new AccessKeyRepository(tx);
   }
 
   /** Creates the schema or brings it up to date. Called once, by {@link KeyStores#open}. */
@@ -83,6 +86,11 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public XksKeys xksKeys() {
     return xksKeys;
+  }
+
+  @Override
+  public AccessKeys accessKeys() {
+    return accessKeys;
   }
 
   // Keys and versions.

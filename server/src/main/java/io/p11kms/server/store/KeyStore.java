@@ -278,6 +278,9 @@ public interface KeyStore extends AutoCloseable {
   /** The keys exposed to the external key store (XKS) proxy API, in this store's database. */
   XksKeys xksKeys();
 
+  /** The access keys (SigV4 credentials) in this store's database. */
+  AccessKeys accessKeys();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

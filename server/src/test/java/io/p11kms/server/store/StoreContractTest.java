@@ -85,6 +85,14 @@ abstract class StoreContractTest {
   }
 
   @Nested
+  class AccessKeys extends AccessKeysTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
   class ConcurrentWriters extends ConcurrentWritersTest {
     @Override
     protected String newDatabaseUrl() {
