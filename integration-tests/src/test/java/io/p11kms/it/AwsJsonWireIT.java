@@ -157,6 +157,23 @@ class AwsJsonWireIT {
   }
 
   @Test
+  void whatThisServiceCannotDo_refusedNotDropped() throws Exception {
+    assertError(
+        post("TrentService.CreateKey", "{\"CustomKeyStoreId\":\"cks-1\"}"),
+        "UnsupportedOperationException");
+    assertError(
+        post("TrentService.CreateKey", "{\"MultiRegion\":true}"), "UnsupportedOperationException");
+    assertError(
+        post(
+            "TrentService.Decrypt",
+            "{\"CiphertextBlob\":\"AAAA\",\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}}"),
+        "UnsupportedOperationException");
+    assertError(
+        post("TrentService.GenerateRandom", "{\"NumberOfBytes\":8,\"CustomKeyStoreId\":\"c\"}"),
+        "UnsupportedOperationException");
+  }
+
+  @Test
   void oversizedBody_400Validation() throws Exception {
     String big = "{\"KeyId\":\"" + "a".repeat(300 * 1024) + "\"}";
     HttpResponse<String> response = post("TrentService.DescribeKey", big);

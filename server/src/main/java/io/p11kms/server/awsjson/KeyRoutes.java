@@ -12,6 +12,7 @@ import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
+import io.p11kms.server.service.Origin;
 import java.time.Instant;
 import java.util.List;
 
@@ -80,7 +81,9 @@ final class KeyRoutes {
       List<String> signingAlgorithms,
       List<String> macAlgorithms,
       Boolean multiRegion,
-      Integer pendingDeletionWindowInDays) {
+      Integer pendingDeletionWindowInDays,
+      String expirationModel,
+      Instant validTo) {
 
     static KeyMetadataJson of(KeyMetadata m) {
       return new KeyMetadataJson(
@@ -93,7 +96,7 @@ final class KeyRoutes {
           m.keyUsage().name(),
           AwsEnums.keyState(m.keyState()),
           m.deletionDate().orElse(null),
-          "AWS_KMS",
+          m.origin().name(),
           "CUSTOMER",
           m.keySpec().name(),
           m.keySpec().name(),
@@ -101,7 +104,9 @@ final class KeyRoutes {
           AwsEnums.names(m.signingAlgorithms()),
           AwsEnums.names(m.macAlgorithms()),
           false,
-          m.pendingDeletionWindowInDays().orElse(null));
+          m.pendingDeletionWindowInDays().orElse(null),
+          m.expirationModel().map(Enum::name).orElse(null),
+          m.validTo().orElse(null));
     }
 
     /** The account field of an ARN ({@code arn:partition:kms:region:account:key/id}). */
@@ -121,7 +126,8 @@ final class KeyRoutes {
                     r.description(),
                     AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
                     keySpec(r),
-                    r.tags().stream().map(KeyRoutes::tag).toList()),
+                    r.tags().stream().map(KeyRoutes::tag).toList(),
+                    AwsEnums.parse(Origin.class, r.origin(), "Origin")),
             m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
         Route.of(
             Operation.DESCRIBE_KEY,
@@ -150,13 +156,10 @@ final class KeyRoutes {
   }
 
   /**
-   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do
-   * (another origin, a custom key store, a multi-Region key) is refused, never quietly dropped.
+   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do (a
+   * custom key store, a multi-Region key) is refused, never quietly dropped.
    */
   private static KeySpec keySpec(CreateKeyRequest r) {
-    if (r.origin() != null && !r.origin().equals("AWS_KMS")) {
-      throw unsupported("Origin " + r.origin());
-    }
     if (r.customKeyStoreId() != null || r.xksKeyId() != null) {
       throw unsupported("A custom key store");
     }
