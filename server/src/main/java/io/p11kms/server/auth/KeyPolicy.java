@@ -18,13 +18,15 @@ import java.util.Set;
  * <p>Grammar: {@code Version}, {@code Id}, and {@code Statement} (one object or a list) with {@code
  * Sid}, {@code Effect} ({@code Allow} or {@code Deny}), {@code Principal} ({@code "*"} or {@code
  * {"AWS": principal or [principals]}}, where a principal is the caller's certificate principal
- * string exactly as the server derives it (SAN URI, else subject DN), or {@code "*"}), {@code
- * Action} ({@code kms:Encrypt}, wildcards such as {@code kms:*} or {@code kms:ReEncrypt*}, or a
- * list), {@code Resource} ({@code "*"} or the key's ARN, or a list), and {@code Condition} with
- * {@code StringEquals}, {@code StringLike}, {@code ForAllValues:StringEquals}, {@code
- * ForAllValues:StringLike}, {@code ForAnyValue:StringEquals}, {@code ForAnyValue:StringLike} on
- * {@code kms:EncryptionContext:<key>} and {@code kms:EncryptionContextKeys}. Anything else
- * (NotAction, NotPrincipal, other operators or keys) is rejected as malformed.
+ * string exactly as the server derives it (SAN URI, else subject DN), an account ({@code
+ * 111122223333} or {@code arn:aws:iam::111122223333:root}: every principal of that account), or
+ * {@code "*"}), {@code Action} ({@code kms:Encrypt}, wildcards such as {@code kms:*} or {@code
+ * kms:ReEncrypt*}, or a list), {@code Resource} ({@code "*"} or the key's ARN, or a list), and
+ * {@code Condition} with {@code StringEquals}, {@code StringLike}, {@code
+ * ForAllValues:StringEquals}, {@code ForAllValues:StringLike}, {@code ForAnyValue:StringEquals},
+ * {@code ForAnyValue:StringLike} on {@code kms:EncryptionContext:<key>} and {@code
+ * kms:EncryptionContextKeys}. Anything else (NotAction, NotPrincipal, other operators or keys) is
+ * rejected as malformed.
  */
 public final class KeyPolicy {
   /** The largest policy document, in bytes of UTF-8, as AWS KMS. */
@@ -125,9 +127,20 @@ public final class KeyPolicy {
   /** What this policy says about {@code action} on {@code keyArn} by {@code principal}. */
   public Effect evaluate(
       String principal, String action, String keyArn, Map<String, String> context) {
+    return evaluate(principal, null, action, keyArn, context);
+  }
+
+  /**
+   * What this policy says about {@code action} on {@code keyArn} by {@code principal} of {@code
+   * account} (null: no account): a statement's principal applies when it is {@code "*"}, the
+   * principal itself, or its account ({@code 111122223333} or {@code
+   * arn:<partition>:iam::111122223333:root}: every principal of that account).
+   */
+  public Effect evaluate(
+      String principal, String account, String action, String keyArn, Map<String, String> context) {
     boolean allowed = false;
     for (Statement s : statements) {
-      if (applies(s, principal, action, keyArn, context)) {
+      if (applies(s, principal, account, action, keyArn, context)) {
         if (!s.allow()) {
           return Effect.DENY;
         }
@@ -137,9 +150,35 @@ public final class KeyPolicy {
     return allowed ? Effect.ALLOW : Effect.NONE;
   }
 
+  /**
+   * Whether an Allow statement names {@code principal}, its {@code account} or {@code "*"} (a key
+   * open to everyone is open to every account, as in AWS): whether the policy lets a principal of
+   * another account than the key's in at all.
+   */
+  public boolean admits(String principal, String account) {
+    return statements.stream()
+        .anyMatch(
+            s -> s.allow() && s.principals().stream().anyMatch(p -> names(p, principal, account)));
+  }
+
+  private static boolean names(String p, String principal, String account) {
+    if (p.equals("*") || p.equals(principal)) {
+      return true;
+    }
+    if (account == null) {
+      return false;
+    }
+    return p.equals(account) || (p.startsWith("arn:") && p.endsWith(":iam::" + account + ":root"));
+  }
+
   private static boolean applies(
-      Statement s, String principal, String action, String keyArn, Map<String, String> context) {
-    return s.principals().stream().anyMatch(p -> p.equals("*") || p.equals(principal))
+      Statement s,
+      String principal,
+      String account,
+      String action,
+      String keyArn,
+      Map<String, String> context) {
+    return s.principals().stream().anyMatch(p -> names(p, principal, account))
         && s.actions().stream().anyMatch(a -> Actions.matches(a, action))
         && s.resources().stream().anyMatch(r -> r.equals("*") || r.equals(keyArn))
         && s.conditions().stream().allMatch(c -> holds(c, context));
