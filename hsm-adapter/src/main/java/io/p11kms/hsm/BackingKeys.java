@@ -174,7 +174,7 @@ final class BackingKeys {
         new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
         domainKey,
         key.ekt(),
-        KeyTemplates.unwrappedBackingKey(use));
+        RequestTemplates.unwrappedBackingKey(use));
   }
 
   void destroyQuietly(Session session, long handle) {

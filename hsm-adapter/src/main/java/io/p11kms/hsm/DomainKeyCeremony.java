@@ -133,6 +133,89 @@ public final class DomainKeyCeremony {
     return created;
   }
 
+  /**
+   * The ceremony on a token that does not enforce custody ({@link
+   * TokenCapabilities#custodyEnforced()} false): a user session generates the domain keys of {@code
+   * generation}, each unless present, from {@link KeyTemplates#domainKeyWithoutCustody}.
+   *
+   * <p>Why not the SO: on such a token TRUSTED is no privilege of the SO, and NSS softoken's SO
+   * exists only until the user PIN is set and cannot make a secret key even then (its token secret
+   * keys are private objects, which an SO session cannot create: CKR_USER_NOT_LOGGED_IN). The keys
+   * get the same labels, TRUSTED, usages and MODIFIABLE false as on any token, so the adapter finds
+   * and uses them the same way; the custody they would give on another token is not there.
+   *
+   * @return the labels created, in order
+   * @throws HsmException when the token enforces custody (its SO runs {@link #createDomainKey}),
+   *     refuses the PIN, or holds every key already
+   */
+  public static List<String> createDomainKeyAsUser(HsmConfig config, int generation) {
+    if (generation < 1) {
+      throw new IllegalArgumentException(
+          "domain key generation must be at least 1, was " + generation);
+    }
+    List<String> created = new ArrayList<>();
+    PKCS11Module module = Pkcs11Modules.acquire(config);
+    String step = "find token";
+    try {
+      Token token = TokenFinder.byLabel(module, config.tokenLabel());
+      step = "C_OpenSession";
+      Session session = token.openSession(true);
+      try {
+        step = "C_Login";
+        char[] pin = config.userPin().read();
+        try {
+          session.login(PKCS11Constants.CKU_USER, pin);
+        } finally {
+          java.util.Arrays.fill(pin, '\0');
+        }
+        try {
+          step = "probe";
+          if (TokenCapabilities.probe(token).custodyEnforced()) {
+            throw new HsmException(
+                "token "
+                    + config.tokenLabel()
+                    + " enforces custody: its security officer makes the domain keys"
+                    + " (init-domain-key)");
+          }
+          for (DomainKeyRole role : DomainKeyRole.values()) {
+            step = "C_FindObjects";
+            if (session.findObjectsSingle(KeyTemplates.domainKeyByLabel(role, generation), 1).length
+                > 0) {
+              continue;
+            }
+            step = "C_GenerateKey";
+            generate(session, KeyTemplates.domainKeyWithoutCustody(role, generation));
+            created.add(role.label(generation));
+          }
+          if (created.isEmpty()) {
+            throw new HsmException(
+                "the domain keys of generation "
+                    + generation
+                    + " already exist on token "
+                    + config.tokenLabel());
+          }
+          LOG.warn(
+              "created {} on token {}, which does not enforce custody",
+              String.join(" and ", created),
+              config.tokenLabel());
+        } finally {
+          try {
+            session.logout();
+          } catch (PKCS11Exception e) {
+            // The session is closed next; the login goes with it.
+          }
+        }
+      } finally {
+        SecurityOfficer.closeQuietly(session);
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map("domain key ceremony: " + step, e);
+    } finally {
+      Pkcs11Modules.release(config.modulePath());
+    }
+    return created;
+  }
+
   private static void generate(Session session, AttributeVector template) throws PKCS11Exception {
     long handle = session.generateKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN), template);
     verifyAttributes(session, handle, template);

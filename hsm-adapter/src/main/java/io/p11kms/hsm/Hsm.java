@@ -78,6 +78,11 @@ public interface Hsm extends AutoCloseable {
     return true;
   }
 
+  /** What the token says it is (manufacturer, model, serial number, label), read when opened. */
+  default TokenIdentity identity() {
+    return TokenIdentity.UNKNOWN;
+  }
+
   /**
    * Creates an HMAC-SHA256 key labelled {@code label} in the token (a private, sensitive,
    * non-extractable token object that can only sign and verify) unless one exists. A key counts
@@ -168,6 +173,20 @@ public interface Hsm extends AutoCloseable {
    * usages) and returns it only wrapped under the current HMAC domain key.
    */
   default WrappedKey generateHmacKey(HmacType type) {
+    throw new UnsupportedOperationException("this token adapter has no HMAC keys");
+  }
+
+  /**
+   * Imports {@code value} as an HMAC key: a session object (generic secret, SENSITIVE, SIGN and
+   * VERIFY its only usages, wrappable only by a trusted key) made with C_CreateObject, wrapped at
+   * once under the current HMAC domain key, and destroyed. For secrets that must be known outside
+   * the token once (an access key's secret, shown to the operator at creation) and used only inside
+   * it after; {@link #generateMac} with {@link HmacType#HMAC_SHA256} uses the EKT. The caller
+   * clears {@code value} after the call.
+   *
+   * @param value 16 to 128 bytes
+   */
+  default WrappedKey importHmacKey(byte[] value) {
     throw new UnsupportedOperationException("this token adapter has no HMAC keys");
   }
 

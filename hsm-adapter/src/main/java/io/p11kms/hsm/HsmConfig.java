@@ -20,6 +20,12 @@ import java.time.Duration;
  * @param libraryRecycleObjects after how many objects made the PKCS#11 library is initialized
  *     afresh ({@link LibraryRecycling}): 0 never, {@link #LIBRARY_RECYCLE_AUTO} a bound only for a
  *     library that needs one (SoftHSM2)
+ * @param moduleInitString passed in {@code C_Initialize}'s {@code pReserved}, empty for none: NSS
+ *     softoken reads its configuration there ({@code configdir='sql:/path'
+ *     dbTokenDescription='label'})
+ * @param allowUnenforcedCustody whether to run on a token that does not enforce key custody ({@link
+ *     TokenCapabilities#custodyEnforced()}): there anyone with the user PIN can take key material
+ *     out, so it is refused unless this is set, for development and tests only
  */
 public record HsmConfig(
     Path modulePath,
@@ -31,7 +37,9 @@ public record HsmConfig(
     int cacheMaxKeys,
     Duration cacheMaxAge,
     Duration reopenInterval,
-    long libraryRecycleObjects) {
+    long libraryRecycleObjects,
+    String moduleInitString,
+    boolean allowUnenforcedCustody) {
 
   public static final int DEFAULT_SESSION_POOL_SIZE = 8;
   public static final Duration DEFAULT_BORROW_TIMEOUT = Duration.ofSeconds(5);
@@ -82,6 +90,36 @@ public record HsmConfig(
               + ", was "
               + libraryRecycleObjects);
     }
+    if (moduleInitString == null) {
+      moduleInitString = "";
+    }
+  }
+
+  /** Without an initialization string, on a token that must enforce custody. */
+  public HsmConfig(
+      Path modulePath,
+      String tokenLabel,
+      PinSource userPin,
+      int sessionPoolSize,
+      Duration borrowTimeout,
+      Duration callTimeout,
+      int cacheMaxKeys,
+      Duration cacheMaxAge,
+      Duration reopenInterval,
+      long libraryRecycleObjects) {
+    this(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval,
+        libraryRecycleObjects,
+        "",
+        false);
   }
 
   /** With the default call deadline, cache bounds and reopen interval. */
@@ -121,7 +159,9 @@ public record HsmConfig(
         cacheMaxKeys,
         cacheMaxAge,
         reopenInterval,
-        libraryRecycleObjects);
+        libraryRecycleObjects,
+        moduleInitString,
+        allowUnenforcedCustody);
   }
 
   /** This configuration with other cache bounds ({@code maxKeys} 0 turns the cache off). */
@@ -136,7 +176,9 @@ public record HsmConfig(
         maxKeys,
         maxAge,
         reopenInterval,
-        libraryRecycleObjects);
+        libraryRecycleObjects,
+        moduleInitString,
+        allowUnenforcedCustody);
   }
 
   /** This configuration with another reopen interval. */
@@ -151,7 +193,9 @@ public record HsmConfig(
         cacheMaxKeys,
         cacheMaxAge,
         interval,
-        libraryRecycleObjects);
+        libraryRecycleObjects,
+        moduleInitString,
+        allowUnenforcedCustody);
   }
 
   /** This configuration with other session pool bounds. */
@@ -166,7 +210,9 @@ public record HsmConfig(
         cacheMaxKeys,
         cacheMaxAge,
         reopenInterval,
-        libraryRecycleObjects);
+        libraryRecycleObjects,
+        moduleInitString,
+        allowUnenforcedCustody);
   }
 
   /** This configuration with another library recycle bound (0 never; or at least 1,000). */
@@ -181,12 +227,48 @@ public record HsmConfig(
         cacheMaxKeys,
         cacheMaxAge,
         reopenInterval,
-        objects);
+        objects,
+        moduleInitString,
+        allowUnenforcedCustody);
   }
 
   private static void requirePositive(Duration value, String what) {
     if (value == null || value.isNegative() || value.isZero()) {
       throw new IllegalArgumentException(what + " must be positive");
     }
+  }
+
+  /** This configuration with another initialization string for {@code C_Initialize}. */
+  public HsmConfig withModuleInitString(String initString) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval,
+        libraryRecycleObjects,
+        initString,
+        allowUnenforcedCustody);
+  }
+
+  /** This configuration, allowing a token that does not enforce custody or not. */
+  public HsmConfig withUnenforcedCustody(boolean allow) {
+    return new HsmConfig(
+        modulePath,
+        tokenLabel,
+        userPin,
+        sessionPoolSize,
+        borrowTimeout,
+        callTimeout,
+        cacheMaxKeys,
+        cacheMaxAge,
+        reopenInterval,
+        libraryRecycleObjects,
+        moduleInitString,
+        allow);
   }
 }

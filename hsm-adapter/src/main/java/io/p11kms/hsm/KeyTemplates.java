@@ -133,6 +133,20 @@ final class KeyTemplates {
     return domainKey(role, generation, wrapTemplate(role), unwrapTemplate(role));
   }
 
+  /**
+   * A domain key of {@code role} for a token that does not enforce custody ({@link
+   * TokenCapabilities#custodyEnforced()}): {@link #domainKey(DomainKeyRole, int)} without the
+   * attributes such a token neither keeps nor enforces. NSS softoken 3.87 refuses CKA_COPYABLE and
+   * CKA_DESTROYABLE on a token object (CKR_GENERAL_ERROR: its database has no column for them) and
+   * drops CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE. What it keeps (TRUSTED, SENSITIVE, the usages,
+   * MODIFIABLE false) is set as on any token. Not EXTRACTABLE: such a token does not stop a wrap
+   * under an untrusted key, so the domain key itself never leaves it, and it is no source of a
+   * domain join.
+   */
+  static AttributeVector domainKeyWithoutCustody(DomainKeyRole role, int generation) {
+    return domainKey(role, generation, null, null);
+  }
+
   /** {@code domain-key/<generation>}: {@link #domainKey(DomainKeyRole, int)} for backing keys. */
   static AttributeVector domainKey(int generation) {
     return domainKey(DomainKeyRole.SYMMETRIC, generation);
@@ -173,29 +187,33 @@ final class KeyTemplates {
     };
   }
 
+  /**
+   * With {@code wrap} and {@code unwrap} null: for a token without custody, no templates, no
+   * COPYABLE or DESTROYABLE, and not EXTRACTABLE.
+   */
   private static AttributeVector domainKey(
       DomainKeyRole role, int generation, AttributeVector wrap, AttributeVector unwrap) {
-    return AttributeVector.newAESSecretKey()
-        .valueLen(AES_256_BYTES)
-        .label(role.label(generation))
-        .token(true)
-        .private_(false)
-        .trusted(true)
-        .sensitive(true)
-        .extractable(true)
-        .wrapWithTrusted(true)
-        .wrap(true)
-        .unwrap(true)
-        .encrypt(false)
-        .decrypt(false)
-        .sign(false)
-        .verify(false)
-        .derive(false)
-        .copyable(false)
-        .destroyable(false)
-        .wrapTemplate(wrap)
-        .unwrapTemplate(unwrap)
-        .modifiable(false);
+    AttributeVector key =
+        AttributeVector.newAESSecretKey()
+            .valueLen(AES_256_BYTES)
+            .label(role.label(generation))
+            .token(true)
+            .private_(false)
+            .trusted(true)
+            .sensitive(true)
+            .extractable(wrap != null)
+            .wrapWithTrusted(true)
+            .wrap(true)
+            .unwrap(true)
+            .encrypt(false)
+            .decrypt(false)
+            .sign(false)
+            .verify(false)
+            .derive(false);
+    if (wrap != null) {
+      key.copyable(false).destroyable(false).wrapTemplate(wrap).unwrapTemplate(unwrap);
+    }
+    return key.modifiable(false);
   }
 
   /**
@@ -283,11 +301,18 @@ final class KeyTemplates {
 
   /** Finds the TRUSTED domain key of {@code role} and {@code generation}. */
   static AttributeVector trustedDomainKeyByLabel(DomainKeyRole role, int generation) {
+    return domainKeyByLabel(role, generation).trusted(true);
+  }
+
+  /**
+   * Finds any secret token object labelled as the domain key of {@code role} and {@code
+   * generation}.
+   */
+  static AttributeVector domainKeyByLabel(DomainKeyRole role, int generation) {
     return new AttributeVector()
         .class_(PKCS11Constants.CKO_SECRET_KEY)
         .token(true)
-        .label(role.label(generation))
-        .trusted(true);
+        .label(role.label(generation));
   }
 
   static AttributeVector trustedAsymDomainKeyByLabel(int generation) {
@@ -325,7 +350,9 @@ final class KeyTemplates {
 
   /**
    * The public half of a generated pair: a session object only read (its modulus or point), so no
-   * usage at all.
+   * usage that needs it. VERIFY and ENCRYPT are left to the token: NSS softoken 3.87 refuses either
+   * set false on a key pair's public half (CKR_KEY_TYPE_INCONSISTENT), and both are operations
+   * anyone can do with the public key, which is destroyed once read.
    */
   static AttributeVector publicKey(KeyPairType type) {
     AttributeVector template;
@@ -340,9 +367,7 @@ final class KeyTemplates {
     return template
         .token(false)
         .private_(false)
-        .verify(false)
         .verifyRecover(false)
-        .encrypt(false)
         .wrap(false)
         .derive(false)
         .modifiable(false);
@@ -394,6 +419,14 @@ final class KeyTemplates {
   /** A new HMAC key of {@code type}'s length. */
   static AttributeVector newHmacKey(HmacType type) {
     return hmacKey(true).valueLen(type.length());
+  }
+
+  /**
+   * An HMAC key made from a known value (C_CreateObject): as {@link #hmacKey} EXTRACTABLE, so that
+   * it can be wrapped under the HMAC domain key at once, and only by a trusted key.
+   */
+  static AttributeVector importedHmacKey(byte[] value) {
+    return hmacKey(true).value(value);
   }
 
   /** Finds secret keys that are token objects (domain keys are among them). */
@@ -450,14 +483,24 @@ final class KeyTemplates {
    * extractable) does not match.
    */
   static AttributeVector signingKeyByLabel(String label) {
-    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
-        .label(label)
-        .token(true)
-        .private_(true)
-        .sign(true)
-        .alwaysSensitive(true)
-        .neverExtractable(true)
-        .local(true);
+    return signingKeyByLabel(label, true);
+  }
+
+  /**
+   * As {@link #signingKeyByLabel(String)}, without LOCAL when {@code local} is false: for a token
+   * that does not mark the keys it generates LOCAL ({@link
+   * TokenCapabilities#marksGeneratedKeysLocal()}; NSS softoken 3.87 leaves CKA_LOCAL false).
+   */
+  static AttributeVector signingKeyByLabel(String label, boolean local) {
+    AttributeVector template =
+        AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+            .label(label)
+            .token(true)
+            .private_(true)
+            .sign(true)
+            .alwaysSensitive(true)
+            .neverExtractable(true);
+    return local ? template.local(true) : template;
   }
 
   /**

@@ -11,7 +11,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
-import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
+import org.xipki.pkcs11.wrapper.TokenInfo;
 import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
 
 /**
@@ -31,7 +31,6 @@ import org.xipki.pkcs11.wrapper.params.KEY_DERIVATION_STRING_DATA;
  */
 public final class Pkcs11Hsm implements Hsm {
   private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
-  private static final int GCM_TAG_BITS = TAG_LENGTH * 8;
   private static final int MAX_RANDOM_BYTES = 1024;
   private static final int RSA_GENERATION_DEADLINE_FACTOR = 6;
 
@@ -41,15 +40,24 @@ public final class Pkcs11Hsm implements Hsm {
   private final DomainKeys domainKeys;
   private final BackingKeys backingKeys;
   private final Derivation preferred;
+  private final TokenCapabilities capabilities;
   private final long[] mechanisms;
+  private final TokenIdentity identity;
   // Whether the token runs each derivation, decided once from its mechanism list.
   private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
-      HsmConfig config, TokenConnection connection, Derivation preferred, long[] mechanisms) {
+      HsmConfig config,
+      TokenConnection connection,
+      Derivation preferred,
+      TokenCapabilities capabilities,
+      long[] mechanisms,
+      TokenIdentity identity) {
     this.config = config;
+    this.capabilities = capabilities;
+    this.identity = identity;
     this.connection = connection;
     this.calls = connection.calls();
     this.domainKeys = connection.domainKeys();
@@ -90,12 +98,29 @@ public final class Pkcs11Hsm implements Hsm {
    */
   static Pkcs11Hsm open(
       HsmConfig config, TokenCallInterceptor interceptor, StandbyLibrary.Loader standbyLoader) {
-    PKCS11Module module = Pkcs11Modules.acquire(config.modulePath());
+    PKCS11Module module = Pkcs11Modules.acquire(config);
     TokenConnection connection = null;
     try {
       connection = TokenConnection.open(config, interceptor, module, standbyLoader);
       long[] mechanisms = connection.token().getMechanismList();
       Derivation preferred = MechanismProbe.choose(mechanisms);
+      TokenCapabilities capabilities = TokenCapabilities.probe(connection.token());
+      if (!capabilities.custodyEnforced()) {
+        if (!config.allowUnenforcedCustody()) {
+          throw new HsmException(
+              "token "
+                  + config.tokenLabel()
+                  + " does not enforce key custody ("
+                  + String.join("; ", capabilities.custodyGaps())
+                  + "): anyone with the user PIN can take key material out. Refused; allow it"
+                  + " for development and tests only");
+        }
+        LOG.warn(
+            "token {} does not enforce key custody ({}): allowed by configuration, for development"
+                + " and tests only",
+            config.tokenLabel(),
+            String.join("; ", capabilities.custodyGaps()));
+      }
       int generation = connection.domainKeys().currentGeneration();
       if (generation == 0) {
         LOG.warn(
@@ -103,16 +128,18 @@ public final class Pkcs11Hsm implements Hsm {
             config.tokenLabel());
       }
       LOG.info(
-          "opened token {} (domain key generation {}, derivation {}, {} sessions, call deadline"
-              + " {} ms, backing key cache {} keys / {} s)",
+          "opened token {} (domain key generation {}, derivation {}, AES-GCM encryption {}, {}"
+              + " sessions, call deadline {} ms, backing key cache {} keys / {} s)",
           config.tokenLabel(),
           generation,
           preferred,
+          capabilities.gcmEncryption(),
           config.sessionPoolSize(),
           config.callTimeout().toMillis(),
           config.cacheMaxKeys(),
           config.cacheMaxAge().toSeconds());
-      return new Pkcs11Hsm(config, connection, preferred, mechanisms);
+      return new Pkcs11Hsm(
+          config, connection, preferred, capabilities, mechanisms, identity(connection));
     } catch (PKCS11Exception e) {
       closeQuietly(connection);
       Pkcs11Modules.release(config.modulePath());
@@ -124,10 +151,34 @@ public final class Pkcs11Hsm implements Hsm {
     }
   }
 
+  private static TokenIdentity identity(TokenConnection connection) throws PKCS11Exception {
+    TokenInfo info = connection.token().getTokenInfo();
+    String firmware = info.getFirmwareVersion() == null ? "" : info.getFirmwareVersion().toString();
+    return new TokenIdentity(
+        trimmed(info.getManufacturerID()),
+        trimmed(info.getModel()) + (firmware.isEmpty() ? "" : " firmware " + firmware),
+        trimmed(info.getSerialNumber()),
+        trimmed(info.getLabel()));
+  }
+
+  private static String trimmed(String s) {
+    return s == null ? "" : s.trim();
+  }
+
+  @Override
+  public TokenIdentity identity() {
+    return identity;
+  }
+
   private static void closeQuietly(TokenConnection connection) {
     if (connection != null) {
       connection.close();
     }
+  }
+
+  /** What this token was found to do where tokens differ, probed at open. */
+  public TokenCapabilities capabilities() {
+    return capabilities;
   }
 
   @Override
@@ -281,7 +332,7 @@ public final class Pkcs11Hsm implements Hsm {
           (session, key) -> {
             step.name = "C_Decrypt";
             calls.before(step.name);
-            return session.decryptSingle(gcm(iv, aad), key, ciphertextAndTag);
+            return GcmEncryption.decrypt(session, key, iv, aad, ciphertextAndTag);
           });
     } catch (DerivationMismatch e) {
       throw new HsmDecryptionFailedException(Pkcs11Errors.DECRYPTION_FAILED);
@@ -371,28 +422,14 @@ public final class Pkcs11Hsm implements Hsm {
     Mechanism mechanism =
         new Mechanism(
             PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA, new KEY_DERIVATION_STRING_DATA(salt));
-    return session.deriveKey(mechanism, hbk, KeyTemplates.derivedKey(forEncrypt));
+    return session.deriveKey(mechanism, hbk, RequestTemplates.derivedKey(forEncrypt));
   }
 
-  /**
-   * AES-GCM encrypt. An empty plaintext goes through C_EncryptInit and C_EncryptFinal: the wrapper
-   * passes an empty array as a NULL pointer, which SoftHSM2's C_Encrypt rejects with {@code
-   * CKR_ARGUMENTS_BAD}.
-   */
+  /** AES-GCM encrypt, with the call this token encrypts correctly with. */
   private byte[] gcmEncrypt(Session session, long key, byte[] iv, byte[] aad, byte[] plaintext)
       throws PKCS11Exception {
     calls.before("C_Encrypt");
-    if (plaintext.length > 0) {
-      return session.encryptSingle(gcm(iv, aad), key, plaintext);
-    }
-    session.encryptInit(gcm(iv, aad), key);
-    return session.encryptFinal();
-  }
-
-  private static Mechanism gcm(byte[] iv, byte[] aad) {
-    return new Mechanism(
-        PKCS11Constants.CKM_AES_GCM,
-        new GCM_PARAMS(iv, aad == null ? new byte[0] : aad, GCM_TAG_BITS));
+    return capabilities.gcmEncryption().encrypt(session, key, iv, aad, plaintext);
   }
 
   private static void checkArguments(
@@ -452,7 +489,12 @@ public final class Pkcs11Hsm implements Hsm {
           "create signing key",
           session -> {
             checkOpen();
-            if (session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 1).length == 0) {
+            if (session.findObjectsSingle(
+                        KeyTemplates.signingKeyByLabel(
+                            label, capabilities.marksGeneratedKeysLocal()),
+                        1)
+                    .length
+                == 0) {
               calls.before("C_GenerateKey");
               session.generateKey(
                   new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
@@ -474,7 +516,10 @@ public final class Pkcs11Hsm implements Hsm {
           "sign",
           session -> {
             checkOpen();
-            long[] found = session.findObjectsSingle(KeyTemplates.signingKeyByLabel(label), 2);
+            long[] found =
+                session.findObjectsSingle(
+                    KeyTemplates.signingKeyByLabel(label, capabilities.marksGeneratedKeysLocal()),
+                    2);
             if (found.length != 1) {
               throw new HsmException(
                   found.length + " signing keys labelled " + label + " on the token; need one");
@@ -629,6 +674,13 @@ public final class Pkcs11Hsm implements Hsm {
     AsymmetricChecks.require(type != null, "an HMAC type is required");
     return asym(
         "generate HMAC key", (session, step) -> privateKeys.generateHmacKey(session, step, type));
+  }
+
+  @Override
+  public WrappedKey importHmacKey(byte[] value) {
+    AsymmetricChecks.importHmac(value);
+    return asym(
+        "import HMAC key", (session, step) -> privateKeys.importHmacKey(session, step, value));
   }
 
   @Override

@@ -68,7 +68,9 @@ final class PrivateKeys {
 
   /**
    * The key pair types of this token, probed once: RSA and the NIST curves from the mechanism list,
-   * secp256k1 by generating (and destroying) one pair, since the list does not name curves.
+   * secp256k1 by generating (and destroying) one pair, since the list does not name curves. EC keys
+   * only where an EC private key wrapped with CKM_AES_KEY_WRAP_PAD unwraps again (NSS softoken 3.87
+   * wraps one and refuses to unwrap it, CKR_TEMPLATE_INCOMPLETE).
    */
   Set<KeyPairType> supported(Session session) throws PKCS11Exception {
     Set<KeyPairType> known = supported;
@@ -82,7 +84,7 @@ final class PrivateKeys {
               || mechanisms.contains(PKCS11Constants.CKM_RSA_X_509))) {
         types.addAll(EnumSet.of(KeyPairType.RSA_2048, KeyPairType.RSA_3072, KeyPairType.RSA_4096));
       }
-      if (offers(EC_GEN, PKCS11Constants.CKM_ECDSA)) {
+      if (offers(EC_GEN, PKCS11Constants.CKM_ECDSA) && unwrapsAgain(session, KeyPairType.EC_P256)) {
         types.addAll(EnumSet.of(KeyPairType.EC_P256, KeyPairType.EC_P384, KeyPairType.EC_P521));
         if (canGenerate(session, KeyPairType.EC_SECP256K1)) {
           types.add(KeyPairType.EC_SECP256K1);
@@ -95,6 +97,48 @@ final class PrivateKeys {
 
   private boolean offers(long... wanted) {
     return LongStream.of(wanted).allMatch(mechanisms::contains);
+  }
+
+  /**
+   * Whether a private key of {@code type} wrapped with CKM_AES_KEY_WRAP_PAD unwraps again, tried on
+   * a readable pair and a throwaway wrapping key, all destroyed after.
+   */
+  private boolean unwrapsAgain(Session session, KeyPairType type) throws PKCS11Exception {
+    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+    try {
+      long wrapping =
+          session.generateKey(
+              new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
+              AttributeVector.newAESSecretKey()
+                  .valueLen(KeyTemplates.AES_256_BYTES)
+                  .token(false)
+                  .sensitive(true)
+                  .extractable(false)
+                  .wrap(true)
+                  .unwrap(true)
+                  .encrypt(false)
+                  .decrypt(false));
+      try {
+        byte[] wrapped = session.wrapKey(new Mechanism(KWP), wrapping, pair.getPrivateKey());
+        long unwrapped =
+            session.unwrapKey(
+                new Mechanism(KWP),
+                wrapping,
+                wrapped,
+                KeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
+        session.destroyObject(unwrapped);
+        return true;
+      } catch (PKCS11Exception e) {
+        if (Pkcs11Errors.recoveryFor(e.getErrorCode()) != Pkcs11Errors.Recovery.NONE) {
+          throw e;
+        }
+        return false;
+      } finally {
+        session.destroyObject(wrapping);
+      }
+    } finally {
+      destroyPair(session, pair);
+    }
   }
 
   private boolean canGenerate(Session session, KeyPairType type) throws PKCS11Exception {
@@ -143,6 +187,24 @@ final class PrivateKeys {
         session.generateKey(
             new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
             KeyTemplates.newHmacKey(type));
+    try {
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
+      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
+  WrappedKey importHmacKey(Session session, Pkcs11Hsm.Step step, byte[] value)
+      throws PKCS11Exception {
+    step.name = "find HMAC domain key";
+    int current = generation.current(session);
+    long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
+    step.name = "C_CreateObject";
+    calls.before(step.name);
+    long key = session.createObject(KeyTemplates.importedHmacKey(value));
     try {
       step.name = "C_WrapKey";
       calls.before(step.name);

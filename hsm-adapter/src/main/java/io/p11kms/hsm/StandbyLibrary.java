@@ -127,7 +127,7 @@ final class StandbyLibrary {
 
   private void initialize(PKCS11Module instance) throws PKCS11Exception {
     calls.before("C_Initialize");
-    Pkcs11Modules.initialize(instance);
+    Pkcs11Modules.initialize(instance, Pkcs11Modules.initStringOf(modulePath));
   }
 
   /**

@@ -641,7 +641,7 @@ final class TokenConnection implements AutoCloseable {
     if (todo == Recovery.REOPEN) {
       lastReopenNanos = System.nanoTime();
       calls.before("C_Initialize");
-      Pkcs11Modules.initialize(module);
+      Pkcs11Modules.initialize(module, config.moduleInitString());
       calls.before("C_GetSlotList");
       token = TokenFinder.byLabel(module, config.tokenLabel());
     }

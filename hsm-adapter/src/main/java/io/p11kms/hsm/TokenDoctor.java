@@ -16,11 +16,12 @@ import org.xipki.pkcs11.wrapper.Token;
 /**
  * Inspects a token the way the server will use it, and says what is wrong: the library loads, the
  * token is found by label, it lists every mechanism needed, the user PIN logs in, and every domain
- * key of every role has the attributes and templates custody depends on.
+ * key of every role has the attributes and templates custody depends on; what the token does where
+ * tokens differ ({@link TokenCapabilities}), custody first.
  *
- * <p>Read-only: it creates, changes and destroys nothing. It never stops at the first failure, so
- * that an operator sees everything at once; a step that cannot run because an earlier one failed is
- * not reported.
+ * <p>Read-only: it changes nothing on the token; the capability probe makes a few session keys and
+ * destroys them at once. It never stops at the first failure, so that an operator sees everything
+ * at once; a step that cannot run because an earlier one failed is not reported.
  */
 public final class TokenDoctor {
   /** Mechanisms every p11kms token needs, with the derivation checked separately. */
@@ -37,7 +38,7 @@ public final class TokenDoctor {
     Derivation derivation = null;
     PKCS11Module module;
     try {
-      module = Pkcs11Modules.acquire(config.modulePath());
+      module = Pkcs11Modules.acquire(config);
     } catch (HsmException e) {
       checks.add(fail("PKCS#11 library", e.getMessage()));
       return new TokenReport(config.tokenLabel(), mechanismNames, null, checks);
@@ -115,7 +116,8 @@ public final class TokenDoctor {
       } finally {
         Arrays.fill(pin, '\0');
       }
-      inspectDomainKeys(session, checks);
+      TokenCapabilities capabilities = inspectCapabilities(config, token, checks);
+      inspectDomainKeys(session, checks, capabilities);
     } finally {
       try {
         session.closeSession();
@@ -126,11 +128,57 @@ public final class TokenDoctor {
   }
 
   /**
+   * How AES-GCM is called, and whether the token enforces custody: a token that does not fails the
+   * check unless the configuration allows it (the server refuses it the same way).
+   */
+  private static TokenCapabilities inspectCapabilities(
+      HsmConfig config, Token token, List<TokenReport.Check> checks) {
+    TokenCapabilities capabilities;
+    try {
+      capabilities = TokenCapabilities.probe(token);
+    } catch (HsmException | PKCS11Exception e) {
+      checks.add(fail("AES-GCM", message(e)));
+      return null;
+    }
+    checks.add(
+        ok(
+            "AES-GCM",
+            capabilities.gcmEncryption() == GcmEncryption.MESSAGE
+                ? "encrypts with the PKCS#11 3.0 message API (its C_Encrypt is wrong)"
+                : "encrypts with C_Encrypt"));
+    if (capabilities.custodyEnforced()) {
+      checks.add(
+          ok(
+              "custody",
+              "enforced: only the SO sets CKA_TRUSTED, and CKA_WRAP_WITH_TRUSTED keys wrap only"
+                  + " under trusted keys"));
+    } else {
+      String gaps = String.join("; ", capabilities.custodyGaps());
+      checks.add(
+          config.allowUnenforcedCustody()
+              ? ok(
+                  "custody",
+                  "NOT enforced ("
+                      + gaps
+                      + "): allowed by configuration, for development and tests only")
+              : fail(
+                  "custody",
+                  "NOT enforced ("
+                      + gaps
+                      + "): anyone with the user PIN can take key material out; the server"
+                      + " refuses this token unless the configuration allows it"));
+    }
+    return capabilities;
+  }
+
+  /**
    * Every domain key of every role: its attributes and its templates, and whether the current
    * generation has one of each role (without the private or HMAC key one the service runs, but
    * makes no key pair or HMAC key).
    */
-  private static void inspectDomainKeys(Session session, List<TokenReport.Check> checks) {
+  private static void inspectDomainKeys(
+      Session session, List<TokenReport.Check> checks, TokenCapabilities capabilities) {
+    boolean templatesKept = capabilities == null || capabilities.keepsKeyTemplates();
     Map<DomainKeyRole, TreeMap<Integer, Long>> keys = new EnumMap<>(DomainKeyRole.class);
     for (DomainKeyRole role : DomainKeyRole.values()) {
       keys.put(role, new TreeMap<>());
@@ -168,7 +216,13 @@ public final class TokenDoctor {
       }
       for (var entry : keys.get(role).entrySet()) {
         inspectDomainKey(
-            session, role, entry.getKey(), entry.getValue(), entry.getKey() == current, checks);
+            session,
+            role,
+            entry.getKey(),
+            entry.getValue(),
+            entry.getKey() == current,
+            templatesKept,
+            checks);
       }
     }
   }
@@ -179,6 +233,7 @@ public final class TokenDoctor {
       int generation,
       long handle,
       boolean current,
+      boolean templatesKept,
       List<TokenReport.Check> checks) {
     String label = role.label(generation);
     try {
@@ -214,7 +269,10 @@ public final class TokenDoctor {
       expect(wrong, "CKA_SIGN", a.sign(), false);
       expect(wrong, "CKA_DERIVE", a.derive(), false);
       expect(wrong, "CKA_MODIFIABLE", a.modifiable(), false);
-      String templates = templates(role, generation, a, current, wrong);
+      String templates =
+          templatesKept
+              ? templates(role, generation, a, current, wrong)
+              : "the token keeps no CKA_WRAP_TEMPLATE or CKA_UNWRAP_TEMPLATE";
       String detail =
           extractable
               ? "attributes as required"

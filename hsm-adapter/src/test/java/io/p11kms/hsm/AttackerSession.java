@@ -24,7 +24,7 @@ public final class AttackerSession implements AutoCloseable {
 
   /** Opens a read-write session on {@code config}'s token and logs the user in with its PIN. */
   public static AttackerSession open(HsmConfig config) throws PKCS11Exception {
-    PKCS11Module module = Pkcs11Modules.acquire(config.modulePath());
+    PKCS11Module module = Pkcs11Modules.acquire(config);
     Session session = null;
     try {
       session = TokenFinder.byLabel(module, config.tokenLabel()).openSession(true);

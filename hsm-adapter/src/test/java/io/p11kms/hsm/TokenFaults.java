@@ -62,7 +62,12 @@ public final class TokenFaults {
     hsm.exclusiveForTest(
         (module, token) -> {
           module.finalize(null);
-          module.initialize();
+          Pkcs11Modules.initialize(
+              module,
+              Pkcs11Modules.initStringOf(
+                  java.nio.file.Path.of(
+                      ((iaik.pkcs.pkcs11.wrapper.PKCS11Implementation) module.getPKCS11Module())
+                          .getPkcs11ModulePath())));
         });
   }
 

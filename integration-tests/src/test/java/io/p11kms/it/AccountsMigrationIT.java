@@ -42,13 +42,13 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * A store of the release before accounts (schema 6), holding keys, an alias and ciphertexts a real
+ * A store of the release before accounts (schema 8), holding keys, an alias and ciphertexts a real
  * server made on a real token, opens under the accounts schema: every key is in the default account
  * (its ARN unchanged), the alias still resolves, every old ciphertext decrypts and old signatures
  * verify.
  */
 class AccountsMigrationIT {
-  private static final int RELEASE_BEFORE_ACCOUNTS = 6;
+  private static final int RELEASE_BEFORE_ACCOUNTS = 8;
 
   @Test
   void storeOfTheReleaseBeforeAccounts_opens_keysInTheDefaultAccount_oldCiphertextsDecrypt()
@@ -56,7 +56,7 @@ class AccountsMigrationIT {
     Path dir = Files.createTempDirectory("p11kms-accounts-migration");
     try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
       String made = "jdbc:sqlite:" + dir.resolve("made.db");
-      String old = "jdbc:sqlite:" + dir.resolve("release-6.db");
+      String old = "jdbc:sqlite:" + dir.resolve("release-8.db");
       List<KeyMetadata> keys = new ArrayList<>();
       List<ByteString> blobs = new ArrayList<>();
       ByteString signature;

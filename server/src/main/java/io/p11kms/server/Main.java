@@ -2,12 +2,14 @@ package io.p11kms.server;
 
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.server.admin.AccessKeyCommands;
 import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
+import io.p11kms.server.admin.XksCommands;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
@@ -37,6 +39,8 @@ import picocli.CommandLine.Option;
       StoreCommands.Export.class,
       StoreCommands.Import.class,
       AccountCommands.class,
+      XksCommands.class,
+      AccessKeyCommands.class,
       KmsCli.class,
     },
     description = "A key management service whose keys live in a PKCS#11 token.")

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * <p>PINs never reach the output: {@code softhsm2-util} is given them on its command line (fine for
  * a throwaway test token) and its output is read and dropped unless it fails.
  */
-public final class SoftHsmTestToken implements AutoCloseable {
+public final class SoftHsmTestToken implements TestToken {
   private static final String DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -217,11 +217,13 @@ public final class SoftHsmTestToken implements AutoCloseable {
   }
 
   /** The token label, {@code p11kms-test-<8 hex digits>}. */
+  @Override
   public String label() {
     return label;
   }
 
   /** A file (mode 0600) holding the user PIN, without a newline. */
+  @Override
   public Path userPinFile() {
     return userPinFile;
   }
@@ -232,11 +234,13 @@ public final class SoftHsmTestToken implements AutoCloseable {
   }
 
   /** The PKCS#11 library. */
+  @Override
   public Path modulePath() {
     return modulePath;
   }
 
   /** A configuration for {@code Pkcs11Hsm.open} with the default pool bounds. */
+  @Override
   public HsmConfig hsmConfig() {
     return new HsmConfig(modulePath, label, PinSource.fromFile(userPinFile));
   }

@@ -29,6 +29,10 @@ final class AccessChecks {
               .orElse(List.of());
       case CIPHERTEXT_AND_DESTINATION -> reEncrypt(op, request, keys);
       case ALIAS -> alias(op, request, keys);
+      case EXTERNAL_KEY_ID ->
+          keys.exposedKey(request.externalKeyId())
+              .map(k -> List.of(check(op, 0, k, Map.of())))
+              .orElse(List.of());
     };
   }
 

@@ -21,6 +21,7 @@ import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
@@ -202,9 +203,11 @@ public final class AccessControl implements AutoCloseable {
    * Refuses a caller of an account that does not exist (AccessDenied) first. Then each check: a key
    * of another account than the caller's is NotFound unless its policy lets the caller (or its
    * account) in, and AccessDenied unless the caller's own account allows using that account's keys
-   * (an administrator's always does); then the key policy and grants decide.
+   * (an administrator's always does); then the key policy (with an XKS request's requestMetadata)
+   * and grants decide.
    */
-  void authorize(Caller caller, List<Check> checks, KeyLookup lookup) {
+  void authorize(
+      Caller caller, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
     directory.requireKnown(caller);
     for (int i = 0; i < checks.size(); i++) {
       Check c = checks.get(i);
@@ -225,7 +228,14 @@ public final class AccessControl implements AutoCloseable {
         }
       }
       authorizer.check(
-          caller.principal(), caller.account(), c.action(), c.keyId(), arn, c.context(), policy);
+          caller.principal(),
+          caller.account(),
+          c.action(),
+          c.keyId(),
+          arn,
+          c.context(),
+          requestMetadata,
+          policy);
     }
   }
 

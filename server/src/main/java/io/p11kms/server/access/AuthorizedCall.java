@@ -6,6 +6,7 @@ import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.Operation;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.UUID;
 
@@ -13,7 +14,7 @@ import java.util.UUID;
  * One call's passage through {@link AccessControl}: {@link #authorize} before the operation runs,
  * then exactly one of {@link #succeeded} or {@link #failed}, which writes its audit record: who,
  * which operation, on which key, the names (never the values) of the encryption context, the
- * outcome and the AWS error name.
+ * outcome and the AWS error name, and an XKS request's requestMetadata.
  */
 public final class AuthorizedCall {
   private final AccessControl control;
@@ -24,6 +25,7 @@ public final class AuthorizedCall {
   private String keyArn = "";
   private String keyAccount;
   private List<String> contextKeys = List.of();
+  private Map<String, String> requestMetadata = Map.of();
 
   AuthorizedCall(
       AccessControl control, Caller caller, String requestId, Operation op, Operation auditedAs) {
@@ -52,6 +54,7 @@ public final class AuthorizedCall {
    * @throws io.p11kms.server.audit.AuditException when the audit log cannot be written
    */
   public void authorize(OperationRequest request, KeyLookup lookup) {
+    requestMetadata = request.requestMetadata();
     List<Check> checks = control.checks(op, request, lookup);
     if (!checks.isEmpty()) {
       Check first = checks.get(0);
@@ -61,7 +64,7 @@ public final class AuthorizedCall {
         contextKeys = new ArrayList<>(new TreeSet<>(first.context().keySet()));
       }
     }
-    control.authorize(caller, checks, lookup);
+    control.authorize(caller, checks, lookup, requestMetadata);
     if (auditedAs == null) {
       control.ensureAuditWritable();
     }
@@ -101,6 +104,7 @@ public final class AuthorizedCall {
             outcome,
             error,
             caller.account(),
-            keyAccount));
+            keyAccount,
+            requestMetadata));
   }
 }

@@ -63,4 +63,18 @@ public interface OperationRequest {
   default String policy() {
     return "";
   }
+
+  /** The external key id of an external key store (XKS) proxy API request. */
+  default String externalKeyId() {
+    return "";
+  }
+
+  /**
+   * The requestMetadata of an external key store (XKS) proxy API request, by the specification's
+   * field names ({@code awsPrincipalArn}, {@code kmsKeyArn}, {@code kmsOperation}, ...): written to
+   * its audit record, and the values of the {@code xks:<field>} condition keys of key policies.
+   */
+  default Map<String, String> requestMetadata() {
+    return Map.of();
+  }
 }

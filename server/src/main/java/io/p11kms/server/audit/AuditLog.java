@@ -88,9 +88,10 @@ public final class AuditLog implements AutoCloseable {
       String outcome,
       String error,
       String account,
-      String keyAccount) {
+      String keyAccount,
+      Map<String, String> requestMetadata) {
 
-    /** A record that names no account. */
+    /** A record that names no account and carries no requestMetadata. */
     public Entry(
         String requestId,
         String principal,
@@ -100,6 +101,30 @@ public final class AuditLog implements AutoCloseable {
         String outcome,
         String error) {
       this(requestId, principal, operation, keyArn, contextKeys, outcome, error, null, null);
+    }
+
+    /** A record without requestMetadata (every request but the XKS proxy API's). */
+    public Entry(
+        String requestId,
+        String principal,
+        String operation,
+        String keyArn,
+        List<String> contextKeys,
+        String outcome,
+        String error,
+        String account,
+        String keyAccount) {
+      this(
+          requestId,
+          principal,
+          operation,
+          keyArn,
+          contextKeys,
+          outcome,
+          error,
+          account,
+          keyAccount,
+          Map.of());
     }
   }
 
@@ -471,6 +496,14 @@ public final class AuditLog implements AutoCloseable {
       }
       g.writeStringField("outcome", e.outcome());
       g.writeStringField("error", e.error());
+      if (e.requestMetadata() != null && !e.requestMetadata().isEmpty()) {
+        g.writeObjectFieldStart("requestMetadata");
+        for (Map.Entry<String, String> m :
+            new java.util.TreeMap<>(e.requestMetadata()).entrySet()) {
+          g.writeStringField(m.getKey(), m.getValue());
+        }
+        g.writeEndObject();
+      }
       g.writeStringField("prev", prev);
       g.writeEndObject();
     } catch (IOException | RuntimeException x) {

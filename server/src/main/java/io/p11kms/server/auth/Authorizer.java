@@ -56,7 +56,23 @@ public final class Authorizer {
       UUID keyId,
       Map<String, String> context,
       Optional<String> policy) {
-    check(principal, null, action, keyId, arns.keyArn(keyId), context, policy);
+    check(principal, action, keyId, context, Map.of(), policy);
+  }
+
+  /**
+   * As above, with an XKS request's requestMetadata, the values of the policy's {@code xks:<field>}
+   * condition keys.
+   *
+   * @throws KmsException ACCESS_DENIED when not allowed
+   */
+  public void check(
+      String principal,
+      String action,
+      UUID keyId,
+      Map<String, String> context,
+      Map<String, String> requestMetadata,
+      Optional<String> policy) {
+    check(principal, null, action, keyId, arns.keyArn(keyId), context, requestMetadata, policy);
   }
 
   /**
@@ -72,8 +88,10 @@ public final class Authorizer {
       UUID keyId,
       String arn,
       Map<String, String> context,
+      Map<String, String> requestMetadata,
       Optional<String> policy) {
-    KeyPolicy.Effect effect = effect(principal, account, action, arn, context, policy);
+    KeyPolicy.Effect effect =
+        effect(principal, account, action, arn, context, requestMetadata, policy);
     if (effect == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -101,7 +119,7 @@ public final class Authorizer {
    */
   public void checkDelegation(String principal, GrantRecord proposed, Optional<String> policy) {
     String arn = arns.keyArn(proposed.keyId());
-    if (effect(principal, null, "kms:CreateGrant", arn, Map.of(), policy)
+    if (effect(principal, null, "kms:CreateGrant", arn, Map.of(), Map.of(), policy)
         == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -137,11 +155,12 @@ public final class Authorizer {
       String action,
       String arn,
       Map<String, String> context,
+      Map<String, String> requestMetadata,
       Optional<String> policy) {
     return policy
         .map(this::parsed)
         .or(() -> Optional.ofNullable(adminsOnly))
-        .map(p -> p.evaluate(principal, account, action, arn, context))
+        .map(p -> p.evaluate(principal, account, action, arn, context, requestMetadata))
         .orElse(KeyPolicy.Effect.NONE);
   }
 

@@ -24,9 +24,11 @@ import java.util.Set;
  * kms:ReEncrypt*}, or a list), {@code Resource} ({@code "*"} or the key's ARN, or a list), and
  * {@code Condition} with {@code StringEquals}, {@code StringLike}, {@code
  * ForAllValues:StringEquals}, {@code ForAllValues:StringLike}, {@code ForAnyValue:StringEquals},
- * {@code ForAnyValue:StringLike} on {@code kms:EncryptionContext:<key>} and {@code
- * kms:EncryptionContextKeys}. Anything else (NotAction, NotPrincipal, other operators or keys) is
- * rejected as malformed.
+ * {@code ForAnyValue:StringLike} on {@code kms:EncryptionContext:<key>}, {@code
+ * kms:EncryptionContextKeys} and, for the external key store proxy API's requests, {@code
+ * xks:<field>} of their requestMetadata ({@code xks:awsPrincipalArn}, {@code xks:kmsKeyArn}, ...; a
+ * field the request does not carry has no value, so a condition on it does not hold). Anything else
+ * (NotAction, NotPrincipal, other operators or keys) is rejected as malformed.
  */
 public final class KeyPolicy {
   /** The largest policy document, in bytes of UTF-8, as AWS KMS. */
@@ -47,6 +49,18 @@ public final class KeyPolicy {
           "ForAnyValue:StringLike");
   private static final String CONTEXT_PREFIX = "kms:EncryptionContext:";
   private static final String CONTEXT_KEYS = "kms:EncryptionContextKeys";
+  private static final String XKS_PREFIX = "xks:";
+
+  /** The requestMetadata fields of the XKS proxy API a condition may name. */
+  public static final Set<String> XKS_METADATA =
+      Set.of(
+          "awsPrincipalArn",
+          "awsSourceVpc",
+          "awsSourceVpce",
+          "kmsKeyArn",
+          "kmsOperation",
+          "kmsRequestId",
+          "kmsViaService");
 
   private final List<Statement> statements;
 
@@ -127,20 +141,36 @@ public final class KeyPolicy {
   /** What this policy says about {@code action} on {@code keyArn} by {@code principal}. */
   public Effect evaluate(
       String principal, String action, String keyArn, Map<String, String> context) {
-    return evaluate(principal, null, action, keyArn, context);
+    return evaluate(principal, null, action, keyArn, context, Map.of());
+  }
+
+  /** As above, for a request that carries XKS requestMetadata. */
+  public Effect evaluate(
+      String principal,
+      String action,
+      String keyArn,
+      Map<String, String> context,
+      Map<String, String> requestMetadata) {
+    return evaluate(principal, null, action, keyArn, context, requestMetadata);
   }
 
   /**
    * What this policy says about {@code action} on {@code keyArn} by {@code principal} of {@code
-   * account} (null: no account): a statement's principal applies when it is {@code "*"}, the
-   * principal itself, or its account ({@code 111122223333} or {@code
-   * arn:<partition>:iam::111122223333:root}: every principal of that account).
+   * account} (null: no account), for a request that may carry XKS requestMetadata: a statement's
+   * principal applies when it is {@code "*"}, the principal itself, or its account ({@code
+   * 111122223333} or {@code arn:<partition>:iam::111122223333:root}: every principal of that
+   * account).
    */
   public Effect evaluate(
-      String principal, String account, String action, String keyArn, Map<String, String> context) {
+      String principal,
+      String account,
+      String action,
+      String keyArn,
+      Map<String, String> context,
+      Map<String, String> requestMetadata) {
     boolean allowed = false;
     for (Statement s : statements) {
-      if (applies(s, principal, account, action, keyArn, context)) {
+      if (applies(s, principal, account, action, keyArn, context, requestMetadata)) {
         if (!s.allow()) {
           return Effect.DENY;
         }
@@ -177,17 +207,22 @@ public final class KeyPolicy {
       String account,
       String action,
       String keyArn,
-      Map<String, String> context) {
+      Map<String, String> context,
+      Map<String, String> requestMetadata) {
     return s.principals().stream().anyMatch(p -> names(p, principal, account))
         && s.actions().stream().anyMatch(a -> Actions.matches(a, action))
         && s.resources().stream().anyMatch(r -> r.equals("*") || r.equals(keyArn))
-        && s.conditions().stream().allMatch(c -> holds(c, context));
+        && s.conditions().stream().allMatch(c -> holds(c, context, requestMetadata));
   }
 
-  private static boolean holds(Condition c, Map<String, String> context) {
+  private static boolean holds(
+      Condition c, Map<String, String> context, Map<String, String> requestMetadata) {
     List<String> actual;
     if (c.key().equals(CONTEXT_KEYS)) {
       actual = List.copyOf(context.keySet());
+    } else if (c.key().startsWith(XKS_PREFIX)) {
+      String value = requestMetadata.get(c.key().substring(XKS_PREFIX.length()));
+      actual = value == null ? List.of() : List.of(value);
     } else {
       String value = context.get(c.key().substring(CONTEXT_PREFIX.length()));
       actual = value == null ? List.of() : List.of(value);
@@ -292,15 +327,27 @@ public final class KeyPolicy {
         boolean contextKey =
             name.regionMatches(true, 0, CONTEXT_PREFIX, 0, CONTEXT_PREFIX.length())
                 && name.length() > CONTEXT_PREFIX.length();
-        if (!contextKey && !name.equalsIgnoreCase(CONTEXT_KEYS)) {
+        String xksField = xksField(name);
+        if (!contextKey && !name.equalsIgnoreCase(CONTEXT_KEYS) && xksField == null) {
           throw new MalformedPolicyException("unsupported condition key " + quoted(name));
         }
         String normal =
-            contextKey ? CONTEXT_PREFIX + name.substring(CONTEXT_PREFIX.length()) : CONTEXT_KEYS;
+            contextKey
+                ? CONTEXT_PREFIX + name.substring(CONTEXT_PREFIX.length())
+                : xksField != null ? XKS_PREFIX + xksField : CONTEXT_KEYS;
         out.add(new Condition(op.getKey(), normal, strings(key.getValue(), name)));
       }
     }
     return out;
+  }
+
+  /** The requestMetadata field an {@code xks:<field>} key names (keys are case-insensitive). */
+  private static String xksField(String name) {
+    if (!name.regionMatches(true, 0, XKS_PREFIX, 0, XKS_PREFIX.length())) {
+      return null;
+    }
+    String field = name.substring(XKS_PREFIX.length());
+    return XKS_METADATA.stream().filter(f -> f.equalsIgnoreCase(field)).findFirst().orElse(null);
   }
 
   private static List<JsonNode> listOf(JsonNode node) {

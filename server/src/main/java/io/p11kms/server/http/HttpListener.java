@@ -52,6 +52,25 @@ public final class HttpListener implements AutoCloseable {
       ListenerSecurity security,
       int handlerThreads,
       Handler handler) {
+    ErrorHandler errors = new ErrorHandler();
+    errors.setShowStacks(false);
+    errors.setShowCauses(false);
+    errors.setShowMessageInTitle(false);
+    return start(name, host, port, security, handlerThreads, handler, errors);
+  }
+
+  /**
+   * As above, with the front end's own answer to the requests Jetty refuses before the handler sees
+   * them (a malformed request line or path, headers too large), in its wire format.
+   */
+  public static HttpListener start(
+      String name,
+      String host,
+      int port,
+      ListenerSecurity security,
+      int handlerThreads,
+      Handler handler,
+      ErrorHandler errors) {
     if (security.plaintext()) {
       requireLoopback(host);
     }
@@ -82,10 +101,6 @@ public final class HttpListener implements AutoCloseable {
     connector.setHost(host);
     connector.setPort(port);
     server.addConnector(connector);
-    ErrorHandler errors = new ErrorHandler();
-    errors.setShowStacks(false);
-    errors.setShowCauses(false);
-    errors.setShowMessageInTitle(false);
     server.setErrorHandler(errors);
     server.setHandler(handler);
     try {

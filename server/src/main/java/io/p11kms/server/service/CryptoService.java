@@ -101,7 +101,7 @@ public final class CryptoService {
                         + " RSAES_OAEP_SHA_256)");
               });
     }
-    CiphertextBlob parsed = EnvelopeCipher.parse(blob);
+    CiphertextBlob parsed = EnvelopeCipher.parse(lookup, blob);
     if (expectedKey != null && !expectedKey.equals(parsed.keyId())) {
       throw new KmsException(
           KmsError.INCORRECT_KEY, "The ciphertext was not made under key '" + expectedKey + "'");

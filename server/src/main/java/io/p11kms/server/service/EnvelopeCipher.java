@@ -53,10 +53,13 @@ final class EnvelopeCipher {
         .toBytes();
   }
 
-  /** Reads a blob's header; every failure is the one InvalidCiphertextException. */
-  static CiphertextBlob parse(byte[] blob) {
+  /**
+   * Reads a blob's header, or takes the one {@code lookup} read already; every failure is the one
+   * InvalidCiphertextException.
+   */
+  static CiphertextBlob parse(KeyLookup lookup, byte[] blob) {
     try {
-      return CiphertextBlob.parse(blob);
+      return lookup.ciphertext(blob);
     } catch (MalformedCiphertextException e) {
       throw KmsException.invalidCiphertext();
     }
@@ -78,7 +81,7 @@ final class EnvelopeCipher {
                 blob.ciphertextAndTag()));
   }
 
-  private static WrappedKey backingKey(KeyVersionRecord version) {
+  static WrappedKey backingKey(KeyVersionRecord version) {
     return new WrappedKey(
         version.domainKeyGeneration(),
         WrapMechanism.fromCode(version.wrapMechanismCode()),

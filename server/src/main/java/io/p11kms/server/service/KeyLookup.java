@@ -1,7 +1,11 @@
 package io.p11kms.server.service;
 
+import io.p11kms.server.crypto.CiphertextBlob;
+import io.p11kms.server.crypto.MalformedCiphertextException;
 import io.p11kms.server.store.KeyInUse;
 import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.XksKeyRecord;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -10,11 +14,12 @@ import java.util.UUID;
 /**
  * The key reads of one request, each made once: the access check and the operation behind it share
  * them, so an Encrypt reads the store once (key, latest version and policy in one query) instead of
- * four times. Made per request and dropped with it, never shared: the next request reads again, so
- * a key disabled, deleted, rotated or given a new policy, by this server or another one on the same
- * database, is seen by the next request (the store may answer from its {@code KeyInUseCache}, which
- * never serves a read older than a committed change). Not thread-safe: the steps of one request run
- * one after another.
+ * four times. The same holds for the ciphertext blob a Decrypt or ReEncrypt names its key by: read
+ * once, by the access check, and handed to the operation. Made per request and dropped with it,
+ * never shared: the next request reads again, so a key disabled, deleted, rotated or given a new
+ * policy, by this server or another one on the same database, is seen by the next request (the
+ * store may answer from its {@code KeyInUseCache}, which never serves a read older than a committed
+ * change). Not thread-safe: the steps of one request run one after another.
  */
 public final class KeyLookup {
   private final KeyService keys;
@@ -22,6 +27,9 @@ public final class KeyLookup {
   private final String account;
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
+  private final Map<String, Optional<XksKeyRecord>> exposed = new HashMap<>();
+  private byte[] blobBytes;
+  private CiphertextBlob blob;
 
   /** One key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
@@ -55,6 +63,33 @@ public final class KeyLookup {
   public Optional<KeyInUse> find(UUID keyId, UUID versionId) {
     return found.computeIfAbsent(
         new Slot(keyId, versionId), s -> store.findKeyInUse(s.keyId(), s.versionId()));
+  }
+
+  /**
+   * {@code bytes} read as a ciphertext blob: the blob read before when this request read one with
+   * the same bytes (compared by content: the access check and the operation each get a copy of the
+   * request's field), else read now.
+   *
+   * @throws MalformedCiphertextException when {@code bytes} is not a blob (each time it is asked)
+   */
+  public CiphertextBlob ciphertext(byte[] bytes) throws MalformedCiphertextException {
+    if (blob == null || !Arrays.equals(blobBytes, bytes)) {
+      CiphertextBlob parsed = CiphertextBlob.parse(bytes);
+      blobBytes = bytes;
+      blob = parsed;
+    }
+    return blob;
+  }
+
+  /**
+   * The key exposed to the XKS proxy API under {@code externalKeyId}; empty when none is (or the id
+   * is not one the specification allows).
+   */
+  public Optional<XksKeyRecord> exposed(String externalKeyId) {
+    if (externalKeyId == null || !XksKeyRecord.EXTERNAL_KEY_ID.matcher(externalKeyId).matches()) {
+      return Optional.empty();
+    }
+    return exposed.computeIfAbsent(externalKeyId, id -> store.xksKeys().find(id));
   }
 
   /** The key's stored policy document, from a read this request made already when there is one. */

@@ -2,6 +2,7 @@ package io.p11kms.server.service;
 
 import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.MalformedCiphertextException;
+import io.p11kms.server.store.XksKeyRecord;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -27,10 +28,18 @@ public final class KeyResolver {
     return lookup.find(id, null).map(k -> id);
   }
 
+  /** The existing key exposed to the XKS proxy API under {@code externalKeyId}, if any. */
+  public Optional<UUID> exposedKey(String externalKeyId) {
+    return lookup
+        .exposed(externalKeyId)
+        .map(XksKeyRecord::keyId)
+        .filter(id -> lookup.find(id, null).isPresent());
+  }
+
   /** The existing key a ciphertext blob names; empty when the blob is malformed or not ours. */
   public Optional<UUID> keyOfCiphertext(byte[] blob) {
     try {
-      CiphertextBlob parsed = CiphertextBlob.parse(blob);
+      CiphertextBlob parsed = lookup.ciphertext(blob);
       UUID id = parsed.keyId();
       return lookup.find(id, parsed.keyVersionId()).map(k -> id);
     } catch (MalformedCiphertextException | RuntimeException e) {

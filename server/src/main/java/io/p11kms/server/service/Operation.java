@@ -86,7 +86,19 @@ public enum Operation {
   /** This service's own (not in AWS KMS): each item is authorised and audited as an Encrypt. */
   BATCH_ENCRYPT("BatchEncrypt", KeySource.ITEMS, Context.NO, GrantUse.NO, Group.BATCH),
   /** This service's own (not in AWS KMS): each item is authorised and audited as a Decrypt. */
-  BATCH_DECRYPT("BatchDecrypt", KeySource.ITEMS, Context.NO, GrantUse.NO, Group.BATCH);
+  BATCH_DECRYPT("BatchDecrypt", KeySource.ITEMS, Context.NO, GrantUse.NO, Group.BATCH),
+  /** External key store proxy API: the metadata of the key exposed under an external key id. */
+  XKS_GET_KEY_METADATA(
+      "XksGetKeyMetadata", KeySource.EXTERNAL_KEY_ID, Context.NO, GrantUse.NO, Group.XKS),
+  /** External key store proxy API: AES-GCM encryption under an exposed key, for AWS KMS. */
+  XKS_ENCRYPT("XksEncrypt", KeySource.EXTERNAL_KEY_ID, Context.NO, GrantUse.NO, Group.XKS),
+  /** External key store proxy API: AES-GCM decryption under an exposed key, for AWS KMS. */
+  XKS_DECRYPT("XksDecrypt", KeySource.EXTERNAL_KEY_ID, Context.NO, GrantUse.NO, Group.XKS),
+  /**
+   * External key store proxy API: the proxy's and the token's health. Any authenticated caller: the
+   * specification excludes it from authorisation by key.
+   */
+  XKS_GET_HEALTH_STATUS("XksGetHealthStatus", KeySource.NONE, Context.NO, GrantUse.NO, Group.XKS);
 
   /** How the key an operation's actions are checked on is found. */
   public enum KeySource {
@@ -103,7 +115,9 @@ public enum Operation {
     /** A grant, by its token or id: the grant itself names who may act on it. */
     GRANT,
     /** Each item of a batch, as the single operation it stands for. */
-    ITEMS
+    ITEMS,
+    /** The key exposed to the external key store proxy API under the request's external key id. */
+    EXTERNAL_KEY_ID
   }
 
   /** Whether the operation takes an encryption context, which its audit record then names. */
@@ -135,7 +149,12 @@ public enum Operation {
     ACCESS,
     ROTATION,
     ASYMMETRIC,
-    BATCH
+    BATCH,
+    /**
+     * The external key store (XKS) proxy API's operations, served by the XKS front end only (not
+     * KMS operations: no gRPC method, no AWS KMS API action).
+     */
+    XKS
   }
 
   private final String awsName;
@@ -195,6 +214,14 @@ public enum Operation {
 
   public Group group() {
     return group;
+  }
+
+  /**
+   * Whether it is an operation of the KMS API (gRPC and the AWS KMS JSON API serve it); false for
+   * the external key store proxy API's own.
+   */
+  public boolean kmsApi() {
+    return group != Group.XKS;
   }
 
   private static final java.util.Map<String, Operation> BY_NAME = new java.util.HashMap<>();

@@ -10,9 +10,10 @@ import java.util.UUID;
 /**
  * The key store over JDBC, in standard SQL; what differs between databases is in {@link
  * SqlDialect}. One repository per part of the model (keys and versions, the key read of every
- * request, aliases, tags, rotations, deletion, domain-key re-wrap, policies and grants, leases),
- * all on one {@link Transactions}; this class only hands each call to its repository. Open it with
- * {@link KeyStores#open}, which also creates or migrates the schema.
+ * request, aliases, tags, rotations, deletion, domain-key re-wrap, policies and grants, leases,
+ * keys exposed to XKS, access keys), all on one {@link Transactions}; this class only hands each
+ * call to its repository. Open it with {@link KeyStores#open}, which also creates or migrates the
+ * schema.
  */
 public final class JdbcKeyStore implements KeyStore {
   /** The largest page a listing returns, as AWS KMS ListKeys. */
@@ -30,6 +31,8 @@ public final class JdbcKeyStore implements KeyStore {
   private final DomainKeyRepository domainKeys;
   private final AccessStore access;
   private final Leases leases;
+  private final XksKeys xksKeys;
+  private final AccessKeys accessKeys;
 
   JdbcKeyStore(SqlDialect dialect) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
@@ -51,6 +54,8 @@ public final class JdbcKeyStore implements KeyStore {
     this.domainKeys = new DomainKeyRepository(tx);
     this.access = new AccessRepository(tx);
     this.leases = new LeaseRepository(tx);
+    this.xksKeys = new XksKeyRepository(tx);
+    this.accessKeys = new AccessKeyRepository(tx);
   }
 
   /** Creates the schema or brings it up to date. Called once, by {@link KeyStores#open}. */
@@ -76,6 +81,16 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public Leases leases() {
     return leases;
+  }
+
+  @Override
+  public XksKeys xksKeys() {
+    return xksKeys;
+  }
+
+  @Override
+  public AccessKeys accessKeys() {
+    return accessKeys;
   }
 
   // Keys and versions.

@@ -289,6 +289,12 @@ public interface KeyStore extends AutoCloseable {
   /** The leases for scheduled work in this store's database. */
   Leases leases();
 
+  /** The keys exposed to the external key store (XKS) proxy API, in this store's database. */
+  XksKeys xksKeys();
+
+  /** The access keys (SigV4 credentials) in this store's database. */
+  AccessKeys accessKeys();
+
   /** Closes the database connections. Calls after close throw {@link KeyStoreException}. */
   @Override
   void close();

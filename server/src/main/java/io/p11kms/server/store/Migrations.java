@@ -138,6 +138,40 @@ final class Migrations {
                   "ALTER TABLE key_versions ADD COLUMN public_key {BYTES}")),
           new Migration(
               7,
+              "external key store: keys exposed to the XKS proxy API",
+              List.of(
+                  // One row per exposed key: the external key id the XKS API names it by (unique
+                  // on this proxy), the key, and the usages it allows (ENCRYPT, DECRYPT or both,
+                  // comma-separated). No foreign key, as key_policies: a deleted key's row names
+                  // no key, and the XKS API finds none.
+                  "CREATE TABLE xks_keys ("
+                      + " external_key_id VARCHAR(128) NOT NULL PRIMARY KEY,"
+                      + " key_id VARCHAR(36) NOT NULL UNIQUE,"
+                      + " key_usage VARCHAR(32) NOT NULL,"
+                      + " created_at BIGINT NOT NULL)")),
+          new Migration(
+              8,
+              "access keys: SigV4 credentials of principals, their secrets wrapped in the token",
+              List.of(
+                  // scope: KMS_API or XKS. active_slot: 1 or 2 while the key is active, null
+                  // while it is inactive; the unique constraint keeps a principal at two active
+                  // keys of a scope whoever writes (nulls never collide). secret_ekt: "AWS4" +
+                  // the secret as an HMAC key wrapped under the domain key domain_key_kind of
+                  // generation domain_key_generation; the secret itself is stored nowhere.
+                  "CREATE TABLE access_keys ("
+                      + " access_key_id VARCHAR(30) NOT NULL PRIMARY KEY,"
+                      + " account_id VARCHAR(12) NOT NULL,"
+                      + " principal VARCHAR(1024) NOT NULL,"
+                      + " scope VARCHAR(16) NOT NULL,"
+                      + " active_slot INTEGER,"
+                      + " created_at BIGINT NOT NULL,"
+                      + " domain_key_generation INTEGER NOT NULL,"
+                      + " domain_key_kind VARCHAR(16) NOT NULL,"
+                      + " wrap_mechanism INTEGER NOT NULL,"
+                      + " secret_ekt {BYTES} NOT NULL,"
+                      + " UNIQUE (account_id, principal, scope, active_slot))")),
+          new Migration(
+              9,
               "accounts: every key, alias and grant in an account; key managers; services",
               List.of(
                   // Accounts an operator created. The default account (arn.account) has no row:

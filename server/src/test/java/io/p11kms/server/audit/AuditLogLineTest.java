@@ -67,6 +67,39 @@ class AuditLogLineTest {
     assertThat(AuditLog.JSON.readTree(lines.get(2)).path("type").asText()).isEqualTo("checkpoint");
   }
 
+  @Test
+  void xksRequestMetadata_isRecordedSortedBeforePrev_andChecksAsAnyLine() throws Exception {
+    Path file = dir.resolve("audit.log");
+    byte[] noMac = new byte[32];
+    try (AuditLog log =
+        AuditLog.open(
+            file, data -> noMac, 100, Duration.ofHours(1), Clock.fixed(NOW, ZoneOffset.UTC))) {
+      log.append(
+          new AuditLog.Entry(
+              "r1",
+              "xks",
+              "XksEncrypt",
+              "arn:k",
+              List.of(),
+              "SUCCEEDED",
+              "",
+              null,
+              null,
+              Map.of("kmsRequestId", "req-1", "awsPrincipalArn", "arn:aws:iam::1:user/a")));
+    }
+    String line = Files.readAllLines(file, StandardCharsets.UTF_8).get(0);
+
+    Map<String, Object> expected =
+        record(1, "r1", "xks", "XksEncrypt", "arn:k", List.of(), "SUCCEEDED", "", AuditLog.GENESIS);
+    expected.remove("prev");
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("awsPrincipalArn", "arn:aws:iam::1:user/a");
+    metadata.put("kmsRequestId", "req-1");
+    expected.put("requestMetadata", metadata);
+    expected.put("prev", AuditLog.GENESIS);
+    assertThat(line).isEqualTo(AuditLog.JSON.writeValueAsString(expected));
+  }
+
   private static Map<String, Object> record(
       long seq,
       String requestId,

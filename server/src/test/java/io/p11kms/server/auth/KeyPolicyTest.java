@@ -25,6 +25,54 @@ class KeyPolicyTest {
   }
 
   @Test
+  void xksConditions_readTheRequestMetadata_andHoldOnlyWhenItCarriesTheField() {
+    String other = "arn:aws:kms:us-east-1:111122223333:key/other";
+    KeyPolicy p =
+        KeyPolicy.parse(
+            """
+            {"Statement":[
+              {"Effect":"Allow","Principal":{"AWS":"xks"},"Action":"kms:XksGetKeyMetadata",
+               "Resource":"*"},
+              {"Effect":"Allow","Principal":{"AWS":"xks"},"Action":["kms:XksEncrypt","kms:XksDecrypt"],
+               "Resource":"*",
+               "Condition":{"StringEquals":{"XKS:KmsKeyArn":"arn:aws:kms:us-east-1:111122223333:key/one"},
+                            "StringLike":{"xks:awsPrincipalArn":"arn:aws:iam::111122223333:*"}}}]}
+            """);
+    Map<String, String> good =
+        Map.of(
+            "kmsKeyArn", "arn:aws:kms:us-east-1:111122223333:key/one",
+            "awsPrincipalArn", "arn:aws:iam::111122223333:user/alice");
+    assertThat(p.evaluate("xks", "kms:XksEncrypt", ARN, Map.of(), good))
+        .isEqualTo(KeyPolicy.Effect.ALLOW);
+    assertThat(
+            p.evaluate(
+                "xks",
+                "kms:XksDecrypt",
+                ARN,
+                Map.of(),
+                Map.of("kmsKeyArn", other, "awsPrincipalArn", good.get("awsPrincipalArn"))))
+        .isEqualTo(KeyPolicy.Effect.NONE);
+    assertThat(
+            p.evaluate(
+                "xks",
+                "kms:XksEncrypt",
+                ARN,
+                Map.of(),
+                Map.of("awsPrincipalArn", good.get("awsPrincipalArn"))))
+        .as("no kmsKeyArn in the request: the condition does not hold")
+        .isEqualTo(KeyPolicy.Effect.NONE);
+    assertThat(p.evaluate("xks", "kms:XksEncrypt", ARN, Map.of())).isEqualTo(KeyPolicy.Effect.NONE);
+    assertThat(p.evaluate("xks", "kms:XksGetKeyMetadata", ARN, Map.of(), Map.of()))
+        .isEqualTo(KeyPolicy.Effect.ALLOW);
+    assertThatThrownBy(
+            () ->
+                KeyPolicy.parse(
+                    "{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"kms:*\","
+                        + "\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"xks:nope\":\"x\"}}}}"))
+        .hasMessageContaining("unsupported condition key");
+  }
+
+  @Test
   void explicitDeny_wins_andContextConditionsApply() {
     KeyPolicy p =
         KeyPolicy.parse(

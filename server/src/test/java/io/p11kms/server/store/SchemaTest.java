@@ -82,6 +82,20 @@ abstract class SchemaTest extends StoreContractPart {
     RELEASED.put("leases", List.of("name", "owner", "expires_at"));
     RELEASED.put("accounts", List.of("account_id", "name", "key_accounts", "created_at"));
     RELEASED.put("services", List.of("name", "account", "principals", "created_at"));
+    RELEASED.put("xks_keys", List.of("external_key_id", "key_id", "key_usage", "created_at"));
+    RELEASED.put(
+        "access_keys",
+        List.of(
+            "access_key_id",
+            "account_id",
+            "principal",
+            "scope",
+            "active_slot",
+            "created_at",
+            "domain_key_generation",
+            "domain_key_kind",
+            "wrap_mechanism",
+            "secret_ekt"));
   }
 
   @Test
@@ -93,7 +107,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(7);
+    assertThat(Migrations.latestVersion()).isEqualTo(9);
   }
 
   @Test
@@ -142,7 +156,7 @@ abstract class SchemaTest extends StoreContractPart {
     String old = newDatabaseUrl();
     UUID keyId = UUID.randomUUID();
     try (Connection c = JdbcKeyStoreTest.connect(old)) {
-      migrateTo(c, old, 6);
+      migrateTo(c, old, 8);
       try (Statement s = c.createStatement()) {
         s.executeUpdate(
             "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"

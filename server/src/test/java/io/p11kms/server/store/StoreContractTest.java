@@ -69,7 +69,23 @@ abstract class StoreContractTest {
   }
 
   @Nested
+  class Xks extends XksKeysTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
   class Leases extends LeasesTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
+  class AccessKeys extends AccessKeysTest {
     @Override
     protected String newDatabaseUrl() {
       return StoreContractTest.this.newDatabaseUrl();

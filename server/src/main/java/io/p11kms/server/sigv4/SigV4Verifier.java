@@ -1,0 +1,280 @@
+package io.p11kms.server.sigv4;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Set;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Verifies AWS Signature Version 4 on a request ({@code Authorization} header form) for one
+ * service: {@code kms} for the AWS KMS JSON API, {@code kms-xks-proxy} for the XKS proxy API.
+ * Thread-safe; one instance per front end.
+ *
+ * <p>The checks, in AWS's order, each with AWS's exception name and message: the header is there
+ * and SigV4 ({@code MissingAuthenticationTokenException}); it has Credential, SignedHeaders,
+ * Signature and the request a date ({@code IncompleteSignatureException}); the date parses ({@code
+ * IncompleteSignatureException}) and is within five minutes of the clock ({@code
+ * InvalidSignatureException}); the host is signed, and any header this front end requires ({@code
+ * InvalidSignatureException}); the algorithm is AWS4-HMAC-SHA256 and the credential has five parts
+ * ({@code IncompleteSignatureException}); the scope's region, service, terminator and date are
+ * right ({@code InvalidSignatureException}); the access key is known, active and for this front
+ * end, and no session token is sent ({@code UnrecognizedClientException}); an {@code
+ * x-amz-content-sha256} header matches the body, and the signature matches, compared in constant
+ * time ({@code InvalidSignatureException}).
+ */
+public final class SigV4Verifier {
+  /** How far a request's date may be from the server's clock, either way. */
+  public static final Duration MAX_SKEW = Duration.ofMinutes(5);
+
+  static final String TERMINATOR = "aws4_request";
+  private static final DateTimeFormatter BASIC =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
+  private static final String MISMATCH =
+      "The request signature we calculated does not match the signature you provided. Check your"
+          + " AWS Secret Access Key and signing method. Consult the service documentation for"
+          + " details.";
+  private static final String INVALID_TOKEN =
+      "The security token included in the request is invalid.";
+
+  private final SigningKeys signingKeys;
+  private final Clock clock;
+  private final String service;
+  private final String region;
+  private final Set<String> requiredSignedHeaders;
+
+  /**
+   * @param signingKeys where the signing key of an access key id comes from
+   * @param clock the server's clock
+   * @param service the service every credential scope must name ({@code kms}, {@code
+   *     kms-xks-proxy})
+   * @param regionOrNull the region every credential scope must name; null to accept any region (the
+   *     XKS proxy API: AWS KMS signs with the region it calls from)
+   * @param requiredSignedHeaders headers besides {@code host} that must be signed (lower case), for
+   *     example {@code x-amz-target}; may be empty
+   */
+  public SigV4Verifier(
+      SigningKeys signingKeys,
+      Clock clock,
+      String service,
+      String regionOrNull,
+      Set<String> requiredSignedHeaders) {
+    if (signingKeys == null || clock == null || service == null || service.isEmpty()) {
+      throw new IllegalArgumentException("a verifier needs signing keys, a clock and a service");
+    }
+    this.signingKeys = signingKeys;
+    this.clock = clock;
+    this.service = service;
+    this.region = regionOrNull;
+    this.requiredSignedHeaders = Set.copyOf(requiredSignedHeaders);
+  }
+
+  /**
+   * Who signed {@code request}: the access key id and its principal and account.
+   *
+   * @throws SigV4Exception when the request is not signed, or not signed right
+   */
+  public AccessKeyCaller verify(SignedRequest request) {
+    String amzDate = request.firstHeader("x-amz-date");
+    String httpDate = request.firstHeader("date");
+    AuthorizationHeader authorization =
+        AuthorizationHeader.parse(
+            request.firstHeader("authorization"), amzDate != null || httpDate != null);
+    String[] scope = authorization.credential().split("/", -1);
+    String accessKeyId = scope[0];
+    try {
+      return verify(request, authorization, scope, amzDate, httpDate);
+    } catch (SigV4Exception e) {
+      throw e.naming(accessKeyId.isEmpty() ? null : accessKeyId);
+    }
+  }
+
+  private AccessKeyCaller verify(
+      SignedRequest request,
+      AuthorizationHeader authorization,
+      String[] scope,
+      String amzDate,
+      String httpDate) {
+    Instant requestTime = requestTime(amzDate, httpDate);
+    String requestDateTime = BASIC.format(requestTime);
+    checkSkew(requestTime, requestDateTime);
+    checkSigned(authorization);
+    if (!AuthorizationHeader.ALGORITHM.equals(authorization.algorithm())) {
+      throw incomplete(
+          "Unsupported AWS 'algorithm': '"
+              + authorization.algorithm()
+              + "' (only AWS4-HMAC-SHA256 for now). ");
+    }
+    if (scope.length != 5) {
+      throw incomplete(
+          "Credential must have exactly 5 slash-delimited elements, e.g."
+              + " keyid/date/region/service/term, got '"
+              + authorization.credential()
+              + "'");
+    }
+    checkScope(scope, requestDateTime);
+    if (request.firstHeader("x-amz-security-token") != null) {
+      throw new SigV4Exception(SigV4Failure.UNRECOGNIZED_CLIENT, INVALID_TOKEN);
+    }
+    SigningKey key =
+        signingKeys
+            .find(scope[0], scope[1], scope[2], scope[3])
+            .orElseThrow(() -> new SigV4Exception(SigV4Failure.UNRECOGNIZED_CLIENT, INVALID_TOKEN));
+    String contentSha256 = request.firstHeader("x-amz-content-sha256");
+    if (contentSha256 != null && !contentSha256.strip().equalsIgnoreCase(request.payloadSha256())) {
+      throw invalid("The provided 'x-amz-content-sha256' header does not match what was computed.");
+    }
+    String canonical = CanonicalRequest.of(request, authorization);
+    if (canonical == null) {
+      throw invalid(MISMATCH);
+    }
+    String stringToSign =
+        AuthorizationHeader.ALGORITHM
+            + '\n'
+            + requestDateTime
+            + '\n'
+            + String.join("/", scope[1], scope[2], scope[3], scope[4])
+            + '\n'
+            + SignedRequest.sha256Hex(canonical);
+    byte[] expected =
+        HexFormat.of()
+            .formatHex(hmacSha256(key.key(), stringToSign))
+            .getBytes(StandardCharsets.US_ASCII);
+    byte[] given =
+        authorization.signature().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+    if (!MessageDigest.isEqual(expected, given)) {
+      throw invalid(MISMATCH);
+    }
+    return key.caller();
+  }
+
+  private static Instant requestTime(String amzDate, String httpDate) {
+    if (amzDate != null) {
+      try {
+        return LocalDateTime.parse(amzDate.strip(), BASIC).toInstant(ZoneOffset.UTC);
+      } catch (DateTimeParseException e) {
+        throw incomplete(
+            "Date must be in ISO-8601 'basic format'. Got '"
+                + amzDate
+                + "'. See http://en.wikipedia.org/wiki/ISO_8601");
+      }
+    }
+    try {
+      return ZonedDateTime.parse(httpDate.strip(), DateTimeFormatter.RFC_1123_DATE_TIME)
+          .toInstant();
+    } catch (DateTimeParseException e) {
+      throw incomplete("Date must be in RFC 1123 format. Got '" + httpDate + "'.");
+    }
+  }
+
+  private void checkSkew(Instant requestTime, String requestDateTime) {
+    Instant now = clock.instant();
+    if (requestTime.isBefore(now.minus(MAX_SKEW))) {
+      throw invalid(
+          "Signature expired: "
+              + requestDateTime
+              + " is now earlier than "
+              + BASIC.format(now.minus(MAX_SKEW))
+              + " ("
+              + BASIC.format(now)
+              + " - 5 min.)");
+    }
+    if (requestTime.isAfter(now.plus(MAX_SKEW))) {
+      throw invalid(
+          "Signature not yet current: "
+              + requestDateTime
+              + " is still later than "
+              + BASIC.format(now.plus(MAX_SKEW))
+              + " ("
+              + BASIC.format(now)
+              + " + 5 min.)");
+    }
+  }
+
+  private void checkSigned(AuthorizationHeader authorization) {
+    if (!authorization.signedHeaders().contains("host")
+        && !authorization.signedHeaders().contains(":authority")) {
+      throw invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+    }
+    for (String name : requiredSignedHeaders) {
+      if (!authorization.signedHeaders().contains(name)) {
+        throw invalid("'" + name + "' must be a 'SignedHeader' in the AWS Authorization.");
+      }
+    }
+  }
+
+  private void checkScope(String[] scope, String requestDateTime) {
+    StringBuilder wrong = new StringBuilder();
+    if (region != null && !region.equals(scope[2])) {
+      wrong.append("Credential should be scoped to a valid region, not '" + scope[2] + "'. ");
+    }
+    if (!service.equals(scope[3])) {
+      wrong.append("Credential should be scoped to correct service: '" + service + "'. ");
+    }
+    if (!TERMINATOR.equals(scope[4])) {
+      wrong.append(
+          "Credential should be scoped with a valid terminator: 'aws4_request', not '"
+              + scope[4]
+              + "'. ");
+    }
+    String day = requestDateTime.substring(0, 8);
+    if (!day.equals(scope[1])) {
+      wrong.append(
+          "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from"
+              + " HTTP: '"
+              + scope[1]
+              + "' != '"
+              + day
+              + "', from '"
+              + requestDateTime
+              + "'.");
+    }
+    if (wrong.length() > 0) {
+      throw invalid(wrong.toString().strip());
+    }
+  }
+
+  /**
+   * The SigV4 key derivation after kDate: kRegion, kService, kSigning. {@code kDate} is
+   * HMAC-SHA256("AWS4" + secret, date), which the token computes.
+   */
+  public static byte[] signingKeyFromDateKey(byte[] kDate, String region, String service) {
+    byte[] kRegion = hmacSha256(kDate, region);
+    byte[] kService = hmacSha256(kRegion, service);
+    try {
+      return hmacSha256(kService, TERMINATOR);
+    } finally {
+      java.util.Arrays.fill(kRegion, (byte) 0);
+      java.util.Arrays.fill(kService, (byte) 0);
+    }
+  }
+
+  static byte[] hmacSha256(byte[] key, String data) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+      return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK has no HmacSHA256", e);
+    }
+  }
+
+  private static SigV4Exception incomplete(String message) {
+    return new SigV4Exception(SigV4Failure.INCOMPLETE_SIGNATURE, message);
+  }
+
+  private static SigV4Exception invalid(String message) {
+    return new SigV4Exception(SigV4Failure.INVALID_SIGNATURE, message);
+  }
+}
