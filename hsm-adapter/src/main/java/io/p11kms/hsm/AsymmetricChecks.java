@@ -51,6 +51,12 @@ final class AsymmetricChecks {
         "an HMAC key, its type and a message are required");
   }
 
+  static void importHmac(byte[] value) {
+    require(
+        value != null && value.length >= 16 && value.length <= 128,
+        "an imported HMAC key is 16 to 128 bytes");
+  }
+
   static void rewrap(
       WrappedKey ekt, KeyPairType type, HmacType hmac, PrivateKeyUsage usage, int toGeneration) {
     require(ekt != null && toGeneration >= 1, "an EKT and a generation of at least 1 are required");

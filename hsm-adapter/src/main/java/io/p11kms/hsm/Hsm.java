@@ -177,6 +177,20 @@ public interface Hsm extends AutoCloseable {
   }
 
   /**
+   * Imports {@code value} as an HMAC key: a session object (generic secret, SENSITIVE, SIGN and
+   * VERIFY its only usages, wrappable only by a trusted key) made with C_CreateObject, wrapped at
+   * once under the current HMAC domain key, and destroyed. For secrets that must be known outside
+   * the token once (an access key's secret, shown to the operator at creation) and used only inside
+   * it after; {@link #generateMac} with {@link HmacType#HMAC_SHA256} uses the EKT. The caller
+   * clears {@code value} after the call.
+   *
+   * @param value 16 to 128 bytes
+   */
+  default WrappedKey importHmacKey(byte[] value) {
+    throw new UnsupportedOperationException("this token adapter has no HMAC keys");
+  }
+
+  /**
    * Signs a digest with a wrapped private key made for {@link PrivateKeyUsage#SIGN}. The caller
    * hashes RAW messages itself.
    *
@@ -244,6 +258,47 @@ public interface Hsm extends AutoCloseable {
       PrivateKeyUsage usageOrNull,
       int toGeneration) {
     throw new UnsupportedOperationException("this token adapter has no asymmetric keys");
+  }
+
+  // Imported key material (Origin EXTERNAL). The customer's material reaches the token only
+  // wrapped under a wrapping key pair the token made, is unwrapped inside it into a backing key and
+  // leaves it only as an EKT under the current domain key.
+
+  /**
+   * Generates an RSA wrapping key pair of {@code modulusBits} (2048, 3072 or 4096) in the token for
+   * {@code algorithm}: the private half a token object that can only unwrap (into a backing key, or
+   * for RSA-AES key wrap into the ephemeral AES key), kept until {@link #destroyImportWrappingKey}
+   * or, once {@code expiresAt} has passed, {@link #destroyExpiredImportWrappingKeys}.
+   *
+   * @throws ImportUnsupportedException when the token cannot unwrap {@code algorithm} inside itself
+   */
+  default ImportWrappingKey createImportWrappingKey(
+      ImportWrappingAlgorithm algorithm, int modulusBits, java.time.Instant expiresAt) {
+    throw new UnsupportedOperationException("this token adapter does not import key material");
+  }
+
+  /**
+   * Unwraps 256-bit key material wrapped with {@code algorithm} under the wrapping key {@code
+   * wrappingKeyId} inside the token and returns it only as a backing key EKT under the current
+   * domain key. The wrapping key stays on the token.
+   *
+   * @throws ImportWrappingKeyNotFoundException when the token holds no wrapping key of that id
+   * @throws HsmDecryptionFailedException when {@code encryptedMaterial} does not unwrap under it
+   * @throws ImportedMaterialLengthException when the material is not 256 bits
+   */
+  default WrappedKey importBackingKey(
+      String wrappingKeyId, ImportWrappingAlgorithm algorithm, byte[] encryptedMaterial) {
+    throw new UnsupportedOperationException("this token adapter does not import key material");
+  }
+
+  /** Destroys the wrapping key {@code wrappingKeyId}; false when the token holds none. */
+  default boolean destroyImportWrappingKey(String wrappingKeyId) {
+    throw new UnsupportedOperationException("this token adapter does not import key material");
+  }
+
+  /** Destroys every wrapping key whose expiry is at or before {@code now}; returns how many. */
+  default int destroyExpiredImportWrappingKeys(java.time.Instant now) {
+    throw new UnsupportedOperationException("this token adapter does not import key material");
   }
 
   @Override

@@ -197,6 +197,24 @@ final class PrivateKeys {
     }
   }
 
+  WrappedKey importHmacKey(Session session, Pkcs11Hsm.Step step, byte[] value)
+      throws PKCS11Exception {
+    step.name = "find HMAC domain key";
+    int current = generation.current(session);
+    long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
+    step.name = "C_CreateObject";
+    calls.before(step.name);
+    long key = session.createObject(KeyTemplates.importedHmacKey(value));
+    try {
+      step.name = "C_WrapKey";
+      calls.before(step.name);
+      byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
+      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
+    } finally {
+      backingKeys.destroyQuietly(session, key);
+    }
+  }
+
   byte[] signDigest(
       Session session,
       Pkcs11Hsm.Step step,

@@ -2,6 +2,7 @@ package io.p11kms.server;
 
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.server.admin.AccessKeyCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Option;
       StoreCommands.Export.class,
       StoreCommands.Import.class,
       XksCommands.class,
+      AccessKeyCommands.class,
       KmsCli.class,
     },
     description = "A key management service whose keys live in a PKCS#11 token.")

@@ -252,7 +252,12 @@ public final class SigV4Verifier {
   public static byte[] signingKeyFromDateKey(byte[] kDate, String region, String service) {
     byte[] kRegion = hmacSha256(kDate, region);
     byte[] kService = hmacSha256(kRegion, service);
-    return hmacSha256(kService, TERMINATOR);
+    try {
+      return hmacSha256(kService, TERMINATOR);
+    } finally {
+      java.util.Arrays.fill(kRegion, (byte) 0);
+      java.util.Arrays.fill(kService, (byte) 0);
+    }
   }
 
   static byte[] hmacSha256(byte[] key, String data) {

@@ -31,7 +31,20 @@
  * }</pre>
  *
  * <p>{@link io.p11kms.server.sigv4.SigningKeys} supplies the signing key of an access key id for a
- * date, region and service, or nothing for an unknown, disabled or out-of-scope id.
+ * date, region and service, or nothing for an unknown, disabled or out-of-scope id. In the server
+ * it is {@code new AccessKeySigningKeys(AccessKeys.of(store), hsm)}: the access keys of the store
+ * whose scope's signing service is the request's ({@code kms}: {@code AccessKeyScope.KMS_API};
+ * {@code kms-xks-proxy}: {@code AccessKeyScope.XKS}), kDate computed by the token once per key and
+ * day, a key's record read again at most every five seconds (a disable is seen that fast). Share
+ * one instance between the front ends.
+ *
+ * <h2>Access keys</h2>
+ *
+ * <p>{@link io.p11kms.server.sigv4.AccessKeyService} makes them ({@code create(account, principal,
+ * scope)} returns the secret once, as a {@code char[]}), lists, enables, disables and deletes them;
+ * {@code p11kms access-key create|list|enable|disable|delete} is its command line ({@code --xks}
+ * for an XKS credential). The secret is kept only as an EKT: "AWS4" + secret imported into the
+ * token as an HMAC key and wrapped under the HMAC domain key.
  *
  * <h2>What is checked</h2>
  *

@@ -11,8 +11,9 @@ import java.util.UUID;
  * The key store over JDBC, in standard SQL; what differs between databases is in {@link
  * SqlDialect}. One repository per part of the model (keys and versions, the key read of every
  * request, aliases, tags, rotations, deletion, domain-key re-wrap, policies and grants, leases,
- * keys exposed to XKS), all on one {@link Transactions}; this class only hands each call to its
- * repository. Open it with {@link KeyStores#open}, which also creates or migrates the schema.
+ * keys exposed to XKS, access keys), all on one {@link Transactions}; this class only hands each
+ * call to its repository. Open it with {@link KeyStores#open}, which also creates or migrates the
+ * schema.
  */
 public final class JdbcKeyStore implements KeyStore {
   /** The largest page a listing returns, as AWS KMS ListKeys. */
@@ -29,7 +30,9 @@ public final class JdbcKeyStore implements KeyStore {
   private final DomainKeyRepository domainKeys;
   private final AccessStore access;
   private final Leases leases;
+  private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
+  private final AccessKeys accessKeys;
 
   JdbcKeyStore(SqlDialect dialect) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
@@ -50,7 +53,9 @@ public final class JdbcKeyStore implements KeyStore {
     this.domainKeys = new DomainKeyRepository(tx);
     this.access = new AccessRepository(tx);
     this.leases = new LeaseRepository(tx);
+    this.imported = new ImportedMaterialRepository(tx);
     this.xksKeys = new XksKeyRepository(tx);
+    this.accessKeys = new AccessKeyRepository(tx);
   }
 
   /** Creates the schema or brings it up to date. Called once, by {@link KeyStores#open}. */
@@ -83,11 +88,21 @@ public final class JdbcKeyStore implements KeyStore {
     return xksKeys;
   }
 
+  @Override
+  public AccessKeys accessKeys() {
+    return accessKeys;
+  }
+
   // Keys and versions.
 
   @Override
   public void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
     keys.createKey(key, firstVersion, tags);
+  }
+
+  @Override
+  public void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags) {
+    keys.createKeyAwaitingMaterial(key, tags);
   }
 
   @Override
@@ -266,6 +281,33 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public List<Integer> retiredDomainKeys() {
     return domainKeys.retiredDomainKeys();
+  }
+
+  // Imported key material.
+
+  @Override
+  public Optional<ImportedMaterial> findImportedMaterial(UUID keyId) {
+    return imported.find(keyId);
+  }
+
+  @Override
+  public boolean storeImportedMaterial(
+      ImportedMaterial material,
+      String expectedState,
+      String newState,
+      KeyVersionRecord versionOrNull) {
+    return imported.store(material, expectedState, newState, versionOrNull);
+  }
+
+  @Override
+  public boolean deleteImportedMaterial(
+      UUID keyId, String expectedState, String newState, Instant expectedValidTo) {
+    return imported.delete(keyId, expectedState, newState, expectedValidTo);
+  }
+
+  @Override
+  public List<UUID> findKeysWithMaterialExpiring(Instant now, int limit) {
+    return imported.findExpiring(now, limit);
   }
 
   @Override

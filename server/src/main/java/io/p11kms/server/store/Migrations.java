@@ -148,7 +148,46 @@ final class Migrations {
                       + " external_key_id VARCHAR(128) NOT NULL PRIMARY KEY,"
                       + " key_id VARCHAR(36) NOT NULL UNIQUE,"
                       + " key_usage VARCHAR(32) NOT NULL,"
-                      + " created_at BIGINT NOT NULL)")));
+                      + " created_at BIGINT NOT NULL)")),
+          new Migration(
+              8,
+              "access keys: SigV4 credentials of principals, their secrets wrapped in the token",
+              List.of(
+                  // scope: KMS_API or XKS. active_slot: 1 or 2 while the key is active, null
+                  // while it is inactive; the unique constraint keeps a principal at two active
+                  // keys of a scope whoever writes (nulls never collide). secret_ekt: "AWS4" +
+                  // the secret as an HMAC key wrapped under the domain key domain_key_kind of
+                  // generation domain_key_generation; the secret itself is stored nowhere.
+                  "CREATE TABLE access_keys ("
+                      + " access_key_id VARCHAR(30) NOT NULL PRIMARY KEY,"
+                      + " account_id VARCHAR(12) NOT NULL,"
+                      + " principal VARCHAR(1024) NOT NULL,"
+                      + " scope VARCHAR(16) NOT NULL,"
+                      + " active_slot INTEGER,"
+                      + " created_at BIGINT NOT NULL,"
+                      + " domain_key_generation INTEGER NOT NULL,"
+                      + " domain_key_kind VARCHAR(16) NOT NULL,"
+                      + " wrap_mechanism INTEGER NOT NULL,"
+                      + " secret_ekt {BYTES} NOT NULL,"
+                      + " UNIQUE (account_id, principal, scope, active_slot))")),
+          new Migration(
+              9,
+              "imported key material: check value, expiry, the version it is",
+              List.of(
+                  // One row per EXTERNAL key once material was first imported; kept while the
+                  // material is deleted (the key is PENDING_IMPORT then, and the key_versions row
+                  // is gone), so that only the same material imports again, as the same version.
+                  // expiration_model is null while the key has no material; valid_to is null
+                  // unless the material expires.
+                  "CREATE TABLE imported_key_material ("
+                      + " key_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES keys (key_id),"
+                      + " version_id VARCHAR(36) NOT NULL,"
+                      + " check_value {BYTES} NOT NULL,"
+                      + " expiration_model VARCHAR(32),"
+                      + " valid_to BIGINT,"
+                      + " imported_at BIGINT NOT NULL)",
+                  "CREATE INDEX imported_key_material_by_valid_to"
+                      + " ON imported_key_material (valid_to)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

@@ -85,7 +85,23 @@ abstract class StoreContractTest {
   }
 
   @Nested
+  class AccessKeys extends AccessKeysTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
   class ConcurrentWriters extends ConcurrentWritersTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
+
+  @Nested
+  class Imports extends ImportedMaterialStoreTest {
     @Override
     protected String newDatabaseUrl() {
       return StoreContractTest.this.newDatabaseUrl();
