@@ -19,4 +19,9 @@ class SoftHsmTokenContractTest extends TokenContract {
   java.util.Set<KeyPairType> expectedKeyPairTypes() {
     return java.util.EnumSet.allOf(KeyPairType.class);
   }
+
+  @Override
+  boolean storesPrivateData() {
+    return true;
+  }
 }

@@ -20,7 +20,6 @@ import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.AsymmetricHandlers;
-import io.p11kms.server.grpc.ImportHandlers;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
@@ -30,8 +29,6 @@ import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DataKeyPairService;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
-import io.p11kms.server.service.ImportExpiry;
-import io.p11kms.server.service.ImportService;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
@@ -39,9 +36,13 @@ import io.p11kms.server.service.LeasedRunner;
 import io.p11kms.server.service.MacService;
 import io.p11kms.server.service.SigningService;
 import io.p11kms.server.service.TagService;
+import io.p11kms.server.sigv4.AccessKeySigningKeys;
+import io.p11kms.server.store.AccessKeys;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.Leases;
+import io.p11kms.server.xks.XksConfig;
+import io.p11kms.server.xks.XksFrontEnd;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -81,12 +82,8 @@ public final class KmsServer {
    */
   static final Duration REWRAP_PERIOD = Duration.ofHours(1);
 
-  /** How often each server destroys the import wrapping keys on its token past their 24 hours. */
-  static final Duration IMPORT_SWEEP_PERIOD = Duration.ofMinutes(10);
-
   private final Server server;
   private final DeletionTask deletions;
-  private final ImportExpiry imports;
   private final KeyRotationService rotations;
   private final DomainKeyRewrap rewrap;
   private final LeasedRunner leader;
@@ -103,6 +100,10 @@ public final class KmsServer {
             t.setDaemon(true);
             return t;
           });
+
+  /** HTTP front ends serving beside gRPC; closed before the store and the token. */
+  private final java.util.List<AutoCloseable> frontEnds = new java.util.ArrayList<>();
+
   private ServingStatus reported = ServingStatus.SERVING;
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
@@ -133,7 +134,6 @@ public final class KmsServer {
             new AliasService(store, keys, arns, clock),
             new TagService(store, keys));
     this.deletions = new DeletionTask(store, clock);
-    this.imports = new ImportExpiry(hsm, store, clock);
     this.rotations = new KeyRotationService(hsm, store, keys, clock);
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
     this.leader =
@@ -157,8 +157,7 @@ public final class KmsServer {
                     new AsymmetricHandlers(
                         new SigningService(hsm, store, keys),
                         new MacService(hsm, store, keys),
-                        new DataKeyPairService(hsm, keys, crypto)),
-                    new ImportHandlers(new ImportService(hsm, store, keys, clock))))
+                        new DataKeyPairService(hsm, keys, crypto))))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -273,8 +272,8 @@ public final class KmsServer {
   }
 
   /**
-   * Looks for due key deletions, rotations and expiries of imported key material every {@code
-   * period} instead of every minute ({@code tasks.interval.ms}); takes effect at {@link #start()}.
+   * Looks for due key deletions and rotations every {@code period} instead of every minute ({@code
+   * tasks.interval.ms}); takes effect at {@link #start()}.
    */
   public KmsServer checkDueWorkEvery(Duration period) {
     this.deletionPeriod = period;
@@ -331,19 +330,6 @@ public final class KmsServer {
     scheduleLeased("key-deletion", deletions::runDueDeletions, deletionPeriod);
     scheduleLeased("key-rotation", rotations::runDueRotations, rotationPeriod);
     scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
-    scheduleLeased("imported-material-expiry", imports::runDueExpiries, deletionPeriod);
-    // Each server's own token: not under the lease.
-    scheduler.scheduleWithFixedDelay(
-        () -> {
-          try {
-            imports.destroyExpiredWrappingKeys();
-          } catch (RuntimeException e) {
-            log.error("destroying expired import wrapping keys failed: {}", e.getMessage());
-          }
-        },
-        IMPORT_SWEEP_PERIOD.toMillis(),
-        IMPORT_SWEEP_PERIOD.toMillis(),
-        TimeUnit.MILLISECONDS);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
@@ -402,20 +388,6 @@ public final class KmsServer {
   }
 
   /**
-   * Deletes the imported key material whose ValidTo has come, now, by the server's clock (the
-   * scheduled work does this every {@link #checkDueWorkEvery} period); returns how many keys lost
-   * their material.
-   */
-  public int runDueImportExpiries() {
-    return imports.runDueExpiries();
-  }
-
-  /** Destroys the import wrapping keys on the token past their 24 hours, now; how many. */
-  public int destroyExpiredImportWrappingKeys() {
-    return imports.destroyExpiredWrappingKeys();
-  }
-
-  /**
    * Re-wraps, now, every EKT under an older domain key generation to the newest one on the token;
    * what the background task does every {@link #REWRAP_PERIOD}.
    */
@@ -461,6 +433,7 @@ public final class KmsServer {
 
   /** Stops taking calls, lets running calls finish for a few seconds, then closes everything. */
   public void stop() {
+    closeFrontEnds();
     probe.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
@@ -474,6 +447,42 @@ public final class KmsServer {
       Thread.currentThread().interrupt();
     } finally {
       close();
+    }
+  }
+
+  /**
+   * Serves the external key store (XKS) proxy API beside gRPC, as {@code config} says, on the same
+   * token, store and access control; its callers authenticate with XKS access keys ({@code p11kms
+   * access-key create --xks}). Closed by {@link #stop()}.
+   *
+   * @param handlerThreads XKS requests handled at once
+   */
+  public XksFrontEnd serveXks(XksConfig config, SecurityConfig security, int handlerThreads) {
+    XksFrontEnd xks =
+        XksFrontEnd.start(
+            config,
+            security,
+            access.control(),
+            hsm,
+            new AccessKeySigningKeys(AccessKeys.of(store), hsm),
+            Clock.systemUTC(),
+            handlerThreads);
+    synchronized (frontEnds) {
+      frontEnds.add(xks);
+    }
+    return xks;
+  }
+
+  private void closeFrontEnds() {
+    synchronized (frontEnds) {
+      for (AutoCloseable frontEnd : frontEnds) {
+        try {
+          frontEnd.close();
+        } catch (Exception e) {
+          log.warn("closing a front end failed: {}", e.toString());
+        }
+      }
+      frontEnds.clear();
     }
   }
 

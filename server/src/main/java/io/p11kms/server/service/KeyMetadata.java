@@ -6,13 +6,11 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * What DescribeKey tells about a key. The key manager is always CUSTOMER.
+ * What DescribeKey tells about a key. Origin is always AWS_KMS (the key material is generated in
+ * the token) and the key manager always CUSTOMER.
  *
  * @param deletionDate when the key will be deleted, while it is pending deletion
  * @param pendingDeletionWindowInDays the deletion window, while the key is pending deletion
- * @param origin AWS_KMS (generated in the token) or EXTERNAL (imported)
- * @param expirationModel an EXTERNAL key's, while it has key material
- * @param validTo when an EXTERNAL key's material expires, if it does
  */
 public record KeyMetadata(
     UUID keyId,
@@ -23,10 +21,7 @@ public record KeyMetadata(
     KeySpec keySpec,
     KeyState keyState,
     Optional<Instant> deletionDate,
-    Optional<Integer> pendingDeletionWindowInDays,
-    Origin origin,
-    Optional<ExpirationModel> expirationModel,
-    Optional<Instant> validTo) {
+    Optional<Integer> pendingDeletionWindowInDays) {
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;

@@ -7,7 +7,6 @@ import io.p11kms.hsm.WrappedKeyPair;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.DomainKeyKind;
-import io.p11kms.server.store.ImportedMaterial;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -21,6 +20,8 @@ import java.util.UUID;
 
 /** Creates, describes and lists keys; finds the key a KeyId parameter names. */
 public final class KeyService {
+  private static final String ORIGIN = "AWS_KMS";
+
   private final Hsm hsm;
   private final KeyStore store;
   private final KeyArns arns;
@@ -48,17 +49,6 @@ public final class KeyService {
    * UnsupportedOperationException.
    */
   public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
-    return createKey(description, usage, spec, tags, null);
-  }
-
-  /**
-   * As {@link #createKey(String, KeyUsage, KeySpec, List)}, with the key's Origin (null: AWS_KMS).
-   * An EXTERNAL key is made without key material, in state PendingImport, with no token call: its
-   * material comes with ImportKeyMaterial. Only SYMMETRIC_DEFAULT keys can be EXTERNAL here
-   * (UnsupportedOperationException for other specs).
-   */
-  public KeyMetadata createKey(
-      String description, KeyUsage usage, KeySpec spec, List<Tag> tags, Origin origin) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
@@ -82,13 +72,6 @@ public final class KeyService {
                   "KeySpec " + keySpec + " is not supported by this key store's token");
             });
 
-    Origin keyOrigin = origin == null ? Origin.AWS_KMS : origin;
-    if (keyOrigin == Origin.EXTERNAL && keySpec != KeySpec.SYMMETRIC_DEFAULT) {
-      throw new KmsException(
-          KmsError.UNSUPPORTED_OPERATION,
-          "Origin EXTERNAL is supported for SYMMETRIC_DEFAULT keys only, not " + keySpec);
-    }
-
     Instant now = clock.instant();
     UUID keyId = UUID.randomUUID();
     KeyRecord key =
@@ -98,14 +81,10 @@ public final class KeyService {
             checkedDescription,
             keyUsage.name(),
             keySpec.name(),
-            (keyOrigin == Origin.EXTERNAL ? KeyState.PENDING_IMPORT : KeyState.ENABLED).name(),
-            keyOrigin.name(),
+            KeyState.ENABLED.name(),
+            ORIGIN,
             null);
-    if (keyOrigin == Origin.EXTERNAL) {
-      store.createKeyAwaitingMaterial(key, checkedTags);
-    } else {
-      store.createKey(key, firstVersion(keyId, keySpec, keyUsage, now), checkedTags);
-    }
+    store.createKey(key, firstVersion(keyId, keySpec, keyUsage, now), checkedTags);
     return metadata(key);
   }
 
@@ -233,11 +212,6 @@ public final class KeyService {
   }
 
   KeyMetadata metadata(KeyRecord key) {
-    Origin origin = Origin.valueOf(key.origin());
-    Optional<ImportedMaterial> material =
-        origin == Origin.EXTERNAL
-            ? store.findImportedMaterial(key.keyId()).filter(ImportedMaterial::present)
-            : Optional.empty();
     return new KeyMetadata(
         key.keyId(),
         arns.keyArn(key.keyId()),
@@ -247,9 +221,6 @@ public final class KeyService {
         KeySpec.valueOf(key.keySpec()),
         KeyState.valueOf(key.keyState()),
         Optional.ofNullable(key.deletionDate()),
-        Optional.ofNullable(key.pendingWindowDays()),
-        origin,
-        material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
-        material.map(ImportedMaterial::validTo));
+        Optional.ofNullable(key.pendingWindowDays()));
   }
 }

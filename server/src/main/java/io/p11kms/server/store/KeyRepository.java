@@ -38,18 +38,6 @@ final class KeyRepository {
       throw new IllegalArgumentException(
           "first version number must be 1, was " + firstVersion.versionNumber());
     }
-    insertKey(key, firstVersion, tags);
-  }
-
-  /** See {@link KeyStore#createKeyAwaitingMaterial}. */
-  void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags) {
-    if (key == null) {
-      throw new IllegalArgumentException("key is required");
-    }
-    insertKey(key, null, tags);
-  }
-
-  private void insertKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
     Map<String, String> checkedTags = tags == null ? Map.of() : tags;
     tx.inWriteTransaction(
         "cannot store the key",
@@ -70,9 +58,7 @@ final class KeyRepository {
             setNullableInt(p, 9, key.pendingWindowDays());
             p.executeUpdate();
           }
-          if (firstVersion != null) {
-            KeyRows.insertVersion(c, firstVersion);
-          }
+          KeyRows.insertVersion(c, firstVersion);
           for (Map.Entry<String, String> tag : checkedTags.entrySet()) {
             TagRepository.putTag(c, key.keyId(), tag.getKey(), tag.getValue());
           }
