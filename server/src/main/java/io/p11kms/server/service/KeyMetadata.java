@@ -7,8 +7,10 @@ import java.util.UUID;
 
 /**
  * What DescribeKey tells about a key. Origin is always AWS_KMS (the key material is generated in
- * the token) and the key manager always CUSTOMER.
+ * the token).
  *
+ * @param account the key's account (12 digits), as in its ARN
+ * @param keyManager CUSTOMER, or AWS for a service-managed key
  * @param deletionDate when the key will be deleted, while it is pending deletion
  * @param pendingDeletionWindowInDays the deletion window, while the key is pending deletion
  */
@@ -21,7 +23,9 @@ public record KeyMetadata(
     KeySpec keySpec,
     KeyState keyState,
     Optional<Instant> deletionDate,
-    Optional<Integer> pendingDeletionWindowInDays) {
+    Optional<Integer> pendingDeletionWindowInDays,
+    String account,
+    KeyManager keyManager) {
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;
