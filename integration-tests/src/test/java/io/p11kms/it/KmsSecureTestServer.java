@@ -20,6 +20,7 @@ import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -67,6 +68,7 @@ final class KmsSecureTestServer implements AutoCloseable {
   private AccessLayer access;
   private KmsServer server;
   private final TestAccessKeys accessKeys = new TestAccessKeys();
+  private HttpListener awsApi;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
 
@@ -133,14 +135,12 @@ final class KmsSecureTestServer implements AutoCloseable {
                 Clock.systemUTC(),
                 Duration.ofSeconds(30),
                 access)
-            // The AWS JSON API beside gRPC, over TLS, each request verified by its signature.
-            .serveAwsApi(
-                AwsApi.of(
-                        new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
-                        security,
-                        8)
-                    .verifiedBy(accessKeys, KmsTestServer.ARNS.region()))
             .start();
+    // The AWS JSON API beside gRPC, over TLS, each request verified by its signature.
+    this.awsApi =
+        server.serveAwsApi(
+            AwsApi.of(new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE), security, 8)
+                .verifiedBy(accessKeys, KmsTestServer.ARNS.region()));
   }
 
   /** A server that writes a signed checkpoint every 5 records. */
@@ -240,7 +240,7 @@ final class KmsSecureTestServer implements AutoCloseable {
 
   /** The AWS JSON API's address. */
   URI awsEndpoint() {
-    return URI.create("https://localhost:" + server.awsApiPort());
+    return URI.create("https://localhost:" + awsApi.port());
   }
 
   /** The test CA's certificate file, which the server's certificate chains to. */
@@ -346,6 +346,12 @@ final class KmsSecureTestServer implements AutoCloseable {
             + auditFile
             + "\naudit.key.label="
             + AUDIT_KEY
+            + "\narn.partition="
+            + KmsTestServer.ARNS.partition()
+            + "\narn.region="
+            + KmsTestServer.ARNS.region()
+            + "\narn.account="
+            + KmsTestServer.ARNS.account()
             + "\n");
     return file;
   }

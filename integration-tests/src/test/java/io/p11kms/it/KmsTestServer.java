@@ -18,6 +18,7 @@ import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
+import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -42,6 +43,7 @@ final class KmsTestServer implements AutoCloseable {
   private final Path database;
   private final KmsServer server;
   private final ManagedChannel channel;
+  private final HttpListener awsApi;
 
   private KmsTestServer(SoftHsmTestToken token, Clock clock) throws Exception {
     this(token, clock, TokenCallInterceptor.NONE, Duration.ofSeconds(1));
@@ -88,24 +90,27 @@ final class KmsTestServer implements AutoCloseable {
             clock,
             healthInterval,
             allowingAll(hsm, store, clock));
-    if (awsApi) {
-      // Development mode, as serve --dev: plaintext on loopback, every caller local:developer.
-      built.serveAwsApi(
-          AwsApi.of(
-              new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
-              new SecurityConfig(
-                  null,
-                  null,
-                  null,
-                  List.of(),
-                  database.resolveSibling("audit.log"),
-                  1000,
-                  Duration.ofSeconds(60),
-                  "audit-key",
-                  true),
-              8));
-    }
     this.server = built.start();
+    this.awsApi =
+        !awsApi
+            ? null
+            :
+            // Development mode without access keys: plaintext on loopback, every caller
+            // local:developer.
+            server.serveAwsApi(
+                AwsApi.of(
+                    new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
+                    new SecurityConfig(
+                        null,
+                        null,
+                        null,
+                        List.of(),
+                        database.resolveSibling("audit.log"),
+                        1000,
+                        Duration.ofSeconds(60),
+                        "audit-key",
+                        true),
+                    8));
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
@@ -136,7 +141,7 @@ final class KmsTestServer implements AutoCloseable {
 
   /** The AWS JSON API's port, or -1 when it does not serve it. */
   int awsApiPort() {
-    return server.awsApiPort();
+    return awsApi == null ? -1 : awsApi.port();
   }
 
   /** A server on {@code token}, whose domain keys the caller made; closing it closes the token. */
@@ -189,16 +194,6 @@ final class KmsTestServer implements AutoCloseable {
   /** Runs the background rotation task once, now, by the server's clock; how many it rotated. */
   int runDueRotations() {
     return server.runDueRotations();
-  }
-
-  /** Runs the expiry of imported key material once, now, by the server's clock; how many. */
-  int runDueImportExpiries() {
-    return server.runDueImportExpiries();
-  }
-
-  /** Destroys the expired import wrapping keys on the token once, now, by the server's clock. */
-  int destroyExpiredImportWrappingKeys() {
-    return server.destroyExpiredImportWrappingKeys();
   }
 
   /** Runs the domain-key re-wrap job once, now. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DisableKeyRequest;
 import io.p11kms.proto.v1.EnableKeyRequest;
@@ -370,6 +371,71 @@ class XksIT {
     }
   }
 
+  @Test
+  void moreRequestsInFlightThanAllowed_isThrottling() throws Exception {
+    SecurityConfig dev =
+        new SecurityConfig(
+            null,
+            null,
+            null,
+            List.of(),
+            server.auditFile(),
+            1000,
+            Duration.ofSeconds(60),
+            "audit-key",
+            true);
+    try (XksFrontEnd one =
+        XksFrontEnd.start(
+            new XksConfig(
+                0,
+                "127.0.0.1",
+                PREFIX,
+                1,
+                ListenerSecurity.ClientCertificates.NONE,
+                1,
+                Duration.ofSeconds(20),
+                ""),
+            dev,
+            server.accessControl(),
+            server.hsm(),
+            credentials,
+            Clock.systemUTC(),
+            4)) {
+      String health = metadata(m -> {}, "KmsHealthCheck");
+      XksTestClient other =
+          new XksTestClient("http://127.0.0.1:" + one.port(), KEY_ID_1, SECRET_1, "us-east-1");
+      // A request whose body has not all come in yet holds the one place.
+      try (java.net.Socket slow = new java.net.Socket("127.0.0.1", one.port())) {
+        slow.getOutputStream()
+            .write(
+                ("POST "
+                        + BASE
+                        + "/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+                    .getBytes(StandardCharsets.US_ASCII));
+        slow.getOutputStream().flush();
+        XksTestClient.Reply r = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+          r = other.post(BASE + "/health", health);
+          if (r.status() == 429) {
+            break;
+          }
+          Thread.sleep(50);
+        }
+        assertError(r, 429, "ThrottlingException");
+      }
+      // Once the slow one is gone, the place is free again.
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      int status = 0;
+      while (System.nanoTime() < deadline && status != 200) {
+        status = other.post(BASE + "/health", health).status();
+        Thread.sleep(50);
+      }
+      assertThat(status).isEqualTo(200);
+    }
+  }
+
   // --- Authentication
 
   @Test
@@ -412,6 +478,65 @@ class XksIT {
         client.as(KEY_ID_2, SECRET_2).post(BASE + "/health", health),
         401,
         "AuthenticationFailedException");
+  }
+
+  @Test
+  void curlWithAwsSigv4_asTheSpecificationsTroubleshootingSection_isServed() throws Exception {
+    String ext = expose(newKey(), "ENCRYPT", "DECRYPT");
+    java.nio.file.Path dir = Files.createTempDirectory("p11kms-xks-curl");
+    try {
+      java.nio.file.Path body = dir.resolve("encrypt.json");
+      Files.writeString(
+          body, encrypt("Hello World!".getBytes(StandardCharsets.UTF_8), null, true, "Encrypt"));
+      java.nio.file.Path health = dir.resolve("health.json");
+      Files.writeString(health, metadata(m -> {}, "KmsHealthCheck"));
+      String base = "http://localhost:" + xks.port();
+
+      JsonNode encrypted = JSON.readTree(curl(SECRET_1, body, base + keyPath(ext, "encrypt")));
+      assertThat(encrypted.has("ciphertextDataIntegrityValue")).as(encrypted.toString()).isTrue();
+      assertThat(
+              JSON.readTree(curl(SECRET_1, health, base + BASE + "/health"))
+                  .path("xksProxyVendor")
+                  .asText())
+          .isEqualTo("p11kms");
+      assertThat(
+              JSON.readTree(curl(SECRET_2, health, base + BASE + "/health"))
+                  .path("errorName")
+                  .asText())
+          .isEqualTo("AuthenticationFailedException");
+    } finally {
+      TempDirs.deleteTree(dir);
+    }
+  }
+
+  /** curl signs content-type;host;x-amz-date, the host with its port. */
+  private static String curl(String secret, java.nio.file.Path body, String url) throws Exception {
+    Process p;
+    try {
+      p =
+          new ProcessBuilder(
+                  "curl",
+                  "-s",
+                  "--aws-sigv4",
+                  "aws:amz:us-east-1:kms-xks-proxy",
+                  "--user",
+                  KEY_ID_1 + ":" + secret,
+                  "-X",
+                  "POST",
+                  "-H",
+                  "Content-Type:application/json",
+                  "--data",
+                  "@" + body,
+                  url)
+              .redirectErrorStream(true)
+              .start();
+    } catch (java.io.IOException e) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(false, "curl is not installed");
+      throw e;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return out;
   }
 
   // --- Authorisation and audit

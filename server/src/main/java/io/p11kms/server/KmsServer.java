@@ -22,7 +22,6 @@ import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.AsymmetricHandlers;
-import io.p11kms.server.grpc.ImportHandlers;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
@@ -30,13 +29,18 @@ import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
-import io.p11kms.server.service.ImportExpiry;
 import io.p11kms.server.service.KeyRotationService;
+import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsServices;
 import io.p11kms.server.service.LeasedRunner;
+import io.p11kms.server.sigv4.AccessKeyService;
+import io.p11kms.server.sigv4.AccessKeySigningKeys;
+import io.p11kms.server.store.AccessKeys;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.Leases;
+import io.p11kms.server.xks.XksConfig;
+import io.p11kms.server.xks.XksFrontEnd;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -76,12 +80,8 @@ public final class KmsServer {
    */
   static final Duration REWRAP_PERIOD = Duration.ofHours(1);
 
-  /** How often each server destroys the import wrapping keys on its token past their 24 hours. */
-  static final Duration IMPORT_SWEEP_PERIOD = Duration.ofMinutes(10);
-
   private final Server server;
   private final DeletionTask deletions;
-  private final ImportExpiry imports;
   private final KeyRotationService rotations;
   private final DomainKeyRewrap rewrap;
   private final LeasedRunner leader;
@@ -91,6 +91,7 @@ public final class KmsServer {
   private final AccessLayer access;
   private final KeyStore store;
   private final KmsServices services;
+  private final String region;
   private final Duration healthInterval;
   private final ScheduledExecutorService probe =
       Executors.newSingleThreadScheduledExecutor(
@@ -99,9 +100,11 @@ public final class KmsServer {
             t.setDaemon(true);
             return t;
           });
+
+  /** HTTP front ends serving beside gRPC; closed before the store and the token. */
+  private final java.util.List<AutoCloseable> frontEnds = new java.util.ArrayList<>();
+
   private ServingStatus reported = ServingStatus.SERVING;
-  private AwsApi awsApi = AwsApi.off();
-  private HttpListener awsListener;
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
 
@@ -124,10 +127,11 @@ public final class KmsServer {
     this.store = store;
     this.healthInterval = healthInterval;
     this.services = KmsServices.of(hsm, store, arns, clock);
+    this.region = arns.region();
+    KeyService keys = services.keys();
     LifecycleHandlers lifecycle =
-        new LifecycleHandlers(services.lifecycle(), services.aliases(), services.tags());
+        new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
     this.deletions = new DeletionTask(store, clock);
-    this.imports = new ImportExpiry(hsm, store, clock);
     this.rotations = services.rotations();
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
     this.leader =
@@ -144,13 +148,12 @@ public final class KmsServer {
         AccessLayer.install(builder, access)
             .addService(
                 new KmsGrpcService(
-                    services.keys(),
+                    keys,
                     services.crypto(),
                     lifecycle,
                     new RotationHandlers(rotations),
                     new AsymmetricHandlers(
-                        services.signing(), services.macs(), services.dataKeyPairs()),
-                    new ImportHandlers(services.imports())))
+                        keys, services.signing(), services.macs(), services.dataKeyPairs())))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -172,15 +175,6 @@ public final class KmsServer {
    * call (request count, latency, one log line with a request id) and every token call is measured.
    */
   public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
-    return open(config, security, metrics, AwsApiConfig.off());
-  }
-
-  /**
-   * As {@link #open(ServerConfig, SecurityConfig, Metrics)}, also serving the AWS KMS JSON API as
-   * {@code awsApi} says, on its own listener secured as the gRPC one.
-   */
-  public static KmsServer open(
-      ServerConfig config, SecurityConfig security, Metrics metrics, AwsApiConfig awsApi) {
     checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         security.tls()
@@ -237,8 +231,6 @@ public final class KmsServer {
     if (metrics != null) {
       server.countRotationsIn(metrics);
     }
-    server.serveAwsApi(
-        AwsApi.of(awsApi, security, handlerThreadCount(config.hsmSessionPoolSize())));
     return server.checkDueWorkEvery(config.tasksInterval());
   }
 
@@ -276,8 +268,8 @@ public final class KmsServer {
   }
 
   /**
-   * Looks for due key deletions, rotations and expiries of imported key material every {@code
-   * period} instead of every minute ({@code tasks.interval.ms}); takes effect at {@link #start()}.
+   * Looks for due key deletions and rotations every {@code period} instead of every minute ({@code
+   * tasks.interval.ms}); takes effect at {@link #start()}.
    */
   public KmsServer checkDueWorkEvery(Duration period) {
     this.deletionPeriod = period;
@@ -299,27 +291,12 @@ public final class KmsServer {
   private static ExecutorService handlerThreads(int sessionPoolSize) {
     AtomicInteger count = new AtomicInteger();
     return Executors.newFixedThreadPool(
-        handlerThreadCount(sessionPoolSize),
+        Math.max(4, 2 * sessionPoolSize),
         r -> {
           Thread t = new Thread(r, "p11kms-handler-" + count.incrementAndGet());
           t.setDaemon(true);
           return t;
         });
-  }
-
-  private static int handlerThreadCount(int sessionPoolSize) {
-    return Math.max(4, 2 * sessionPoolSize);
-  }
-
-  /** Also serves the AWS KMS JSON API as {@code api} says; takes effect at {@link #start()}. */
-  public KmsServer serveAwsApi(AwsApi api) {
-    this.awsApi = api;
-    return this;
-  }
-
-  /** The AWS JSON API's port once started (useful when configured with port 0), or -1 when off. */
-  public int awsApiPort() {
-    return awsListener == null ? -1 : awsListener.port();
   }
 
   private static InetSocketAddress loopbackAddress(String host, int port) {
@@ -343,34 +320,12 @@ public final class KmsServer {
       close();
       throw new UncheckedIOException("cannot listen: " + e.getMessage(), e);
     }
-    if (awsApi.enabled()) {
-      try {
-        awsListener = awsApi.start(services, access.control());
-      } catch (RuntimeException e) {
-        server.shutdownNow();
-        close();
-        throw e;
-      }
-    }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     // Servers sharing a database take turns: each kind of work runs where its lease is held.
     scheduleLeased("key-deletion", deletions::runDueDeletions, deletionPeriod);
     scheduleLeased("key-rotation", rotations::runDueRotations, rotationPeriod);
     scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
-    scheduleLeased("imported-material-expiry", imports::runDueExpiries, deletionPeriod);
-    // Each server's own token: not under the lease.
-    scheduler.scheduleWithFixedDelay(
-        () -> {
-          try {
-            imports.destroyExpiredWrappingKeys();
-          } catch (RuntimeException e) {
-            log.error("destroying expired import wrapping keys failed: {}", e.getMessage());
-          }
-        },
-        IMPORT_SWEEP_PERIOD.toMillis(),
-        IMPORT_SWEEP_PERIOD.toMillis(),
-        TimeUnit.MILLISECONDS);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
@@ -429,20 +384,6 @@ public final class KmsServer {
   }
 
   /**
-   * Deletes the imported key material whose ValidTo has come, now, by the server's clock (the
-   * scheduled work does this every {@link #checkDueWorkEvery} period); returns how many keys lost
-   * their material.
-   */
-  public int runDueImportExpiries() {
-    return imports.runDueExpiries();
-  }
-
-  /** Destroys the import wrapping keys on the token past their 24 hours, now; how many. */
-  public int destroyExpiredImportWrappingKeys() {
-    return imports.destroyExpiredWrappingKeys();
-  }
-
-  /**
    * Re-wraps, now, every EKT under an older domain key generation to the newest one on the token;
    * what the background task does every {@link #REWRAP_PERIOD}.
    */
@@ -488,9 +429,7 @@ public final class KmsServer {
 
   /** Stops taking calls, lets running calls finish for a few seconds, then closes everything. */
   public void stop() {
-    if (awsListener != null) {
-      awsListener.close();
-    }
+    closeFrontEnds();
     probe.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
@@ -504,6 +443,70 @@ public final class KmsServer {
       Thread.currentThread().interrupt();
     } finally {
       close();
+    }
+  }
+
+  /**
+   * Serves the AWS KMS JSON API beside gRPC, as {@code config} says, on the same services, access
+   * control and audit log; every request is verified by its AWS Signature Version 4 against the
+   * JSON API's access keys ({@code p11kms access-key create}). Closed by {@link #stop()}.
+   *
+   * @param handlerThreads JSON API requests handled at once
+   */
+  public HttpListener serveAwsApi(
+      AwsApiConfig config, SecurityConfig security, int handlerThreads) {
+    return serveAwsApi(
+        AwsApi.of(config, security, handlerThreads)
+            .verifiedBy(new AccessKeySigningKeys(AccessKeys.of(store), hsm), region));
+  }
+
+  /** The access keys in this server's store, made and read through its token. */
+  public AccessKeyService accessKeys() {
+    return new AccessKeyService(hsm, AccessKeys.of(store), Clock.systemUTC());
+  }
+
+  /** Serves the AWS KMS JSON API as {@code api} says. Closed by {@link #stop()}. */
+  public HttpListener serveAwsApi(AwsApi api) {
+    HttpListener listener = api.start(services, access.control());
+    synchronized (frontEnds) {
+      frontEnds.add(listener);
+    }
+    return listener;
+  }
+
+  /**
+   * Serves the external key store (XKS) proxy API beside gRPC, as {@code config} says, on the same
+   * token, store and access control; its callers authenticate with XKS access keys ({@code p11kms
+   * access-key create --xks}). Closed by {@link #stop()}.
+   *
+   * @param handlerThreads XKS requests handled at once
+   */
+  public XksFrontEnd serveXks(XksConfig config, SecurityConfig security, int handlerThreads) {
+    XksFrontEnd xks =
+        XksFrontEnd.start(
+            config,
+            security,
+            access.control(),
+            hsm,
+            new AccessKeySigningKeys(AccessKeys.of(store), hsm),
+            Clock.systemUTC(),
+            handlerThreads);
+    synchronized (frontEnds) {
+      frontEnds.add(xks);
+    }
+    return xks;
+  }
+
+  private void closeFrontEnds() {
+    synchronized (frontEnds) {
+      for (AutoCloseable frontEnd : frontEnds) {
+        try {
+          frontEnd.close();
+        } catch (Exception e) {
+          log.warn("closing a front end failed: {}", e.toString());
+        }
+      }
+      frontEnds.clear();
     }
   }
 

@@ -3,19 +3,25 @@ package io.p11kms.server;
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.AccessKeyCommands;
+import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
 import io.p11kms.server.admin.XksCommands;
+import io.p11kms.server.auth.Principals;
 import io.p11kms.server.awsjson.AwsApiConfig;
+import io.p11kms.server.awsjson.DevelopmentCredentials;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.metrics.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
+import io.p11kms.server.xks.XksConfig;
+import io.p11kms.server.xks.XksFrontEnd;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -38,6 +44,7 @@ import picocli.CommandLine.Option;
       VerifyAuditCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
+      AccountCommands.class,
       XksCommands.class,
       AccessKeyCommands.class,
       KmsCli.class,
@@ -89,7 +96,7 @@ public final class Main {
       MetricsConfig metricsConfig = MetricsConfig.load(config);
       Metrics metrics = new Metrics();
       AwsApiConfig awsApi = AwsApiConfig.load(config, serverConfig);
-      KmsServer server = KmsServer.open(serverConfig, security, metrics, awsApi).start();
+      KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
       MetricsEndpoint endpoint =
           metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
       Runtime.getRuntime()
@@ -110,20 +117,60 @@ public final class Main {
                 + endpoint.port()
                 + "/metrics");
       }
+      XksConfig xksConfig = XksConfig.load(config, serverConfig.listenHost());
+      if (xksConfig.enabled()) {
+        XksFrontEnd xks =
+            server.serveXks(
+                xksConfig, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+        System.out.println(
+            "p11kms XKS proxy API on "
+                + (security.tls() ? "https://" : "http://")
+                + xksConfig.host()
+                + ":"
+                + xks.port()
+                + xks.basePath());
+      }
       server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
       if (awsApi.enabled()) {
-        System.out.println(
-            "p11kms AWS KMS API on "
-                + (security.tls() ? "https://" : "http://")
-                + awsApi.host()
-                + ":"
-                + server.awsApiPort());
+        serveAwsApi(server, awsApi, serverConfig, security, config);
       }
       // Tests and scripts wait for this exact line.
       System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
       System.out.flush();
       server.blockUntilShutdown();
       return 0;
+    }
+  }
+
+  /**
+   * The AWS KMS JSON API beside gRPC; in development mode with the credentials file of
+   * local:developer's access key beside the configuration file (made on the first run).
+   */
+  private static void serveAwsApi(
+      KmsServer server,
+      AwsApiConfig awsApi,
+      ServerConfig serverConfig,
+      SecurityConfig security,
+      Path configFile) {
+    HttpListener listener =
+        server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+    String endpoint =
+        (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();
+    System.out.println("p11kms AWS KMS API on " + endpoint);
+    if (security.devMode()) {
+      Path credentials =
+          configFile.toAbsolutePath().resolveSibling(DevelopmentCredentials.FILE_NAME);
+      String id =
+          DevelopmentCredentials.ensure(
+              credentials, server.accessKeys(), serverConfig.arnAccount(), Principals.LOCAL);
+      System.out.println(
+          "p11kms AWS access key "
+              + id
+              + " of "
+              + Principals.LOCAL
+              + " in "
+              + credentials
+              + " (AWS_SHARED_CREDENTIALS_FILE)");
     }
   }
 

@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Enum members between the wire and the service. The service's enums carry AWS's value names
  * (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, ECDSA_SHA_256...) except the key states, which AWS spells
- * Enabled, Disabled, PendingDeletion and PendingImport. A value that is not one of them is refused
- * inside the operation, as the gRPC front end refuses it, so that it is audited the same.
+ * Enabled, Disabled and PendingDeletion. A value that is not one of them is refused inside the
+ * operation, as the gRPC front end refuses it, so that it is audited the same.
  */
 final class AwsEnums {
   private AwsEnums() {}
@@ -40,7 +40,6 @@ final class AwsEnums {
       case ENABLED -> "Enabled";
       case DISABLED -> "Disabled";
       case PENDING_DELETION -> "PendingDeletion";
-      case PENDING_IMPORT -> "PendingImport";
     };
   }
 }

@@ -5,6 +5,7 @@ import static io.p11kms.server.awsjson.Members.orEmpty;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.service.KeyListing;
+import io.p11kms.server.service.KeyManager;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KeySpec;
@@ -12,7 +13,6 @@ import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
-import io.p11kms.server.service.Origin;
 import java.time.Instant;
 import java.util.List;
 
@@ -81,13 +81,11 @@ final class KeyRoutes {
       List<String> signingAlgorithms,
       List<String> macAlgorithms,
       Boolean multiRegion,
-      Integer pendingDeletionWindowInDays,
-      String expirationModel,
-      Instant validTo) {
+      Integer pendingDeletionWindowInDays) {
 
     static KeyMetadataJson of(KeyMetadata m) {
       return new KeyMetadataJson(
-          account(m.arn()),
+          m.account(),
           m.keyId().toString(),
           m.arn(),
           m.creationDate(),
@@ -96,23 +94,15 @@ final class KeyRoutes {
           m.keyUsage().name(),
           AwsEnums.keyState(m.keyState()),
           m.deletionDate().orElse(null),
-          m.origin().name(),
-          "CUSTOMER",
+          "AWS_KMS",
+          m.keyManager() == KeyManager.CUSTOMER ? "CUSTOMER" : "AWS",
           m.keySpec().name(),
           m.keySpec().name(),
           AwsEnums.names(m.encryptionAlgorithms()),
           AwsEnums.names(m.signingAlgorithms()),
           AwsEnums.names(m.macAlgorithms()),
           false,
-          m.pendingDeletionWindowInDays().orElse(null),
-          m.expirationModel().map(Enum::name).orElse(null),
-          m.validTo().orElse(null));
-    }
-
-    /** The account field of an ARN ({@code arn:partition:kms:region:account:key/id}). */
-    private static String account(String arn) {
-      String[] parts = arn.split(":", 6);
-      return parts.length == 6 ? parts[4] : null;
+          m.pendingDeletionWindowInDays().orElse(null));
     }
   }
 
@@ -126,8 +116,7 @@ final class KeyRoutes {
                     r.description(),
                     AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
                     keySpec(r),
-                    r.tags().stream().map(KeyRoutes::tag).toList(),
-                    AwsEnums.parse(Origin.class, r.origin(), "Origin")),
+                    r.tags().stream().map(KeyRoutes::tag).toList()),
             m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
         Route.of(
             Operation.DESCRIBE_KEY,
@@ -156,10 +145,13 @@ final class KeyRoutes {
   }
 
   /**
-   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do (a
-   * custom key store, a multi-Region key) is refused, never quietly dropped.
+   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do
+   * (another origin, a custom key store, a multi-Region key) is refused, never quietly dropped.
    */
   private static KeySpec keySpec(CreateKeyRequest r) {
+    if (r.origin() != null && !r.origin().equals("AWS_KMS")) {
+      throw unsupported("Origin " + r.origin());
+    }
     if (r.customKeyStoreId() != null || r.xksKeyId() != null) {
       throw unsupported("A custom key store");
     }

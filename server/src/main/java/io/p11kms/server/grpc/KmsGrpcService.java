@@ -17,8 +17,6 @@ import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.DecryptResponse;
 import io.p11kms.proto.v1.DeleteAliasRequest;
 import io.p11kms.proto.v1.DeleteAliasResponse;
-import io.p11kms.proto.v1.DeleteImportedKeyMaterialRequest;
-import io.p11kms.proto.v1.DeleteImportedKeyMaterialResponse;
 import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.DescribeKeyResponse;
 import io.p11kms.proto.v1.DisableKeyRequest;
@@ -46,12 +44,8 @@ import io.p11kms.proto.v1.GenerateRandomRequest;
 import io.p11kms.proto.v1.GenerateRandomResponse;
 import io.p11kms.proto.v1.GetKeyRotationStatusRequest;
 import io.p11kms.proto.v1.GetKeyRotationStatusResponse;
-import io.p11kms.proto.v1.GetParametersForImportRequest;
-import io.p11kms.proto.v1.GetParametersForImportResponse;
 import io.p11kms.proto.v1.GetPublicKeyRequest;
 import io.p11kms.proto.v1.GetPublicKeyResponse;
-import io.p11kms.proto.v1.ImportKeyMaterialRequest;
-import io.p11kms.proto.v1.ImportKeyMaterialResponse;
 import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.ListAliasesRequest;
@@ -105,7 +99,6 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
   private final AsymmetricHandlers asymmetric;
-  private final ImportHandlers imports;
   private final BatchHandlers batches;
 
   public KmsGrpcService(
@@ -113,14 +106,12 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       CryptoService crypto,
       LifecycleHandlers lifecycle,
       RotationHandlers rotation,
-      AsymmetricHandlers asymmetric,
-      ImportHandlers imports) {
+      AsymmetricHandlers asymmetric) {
     this.keys = keys;
     this.crypto = crypto;
     this.lifecycle = lifecycle;
     this.rotation = rotation;
     this.asymmetric = asymmetric;
-    this.imports = imports;
     this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
   }
 
@@ -133,11 +124,11 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                 .setKeyMetadata(
                     ProtoMapping.keyMetadata(
                         keys.createKey(
+                            RequestLookups.current(keys).account(),
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
                             ProtoMapping.keySpec(request.getKeySpec()),
-                            ProtoMapping.tags(request.getTagsList()),
-                            ProtoMapping.origin(request.getOrigin()))))
+                            ProtoMapping.tags(request.getTagsList()))))
                 .build());
   }
 
@@ -148,7 +139,9 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         response,
         () ->
             DescribeKeyResponse.newBuilder()
-                .setKeyMetadata(ProtoMapping.keyMetadata(keys.describeKey(request.getKeyId())))
+                .setKeyMetadata(
+                    ProtoMapping.keyMetadata(
+                        keys.describeKey(RequestLookups.current(keys), request.getKeyId())))
                 .build());
   }
 
@@ -158,7 +151,10 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         response,
         () -> {
           KeyListing listing =
-              keys.listKeys(request.hasLimit() ? request.getLimit() : null, request.getMarker());
+              keys.listKeys(
+                  RequestLookups.current(keys).account(),
+                  request.hasLimit() ? request.getLimit() : null,
+                  request.getMarker());
           ListKeysResponse.Builder builder =
               ListKeysResponse.newBuilder().setTruncated(listing.truncated());
           listing.nextMarker().ifPresent(builder::setNextMarker);
@@ -469,28 +465,6 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       GenerateDataKeyPairWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
     unary(response, () -> asymmetric.generateDataKeyPairWithoutPlaintext(request));
-  }
-
-  // Imported key material: the messages are mapped in ImportHandlers.
-
-  @Override
-  public void getParametersForImport(
-      GetParametersForImportRequest request,
-      StreamObserver<GetParametersForImportResponse> response) {
-    unary(response, () -> imports.getParametersForImport(request));
-  }
-
-  @Override
-  public void importKeyMaterial(
-      ImportKeyMaterialRequest request, StreamObserver<ImportKeyMaterialResponse> response) {
-    unary(response, () -> imports.importKeyMaterial(request));
-  }
-
-  @Override
-  public void deleteImportedKeyMaterial(
-      DeleteImportedKeyMaterialRequest request,
-      StreamObserver<DeleteImportedKeyMaterialResponse> response) {
-    unary(response, () -> imports.deleteImportedKeyMaterial(request));
   }
 
   private static EncryptionAlgorithmSpec orSymmetric(EncryptionAlgorithm algorithm) {

@@ -7,7 +7,6 @@ import io.p11kms.hsm.WrappedKeyPair;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.DomainKeyKind;
-import io.p11kms.server.store.ImportedMaterial;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -21,6 +20,8 @@ import java.util.UUID;
 
 /** Creates, describes and lists keys; finds the key a KeyId parameter names. */
 public final class KeyService {
+  private static final String ORIGIN = "AWS_KMS";
+
   private final Hsm hsm;
   private final KeyStore store;
   private final KeyArns arns;
@@ -32,7 +33,10 @@ public final class KeyService {
     this.store = store;
     this.arns = arns;
     this.identifiers =
-        new KeyIdentifiers(arns, name -> store.findAlias(name).map(AliasRecord::keyId));
+        new KeyIdentifiers(
+            arns,
+            (account, name) -> store.findAlias(arns.stored(account), name).map(AliasRecord::keyId),
+            id -> store.findKey(id).map(k -> arns.account(k.account())));
     this.clock = clock;
   }
 
@@ -48,17 +52,44 @@ public final class KeyService {
    * UnsupportedOperationException.
    */
   public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
-    return createKey(description, usage, spec, tags, null);
+    return createKey(arns.account(), description, usage, spec, tags);
+  }
+
+  /** As {@link #createKey(String, KeyUsage, KeySpec, List)}, a key of {@code account}. */
+  public KeyMetadata createKey(
+      String account, String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
+    return createKey(account, KeyManager.CUSTOMER, null, description, usage, spec, tags);
   }
 
   /**
-   * As {@link #createKey(String, KeyUsage, KeySpec, List)}, with the key's Origin (null: AWS_KMS).
-   * An EXTERNAL key is made without key material, in state PendingImport, with no token call: its
-   * material comes with ImportKeyMaterial. Only SYMMETRIC_DEFAULT keys can be EXTERNAL here
-   * (UnsupportedOperationException for other specs).
+   * As {@link #createKey(String, KeyUsage, KeySpec, List)}: a key of {@code account}, managed by
+   * {@code manager} (for {@code service}, null for a customer managed key).
    */
-  public KeyMetadata createKey(
-      String description, KeyUsage usage, KeySpec spec, List<Tag> tags, Origin origin) {
+  KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags) {
+    return createKey(account, manager, service, description, usage, spec, tags, null);
+  }
+
+  /**
+   * As above; with {@code aliasName} not null, the key is stored with that alias in the same
+   * transaction ({@link io.p11kms.server.store.AliasAlreadyExistsException} when the account has it
+   * already: then nothing is stored).
+   */
+  KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      String aliasName) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
@@ -82,13 +113,6 @@ public final class KeyService {
                   "KeySpec " + keySpec + " is not supported by this key store's token");
             });
 
-    Origin keyOrigin = origin == null ? Origin.AWS_KMS : origin;
-    if (keyOrigin == Origin.EXTERNAL && keySpec != KeySpec.SYMMETRIC_DEFAULT) {
-      throw new KmsException(
-          KmsError.UNSUPPORTED_OPERATION,
-          "Origin EXTERNAL is supported for SYMMETRIC_DEFAULT keys only, not " + keySpec);
-    }
-
     Instant now = clock.instant();
     UUID keyId = UUID.randomUUID();
     KeyRecord key =
@@ -98,13 +122,19 @@ public final class KeyService {
             checkedDescription,
             keyUsage.name(),
             keySpec.name(),
-            (keyOrigin == Origin.EXTERNAL ? KeyState.PENDING_IMPORT : KeyState.ENABLED).name(),
-            keyOrigin.name(),
-            null);
-    if (keyOrigin == Origin.EXTERNAL) {
-      store.createKeyAwaitingMaterial(key, checkedTags);
+            KeyState.ENABLED.name(),
+            ORIGIN,
+            null,
+            null,
+            arns.stored(account),
+            manager.name(),
+            service);
+    KeyVersionRecord first = firstVersion(keyId, keySpec, keyUsage, now);
+    if (aliasName == null) {
+      store.createKey(key, first, checkedTags);
     } else {
-      store.createKey(key, firstVersion(keyId, keySpec, keyUsage, now), checkedTags);
+      store.createKeyWithAlias(
+          key, first, new AliasRecord(aliasName, keyId, now, now, key.account()));
     }
     return metadata(key);
   }
@@ -140,22 +170,39 @@ public final class KeyService {
         publicKey);
   }
 
+  /** DescribeKey in the default account. */
   public KeyMetadata describeKey(String keyId) {
-    return metadata(find(identifiers.resolve(keyId, "KeyId")));
+    return describeKey(lookup(), keyId);
   }
 
+  /** DescribeKey: the key {@code keyId} names for the request {@code lookup} belongs to. */
+  public KeyMetadata describeKey(KeyLookup lookup, String keyId) {
+    UUID id = lookup.resolve(keyId, "KeyId");
+    return metadata(
+        lookup
+            .find(id, null)
+            .orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"))
+            .key());
+  }
+
+  /** ListKeys in the default account. */
   public KeyListing listKeys(Integer limit, String marker) {
+    return listKeys(arns.account(), limit, marker);
+  }
+
+  /** ListKeys: the keys of {@code account} (service-managed ones included, as AWS lists them). */
+  public KeyListing listKeys(String account, Integer limit, String marker) {
     int pageSize = Requests.listLimit(limit);
     Optional<String> from = Optional.ofNullable(marker).filter(m -> !m.isEmpty());
     KeyPage page;
     try {
-      page = store.listKeys(pageSize, from);
+      page = store.listKeys(arns.stored(account), pageSize, from);
     } catch (IllegalArgumentException e) {
       throw new KmsException(KmsError.INVALID_MARKER, "Marker is not valid");
     }
     return new KeyListing(
         page.keys().stream()
-            .map(k -> new KeyListing.Entry(k.keyId(), arns.keyArn(k.keyId())))
+            .map(k -> new KeyListing.Entry(k.keyId(), arns.keyArn(k.account(), k.keyId())))
             .toList(),
         page.nextMarker());
   }
@@ -183,9 +230,19 @@ public final class KeyService {
     return requireEnabled(find(identifiers.resolve(keyId, parameter)));
   }
 
-  /** A key id, key ARN, alias name or alias ARN. */
-  UUID resolve(String keyId, String parameter) {
-    return identifiers.resolve(keyId, parameter);
+  /** As {@link #enabledKey(String, String)}, with the reads of the request {@code lookup}. */
+  static KeyRecord enabledKey(KeyLookup lookup, String keyId, String parameter) {
+    UUID id = lookup.resolve(keyId, parameter);
+    return requireEnabled(
+        lookup
+            .find(id, null)
+            .orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"))
+            .key());
+  }
+
+  /** A key id, key ARN, alias name (of {@code account}) or alias ARN. */
+  UUID resolve(String account, String keyId, String parameter) {
+    return identifiers.resolve(account, keyId, parameter);
   }
 
   /** A key id or key ARN only. */
@@ -222,8 +279,18 @@ public final class KeyService {
     return key;
   }
 
+  /** The ARN of the key {@code keyId}, in its account (the default one if it is gone). */
   String arn(UUID keyId) {
-    return arns.keyArn(keyId);
+    return store.findKey(keyId).map(this::arn).orElseGet(() -> arns.keyArn(keyId));
+  }
+
+  /** The ARN of {@code key}, in its account. */
+  String arn(KeyRecord key) {
+    return arns.keyArn(key.account(), key.keyId());
+  }
+
+  KeyArns arns() {
+    return arns;
   }
 
   KeyRecord find(UUID keyId) {
@@ -233,14 +300,9 @@ public final class KeyService {
   }
 
   KeyMetadata metadata(KeyRecord key) {
-    Origin origin = Origin.valueOf(key.origin());
-    Optional<ImportedMaterial> material =
-        origin == Origin.EXTERNAL
-            ? store.findImportedMaterial(key.keyId()).filter(ImportedMaterial::present)
-            : Optional.empty();
     return new KeyMetadata(
         key.keyId(),
-        arns.keyArn(key.keyId()),
+        arns.keyArn(key.account(), key.keyId()),
         key.creationDate(),
         key.description(),
         KeyUsage.valueOf(key.keyUsage()),
@@ -248,8 +310,7 @@ public final class KeyService {
         KeyState.valueOf(key.keyState()),
         Optional.ofNullable(key.deletionDate()),
         Optional.ofNullable(key.pendingWindowDays()),
-        origin,
-        material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
-        material.map(ImportedMaterial::validTo));
+        arns.account(key.account()),
+        KeyManager.valueOf(key.keyManager()).shown());
   }
 }

@@ -8,11 +8,11 @@ import io.p11kms.server.store.KeyRecord;
  * Disabled -> DisabledException, is {@link KeyService#requireUsable}.)
  *
  * <pre>
- *                     Enabled    Disabled   PendingDeletion   PendingImport
- * EnableKey           Enabled    Enabled    refused           refused
- * DisableKey          Disabled   Disabled   refused           refused
- * ScheduleKeyDeletion Pending    Pending    refused           Pending
- * CancelKeyDeletion   refused    refused    Disabled, or PendingImport without material
+ *                     Enabled    Disabled   PendingDeletion
+ * EnableKey           Enabled    Enabled    refused
+ * DisableKey          Disabled   Disabled   refused
+ * ScheduleKeyDeletion Pending    Pending    refused
+ * CancelKeyDeletion   refused    refused    Disabled
  * UpdateKeyDescription, TagResource, UntagResource,
  * CreateAlias/UpdateAlias (target)          refused when PendingDeletion
  * DescribeKey, ListResourceTags, ListAliases, DeleteAlias: any state
@@ -27,13 +27,13 @@ final class KeyStates {
 
   /** The state EnableKey leaves the key in. */
   static KeyState afterEnable(KeyRecord key) {
-    requireNotPendingImport(requireNotPendingDeletion(key, "EnableKey"), "EnableKey");
+    requireNotPendingDeletion(key, "EnableKey");
     return KeyState.ENABLED;
   }
 
   /** The state DisableKey leaves the key in. */
   static KeyState afterDisable(KeyRecord key) {
-    requireNotPendingImport(requireNotPendingDeletion(key, "DisableKey"), "DisableKey");
+    requireNotPendingDeletion(key, "DisableKey");
     return KeyState.DISABLED;
   }
 
@@ -43,11 +43,8 @@ final class KeyStates {
     return KeyState.PENDING_DELETION;
   }
 
-  /**
-   * The state CancelKeyDeletion leaves the key in, as AWS KMS: Disabled, or PendingImport for a key
-   * without key material.
-   */
-  static KeyState afterCancelDeletion(KeyRecord key, boolean hasMaterial) {
+  /** The state CancelKeyDeletion leaves the key in: Disabled, as AWS KMS. */
+  static KeyState afterCancelDeletion(KeyRecord key) {
     if (state(key) != KeyState.PENDING_DELETION) {
       throw new KmsException(
           KmsError.INVALID_STATE,
@@ -57,17 +54,7 @@ final class KeyStates {
               + state(key)
               + ", not pending deletion");
     }
-    return hasMaterial ? KeyState.DISABLED : KeyState.PENDING_IMPORT;
-  }
-
-  /** For the operations that need a key with key material. */
-  static KeyRecord requireNotPendingImport(KeyRecord key, String operation) {
-    if (state(key) == KeyState.PENDING_IMPORT) {
-      throw new KmsException(
-          KmsError.INVALID_STATE,
-          operation + ": key '" + key.keyId() + "' has no key material (PendingImport)");
-    }
-    return key;
+    return KeyState.DISABLED;
   }
 
   /** For the operations that change an Enabled or Disabled key only. */

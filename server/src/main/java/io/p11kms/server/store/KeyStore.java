@@ -33,12 +33,12 @@ public interface KeyStore extends AutoCloseable {
   void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags);
 
   /**
-   * Stores a new key without key material (an EXTERNAL key awaiting its import) and its tags in one
-   * transaction.
+   * Stores a new key, its first version and an alias of its account for it, in one transaction.
    *
-   * @throws KeyAlreadyExistsException if the key id is already stored
+   * @throws AliasAlreadyExistsException if the account has that alias already (nothing stored)
+   * @throws KeyAlreadyExistsException if the key id or version id is already stored
    */
-  void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags);
+  void createKeyWithAlias(KeyRecord key, KeyVersionRecord firstVersion, AliasRecord alias);
 
   Optional<KeyRecord> findKey(UUID keyId);
 
@@ -63,6 +63,12 @@ public interface KeyStore extends AutoCloseable {
    * @throws IllegalArgumentException if the limit is out of range or the marker is malformed
    */
   KeyPage listKeys(int limit, Optional<String> marker);
+
+  /**
+   * As {@link #listKeys(int, Optional)}, only the keys of {@code account} ({@link
+   * KeyRecord#DEFAULT_ACCOUNT} for the default account).
+   */
+  KeyPage listKeys(String account, int limit, Optional<String> marker);
 
   long countKeys();
 
@@ -89,7 +95,9 @@ public interface KeyStore extends AutoCloseable {
    */
   boolean updateDescription(UUID keyId, String expectedState, String description);
 
-  // Aliases. Names are unique by a database constraint.
+  // Aliases. Names are unique per account by a database constraint; an alias is in its key's
+  // account ({@link KeyRecord#DEFAULT_ACCOUNT} for the default account). The methods without an
+  // account are those of the default account.
 
   /**
    * Stores an alias if its key is in {@code expectedKeyState}.
@@ -99,7 +107,11 @@ public interface KeyStore extends AutoCloseable {
    */
   boolean createAlias(AliasRecord alias, String expectedKeyState);
 
-  Optional<AliasRecord> findAlias(String aliasName);
+  default Optional<AliasRecord> findAlias(String aliasName) {
+    return findAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName);
+  }
+
+  Optional<AliasRecord> findAlias(String account, String aliasName);
 
   /**
    * Points an existing alias at {@code keyId} if that key is in {@code expectedKeyState}.
@@ -107,10 +119,22 @@ public interface KeyStore extends AutoCloseable {
    * @return false (nothing written) if the alias does not exist, or the key does not exist or is no
    *     longer in that state
    */
-  boolean updateAlias(String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt);
+  default boolean updateAlias(
+      String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+    return updateAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName, keyId, expectedKeyState, updatedAt);
+  }
+
+  /** As {@link #updateAlias(String, UUID, String, Instant)}, for an alias of {@code account}. */
+  boolean updateAlias(
+      String account, String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt);
 
   /** Deletes an alias; false if there was none. */
-  boolean deleteAlias(String aliasName);
+  default boolean deleteAlias(String aliasName) {
+    return deleteAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName);
+  }
+
+  /** Deletes an alias of {@code account}; false if there was none. */
+  boolean deleteAlias(String account, String aliasName);
 
   /**
    * Aliases in creation order, all or one key's, at most {@code limit}, starting after {@code
@@ -118,7 +142,30 @@ public interface KeyStore extends AutoCloseable {
    *
    * @throws IllegalArgumentException if the limit is below 1 or the marker is malformed
    */
-  Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker);
+  default Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker) {
+    return listAliases(KeyRecord.DEFAULT_ACCOUNT, keyId, limit, marker);
+  }
+
+  /** As {@link #listAliases(Optional, int, Optional)}, the aliases of {@code account}. */
+  Page<AliasRecord> listAliases(
+      String account, Optional<UUID> keyId, int limit, Optional<String> marker);
+
+  // Accounts (the default account has no record).
+
+  /**
+   * Stores a new account.
+   *
+   * @throws KeyAlreadyExistsException when its id or name is taken
+   */
+  void createAccount(AccountRecord account);
+
+  Optional<AccountRecord> findAccount(String accountId);
+
+  /** Every account, by id. */
+  List<AccountRecord> listAccounts();
+
+  /** Sets the accounts whose keys {@code accountId}'s principals may use; false: no account. */
+  boolean setKeyAccounts(String accountId, List<String> keyAccounts);
 
   // Tags.
 
@@ -235,39 +282,6 @@ public interface KeyStore extends AutoCloseable {
 
   /** The generations recorded as retired, ascending. */
   List<Integer> retiredDomainKeys();
-
-  // Imported key material of EXTERNAL keys.
-
-  /** The key's imported material record; empty before its first import. */
-  Optional<ImportedMaterial> findImportedMaterial(UUID keyId);
-
-  /**
-   * Stores an import in one transaction, only if the key is in {@code expectedState}: the key's
-   * state becomes {@code newState}, its material record becomes {@code material}, and {@code
-   * versionOrNull} (the material's EKT, when the key has none now) is added.
-   *
-   * @return false (nothing written) if the key does not exist or is no longer in that state
-   * @throws IllegalArgumentException if the version is not the material's
-   */
-  boolean storeImportedMaterial(
-      ImportedMaterial material,
-      String expectedState,
-      String newState,
-      KeyVersionRecord versionOrNull);
-
-  /**
-   * Deletes a key's material in one transaction, only if the key is in {@code expectedState} and,
-   * when {@code expectedValidTo} is not null, its material still expires then: its versions (EKTs)
-   * go, its material record keeps only the version id and check value, its state becomes {@code
-   * newState}.
-   *
-   * @return false (nothing written) when a condition did not hold
-   */
-  boolean deleteImportedMaterial(
-      UUID keyId, String expectedState, String newState, Instant expectedValidTo);
-
-  /** Ids of keys whose imported material expires at or before {@code now}, at most limit. */
-  List<UUID> findKeysWithMaterialExpiring(Instant now, int limit);
 
   /** The key policies and grants in this store's database. */
   AccessStore access();

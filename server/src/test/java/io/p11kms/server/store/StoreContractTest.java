@@ -99,12 +99,4 @@ abstract class StoreContractTest {
       return StoreContractTest.this.newDatabaseUrl();
     }
   }
-
-  @Nested
-  class Imports extends ImportedMaterialStoreTest {
-    @Override
-    protected String newDatabaseUrl() {
-      return StoreContractTest.this.newDatabaseUrl();
-    }
-  }
 }
