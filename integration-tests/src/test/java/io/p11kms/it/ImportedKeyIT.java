@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.p11kms.hsm.testing.CustomerKeyWrap;
 import io.p11kms.proto.v1.CancelKeyDeletionRequest;
 import io.p11kms.proto.v1.CreateKeyRequest;
@@ -33,7 +34,13 @@ import java.security.interfaces.RSAPublicKey;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -195,6 +202,58 @@ class ImportedKeyIT {
     // wrapping key stays for another try until its 24 hours are over.
     clock.advance(Duration.ofDays(1));
     assertThat(server.destroyExpiredImportWrappingKeys()).isEqualTo(1);
+    assertNoTokenObjectLeft();
+  }
+
+  @Test
+  void twoFirstImportsAtOnce_ofDifferentMaterial_oneWinsAndTheOtherIsIncorrect() throws Exception {
+    String keyId = newExternalKey();
+    byte[][] materials = {CustomerKeyWrap.newMaterial(), CustomerKeyWrap.newMaterial()};
+    ImportKeyMaterialRequest[] requests = new ImportKeyMaterialRequest[2];
+    for (int i = 0; i < 2; i++) {
+      GetParametersForImportResponse parameters = oaepParameters(keyId);
+      requests[i] =
+          request(keyId, parameters)
+              .setEncryptedKeyMaterial(ByteString.copyFrom(wrap(parameters, materials[i])))
+              .setExpirationModel(ExpirationModelType.KEY_MATERIAL_DOES_NOT_EXPIRE)
+              .build();
+    }
+    CyclicBarrier start = new CyclicBarrier(2);
+    ExecutorService threads = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<String>> outcomes = new ArrayList<>();
+      for (ImportKeyMaterialRequest r : requests) {
+        outcomes.add(
+            threads.submit(
+                () -> {
+                  start.await();
+                  try {
+                    kms.importKeyMaterial(r);
+                    return "imported";
+                  } catch (StatusRuntimeException e) {
+                    return Rpc.failure(
+                            () -> {
+                              throw e;
+                            })
+                        .reason();
+                  }
+                }));
+      }
+      String first = outcomes.get(0).get();
+      String second = outcomes.get(1).get();
+      assertThat(List.of(first, second))
+          .containsExactlyInAnyOrder("imported", "IncorrectKeyMaterialException");
+      // The loser's material unwrapped (its parameters are spent) and was refused: only the
+      // winner's material imports into the key from now on.
+      int winner = first.equals("imported") ? 0 : 1;
+      assertThat(importFresh(keyId, materials[winner], null).getKeyId()).endsWith(keyId);
+      Rpc.assertFails(
+          () -> importFresh(keyId, materials[1 - winner], null),
+          Status.Code.INVALID_ARGUMENT,
+          "IncorrectKeyMaterialException");
+    } finally {
+      threads.shutdownNow();
+    }
     assertNoTokenObjectLeft();
   }
 
