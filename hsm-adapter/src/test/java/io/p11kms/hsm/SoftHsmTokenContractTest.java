@@ -19,9 +19,4 @@ class SoftHsmTokenContractTest extends TokenContract {
   java.util.Set<KeyPairType> expectedKeyPairTypes() {
     return java.util.EnumSet.allOf(KeyPairType.class);
   }
-
-  @Override
-  boolean storesPrivateData() {
-    return true;
-  }
 }
