@@ -21,11 +21,16 @@ final class ServerProcess implements AutoCloseable {
 
   private final Process process;
   private final int port;
+  private final List<String> startLines;
 
-  private ServerProcess(Process process, int port) {
+  private ServerProcess(Process process, Started started) {
     this.process = process;
-    this.port = port;
+    this.port = started.port();
+    this.startLines = started.lines();
   }
+
+  /** The gRPC port and what the server printed before it, in order. */
+  private record Started(int port, List<String> lines) {}
 
   /** Runs the token set-up script into {@code dataDir}, as run.sh does. */
   static void initToken(Path dataDir) throws Exception {
@@ -64,9 +69,10 @@ final class ServerProcess implements AutoCloseable {
    */
   static ServerProcess start(Path dataDir) throws Exception {
     Process process = launch(dataDir, "--dev");
-    CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> awaitListening(process));
+    CompletableFuture<Started> started =
+        CompletableFuture.supplyAsync(() -> awaitListening(process));
     try {
-      return new ServerProcess(process, port.get(60, TimeUnit.SECONDS));
+      return new ServerProcess(process, started.get(60, TimeUnit.SECONDS));
     } catch (Exception e) {
       process.destroyForcibly();
       throw new IllegalStateException("server did not start: " + Files.readString(log(dataDir)), e);
@@ -102,20 +108,22 @@ final class ServerProcess implements AutoCloseable {
     return dataDir.resolve("server.log");
   }
 
-  private static int awaitListening(Process process) {
+  private static Started awaitListening(Process process) {
     try {
       BufferedReader out =
           new BufferedReader(
               new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      List<String> lines = new java.util.ArrayList<>();
       String line;
       while ((line = out.readLine()) != null) {
+        lines.add(line);
         Matcher m = LISTENING.matcher(line);
         if (m.find()) {
           // Keep draining stdout so the server never blocks on a full pipe.
           Thread drain = new Thread(() -> out.lines().forEach(l -> {}));
           drain.setDaemon(true);
           drain.start();
-          return Integer.parseInt(m.group(2));
+          return new Started(Integer.parseInt(m.group(2)), List.copyOf(lines));
         }
       }
       throw new IllegalStateException("server exited before listening");
@@ -130,6 +138,11 @@ final class ServerProcess implements AutoCloseable {
 
   int port() {
     return port;
+  }
+
+  /** The lines the server printed up to and including the one saying it listens. */
+  List<String> startLines() {
+    return startLines;
   }
 
   /** Stops the server as an operator would (SIGTERM) and waits for it to exit. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DisableKeyRequest;
 import io.p11kms.proto.v1.EnableKeyRequest;
@@ -412,6 +413,65 @@ class XksIT {
         client.as(KEY_ID_2, SECRET_2).post(BASE + "/health", health),
         401,
         "AuthenticationFailedException");
+  }
+
+  @Test
+  void curlWithAwsSigv4_asTheSpecificationsTroubleshootingSection_isServed() throws Exception {
+    String ext = expose(newKey(), "ENCRYPT", "DECRYPT");
+    java.nio.file.Path dir = Files.createTempDirectory("p11kms-xks-curl");
+    try {
+      java.nio.file.Path body = dir.resolve("encrypt.json");
+      Files.writeString(
+          body, encrypt("Hello World!".getBytes(StandardCharsets.UTF_8), null, true, "Encrypt"));
+      java.nio.file.Path health = dir.resolve("health.json");
+      Files.writeString(health, metadata(m -> {}, "KmsHealthCheck"));
+      String base = "http://localhost:" + xks.port();
+
+      JsonNode encrypted = JSON.readTree(curl(SECRET_1, body, base + keyPath(ext, "encrypt")));
+      assertThat(encrypted.has("ciphertextDataIntegrityValue")).as(encrypted.toString()).isTrue();
+      assertThat(
+              JSON.readTree(curl(SECRET_1, health, base + BASE + "/health"))
+                  .path("xksProxyVendor")
+                  .asText())
+          .isEqualTo("p11kms");
+      assertThat(
+              JSON.readTree(curl(SECRET_2, health, base + BASE + "/health"))
+                  .path("errorName")
+                  .asText())
+          .isEqualTo("AuthenticationFailedException");
+    } finally {
+      TempDirs.deleteTree(dir);
+    }
+  }
+
+  /** curl signs content-type;host;x-amz-date, the host with its port. */
+  private static String curl(String secret, java.nio.file.Path body, String url) throws Exception {
+    Process p;
+    try {
+      p =
+          new ProcessBuilder(
+                  "curl",
+                  "-s",
+                  "--aws-sigv4",
+                  "aws:amz:us-east-1:kms-xks-proxy",
+                  "--user",
+                  KEY_ID_1 + ":" + secret,
+                  "-X",
+                  "POST",
+                  "-H",
+                  "Content-Type:application/json",
+                  "--data",
+                  "@" + body,
+                  url)
+              .redirectErrorStream(true)
+              .start();
+    } catch (java.io.IOException e) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(false, "curl is not installed");
+      throw e;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return out;
   }
 
   // --- Authorisation and audit

@@ -39,9 +39,13 @@ import io.p11kms.server.service.LeasedRunner;
 import io.p11kms.server.service.MacService;
 import io.p11kms.server.service.SigningService;
 import io.p11kms.server.service.TagService;
+import io.p11kms.server.sigv4.AccessKeySigningKeys;
+import io.p11kms.server.store.AccessKeys;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.Leases;
+import io.p11kms.server.xks.XksConfig;
+import io.p11kms.server.xks.XksFrontEnd;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -103,6 +107,10 @@ public final class KmsServer {
             t.setDaemon(true);
             return t;
           });
+
+  /** HTTP front ends serving beside gRPC; closed before the store and the token. */
+  private final java.util.List<AutoCloseable> frontEnds = new java.util.ArrayList<>();
+
   private ServingStatus reported = ServingStatus.SERVING;
   private Duration deletionPeriod = DELETION_PERIOD;
   private Duration rotationPeriod = ROTATION_PERIOD;
@@ -461,6 +469,7 @@ public final class KmsServer {
 
   /** Stops taking calls, lets running calls finish for a few seconds, then closes everything. */
   public void stop() {
+    closeFrontEnds();
     probe.shutdownNow();
     health.enterTerminalState();
     server.shutdown();
@@ -474,6 +483,42 @@ public final class KmsServer {
       Thread.currentThread().interrupt();
     } finally {
       close();
+    }
+  }
+
+  /**
+   * Serves the external key store (XKS) proxy API beside gRPC, as {@code config} says, on the same
+   * token, store and access control; its callers authenticate with XKS access keys ({@code p11kms
+   * access-key create --xks}). Closed by {@link #stop()}.
+   *
+   * @param handlerThreads XKS requests handled at once
+   */
+  public XksFrontEnd serveXks(XksConfig config, SecurityConfig security, int handlerThreads) {
+    XksFrontEnd xks =
+        XksFrontEnd.start(
+            config,
+            security,
+            access.control(),
+            hsm,
+            new AccessKeySigningKeys(AccessKeys.of(store), hsm),
+            Clock.systemUTC(),
+            handlerThreads);
+    synchronized (frontEnds) {
+      frontEnds.add(xks);
+    }
+    return xks;
+  }
+
+  private void closeFrontEnds() {
+    synchronized (frontEnds) {
+      for (AutoCloseable frontEnd : frontEnds) {
+        try {
+          frontEnd.close();
+        } catch (Exception e) {
+          log.warn("closing a front end failed: {}", e.toString());
+        }
+      }
+      frontEnds.clear();
     }
   }
 

@@ -15,6 +15,8 @@ import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.metrics.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
+import io.p11kms.server.xks.XksConfig;
+import io.p11kms.server.xks.XksFrontEnd;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -107,6 +109,19 @@ public final class Main {
                 + ":"
                 + endpoint.port()
                 + "/metrics");
+      }
+      XksConfig xksConfig = XksConfig.load(config, serverConfig.listenHost());
+      if (xksConfig.enabled()) {
+        XksFrontEnd xks =
+            server.serveXks(
+                xksConfig, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+        System.out.println(
+            "p11kms XKS proxy API on "
+                + (security.tls() ? "https://" : "http://")
+                + xksConfig.host()
+                + ":"
+                + xks.port()
+                + xks.basePath());
       }
       server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
       // Tests and scripts wait for this exact line.
