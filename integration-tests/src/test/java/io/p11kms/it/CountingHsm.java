@@ -106,6 +106,12 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public WrappedKey importHmacKey(byte[] value) {
+    calls.incrementAndGet();
+    return token.importHmacKey(value);
+  }
+
+  @Override
   public byte[] signDigest(
       WrappedKey privateKey,
       KeyPairType type,

@@ -279,6 +279,12 @@ final class KmsSecureTestServer implements AutoCloseable {
             + auditFile
             + "\naudit.key.label="
             + AUDIT_KEY
+            + "\narn.partition="
+            + KmsTestServer.ARNS.partition()
+            + "\narn.region="
+            + KmsTestServer.ARNS.region()
+            + "\narn.account="
+            + KmsTestServer.ARNS.account()
             + "\n");
     return file;
   }

@@ -137,6 +137,7 @@ public final class KmsServer {
     CryptoService crypto = new CryptoService(hsm, store, keys);
     LifecycleHandlers lifecycle =
         new LifecycleHandlers(
+            keys,
             new KeyLifecycleService(store, keys, clock),
             new AliasService(store, keys, arns, clock),
             new TagService(store, keys));
@@ -163,6 +164,7 @@ public final class KmsServer {
                     lifecycle,
                     new RotationHandlers(rotations),
                     new AsymmetricHandlers(
+                        keys,
                         new SigningService(hsm, store, keys),
                         new MacService(hsm, store, keys),
                         new DataKeyPairService(hsm, keys, crypto)),

@@ -3,6 +3,7 @@ package io.p11kms.server;
 import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.server.admin.AccessKeyCommands;
+import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
@@ -39,6 +40,7 @@ import picocli.CommandLine.Option;
       VerifyAuditCommand.class,
       StoreCommands.Export.class,
       StoreCommands.Import.class,
+      AccountCommands.class,
       XksCommands.class,
       AccessKeyCommands.class,
       KmsCli.class,

@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
 
@@ -42,6 +43,7 @@ public final class AccessControl implements AutoCloseable {
   private final AccessStore access;
   private final Authorizer authorizer;
   private final KeyService keys;
+  private final AccountDirectory directory;
   private final AuditLog audit;
 
   /**
@@ -90,6 +92,7 @@ public final class AccessControl implements AutoCloseable {
     this.access = AccessStore.of(store);
     this.authorizer = new Authorizer(access, arns, this.admins);
     this.keys = new KeyService(hsm, store, arns, clock);
+    this.directory = new AccountDirectory(accounts.defaultAccount(), store);
     this.audit = audit;
   }
 
@@ -196,18 +199,54 @@ public final class AccessControl implements AutoCloseable {
     return AccessChecks.of(op, request, new KeyResolver(lookup));
   }
 
+  /**
+   * Refuses a caller of an account that does not exist (AccessDenied) first. Then each check: a key
+   * of another account than the caller's is NotFound unless its policy lets the caller (or its
+   * account) in, and AccessDenied unless the caller's own account allows using that account's keys
+   * (an administrator's always does); then the key policy (with an XKS request's requestMetadata)
+   * and grants decide.
+   */
   void authorize(
       Caller caller, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
+    directory.requireKnown(caller);
     for (int i = 0; i < checks.size(); i++) {
       Check c = checks.get(i);
+      Optional<String> policy = lookup.policy(c.keyId());
+      String keyAccount = keyAccount(lookup, c.keyId());
+      String arn = arn(lookup, c.keyId());
+      if (!keyAccount.equals(caller.account())) {
+        if (!authorizer.admits(caller.principal(), caller.account(), policy)) {
+          throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
+        }
+        if (!admins.contains(caller.principal()) && !directory.allowsKeysOf(caller, keyAccount)) {
+          throw new KmsException(
+              KmsError.ACCESS_DENIED,
+              "account "
+                  + caller.account()
+                  + " does not allow its principals to use keys of account "
+                  + keyAccount);
+        }
+      }
       authorizer.check(
           caller.principal(),
+          caller.account(),
           c.action(),
           c.keyId(),
+          arn,
           c.context(),
           requestMetadata,
-          lookup.policy(c.keyId()));
+          policy);
     }
+  }
+
+  /** The key's ARN, in its account. */
+  String arn(KeyLookup lookup, UUID keyId) {
+    return arns.keyArn(keyAccount(lookup, keyId), keyId);
+  }
+
+  /** The key's account (12 digits); the default one for a key that does not exist. */
+  String keyAccount(KeyLookup lookup, UUID keyId) {
+    return arns.account(lookup.find(keyId, null).map(k -> k.key().account()).orElse(""));
   }
 
   /** CreateKey succeeded: the key gets the request's policy, or the default one. */

@@ -58,7 +58,8 @@ public final class AuthorizedCall {
     List<Check> checks = control.checks(op, request, lookup);
     if (!checks.isEmpty()) {
       Check first = checks.get(0);
-      keyArn = control.arn(first.keyId());
+      keyArn = control.arn(lookup, first.keyId());
+      keyAccount = control.keyAccount(lookup, first.keyId());
       if (op.takesContext() && !first.context().isEmpty()) {
         contextKeys = new ArrayList<>(new TreeSet<>(first.context().keySet()));
       }
@@ -77,7 +78,8 @@ public final class AuthorizedCall {
   public void succeeded(UUID createdKey, OperationRequest request) {
     if (createdKey != null) {
       control.created(caller.principal(), createdKey, request.policy());
-      keyArn = control.arn(createdKey);
+      keyArn = control.arn(control.lookup(caller), createdKey);
+      keyAccount = caller.account();
     }
     record("SUCCEEDED", "");
   }

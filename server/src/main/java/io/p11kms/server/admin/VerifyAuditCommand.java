@@ -56,6 +56,13 @@ public final class VerifyAuditCommand implements Callable<Integer> {
               + " first.")
   List<Path> auditFiles;
 
+  @Option(
+      names = "--account",
+      description =
+          "Once the log verifies, print the request records of this account (12 digits): the"
+              + " calls its principals made and the calls on its keys.")
+  String account;
+
   @Override
   public Integer call() {
     ServerConfig serverConfig;
@@ -69,8 +76,17 @@ public final class VerifyAuditCommand implements Callable<Integer> {
     }
     List<Path> files =
         auditFiles == null || auditFiles.isEmpty() ? List.of(security.auditFile()) : auditFiles;
+    if (account != null && !io.p11kms.server.auth.AccountIds.isValid(account)) {
+      System.err.println("p11kms verify-audit: --account takes a 12-digit account id");
+      return EXIT_CONFIG;
+    }
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig())) {
-      return verify(files, hsm, security.auditKeyLabel(), System.out, System.err);
+      int verified = verify(files, hsm, security.auditKeyLabel(), System.out, System.err);
+      if (verified != 0 || account == null) {
+        return verified;
+      }
+      return AuditAccountView.print(
+          files, account, serverConfig.keyArns().account(), System.out, System.err);
     } catch (RuntimeException e) {
       System.err.println("p11kms verify-audit: cannot use the token: " + e.getMessage());
       return EXIT_CONFIG;

@@ -72,8 +72,26 @@ public final class Authorizer {
       Map<String, String> context,
       Map<String, String> requestMetadata,
       Optional<String> policy) {
-    String arn = arns.keyArn(keyId);
-    KeyPolicy.Effect effect = effect(principal, action, arn, context, requestMetadata, policy);
+    check(principal, null, action, keyId, arns.keyArn(keyId), context, requestMetadata, policy);
+  }
+
+  /**
+   * As above, for {@code principal} of {@code account} (which statements naming the account apply
+   * to) on the key {@code keyId} whose ARN is {@code arn}.
+   *
+   * @throws KmsException ACCESS_DENIED when not allowed
+   */
+  public void check(
+      String principal,
+      String account,
+      String action,
+      UUID keyId,
+      String arn,
+      Map<String, String> context,
+      Map<String, String> requestMetadata,
+      Optional<String> policy) {
+    KeyPolicy.Effect effect =
+        effect(principal, account, action, arn, context, requestMetadata, policy);
     if (effect == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -101,7 +119,7 @@ public final class Authorizer {
    */
   public void checkDelegation(String principal, GrantRecord proposed, Optional<String> policy) {
     String arn = arns.keyArn(proposed.keyId());
-    if (effect(principal, "kms:CreateGrant", arn, Map.of(), Map.of(), policy)
+    if (effect(principal, null, "kms:CreateGrant", arn, Map.of(), Map.of(), policy)
         == KeyPolicy.Effect.ALLOW) {
       return;
     }
@@ -119,8 +137,21 @@ public final class Authorizer {
             + " only operations of its own grant, with constraints at least as strict");
   }
 
+  /**
+   * Whether the key's policy (or, without one, the administrators' default) lets {@code principal}
+   * of {@code account} in at all: the first condition for using a key of another account.
+   */
+  public boolean admits(String principal, String account, Optional<String> policy) {
+    return policy
+        .map(this::parsed)
+        .or(() -> Optional.ofNullable(adminsOnly))
+        .map(p -> p.admits(principal, account))
+        .orElse(false);
+  }
+
   private KeyPolicy.Effect effect(
       String principal,
+      String account,
       String action,
       String arn,
       Map<String, String> context,
@@ -129,7 +160,7 @@ public final class Authorizer {
     return policy
         .map(this::parsed)
         .or(() -> Optional.ofNullable(adminsOnly))
-        .map(p -> p.evaluate(principal, action, arn, context, requestMetadata))
+        .map(p -> p.evaluate(principal, account, action, arn, context, requestMetadata))
         .orElse(KeyPolicy.Effect.NONE);
   }
 

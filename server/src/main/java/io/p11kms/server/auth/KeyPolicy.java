@@ -18,16 +18,17 @@ import java.util.Set;
  * <p>Grammar: {@code Version}, {@code Id}, and {@code Statement} (one object or a list) with {@code
  * Sid}, {@code Effect} ({@code Allow} or {@code Deny}), {@code Principal} ({@code "*"} or {@code
  * {"AWS": principal or [principals]}}, where a principal is the caller's certificate principal
- * string exactly as the server derives it (SAN URI, else subject DN), or {@code "*"}), {@code
- * Action} ({@code kms:Encrypt}, wildcards such as {@code kms:*} or {@code kms:ReEncrypt*}, or a
- * list), {@code Resource} ({@code "*"} or the key's ARN, or a list), and {@code Condition} with
- * {@code StringEquals}, {@code StringLike}, {@code ForAllValues:StringEquals}, {@code
- * ForAllValues:StringLike}, {@code ForAnyValue:StringEquals}, {@code ForAnyValue:StringLike} on
- * {@code kms:EncryptionContext:<key>}, {@code kms:EncryptionContextKeys} and, for the external key
- * store proxy API's requests, {@code xks:<field>} of their requestMetadata ({@code
- * xks:awsPrincipalArn}, {@code xks:kmsKeyArn}, ...; a field the request does not carry has no
- * value, so a condition on it does not hold). Anything else (NotAction, NotPrincipal, other
- * operators or keys) is rejected as malformed.
+ * string exactly as the server derives it (SAN URI, else subject DN), an account ({@code
+ * 111122223333} or {@code arn:aws:iam::111122223333:root}: every principal of that account), or
+ * {@code "*"}), {@code Action} ({@code kms:Encrypt}, wildcards such as {@code kms:*} or {@code
+ * kms:ReEncrypt*}, or a list), {@code Resource} ({@code "*"} or the key's ARN, or a list), and
+ * {@code Condition} with {@code StringEquals}, {@code StringLike}, {@code
+ * ForAllValues:StringEquals}, {@code ForAllValues:StringLike}, {@code ForAnyValue:StringEquals},
+ * {@code ForAnyValue:StringLike} on {@code kms:EncryptionContext:<key>}, {@code
+ * kms:EncryptionContextKeys} and, for the external key store proxy API's requests, {@code
+ * xks:<field>} of their requestMetadata ({@code xks:awsPrincipalArn}, {@code xks:kmsKeyArn}, ...; a
+ * field the request does not carry has no value, so a condition on it does not hold). Anything else
+ * (NotAction, NotPrincipal, other operators or keys) is rejected as malformed.
  */
 public final class KeyPolicy {
   /** The largest policy document, in bytes of UTF-8, as AWS KMS. */
@@ -140,7 +141,7 @@ public final class KeyPolicy {
   /** What this policy says about {@code action} on {@code keyArn} by {@code principal}. */
   public Effect evaluate(
       String principal, String action, String keyArn, Map<String, String> context) {
-    return evaluate(principal, action, keyArn, context, Map.of());
+    return evaluate(principal, null, action, keyArn, context, Map.of());
   }
 
   /** As above, for a request that carries XKS requestMetadata. */
@@ -150,9 +151,26 @@ public final class KeyPolicy {
       String keyArn,
       Map<String, String> context,
       Map<String, String> requestMetadata) {
+    return evaluate(principal, null, action, keyArn, context, requestMetadata);
+  }
+
+  /**
+   * What this policy says about {@code action} on {@code keyArn} by {@code principal} of {@code
+   * account} (null: no account), for a request that may carry XKS requestMetadata: a statement's
+   * principal applies when it is {@code "*"}, the principal itself, or its account ({@code
+   * 111122223333} or {@code arn:<partition>:iam::111122223333:root}: every principal of that
+   * account).
+   */
+  public Effect evaluate(
+      String principal,
+      String account,
+      String action,
+      String keyArn,
+      Map<String, String> context,
+      Map<String, String> requestMetadata) {
     boolean allowed = false;
     for (Statement s : statements) {
-      if (applies(s, principal, action, keyArn, context, requestMetadata)) {
+      if (applies(s, principal, account, action, keyArn, context, requestMetadata)) {
         if (!s.allow()) {
           return Effect.DENY;
         }
@@ -162,14 +180,36 @@ public final class KeyPolicy {
     return allowed ? Effect.ALLOW : Effect.NONE;
   }
 
+  /**
+   * Whether an Allow statement names {@code principal}, its {@code account} or {@code "*"} (a key
+   * open to everyone is open to every account, as in AWS): whether the policy lets a principal of
+   * another account than the key's in at all.
+   */
+  public boolean admits(String principal, String account) {
+    return statements.stream()
+        .anyMatch(
+            s -> s.allow() && s.principals().stream().anyMatch(p -> names(p, principal, account)));
+  }
+
+  private static boolean names(String p, String principal, String account) {
+    if (p.equals("*") || p.equals(principal)) {
+      return true;
+    }
+    if (account == null) {
+      return false;
+    }
+    return p.equals(account) || (p.startsWith("arn:") && p.endsWith(":iam::" + account + ":root"));
+  }
+
   private static boolean applies(
       Statement s,
       String principal,
+      String account,
       String action,
       String keyArn,
       Map<String, String> context,
       Map<String, String> requestMetadata) {
-    return s.principals().stream().anyMatch(p -> p.equals("*") || p.equals(principal))
+    return s.principals().stream().anyMatch(p -> names(p, principal, account))
         && s.actions().stream().anyMatch(a -> Actions.matches(a, action))
         && s.resources().stream().anyMatch(r -> r.equals("*") || r.equals(keyArn))
         && s.conditions().stream().allMatch(c -> holds(c, context, requestMetadata));

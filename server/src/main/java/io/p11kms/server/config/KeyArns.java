@@ -18,6 +18,7 @@ public final class KeyArns {
   private final String account;
   private final String keyPrefix;
   private final String aliasPrefix;
+  private final Pattern anyAccount;
 
   public KeyArns(String partition, String region, String account) {
     this.partition = ServerConfig.checkArnPartition(partition);
@@ -26,6 +27,80 @@ public final class KeyArns {
     String base = "arn:" + partition + ":kms:" + region + ":" + account + ":";
     this.keyPrefix = base + "key/";
     this.aliasPrefix = base + "alias/";
+    this.anyAccount =
+        Pattern.compile(
+            "^"
+                + Pattern.quote("arn:" + partition + ":kms:" + region + ":")
+                + "([0-9]{12}):(key|alias)/(.+)$");
+  }
+
+  /** A key's ARN read back: its account (12 digits) and key id. */
+  public record KeyArn(String account, UUID keyId) {}
+
+  /** An alias's ARN read back: its account (12 digits) and name ({@code alias/...}). */
+  public record AliasArn(String account, String aliasName) {}
+
+  /** {@code arn:<partition>:kms:<region>:<account>:key/<key id>} of a key of {@code account}. */
+  public String keyArn(String account, UUID keyId) {
+    if (keyId == null) {
+      throw new IllegalArgumentException("key id is required");
+    }
+    return account(account).equals(this.account)
+        ? keyPrefix + keyId
+        : "arn:" + partition + ":kms:" + region + ":" + account + ":key/" + keyId;
+  }
+
+  /** The ARN of the alias {@code aliasName} (with or without {@code alias/}) of {@code account}. */
+  public String aliasArn(String account, String aliasName) {
+    if (aliasName == null || aliasName.isEmpty()) {
+      throw new IllegalArgumentException("alias name is required");
+    }
+    return "arn:"
+        + partition
+        + ":kms:"
+        + region
+        + ":"
+        + account(account)
+        + ":alias/"
+        + (aliasName.startsWith("alias/") ? aliasName.substring(6) : aliasName);
+  }
+
+  /** A key ARN of this partition and region, of any account; empty for anything else. */
+  public Optional<KeyArn> parseAnyKeyArn(String arn) {
+    if (arn == null) {
+      return Optional.empty();
+    }
+    var m = anyAccount.matcher(arn);
+    if (!m.matches() || !m.group(2).equals("key")) {
+      return Optional.empty();
+    }
+    return parseKeyId(m.group(3)).map(id -> new KeyArn(m.group(1), id));
+  }
+
+  /** An alias ARN of this partition and region, of any account; empty for anything else. */
+  public Optional<AliasArn> parseAnyAliasArn(String arn) {
+    if (arn == null) {
+      return Optional.empty();
+    }
+    var m = anyAccount.matcher(arn);
+    if (!m.matches() || !m.group(2).equals("alias")) {
+      return Optional.empty();
+    }
+    return Optional.of(new AliasArn(m.group(1), "alias/" + m.group(3)));
+  }
+
+  /**
+   * The account id a store holds as {@code stored}: the store names the default account (this one,
+   * {@code arn.account}) by the empty string, so that a store made before accounts existed keeps
+   * its keys in it.
+   */
+  public String account(String stored) {
+    return stored == null || stored.isEmpty() ? account : stored;
+  }
+
+  /** How the store names {@code account}: the empty string for the default account. */
+  public String stored(String account) {
+    return account == null || account.equals(this.account) ? "" : account;
   }
 
   public String partition() {

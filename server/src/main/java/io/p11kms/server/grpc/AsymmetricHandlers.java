@@ -16,6 +16,7 @@ import io.p11kms.proto.v1.VerifyMacResponse;
 import io.p11kms.proto.v1.VerifyRequest;
 import io.p11kms.proto.v1.VerifyResponse;
 import io.p11kms.server.service.DataKeyPairService;
+import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.MacService;
 import io.p11kms.server.service.PublicKeyInfo;
 import io.p11kms.server.service.SigningService;
@@ -25,12 +26,14 @@ import io.p11kms.server.service.SigningService;
  * from service calls. {@link KmsGrpcService} registers them; failures become statuses there.
  */
 public final class AsymmetricHandlers {
+  private final KeyService keys;
   private final SigningService signing;
   private final MacService macs;
   private final DataKeyPairService dataKeyPairs;
 
   public AsymmetricHandlers(
-      SigningService signing, MacService macs, DataKeyPairService dataKeyPairs) {
+      KeyService keys, SigningService signing, MacService macs, DataKeyPairService dataKeyPairs) {
+    this.keys = keys;
     this.signing = signing;
     this.macs = macs;
     this.dataKeyPairs = dataKeyPairs;
@@ -39,6 +42,7 @@ public final class AsymmetricHandlers {
   SignResponse sign(SignRequest request) {
     SigningService.Signed signed =
         signing.sign(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getMessage().toByteArray(),
             ProtoMapping.messageType(request.getMessageType()),
@@ -53,6 +57,7 @@ public final class AsymmetricHandlers {
   VerifyResponse verify(VerifyRequest request) {
     SigningService.Signed verified =
         signing.verify(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getMessage().toByteArray(),
             ProtoMapping.messageType(request.getMessageType()),
@@ -66,7 +71,7 @@ public final class AsymmetricHandlers {
   }
 
   GetPublicKeyResponse getPublicKey(GetPublicKeyRequest request) {
-    PublicKeyInfo info = signing.getPublicKey(request.getKeyId());
+    PublicKeyInfo info = signing.getPublicKey(RequestLookups.current(keys), request.getKeyId());
     GetPublicKeyResponse.Builder builder =
         GetPublicKeyResponse.newBuilder()
             .setKeyId(info.keyArn())
@@ -83,6 +88,7 @@ public final class AsymmetricHandlers {
   GenerateMacResponse generateMac(GenerateMacRequest request) {
     MacService.Mac mac =
         macs.generateMac(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getMessage().toByteArray(),
             ProtoMapping.macAlgorithm(request.getMacAlgorithm()));
@@ -96,6 +102,7 @@ public final class AsymmetricHandlers {
   VerifyMacResponse verifyMac(VerifyMacRequest request) {
     MacService.Mac mac =
         macs.verifyMac(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getMessage().toByteArray(),
             request.getMac().toByteArray(),
@@ -110,6 +117,7 @@ public final class AsymmetricHandlers {
   GenerateDataKeyPairResponse generateDataKeyPair(GenerateDataKeyPairRequest request) {
     DataKeyPairService.Pair pair =
         dataKeyPairs.generateDataKeyPair(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getEncryptionContextMap(),
             ProtoMapping.keySpec(request.getKeyPairSpec(), "KeyPairSpec"));
@@ -130,6 +138,7 @@ public final class AsymmetricHandlers {
       GenerateDataKeyPairWithoutPlaintextRequest request) {
     DataKeyPairService.Pair pair =
         dataKeyPairs.generateDataKeyPairWithoutPlaintext(
+            RequestLookups.current(keys),
             request.getKeyId(),
             request.getEncryptionContextMap(),
             ProtoMapping.keySpec(request.getKeyPairSpec(), "KeyPairSpec"));

@@ -133,6 +133,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                 .setKeyMetadata(
                     ProtoMapping.keyMetadata(
                         keys.createKey(
+                            RequestLookups.current(keys).account(),
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
                             ProtoMapping.keySpec(request.getKeySpec()),
@@ -148,7 +149,9 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         response,
         () ->
             DescribeKeyResponse.newBuilder()
-                .setKeyMetadata(ProtoMapping.keyMetadata(keys.describeKey(request.getKeyId())))
+                .setKeyMetadata(
+                    ProtoMapping.keyMetadata(
+                        keys.describeKey(RequestLookups.current(keys), request.getKeyId())))
                 .build());
   }
 
@@ -158,7 +161,10 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         response,
         () -> {
           KeyListing listing =
-              keys.listKeys(request.hasLimit() ? request.getLimit() : null, request.getMarker());
+              keys.listKeys(
+                  RequestLookups.current(keys).account(),
+                  request.hasLimit() ? request.getLimit() : null,
+                  request.getMarker());
           ListKeysResponse.Builder builder =
               ListKeysResponse.newBuilder().setTruncated(listing.truncated());
           listing.nextMarker().ifPresent(builder::setNextMarker);

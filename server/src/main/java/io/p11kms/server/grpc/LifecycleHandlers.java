@@ -29,6 +29,7 @@ import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
 import io.p11kms.server.service.AliasListing;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.KeyLifecycleService;
+import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.TagListing;
 import io.p11kms.server.service.TagService;
 
@@ -37,11 +38,14 @@ import io.p11kms.server.service.TagService;
  * KmsGrpcService} registers them; failures become statuses there.
  */
 public final class LifecycleHandlers {
+  private final KeyService keys;
   private final KeyLifecycleService lifecycle;
   private final AliasService aliases;
   private final TagService tags;
 
-  public LifecycleHandlers(KeyLifecycleService lifecycle, AliasService aliases, TagService tags) {
+  public LifecycleHandlers(
+      KeyService keys, KeyLifecycleService lifecycle, AliasService aliases, TagService tags) {
+    this.keys = keys;
     this.lifecycle = lifecycle;
     this.aliases = aliases;
     this.tags = tags;
@@ -82,23 +86,24 @@ public final class LifecycleHandlers {
   }
 
   CreateAliasResponse createAlias(CreateAliasRequest request) {
-    aliases.createAlias(request.getAliasName(), request.getTargetKeyId());
+    aliases.createAlias(account(), request.getAliasName(), request.getTargetKeyId());
     return CreateAliasResponse.getDefaultInstance();
   }
 
   UpdateAliasResponse updateAlias(UpdateAliasRequest request) {
-    aliases.updateAlias(request.getAliasName(), request.getTargetKeyId());
+    aliases.updateAlias(account(), request.getAliasName(), request.getTargetKeyId());
     return UpdateAliasResponse.getDefaultInstance();
   }
 
   DeleteAliasResponse deleteAlias(DeleteAliasRequest request) {
-    aliases.deleteAlias(request.getAliasName());
+    aliases.deleteAlias(account(), request.getAliasName());
     return DeleteAliasResponse.getDefaultInstance();
   }
 
   ListAliasesResponse listAliases(ListAliasesRequest request) {
     AliasListing listing =
         aliases.listAliases(
+            account(),
             request.getKeyId(),
             request.hasLimit() ? request.getLimit() : null,
             request.getMarker());
@@ -115,6 +120,11 @@ public final class LifecycleHandlers {
               .setLastUpdatedDate(ProtoMapping.timestamp(entry.lastUpdatedDate())));
     }
     return builder.build();
+  }
+
+  /** The caller's account. */
+  private String account() {
+    return RequestLookups.current(keys).account();
   }
 
   TagResourceResponse tagResource(TagResourceRequest request) {

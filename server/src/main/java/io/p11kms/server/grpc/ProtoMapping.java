@@ -40,7 +40,8 @@ final class ProtoMapping {
             .setKeySpec(io.p11kms.proto.v1.KeySpec.valueOf(m.keySpec().name()))
             .setKeyState(io.p11kms.proto.v1.KeyState.valueOf(m.keyState().name()))
             .setOrigin(Origin.valueOf(m.origin().name()))
-            .setKeyManager(KeyManager.CUSTOMER);
+            .setKeyManager(KeyManager.valueOf(m.keyManager().name()))
+            .setAwsAccountId(m.account());
     m.encryptionAlgorithms().forEach(a -> builder.addEncryptionAlgorithms(encryptionAlgorithm(a)));
     m.signingAlgorithms().forEach(a -> builder.addSigningAlgorithms(signingAlgorithm(a)));
     m.macAlgorithms().forEach(a -> builder.addMacAlgorithms(macAlgorithm(a)));

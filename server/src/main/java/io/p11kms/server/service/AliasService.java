@@ -30,31 +30,54 @@ public final class AliasService {
   }
 
   public void createAlias(String aliasName, String targetKeyId) {
+    createAlias(arns.account(), aliasName, targetKeyId);
+  }
+
+  /** CreateAlias in {@code account}: the target must be a key of that account. */
+  public void createAlias(String account, String aliasName, String targetKeyId) {
     String name = AliasNames.require(aliasName, "AliasName");
+    createAlias(account, name, targetKeyId, "CreateAlias");
+  }
+
+  /**
+   * Stores the alias {@code name} (already checked: the service's own {@code alias/aws/...} names
+   * pass here) of {@code account} for the key {@code targetKeyId} names.
+   */
+  void createAlias(String account, String name, String targetKeyId, String operation) {
     UUID target = keys.resolveTarget(targetKeyId, "TargetKeyId");
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
-      KeyRecord key = KeyStates.requireNotPendingDeletion(keys.find(target), "CreateAlias");
+      KeyRecord key = KeyStates.requireNotPendingDeletion(inAccount(account, target), operation);
       Instant now = clock.instant();
       try {
-        if (store.createAlias(new AliasRecord(name, target, now, now), key.keyState())) {
+        if (store.createAlias(
+            new AliasRecord(name, target, now, now, arns.stored(account)), key.keyState())) {
           return;
         }
       } catch (AliasAlreadyExistsException e) {
         throw new KmsException(
             KmsError.ALREADY_EXISTS,
-            "An alias with the name " + arns.aliasArn(name) + " already exists");
+            "An alias with the name " + arns.aliasArn(account, name) + " already exists");
       }
     }
     throw KeyLifecycleService.contended(target);
   }
 
-  /** Points the alias at another key, which must have the same key spec and key usage. */
   public void updateAlias(String aliasName, String targetKeyId) {
+    updateAlias(arns.account(), aliasName, targetKeyId);
+  }
+
+  /**
+   * Points the alias of {@code account} at another key of that account, which must have the same
+   * key spec and key usage.
+   */
+  public void updateAlias(String account, String aliasName, String targetKeyId) {
     String name = AliasNames.require(aliasName, "AliasName");
     UUID target = keys.resolveTarget(targetKeyId, "TargetKeyId");
+    String stored = arns.stored(account);
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
-      AliasRecord alias = find(name);
-      KeyRecord key = KeyStates.requireNotPendingDeletion(keys.find(target), "UpdateAlias");
+      AliasRecord alias = find(account, name);
+      KeyRecord key =
+          KeyStates.requireNotPendingDeletion(inAccount(account, target), "UpdateAlias");
       Optional<KeyRecord> current = store.findKey(alias.keyId());
       if (current.isPresent()
           && (!current.get().keySpec().equals(key.keySpec())
@@ -62,34 +85,49 @@ public final class AliasService {
         throw KmsException.validation(
             "TargetKeyId must have the same key spec and key usage as the alias's current key");
       }
-      if (store.updateAlias(name, target, key.keyState(), clock.instant())) {
+      if (store.updateAlias(stored, name, target, key.keyState(), clock.instant())) {
         return;
       }
     }
     throw KeyLifecycleService.contended(target);
   }
 
-  /** Deletes the alias; its key is not affected. Any key state. */
   public void deleteAlias(String aliasName) {
+    deleteAlias(arns.account(), aliasName);
+  }
+
+  /** Deletes the alias of {@code account}; its key is not affected. Any key state. */
+  public void deleteAlias(String account, String aliasName) {
     String name = AliasNames.require(aliasName, "AliasName");
-    if (!store.deleteAlias(name)) {
-      throw notFound(name);
+    if (!store.deleteAlias(arns.stored(account), name)) {
+      throw notFound(account, name);
     }
   }
 
-  /** All aliases, or one key's ({@code keyId} a key id or key ARN), oldest first. */
   public AliasListing listAliases(String keyId, Integer limit, String marker) {
+    return listAliases(arns.account(), keyId, limit, marker);
+  }
+
+  /**
+   * The aliases of {@code account}, all or one key's ({@code keyId} a key id or key ARN of a key of
+   * that account), oldest first.
+   */
+  public AliasListing listAliases(String account, String keyId, Integer limit, String marker) {
     int pageSize = Requests.aliasListLimit(limit);
     Optional<UUID> key = Optional.empty();
     if (keyId != null && !keyId.isEmpty()) {
       UUID id = keys.resolveKey(keyId, "KeyId");
-      keys.find(id);
+      inAccount(account, id);
       key = Optional.of(id);
     }
     Page<AliasRecord> page;
     try {
       page =
-          store.listAliases(key, pageSize, Optional.ofNullable(marker).filter(m -> !m.isEmpty()));
+          store.listAliases(
+              arns.stored(account),
+              key,
+              pageSize,
+              Optional.ofNullable(marker).filter(m -> !m.isEmpty()));
     } catch (IllegalArgumentException e) {
       throw new KmsException(KmsError.INVALID_MARKER, "Marker is not valid");
     }
@@ -99,7 +137,7 @@ public final class AliasService {
                 a ->
                     new AliasListing.Entry(
                         a.aliasName(),
-                        arns.aliasArn(a.aliasName()),
+                        arns.aliasArn(account, a.aliasName()),
                         a.keyId(),
                         a.createdAt(),
                         a.updatedAt()))
@@ -107,11 +145,20 @@ public final class AliasService {
         page.nextMarker());
   }
 
-  private AliasRecord find(String name) {
-    return store.findAlias(name).orElseThrow(() -> notFound(name));
+  /** The key, if it is one of {@code account}'s: an alias and its key share an account. */
+  private KeyRecord inAccount(String account, UUID keyId) {
+    KeyRecord key = keys.find(keyId);
+    if (!arns.account(key.account()).equals(account)) {
+      throw KmsException.notFound("Key '" + keyId + "' does not exist");
+    }
+    return key;
   }
 
-  private KmsException notFound(String name) {
-    return KmsException.notFound("Alias '" + arns.aliasArn(name) + "' does not exist");
+  private AliasRecord find(String account, String name) {
+    return store.findAlias(arns.stored(account), name).orElseThrow(() -> notFound(account, name));
+  }
+
+  private KmsException notFound(String account, String name) {
+    return KmsException.notFound("Alias '" + arns.aliasArn(account, name) + "' does not exist");
   }
 }

@@ -51,7 +51,7 @@ public final class CryptoService {
     if (checkedAlgorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
       return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
     }
-    KeyMaterial key = rsaKey(keyId, checkedAlgorithm, checkedContext, RsaCall.ENCRYPT);
+    KeyMaterial key = rsaKey(lookup, keyId, checkedAlgorithm, checkedContext, RsaCall.ENCRYPT);
     return encryptRsa(key, checkedAlgorithm, plaintext);
   }
 
@@ -81,7 +81,7 @@ public final class CryptoService {
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
     if (isRsa(algorithm)) {
-      return decryptRsa(blob, checkedContext, keyId, algorithm, RsaCall.DECRYPT);
+      return decryptRsa(lookup, blob, checkedContext, keyId, algorithm, RsaCall.DECRYPT);
     }
     UUID expectedKey = blankToNull(keyId) == null ? null : lookup.resolve(keyId, "KeyId");
     if (expectedKey != null) {
@@ -113,7 +113,7 @@ public final class CryptoService {
     KeyService.requireUsable(key.key());
     KeyVersionRecord version = key.version().orElseThrow(KmsException::invalidCiphertext);
     byte[] plaintext = cipher.decrypt(version, parsed, checkedContext);
-    return new Plaintext(parsed.keyId(), keys.arn(parsed.keyId()), plaintext);
+    return new Plaintext(parsed.keyId(), keys.arn(key.key()), plaintext);
   }
 
   /** Decrypts and encrypts again; the plaintext stays in this process and is wiped after. */
@@ -159,6 +159,7 @@ public final class CryptoService {
     KeyMaterial rsaDestinationKey =
         rsaDestination
             ? rsaKey(
+                lookup,
                 destinationKeyId,
                 destinationAlgorithm,
                 checkedDestinationContext,
@@ -167,6 +168,7 @@ public final class CryptoService {
     Plaintext plaintext =
         isRsa(sourceAlgorithm)
             ? decryptRsa(
+                lookup,
                 blob,
                 Requests.requireEncryptionContext(sourceContext, "SourceEncryptionContext"),
                 sourceKeyId,
@@ -205,7 +207,7 @@ public final class CryptoService {
     byte[] dataKey = TokenCalls.call("GenerateDataKey", () -> hsm.generateRandom(length));
     Ciphertext ciphertext = encryptUnder(key, dataKey, checkedContext);
     UUID id = key.key().keyId();
-    return new DataKey(ciphertext, new Plaintext(id, keys.arn(id), dataKey));
+    return new DataKey(ciphertext, new Plaintext(id, keys.arn(key.key()), dataKey));
   }
 
   /** As {@link #generateDataKey}, with the plaintext wiped before it can leave. */
@@ -254,6 +256,7 @@ public final class CryptoService {
 
   /** An RSA ciphertext names no key: {@code keyId} is required. */
   private Plaintext decryptRsa(
+      KeyLookup lookup,
       byte[] ciphertext,
       Map<String, String> context,
       String keyId,
@@ -264,7 +267,7 @@ public final class CryptoService {
           call.keyParameter() + " is required to decrypt with " + algorithm);
     }
     Requests.requireKeyId(keyId, call.keyParameter());
-    KeyMaterial key = rsaKey(keyId, algorithm, context, call);
+    KeyMaterial key = rsaKey(lookup, keyId, algorithm, context, call);
     if (ciphertext.length != key.spec().rsaModulusBytes()) {
       throw KmsException.invalidCiphertext();
     }
@@ -277,7 +280,7 @@ public final class CryptoService {
                     key.spec().keyPairType().orElseThrow(),
                     algorithm.oaepHash(),
                     ciphertext));
-    return new Plaintext(key.key().keyId(), keys.arn(key.key().keyId()), plaintext);
+    return new Plaintext(key.key().keyId(), keys.arn(key.key()), plaintext);
   }
 
   /**
@@ -285,7 +288,11 @@ public final class CryptoService {
    * refused: only symmetric keys bind one, as AWS KMS.
    */
   private KeyMaterial rsaKey(
-      String keyId, EncryptionAlgorithm algorithm, Map<String, String> context, RsaCall call) {
+      KeyLookup lookup,
+      String keyId,
+      EncryptionAlgorithm algorithm,
+      Map<String, String> context,
+      RsaCall call) {
     if (!context.isEmpty()) {
       throw KmsException.validation(
           call.contextParameter()
@@ -293,7 +300,7 @@ public final class CryptoService {
               + algorithm);
     }
     KeyMaterial key =
-        KeyMaterial.of(keys.enabledKey(keyId, call.keyParameter()), store)
+        KeyMaterial.of(KeyService.enabledKey(lookup, keyId, call.keyParameter()), store)
             .requireUsage(KeyUsage.ENCRYPT_DECRYPT, call.operation());
     if (!EncryptionAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
       throw new KmsException(
@@ -328,7 +335,7 @@ public final class CryptoService {
     }
     byte[] ciphertext =
         PublicKeyCrypto.encryptOaep(algorithm.oaepHash(), key.publicKey(), plaintext);
-    return new Ciphertext(key.key().keyId(), keys.arn(key.key().keyId()), ciphertext);
+    return new Ciphertext(key.key().keyId(), keys.arn(key.key()), ciphertext);
   }
 
   /** Encrypts with the ordinary envelope under {@code key}'s latest version. */
@@ -339,7 +346,7 @@ public final class CryptoService {
                 () -> new KmsException(KmsError.INTERNAL, "Internal error: key has no version"));
     byte[] blob = cipher.encrypt(version, plaintext, context);
     UUID id = key.key().keyId();
-    return new Ciphertext(id, keys.arn(id), blob);
+    return new Ciphertext(id, keys.arn(key.key()), blob);
   }
 
   /**

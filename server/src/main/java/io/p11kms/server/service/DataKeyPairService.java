@@ -45,6 +45,12 @@ public final class DataKeyPairService {
   }
 
   public Pair generateDataKeyPair(String keyId, Map<String, String> context, KeySpec spec) {
+    return generateDataKeyPair(keys.lookup(), keyId, context, spec);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Pair generateDataKeyPair(
+      KeyLookup lookup, String keyId, Map<String, String> context, KeySpec spec) {
     Requests.requireKeyId(keyId, "KeyId");
     Map<String, String> checkedContext =
         Requests.requireEncryptionContext(context, "EncryptionContext");
@@ -59,10 +65,10 @@ public final class DataKeyPairService {
           KmsError.UNSUPPORTED_OPERATION,
           "KeyPairSpec " + spec + " is not supported by this key store's token");
     }
-    KeyInUse key = keys.lookup().usable(keyId, "KeyId");
+    KeyInUse key = lookup.usable(keyId, "KeyId");
     DataKeyPair pair = TokenCalls.call("GenerateDataKeyPair", () -> hsm.generateDataKeyPair(type));
     UUID id = key.key().keyId();
-    Plaintext privateKey = new Plaintext(id, keys.arn(id), pair.privateKeyPkcs8());
+    Plaintext privateKey = new Plaintext(id, keys.arn(key.key()), pair.privateKeyPkcs8());
     try {
       Ciphertext ciphertext = crypto.encryptUnder(key, privateKey.bytes(), checkedContext);
       return new Pair(ciphertext, privateKey, pair.subjectPublicKeyInfo(), spec);
@@ -75,7 +81,13 @@ public final class DataKeyPairService {
   /** As {@link #generateDataKeyPair}, with the plaintext private key wiped before it can leave. */
   public Pair generateDataKeyPairWithoutPlaintext(
       String keyId, Map<String, String> context, KeySpec spec) {
-    Pair pair = generateDataKeyPair(keyId, context, spec);
+    return generateDataKeyPairWithoutPlaintext(keys.lookup(), keyId, context, spec);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Pair generateDataKeyPairWithoutPlaintext(
+      KeyLookup lookup, String keyId, Map<String, String> context, KeySpec spec) {
+    Pair pair = generateDataKeyPair(lookup, keyId, context, spec);
     pair.privateKey().wipe();
     return new Pair(pair.privateKeyCiphertext(), null, pair.publicKey(), spec);
   }

@@ -1,10 +1,12 @@
 package io.p11kms.server.service;
 
 import io.p11kms.hsm.EktCannotMoveException;
+import io.p11kms.hsm.HmacType;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.store.AccessKeyRecord;
 import io.p11kms.server.store.DomainKeyKind;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -13,6 +15,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -20,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The re-wrap half of a domain-key rotation: moves every EKT under an older domain-key generation
- * to the newest generation on the token, in batches, while the service keeps serving.
+ * to the newest generation on the token, in batches, while the service keeps serving: key versions,
+ * then the secrets of access keys.
  *
  * <p>Each batch is re-wrapped inside the token ({@link Hsm#rewrap}) and stored in one transaction,
  * each row by compare-and-set on the generation it was read with. A crash at any point leaves every
@@ -124,6 +128,9 @@ public final class DomainKeyRewrap {
       rewrapped += stored;
       ektsRewrapped.addAndGet(stored);
     }
+    int accessKeys = rewrapAccessKeys(target);
+    rewrapped += accessKeys;
+    ektsRewrapped.addAndGet(accessKeys);
     if (stayed > 0) {
       log.warn(
           "{} backing keys stay under older domain key generations: they derive per-request keys,"
@@ -132,7 +139,10 @@ public final class DomainKeyRewrap {
           target);
     }
     List<Integer> retired = new ArrayList<>();
-    Map<Integer, Long> counts = store.countVersionsByGeneration();
+    Map<Integer, Long> counts = new java.util.HashMap<>(store.countVersionsByGeneration());
+    for (AccessKeyRecord key : store.accessKeys().list(Optional.empty(), Optional.empty())) {
+      counts.merge(key.domainKeyGeneration(), 1L, Long::sum);
+    }
     List<Integer> already = store.retiredDomainKeys();
     for (int generation = 1; generation < target; generation++) {
       if (counts.getOrDefault(generation, 0L) == 0
@@ -150,6 +160,46 @@ public final class DomainKeyRewrap {
           retired);
     }
     return new Result(target, rewrapped, batches, retired);
+  }
+
+  /**
+   * Moves every access key's secret EKT (an HMAC key) under an older generation to {@code target},
+   * each by compare-and-set on the generation it was read with; returns how many moved.
+   */
+  private int rewrapAccessKeys(int target) {
+    int moved = 0;
+    for (AccessKeyRecord key : store.accessKeys().list(Optional.empty(), Optional.empty())) {
+      if (key.domainKeyGeneration() >= target) {
+        continue;
+      }
+      WrappedKey now =
+          hsm.rewrapPrivateKey(
+              new WrappedKey(
+                  key.domainKeyGeneration(),
+                  WrapMechanism.fromCode(key.wrapMechanismCode()),
+                  key.secretEkt(),
+                  key.domainKeyKind().role()),
+              null,
+              HmacType.HMAC_SHA256,
+              null,
+              target);
+      AccessKeyRecord rewrapped =
+          new AccessKeyRecord(
+              key.accessKeyId(),
+              key.accountId(),
+              key.principal(),
+              key.scope(),
+              key.active(),
+              key.createdAt(),
+              now.domainKeyGeneration(),
+              DomainKeyKind.of(now.role()),
+              now.wrapMechanism().code(),
+              now.ekt());
+      if (store.accessKeys().replaceEkt(key.accessKeyId(), key.domainKeyGeneration(), rewrapped)) {
+        moved++;
+      }
+    }
+    return moved;
   }
 
   /**

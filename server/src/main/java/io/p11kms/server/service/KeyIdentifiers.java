@@ -3,6 +3,7 @@ package io.p11kms.server.service;
 import io.p11kms.server.config.KeyArns;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -24,7 +25,8 @@ final class KeyIdentifiers {
       Pattern.compile("^arn:[a-z0-9-]{1,63}:kms:[a-z0-9-]{1,63}:[0-9]{12}:alias/.+$");
 
   private final KeyArns arns;
-  private final Function<String, Optional<UUID>> aliasTargets;
+  private final BiFunction<String, String, Optional<UUID>> aliasTargets;
+  private final Function<UUID, Optional<String>> keyAccounts;
 
   /** Without aliases: every alias is NotFound. */
   KeyIdentifiers(KeyArns arns) {
@@ -32,11 +34,30 @@ final class KeyIdentifiers {
   }
 
   /**
+   * Aliases of the default account only, every key in it.
+   *
    * @param aliasTargets the key an alias name ({@code alias/...}) points to, if the alias exists
    */
   KeyIdentifiers(KeyArns arns, Function<String, Optional<UUID>> aliasTargets) {
+    this(
+        arns,
+        (account, name) ->
+            account.equals(arns.account()) ? aliasTargets.apply(name) : Optional.empty(),
+        id -> Optional.of(arns.account()));
+  }
+
+  /**
+   * @param aliasTargets the key an alias name ({@code alias/...}) of an account (12 digits) points
+   *     to, if the alias exists
+   * @param keyAccounts the account (12 digits) of a key, if the key exists
+   */
+  KeyIdentifiers(
+      KeyArns arns,
+      BiFunction<String, String, Optional<UUID>> aliasTargets,
+      Function<UUID, Optional<String>> keyAccounts) {
     this.arns = arns;
     this.aliasTargets = aliasTargets;
+    this.keyAccounts = keyAccounts;
   }
 
   /** Whether the string has the form of a key id. */
@@ -49,24 +70,30 @@ final class KeyIdentifiers {
     return s != null && (ALIAS_NAME.matcher(s).matches() || ALIAS_ARN.matcher(s).matches());
   }
 
+  /** As {@link #resolve(String, String, String)}, for a caller in the default account. */
+  UUID resolve(String keyId, String parameter) {
+    return resolve(arns.account(), keyId, parameter);
+  }
+
   /**
-   * The key id that {@code keyId} names: a key id, key ARN, alias name or alias ARN.
+   * The key id that {@code keyId} names for a caller in {@code account}: a key id, key ARN, alias
+   * name (an alias of {@code account}) or alias ARN (an alias of the account it names).
    *
    * @throws KmsException VALIDATION when malformed, NOT_FOUND when well formed but not ours
    */
-  UUID resolve(String keyId, String parameter) {
+  UUID resolve(String account, String keyId, String parameter) {
     Requests.requireKeyId(keyId, parameter);
     if (ALIAS_NAME.matcher(keyId).matches()) {
-      return aliasTarget(keyId, keyId);
+      return aliasTarget(account, keyId, keyId);
     }
     if (ALIAS_ARN.matcher(keyId).matches()) {
-      String name =
-          arns.parseAliasArn(keyId)
+      KeyArns.AliasArn arn =
+          arns.parseAnyAliasArn(keyId)
               .orElseThrow(() -> KmsException.notFound("Alias '" + keyId + "' does not exist"));
-      if (!ALIAS_NAME.matcher(name).matches()) {
+      if (!ALIAS_NAME.matcher(arn.aliasName()).matches()) {
         throw KmsException.validation(parameter + " is not a valid alias ARN");
       }
-      return aliasTarget(name, keyId);
+      return aliasTarget(arn.account(), arn.aliasName(), keyId);
     }
     return keyIdOrArn(keyId, parameter, "a key id, key ARN, alias name or alias ARN");
   }
@@ -98,6 +125,10 @@ final class KeyIdentifiers {
     return keyIdOrArn(keyId, parameter, "a key id or key ARN");
   }
 
+  /**
+   * A key id, or a key ARN of this partition and region whose account is the key's own (an ARN
+   * naming another account than the key's names no key: NotFound).
+   */
   private UUID keyIdOrArn(String keyId, String parameter, String forms) {
     if (isKeyId(keyId)) {
       return UUID.fromString(keyId);
@@ -107,15 +138,21 @@ final class KeyIdentifiers {
       if (!isKeyId(arn.group(1))) {
         throw KmsException.validation(parameter + " is not a valid key ARN");
       }
-      Optional<UUID> ours = arns.parseKeyArn(keyId);
-      return ours.orElseThrow(() -> KmsException.notFound("Key '" + keyId + "' does not exist"));
+      KeyArns.KeyArn parsed =
+          arns.parseAnyKeyArn(keyId)
+              .orElseThrow(() -> KmsException.notFound("Key '" + keyId + "' does not exist"));
+      Optional<String> account = keyAccounts.apply(parsed.keyId());
+      if (account.isPresent() && !account.get().equals(parsed.account())) {
+        throw KmsException.notFound("Key '" + keyId + "' does not exist");
+      }
+      return parsed.keyId();
     }
     throw KmsException.validation(parameter + " must be " + forms);
   }
 
-  private UUID aliasTarget(String aliasName, String asGiven) {
+  private UUID aliasTarget(String account, String aliasName, String asGiven) {
     return aliasTargets
-        .apply(aliasName)
+        .apply(account, aliasName)
         .orElseThrow(() -> KmsException.notFound("Alias '" + asGiven + "' does not exist"));
   }
 }

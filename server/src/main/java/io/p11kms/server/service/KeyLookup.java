@@ -53,7 +53,7 @@ public final class KeyLookup {
   public UUID resolve(String keyId, String parameter) {
     UUID id = names.get(keyId);
     if (id == null) {
-      id = keys.resolve(keyId, parameter);
+      id = keys.resolve(account, keyId, parameter);
       names.put(keyId, id);
     }
     return id;

@@ -6,8 +6,10 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * What DescribeKey tells about a key. The key manager is always CUSTOMER.
+ * What DescribeKey tells about a key.
  *
+ * @param account the key's account (12 digits), as in its ARN
+ * @param keyManager CUSTOMER, or AWS for a service-managed key
  * @param deletionDate when the key will be deleted, while it is pending deletion
  * @param pendingDeletionWindowInDays the deletion window, while the key is pending deletion
  * @param origin AWS_KMS (generated in the token) or EXTERNAL (imported)
@@ -24,6 +26,8 @@ public record KeyMetadata(
     KeyState keyState,
     Optional<Instant> deletionDate,
     Optional<Integer> pendingDeletionWindowInDays,
+    String account,
+    KeyManager keyManager,
     Origin origin,
     Optional<ExpirationModel> expirationModel,
     Optional<Instant> validTo) {

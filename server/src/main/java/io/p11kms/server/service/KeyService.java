@@ -32,7 +32,10 @@ public final class KeyService {
     this.store = store;
     this.arns = arns;
     this.identifiers =
-        new KeyIdentifiers(arns, name -> store.findAlias(name).map(AliasRecord::keyId));
+        new KeyIdentifiers(
+            arns,
+            (account, name) -> store.findAlias(arns.stored(account), name).map(AliasRecord::keyId),
+            id -> store.findKey(id).map(k -> arns.account(k.account())));
     this.clock = clock;
   }
 
@@ -48,17 +51,74 @@ public final class KeyService {
    * UnsupportedOperationException.
    */
   public KeyMetadata createKey(String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
-    return createKey(description, usage, spec, tags, null);
+    return createKey(arns.account(), description, usage, spec, tags);
+  }
+
+  /** As {@link #createKey(String, KeyUsage, KeySpec, List)}, a key of {@code account}. */
+  public KeyMetadata createKey(
+      String account, String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
+    return createKey(account, description, usage, spec, tags, null);
   }
 
   /**
-   * As {@link #createKey(String, KeyUsage, KeySpec, List)}, with the key's Origin (null: AWS_KMS).
-   * An EXTERNAL key is made without key material, in state PendingImport, with no token call: its
-   * material comes with ImportKeyMaterial. Only SYMMETRIC_DEFAULT keys can be EXTERNAL here
-   * (UnsupportedOperationException for other specs).
+   * As {@link #createKey(String, String, KeyUsage, KeySpec, List)}, with the key's Origin (null:
+   * AWS_KMS). An EXTERNAL key is made without key material, in state PendingImport, with no token
+   * call: its material comes with ImportKeyMaterial. Only SYMMETRIC_DEFAULT keys can be EXTERNAL
+   * here (UnsupportedOperationException for other specs).
    */
   public KeyMetadata createKey(
-      String description, KeyUsage usage, KeySpec spec, List<Tag> tags, Origin origin) {
+      String account,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      Origin origin) {
+    return createKey(
+        account, KeyManager.CUSTOMER, null, description, usage, spec, tags, null, origin);
+  }
+
+  /**
+   * As {@link #createKey(String, KeyUsage, KeySpec, List)}: a key of {@code account}, managed by
+   * {@code manager} (for {@code service}, null for a customer managed key).
+   */
+  KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags) {
+    return createKey(account, manager, service, description, usage, spec, tags, null);
+  }
+
+  /**
+   * As above; with {@code aliasName} not null, the key is stored with that alias in the same
+   * transaction ({@link io.p11kms.server.store.AliasAlreadyExistsException} when the account has it
+   * already: then nothing is stored).
+   */
+  KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      String aliasName) {
+    return createKey(account, manager, service, description, usage, spec, tags, aliasName, null);
+  }
+
+  private KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      String aliasName,
+      Origin origin) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
@@ -100,11 +160,21 @@ public final class KeyService {
             keySpec.name(),
             (keyOrigin == Origin.EXTERNAL ? KeyState.PENDING_IMPORT : KeyState.ENABLED).name(),
             keyOrigin.name(),
-            null);
+            null,
+            null,
+            arns.stored(account),
+            manager.name(),
+            service);
     if (keyOrigin == Origin.EXTERNAL) {
       store.createKeyAwaitingMaterial(key, checkedTags);
+      return metadata(key);
+    }
+    KeyVersionRecord first = firstVersion(keyId, keySpec, keyUsage, now);
+    if (aliasName == null) {
+      store.createKey(key, first, checkedTags);
     } else {
-      store.createKey(key, firstVersion(keyId, keySpec, keyUsage, now), checkedTags);
+      store.createKeyWithAlias(
+          key, first, new AliasRecord(aliasName, keyId, now, now, key.account()));
     }
     return metadata(key);
   }
@@ -140,22 +210,39 @@ public final class KeyService {
         publicKey);
   }
 
+  /** DescribeKey in the default account. */
   public KeyMetadata describeKey(String keyId) {
-    return metadata(find(identifiers.resolve(keyId, "KeyId")));
+    return describeKey(lookup(), keyId);
   }
 
+  /** DescribeKey: the key {@code keyId} names for the request {@code lookup} belongs to. */
+  public KeyMetadata describeKey(KeyLookup lookup, String keyId) {
+    UUID id = lookup.resolve(keyId, "KeyId");
+    return metadata(
+        lookup
+            .find(id, null)
+            .orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"))
+            .key());
+  }
+
+  /** ListKeys in the default account. */
   public KeyListing listKeys(Integer limit, String marker) {
+    return listKeys(arns.account(), limit, marker);
+  }
+
+  /** ListKeys: the keys of {@code account} (service-managed ones included, as AWS lists them). */
+  public KeyListing listKeys(String account, Integer limit, String marker) {
     int pageSize = Requests.listLimit(limit);
     Optional<String> from = Optional.ofNullable(marker).filter(m -> !m.isEmpty());
     KeyPage page;
     try {
-      page = store.listKeys(pageSize, from);
+      page = store.listKeys(arns.stored(account), pageSize, from);
     } catch (IllegalArgumentException e) {
       throw new KmsException(KmsError.INVALID_MARKER, "Marker is not valid");
     }
     return new KeyListing(
         page.keys().stream()
-            .map(k -> new KeyListing.Entry(k.keyId(), arns.keyArn(k.keyId())))
+            .map(k -> new KeyListing.Entry(k.keyId(), arns.keyArn(k.account(), k.keyId())))
             .toList(),
         page.nextMarker());
   }
@@ -183,9 +270,19 @@ public final class KeyService {
     return requireEnabled(find(identifiers.resolve(keyId, parameter)));
   }
 
-  /** A key id, key ARN, alias name or alias ARN. */
-  UUID resolve(String keyId, String parameter) {
-    return identifiers.resolve(keyId, parameter);
+  /** As {@link #enabledKey(String, String)}, with the reads of the request {@code lookup}. */
+  static KeyRecord enabledKey(KeyLookup lookup, String keyId, String parameter) {
+    UUID id = lookup.resolve(keyId, parameter);
+    return requireEnabled(
+        lookup
+            .find(id, null)
+            .orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"))
+            .key());
+  }
+
+  /** A key id, key ARN, alias name (of {@code account}) or alias ARN. */
+  UUID resolve(String account, String keyId, String parameter) {
+    return identifiers.resolve(account, keyId, parameter);
   }
 
   /** A key id or key ARN only. */
@@ -222,8 +319,18 @@ public final class KeyService {
     return key;
   }
 
+  /** The ARN of the key {@code keyId}, in its account (the default one if it is gone). */
   String arn(UUID keyId) {
-    return arns.keyArn(keyId);
+    return store.findKey(keyId).map(this::arn).orElseGet(() -> arns.keyArn(keyId));
+  }
+
+  /** The ARN of {@code key}, in its account. */
+  String arn(KeyRecord key) {
+    return arns.keyArn(key.account(), key.keyId());
+  }
+
+  KeyArns arns() {
+    return arns;
   }
 
   KeyRecord find(UUID keyId) {
@@ -240,7 +347,7 @@ public final class KeyService {
             : Optional.empty();
     return new KeyMetadata(
         key.keyId(),
-        arns.keyArn(key.keyId()),
+        arns.keyArn(key.account(), key.keyId()),
         key.creationDate(),
         key.description(),
         KeyUsage.valueOf(key.keyUsage()),
@@ -248,6 +355,8 @@ public final class KeyService {
         KeyState.valueOf(key.keyState()),
         Optional.ofNullable(key.deletionDate()),
         Optional.ofNullable(key.pendingWindowDays()),
+        arns.account(key.account()),
+        KeyManager.valueOf(key.keyManager()).shown(),
         origin,
         material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
         material.map(ImportedMaterial::validTo));

@@ -33,25 +33,36 @@ public final class MacService {
   }
 
   public Mac generateMac(String keyId, byte[] message, MacAlgorithm algorithm) {
+    return generateMac(keys.lookup(), keyId, message, algorithm);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Mac generateMac(KeyLookup lookup, String keyId, byte[] message, MacAlgorithm algorithm) {
     requireRequest(keyId, message, algorithm);
-    KeyMaterial key = macKey(keyId, algorithm, "GenerateMac");
-    return new Mac(keys.arn(key.key().keyId()), mac(key, algorithm, message), algorithm);
+    KeyMaterial key = macKey(lookup, keyId, algorithm, "GenerateMac");
+    return new Mac(keys.arn(key.key()), mac(key, algorithm, message), algorithm);
   }
 
   /**
    * @throws KmsException KMSInvalidMacException when {@code mac} is not the message's HMAC
    */
   public Mac verifyMac(String keyId, byte[] message, byte[] mac, MacAlgorithm algorithm) {
+    return verifyMac(keys.lookup(), keyId, message, mac, algorithm);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Mac verifyMac(
+      KeyLookup lookup, String keyId, byte[] message, byte[] mac, MacAlgorithm algorithm) {
     requireRequest(keyId, message, algorithm);
     if (mac == null || mac.length == 0 || mac.length > 6144) {
       throw KmsException.validation("Mac is required and must be 1-6144 bytes");
     }
-    KeyMaterial key = macKey(keyId, algorithm, "VerifyMac");
+    KeyMaterial key = macKey(lookup, keyId, algorithm, "VerifyMac");
     if (!MessageDigest.isEqual(mac(key, algorithm, message), mac)) {
       throw new KmsException(
           KmsError.INVALID_MAC, "The MAC is not valid for this key, algorithm and message");
     }
-    return new Mac(keys.arn(key.key().keyId()), mac, algorithm);
+    return new Mac(keys.arn(key.key()), mac, algorithm);
   }
 
   private byte[] mac(KeyMaterial key, MacAlgorithm algorithm, byte[] message) {
@@ -70,9 +81,10 @@ public final class MacService {
   }
 
   /** An enabled GENERATE_VERIFY_MAC key whose spec is {@code algorithm}'s. */
-  private KeyMaterial macKey(String keyId, MacAlgorithm algorithm, String operation) {
+  private KeyMaterial macKey(
+      KeyLookup lookup, String keyId, MacAlgorithm algorithm, String operation) {
     KeyMaterial key =
-        KeyMaterial.of(keys.enabledKey(keyId, "KeyId"), store)
+        KeyMaterial.of(KeyService.enabledKey(lookup, keyId, "KeyId"), store)
             .requireUsage(KeyUsage.GENERATE_VERIFY_MAC, operation);
     if (!MacAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
       throw new KmsException(

@@ -37,9 +37,19 @@ public final class SigningService {
 
   public Signed sign(
       String keyId, byte[] message, MessageType messageType, SigningAlgorithm algorithm) {
+    return sign(keys.lookup(), keyId, message, messageType, algorithm);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Signed sign(
+      KeyLookup lookup,
+      String keyId,
+      byte[] message,
+      MessageType messageType,
+      SigningAlgorithm algorithm) {
     Requests.requireKeyId(keyId, "KeyId");
     byte[] digest = digestOf(message, messageType, algorithm);
-    KeyMaterial key = signingKey(keyId, algorithm, "Sign");
+    KeyMaterial key = signingKey(lookup, keyId, algorithm, "Sign");
     byte[] signature =
         TokenCalls.call(
             "Sign",
@@ -50,7 +60,7 @@ public final class SigningService {
                     algorithm.scheme(),
                     algorithm.digest(),
                     digest));
-    return new Signed(keys.arn(key.key().keyId()), signature, algorithm);
+    return new Signed(keys.arn(key.key()), signature, algorithm);
   }
 
   /**
@@ -64,25 +74,41 @@ public final class SigningService {
       MessageType messageType,
       byte[] signature,
       SigningAlgorithm algorithm) {
+    return verify(keys.lookup(), keyId, message, messageType, signature, algorithm);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public Signed verify(
+      KeyLookup lookup,
+      String keyId,
+      byte[] message,
+      MessageType messageType,
+      byte[] signature,
+      SigningAlgorithm algorithm) {
     Requests.requireKeyId(keyId, "KeyId");
     byte[] digest = digestOf(message, messageType, algorithm);
     if (signature == null || signature.length == 0 || signature.length > MAX_SIGNATURE_BYTES) {
       throw KmsException.validation(
           "Signature is required and must be 1-" + MAX_SIGNATURE_BYTES + " bytes");
     }
-    KeyMaterial key = signingKey(keyId, algorithm, "Verify");
+    KeyMaterial key = signingKey(lookup, keyId, algorithm, "Verify");
     if (!PublicKeyCrypto.verify(algorithm, key.publicKey(), digest, signature)) {
       throw new KmsException(
           KmsError.INVALID_SIGNATURE,
           "The signature is not valid for this key, algorithm and message");
     }
-    return new Signed(keys.arn(key.key().keyId()), signature, algorithm);
+    return new Signed(keys.arn(key.key()), signature, algorithm);
   }
 
   /** The public key of an RSA or ECC key; UnsupportedOperationException for any other key. */
   public PublicKeyInfo getPublicKey(String keyId) {
+    return getPublicKey(keys.lookup(), keyId);
+  }
+
+  /** As above, with the key read through the request's {@code lookup}. */
+  public PublicKeyInfo getPublicKey(KeyLookup lookup, String keyId) {
     Requests.requireKeyId(keyId, "KeyId");
-    KeyMaterial key = KeyMaterial.of(keys.enabledKey(keyId, "KeyId"), store);
+    KeyMaterial key = KeyMaterial.of(KeyService.enabledKey(lookup, keyId, "KeyId"), store);
     if (!key.spec().isAsymmetric()) {
       throw new KmsException(
           KmsError.UNSUPPORTED_OPERATION,
@@ -94,7 +120,7 @@ public final class SigningService {
     }
     return new PublicKeyInfo(
         key.key().keyId(),
-        keys.arn(key.key().keyId()),
+        keys.arn(key.key()),
         key.publicKey(),
         key.spec(),
         key.usage(),
@@ -128,9 +154,10 @@ public final class SigningService {
   }
 
   /** An enabled SIGN_VERIFY key whose spec supports {@code algorithm}. */
-  private KeyMaterial signingKey(String keyId, SigningAlgorithm algorithm, String operation) {
+  private KeyMaterial signingKey(
+      KeyLookup lookup, String keyId, SigningAlgorithm algorithm, String operation) {
     KeyMaterial key =
-        KeyMaterial.of(keys.enabledKey(keyId, "KeyId"), store)
+        KeyMaterial.of(KeyService.enabledKey(lookup, keyId, "KeyId"), store)
             .requireUsage(KeyUsage.SIGN_VERIFY, operation);
     if (!SigningAlgorithm.of(key.spec(), key.usage()).contains(algorithm)) {
       throw new KmsException(

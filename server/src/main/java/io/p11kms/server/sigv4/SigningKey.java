@@ -25,6 +25,11 @@ public final class SigningKey {
     return key;
   }
 
+  /** Whether {@code other} holds the same key bytes, compared in constant time (tests). */
+  public boolean sameKeyAs(SigningKey other) {
+    return java.security.MessageDigest.isEqual(key, other.key);
+  }
+
   @Override
   public String toString() {
     return "SigningKey[" + caller.accessKeyId() + "]";

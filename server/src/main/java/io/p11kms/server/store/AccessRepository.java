@@ -73,9 +73,11 @@ final class AccessRepository implements AccessStore {
         c -> {
           try (PreparedStatement p =
               c.prepareStatement(
+                  // The grant is in its key's account.
                   "INSERT INTO grants ("
                       + GRANT_COLUMNS
-                      + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                      + ", account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                      + " COALESCE((SELECT account FROM keys WHERE key_id = ?), ''))")) {
             p.setString(1, g.grantId());
             p.setString(2, g.keyId().toString());
             p.setString(3, g.name());
@@ -85,6 +87,7 @@ final class AccessRepository implements AccessStore {
             p.setString(7, constraints(g));
             p.setString(8, g.grantToken());
             p.setLong(9, toMicros(g.createdAt()));
+            p.setString(10, g.keyId().toString());
             p.executeUpdate();
           }
           return null;

@@ -4,6 +4,7 @@ import static io.p11kms.server.store.SqlValues.fromMicros;
 import static io.p11kms.server.store.SqlValues.requireId;
 import static io.p11kms.server.store.SqlValues.toMicros;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,11 +13,11 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Aliases: names unique by a database constraint, each written only while its key is in the
- * expected state (under the key's row lock).
+ * Aliases: names unique per account by a database constraint, each written only while its key is in
+ * the expected state (under the key's row lock).
  */
 final class AliasRepository {
-  private static final String COLUMNS = "seq, alias_name, key_id, created_at, updated_at";
+  private static final String COLUMNS = "seq, account, alias_name, key_id, created_at, updated_at";
 
   private final Transactions tx;
 
@@ -33,16 +34,7 @@ final class AliasRepository {
             if (!KeyRows.lockKeyInState(c, alias.keyId(), expectedKeyState)) {
               return false;
             }
-            try (PreparedStatement p =
-                c.prepareStatement(
-                    "INSERT INTO aliases (alias_name, key_id, created_at, updated_at)"
-                        + " VALUES (?, ?, ?, ?)")) {
-              p.setString(1, alias.aliasName());
-              p.setString(2, alias.keyId().toString());
-              p.setLong(3, toMicros(alias.createdAt()));
-              p.setLong(4, toMicros(alias.updatedAt()));
-              p.executeUpdate();
-            }
+            insert(c, alias);
             return true;
           });
     } catch (KeyAlreadyExistsException e) {
@@ -50,20 +42,38 @@ final class AliasRepository {
     }
   }
 
-  Optional<AliasRecord> findAlias(String aliasName) {
+  static void insert(Connection c, AliasRecord alias) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "INSERT INTO aliases (account, alias_name, key_id, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?, ?)")) {
+      p.setString(1, alias.account());
+      p.setString(2, alias.aliasName());
+      p.setString(3, alias.keyId().toString());
+      p.setLong(4, toMicros(alias.createdAt()));
+      p.setLong(5, toMicros(alias.updatedAt()));
+      p.executeUpdate();
+    }
+  }
+
+  Optional<AliasRecord> findAlias(String account, String aliasName) {
+    KeyRecord.requireNonNull(account, "account");
     KeyRecord.requireNonNull(aliasName, "alias name");
     return tx.query(
         "cannot read the alias",
-        "SELECT " + COLUMNS + " FROM aliases WHERE alias_name = ?",
+        "SELECT " + COLUMNS + " FROM aliases WHERE account = ? AND alias_name = ?",
         p -> {
-          p.setString(1, aliasName);
+          p.setString(1, account);
+          p.setString(2, aliasName);
           try (ResultSet rs = p.executeQuery()) {
             return rs.next() ? Optional.of(alias(rs)) : Optional.<AliasRecord>empty();
           }
         });
   }
 
-  boolean updateAlias(String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+  boolean updateAlias(
+      String account, String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+    KeyRecord.requireNonNull(account, "account");
     KeyRecord.requireNonNull(aliasName, "alias name");
     requireId(keyId);
     return tx.inWriteTransaction(
@@ -74,29 +84,35 @@ final class AliasRepository {
           }
           try (PreparedStatement p =
               c.prepareStatement(
-                  "UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?")) {
+                  "UPDATE aliases SET key_id = ?, updated_at = ?"
+                      + " WHERE account = ? AND alias_name = ?")) {
             p.setString(1, keyId.toString());
             p.setLong(2, toMicros(updatedAt));
-            p.setString(3, aliasName);
+            p.setString(3, account);
+            p.setString(4, aliasName);
             return p.executeUpdate() == 1;
           }
         });
   }
 
-  boolean deleteAlias(String aliasName) {
+  boolean deleteAlias(String account, String aliasName) {
+    KeyRecord.requireNonNull(account, "account");
     KeyRecord.requireNonNull(aliasName, "alias name");
     return tx.inWriteTransaction(
         "cannot delete the alias",
         c -> {
           try (PreparedStatement p =
-              c.prepareStatement("DELETE FROM aliases WHERE alias_name = ?")) {
-            p.setString(1, aliasName);
+              c.prepareStatement("DELETE FROM aliases WHERE account = ? AND alias_name = ?")) {
+            p.setString(1, account);
+            p.setString(2, aliasName);
             return p.executeUpdate() == 1;
           }
         });
   }
 
-  Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker) {
+  Page<AliasRecord> listAliases(
+      String account, Optional<UUID> keyId, int limit, Optional<String> marker) {
+    KeyRecord.requireNonNull(account, "account");
     PageMarkers.checkLimit(limit);
     long after = PageMarkers.after(marker);
     boolean oneKey = keyId != null && keyId.isPresent();
@@ -107,12 +123,13 @@ final class AliasRepository {
               c.prepareStatement(
                   "SELECT "
                       + COLUMNS
-                      + " FROM aliases WHERE seq > ?"
+                      + " FROM aliases WHERE seq > ? AND account = ?"
                       + (oneKey ? " AND key_id = ?" : "")
                       + " ORDER BY seq "
                       + tx.dialect().limitParameter())) {
             int i = 1;
             p.setLong(i++, after);
+            p.setString(i++, account);
             if (oneKey) {
               p.setString(i++, keyId.get().toString());
             }
@@ -127,6 +144,7 @@ final class AliasRepository {
         rs.getString("alias_name"),
         UUID.fromString(rs.getString("key_id")),
         fromMicros(rs.getLong("created_at")),
-        fromMicros(rs.getLong("updated_at")));
+        fromMicros(rs.getLong("updated_at")),
+        rs.getString("account"));
   }
 }

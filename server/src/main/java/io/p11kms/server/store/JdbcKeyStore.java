@@ -24,6 +24,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final KeyRepository keys;
   private final KeyInUseRepository keysInUse;
   private final AliasRepository aliases;
+  private final AccountRepository accounts;
   private final TagRepository tags;
   private final RotationRepository rotations;
   private final DeletionRepository deletions;
@@ -47,6 +48,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.keys = new KeyRepository(tx);
     this.keysInUse = new KeyInUseRepository(tx, cache);
     this.aliases = new AliasRepository(tx);
+    this.accounts = new AccountRepository(tx);
     this.tags = new TagRepository(tx);
     this.rotations = new RotationRepository(tx);
     this.deletions = new DeletionRepository(tx);
@@ -106,6 +108,19 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   @Override
+  public void createKeyWithAlias(KeyRecord key, KeyVersionRecord firstVersion, AliasRecord alias) {
+    KeyRecord.requireNonNull(alias, "alias");
+    try {
+      keys.createKey(key, firstVersion, Map.of(), alias);
+    } catch (KeyAlreadyExistsException e) {
+      if (findAlias(alias.account(), alias.aliasName()).isPresent()) {
+        throw new AliasAlreadyExistsException(e.getCause());
+      }
+      throw e;
+    }
+  }
+
+  @Override
   public Optional<KeyRecord> findKey(UUID keyId) {
     return keys.findKey(keyId);
   }
@@ -128,6 +143,12 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public KeyPage listKeys(int limit, Optional<String> marker) {
     return keys.listKeys(limit, marker);
+  }
+
+  @Override
+  public KeyPage listKeys(String account, int limit, Optional<String> marker) {
+    KeyRecord.requireNonNull(account, "account");
+    return keys.listKeys(account, limit, marker);
   }
 
   @Override
@@ -158,24 +179,47 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   @Override
-  public Optional<AliasRecord> findAlias(String aliasName) {
-    return aliases.findAlias(aliasName);
+  public Optional<AliasRecord> findAlias(String account, String aliasName) {
+    return aliases.findAlias(account, aliasName);
   }
 
   @Override
   public boolean updateAlias(
-      String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
-    return aliases.updateAlias(aliasName, keyId, expectedKeyState, updatedAt);
+      String account, String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+    return aliases.updateAlias(account, aliasName, keyId, expectedKeyState, updatedAt);
   }
 
   @Override
-  public boolean deleteAlias(String aliasName) {
-    return aliases.deleteAlias(aliasName);
+  public boolean deleteAlias(String account, String aliasName) {
+    return aliases.deleteAlias(account, aliasName);
   }
 
   @Override
-  public Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker) {
-    return aliases.listAliases(keyId, limit, marker);
+  public Page<AliasRecord> listAliases(
+      String account, Optional<UUID> keyId, int limit, Optional<String> marker) {
+    return aliases.listAliases(account, keyId, limit, marker);
+  }
+
+  // Accounts.
+
+  @Override
+  public void createAccount(AccountRecord account) {
+    accounts.createAccount(account);
+  }
+
+  @Override
+  public Optional<AccountRecord> findAccount(String accountId) {
+    return accounts.findAccount(accountId);
+  }
+
+  @Override
+  public List<AccountRecord> listAccounts() {
+    return accounts.listAccounts();
+  }
+
+  @Override
+  public boolean setKeyAccounts(String accountId, List<String> keyAccounts) {
+    return accounts.setKeyAccounts(accountId, keyAccounts);
   }
 
   // Tags.

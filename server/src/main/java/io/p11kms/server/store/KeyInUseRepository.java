@@ -20,7 +20,8 @@ final class KeyInUseRepository {
    */
   private static final String SELECT =
       "SELECT k.seq, k.key_id, k.creation_date, k.description, k.key_usage, k.key_spec,"
-          + " k.key_state, k.origin, k.deletion_date, k.pending_window_days, v.version_id,"
+          + " k.key_state, k.origin, k.deletion_date, k.pending_window_days, k.account,"
+          + " k.key_manager, k.service, v.version_id,"
           + " v.version_number, v.created_at, v.domain_key_generation, v.wrap_mechanism, v.ekt,"
           + " v.domain_key_kind, v.public_key, p.policy FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
 

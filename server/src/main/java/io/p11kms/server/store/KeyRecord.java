@@ -12,6 +12,9 @@ import java.util.UUID;
  *
  * @param deletionDate when a key pending deletion will be deleted; null otherwise
  * @param pendingWindowDays the deletion window in days while pending deletion; null otherwise
+ * @param account the key's account; {@link #DEFAULT_ACCOUNT} (empty) for the default account
+ * @param keyManager {@link #CUSTOMER}, {@code AWS} (service-managed) or {@code SERVICE_OWNED}
+ * @param service the registered service of a service-managed or service-owned key; else null
  */
 public record KeyRecord(
     UUID keyId,
@@ -22,7 +25,36 @@ public record KeyRecord(
     String keyState,
     String origin,
     Instant deletionDate,
-    Integer pendingWindowDays) {
+    Integer pendingWindowDays,
+    String account,
+    String keyManager,
+    String service) {
+
+  /** A customer managed key of the default account. */
+  public KeyRecord(
+      UUID keyId,
+      Instant creationDate,
+      String description,
+      String keyUsage,
+      String keySpec,
+      String keyState,
+      String origin,
+      Instant deletionDate,
+      Integer pendingWindowDays) {
+    this(
+        keyId,
+        creationDate,
+        description,
+        keyUsage,
+        keySpec,
+        keyState,
+        origin,
+        deletionDate,
+        pendingWindowDays,
+        DEFAULT_ACCOUNT,
+        CUSTOMER,
+        null);
+  }
 
   /** A key that is not pending deletion. */
   public KeyRecord(
@@ -45,9 +77,17 @@ public record KeyRecord(
     requireNonNull(keySpec, "key spec");
     requireNonNull(keyState, "key state");
     requireNonNull(origin, "origin");
+    requireNonNull(account, "account");
+    requireNonNull(keyManager, "key manager");
     creationDate = creationDate.truncatedTo(ChronoUnit.MICROS);
     deletionDate = deletionDate == null ? null : deletionDate.truncatedTo(ChronoUnit.MICROS);
   }
+
+  /** How the store names the default account ({@code arn.account}, whatever its id). */
+  public static final String DEFAULT_ACCOUNT = "";
+
+  /** The key manager of a key an account made itself. */
+  public static final String CUSTOMER = "CUSTOMER";
 
   static void requireNonNull(Object value, String what) {
     if (value == null) {

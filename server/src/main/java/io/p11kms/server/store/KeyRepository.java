@@ -28,6 +28,12 @@ final class KeyRepository {
 
   /** See {@link KeyStore#createKey(KeyRecord, KeyVersionRecord, Map)}. */
   void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
+    createKey(key, firstVersion, tags, null);
+  }
+
+  /** As above, with {@code alias} (when not null) in the same transaction. */
+  void createKey(
+      KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags, AliasRecord alias) {
     if (key == null || firstVersion == null) {
       throw new IllegalArgumentException("key and first version are required");
     }
@@ -38,7 +44,7 @@ final class KeyRepository {
       throw new IllegalArgumentException(
           "first version number must be 1, was " + firstVersion.versionNumber());
     }
-    insertKey(key, firstVersion, tags);
+    insertKey(key, firstVersion, tags, alias);
   }
 
   /** See {@link KeyStore#createKeyAwaitingMaterial}. */
@@ -46,10 +52,11 @@ final class KeyRepository {
     if (key == null) {
       throw new IllegalArgumentException("key is required");
     }
-    insertKey(key, null, tags);
+    insertKey(key, null, tags, null);
   }
 
-  private void insertKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
+  private void insertKey(
+      KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags, AliasRecord alias) {
     Map<String, String> checkedTags = tags == null ? Map.of() : tags;
     tx.inWriteTransaction(
         "cannot store the key",
@@ -57,8 +64,9 @@ final class KeyRepository {
           try (PreparedStatement p =
               c.prepareStatement(
                   "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"
-                      + " key_state, origin, deletion_date, pending_window_days)"
-                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                      + " key_state, origin, deletion_date, pending_window_days, account,"
+                      + " key_manager, service)"
+                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             p.setString(1, key.keyId().toString());
             p.setLong(2, toMicros(key.creationDate()));
             p.setString(3, key.description());
@@ -68,6 +76,9 @@ final class KeyRepository {
             p.setString(7, key.origin());
             setNullableMicros(p, 8, key.deletionDate());
             setNullableInt(p, 9, key.pendingWindowDays());
+            p.setString(10, key.account());
+            p.setString(11, key.keyManager());
+            p.setString(12, key.service());
             p.executeUpdate();
           }
           if (firstVersion != null) {
@@ -75,6 +86,9 @@ final class KeyRepository {
           }
           for (Map.Entry<String, String> tag : checkedTags.entrySet()) {
             TagRepository.putTag(c, key.keyId(), tag.getKey(), tag.getValue());
+          }
+          if (alias != null) {
+            AliasRepository.insert(c, alias);
           }
           return null;
         });
@@ -130,6 +144,11 @@ final class KeyRepository {
   }
 
   KeyPage listKeys(int limit, Optional<String> marker) {
+    return listKeys(null, limit, marker);
+  }
+
+  /** As {@link #listKeys(int, Optional)}, only the keys of {@code account} (null: all keys). */
+  KeyPage listKeys(String account, int limit, Optional<String> marker) {
     PageMarkers.checkLimit(limit);
     long after = PageMarkers.after(marker);
     Page<KeyRecord> page =
@@ -140,10 +159,16 @@ final class KeyRepository {
                   c.prepareStatement(
                       "SELECT "
                           + KEY_COLUMNS
-                          + " FROM keys WHERE seq > ? ORDER BY seq "
+                          + " FROM keys WHERE seq > ?"
+                          + (account == null ? "" : " AND account = ?")
+                          + " ORDER BY seq "
                           + tx.dialect().limitParameter())) {
-                p.setLong(1, after);
-                p.setInt(2, limit + 1);
+                int i = 1;
+                p.setLong(i++, after);
+                if (account != null) {
+                  p.setString(i++, account);
+                }
+                p.setInt(i, limit + 1);
                 return PageMarkers.bySequence(p, limit, KeyRows::key);
               }
             });

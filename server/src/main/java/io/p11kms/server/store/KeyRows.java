@@ -22,7 +22,7 @@ final class KeyRows {
 
   static final String KEY_COLUMNS =
       "seq, key_id, creation_date, description, key_usage, key_spec, key_state, origin,"
-          + " deletion_date, pending_window_days";
+          + " deletion_date, pending_window_days, account, key_manager, service";
 
   static final String VERSION_COLUMNS =
       "key_id, version_id, version_number, created_at, domain_key_generation, wrap_mechanism, ekt,"
@@ -42,7 +42,10 @@ final class KeyRows {
         rs.getString("key_state"),
         rs.getString("origin"),
         deletionDate,
-        nullableInt(rs, "pending_window_days"));
+        nullableInt(rs, "pending_window_days"),
+        rs.getString("account"),
+        rs.getString("key_manager"),
+        rs.getString("service"));
   }
 
   static KeyVersionRecord version(ResultSet rs) throws SQLException {

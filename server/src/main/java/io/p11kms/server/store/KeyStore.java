@@ -40,6 +40,14 @@ public interface KeyStore extends AutoCloseable {
    */
   void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags);
 
+  /**
+   * Stores a new key, its first version and an alias of its account for it, in one transaction.
+   *
+   * @throws AliasAlreadyExistsException if the account has that alias already (nothing stored)
+   * @throws KeyAlreadyExistsException if the key id or version id is already stored
+   */
+  void createKeyWithAlias(KeyRecord key, KeyVersionRecord firstVersion, AliasRecord alias);
+
   Optional<KeyRecord> findKey(UUID keyId);
 
   Optional<KeyVersionRecord> findVersion(UUID keyId, UUID versionId);
@@ -63,6 +71,12 @@ public interface KeyStore extends AutoCloseable {
    * @throws IllegalArgumentException if the limit is out of range or the marker is malformed
    */
   KeyPage listKeys(int limit, Optional<String> marker);
+
+  /**
+   * As {@link #listKeys(int, Optional)}, only the keys of {@code account} ({@link
+   * KeyRecord#DEFAULT_ACCOUNT} for the default account).
+   */
+  KeyPage listKeys(String account, int limit, Optional<String> marker);
 
   long countKeys();
 
@@ -89,7 +103,9 @@ public interface KeyStore extends AutoCloseable {
    */
   boolean updateDescription(UUID keyId, String expectedState, String description);
 
-  // Aliases. Names are unique by a database constraint.
+  // Aliases. Names are unique per account by a database constraint; an alias is in its key's
+  // account ({@link KeyRecord#DEFAULT_ACCOUNT} for the default account). The methods without an
+  // account are those of the default account.
 
   /**
    * Stores an alias if its key is in {@code expectedKeyState}.
@@ -99,7 +115,11 @@ public interface KeyStore extends AutoCloseable {
    */
   boolean createAlias(AliasRecord alias, String expectedKeyState);
 
-  Optional<AliasRecord> findAlias(String aliasName);
+  default Optional<AliasRecord> findAlias(String aliasName) {
+    return findAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName);
+  }
+
+  Optional<AliasRecord> findAlias(String account, String aliasName);
 
   /**
    * Points an existing alias at {@code keyId} if that key is in {@code expectedKeyState}.
@@ -107,10 +127,22 @@ public interface KeyStore extends AutoCloseable {
    * @return false (nothing written) if the alias does not exist, or the key does not exist or is no
    *     longer in that state
    */
-  boolean updateAlias(String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt);
+  default boolean updateAlias(
+      String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt) {
+    return updateAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName, keyId, expectedKeyState, updatedAt);
+  }
+
+  /** As {@link #updateAlias(String, UUID, String, Instant)}, for an alias of {@code account}. */
+  boolean updateAlias(
+      String account, String aliasName, UUID keyId, String expectedKeyState, Instant updatedAt);
 
   /** Deletes an alias; false if there was none. */
-  boolean deleteAlias(String aliasName);
+  default boolean deleteAlias(String aliasName) {
+    return deleteAlias(KeyRecord.DEFAULT_ACCOUNT, aliasName);
+  }
+
+  /** Deletes an alias of {@code account}; false if there was none. */
+  boolean deleteAlias(String account, String aliasName);
 
   /**
    * Aliases in creation order, all or one key's, at most {@code limit}, starting after {@code
@@ -118,7 +150,30 @@ public interface KeyStore extends AutoCloseable {
    *
    * @throws IllegalArgumentException if the limit is below 1 or the marker is malformed
    */
-  Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker);
+  default Page<AliasRecord> listAliases(Optional<UUID> keyId, int limit, Optional<String> marker) {
+    return listAliases(KeyRecord.DEFAULT_ACCOUNT, keyId, limit, marker);
+  }
+
+  /** As {@link #listAliases(Optional, int, Optional)}, the aliases of {@code account}. */
+  Page<AliasRecord> listAliases(
+      String account, Optional<UUID> keyId, int limit, Optional<String> marker);
+
+  // Accounts (the default account has no record).
+
+  /**
+   * Stores a new account.
+   *
+   * @throws KeyAlreadyExistsException when its id or name is taken
+   */
+  void createAccount(AccountRecord account);
+
+  Optional<AccountRecord> findAccount(String accountId);
+
+  /** Every account, by id. */
+  List<AccountRecord> listAccounts();
+
+  /** Sets the accounts whose keys {@code accountId}'s principals may use; false: no account. */
+  boolean setKeyAccounts(String accountId, List<String> keyAccounts);
 
   // Tags.
 

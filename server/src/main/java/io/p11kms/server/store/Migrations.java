@@ -172,6 +172,54 @@ final class Migrations {
                       + " UNIQUE (account_id, principal, scope, active_slot))")),
           new Migration(
               9,
+              "accounts: every key, alias and grant in an account; key managers; services",
+              List.of(
+                  // Accounts an operator created. The default account (arn.account) has no row:
+                  // keys, aliases and grants of the default account hold an empty account, so a
+                  // store made before accounts existed keeps its keys there. key_accounts:
+                  // comma-separated ids of the accounts whose keys this account's principals may
+                  // use when those keys' policies let them in.
+                  "CREATE TABLE accounts ("
+                      + " account_id VARCHAR(12) NOT NULL PRIMARY KEY,"
+                      + " name VARCHAR(256) NOT NULL UNIQUE,"
+                      + " key_accounts VARCHAR(4096) NOT NULL,"
+                      + " created_at BIGINT NOT NULL)",
+                  "ALTER TABLE keys ADD COLUMN account VARCHAR(12) NOT NULL DEFAULT ''",
+                  // CUSTOMER, AWS (service-managed) or SERVICE_OWNED; service: the registered
+                  // service of a service-managed or service-owned key, null for the others.
+                  "ALTER TABLE keys ADD COLUMN key_manager VARCHAR(16) NOT NULL"
+                      + " DEFAULT 'CUSTOMER'",
+                  "ALTER TABLE keys ADD COLUMN service VARCHAR(64)",
+                  "CREATE INDEX keys_by_account ON keys (account, seq)",
+                  // Alias names are unique per account: the table is made again with the
+                  // account in its unique key, the existing aliases in the default account and
+                  // in the order they had.
+                  "CREATE TABLE account_aliases ("
+                      + " seq {SEQ},"
+                      + " account VARCHAR(12) NOT NULL,"
+                      + " alias_name VARCHAR(256) NOT NULL,"
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " created_at BIGINT NOT NULL,"
+                      + " updated_at BIGINT NOT NULL,"
+                      + " UNIQUE (account, alias_name))",
+                  "INSERT INTO account_aliases (account, alias_name, key_id, created_at,"
+                      + " updated_at) SELECT '', alias_name, key_id, created_at, updated_at"
+                      + " FROM aliases ORDER BY seq",
+                  "DROP TABLE aliases",
+                  "ALTER TABLE account_aliases RENAME TO aliases",
+                  "CREATE INDEX aliases_by_key ON aliases (key_id)",
+                  "CREATE INDEX aliases_by_account ON aliases (account, seq)",
+                  // A grant is in its key's account.
+                  "ALTER TABLE grants ADD COLUMN account VARCHAR(12) NOT NULL DEFAULT ''",
+                  // Registered services: a name, the account the service's own keys are in, and
+                  // the principals (comma-separated) that act as the service.
+                  "CREATE TABLE services ("
+                      + " name VARCHAR(64) NOT NULL PRIMARY KEY,"
+                      + " account VARCHAR(12) NOT NULL,"
+                      + " principals VARCHAR(8192) NOT NULL,"
+                      + " created_at BIGINT NOT NULL)")),
+          new Migration(
+              10,
               "imported key material: check value, expiry, the version it is",
               List.of(
                   // One row per EXTERNAL key once material was first imported; kept while the

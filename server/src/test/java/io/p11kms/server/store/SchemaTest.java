@@ -1,6 +1,7 @@
 package io.p11kms.server.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -9,11 +10,10 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +42,10 @@ abstract class SchemaTest extends StoreContractPart {
             "deletion_date",
             "pending_window_days",
             "rotation_period_days",
-            "next_rotation_date"));
+            "next_rotation_date",
+            "account",
+            "key_manager",
+            "service"));
     RELEASED.put(
         "key_versions",
         List.of(
@@ -55,7 +58,8 @@ abstract class SchemaTest extends StoreContractPart {
             "ekt",
             "domain_key_kind",
             "public_key"));
-    RELEASED.put("aliases", List.of("seq", "alias_name", "key_id", "created_at", "updated_at"));
+    RELEASED.put(
+        "aliases", List.of("seq", "account", "alias_name", "key_id", "created_at", "updated_at"));
     RELEASED.put("key_tags", List.of("key_id", "tag_key", "tag_value"));
     RELEASED.put("deleted_keys", List.of("key_id", "deleted_at"));
     RELEASED.put(
@@ -73,8 +77,11 @@ abstract class SchemaTest extends StoreContractPart {
             "operations",
             "constraints",
             "grant_token",
-            "created_at"));
+            "created_at",
+            "account"));
     RELEASED.put("leases", List.of("name", "owner", "expires_at"));
+    RELEASED.put("accounts", List.of("account_id", "name", "key_accounts", "created_at"));
+    RELEASED.put("services", List.of("name", "account", "principals", "created_at"));
     RELEASED.put("xks_keys", List.of("external_key_id", "key_id", "key_usage", "created_at"));
     RELEASED.put(
         "access_keys",
@@ -104,7 +111,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(9);
+    assertThat(Migrations.latestVersion()).isEqualTo(10);
   }
 
   @Test
@@ -146,33 +153,111 @@ abstract class SchemaTest extends StoreContractPart {
     assertThat(store.leases().tryAcquire("work", "me", Instant.EPOCH, Duration.ZERO)).isTrue();
   }
 
-  /** Applies the migrations up to {@code version} as the release that stopped there did. */
-  private static void migrateTo(Connection c, String url, int version) throws Exception {
-    SqlDialect dialect =
-        url.startsWith(SqliteDialect.PREFIX)
-            ? new SqliteDialect(url)
-            : new PostgresDialect(StoreSettings.of(url));
-    try (Statement s = c.createStatement()) {
-      s.execute(Migrations.CREATE_SCHEMA_VERSION);
-      for (Migrations.Migration m : Migrations.ALL.subList(0, version)) {
-        for (String sql : m.statements()) {
-          s.execute(Migrations.render(sql, dialect));
-        }
+  @Test
+  void aStoreOfTheReleaseBeforeAccounts_keepsItsKeysAliasesAndGrantsInTheDefaultAccount()
+      throws Exception {
+    store.close();
+    String old = newDatabaseUrl();
+    UUID keyId = UUID.randomUUID();
+    try (Connection c = JdbcKeyStoreTest.connect(old)) {
+      migrateTo(c, old, 8);
+      try (Statement s = c.createStatement()) {
         s.executeUpdate(
-            "INSERT INTO schema_version (version, description, applied_at) VALUES ("
-                + m.version()
-                + ", 'm', 0)");
+            "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"
+                + " key_state, origin) VALUES ('"
+                + keyId
+                + "', 0, 'old', 'ENCRYPT_DECRYPT', 'SYMMETRIC_DEFAULT', 'ENABLED', 'AWS_KMS')");
+        s.executeUpdate(
+            "INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES"
+                + " ('alias/first', '"
+                + keyId
+                + "', 1, 1), ('alias/second', '"
+                + keyId
+                + "', 2, 2)");
+        s.executeUpdate(
+            "INSERT INTO grants (grant_id, key_id, grantee, operations, grant_token,"
+                + " created_at) VALUES ('g1', '"
+                + keyId
+                + "', 'someone', 'Encrypt', 'token-1', 0)");
       }
+    }
+
+    store = KeyStores.open(old);
+
+    KeyRecord key = store.findKey(keyId).orElseThrow();
+    assertThat(key.account()).isEqualTo(KeyRecord.DEFAULT_ACCOUNT);
+    assertThat(key.keyManager()).isEqualTo(KeyRecord.CUSTOMER);
+    assertThat(key.service()).isNull();
+    assertThat(store.findAlias("alias/first").orElseThrow().keyId()).isEqualTo(keyId);
+    assertThat(
+            store.listAliases(Optional.empty(), 10, Optional.empty()).items().stream()
+                .map(AliasRecord::aliasName))
+        .containsExactly("alias/first", "alias/second");
+    assertThat(store.listKeys(KeyRecord.DEFAULT_ACCOUNT, 10, Optional.empty()).keys())
+        .extracting(KeyRecord::keyId)
+        .containsExactly(keyId);
+    assertThat(store.access().findGrant("g1")).isPresent();
+    try (Connection c = JdbcKeyStoreTest.connect(old);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT account FROM grants WHERE grant_id = 'g1'")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEmpty();
     }
   }
 
+  @Test
+  void aliasNames_areUniquePerAccount() {
+    KeyRecord a = accountKey("444455556666");
+    KeyRecord b = accountKey("777788889999");
+    Instant now = Instant.now();
+    assertThat(
+            store.createAlias(
+                new AliasRecord("alias/app", a.keyId(), now, now, a.account()), "ENABLED"))
+        .isTrue();
+    assertThat(
+            store.createAlias(
+                new AliasRecord("alias/app", b.keyId(), now, now, b.account()), "ENABLED"))
+        .isTrue();
+    assertThat(store.findAlias(a.account(), "alias/app").orElseThrow().keyId())
+        .isEqualTo(a.keyId());
+    assertThat(store.findAlias(b.account(), "alias/app").orElseThrow().keyId())
+        .isEqualTo(b.keyId());
+    assertThat(store.findAlias("alias/app")).isEmpty();
+    assertThatThrownBy(
+            () ->
+                store.createAlias(
+                    new AliasRecord("alias/app", a.keyId(), now, now, a.account()), "ENABLED"))
+        .isInstanceOf(AliasAlreadyExistsException.class);
+    assertThat(store.listKeys(a.account(), 10, Optional.empty()).keys())
+        .extracting(KeyRecord::keyId)
+        .containsExactly(a.keyId());
+  }
+
+  private KeyRecord accountKey(String account) {
+    UUID keyId = UUID.randomUUID();
+    KeyRecord key =
+        new KeyRecord(
+            keyId,
+            Instant.now(),
+            "",
+            "ENCRYPT_DECRYPT",
+            "SYMMETRIC_DEFAULT",
+            "ENABLED",
+            "AWS_KMS",
+            null,
+            null,
+            account,
+            KeyRecord.CUSTOMER,
+            null);
+    store.createKey(key, version(keyId, 1));
+    return key;
+  }
+
+  private static void migrateTo(Connection c, String url, int version) throws Exception {
+    ReleasedSchemas.migrateTo(c, url, version);
+  }
+
   private static List<String> columns(DatabaseMetaData meta, String table) throws Exception {
-    List<String> columns = new ArrayList<>();
-    try (ResultSet rs = meta.getColumns(null, null, table, null)) {
-      while (rs.next()) {
-        columns.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
-      }
-    }
-    return columns;
+    return ReleasedSchemas.columns(meta, table);
   }
 }
