@@ -16,6 +16,11 @@ class NssTokenContractTest extends TokenContract {
   }
 
   @Override
+  void addDomainKeyGeneration(TestToken token, int generation) {
+    DomainKeyCeremony.createDomainKeyAsUser(token.hsmConfig(), generation);
+  }
+
+  @Override
   TokenCapabilities expectedCapabilities() {
     return new TokenCapabilities(GcmEncryption.MESSAGE, false, false, false, false);
   }
