@@ -3,6 +3,7 @@ package io.p11kms.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.p11kms.hsm.testing.CustomerKeyWrap;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyFactory;
 import java.security.PublicKey;
@@ -10,6 +11,7 @@ import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.AlgorithmSpec;
 import software.amazon.awssdk.services.kms.model.AliasListEntry;
 import software.amazon.awssdk.services.kms.model.CreateGrantResponse;
 import software.amazon.awssdk.services.kms.model.DataKeyPairSpec;
@@ -26,6 +29,7 @@ import software.amazon.awssdk.services.kms.model.DataKeySpec;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.EncryptResponse;
 import software.amazon.awssdk.services.kms.model.EncryptionAlgorithmSpec;
+import software.amazon.awssdk.services.kms.model.ExpirationModelType;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyPairResponse;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 import software.amazon.awssdk.services.kms.model.GetPublicKeyResponse;
@@ -47,6 +51,7 @@ import software.amazon.awssdk.services.kms.model.RotationType;
 import software.amazon.awssdk.services.kms.model.ScheduleKeyDeletionResponse;
 import software.amazon.awssdk.services.kms.model.SigningAlgorithmSpec;
 import software.amazon.awssdk.services.kms.model.Tag;
+import software.amazon.awssdk.services.kms.model.WrappingKeySpec;
 
 /**
  * The AWS SDK for Java v2, unchanged, against the AWS KMS JSON API (development mode, where every
@@ -483,6 +488,48 @@ class AwsSdkIT {
     assertThat(without.keyPairSpec()).isEqualTo(DataKeyPairSpec.RSA_2048);
     assertThat(without.privateKeyCiphertextBlob().asByteArray()).isNotEmpty();
     assertThat(without.keyId()).endsWith(key);
+  }
+
+  @Test
+  void importedKeyMaterial_parametersImportDelete() throws Exception {
+    KeyMetadata external = kms.createKey(b -> b.origin(OriginType.EXTERNAL)).keyMetadata();
+    assertThat(external.origin()).isEqualTo(OriginType.EXTERNAL);
+    assertThat(external.keyState()).isEqualTo(KeyState.PENDING_IMPORT);
+    String key = external.keyId();
+    var parameters =
+        kms.getParametersForImport(
+            b ->
+                b.keyId(key)
+                    .wrappingAlgorithm(AlgorithmSpec.RSAES_OAEP_SHA_1)
+                    .wrappingKeySpec(WrappingKeySpec.RSA_2048));
+    assertThat(parameters.keyId()).endsWith(key);
+    assertThat(parameters.parametersValidTo()).isAfter(Instant.now().plus(Duration.ofHours(23)));
+    byte[] material = new byte[32];
+    new java.security.SecureRandom().nextBytes(material);
+    byte[] wrapped =
+        CustomerKeyWrap.wrap(parameters.publicKey().asByteArray(), "SHA-1", false, material);
+    Instant validTo = Instant.now().plus(Duration.ofDays(30)).truncatedTo(ChronoUnit.SECONDS);
+    var imported =
+        kms.importKeyMaterial(
+            b ->
+                b.keyId(key)
+                    .importToken(parameters.importToken())
+                    .encryptedKeyMaterial(SdkBytes.fromByteArray(wrapped))
+                    .expirationModel(ExpirationModelType.KEY_MATERIAL_EXPIRES)
+                    .validTo(validTo));
+    assertThat(imported.keyId()).endsWith(key);
+    assertThat(imported.keyMaterialId()).isNotEmpty();
+    KeyMetadata m = kms.describeKey(b -> b.keyId(key)).keyMetadata();
+    assertThat(m.keyState()).isEqualTo(KeyState.ENABLED);
+    assertThat(m.expirationModel()).isEqualTo(ExpirationModelType.KEY_MATERIAL_EXPIRES);
+    assertThat(m.validTo()).isEqualTo(validTo);
+    var encrypted = kms.encrypt(b -> b.keyId(key).plaintext(bytes("under imported material")));
+    assertThat(kms.decrypt(b -> b.ciphertextBlob(encrypted.ciphertextBlob())).plaintext())
+        .isEqualTo(bytes("under imported material"));
+
+    assertThat(kms.deleteImportedKeyMaterial(b -> b.keyId(key)).keyId()).endsWith(key);
+    assertThat(kms.describeKey(b -> b.keyId(key)).keyMetadata().keyState())
+        .isEqualTo(KeyState.PENDING_IMPORT);
   }
 
   @Test

@@ -40,6 +40,7 @@ final class AwsEnums {
       case ENABLED -> "Enabled";
       case DISABLED -> "Disabled";
       case PENDING_DELETION -> "PendingDeletion";
+      case PENDING_IMPORT -> "PendingImport";
     };
   }
 }

@@ -13,6 +13,7 @@ import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
+import io.p11kms.server.service.Origin;
 import java.time.Instant;
 import java.util.List;
 
@@ -81,7 +82,9 @@ final class KeyRoutes {
       List<String> signingAlgorithms,
       List<String> macAlgorithms,
       Boolean multiRegion,
-      Integer pendingDeletionWindowInDays) {
+      Integer pendingDeletionWindowInDays,
+      String expirationModel,
+      Instant validTo) {
 
     static KeyMetadataJson of(KeyMetadata m) {
       return new KeyMetadataJson(
@@ -94,7 +97,7 @@ final class KeyRoutes {
           m.keyUsage().name(),
           AwsEnums.keyState(m.keyState()),
           m.deletionDate().orElse(null),
-          "AWS_KMS",
+          m.origin().name(),
           m.keyManager() == KeyManager.CUSTOMER ? "CUSTOMER" : "AWS",
           m.keySpec().name(),
           m.keySpec().name(),
@@ -102,7 +105,9 @@ final class KeyRoutes {
           AwsEnums.names(m.signingAlgorithms()),
           AwsEnums.names(m.macAlgorithms()),
           false,
-          m.pendingDeletionWindowInDays().orElse(null));
+          m.pendingDeletionWindowInDays().orElse(null),
+          m.expirationModel().map(Enum::name).orElse(null),
+          m.validTo().orElse(null));
     }
   }
 
@@ -113,20 +118,24 @@ final class KeyRoutes {
             CreateKeyRequest.class,
             (c, r) ->
                 keys.createKey(
+                    c.lookup().account(),
                     r.description(),
                     AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
                     keySpec(r),
-                    r.tags().stream().map(KeyRoutes::tag).toList()),
+                    r.tags().stream().map(KeyRoutes::tag).toList(),
+                    AwsEnums.parse(Origin.class, r.origin(), "Origin")),
             m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
         Route.of(
             Operation.DESCRIBE_KEY,
             DescribeKeyRequest.class,
-            (c, r) -> new KeyMetadataResponse(KeyMetadataJson.of(keys.describeKey(r.keyId())))),
+            (c, r) ->
+                new KeyMetadataResponse(
+                    KeyMetadataJson.of(keys.describeKey(c.lookup(), r.keyId())))),
         Route.of(
             Operation.LIST_KEYS,
             ListKeysRequest.class,
             (c, r) -> {
-              KeyListing listing = keys.listKeys(r.limit(), r.marker());
+              KeyListing listing = keys.listKeys(c.lookup().account(), r.limit(), r.marker());
               return new ListKeysResponse(
                   listing.keys().stream()
                       .map(e -> new KeyEntry(e.keyId().toString(), e.arn()))
@@ -149,9 +158,6 @@ final class KeyRoutes {
    * (another origin, a custom key store, a multi-Region key) is refused, never quietly dropped.
    */
   private static KeySpec keySpec(CreateKeyRequest r) {
-    if (r.origin() != null && !r.origin().equals("AWS_KMS")) {
-      throw unsupported("Origin " + r.origin());
-    }
     if (r.customKeyStoreId() != null || r.xksKeyId() != null) {
       throw unsupported("A custom key store");
     }

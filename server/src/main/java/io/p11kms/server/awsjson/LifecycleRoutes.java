@@ -95,21 +95,33 @@ final class LifecycleRoutes {
             Operation.CANCEL_KEY_DELETION,
             KeyIdRequest.class,
             (c, r) -> new KeyIdResponse(lifecycle.cancelKeyDeletion(r.keyId()))),
-        Route.empty(
+        Route.of(
             Operation.CREATE_ALIAS,
             AliasRequest.class,
-            r -> aliases.createAlias(r.aliasName(), r.targetKeyId())),
-        Route.empty(
+            (c, r) -> {
+              aliases.createAlias(c.lookup().account(), r.aliasName(), r.targetKeyId());
+              return Route.Empty.INSTANCE;
+            }),
+        Route.of(
             Operation.UPDATE_ALIAS,
             AliasRequest.class,
-            r -> aliases.updateAlias(r.aliasName(), r.targetKeyId())),
-        Route.empty(
-            Operation.DELETE_ALIAS, AliasRequest.class, r -> aliases.deleteAlias(r.aliasName())),
+            (c, r) -> {
+              aliases.updateAlias(c.lookup().account(), r.aliasName(), r.targetKeyId());
+              return Route.Empty.INSTANCE;
+            }),
+        Route.of(
+            Operation.DELETE_ALIAS,
+            AliasRequest.class,
+            (c, r) -> {
+              aliases.deleteAlias(c.lookup().account(), r.aliasName());
+              return Route.Empty.INSTANCE;
+            }),
         Route.of(
             Operation.LIST_ALIASES,
             KeyPageRequest.class,
             (c, r) -> {
-              AliasListing listing = aliases.listAliases(r.keyId(), r.limit(), r.marker());
+              AliasListing listing =
+                  aliases.listAliases(c.lookup().account(), r.keyId(), r.limit(), r.marker());
               return new ListAliasesResponse(
                   listing.aliases().stream()
                       .map(

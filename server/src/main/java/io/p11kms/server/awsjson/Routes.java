@@ -39,6 +39,7 @@ final class Routes {
     all.addAll(RotationRoutes.routes(services.rotations()));
     all.addAll(
         AsymmetricRoutes.routes(services.signing(), services.macs(), services.dataKeyPairs()));
+    all.addAll(ImportRoutes.routes(services.imports()));
     return of(all);
   }
 

@@ -18,7 +18,8 @@ public record KmsServices(
     KeyRotationService rotations,
     SigningService signing,
     MacService macs,
-    DataKeyPairService dataKeyPairs) {
+    DataKeyPairService dataKeyPairs,
+    ImportService imports) {
 
   public static KmsServices of(Hsm hsm, KeyStore store, KeyArns arns, Clock clock) {
     KeyService keys = new KeyService(hsm, store, arns, clock);
@@ -32,6 +33,7 @@ public record KmsServices(
         new KeyRotationService(hsm, store, keys, clock),
         new SigningService(hsm, store, keys),
         new MacService(hsm, store, keys),
-        new DataKeyPairService(hsm, keys, crypto));
+        new DataKeyPairService(hsm, keys, crypto),
+        new ImportService(hsm, store, keys, clock));
   }
 }
