@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark: builds, makes a fresh SoftHSM2 token with its domain key, and runs
 # io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
-# server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys.
+# server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys, and the XKS proxy
+# API's Encrypt at 16 in flight (signed JSON over HTTP, as AWS KMS calls it).
 #
 # Usage: ./bench.sh [--quick] [--jfr [--jfr-settings NAME|FILE]] [--server-jvm-option OPT]...
 #   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 2 minutes)

@@ -97,6 +97,8 @@ public final class Bench {
               + options.jfrSettings()
               + ",dumponexit=true");
     }
+    int xksPort = ServerChild.freePort();
+    var xksCredential = XksCalls.prepare(config, options.serverClasspath(), xksPort);
     Path log = options.outDir().resolve("server.log");
     Duration firstStart;
     long residentKiB;
@@ -119,6 +121,15 @@ public final class Bench {
         KmsCalls calls = new KmsCalls(channel, PLAINTEXT_BYTES);
         calls.createKeysUpTo(1, 1);
         int best = serviceAndHalfPeak(calls, timing, direct);
+        xksEncrypt(
+            XksCalls.on(
+                channel,
+                config,
+                options.serverClasspath(),
+                xksPort,
+                xksCredential,
+                PLAINTEXT_BYTES),
+            timing);
         keys = keyCounts(calls, timing, best);
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -174,6 +185,21 @@ public final class Bench {
     System.out.println(report);
     results.write(options.outDir(), machine);
     System.out.println("results in " + options.outDir());
+  }
+
+  /**
+   * The XKS proxy API's Encrypt at 16 in flight, as AWS KMS calls it (signed JSON over HTTP),
+   * against the 250 ms AWS KMS gives a proxy.
+   */
+  private void xksEncrypt(XksCalls xks, Timing timing) throws InterruptedException {
+    Timing warm = new Timing(Duration.ZERO, timing.serverWarmup());
+    System.out.println("(x) the XKS proxy API: Encrypt, SigV4-signed JSON over HTTP/1.1");
+    ClosedLoop.run("warm-up", "XksEncrypt", 16, 1, warm, cpu, xks.encrypt());
+    Point p = ClosedLoop.run("xks", "XksEncrypt", 16, 1, timing, cpu, xks.encrypt());
+    System.out.println("  " + Results.row(p));
+    results.add(p);
+    results.summary(
+        "XKS Encrypt p99 at 16 in flight", p.p99Millis(), "ms", "< 10 ms", p.p99Millis() < 10);
   }
 
   /** (b) and the fixed-rate run; returns the concurrency at which Encrypt peaked. */

@@ -7,12 +7,17 @@ import io.p11kms.hsm.testing.TestToken;
  * The token contract on NSS softoken: its single-part AES-GCM encrypt misreports the output length
  * (the message API works), and it enforces no custody: a user sets TRUSTED, WRAP_WITH_TRUSTED is
  * ignored, UNWRAP_TEMPLATE is dropped; it does not mark the keys it generates LOCAL, unwraps no EC
- * private key and keeps no token data object (CKO_DATA is a session object only there).
+ * private key and keeps no token data object (private data goes into a readable secret key).
  */
 class NssTokenContractTest extends TokenContract {
   @Override
   TestToken newToken() {
     return NssTestToken.create();
+  }
+
+  @Override
+  void addDomainKeyGeneration(TestToken token, int generation) {
+    DomainKeyCeremony.createDomainKeyAsUser(token.hsmConfig(), generation);
   }
 
   @Override
@@ -23,10 +28,5 @@ class NssTokenContractTest extends TokenContract {
   @Override
   java.util.Set<KeyPairType> expectedKeyPairTypes() {
     return java.util.EnumSet.of(KeyPairType.RSA_2048, KeyPairType.RSA_3072, KeyPairType.RSA_4096);
-  }
-
-  @Override
-  boolean storesPrivateData() {
-    return false;
   }
 }

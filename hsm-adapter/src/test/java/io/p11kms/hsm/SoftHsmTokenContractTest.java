@@ -11,6 +11,17 @@ class SoftHsmTokenContractTest extends TokenContract {
   }
 
   @Override
+  void addDomainKeyGeneration(TestToken token, int generation) {
+    SoftHsmTestToken softHsm = (SoftHsmTestToken) token;
+    char[] soPin = softHsm.soPin();
+    try {
+      DomainKeyCeremony.createDomainKey(softHsm.modulePath(), softHsm.label(), soPin, generation);
+    } finally {
+      java.util.Arrays.fill(soPin, '\0');
+    }
+  }
+
+  @Override
   TokenCapabilities expectedCapabilities() {
     return new TokenCapabilities(GcmEncryption.SINGLE_PART, true, true, true, true);
   }
@@ -18,10 +29,5 @@ class SoftHsmTokenContractTest extends TokenContract {
   @Override
   java.util.Set<KeyPairType> expectedKeyPairTypes() {
     return java.util.EnumSet.allOf(KeyPairType.class);
-  }
-
-  @Override
-  boolean storesPrivateData() {
-    return true;
   }
 }

@@ -371,6 +371,71 @@ class XksIT {
     }
   }
 
+  @Test
+  void moreRequestsInFlightThanAllowed_isThrottling() throws Exception {
+    SecurityConfig dev =
+        new SecurityConfig(
+            null,
+            null,
+            null,
+            List.of(),
+            server.auditFile(),
+            1000,
+            Duration.ofSeconds(60),
+            "audit-key",
+            true);
+    try (XksFrontEnd one =
+        XksFrontEnd.start(
+            new XksConfig(
+                0,
+                "127.0.0.1",
+                PREFIX,
+                1,
+                ListenerSecurity.ClientCertificates.NONE,
+                1,
+                Duration.ofSeconds(20),
+                ""),
+            dev,
+            server.accessControl(),
+            server.hsm(),
+            credentials,
+            Clock.systemUTC(),
+            4)) {
+      String health = metadata(m -> {}, "KmsHealthCheck");
+      XksTestClient other =
+          new XksTestClient("http://127.0.0.1:" + one.port(), KEY_ID_1, SECRET_1, "us-east-1");
+      // A request whose body has not all come in yet holds the one place.
+      try (java.net.Socket slow = new java.net.Socket("127.0.0.1", one.port())) {
+        slow.getOutputStream()
+            .write(
+                ("POST "
+                        + BASE
+                        + "/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+                    .getBytes(StandardCharsets.US_ASCII));
+        slow.getOutputStream().flush();
+        XksTestClient.Reply r = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+          r = other.post(BASE + "/health", health);
+          if (r.status() == 429) {
+            break;
+          }
+          Thread.sleep(50);
+        }
+        assertError(r, 429, "ThrottlingException");
+      }
+      // Once the slow one is gone, the place is free again.
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      int status = 0;
+      while (System.nanoTime() < deadline && status != 200) {
+        status = other.post(BASE + "/health", health).status();
+        Thread.sleep(50);
+      }
+      assertThat(status).isEqualTo(200);
+    }
+  }
+
   // --- Authentication
 
   @Test

@@ -26,10 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The append-only audit log: one JSON line per request, hash-chained ({@code prev} is the SHA-256
@@ -38,10 +34,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * is recorded by its keys only. A record that cannot be written throws {@link AuditException}, so
  * the request fails (fail closed).
  *
- * <p>With an {@link AuditAnchor}, each checkpoint, once on disk, is anchored (its sequence number
- * and hash), and every open writes a {@code start} record naming the anchor it found. When the file
- * does not reach the anchor (deleted, cut back) the chain goes on from the anchor, not from the
- * file, so the records missing between them show as dropped.
+ * <p>With an {@link AuditAnchor}, the checkpoints, once on disk, are anchored (sequence number and
+ * hash; the latest one, at most once a second), and every open writes a {@code start} record naming
+ * the anchor it found. When the file does not reach the anchor (deleted, cut back) the chain goes
+ * on from the anchor, not from the file, so the records missing between them show as dropped.
  */
 public final class AuditLog implements AutoCloseable {
   /** The {@code prev} of the first line. */
@@ -49,8 +45,11 @@ public final class AuditLog implements AutoCloseable {
 
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private static final org.slf4j.Logger ANCHOR_LOG =
-      org.slf4j.LoggerFactory.getLogger(AuditLog.class);
+  /**
+   * Anchor writes start at least this far apart ({@link AnchorWriter}): at most one token object
+   * made and destroyed a second, however many checkpoints the request rate brings.
+   */
+  static final Duration ANCHOR_SPACING = Duration.ofSeconds(1);
 
   /** Where lines go. */
   public interface Sink extends AutoCloseable {
@@ -130,13 +129,9 @@ public final class AuditLog implements AutoCloseable {
 
   private final Sink sink;
   private final Signer signer;
-  private final AuditAnchor anchor;
 
-  /** Writes the anchor, one write at a time; null without an anchor. */
-  private final ExecutorService anchorWriter;
-
-  /** The latest checkpoint not yet handed to {@link AuditAnchor#write}. */
-  private final AtomicReference<AuditHead> pendingAnchor = new AtomicReference<>();
+  /** Writes the anchor off the request path; null without an anchor. */
+  private final AnchorWriter anchorWriter;
 
   private final int checkpointRecords;
   private final Duration checkpointInterval;
@@ -149,9 +144,6 @@ public final class AuditLog implements AutoCloseable {
   private String prev;
   private int sinceCheckpoint;
   private Instant lastCheckpoint;
-
-  /** The sequence number last anchored; on the anchor's writer thread only. */
-  private long anchoredSeq;
 
   /** A write of the anchor failed: the next record writes a checkpoint again. */
   private volatile boolean anchorFailed;
@@ -178,16 +170,8 @@ public final class AuditLog implements AutoCloseable {
       String lastHash) {
     this.sink = sink;
     this.signer = signer;
-    this.anchor = anchor;
     this.anchorWriter =
-        anchor == null
-            ? null
-            : Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread t = new Thread(r, "p11kms-audit-anchor");
-                  t.setDaemon(true);
-                  return t;
-                });
+        anchor == null ? null : new AnchorWriter(anchor, ANCHOR_SPACING, () -> anchorFailed = true);
     this.checkpointRecords = checkpointRecords;
     this.checkpointInterval = checkpointInterval;
     this.clock = clock;
@@ -398,47 +382,19 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Hands {@code checkpoint}, already on disk, to the anchor's writer thread: writing the anchor is
-   * a token call that makes and destroys a token object (about 35 ms on SoftHSM2), which no request
-   * waits for. The writer anchors the latest checkpoint handed to it, never an earlier one after a
-   * later. A failed write is logged, and the next record writes a checkpoint again, which is
-   * anchored in its turn: meanwhile the anchor lags the log.
+   * Hands {@code checkpoint}, already on disk, to the anchor's writer ({@link AnchorWriter}): no
+   * request waits for the token call, and writes start at most once per {@link #ANCHOR_SPACING}.
    */
   private void anchor(AuditHead checkpoint) {
-    if (anchor == null) {
-      return;
-    }
-    pendingAnchor.accumulateAndGet(checkpoint, (a, b) -> a == null || b.seq() > a.seq() ? b : a);
-    anchorWriter.execute(this::writePendingAnchor);
-  }
-
-  private void writePendingAnchor() {
-    AuditHead head = pendingAnchor.getAndSet(null);
-    if (head == null || head.seq() <= anchoredSeq) {
-      return;
-    }
-    try {
-      anchor.write(head);
-      anchoredSeq = head.seq();
-    } catch (RuntimeException e) {
-      ANCHOR_LOG.error(
-          "cannot anchor audit checkpoint {} in the token ({}); the next record checkpoints again",
-          head.seq(),
-          e.getMessage());
-      anchorFailed = true;
+    if (anchorWriter != null) {
+      anchorWriter.offer(checkpoint);
     }
   }
 
-  /** Waits until every checkpoint handed to the anchor's writer is written (or failed). */
+  /** Writes the latest checkpoint handed to the anchor's writer, and waits for it. */
   private void drainAnchorWriter() {
-    if (anchorWriter == null) {
-      return;
-    }
-    anchorWriter.shutdown();
-    try {
-      anchorWriter.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (anchorWriter != null) {
+      anchorWriter.close();
     }
   }
 

@@ -34,6 +34,10 @@ import java.util.regex.Pattern;
  * @param tasksInterval how often the server looks for due key rotations and deletions
  * @param hsmLibraryRecycleObjects after how many objects made the PKCS#11 library is initialized
  *     afresh: 0 never, -1 ({@code auto}) only for a library that needs it (SoftHSM2)
+ * @param hsmModuleInitString given to the PKCS#11 library in {@code C_Initialize}'s {@code
+ *     pReserved}, empty for none (NSS softoken reads its database folder and token label there)
+ * @param hsmAllowUnenforcedCustody whether to run on a token that does not enforce key custody (NSS
+ *     softoken): for development and tests only
  */
 public record ServerConfig(
     String listenHost,
@@ -57,7 +61,9 @@ public record ServerConfig(
     Path storePasswordFile,
     String storePasswordEnv,
     Duration tasksInterval,
-    long hsmLibraryRecycleObjects) {
+    long hsmLibraryRecycleObjects,
+    String hsmModuleInitString,
+    boolean hsmAllowUnenforcedCustody) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -73,6 +79,8 @@ public record ServerConfig(
   public static final String HSM_REOPEN_INTERVAL_MS = "hsm.reopen.interval.ms";
   public static final String HSM_HEALTH_INTERVAL_MS = "hsm.health.interval.ms";
   public static final String HSM_LIBRARY_RECYCLE_OBJECTS = "hsm.library.recycle.objects";
+  public static final String HSM_MODULE_INIT_STRING = "hsm.module.init.string";
+  public static final String HSM_CUSTODY_UNENFORCED_ALLOWED = "hsm.custody.unenforced.allowed";
   public static final String STORE_JDBC_URL = "store.jdbc.url";
   public static final String STORE_JDBC_USER = "store.jdbc.user";
   public static final String STORE_JDBC_PASSWORD_FILE = "store.jdbc.password.file";
@@ -106,6 +114,8 @@ public record ServerConfig(
           HSM_REOPEN_INTERVAL_MS,
           HSM_HEALTH_INTERVAL_MS,
           HSM_LIBRARY_RECYCLE_OBJECTS,
+          HSM_MODULE_INIT_STRING,
+          HSM_CUSTODY_UNENFORCED_ALLOWED,
           STORE_JDBC_URL,
           STORE_JDBC_USER,
           STORE_JDBC_PASSWORD_FILE,
@@ -167,6 +177,9 @@ public record ServerConfig(
   private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
 
   public ServerConfig {
+    if (hsmModuleInitString == null) {
+      hsmModuleInitString = "";
+    }
     if (listenHost == null || !HOST.matcher(listenHost).matches()) {
       throw new ConfigException(LISTEN_HOST + " must be a host name or IP address");
     }
@@ -306,7 +319,9 @@ public record ServerConfig(
         null,
         null,
         DEFAULT_TASKS_INTERVAL,
-        HsmConfig.LIBRARY_RECYCLE_AUTO);
+        HsmConfig.LIBRARY_RECYCLE_AUTO,
+        "",
+        false);
   }
 
   /** As the canonical constructor, with the defaults for the token, health and tasks intervals. */
@@ -413,7 +428,17 @@ public record ServerConfig(
         passwordFile == null ? null : path(base, STORE_JDBC_PASSWORD_FILE, passwordFile),
         get(p, STORE_JDBC_PASSWORD_ENV, null),
         millis(p, TASKS_INTERVAL_MS, DEFAULT_TASKS_INTERVAL),
-        libraryRecycle(p));
+        libraryRecycle(p),
+        get(p, HSM_MODULE_INIT_STRING, ""),
+        bool(p, HSM_CUSTODY_UNENFORCED_ALLOWED));
+  }
+
+  private static boolean bool(Properties p, String key) {
+    String value = get(p, key, "false");
+    if (!value.equals("true") && !value.equals("false")) {
+      throw new ConfigException(key + " must be true or false, was '" + value + "'");
+    }
+    return Boolean.parseBoolean(value);
   }
 
   private static Duration millis(Properties p, String key, Duration defaultValue) {
@@ -450,7 +475,9 @@ public record ServerConfig(
         hsmCacheMaxKeys,
         hsmCacheMaxAge,
         hsmReopenInterval,
-        hsmLibraryRecycleObjects);
+        hsmLibraryRecycleObjects,
+        hsmModuleInitString,
+        hsmAllowUnenforcedCustody);
   }
 
   /** Where the PIN comes from; nothing is read here. */
@@ -522,6 +549,10 @@ public record ServerConfig(
         + (hsmLibraryRecycleObjects == HsmConfig.LIBRARY_RECYCLE_AUTO
             ? "auto"
             : hsmLibraryRecycleObjects)
+        + (hsmModuleInitString == null || hsmModuleInitString.isEmpty()
+            ? ""
+            : ", " + HSM_MODULE_INIT_STRING + "=" + hsmModuleInitString)
+        + (hsmAllowUnenforcedCustody ? ", " + HSM_CUSTODY_UNENFORCED_ALLOWED + "=true" : "")
         + ", "
         + TASKS_INTERVAL_MS
         + "="

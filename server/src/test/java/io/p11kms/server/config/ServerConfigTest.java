@@ -112,6 +112,31 @@ class ServerConfigTest {
   }
 
   @Test
+  void moduleInitStringAndUnenforcedCustody_reachTheTokenConfiguration() {
+    ServerConfig defaults = config();
+    assertThat(defaults.hsmConfig().moduleInitString()).isEmpty();
+    assertThat(defaults.hsmConfig().allowUnenforcedCustody()).isFalse();
+
+    ServerConfig nss =
+        config(
+            "hsm.module.init.string",
+            "configdir='sql:/var/lib/p11kms/nssdb' dbTokenDescription='p11kms'",
+            "hsm.custody.unenforced.allowed",
+            "true");
+    assertThat(nss.hsmConfig().moduleInitString())
+        .isEqualTo("configdir='sql:/var/lib/p11kms/nssdb' dbTokenDescription='p11kms'");
+    assertThat(nss.hsmConfig().allowUnenforcedCustody()).isTrue();
+    assertThat(nss.toRedactedString())
+        .contains("hsm.module.init.string=configdir=")
+        .contains("hsm.custody.unenforced.allowed=true");
+
+    assertInvalid(
+        "hsm.custody.unenforced.allowed must be true or false, was 'yes'",
+        "hsm.custody.unenforced.allowed",
+        "yes");
+  }
+
+  @Test
   void relativePaths_resolveAgainstConfigFolder() {
     ServerConfig c =
         config(
