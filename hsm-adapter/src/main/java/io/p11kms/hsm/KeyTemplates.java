@@ -551,6 +551,91 @@ final class KeyTemplates {
         .derive(false);
   }
 
+  /**
+   * The private half of an import wrapping key: a private token object (so that a restart does not
+   * lose it during its 24 hours), SENSITIVE, never extractable, UNWRAP and nothing else,
+   * DESTROYABLE (it goes when used or expired). Its UNWRAP_TEMPLATE makes whatever it unwraps what
+   * {@code algorithm} needs: for RSAES-OAEP the key material as a backing key (exactly what the
+   * domain key's UNWRAP_TEMPLATE forces: sensitive, wrappable only by a trusted key, AES-GCM only);
+   * for RSA-AES key wrap the ephemeral AES key, which can only unwrap with AES key wrap with
+   * padding. So nobody with the user PIN can unwrap the customer's material with it into a readable
+   * key.
+   */
+  static AttributeVector importWrappingPrivateKey(String label, ImportWrappingAlgorithm algorithm) {
+    return AttributeVector.newRSAPrivateKey()
+        .token(true)
+        .private_(true)
+        .label(label)
+        .sensitive(true)
+        .extractable(false)
+        .unwrap(true)
+        .decrypt(false)
+        .sign(false)
+        .signRecover(false)
+        .derive(false)
+        .copyable(false)
+        .destroyable(true)
+        .unwrapTemplate(
+            algorithm.ephemeralAesKey()
+                ? ephemeralImportKeyPins(new AttributeVector())
+                : unwrapTemplate(DomainKeyRole.SYMMETRIC))
+        .modifiable(false);
+  }
+
+  /** The public half: a session object, only read for its modulus, then destroyed. */
+  static AttributeVector importWrappingPublicKey(int bits) {
+    return AttributeVector.newRSAPublicKey()
+        .token(false)
+        .private_(false)
+        .modulusBits(bits)
+        .publicExponent(java.math.BigInteger.valueOf(65537))
+        .encrypt(false)
+        .verify(false)
+        .verifyRecover(false)
+        .wrap(false)
+        .derive(false);
+  }
+
+  /**
+   * The ephemeral AES key of RSA-AES key wrap, unwrapped as a session object for one import: it can
+   * only unwrap with AES key wrap with padding, and (where the token keeps it) only into a backing
+   * key.
+   */
+  static AttributeVector ephemeralImportKey() {
+    return ephemeralImportKeyPins(
+        new AttributeVector()
+            .token(false)
+            .private_(true)
+            .unwrapTemplate(unwrapTemplate(DomainKeyRole.SYMMETRIC)));
+  }
+
+  private static AttributeVector ephemeralImportKeyPins(AttributeVector template) {
+    return template
+        .class_(PKCS11Constants.CKO_SECRET_KEY)
+        .keyType(PKCS11Constants.CKK_AES)
+        .sensitive(true)
+        .extractable(false)
+        .unwrap(true)
+        .wrap(false)
+        .encrypt(false)
+        .decrypt(false)
+        .sign(false)
+        .verify(false)
+        .derive(false)
+        .allowedMechanisms(new long[] {PKCS11Constants.CKM_AES_KEY_WRAP_PAD})
+        .modifiable(false);
+  }
+
+  /** Finds the import wrapping private key labelled {@code label}. */
+  static AttributeVector importWrappingKeyByLabel(String label) {
+    return new AttributeVector().class_(PKCS11Constants.CKO_PRIVATE_KEY).token(true).label(label);
+  }
+
+  /** Finds every private key that is a token object (import wrapping keys are among them). */
+  static AttributeVector tokenPrivateKeys() {
+    return new AttributeVector().class_(PKCS11Constants.CKO_PRIVATE_KEY).token(true);
+  }
+
   /** The target's transport key on the source: a TRUSTED session object that can only wrap. */
   static AttributeVector importedTransportKey(String label, TransportKey key) {
     return AttributeVector.newRSAPublicKey()

@@ -46,6 +46,7 @@ public final class Pkcs11Hsm implements Hsm {
   // Whether the token runs each derivation, decided once from its mechanism list.
   private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
+  private final KeyImports imports;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
@@ -72,6 +73,8 @@ public final class Pkcs11Hsm implements Hsm {
     }
     this.privateKeys =
         new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
+    this.imports =
+        new KeyImports(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
   }
 
   /**
@@ -753,6 +756,46 @@ public final class Pkcs11Hsm implements Hsm {
     return asym(
         "rewrap private key",
         (session, step) -> privateKeys.rewrap(session, step, ekt, template, toGeneration, toRole));
+  }
+
+  @Override
+  public ImportWrappingKey createImportWrappingKey(
+      ImportWrappingAlgorithm algorithm, int modulusBits, java.time.Instant expiresAt) {
+    AsymmetricChecks.require(algorithm != null, "a wrapping algorithm is required");
+    AsymmetricChecks.require(
+        modulusBits == 2048 || modulusBits == 3072 || modulusBits == 4096,
+        "the wrapping key must be RSA 2048, 3072 or 4096 bits");
+    AsymmetricChecks.require(expiresAt != null, "an expiry is required");
+    return asym(
+        "create import wrapping key",
+        RSA_GENERATION_DEADLINE_FACTOR,
+        (session, step) -> imports.create(session, step, algorithm, modulusBits, expiresAt));
+  }
+
+  @Override
+  public WrappedKey importBackingKey(
+      String wrappingKeyId, ImportWrappingAlgorithm algorithm, byte[] encryptedMaterial) {
+    AsymmetricChecks.require(
+        wrappingKeyId != null && algorithm != null && encryptedMaterial != null,
+        "a wrapping key id, an algorithm and the encrypted material are required");
+    return asym(
+        "import key material",
+        (session, step) ->
+            imports.importBackingKey(session, step, wrappingKeyId, algorithm, encryptedMaterial));
+  }
+
+  @Override
+  public boolean destroyImportWrappingKey(String wrappingKeyId) {
+    return asym(
+        "destroy import wrapping key", (session, step) -> imports.destroy(session, wrappingKeyId));
+  }
+
+  @Override
+  public int destroyExpiredImportWrappingKeys(java.time.Instant now) {
+    AsymmetricChecks.require(now != null, "a time is required");
+    return asym(
+        "destroy expired import wrapping keys",
+        (session, step) -> imports.destroyExpired(session, now));
   }
 
   /** A token call of {@link PrivateKeys}, told the step it is in. */

@@ -1,22 +1,27 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import io.p11kms.hsm.testing.TestToken;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * A quick throughput check of the hot path, off by default: {@code mvn -pl hsm-adapter test
  * -Dtest=ThroughputTest -Dp11kms.bench=true}. Runs once with the backing key cache off (unwrap +
- * derive + AES-GCM + destroy both per request) and once with it on (derive + AES-GCM + destroy).
- * Prints operations per second; asserts nothing.
+ * AES-GCM + destroy per request) and once with it on (AES-GCM under the cached backing key). Prints
+ * operations per second; asserts nothing. {@code -Dp11kms.bench.token=nss} runs it on an NSS
+ * softoken token instead of SoftHSM2.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class ThroughputTest {
 
   @Test
   void encryptAndDecrypt_operationsPerSecond() throws Exception {
-    try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
+    boolean nss = "nss".equals(System.getProperty("p11kms.bench.token"));
+    try (TestToken token = nss ? NssTestToken.create() : SoftHsmTestToken.create()) {
       HsmConfig config = token.hsmConfig();
+      System.out.println("-- token: " + (nss ? "NSS softoken" : "SoftHSM2"));
       System.out.println("-- backing key cache off");
       measure(config.withCache(0, config.cacheMaxAge()));
       System.out.println("-- backing key cache on (" + config.cacheMaxKeys() + " keys)");

@@ -5,11 +5,14 @@ import io.p11kms.hsm.Derivation;
 import io.p11kms.hsm.DigestAlgorithm;
 import io.p11kms.hsm.HmacType;
 import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.ImportWrappingAlgorithm;
+import io.p11kms.hsm.ImportWrappingKey;
 import io.p11kms.hsm.KeyPairType;
 import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.SignatureScheme;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.WrappedKeyPair;
+import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -147,6 +150,44 @@ final class CountingHsm implements Hsm {
       int toGeneration) {
     calls.incrementAndGet();
     return token.rewrapPrivateKey(ekt, typeOrNull, hmacOrNull, usageOrNull, toGeneration);
+  }
+
+  @Override
+  public void createSigningKeyIfAbsent(String label) {
+    calls.incrementAndGet();
+    token.createSigningKeyIfAbsent(label);
+  }
+
+  @Override
+  public byte[] sign(String label, byte[] data) {
+    calls.incrementAndGet();
+    return token.sign(label, data);
+  }
+
+  @Override
+  public ImportWrappingKey createImportWrappingKey(
+      ImportWrappingAlgorithm algorithm, int modulusBits, Instant expiresAt) {
+    calls.incrementAndGet();
+    return token.createImportWrappingKey(algorithm, modulusBits, expiresAt);
+  }
+
+  @Override
+  public WrappedKey importBackingKey(
+      String wrappingKeyId, ImportWrappingAlgorithm algorithm, byte[] encryptedMaterial) {
+    calls.incrementAndGet();
+    return token.importBackingKey(wrappingKeyId, algorithm, encryptedMaterial);
+  }
+
+  @Override
+  public boolean destroyImportWrappingKey(String wrappingKeyId) {
+    calls.incrementAndGet();
+    return token.destroyImportWrappingKey(wrappingKeyId);
+  }
+
+  @Override
+  public int destroyExpiredImportWrappingKeys(Instant now) {
+    calls.incrementAndGet();
+    return token.destroyExpiredImportWrappingKeys(now);
   }
 
   @Override

@@ -142,6 +142,16 @@ final class KmsTestServer implements AutoCloseable {
     return server.runDueRotations();
   }
 
+  /** Runs the expiry of imported key material once, now, by the server's clock; how many. */
+  int runDueImportExpiries() {
+    return server.runDueImportExpiries();
+  }
+
+  /** Destroys the expired import wrapping keys on the token once, now, by the server's clock. */
+  int destroyExpiredImportWrappingKeys() {
+    return server.destroyExpiredImportWrappingKeys();
+  }
+
   /** Runs the domain-key re-wrap job once, now. */
   io.p11kms.server.service.DomainKeyRewrap.Result rewrapDomainKeys() {
     return server.rewrapDomainKeys();

@@ -37,7 +37,10 @@ class TlsIT {
   void validClientCertificate_isServed_asItsSanUriPrincipal() throws Exception {
     server.client(ALICE).listKeys(ListKeysRequest.getDefaultInstance());
     assertThat(Files.readString(server.auditFile()))
-        .contains("\"principal\":\"" + ALICE + "\",\"operation\":\"ListKeys\"");
+        .contains(
+            "\"principal\":\""
+                + ALICE
+                + "\",\"account\":\"111122223333\",\"operation\":\"ListKeys\"");
   }
 
   @Test

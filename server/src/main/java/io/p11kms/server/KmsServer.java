@@ -20,6 +20,7 @@ import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.AsymmetricHandlers;
+import io.p11kms.server.grpc.ImportHandlers;
 import io.p11kms.server.grpc.KmsGrpcService;
 import io.p11kms.server.grpc.LifecycleHandlers;
 import io.p11kms.server.grpc.RotationHandlers;
@@ -29,6 +30,8 @@ import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.DataKeyPairService;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
+import io.p11kms.server.service.ImportExpiry;
+import io.p11kms.server.service.ImportService;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
@@ -82,8 +85,12 @@ public final class KmsServer {
    */
   static final Duration REWRAP_PERIOD = Duration.ofHours(1);
 
+  /** How often each server destroys the import wrapping keys on its token past their 24 hours. */
+  static final Duration IMPORT_SWEEP_PERIOD = Duration.ofMinutes(10);
+
   private final Server server;
   private final DeletionTask deletions;
+  private final ImportExpiry imports;
   private final KeyRotationService rotations;
   private final DomainKeyRewrap rewrap;
   private final LeasedRunner leader;
@@ -135,6 +142,7 @@ public final class KmsServer {
             new AliasService(store, keys, arns, clock),
             new TagService(store, keys));
     this.deletions = new DeletionTask(store, clock);
+    this.imports = new ImportExpiry(hsm, store, clock);
     this.rotations = new KeyRotationService(hsm, store, keys, clock);
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
     this.leader =
@@ -159,7 +167,8 @@ public final class KmsServer {
                         keys,
                         new SigningService(hsm, store, keys),
                         new MacService(hsm, store, keys),
-                        new DataKeyPairService(hsm, keys, crypto))))
+                        new DataKeyPairService(hsm, keys, crypto)),
+                    new ImportHandlers(new ImportService(hsm, store, keys, clock))))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -274,8 +283,8 @@ public final class KmsServer {
   }
 
   /**
-   * Looks for due key deletions and rotations every {@code period} instead of every minute ({@code
-   * tasks.interval.ms}); takes effect at {@link #start()}.
+   * Looks for due key deletions, rotations and expiries of imported key material every {@code
+   * period} instead of every minute ({@code tasks.interval.ms}); takes effect at {@link #start()}.
    */
   public KmsServer checkDueWorkEvery(Duration period) {
     this.deletionPeriod = period;
@@ -332,6 +341,19 @@ public final class KmsServer {
     scheduleLeased("key-deletion", deletions::runDueDeletions, deletionPeriod);
     scheduleLeased("key-rotation", rotations::runDueRotations, rotationPeriod);
     scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
+    scheduleLeased("imported-material-expiry", imports::runDueExpiries, deletionPeriod);
+    // Each server's own token: not under the lease.
+    scheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            imports.destroyExpiredWrappingKeys();
+          } catch (RuntimeException e) {
+            log.error("destroying expired import wrapping keys failed: {}", e.getMessage());
+          }
+        },
+        IMPORT_SWEEP_PERIOD.toMillis(),
+        IMPORT_SWEEP_PERIOD.toMillis(),
+        TimeUnit.MILLISECONDS);
     long millis = healthInterval.toMillis();
     probe.scheduleWithFixedDelay(this::probeToken, millis, millis, TimeUnit.MILLISECONDS);
     return this;
@@ -387,6 +409,20 @@ public final class KmsServer {
    */
   public int runDueRotations() {
     return rotations.runDueRotations();
+  }
+
+  /**
+   * Deletes the imported key material whose ValidTo has come, now, by the server's clock (the
+   * scheduled work does this every {@link #checkDueWorkEvery} period); returns how many keys lost
+   * their material.
+   */
+  public int runDueImportExpiries() {
+    return imports.runDueExpiries();
+  }
+
+  /** Destroys the import wrapping keys on the token past their 24 hours, now; how many. */
+  public int destroyExpiredImportWrappingKeys() {
+    return imports.destroyExpiredWrappingKeys();
   }
 
   /**

@@ -15,9 +15,6 @@ public final class Actions {
   /** AWS KMS actions this service does not serve, named so that AWS policies parse. */
   private static final List<String> AWS_ONLY =
       List.of(
-          "ImportKeyMaterial",
-          "DeleteImportedKeyMaterial",
-          "GetParametersForImport",
           "DeriveSharedSecret",
           "ReplicateKey",
           "UpdatePrimaryRegion",

@@ -26,16 +26,20 @@ import java.util.function.BiFunction;
 /**
  * AWS KMS's names for the API's enum values, where the proto's differ: proto enum values share one
  * scope per package, so EncryptionAlgorithmSpec's {@code SYMMETRIC_DEFAULT} had to be renamed
- * (KeySpec has one), and AWS spells key states in PascalCase. The client takes either name and
- * prints AWS's, in its help, in the JSON it prints, and in the JSON it reads.
+ * (KeySpec has one), and WrappingAlgorithmSpec's OAEP values (EncryptionAlgorithmSpec has them),
+ * and AWS spells key states in PascalCase. The client takes either name and prints AWS's, in its
+ * help, in the JSON it prints, and in the JSON it reads.
  */
 final class AwsNames {
   private static final Map<String, String> RENAMED =
       Map.of(
           "kms.v1.EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM", "SYMMETRIC_DEFAULT",
+          "kms.v1.WrappingAlgorithmSpec.WRAPPING_RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_1",
+          "kms.v1.WrappingAlgorithmSpec.WRAPPING_RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_256",
           "kms.v1.KeyState.ENABLED", "Enabled",
           "kms.v1.KeyState.DISABLED", "Disabled",
-          "kms.v1.KeyState.PENDING_DELETION", "PendingDeletion");
+          "kms.v1.KeyState.PENDING_DELETION", "PendingDeletion",
+          "kms.v1.KeyState.PENDING_IMPORT", "PendingImport");
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectWriter PRETTY =

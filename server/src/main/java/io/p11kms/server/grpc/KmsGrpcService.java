@@ -17,6 +17,8 @@ import io.p11kms.proto.v1.DecryptRequest;
 import io.p11kms.proto.v1.DecryptResponse;
 import io.p11kms.proto.v1.DeleteAliasRequest;
 import io.p11kms.proto.v1.DeleteAliasResponse;
+import io.p11kms.proto.v1.DeleteImportedKeyMaterialRequest;
+import io.p11kms.proto.v1.DeleteImportedKeyMaterialResponse;
 import io.p11kms.proto.v1.DescribeKeyRequest;
 import io.p11kms.proto.v1.DescribeKeyResponse;
 import io.p11kms.proto.v1.DisableKeyRequest;
@@ -44,8 +46,12 @@ import io.p11kms.proto.v1.GenerateRandomRequest;
 import io.p11kms.proto.v1.GenerateRandomResponse;
 import io.p11kms.proto.v1.GetKeyRotationStatusRequest;
 import io.p11kms.proto.v1.GetKeyRotationStatusResponse;
+import io.p11kms.proto.v1.GetParametersForImportRequest;
+import io.p11kms.proto.v1.GetParametersForImportResponse;
 import io.p11kms.proto.v1.GetPublicKeyRequest;
 import io.p11kms.proto.v1.GetPublicKeyResponse;
+import io.p11kms.proto.v1.ImportKeyMaterialRequest;
+import io.p11kms.proto.v1.ImportKeyMaterialResponse;
 import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.ListAliasesRequest;
@@ -99,6 +105,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
   private final AsymmetricHandlers asymmetric;
+  private final ImportHandlers imports;
   private final BatchHandlers batches;
 
   public KmsGrpcService(
@@ -106,12 +113,14 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       CryptoService crypto,
       LifecycleHandlers lifecycle,
       RotationHandlers rotation,
-      AsymmetricHandlers asymmetric) {
+      AsymmetricHandlers asymmetric,
+      ImportHandlers imports) {
     this.keys = keys;
     this.crypto = crypto;
     this.lifecycle = lifecycle;
     this.rotation = rotation;
     this.asymmetric = asymmetric;
+    this.imports = imports;
     this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
   }
 
@@ -128,7 +137,8 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
                             ProtoMapping.keySpec(request.getKeySpec()),
-                            ProtoMapping.tags(request.getTagsList()))))
+                            ProtoMapping.tags(request.getTagsList()),
+                            ProtoMapping.origin(request.getOrigin()))))
                 .build());
   }
 
@@ -465,6 +475,28 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       GenerateDataKeyPairWithoutPlaintextRequest request,
       StreamObserver<GenerateDataKeyPairWithoutPlaintextResponse> response) {
     unary(response, () -> asymmetric.generateDataKeyPairWithoutPlaintext(request));
+  }
+
+  // Imported key material: the messages are mapped in ImportHandlers.
+
+  @Override
+  public void getParametersForImport(
+      GetParametersForImportRequest request,
+      StreamObserver<GetParametersForImportResponse> response) {
+    unary(response, () -> imports.getParametersForImport(request));
+  }
+
+  @Override
+  public void importKeyMaterial(
+      ImportKeyMaterialRequest request, StreamObserver<ImportKeyMaterialResponse> response) {
+    unary(response, () -> imports.importKeyMaterial(request));
+  }
+
+  @Override
+  public void deleteImportedKeyMaterial(
+      DeleteImportedKeyMaterialRequest request,
+      StreamObserver<DeleteImportedKeyMaterialResponse> response) {
+    unary(response, () -> imports.deleteImportedKeyMaterial(request));
   }
 
   private static EncryptionAlgorithmSpec orSymmetric(EncryptionAlgorithm algorithm) {

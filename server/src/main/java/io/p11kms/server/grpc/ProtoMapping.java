@@ -2,12 +2,15 @@ package io.p11kms.server.grpc;
 
 import com.google.protobuf.Timestamp;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
+import io.p11kms.proto.v1.ExpirationModelType;
 import io.p11kms.proto.v1.KeyManager;
 import io.p11kms.proto.v1.MacAlgorithmSpec;
 import io.p11kms.proto.v1.Origin;
 import io.p11kms.proto.v1.SigningAlgorithmSpec;
+import io.p11kms.proto.v1.WrappingAlgorithmSpec;
 import io.p11kms.server.service.DataKeySpec;
 import io.p11kms.server.service.EncryptionAlgorithm;
+import io.p11kms.server.service.ExpirationModel;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyUsage;
@@ -17,6 +20,7 @@ import io.p11kms.server.service.MacAlgorithm;
 import io.p11kms.server.service.MessageType;
 import io.p11kms.server.service.SigningAlgorithm;
 import io.p11kms.server.service.Tag;
+import io.p11kms.server.service.WrappingAlgorithm;
 import java.time.Instant;
 import java.util.List;
 
@@ -35,7 +39,7 @@ final class ProtoMapping {
             .setKeyUsage(io.p11kms.proto.v1.KeyUsage.valueOf(m.keyUsage().name()))
             .setKeySpec(io.p11kms.proto.v1.KeySpec.valueOf(m.keySpec().name()))
             .setKeyState(io.p11kms.proto.v1.KeyState.valueOf(m.keyState().name()))
-            .setOrigin(Origin.AWS_KMS)
+            .setOrigin(Origin.valueOf(m.origin().name()))
             .setKeyManager(KeyManager.valueOf(m.keyManager().name()))
             .setAwsAccountId(m.account());
     m.encryptionAlgorithms().forEach(a -> builder.addEncryptionAlgorithms(encryptionAlgorithm(a)));
@@ -43,6 +47,9 @@ final class ProtoMapping {
     m.macAlgorithms().forEach(a -> builder.addMacAlgorithms(macAlgorithm(a)));
     m.deletionDate().ifPresent(d -> builder.setDeletionDate(timestamp(d)));
     m.pendingDeletionWindowInDays().ifPresent(builder::setPendingDeletionWindowInDays);
+    m.expirationModel()
+        .ifPresent(e -> builder.setExpirationModel(ExpirationModelType.valueOf(e.name())));
+    m.validTo().ifPresent(t -> builder.setValidTo(timestamp(t)));
     return builder.build();
   }
 
@@ -143,6 +150,40 @@ final class ProtoMapping {
       case AES_256 -> DataKeySpec.AES_256;
       default -> throw invalidEnum("KeySpec");
     };
+  }
+
+  /** CreateKey's Origin; null when not given (AWS_KMS then). */
+  static io.p11kms.server.service.Origin origin(Origin origin) {
+    return switch (origin) {
+      case ORIGIN_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum("Origin");
+      default -> io.p11kms.server.service.Origin.valueOf(origin.name());
+    };
+  }
+
+  /** Null when not given: the service says it is required. */
+  static WrappingAlgorithm wrappingAlgorithm(WrappingAlgorithmSpec spec) {
+    return switch (spec) {
+      case WRAPPING_ALGORITHM_SPEC_UNSPECIFIED -> null;
+      case WRAPPING_RSAES_OAEP_SHA_1 -> WrappingAlgorithm.RSAES_OAEP_SHA_1;
+      case WRAPPING_RSAES_OAEP_SHA_256 -> WrappingAlgorithm.RSAES_OAEP_SHA_256;
+      case RSA_AES_KEY_WRAP_SHA_1 -> WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_1;
+      case RSA_AES_KEY_WRAP_SHA_256 -> WrappingAlgorithm.RSA_AES_KEY_WRAP_SHA_256;
+      case UNRECOGNIZED -> throw invalidEnum("WrappingAlgorithm");
+    };
+  }
+
+  /** Null when not given (KEY_MATERIAL_EXPIRES then, as AWS KMS). */
+  static ExpirationModel expirationModel(ExpirationModelType type) {
+    return switch (type) {
+      case EXPIRATION_MODEL_TYPE_UNSPECIFIED -> null;
+      case UNRECOGNIZED -> throw invalidEnum("ExpirationModel");
+      default -> ExpirationModel.valueOf(type.name());
+    };
+  }
+
+  static Instant instant(Timestamp timestamp) {
+    return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
   }
 
   static Timestamp timestamp(Instant instant) {

@@ -65,10 +65,20 @@ public final class KeyLifecycleService {
         id, keys.arn(id), changed.deletionDate(), KeyState.PENDING_DELETION, days);
   }
 
-  /** Cancels a scheduled deletion; the key is then Disabled, as AWS KMS leaves it. */
+  /**
+   * Cancels a scheduled deletion; the key is then Disabled, as AWS KMS leaves it (PendingImport
+   * when it has no key material).
+   */
   public String cancelKeyDeletion(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
-    change(id, key -> new Change(KeyStates.afterCancelDeletion(key), null, null));
+    change(
+        id,
+        key ->
+            new Change(
+                KeyStates.afterCancelDeletion(
+                    key, store.findLatestVersion(key.keyId()).isPresent()),
+                null,
+                null));
     return keys.arn(id);
   }
 

@@ -6,13 +6,15 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * What DescribeKey tells about a key. Origin is always AWS_KMS (the key material is generated in
- * the token).
+ * What DescribeKey tells about a key.
  *
  * @param account the key's account (12 digits), as in its ARN
  * @param keyManager CUSTOMER, or AWS for a service-managed key
  * @param deletionDate when the key will be deleted, while it is pending deletion
  * @param pendingDeletionWindowInDays the deletion window, while the key is pending deletion
+ * @param origin AWS_KMS (generated in the token) or EXTERNAL (imported)
+ * @param expirationModel an EXTERNAL key's, while it has key material
+ * @param validTo when an EXTERNAL key's material expires, if it does
  */
 public record KeyMetadata(
     UUID keyId,
@@ -25,7 +27,10 @@ public record KeyMetadata(
     Optional<Instant> deletionDate,
     Optional<Integer> pendingDeletionWindowInDays,
     String account,
-    KeyManager keyManager) {
+    KeyManager keyManager,
+    Origin origin,
+    Optional<ExpirationModel> expirationModel,
+    Optional<Instant> validTo) {
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;

@@ -273,8 +273,18 @@ public final class KeyRotationService {
   /**
    * Only symmetric keys rotate, as AWS KMS: for asymmetric and HMAC keys a new key would be a new
    * public key or MAC key under the same id, so the change calls are UnsupportedOperationException.
+   * Keys with imported material neither: AWS KMS rotates them on demand only into material imported
+   * for that beforehand (ImportType NEW_KEY_MATERIAL), which this service does not take.
    */
   static KeyRecord requireRotatable(KeyRecord key, String operation) {
+    if (Origin.valueOf(key.origin()) == Origin.EXTERNAL) {
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          operation
+              + ": key '"
+              + key.keyId()
+              + "' has imported key material (Origin EXTERNAL): it does not rotate here");
+    }
     if (!KeySpec.valueOf(key.keySpec()).isSymmetric()) {
       throw new KmsException(
           KmsError.UNSUPPORTED_OPERATION,

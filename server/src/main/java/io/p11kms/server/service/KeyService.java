@@ -7,6 +7,7 @@ import io.p11kms.hsm.WrappedKeyPair;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.DomainKeyKind;
+import io.p11kms.server.store.ImportedMaterial;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -20,8 +21,6 @@ import java.util.UUID;
 
 /** Creates, describes and lists keys; finds the key a KeyId parameter names. */
 public final class KeyService {
-  private static final String ORIGIN = "AWS_KMS";
-
   private final Hsm hsm;
   private final KeyStore store;
   private final KeyArns arns;
@@ -58,7 +57,24 @@ public final class KeyService {
   /** As {@link #createKey(String, KeyUsage, KeySpec, List)}, a key of {@code account}. */
   public KeyMetadata createKey(
       String account, String description, KeyUsage usage, KeySpec spec, List<Tag> tags) {
-    return createKey(account, KeyManager.CUSTOMER, null, description, usage, spec, tags);
+    return createKey(account, description, usage, spec, tags, null);
+  }
+
+  /**
+   * As {@link #createKey(String, String, KeyUsage, KeySpec, List)}, with the key's Origin (null:
+   * AWS_KMS). An EXTERNAL key is made without key material, in state PendingImport, with no token
+   * call: its material comes with ImportKeyMaterial. Only SYMMETRIC_DEFAULT keys can be EXTERNAL
+   * here (UnsupportedOperationException for other specs).
+   */
+  public KeyMetadata createKey(
+      String account,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      Origin origin) {
+    return createKey(
+        account, KeyManager.CUSTOMER, null, description, usage, spec, tags, null, origin);
   }
 
   /**
@@ -90,6 +106,19 @@ public final class KeyService {
       KeySpec spec,
       List<Tag> tags,
       String aliasName) {
+    return createKey(account, manager, service, description, usage, spec, tags, aliasName, null);
+  }
+
+  private KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      String aliasName,
+      Origin origin) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
@@ -113,6 +142,13 @@ public final class KeyService {
                   "KeySpec " + keySpec + " is not supported by this key store's token");
             });
 
+    Origin keyOrigin = origin == null ? Origin.AWS_KMS : origin;
+    if (keyOrigin == Origin.EXTERNAL && keySpec != KeySpec.SYMMETRIC_DEFAULT) {
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          "Origin EXTERNAL is supported for SYMMETRIC_DEFAULT keys only, not " + keySpec);
+    }
+
     Instant now = clock.instant();
     UUID keyId = UUID.randomUUID();
     KeyRecord key =
@@ -122,13 +158,17 @@ public final class KeyService {
             checkedDescription,
             keyUsage.name(),
             keySpec.name(),
-            KeyState.ENABLED.name(),
-            ORIGIN,
+            (keyOrigin == Origin.EXTERNAL ? KeyState.PENDING_IMPORT : KeyState.ENABLED).name(),
+            keyOrigin.name(),
             null,
             null,
             arns.stored(account),
             manager.name(),
             service);
+    if (keyOrigin == Origin.EXTERNAL) {
+      store.createKeyAwaitingMaterial(key, checkedTags);
+      return metadata(key);
+    }
     KeyVersionRecord first = firstVersion(keyId, keySpec, keyUsage, now);
     if (aliasName == null) {
       store.createKey(key, first, checkedTags);
@@ -300,6 +340,11 @@ public final class KeyService {
   }
 
   KeyMetadata metadata(KeyRecord key) {
+    Origin origin = Origin.valueOf(key.origin());
+    Optional<ImportedMaterial> material =
+        origin == Origin.EXTERNAL
+            ? store.findImportedMaterial(key.keyId()).filter(ImportedMaterial::present)
+            : Optional.empty();
     return new KeyMetadata(
         key.keyId(),
         arns.keyArn(key.account(), key.keyId()),
@@ -311,6 +356,9 @@ public final class KeyService {
         Optional.ofNullable(key.deletionDate()),
         Optional.ofNullable(key.pendingWindowDays()),
         arns.account(key.account()),
-        KeyManager.valueOf(key.keyManager()).shown());
+        KeyManager.valueOf(key.keyManager()).shown(),
+        origin,
+        material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
+        material.map(ImportedMaterial::validTo));
   }
 }

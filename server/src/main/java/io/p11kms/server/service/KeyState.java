@@ -4,5 +4,7 @@ package io.p11kms.server.service;
 public enum KeyState {
   ENABLED,
   DISABLED,
-  PENDING_DELETION
+  PENDING_DELETION,
+  /** An EXTERNAL key without key material: before its first import, or after it was deleted. */
+  PENDING_IMPORT
 }

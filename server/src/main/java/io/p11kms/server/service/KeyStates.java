@@ -8,11 +8,11 @@ import io.p11kms.server.store.KeyRecord;
  * Disabled -> DisabledException, is {@link KeyService#requireUsable}.)
  *
  * <pre>
- *                     Enabled    Disabled   PendingDeletion
- * EnableKey           Enabled    Enabled    refused
- * DisableKey          Disabled   Disabled   refused
- * ScheduleKeyDeletion Pending    Pending    refused
- * CancelKeyDeletion   refused    refused    Disabled
+ *                     Enabled    Disabled   PendingDeletion   PendingImport
+ * EnableKey           Enabled    Enabled    refused           refused
+ * DisableKey          Disabled   Disabled   refused           refused
+ * ScheduleKeyDeletion Pending    Pending    refused           Pending
+ * CancelKeyDeletion   refused    refused    Disabled, or PendingImport without material
  * UpdateKeyDescription, TagResource, UntagResource,
  * CreateAlias/UpdateAlias (target)          refused when PendingDeletion
  * DescribeKey, ListResourceTags, ListAliases, DeleteAlias: any state
@@ -27,13 +27,13 @@ final class KeyStates {
 
   /** The state EnableKey leaves the key in. */
   static KeyState afterEnable(KeyRecord key) {
-    requireNotPendingDeletion(key, "EnableKey");
+    requireNotPendingImport(requireNotPendingDeletion(key, "EnableKey"), "EnableKey");
     return KeyState.ENABLED;
   }
 
   /** The state DisableKey leaves the key in. */
   static KeyState afterDisable(KeyRecord key) {
-    requireNotPendingDeletion(key, "DisableKey");
+    requireNotPendingImport(requireNotPendingDeletion(key, "DisableKey"), "DisableKey");
     return KeyState.DISABLED;
   }
 
@@ -43,8 +43,11 @@ final class KeyStates {
     return KeyState.PENDING_DELETION;
   }
 
-  /** The state CancelKeyDeletion leaves the key in: Disabled, as AWS KMS. */
-  static KeyState afterCancelDeletion(KeyRecord key) {
+  /**
+   * The state CancelKeyDeletion leaves the key in, as AWS KMS: Disabled, or PendingImport for a key
+   * without key material.
+   */
+  static KeyState afterCancelDeletion(KeyRecord key, boolean hasMaterial) {
     if (state(key) != KeyState.PENDING_DELETION) {
       throw new KmsException(
           KmsError.INVALID_STATE,
@@ -54,7 +57,17 @@ final class KeyStates {
               + state(key)
               + ", not pending deletion");
     }
-    return KeyState.DISABLED;
+    return hasMaterial ? KeyState.DISABLED : KeyState.PENDING_IMPORT;
+  }
+
+  /** For the operations that need a key with key material. */
+  static KeyRecord requireNotPendingImport(KeyRecord key, String operation) {
+    if (state(key) == KeyState.PENDING_IMPORT) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          operation + ": key '" + key.keyId() + "' has no key material (PendingImport)");
+    }
+    return key;
   }
 
   /** For the operations that change an Enabled or Disabled key only. */

@@ -35,6 +35,12 @@ public enum KmsError {
   LIMIT_EXCEEDED("LimitExceededException"),
   /** The resource already exists. */
   ALREADY_EXISTS("AlreadyExistsException"),
+  /** ImportKeyMaterial: the import token is not one this service made for the key. */
+  INVALID_IMPORT_TOKEN("InvalidImportTokenException"),
+  /** ImportKeyMaterial: the import token's 24 hours are over. */
+  EXPIRED_IMPORT_TOKEN("ExpiredImportTokenException"),
+  /** ImportKeyMaterial: the key had other material before; only that one imports again. */
+  INCORRECT_KEY_MATERIAL("IncorrectKeyMaterialException"),
   /** The token did not answer in time; retrying later may succeed. */
   DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
   /** An internal fault. Details are logged, never returned. */

@@ -83,6 +83,11 @@ public enum Operation {
       Context.YES,
       GrantUse.CONSTRAINED,
       Group.ASYMMETRIC),
+  GET_PARAMETERS_FOR_IMPORT(
+      "GetParametersForImport", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.IMPORT),
+  IMPORT_KEY_MATERIAL("ImportKeyMaterial", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.IMPORT),
+  DELETE_IMPORTED_KEY_MATERIAL(
+      "DeleteImportedKeyMaterial", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.IMPORT),
   /** This service's own (not in AWS KMS): each item is authorised and audited as an Encrypt. */
   BATCH_ENCRYPT("BatchEncrypt", KeySource.ITEMS, Context.NO, GrantUse.NO, Group.BATCH),
   /** This service's own (not in AWS KMS): each item is authorised and audited as a Decrypt. */
@@ -149,6 +154,7 @@ public enum Operation {
     ACCESS,
     ROTATION,
     ASYMMETRIC,
+    IMPORT,
     BATCH,
     /**
      * The external key store (XKS) proxy API's operations, served by the XKS front end only (not

@@ -84,6 +84,8 @@ public final class SigV4Verifier {
    * Who signed {@code request}: the access key id and its principal and account.
    *
    * @throws SigV4Exception when the request is not signed, or not signed right
+   * @throws RuntimeException what {@link SigningKeys#find} throws when the store or the token fails
+   *     (not a refusal: the front end's internal or unavailable error)
    */
   public AccessKeyCaller verify(SignedRequest request) {
     String amzDate = request.firstHeader("x-amz-date");

@@ -12,6 +12,8 @@ public interface SigningKeys {
   /**
    * The signing key of {@code accessKeyId} for {@code date} (yyyyMMdd), {@code region} and {@code
    * service}; empty when the id is unknown, disabled, or not usable on {@code service}'s front end.
+   * A failing store or token throws its own exception ({@code KeyStoreException}, {@code
+   * HsmException}, {@code HsmUnavailableException}): an internal error, not a refusal.
    */
   Optional<SigningKey> find(String accessKeyId, String date, String region, String service);
 }

@@ -32,6 +32,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final DomainKeyRepository domainKeys;
   private final AccessStore access;
   private final Leases leases;
+  private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
   private final AccessKeys accessKeys;
 
@@ -56,6 +57,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.domainKeys = new DomainKeyRepository(tx);
     this.access = new AccessRepository(tx);
     this.leases = new LeaseRepository(tx);
+    this.imported = new ImportedMaterialRepository(tx);
     this.xksKeys = new XksKeyRepository(tx);
     this.accessKeys = new AccessKeyRepository(tx);
   }
@@ -100,6 +102,11 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags) {
     keys.createKey(key, firstVersion, tags);
+  }
+
+  @Override
+  public void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags) {
+    keys.createKeyAwaitingMaterial(key, tags);
   }
 
   @Override
@@ -330,6 +337,33 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public List<Integer> retiredDomainKeys() {
     return domainKeys.retiredDomainKeys();
+  }
+
+  // Imported key material.
+
+  @Override
+  public Optional<ImportedMaterial> findImportedMaterial(UUID keyId) {
+    return imported.find(keyId);
+  }
+
+  @Override
+  public boolean storeImportedMaterial(
+      ImportedMaterial material,
+      String expectedState,
+      String newState,
+      KeyVersionRecord versionOrNull) {
+    return imported.store(material, expectedState, newState, versionOrNull);
+  }
+
+  @Override
+  public boolean deleteImportedMaterial(
+      UUID keyId, String expectedState, String newState, Instant expectedValidTo) {
+    return imported.delete(keyId, expectedState, newState, expectedValidTo);
+  }
+
+  @Override
+  public List<UUID> findKeysWithMaterialExpiring(Instant now, int limit) {
+    return imported.findExpiring(now, limit);
   }
 
   @Override

@@ -44,6 +44,19 @@ final class KeyRepository {
       throw new IllegalArgumentException(
           "first version number must be 1, was " + firstVersion.versionNumber());
     }
+    insertKey(key, firstVersion, tags, alias);
+  }
+
+  /** See {@link KeyStore#createKeyAwaitingMaterial}. */
+  void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags) {
+    if (key == null) {
+      throw new IllegalArgumentException("key is required");
+    }
+    insertKey(key, null, tags, null);
+  }
+
+  private void insertKey(
+      KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags, AliasRecord alias) {
     Map<String, String> checkedTags = tags == null ? Map.of() : tags;
     tx.inWriteTransaction(
         "cannot store the key",
@@ -68,7 +81,9 @@ final class KeyRepository {
             p.setString(12, key.service());
             p.executeUpdate();
           }
-          KeyRows.insertVersion(c, firstVersion);
+          if (firstVersion != null) {
+            KeyRows.insertVersion(c, firstVersion);
+          }
           for (Map.Entry<String, String> tag : checkedTags.entrySet()) {
             TagRepository.putTag(c, key.keyId(), tag.getKey(), tag.getValue());
           }

@@ -33,6 +33,14 @@ public interface KeyStore extends AutoCloseable {
   void createKey(KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags);
 
   /**
+   * Stores a new key without key material (an EXTERNAL key awaiting its import) and its tags in one
+   * transaction.
+   *
+   * @throws KeyAlreadyExistsException if the key id is already stored
+   */
+  void createKeyAwaitingMaterial(KeyRecord key, Map<String, String> tags);
+
+  /**
    * Stores a new key, its first version and an alias of its account for it, in one transaction.
    *
    * @throws AliasAlreadyExistsException if the account has that alias already (nothing stored)
@@ -294,6 +302,39 @@ public interface KeyStore extends AutoCloseable {
 
   /** The generations recorded as retired, ascending. */
   List<Integer> retiredDomainKeys();
+
+  // Imported key material of EXTERNAL keys.
+
+  /** The key's imported material record; empty before its first import. */
+  Optional<ImportedMaterial> findImportedMaterial(UUID keyId);
+
+  /**
+   * Stores an import in one transaction, only if the key is in {@code expectedState}: the key's
+   * state becomes {@code newState}, its material record becomes {@code material}, and {@code
+   * versionOrNull} (the material's EKT, when the key has none now) is added.
+   *
+   * @return false (nothing written) if the key does not exist or is no longer in that state
+   * @throws IllegalArgumentException if the version is not the material's
+   */
+  boolean storeImportedMaterial(
+      ImportedMaterial material,
+      String expectedState,
+      String newState,
+      KeyVersionRecord versionOrNull);
+
+  /**
+   * Deletes a key's material in one transaction, only if the key is in {@code expectedState} and,
+   * when {@code expectedValidTo} is not null, its material still expires then: its versions (EKTs)
+   * go, its material record keeps only the version id and check value, its state becomes {@code
+   * newState}.
+   *
+   * @return false (nothing written) when a condition did not hold
+   */
+  boolean deleteImportedMaterial(
+      UUID keyId, String expectedState, String newState, Instant expectedValidTo);
+
+  /** Ids of keys whose imported material expires at or before {@code now}, at most limit. */
+  List<UUID> findKeysWithMaterialExpiring(Instant now, int limit);
 
   /** The key policies and grants in this store's database. */
   AccessStore access();

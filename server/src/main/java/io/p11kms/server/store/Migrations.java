@@ -217,7 +217,25 @@ final class Migrations {
                       + " name VARCHAR(64) NOT NULL PRIMARY KEY,"
                       + " account VARCHAR(12) NOT NULL,"
                       + " principals VARCHAR(8192) NOT NULL,"
-                      + " created_at BIGINT NOT NULL)")));
+                      + " created_at BIGINT NOT NULL)")),
+          new Migration(
+              10,
+              "imported key material: check value, expiry, the version it is",
+              List.of(
+                  // One row per EXTERNAL key once material was first imported; kept while the
+                  // material is deleted (the key is PENDING_IMPORT then, and the key_versions row
+                  // is gone), so that only the same material imports again, as the same version.
+                  // expiration_model is null while the key has no material; valid_to is null
+                  // unless the material expires.
+                  "CREATE TABLE imported_key_material ("
+                      + " key_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES keys (key_id),"
+                      + " version_id VARCHAR(36) NOT NULL,"
+                      + " check_value {BYTES} NOT NULL,"
+                      + " expiration_model VARCHAR(32),"
+                      + " valid_to BIGINT,"
+                      + " imported_at BIGINT NOT NULL)",
+                  "CREATE INDEX imported_key_material_by_valid_to"
+                      + " ON imported_key_material (valid_to)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

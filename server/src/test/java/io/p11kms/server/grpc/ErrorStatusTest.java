@@ -32,6 +32,9 @@ class ErrorStatusTest {
           Map.entry("MalformedPolicyDocumentException", Status.Code.INVALID_ARGUMENT),
           Map.entry("LimitExceededException", Status.Code.RESOURCE_EXHAUSTED),
           Map.entry("AlreadyExistsException", Status.Code.ALREADY_EXISTS),
+          Map.entry("InvalidImportTokenException", Status.Code.INVALID_ARGUMENT),
+          Map.entry("ExpiredImportTokenException", Status.Code.INVALID_ARGUMENT),
+          Map.entry("IncorrectKeyMaterialException", Status.Code.INVALID_ARGUMENT),
           Map.entry("DependencyTimeoutException", Status.Code.UNAVAILABLE),
           Map.entry("KMSInternalException", Status.Code.INTERNAL));
 

@@ -96,6 +96,10 @@ abstract class SchemaTest extends StoreContractPart {
             "domain_key_kind",
             "wrap_mechanism",
             "secret_ekt"));
+    RELEASED.put(
+        "imported_key_material",
+        List.of(
+            "key_id", "version_id", "check_value", "expiration_model", "valid_to", "imported_at"));
   }
 
   @Test
@@ -107,7 +111,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(9);
+    assertThat(Migrations.latestVersion()).isEqualTo(10);
   }
 
   @Test

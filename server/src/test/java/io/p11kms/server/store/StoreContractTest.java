@@ -99,4 +99,12 @@ abstract class StoreContractTest {
       return StoreContractTest.this.newDatabaseUrl();
     }
   }
+
+  @Nested
+  class Imports extends ImportedMaterialStoreTest {
+    @Override
+    protected String newDatabaseUrl() {
+      return StoreContractTest.this.newDatabaseUrl();
+    }
+  }
 }
