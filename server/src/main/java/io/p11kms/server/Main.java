@@ -7,6 +7,7 @@ import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
+import io.p11kms.server.admin.ServiceCommands;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
 import io.p11kms.server.admin.XksCommands;
@@ -45,6 +46,7 @@ import picocli.CommandLine.Option;
       StoreCommands.Export.class,
       StoreCommands.Import.class,
       AccountCommands.class,
+      ServiceCommands.class,
       XksCommands.class,
       AccessKeyCommands.class,
       KmsCli.class,

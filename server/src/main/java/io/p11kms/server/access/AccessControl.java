@@ -16,6 +16,7 @@ import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
+import io.p11kms.server.service.ServiceManagedKeys;
 import io.p11kms.server.store.AccessStore;
 import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
@@ -44,6 +45,8 @@ public final class AccessControl implements AutoCloseable {
   private final Authorizer authorizer;
   private final KeyService keys;
   private final AccountDirectory directory;
+  private final ServiceDirectory services;
+  private final ServiceManagedKeys managedKeys;
   private final AuditLog audit;
 
   /**
@@ -93,6 +96,8 @@ public final class AccessControl implements AutoCloseable {
     this.authorizer = new Authorizer(access, arns, this.admins);
     this.keys = new KeyService(hsm, store, arns, clock);
     this.directory = new AccountDirectory(accounts.defaultAccount(), store);
+    this.services = new ServiceDirectory(store, clock);
+    this.managedKeys = new ServiceManagedKeys(store, keys, clock);
     this.audit = audit;
   }
 
@@ -181,9 +186,48 @@ public final class AccessControl implements AutoCloseable {
     return tls;
   }
 
-  /** A new, empty {@link KeyLookup} for one request of {@code caller}. */
+  /**
+   * A new, empty {@link KeyLookup} for one request of {@code caller}: in the account of the
+   * customer it acts for, if it does.
+   */
   public KeyLookup lookup(Caller caller) {
-    return keys.lookup(caller.account());
+    return keys.lookup(caller.effective().account());
+  }
+
+  /**
+   * Refuses a caller whose account (or whose customer's) does not exist, and a caller that names a
+   * customer without being a registered service's principal (AccessDenied).
+   */
+  void requireCaller(Caller caller) {
+    directory.requireKnown(caller);
+    if (caller.onBehalfOf() != null) {
+      if (services.serviceOf(caller.principal()).isEmpty()) {
+        throw new KmsException(
+            KmsError.ACCESS_DENIED,
+            "principal '"
+                + caller.principal()
+                + "' is not a registered service's: only those may act on behalf of another"
+                + " principal");
+      }
+      directory.requireKnown(caller.onBehalfOf());
+    }
+  }
+
+  /**
+   * A registered service encrypting or making a data key for a customer under its own {@code
+   * alias/aws/<service>}: the customer's account gets that service-managed key now if it has none.
+   */
+  void prepare(Operation op, Caller caller, OperationRequest request) {
+    if (caller.onBehalfOf() == null
+        || (op != Operation.ENCRYPT
+            && op != Operation.GENERATE_DATA_KEY
+            && op != Operation.GENERATE_DATA_KEY_WITHOUT_PLAINTEXT)) {
+      return;
+    }
+    services
+        .serviceOf(caller.principal())
+        .filter(s -> request.keyId().equals(ServiceManagedKeys.aliasOf(s)))
+        .ifPresent(s -> managedKeys.ensure(caller.onBehalfOf().account(), s));
   }
 
   /** A new, empty {@link KeyLookup} for one request in the default account. */
@@ -200,15 +244,20 @@ public final class AccessControl implements AutoCloseable {
   }
 
   /**
-   * Refuses a caller of an account that does not exist (AccessDenied) first. Then each check: a key
-   * of another account than the caller's is NotFound unless its policy lets the caller (or its
-   * account) in, and AccessDenied unless the caller's own account allows using that account's keys
-   * (an administrator's always does); then the key policy (with an XKS request's requestMetadata)
-   * and grants decide.
+   * Each check, for the caller or the customer a service acts for ({@link Caller#effective}): a key
+   * of another account than theirs is NotFound unless its policy lets them (or their account) in,
+   * and AccessDenied unless their own account allows using that account's keys (an administrator's
+   * always does); then the key policy and grants decide, its conditions seeing an XKS request's
+   * requestMetadata, {@code kms:CallerAccount} and, through a service, {@code kms:ViaService}.
    */
   void authorize(
-      Caller caller, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
-    directory.requireKnown(caller);
+      Caller call, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
+    Caller caller = call.effective();
+    Map<String, String> conditions = new java.util.HashMap<>(requestMetadata);
+    conditions.put(KeyPolicy.CALLER_ACCOUNT, caller.account());
+    if (call.onBehalfOf() != null) {
+      services.serviceOf(call.principal()).ifPresent(s -> conditions.put(KeyPolicy.VIA_SERVICE, s));
+    }
     for (int i = 0; i < checks.size(); i++) {
       Check c = checks.get(i);
       Optional<String> policy = lookup.policy(c.keyId());
@@ -234,7 +283,7 @@ public final class AccessControl implements AutoCloseable {
           c.keyId(),
           arn,
           c.context(),
-          requestMetadata,
+          conditions,
           policy);
     }
   }

@@ -55,6 +55,8 @@ public final class AuthorizedCall {
    */
   public void authorize(OperationRequest request, KeyLookup lookup) {
     requestMetadata = request.requestMetadata();
+    control.requireCaller(caller);
+    control.prepare(op, caller, request);
     List<Check> checks = control.checks(op, request, lookup);
     if (!checks.isEmpty()) {
       Check first = checks.get(0);
@@ -77,9 +79,9 @@ public final class AuthorizedCall {
    */
   public void succeeded(UUID createdKey, OperationRequest request) {
     if (createdKey != null) {
-      control.created(caller.principal(), createdKey, request.policy());
+      control.created(caller.effective().principal(), createdKey, request.policy());
       keyArn = control.arn(control.lookup(caller), createdKey);
-      keyAccount = caller.account();
+      keyAccount = caller.effective().account();
     }
     record("SUCCEEDED", "");
   }

@@ -6,13 +6,33 @@ import java.util.Objects;
 /**
  * Who calls: a principal (a client certificate's principal string, an access key's principal) and
  * the account (12 digits) it belongs to. Every front end hands one to {@link AccessControl}; the
- * account decides which keys and aliases the call sees.
+ * account decides which keys and aliases the call sees. A registered service acting for a customer
+ * names the customer ({@link #onBehalfOf}); the service decides whether the caller may.
  *
  * @param principal as key policies and grants name it
  * @param account the principal's account, 12 digits
+ * @param onBehalfOf the customer a service principal acts for; null when it acts for itself
  */
-public record Caller(String principal, String account) {
+public record Caller(String principal, String account, Caller onBehalfOf) {
+  /** A caller acting for itself. */
+  public Caller(String principal, String account) {
+    this(principal, account, null);
+  }
+
+  /** This caller, acting for {@code customer}. */
+  public Caller actingFor(Caller customer) {
+    return new Caller(principal, account, customer);
+  }
+
+  /** The principal and account whose keys the call uses: the customer's, or the caller's own. */
+  public Caller effective() {
+    return onBehalfOf == null ? this : onBehalfOf;
+  }
+
   public Caller {
+    if (onBehalfOf != null && onBehalfOf.onBehalfOf() != null) {
+      throw new IllegalArgumentException("a customer acts for nobody else");
+    }
     Objects.requireNonNull(principal, "principal");
     if (principal.isEmpty()) {
       throw new IllegalArgumentException("principal is required");
@@ -22,6 +42,10 @@ public record Caller(String principal, String account) {
 
   @Override
   public String toString() {
-    return principal + " (account " + account + ")";
+    return principal
+        + " (account "
+        + account
+        + ")"
+        + (onBehalfOf == null ? "" : " on behalf of " + onBehalfOf);
   }
 }

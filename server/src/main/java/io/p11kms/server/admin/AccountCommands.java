@@ -50,21 +50,34 @@ public final class AccountCommands {
     Object run(AccountService accounts);
   }
 
+  /** One command's work on the key store the configuration names. */
+  @FunctionalInterface
+  interface StoreWork {
+    Object run(KeyStore keys, ServerConfig config);
+  }
+
   static int run(String command, Store store, Work work) {
+    return run(
+        "account " + command,
+        store,
+        (keys, config) -> work.run(new AccountService(keys, config.keyArns(), Clock.systemUTC())));
+  }
+
+  /** Runs {@code work} on the store, prints its result as JSON; the exit code. */
+  static int run(String command, Store store, StoreWork work) {
     try {
       ServerConfig config = ServerConfig.load(store.config);
       try (KeyStore keys = KeyStores.open(config.storeSettings())) {
-        Object result = work.run(new AccountService(keys, config.keyArns(), Clock.systemUTC()));
+        Object result = work.run(keys, config);
         System.out.println(JSON.writeValueAsString(result));
         return 0;
       }
     } catch (KmsException e) {
-      System.err.println(
-          "p11kms account " + command + ": " + e.error().awsName() + ": " + e.getMessage());
+      System.err.println("p11kms " + command + ": " + e.error().awsName() + ": " + e.getMessage());
     } catch (ConfigException | KeyStoreException | IllegalArgumentException e) {
-      System.err.println("p11kms account " + command + ": " + e.getMessage());
+      System.err.println("p11kms " + command + ": " + e.getMessage());
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      System.err.println("p11kms account " + command + ": cannot write the result");
+      System.err.println("p11kms " + command + ": cannot write the result");
     }
     return EXIT_FAILED;
   }

@@ -27,8 +27,10 @@ import java.util.Set;
  * {@code ForAnyValue:StringLike} on {@code kms:EncryptionContext:<key>}, {@code
  * kms:EncryptionContextKeys} and, for the external key store proxy API's requests, {@code
  * xks:<field>} of their requestMetadata ({@code xks:awsPrincipalArn}, {@code xks:kmsKeyArn}, ...; a
- * field the request does not carry has no value, so a condition on it does not hold). Anything else
- * (NotAction, NotPrincipal, other operators or keys) is rejected as malformed.
+ * field the request does not carry has no value, so a condition on it does not hold), {@code
+ * kms:ViaService} (the registered service a request came through) and {@code kms:CallerAccount}
+ * (the account of the principal it is for). Anything else (NotAction, NotPrincipal, other operators
+ * or keys) is rejected as malformed.
  */
 public final class KeyPolicy {
   /** The largest policy document, in bytes of UTF-8, as AWS KMS. */
@@ -50,6 +52,12 @@ public final class KeyPolicy {
   private static final String CONTEXT_PREFIX = "kms:EncryptionContext:";
   private static final String CONTEXT_KEYS = "kms:EncryptionContextKeys";
   private static final String XKS_PREFIX = "xks:";
+
+  /** The service a registered service principal called through, when it acts for a customer. */
+  public static final String VIA_SERVICE = "kms:ViaService";
+
+  /** The account of the principal the request is made for (the customer's, through a service). */
+  public static final String CALLER_ACCOUNT = "kms:CallerAccount";
 
   /** The requestMetadata fields of the XKS proxy API a condition may name. */
   public static final Set<String> XKS_METADATA =
@@ -220,6 +228,9 @@ public final class KeyPolicy {
     List<String> actual;
     if (c.key().equals(CONTEXT_KEYS)) {
       actual = List.copyOf(context.keySet());
+    } else if (c.key().equals(VIA_SERVICE) || c.key().equals(CALLER_ACCOUNT)) {
+      String value = requestMetadata.get(c.key());
+      actual = value == null ? List.of() : List.of(value);
     } else if (c.key().startsWith(XKS_PREFIX)) {
       String value = requestMetadata.get(c.key().substring(XKS_PREFIX.length()));
       actual = value == null ? List.of() : List.of(value);
@@ -328,13 +339,22 @@ public final class KeyPolicy {
             name.regionMatches(true, 0, CONTEXT_PREFIX, 0, CONTEXT_PREFIX.length())
                 && name.length() > CONTEXT_PREFIX.length();
         String xksField = xksField(name);
-        if (!contextKey && !name.equalsIgnoreCase(CONTEXT_KEYS) && xksField == null) {
+        String requestKey =
+            name.equalsIgnoreCase(VIA_SERVICE)
+                ? VIA_SERVICE
+                : name.equalsIgnoreCase(CALLER_ACCOUNT) ? CALLER_ACCOUNT : null;
+        if (!contextKey
+            && !name.equalsIgnoreCase(CONTEXT_KEYS)
+            && xksField == null
+            && requestKey == null) {
           throw new MalformedPolicyException("unsupported condition key " + quoted(name));
         }
         String normal =
             contextKey
                 ? CONTEXT_PREFIX + name.substring(CONTEXT_PREFIX.length())
-                : xksField != null ? XKS_PREFIX + xksField : CONTEXT_KEYS;
+                : xksField != null
+                    ? XKS_PREFIX + xksField
+                    : requestKey != null ? requestKey : CONTEXT_KEYS;
         out.add(new Condition(op.getKey(), normal, strings(key.getValue(), name)));
       }
     }

@@ -19,6 +19,7 @@ import io.p11kms.server.access.AuthorizedCall;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.auth.AccountIds;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
@@ -50,7 +51,9 @@ final class AccessInterceptor implements ServerInterceptor {
       call.close(Status.UNIMPLEMENTED, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    Caller caller = control.caller(PrincipalInterceptor.current());
+    Caller caller = caller(headers);
+    String customerAccount = headers.get(ON_BEHALF_OF_ACCOUNT);
+    boolean malformed = customerAccount != null && caller.onBehalfOf() == null;
     AuthorizedCall access = control.start(caller, requestId, op, null);
     Audited<Q, R> audited = new Audited<>(call, op, access);
     // The interceptors and the handler behind this one see the same request id.
@@ -66,6 +69,13 @@ final class AccessInterceptor implements ServerInterceptor {
       public void onMessage(Q message) {
         try {
           audited.request = new ProtoRequest(op, (Message) message);
+          if (malformed) {
+            throw new KmsException(
+                KmsError.VALIDATION,
+                ON_BEHALF_OF_ACCOUNT.name()
+                    + " must be a 12-digit account id, with "
+                    + ON_BEHALF_OF.name());
+          }
           access.authorize(audited.request, lookup);
         } catch (RuntimeException e) {
           rejected = true;
@@ -82,6 +92,31 @@ final class AccessInterceptor implements ServerInterceptor {
         }
       }
     };
+  }
+
+  /**
+   * A registered service acting for a customer names the customer's principal in {@link
+   * #ON_BEHALF_OF} (and, when its name gives none, the account in {@link #ON_BEHALF_OF_ACCOUNT});
+   * whether the caller may is the service's to decide.
+   */
+  static final Metadata.Key<String> ON_BEHALF_OF =
+      Metadata.Key.of("x-p11kms-on-behalf-of", Metadata.ASCII_STRING_MARSHALLER);
+
+  static final Metadata.Key<String> ON_BEHALF_OF_ACCOUNT =
+      Metadata.Key.of("x-p11kms-on-behalf-of-account", Metadata.ASCII_STRING_MARSHALLER);
+
+  private Caller caller(Metadata headers) {
+    Caller caller = control.caller(PrincipalInterceptor.current());
+    String customer = headers.get(ON_BEHALF_OF);
+    if (customer == null || customer.isEmpty()) {
+      return caller;
+    }
+    String account = headers.get(ON_BEHALF_OF_ACCOUNT);
+    if (account == null) {
+      return caller.actingFor(control.caller(customer));
+    }
+    // A malformed account leaves the caller acting for itself; the call is then refused.
+    return AccountIds.isValid(account) ? caller.actingFor(new Caller(customer, account)) : caller;
   }
 
   private static final class Audited<Q, R> extends SimpleForwardingServerCall<Q, R> {

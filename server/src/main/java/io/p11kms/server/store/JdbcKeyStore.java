@@ -25,6 +25,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final KeyInUseRepository keysInUse;
   private final AliasRepository aliases;
   private final AccountRepository accounts;
+  private final ServiceRepository services;
   private final TagRepository tags;
   private final RotationRepository rotations;
   private final DeletionRepository deletions;
@@ -49,6 +50,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.keysInUse = new KeyInUseRepository(tx, cache);
     this.aliases = new AliasRepository(tx);
     this.accounts = new AccountRepository(tx);
+    this.services = new ServiceRepository(tx);
     this.tags = new TagRepository(tx);
     this.rotations = new RotationRepository(tx);
     this.deletions = new DeletionRepository(tx);
@@ -220,6 +222,16 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public boolean setKeyAccounts(String accountId, List<String> keyAccounts) {
     return accounts.setKeyAccounts(accountId, keyAccounts);
+  }
+
+  @Override
+  public void registerService(ServiceRecord service) {
+    services.registerService(service);
+  }
+
+  @Override
+  public List<ServiceRecord> listServices() {
+    return services.listServices();
   }
 
   // Tags.

@@ -175,6 +175,18 @@ public interface KeyStore extends AutoCloseable {
   /** Sets the accounts whose keys {@code accountId}'s principals may use; false: no account. */
   boolean setKeyAccounts(String accountId, List<String> keyAccounts);
 
+  // Registered services.
+
+  /**
+   * Registers a service.
+   *
+   * @throws KeyAlreadyExistsException when its name is taken
+   */
+  void registerService(ServiceRecord service);
+
+  /** Every registered service, by name. */
+  List<ServiceRecord> listServices();
+
   // Tags.
 
   /**
