@@ -11,7 +11,8 @@
 #                    need about 120 MiB of heap; a fixed 64 MiB young generation keeps G1 from
 #                    shrinking it to a few MiB, which paused the server 3 times a second under
 #                    load, see docs/performance.md)
-# Writes DATA_DIR/endpoint (host:port), which ./p11kms reads to find this server.
+# Writes DATA_DIR/endpoint (host:port), which ./p11kms reads to find this server, and
+# DATA_DIR/aws-endpoint, the AWS KMS JSON API's URL.
 # The tests need more (PostgreSQL, OpenSC, gcc): `.ci/run` installs those.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -85,6 +86,9 @@ fi
 host=$(setting listen.host)
 endpoint="${host:-127.0.0.1}:$port"
 echo "$endpoint" >"$data_dir/endpoint"
+# The AWS KMS JSON API's URL, for `aws kms ... --endpoint-url "$(cat data/aws-endpoint)"`.
+aws_port=$(setting aws.listen.port)
+echo "http://${host:-127.0.0.1}:${aws_port:-$((port + 1))}" >"$data_dir/aws-endpoint"
 say "serving $config on $endpoint; in another terminal: ./p11kms kms list-keys"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
