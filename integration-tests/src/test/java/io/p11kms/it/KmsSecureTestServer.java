@@ -14,6 +14,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.Tls;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.Caller;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.awsjson.AwsApi;
@@ -67,7 +68,7 @@ final class KmsSecureTestServer implements AutoCloseable {
   private KeyStore store;
   private AccessLayer access;
   private KmsServer server;
-  private final TestAccessKeys accessKeys = new TestAccessKeys();
+  private final TestAccessKeys accessKeys = new TestAccessKeys("kms");
   private HttpListener awsApi;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
@@ -211,7 +212,7 @@ final class KmsSecureTestServer implements AutoCloseable {
   /** A new access key of {@code principal} (in the default account) with {@code secret}; its id. */
   String addAccessKey(String principal, String secret) {
     String id = "AKIA" + Long.toHexString(System.nanoTime()).toUpperCase(java.util.Locale.ROOT);
-    accessKeys.add(id, secret, principal, KmsTestServer.ARNS.account());
+    accessKeys.add(id, secret, new Caller(principal, KmsTestServer.ARNS.account()));
     return id;
   }
 

@@ -14,26 +14,35 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Access keys whose secrets the test holds, their signing keys derived in this JVM: a stand-in for
- * the server's own access keys where a test needs signed requests for principals of its choosing.
+ * Access keys whose secrets the test holds, for one SigV4 service ({@code kms} or {@code
+ * kms-xks-proxy}), their signing keys derived in this JVM: a stand-in for the server's own access
+ * keys where a test needs signed requests for principals of its choosing, as many active at once as
+ * the test adds (rotation).
  */
 final class TestAccessKeys implements SigningKeys {
   private record Key(String secret, Caller caller) {}
 
+  private final String service;
   private final Map<String, Key> keys = new ConcurrentHashMap<>();
 
-  /**
-   * Adds the access key {@code id} with {@code secret}, for {@code principal} of {@code account}.
-   */
-  TestAccessKeys add(String id, String secret, String principal, String account) {
-    keys.put(id, new Key(secret, new Caller(principal, account)));
+  TestAccessKeys(String service) {
+    this.service = service;
+  }
+
+  /** Adds the access key {@code id} with {@code secret}, for {@code caller}. */
+  TestAccessKeys add(String id, String secret, Caller caller) {
+    keys.put(id, new Key(secret, caller));
     return this;
+  }
+
+  void remove(String id) {
+    keys.remove(id);
   }
 
   @Override
   public Optional<SigningKey> find(String id, String date, String region, String service) {
     Key key = keys.get(id);
-    if (key == null || !service.equals("kms")) {
+    if (key == null || !service.equals(this.service)) {
       return Optional.empty();
     }
     byte[] kDate = hmac(("AWS4" + key.secret()).getBytes(StandardCharsets.UTF_8), date);

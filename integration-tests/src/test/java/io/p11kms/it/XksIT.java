@@ -56,7 +56,7 @@ class XksIT {
 
   private static KmsSecureTestServer server;
   private static KeyManagementServiceBlockingStub admin;
-  private static XksCredentials credentials;
+  private static TestAccessKeys credentials;
   private static XksFrontEnd xks;
   private static XksTestClient client;
   private static XksExposures exposures;
@@ -65,7 +65,7 @@ class XksIT {
   static void start() throws Exception {
     server = KmsSecureTestServer.start();
     admin = server.client(ADMIN);
-    credentials = new XksCredentials();
+    credentials = new TestAccessKeys("kms-xks-proxy");
     Caller caller = server.accessControl().caller(XKS_PRINCIPAL);
     credentials.add(KEY_ID_1, SECRET_1, caller);
     SecurityConfig dev =
