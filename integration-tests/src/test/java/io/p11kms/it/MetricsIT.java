@@ -21,7 +21,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.metrics.Metrics;
-import io.p11kms.server.metrics.MetricsConfig;
+import io.p11kms.server.config.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
 import java.net.InetSocketAddress;
 import java.net.URI;

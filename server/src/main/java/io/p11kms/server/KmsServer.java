@@ -101,8 +101,11 @@ public final class KmsServer {
     checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         GrpcListener.builder(
-            config.listenHost(), config.listenPort(), security, config.hsmSessionPoolSize());
-    Hsm opened = Pkcs11Hsm.open(config.hsmConfig());
+            config.listen().host(),
+            config.listen().port(),
+            security,
+            config.hsm().sessionPoolSize());
+    Hsm opened = Pkcs11Hsm.open(config.hsm().hsmConfig());
     Hsm hsm = metrics == null ? opened : metrics.instrument(opened);
     if (metrics != null) {
       builder.intercept(metrics.interceptor());
@@ -110,7 +113,7 @@ public final class KmsServer {
     KeyStore store;
     AccessLayer access;
     try {
-      store = KeyStores.open(config.storeSettings());
+      store = KeyStores.open(config.store().settings());
       hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
       AuditLog audit =
           AuditLog.open(
@@ -126,13 +129,13 @@ public final class KmsServer {
                   security.tls(),
                   security.admins(),
                   new PrincipalAccounts(
-                      config.keyArns().account(),
+                      config.arns().account(),
                       security.accountsFile() == null
                           ? Map.of()
                           : PrincipalAccounts.readMapping(security.accountsFile())),
                   hsm,
                   store,
-                  config.keyArns(),
+                  config.arns(),
                   Clock.systemUTC(),
                   audit));
     } catch (RuntimeException e) {
@@ -144,14 +147,14 @@ public final class KmsServer {
             builder,
             hsm,
             store,
-            config.keyArns(),
+            config.arns(),
             Clock.systemUTC(),
-            config.hsmHealthInterval(),
+            config.hsm().healthInterval(),
             access);
     if (metrics != null) {
       server.countRotationsIn(metrics);
     }
-    return server.checkDueWorkEvery(config.tasksInterval());
+    return server.checkDueWorkEvery(config.tasks().interval());
   }
 
   /**
@@ -182,8 +185,8 @@ public final class KmsServer {
             + " namespace can use and decrypt every key. Never run it so on a shared host or in"
             + " production; configure mutual TLS instead.",
         SecurityConfig.DEV_MODE,
-        config.listenHost(),
-        config.listenPort(),
+        config.listen().host(),
+        config.listen().port(),
         Principals.LOCAL);
   }
 

@@ -16,10 +16,10 @@ import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.awsjson.DevelopmentCredentials;
 import io.p11kms.server.cli.KmsCli;
+import io.p11kms.server.config.MetricsConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.metrics.Metrics;
-import io.p11kms.server.metrics.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
 import io.p11kms.server.xks.XksConfig;
 import io.p11kms.server.xks.XksFrontEnd;
@@ -119,11 +119,11 @@ public final class Main {
                 + endpoint.port()
                 + "/metrics");
       }
-      XksConfig xksConfig = XksConfig.load(config, serverConfig.listenHost());
+      XksConfig xksConfig = XksConfig.load(config, serverConfig.listen().host());
       if (xksConfig.enabled()) {
         XksFrontEnd xks =
             server.serveXks(
-                xksConfig, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+                xksConfig, security, Math.max(4, 2 * serverConfig.hsm().sessionPoolSize()));
         System.out.println(
             "p11kms XKS proxy API on "
                 + (security.tls() ? "https://" : "http://")
@@ -137,7 +137,8 @@ public final class Main {
         serveAwsApi(server, awsApi, serverConfig, security, config);
       }
       // Tests and scripts wait for this exact line.
-      System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
+      System.out.println(
+          "p11kms listening on " + serverConfig.listen().host() + ":" + server.port());
       System.out.flush();
       server.blockUntilShutdown();
       return 0;
@@ -155,7 +156,7 @@ public final class Main {
       SecurityConfig security,
       Path configFile) {
     AwsJsonFrontEnd listener =
-        server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+        server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsm().sessionPoolSize()));
     String endpoint =
         (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();
     System.out.println("p11kms AWS KMS API on " + endpoint);
@@ -164,7 +165,7 @@ public final class Main {
           configFile.toAbsolutePath().resolveSibling(DevelopmentCredentials.FILE_NAME);
       String id =
           DevelopmentCredentials.ensure(
-              credentials, server.accessKeys(), serverConfig.arnAccount(), Principals.LOCAL);
+              credentials, server.accessKeys(), serverConfig.arns().account(), Principals.LOCAL);
       System.out.println(
           "p11kms AWS access key "
               + id

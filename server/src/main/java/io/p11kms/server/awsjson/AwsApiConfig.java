@@ -1,6 +1,7 @@
 package io.p11kms.server.awsjson;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ListenConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public record AwsApiConfig(
 
   /** Off: gRPC only. */
   public static AwsApiConfig off() {
-    return new AwsApiConfig(false, ServerConfig.DEFAULT_LISTEN_HOST, 0, ClientCertificates.NONE);
+    return new AwsApiConfig(false, ListenConfig.DEFAULT_HOST, 0, ClientCertificates.NONE);
   }
 
   /** Reads the {@code aws.} keys of a properties file, the defaults from {@code server}'s. */
@@ -58,7 +59,7 @@ public record AwsApiConfig(
       throw new ConfigException(
           "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
     }
-    return fromProperties(p, server.listenHost(), server.listenPort());
+    return fromProperties(p, server.listen().host(), server.listen().port());
   }
 
   public static AwsApiConfig fromProperties(Properties p, String grpcHost, int grpcPort) {

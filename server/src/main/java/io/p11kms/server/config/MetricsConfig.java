@@ -1,12 +1,7 @@
-package io.p11kms.server.metrics;
+package io.p11kms.server.config;
 
-import io.p11kms.server.config.ConfigException;
-import java.io.IOException;
-import java.io.Reader;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 import java.util.Set;
@@ -47,14 +42,7 @@ public record MetricsConfig(String host, Integer port) {
 
   /** Reads the {@code metrics.} keys of a properties file. */
   public static MetricsConfig load(Path file) {
-    Properties p = new Properties();
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ConfigException(
-          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
-    }
-    return fromProperties(p);
+    return fromProperties(ConfigProperties.load(file).properties());
   }
 
   public static MetricsConfig fromProperties(Properties p) {
