@@ -301,6 +301,40 @@ public interface Hsm extends AutoCloseable {
     throw new UnsupportedOperationException("this token adapter does not import key material");
   }
 
+  // Multi-Region keys. A backing key goes to another region only wrapped under that region's
+  // transport key, which this token's SO trusted (RegionPeering), and is unwrapped only inside the
+  // destination's token, which wraps it at once under its own domain key.
+
+  /**
+   * This token's transport key for receiving backing keys from other regions: made on first call (a
+   * private token object, never extractable, that can only unwrap into a backing key), the same one
+   * after. Public values only.
+   */
+  default TransportKey regionTransportKey() {
+    throw new UnsupportedOperationException("this token adapter has no multi-Region keys");
+  }
+
+  /**
+   * Wraps the backing key {@code ekt} for {@code region} under the transport key trusted for it
+   * here: unwrapped as a session object, wrapped with RSAES-OAEP, destroyed.
+   *
+   * @throws RegionNotPeeredException when no transport key of {@code region} is trusted here
+   */
+  default RegionWrappedKey wrapForRegion(String region, WrappedKey ekt) {
+    throw new UnsupportedOperationException("this token adapter has no multi-Region keys");
+  }
+
+  /**
+   * Unwraps a backing key sent by another region with this token's transport key and returns it
+   * wrapped under the current domain key.
+   *
+   * @throws RegionNotPeeredException when it was wrapped for another transport key
+   * @throws HsmDecryptionFailedException when the bytes do not unwrap
+   */
+  default WrappedKey receiveFromRegion(RegionWrappedKey sent) {
+    throw new UnsupportedOperationException("this token adapter has no multi-Region keys");
+  }
+
   @Override
   void close();
 }
