@@ -60,14 +60,13 @@ final class RegionTransfers {
   }
 
   /** This token's transport key for other regions: the existing one, or a new one. */
-  TransportKey transportKey(Session session, Pkcs11Hsm.Step step) throws PKCS11Exception {
-    step.name = "find region transport key";
+  TransportKey transportKey(Session session, Step step) throws PKCS11Exception {
+    step.enter(AdapterStep.FIND_REGION_TRANSPORT_KEY);
     Long existing = findTransportKey(session);
     if (existing != null) {
       return publicHalf(session, existing);
     }
-    step.name = "C_GenerateKeyPair";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR));
     PKCS11KeyPair pair =
         session.generateKeyPair(
             new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
@@ -75,7 +74,7 @@ final class RegionTransfers {
                 KeyTemplates.regionTransportPrivateKey(TRANSPORT_LABEL),
                 KeyTemplates.importWrappingPublicKey(TRANSPORT_BITS)));
     try {
-      step.name = "C_GetAttributeValue";
+      step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       return publicHalf(session, pair.getPublicKey());
     } finally {
       backingKeys.destroyQuietly(session, pair.getPublicKey());
@@ -88,14 +87,14 @@ final class RegionTransfers {
    *
    * @throws RegionNotPeeredException when no transport key of {@code region} is trusted here
    */
-  RegionWrappedKey wrapFor(Session session, Pkcs11Hsm.Step step, String region, WrappedKey ekt)
+  RegionWrappedKey wrapFor(Session session, Step step, String region, WrappedKey ekt)
       throws PKCS11Exception {
     if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP
         || ekt.role() != DomainKeyRole.SYMMETRIC) {
       throw new HsmException("only a symmetric backing key can go to another region");
     }
-    step.name = "find region peer key";
-    calls.before("C_FindObjects");
+    step.enter(AdapterStep.FIND_REGION_PEER_KEY);
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] peers =
         session.findObjectsSingle(KeyTemplates.trustedPublicKeyByLabel(peerLabel(region)), 2);
     if (peers.length != 1) {
@@ -109,7 +108,7 @@ final class RegionTransfers {
                   + " trusted transport keys on this token");
     }
     String fingerprint = publicHalf(session, peers[0]).fingerprint();
-    step.name = "find domain key";
+    step.enter(AdapterStep.FIND_DOMAIN_KEY);
     long domainKey = domainKeys.handle(session, ekt.domainKeyGeneration());
     if (domainKeys.backingKeyUse(session, ekt.domainKeyGeneration()) != BackingKeyUse.AES_GCM) {
       throw new HsmException(
@@ -117,8 +116,7 @@ final class RegionTransfers {
               + ekt.domainKeyGeneration()
               + " derives its keys and cannot go to another region; rotate the domain key first");
     }
-    step.name = "C_UnwrapKey";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_UNWRAP_KEY));
     long hbk =
         session.unwrapKey(
             new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
@@ -126,12 +124,11 @@ final class RegionTransfers {
             ekt.ekt(),
             KeyTemplates.rewrappableBackingKey(BackingKeyUse.AES_GCM));
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] wrapped = DomainJoin.wrapWithSha256(session, peers[0], hbk);
       DigestAlgorithm hash = DigestAlgorithm.SHA_256;
       if (wrapped == null) {
-        calls.before(step.name);
+        calls.before(Pkcs11Function.C_WRAP_KEY);
         wrapped = session.wrapKey(DomainJoin.oaep("SHA-1"), peers[0], hbk);
         hash = DigestAlgorithm.SHA_1;
       }
@@ -148,9 +145,8 @@ final class RegionTransfers {
    * @throws HsmException when it was wrapped for another transport key, or this token has none
    * @throws HsmDecryptionFailedException when the bytes do not unwrap
    */
-  WrappedKey receive(Session session, Pkcs11Hsm.Step step, RegionWrappedKey sent)
-      throws PKCS11Exception {
-    step.name = "find region transport key";
+  WrappedKey receive(Session session, Step step, RegionWrappedKey sent) throws PKCS11Exception {
+    step.enter(AdapterStep.FIND_REGION_TRANSPORT_KEY);
     Long transport = findTransportKey(session);
     if (transport == null) {
       throw new RegionNotPeeredException("this token has no region transport key");
@@ -167,7 +163,7 @@ final class RegionTransfers {
   }
 
   private Long findTransportKey(Session session) throws PKCS11Exception {
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
         session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(TRANSPORT_LABEL), 2);
     if (found.length > 1) {
