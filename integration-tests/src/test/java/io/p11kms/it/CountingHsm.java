@@ -10,9 +10,11 @@ import io.p11kms.hsm.ImportWrappingKey;
 import io.p11kms.hsm.KeyPairType;
 import io.p11kms.hsm.PrivateKeyUsage;
 import io.p11kms.hsm.SignatureScheme;
+import io.p11kms.hsm.TokenIdentity;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.WrappedKeyPair;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -191,8 +193,32 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public boolean verify(String label, byte[] data, byte[] mac) {
+    calls.incrementAndGet();
+    return token.verify(label, data, mac);
+  }
+
+  @Override
+  public List<byte[]> readPrivateData(String label) {
+    calls.incrementAndGet();
+    return token.readPrivateData(label);
+  }
+
+  @Override
+  public void replacePrivateData(String label, byte[] value) {
+    calls.incrementAndGet();
+    token.replacePrivateData(label, value);
+  }
+
+  @Override
   public boolean isHealthy() {
     return token.isHealthy();
+  }
+
+  /** Read when the token was opened: not a token call. */
+  @Override
+  public TokenIdentity identity() {
+    return token.identity();
   }
 
   @Override
