@@ -79,7 +79,7 @@ public final class Bench {
     System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
     System.out.println("  " + Results.header());
     List<Point> direct =
-        DirectLoop.run(serverConfig.hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+        DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
     results.addAll(direct);
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());

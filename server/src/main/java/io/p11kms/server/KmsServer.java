@@ -85,31 +85,23 @@ public final class KmsServer {
   /**
    * Opens the token and the store that {@code config} names and listens on its address: with mutual
    * TLS when {@code security} names the files (any listen address), else, in development mode only,
-   * the loopback-only plaintext listener; with key policies, grants and the audit log.
+   * the loopback-only plaintext listener; with key policies, grants and the audit log. Every gRPC
+   * call (request count, latency, one log line with a request id) and every token call is measured
+   * in {@code metrics}.
    *
    * @throws ConfigException with neither TLS files nor development mode, before the token is opened
    */
-  public static KmsServer open(ServerConfig config, SecurityConfig security) {
-    return open(config, security, null);
-  }
-
-  /**
-   * As {@link #open(ServerConfig, SecurityConfig)}; when {@code metrics} is not null, every gRPC
-   * call (request count, latency, one log line with a request id) and every token call is measured.
-   */
   public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
+    Objects.requireNonNull(metrics, "metrics");
     checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         GrpcListener.builder(
             config.listen().host(),
             config.listen().port(),
             security,
-            config.hsm().sessionPoolSize());
-    Hsm opened = Pkcs11Hsm.open(config.hsm().hsmConfig());
-    Hsm hsm = metrics == null ? opened : metrics.instrument(opened);
-    if (metrics != null) {
-      builder.intercept(metrics.interceptor());
-    }
+            config.hsm().handlerThreads());
+    Hsm hsm = metrics.instrument(Pkcs11Hsm.open(config.hsm().hsmConfig()));
+    builder.intercept(metrics.interceptor());
     KeyStore store;
     AccessLayer access;
     try {
@@ -151,9 +143,7 @@ public final class KmsServer {
             Clock.systemUTC(),
             config.hsm().healthInterval(),
             access);
-    if (metrics != null) {
-      server.countRotationsIn(metrics);
-    }
+    server.countRotationsIn(metrics);
     return server.checkDueWorkEvery(config.tasks().interval());
   }
 

@@ -90,15 +90,14 @@ public final class Main {
 
     @Override
     public Integer call() throws InterruptedException {
-      ServerConfig serverConfig = ServerConfig.load(config);
+      ServeConfig serve = ServeConfig.load(config, dev);
+      ServerConfig serverConfig = serve.server();
+      SecurityConfig security = serve.security();
       log.info("configuration: {}", serverConfig.toRedactedString());
-      SecurityConfig loaded = SecurityConfig.load(config);
-      SecurityConfig security = dev ? loaded.withDevMode() : loaded;
       log.info("security: {}", security.toRedactedString());
-      MetricsConfig metricsConfig = MetricsConfig.load(config);
       Metrics metrics = new Metrics();
-      AwsApiConfig awsApi = AwsApiConfig.load(config, serverConfig);
       KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
+      MetricsConfig metricsConfig = serve.metrics();
       MetricsEndpoint endpoint =
           metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
       Runtime.getRuntime()
@@ -119,11 +118,9 @@ public final class Main {
                 + endpoint.port()
                 + "/metrics");
       }
-      XksConfig xksConfig = XksConfig.load(config, serverConfig.listen().host());
+      XksConfig xksConfig = serve.xks();
       if (xksConfig.enabled()) {
-        XksFrontEnd xks =
-            server.serveXks(
-                xksConfig, security, Math.max(4, 2 * serverConfig.hsm().sessionPoolSize()));
+        XksFrontEnd xks = server.serveXks(xksConfig, security, serverConfig.hsm().handlerThreads());
         System.out.println(
             "p11kms XKS proxy API on "
                 + (security.tls() ? "https://" : "http://")
@@ -132,9 +129,9 @@ public final class Main {
                 + xks.port()
                 + xks.basePath());
       }
-      server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
-      if (awsApi.enabled()) {
-        serveAwsApi(server, awsApi, serverConfig, security, config);
+      server.scheduleDomainKeyRotation(config, serve.domainKeyRotation());
+      if (serve.awsApi().enabled()) {
+        serveAwsApi(server, serve.awsApi(), serverConfig, security, config);
       }
       // Tests and scripts wait for this exact line.
       System.out.println(
@@ -156,7 +153,7 @@ public final class Main {
       SecurityConfig security,
       Path configFile) {
     AwsJsonFrontEnd listener =
-        server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsm().sessionPoolSize()));
+        server.serveAwsApi(awsApi, security, serverConfig.hsm().handlerThreads());
     String endpoint =
         (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();
     System.out.println("p11kms AWS KMS API on " + endpoint);

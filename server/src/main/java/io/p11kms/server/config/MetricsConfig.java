@@ -2,7 +2,6 @@ package io.p11kms.server.config;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.util.Properties;
 import java.util.Set;
 
@@ -38,11 +37,6 @@ public record MetricsConfig(String host, Integer port) {
   /** Whether the endpoint is configured. */
   public boolean enabled() {
     return port != null;
-  }
-
-  /** Reads the {@code metrics.} keys of a properties file. */
-  public static MetricsConfig load(Path file) {
-    return fromProperties(ConfigProperties.load(file).properties());
   }
 
   public static MetricsConfig fromProperties(Properties p) {

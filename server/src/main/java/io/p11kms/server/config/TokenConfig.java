@@ -184,6 +184,15 @@ public record TokenConfig(
         allowUnenforcedCustody);
   }
 
+  /**
+   * Requests a front end handles at once: twice the token's session pool, at least 4. More threads
+   * would only pile up on the session pool and cost more in switching than they add; further calls
+   * wait in the front end's queue instead.
+   */
+  public int handlerThreads() {
+    return Math.max(4, 2 * sessionPoolSize);
+  }
+
   /** Where the PIN comes from; nothing is read here. */
   public PinSource pinSource() {
     return pinFile != null ? PinSource.fromFile(pinFile) : PinSource.fromEnvironment(pinEnv);
