@@ -7,7 +7,9 @@ enum AdapterStep implements TokenStep {
   FIND_HMAC_DOMAIN_KEY("find HMAC domain key"),
   FIND_IMPORT_WRAPPING_KEY("find import wrapping key"),
   CHECK_DERIVATION("derivation"),
-  PROBE_OAEP("probe OAEP");
+  PROBE_OAEP("probe OAEP"),
+  FIND_REGION_TRANSPORT_KEY("find region transport key"),
+  FIND_REGION_PEER_KEY("find region peer key");
 
   private final String label;
 

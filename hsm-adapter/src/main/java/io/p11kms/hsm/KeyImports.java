@@ -140,6 +140,24 @@ final class KeyImports {
     requireMechanisms(algorithm);
     step.enter(AdapterStep.FIND_IMPORT_WRAPPING_KEY);
     long wrappingKey = find(session, id);
+    return land(session, step, wrappingKey, algorithm, encrypted);
+  }
+
+  /**
+   * Unwraps {@code encrypted} with the RSA private key {@code wrappingKey} (whose UNWRAP_TEMPLATE
+   * makes it a backing key) inside the token and returns it wrapped under the current domain key;
+   * the unwrapped key is destroyed. What an import and a replica from another region share.
+   *
+   * @throws HsmDecryptionFailedException when {@code encrypted} does not unwrap under the key
+   * @throws ImportedMaterialLengthException when it unwraps to material that is not 256 bits
+   */
+  WrappedKey land(
+      Session session,
+      Step step,
+      long wrappingKey,
+      ImportWrappingAlgorithm algorithm,
+      byte[] encrypted)
+      throws PKCS11Exception {
     step.enter(AdapterStep.FIND_DOMAIN_KEY);
     int current = requireAesGcmGeneration(session);
     long domainKey = domainKeys.handle(session, current);

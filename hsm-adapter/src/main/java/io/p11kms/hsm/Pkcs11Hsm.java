@@ -47,6 +47,7 @@ public final class Pkcs11Hsm implements Hsm {
   private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
   private final KeyImports imports;
+  private final RegionTransfers regions;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
@@ -75,6 +76,7 @@ public final class Pkcs11Hsm implements Hsm {
         new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
     this.imports =
         new KeyImports(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
+    this.regions = new RegionTransfers(calls, domainKeys, backingKeys, imports);
   }
 
   /**
@@ -792,6 +794,27 @@ public final class Pkcs11Hsm implements Hsm {
     return asym(
         "destroy expired import wrapping keys",
         (session, step) -> imports.destroyExpired(session, now));
+  }
+
+  @Override
+  public TransportKey regionTransportKey() {
+    return asym(
+        "region transport key",
+        RSA_GENERATION_DEADLINE_FACTOR,
+        (session, step) -> regions.transportKey(session, step));
+  }
+
+  @Override
+  public RegionWrappedKey wrapForRegion(String region, WrappedKey ekt) {
+    RegionTransfers.requireRegion(region);
+    AsymmetricChecks.require(ekt != null, "a backing key is required");
+    return asym("wrap for region", (session, step) -> regions.wrapFor(session, step, region, ekt));
+  }
+
+  @Override
+  public WrappedKey receiveFromRegion(RegionWrappedKey sent) {
+    AsymmetricChecks.require(sent != null, "a region-wrapped key is required");
+    return asym("receive from region", (session, step) -> regions.receive(session, step, sent));
   }
 
   /** A token call of {@link PrivateKeys}, told the step it is in. */

@@ -9,8 +9,10 @@ import io.p11kms.hsm.ImportWrappingAlgorithm;
 import io.p11kms.hsm.ImportWrappingKey;
 import io.p11kms.hsm.KeyPairType;
 import io.p11kms.hsm.PrivateKeyUsage;
+import io.p11kms.hsm.RegionWrappedKey;
 import io.p11kms.hsm.SignatureScheme;
 import io.p11kms.hsm.TokenIdentity;
+import io.p11kms.hsm.TransportKey;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.WrappedKeyPair;
 import java.time.Instant;
@@ -208,6 +210,24 @@ final class CountingHsm implements Hsm {
   public void replacePrivateData(String label, byte[] value) {
     calls.incrementAndGet();
     token.replacePrivateData(label, value);
+  }
+
+  @Override
+  public TransportKey regionTransportKey() {
+    calls.incrementAndGet();
+    return token.regionTransportKey();
+  }
+
+  @Override
+  public RegionWrappedKey wrapForRegion(String region, WrappedKey ekt) {
+    calls.incrementAndGet();
+    return token.wrapForRegion(region, ekt);
+  }
+
+  @Override
+  public WrappedKey receiveFromRegion(RegionWrappedKey sent) {
+    calls.incrementAndGet();
+    return token.receiveFromRegion(sent);
   }
 
   @Override
