@@ -211,7 +211,7 @@ public final class Main {
           throw new CommandLine.ParameterException(
               new CommandLine(this), "--config takes no --module, --token-label or --so-pin-file");
         }
-        io.p11kms.hsm.HsmConfig hsm = ServerConfig.load(config).hsmConfig();
+        io.p11kms.hsm.HsmConfig hsm = ServerConfig.load(config).hsm().hsmConfig();
         created = UserDomainKeyCeremony.run(hsm, generation);
         label = hsm.tokenLabel();
       } else {
