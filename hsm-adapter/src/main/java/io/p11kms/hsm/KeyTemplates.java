@@ -316,14 +316,11 @@ final class KeyTemplates {
   }
 
   static AttributeVector trustedAsymDomainKeyByLabel(int generation) {
-    return asymDomainKeyByLabel(generation).trusted(true);
+    return trustedDomainKeyByLabel(DomainKeyRole.ASYMMETRIC, generation);
   }
 
   static AttributeVector asymDomainKeyByLabel(int generation) {
-    return new AttributeVector()
-        .class_(PKCS11Constants.CKO_SECRET_KEY)
-        .token(true)
-        .label(asymDomainKeyLabel(generation));
+    return domainKeyByLabel(DomainKeyRole.ASYMMETRIC, generation);
   }
 
   /** Finds secret keys that are token objects (domain keys are among them). */
@@ -341,13 +338,10 @@ final class KeyTemplates {
   }
 
   static AttributeVector trustedDomainKeyByLabel(int generation) {
-    return domainKeyByLabel(generation).trusted(true);
+    return trustedDomainKeyByLabel(DomainKeyRole.SYMMETRIC, generation);
   }
 
   static AttributeVector domainKeyByLabel(int generation) {
-    return new AttributeVector()
-        .class_(PKCS11Constants.CKO_SECRET_KEY)
-        .token(true)
-        .label(domainKeyLabel(generation));
+    return domainKeyByLabel(DomainKeyRole.SYMMETRIC, generation);
   }
 }
