@@ -144,6 +144,7 @@ public final class KmsServer {
             config.hsm().healthInterval(),
             access);
     server.countRotationsIn(metrics);
+    metrics.countRefusalsNotAudited(access.control().refusalAuditLimit());
     return server.checkDueWorkEvery(config.tasks().interval());
   }
 
