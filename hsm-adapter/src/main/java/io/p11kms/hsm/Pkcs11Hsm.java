@@ -73,9 +73,21 @@ public final class Pkcs11Hsm implements Hsm {
       }
     }
     this.privateKeys =
-        new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
+        new PrivateKeys(
+            calls,
+            domainKeys,
+            backingKeys,
+            this::currentGeneration,
+            mechanisms,
+            capabilities.paddedKeyWrap());
     this.imports =
-        new KeyImports(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
+        new KeyImports(
+            calls,
+            domainKeys,
+            backingKeys,
+            this::currentGeneration,
+            mechanisms,
+            capabilities.paddedKeyWrap());
     this.regions = new RegionTransfers(calls, domainKeys, backingKeys, imports);
   }
 

@@ -26,13 +26,15 @@ import org.xipki.pkcs11.wrapper.Token;
  * @param wrapWithTrustedEnforced a WRAP_WITH_TRUSTED key does not wrap under an untrusted key
  * @param keepsKeyTemplates the token keeps CKA_UNWRAP_TEMPLATE on a key (and so can enforce it)
  * @param marksGeneratedKeysLocal a key made by C_GenerateKey has CKA_LOCAL true
+ * @param paddedKeyWrap how private and HMAC keys are wrapped here, and which EKT formats unwrap
  */
 public record TokenCapabilities(
     GcmEncryption gcmEncryption,
     boolean trustedOnlyBySecurityOfficer,
     boolean wrapWithTrustedEnforced,
     boolean keepsKeyTemplates,
-    boolean marksGeneratedKeysLocal) {
+    boolean marksGeneratedKeysLocal,
+    PaddedKeyWrap paddedKeyWrap) {
 
   private static final byte[] PROBE_PLAINTEXT = new byte[16];
   private static final byte[] PROBE_IV = new byte[12];
@@ -71,6 +73,7 @@ public record TokenCapabilities(
     boolean wrapWithTrusted;
     boolean templates;
     boolean local = false;
+    PaddedKeyWrap padded;
     String singlePart;
     String message = "not tried";
     Session session = token.openSession(false);
@@ -112,10 +115,16 @@ public record TokenCapabilities(
       trusted = !userCanSetTrusted(session);
       wrapWithTrusted = !wrapsUnderUntrustedKey(session);
       templates = keepsUnwrapTemplate(session);
+      padded =
+          PaddedKeyWrap.probe(
+              session,
+              java.util.stream.LongStream.of(token.getMechanismList())
+                  .boxed()
+                  .collect(java.util.stream.Collectors.toSet()));
     } finally {
       SecurityOfficer.closeQuietly(session);
     }
-    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates, local);
+    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates, local, padded);
   }
 
   /** Null when {@code way} encrypts and the single-part decrypt gives the plaintext back. */
