@@ -3,6 +3,8 @@ package io.p11kms.hsm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
@@ -36,6 +38,7 @@ public record TokenCapabilities(
     boolean marksGeneratedKeysLocal,
     PaddedKeyWrap paddedKeyWrap) {
 
+  private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
   private static final byte[] PROBE_PLAINTEXT = new byte[16];
   private static final byte[] PROBE_IV = new byte[12];
   private static final byte[] PROBE_AAD = {1};
@@ -58,6 +61,32 @@ public record TokenCapabilities(
       gaps.add("CKA_UNWRAP_TEMPLATE is not kept");
     }
     return gaps;
+  }
+
+  /**
+   * Refuses a token without custody unless {@code config} allows it (for development and tests
+   * only), with a warning then.
+   *
+   * @throws HsmException naming what the token fails to enforce
+   */
+  void requireCustody(HsmConfig config) {
+    if (custodyEnforced()) {
+      return;
+    }
+    if (!config.allowUnenforcedCustody()) {
+      throw new HsmException(
+          "token "
+              + config.tokenLabel()
+              + " does not enforce key custody ("
+              + String.join("; ", custodyGaps())
+              + "): anyone with the user PIN can take key material out. Refused; allow it"
+              + " for development and tests only");
+    }
+    LOG.warn(
+        "token {} does not enforce key custody ({}): allowed by configuration, for development"
+            + " and tests only",
+        config.tokenLabel(),
+        String.join("; ", custodyGaps()));
   }
 
   /**

@@ -350,6 +350,19 @@ final class TokenConnection implements AutoCloseable {
     return session;
   }
 
+  /**
+   * @throws HsmUnavailableException once the connection is closed
+   */
+  void checkOpen() {
+    if (closed.get()) {
+      throw new HsmUnavailableException("the HSM adapter is closed");
+    }
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
   /** Runs {@code work} while no call is in flight (test faults only). */
   void exclusive(ExclusiveWork work) throws Exception {
     lock.writeLock().lock();
