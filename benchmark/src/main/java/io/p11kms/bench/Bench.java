@@ -103,7 +103,7 @@ public final class Bench {
           frontEnds.awsJson(
               AwsJsonCalls.on(
                   server.awsPort(),
-                  serverConfig.keyArns().region(),
+                  serverConfig.arns().region(),
                   options.dataDir().resolve(DevelopmentCredentials.FILE_NAME)),
               calls,
               PLAINTEXT_BYTES);
