@@ -34,6 +34,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final Leases leases;
   private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
+  private final MultiRegionKeys multiRegionKeys;
   private final AccessKeys accessKeys;
 
   JdbcKeyStore(SqlDialect dialect) {
@@ -59,6 +60,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.leases = new LeaseRepository(tx);
     this.imported = new ImportedMaterialRepository(tx);
     this.xksKeys = new XksKeyRepository(tx);
+    this.multiRegionKeys = new MultiRegionKeyRepository(tx);
     this.accessKeys = new AccessKeyRepository(tx);
   }
 
@@ -90,6 +92,11 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public XksKeys xksKeys() {
     return xksKeys;
+  }
+
+  @Override
+  public MultiRegionKeys multiRegionKeys() {
+    return multiRegionKeys;
   }
 
   @Override
