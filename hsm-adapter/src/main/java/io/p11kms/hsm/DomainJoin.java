@@ -82,8 +82,8 @@ public final class DomainJoin {
               session.generateKeyPair(
                   new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
                   new KeyPairTemplate(
-                      KeyTemplates.transportPrivateKey(TRANSPORT_LABEL),
-                      KeyTemplates.transportPublicKey(TRANSPORT_LABEL, TRANSPORT_BITS)));
+                      WrappingKeyTemplates.transportPrivateKey(TRANSPORT_LABEL),
+                      WrappingKeyTemplates.transportPublicKey(TRANSPORT_LABEL, TRANSPORT_BITS)));
           try {
             AttributeVector values =
                 session.getAttrValues(

@@ -80,7 +80,8 @@ final class JoinExport {
           }
           long imported =
               session.createObject(
-                  KeyTemplates.importedTransportKey(DomainJoin.IMPORTED_LABEL, transportKey));
+                  WrappingKeyTemplates.importedTransportKey(
+                      DomainJoin.IMPORTED_LABEL, transportKey));
           try {
             String hash = null;
             List<DomainKeyBundle.Entry> entries = new ArrayList<>();
