@@ -171,7 +171,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
           for (KeyListing.Entry entry : listing.keys()) {
             builder.addKeys(
                 KeyListEntry.newBuilder()
-                    .setKeyId(entry.keyId().toString())
+                    .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.keyId()))
                     .setKeyArn(entry.arn()));
           }
           return builder.build();
