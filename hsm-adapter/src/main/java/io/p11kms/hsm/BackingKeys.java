@@ -169,7 +169,7 @@ final class BackingKeys {
     if (key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
       throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());
     }
-    calls.before("C_UnwrapKey");
+    calls.before(Pkcs11Function.C_UNWRAP_KEY);
     return session.unwrapKey(
         new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
         domainKey,
@@ -179,7 +179,7 @@ final class BackingKeys {
 
   void destroyQuietly(Session session, long handle) {
     try {
-      calls.before("C_DestroyObject");
+      calls.before(Pkcs11Function.C_DESTROY_OBJECT);
       session.destroyObject(handle);
     } catch (PKCS11Exception e) {
       if (Pkcs11Errors.recoveryFor(e.getErrorCode()) == Pkcs11Errors.Recovery.NONE) {

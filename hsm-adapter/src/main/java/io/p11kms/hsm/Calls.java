@@ -20,16 +20,9 @@ final class Calls {
    *
    * @throws PKCS11Exception with the code the interceptor chose, as the token would
    */
-  void before(String function) throws PKCS11Exception {
-    switch (function) {
-      case "C_DeriveKey", "C_UnwrapKey", "C_GenerateKey", "C_CreateObject", "C_CopyObject" ->
-          objectsMade.increment();
-      case "C_GenerateKeyPair" -> objectsMade.add(2);
-      default -> {
-        // Makes no object.
-      }
-    }
-    long code = interceptor.beforeCall(function);
+  void before(Pkcs11Function function) throws PKCS11Exception {
+    objectsMade.add(function.objectsMade());
+    long code = interceptor.beforeCall(function.pkcs11Name());
     if (code != 0L) {
       throw new PKCS11Exception(code);
     }

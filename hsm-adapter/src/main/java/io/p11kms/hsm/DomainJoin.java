@@ -511,8 +511,7 @@ public final class DomainJoin {
    * Wraps with OAEP SHA-256, or returns null if the token cannot (SoftHSM2 2.6.1 answers
    * CKR_ARGUMENTS_BAD); the caller then uses SHA-1.
    */
-  private static byte[] wrapWithSha256(Session session, long wrappingKey, long key)
-      throws PKCS11Exception {
+  static byte[] wrapWithSha256(Session session, long wrappingKey, long key) throws PKCS11Exception {
     try {
       return session.wrapKey(oaep("SHA-256"), wrappingKey, key);
     } catch (PKCS11Exception e) {
@@ -526,7 +525,7 @@ public final class DomainJoin {
     }
   }
 
-  private static Mechanism oaep(String hash) {
+  static Mechanism oaep(String hash) {
     if ("SHA-256".equals(hash)) {
       return new Mechanism(
           PKCS11Constants.CKM_RSA_PKCS_OAEP,

@@ -40,10 +40,10 @@ final class DomainKeys {
    * generation.
    */
   void scan(Session session) throws PKCS11Exception {
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] objects = session.findAllObjectsSingle(KeyTemplates.trustedTokenSecretKeys());
     for (long object : objects) {
-      calls.before("C_GetAttributeValue");
+      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       String label = session.getStringAttrValue(object, PKCS11Constants.CKA_LABEL);
       for (DomainKeyRole role : DomainKeyRole.values()) {
         int generation = role.generationOf(label);
@@ -91,7 +91,7 @@ final class DomainKeys {
       return cached;
     }
     String label = role.label(generation);
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
         session.findObjectsSingle(KeyTemplates.trustedDomainKeyByLabel(role, generation), 2);
     if (found.length == 0) {
@@ -122,7 +122,7 @@ final class DomainKeys {
       return known;
     }
     long domainKey = handle(session, generation);
-    calls.before("C_GetAttributeValue");
+    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
     AttributeVector template =
         session.getAttrValues(domainKey, PKCS11Constants.CKA_UNWRAP_TEMPLATE).unwrapTemplate();
     BackingKeyUse use =

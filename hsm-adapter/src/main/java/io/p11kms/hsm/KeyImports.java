@@ -91,21 +91,16 @@ final class KeyImports {
    * @throws ImportUnsupportedException when the token cannot unwrap {@code algorithm} inside itself
    */
   ImportWrappingKey create(
-      Session session,
-      Pkcs11Hsm.Step step,
-      ImportWrappingAlgorithm algorithm,
-      int bits,
-      Instant expiresAt)
+      Session session, Step step, ImportWrappingAlgorithm algorithm, int bits, Instant expiresAt)
       throws PKCS11Exception {
     requireMechanisms(algorithm);
     if (Boolean.FALSE.equals(oaepUnwraps.get(algorithm.oaepHash()))) {
       throw refused(algorithm);
     }
-    step.name = "find domain key";
+    step.enter(AdapterStep.FIND_DOMAIN_KEY);
     requireAesGcmGeneration(session);
     String id = expiresAt.getEpochSecond() + "/" + UUID.randomUUID();
-    step.name = "C_GenerateKeyPair";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR));
     PKCS11KeyPair pair =
         session.generateKeyPair(
             new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
@@ -114,9 +109,9 @@ final class KeyImports {
                 KeyTemplates.importWrappingPublicKey(bits)));
     boolean kept = false;
     try {
-      step.name = "C_GetAttributeValue";
+      step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] spki = subjectPublicKeyInfo(session, pair.getPublicKey());
-      step.name = "probe OAEP";
+      step.enter(AdapterStep.PROBE_OAEP);
       if (!unwrapsWith(session, pair.getPrivateKey(), algorithm, bits)) {
         throw refused(algorithm);
       }
@@ -140,23 +135,36 @@ final class KeyImports {
    * @throws ImportedMaterialLengthException when it unwraps to material that is not 256 bits
    */
   WrappedKey importBackingKey(
+      Session session, Step step, String id, ImportWrappingAlgorithm algorithm, byte[] encrypted)
+      throws PKCS11Exception {
+    requireMechanisms(algorithm);
+    step.enter(AdapterStep.FIND_IMPORT_WRAPPING_KEY);
+    long wrappingKey = find(session, id);
+    return land(session, step, wrappingKey, algorithm, encrypted);
+  }
+
+  /**
+   * Unwraps {@code encrypted} with the RSA private key {@code wrappingKey} (whose UNWRAP_TEMPLATE
+   * makes it a backing key) inside the token and returns it wrapped under the current domain key;
+   * the unwrapped key is destroyed. What an import and a replica from another region share.
+   *
+   * @throws HsmDecryptionFailedException when {@code encrypted} does not unwrap under the key
+   * @throws ImportedMaterialLengthException when it unwraps to material that is not 256 bits
+   */
+  WrappedKey land(
       Session session,
-      Pkcs11Hsm.Step step,
-      String id,
+      Step step,
+      long wrappingKey,
       ImportWrappingAlgorithm algorithm,
       byte[] encrypted)
       throws PKCS11Exception {
-    requireMechanisms(algorithm);
-    step.name = "find import wrapping key";
-    long wrappingKey = find(session, id);
-    step.name = "find domain key";
+    step.enter(AdapterStep.FIND_DOMAIN_KEY);
     int current = requireAesGcmGeneration(session);
     long domainKey = domainKeys.handle(session, current);
-    step.name = "C_UnwrapKey";
+    step.enter(Pkcs11Function.C_UNWRAP_KEY);
     long material = unwrapMaterial(session, wrappingKey, algorithm, encrypted);
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt =
           session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, material);
       // RFC 3394 adds 8 bytes: the EKT tells the material's length, which the token does not
@@ -179,11 +187,11 @@ final class KeyImports {
     if (!m.matches()) {
       return false;
     }
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
         session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 8);
     for (long handle : found) {
-      calls.before("C_DestroyObject");
+      calls.before(Pkcs11Function.C_DESTROY_OBJECT);
       session.destroyObject(handle);
     }
     return found.length > 0;
@@ -191,17 +199,17 @@ final class KeyImports {
 
   /** Destroys every wrapping key whose expiry has come by {@code now}; returns how many. */
   int destroyExpired(Session session, Instant now) throws PKCS11Exception {
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     int destroyed = 0;
     for (long handle : session.findAllObjectsSingle(KeyTemplates.tokenPrivateKeys())) {
-      calls.before("C_GetAttributeValue");
+      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
       if (label == null || !label.startsWith(LABEL_PREFIX)) {
         continue;
       }
       Matcher m = ID.matcher(label.substring(LABEL_PREFIX.length()));
       if (m.matches() && !Instant.ofEpochSecond(Long.parseLong(m.group(1))).isAfter(now)) {
-        calls.before("C_DestroyObject");
+        calls.before(Pkcs11Function.C_DESTROY_OBJECT);
         session.destroyObject(handle);
         destroyed++;
       }
@@ -213,7 +221,7 @@ final class KeyImports {
     if (id == null || !ID.matcher(id).matches()) {
       throw new ImportWrappingKeyNotFoundException("not an import wrapping key id");
     }
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
         session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 2);
     if (found.length != 1) {
@@ -261,7 +269,7 @@ final class KeyImports {
   private long unwrapOrFail(
       Session session, Mechanism mechanism, long key, byte[] wrapped, AttributeVector template)
       throws PKCS11Exception {
-    calls.before("C_UnwrapKey");
+    calls.before(Pkcs11Function.C_UNWRAP_KEY);
     try {
       return session.unwrapKey(mechanism, key, wrapped, template);
     } catch (PKCS11Exception e) {
@@ -290,7 +298,7 @@ final class KeyImports {
             ? KeyTemplates.ephemeralImportKey()
             : KeyTemplates.rewrappableBackingKey(BackingKeyUse.AES_GCM);
     boolean unwraps;
-    calls.before("C_UnwrapKey");
+    calls.before(Pkcs11Function.C_UNWRAP_KEY);
     try {
       long unexpected = session.unwrapKey(oaep(hash), privateKey, new byte[bits / 8], template);
       backingKeys.destroyQuietly(session, unexpected);
@@ -332,7 +340,7 @@ final class KeyImports {
   }
 
   private int modulusBytes(Session session, long privateKey) throws PKCS11Exception {
-    calls.before("C_GetAttributeValue");
+    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
     BigInteger modulus = session.getAttrValues(privateKey, PKCS11Constants.CKA_MODULUS).modulus();
     if (modulus == null) {
       throw new HsmException("the token returned no modulus for the import wrapping key");
@@ -341,7 +349,7 @@ final class KeyImports {
   }
 
   private byte[] subjectPublicKeyInfo(Session session, long publicKey) throws PKCS11Exception {
-    calls.before("C_GetAttributeValue");
+    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
     AttributeVector a =
         session.getAttrValues(
             publicKey, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);

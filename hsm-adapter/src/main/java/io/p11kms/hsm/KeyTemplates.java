@@ -638,8 +638,47 @@ final class KeyTemplates {
 
   /** The target's transport key on the source: a TRUSTED session object that can only wrap. */
   static AttributeVector importedTransportKey(String label, TransportKey key) {
+    return trustedWrappingPublicKey(label, key, false);
+  }
+
+  /**
+   * A peer region's transport key on the source region's token: a TRUSTED public token object (only
+   * the SO can make one) that can only wrap, and only a backing key (its WRAP_TEMPLATE is the
+   * symmetric domain key's, which no domain key fits), so that the service can send a backing key
+   * to that region at run time and nothing else.
+   */
+  static AttributeVector regionPeerKey(String label, TransportKey key) {
+    return trustedWrappingPublicKey(label, key, true)
+        .wrapTemplate(wrapTemplate(DomainKeyRole.SYMMETRIC));
+  }
+
+  /** Finds the public key labelled {@code label} that is a TRUSTED token object. */
+  static AttributeVector trustedPublicKeyByLabel(String label) {
+    return new AttributeVector()
+        .class_(PKCS11Constants.CKO_PUBLIC_KEY)
+        .token(true)
+        .trusted(true)
+        .label(label);
+  }
+
+  /** Every public key that is a TRUSTED token object. */
+  static AttributeVector trustedTokenPublicKeys() {
+    return new AttributeVector().class_(PKCS11Constants.CKO_PUBLIC_KEY).token(true).trusted(true);
+  }
+
+  /**
+   * A region's transport private key: a private token object, SENSITIVE, never extractable, that
+   * can only unwrap, and only into a backing key (the symmetric domain key's UNWRAP_TEMPLATE),
+   * which the service wraps at once under the region's domain key.
+   */
+  static AttributeVector regionTransportPrivateKey(String label) {
+    return importWrappingPrivateKey(label, ImportWrappingAlgorithm.RSAES_OAEP_SHA_256);
+  }
+
+  private static AttributeVector trustedWrappingPublicKey(
+      String label, TransportKey key, boolean tokenObject) {
     return AttributeVector.newRSAPublicKey()
-        .token(false)
+        .token(tokenObject)
         .private_(false)
         .label(label)
         .modulus(new java.math.BigInteger(1, key.modulus()))

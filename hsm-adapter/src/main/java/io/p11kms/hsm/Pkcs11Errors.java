@@ -141,12 +141,17 @@ final class Pkcs11Errors {
     return new HsmException(message);
   }
 
+  /** As {@link #map(String, PKCS11Exception)}, named by the step that failed. */
+  static HsmException map(TokenStep step, PKCS11Exception e) {
+    return map(step.label(), e);
+  }
+
   /** As {@link #map}, but a C_Decrypt that rejects the data is a decryption failure. */
   static HsmException mapDecrypt(PKCS11Exception e) {
     if (BAD_CIPHERTEXT.contains(e.getErrorCode())) {
       return new HsmDecryptionFailedException(DECRYPTION_FAILED);
     }
-    return map("C_Decrypt", e);
+    return map(Pkcs11Function.C_DECRYPT, e);
   }
 
   /** As {@link #map}, but an EKT that will not unwrap during decrypt is a decryption failure. */
@@ -154,6 +159,6 @@ final class Pkcs11Errors {
     if (BAD_EKT.contains(e.getErrorCode())) {
       return new HsmDecryptionFailedException(DECRYPTION_FAILED);
     }
-    return map("C_UnwrapKey", e);
+    return map(Pkcs11Function.C_UNWRAP_KEY, e);
   }
 }

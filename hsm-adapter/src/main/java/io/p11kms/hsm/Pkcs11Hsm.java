@@ -47,6 +47,7 @@ public final class Pkcs11Hsm implements Hsm {
   private final Set<Derivation> runnable;
   private final PrivateKeys privateKeys;
   private final KeyImports imports;
+  private final RegionTransfers regions;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Pkcs11Hsm(
@@ -75,6 +76,7 @@ public final class Pkcs11Hsm implements Hsm {
         new PrivateKeys(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
     this.imports =
         new KeyImports(calls, domainKeys, backingKeys, this::currentGeneration, mechanisms);
+    this.regions = new RegionTransfers(calls, domainKeys, backingKeys, imports);
   }
 
   /**
@@ -223,24 +225,22 @@ public final class Pkcs11Hsm implements Hsm {
 
   @Override
   public WrappedKey generateBackingKey() {
-    Step step = new Step("C_GenerateKey");
+    Step step = new Step("generate backing key");
     try {
       return connection.call(
           "generate backing key",
           session -> {
-            step.name = "find domain key";
+            step.enter(AdapterStep.FIND_DOMAIN_KEY);
             int generation = currentGeneration(session);
             long domainKey = domainKeys.handle(session, generation);
             BackingKeyUse use = domainKeys.backingKeyUse(session, generation);
-            step.name = "C_GenerateKey";
-            calls.before(step.name);
+            calls.before(step.enter(Pkcs11Function.C_GENERATE_KEY));
             long backingKey =
                 session.generateKey(
                     new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
                     KeyTemplates.newBackingKey(use));
             try {
-              step.name = "C_WrapKey";
-              calls.before(step.name);
+              calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
               byte[] ekt =
                   session.wrapKey(
                       new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), domainKey, backingKey);
@@ -251,7 +251,7 @@ public final class Pkcs11Hsm implements Hsm {
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map(step.name, e);
+      throw Pkcs11Errors.map(step.label(), e);
     }
   }
 
@@ -293,11 +293,11 @@ public final class Pkcs11Hsm implements Hsm {
           salt,
           true,
           (session, key) -> {
-            step.name = "C_Encrypt";
+            step.enter(Pkcs11Function.C_ENCRYPT);
             return gcmEncrypt(session, key, iv, aad, plaintext);
           });
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map(step.name, e);
+      throw Pkcs11Errors.map(step.label(), e);
     }
   }
 
@@ -333,21 +333,19 @@ public final class Pkcs11Hsm implements Hsm {
           salt,
           false,
           (session, key) -> {
-            step.name = "C_Decrypt";
-            calls.before(step.name);
+            calls.before(step.enter(Pkcs11Function.C_DECRYPT));
             return GcmEncryption.decrypt(session, key, iv, aad, ciphertextAndTag);
           });
     } catch (DerivationMismatch e) {
       throw new HsmDecryptionFailedException(Pkcs11Errors.DECRYPTION_FAILED);
     } catch (PKCS11Exception e) {
-      switch (step.name) {
-        case "C_Decrypt":
-          throw Pkcs11Errors.mapDecrypt(e);
-        case "C_UnwrapKey":
-          throw Pkcs11Errors.mapUnwrapForDecrypt(e);
-        default:
-          throw Pkcs11Errors.map(step.name, e);
+      if (step.is(Pkcs11Function.C_DECRYPT)) {
+        throw Pkcs11Errors.mapDecrypt(e);
       }
+      if (step.is(Pkcs11Function.C_UNWRAP_KEY)) {
+        throw Pkcs11Errors.mapUnwrapForDecrypt(e);
+      }
+      throw Pkcs11Errors.map(step.label(), e);
     }
   }
 
@@ -376,21 +374,21 @@ public final class Pkcs11Hsm implements Hsm {
     return connection.call(
         operation,
         session -> {
-          step.name = "find domain key";
+          step.enter(AdapterStep.FIND_DOMAIN_KEY);
           int generation = backingKey.domainKeyGeneration();
           long domainKey = domainKeys.handle(session, generation);
           BackingKeyUse use = domainKeys.backingKeyUse(session, generation);
           if (use != usedBy(derivation)) {
-            step.name = "derivation";
+            step.enter(AdapterStep.CHECK_DERIVATION);
             throw new DerivationMismatch();
           }
-          step.name = "C_UnwrapKey";
+          step.enter(Pkcs11Function.C_UNWRAP_KEY);
           BackingKeys.Lease hbk = backingKeys.acquire(session, domainKey, use, backingKey);
           try {
             if (derivation == Derivation.NONE_AES_GCM) {
               return work.run(session, hbk.handle);
             }
-            step.name = "C_DeriveKey";
+            step.enter(Pkcs11Function.C_DERIVE_KEY);
             long key = derive(session, hbk.handle, salt, forEncrypt);
             try {
               return work.run(session, key);
@@ -421,7 +419,7 @@ public final class Pkcs11Hsm implements Hsm {
 
   private long derive(Session session, long hbk, byte[] salt, boolean forEncrypt)
       throws PKCS11Exception {
-    calls.before("C_DeriveKey");
+    calls.before(Pkcs11Function.C_DERIVE_KEY);
     Mechanism mechanism =
         new Mechanism(
             PKCS11Constants.CKM_AES_ECB_ENCRYPT_DATA, new KEY_DERIVATION_STRING_DATA(salt));
@@ -431,7 +429,7 @@ public final class Pkcs11Hsm implements Hsm {
   /** AES-GCM encrypt, with the call this token encrypts correctly with. */
   private byte[] gcmEncrypt(Session session, long key, byte[] iv, byte[] aad, byte[] plaintext)
       throws PKCS11Exception {
-    calls.before("C_Encrypt");
+    calls.before(Pkcs11Function.C_ENCRYPT);
     return capabilities.gcmEncryption().encrypt(session, key, iv, aad, plaintext);
   }
 
@@ -471,12 +469,12 @@ public final class Pkcs11Hsm implements Hsm {
       return connection.call(
           "random",
           session -> {
-            calls.before("C_GenerateRandom");
+            calls.before(Pkcs11Function.C_GENERATE_RANDOM);
             return session.generateRandom(numberOfBytes);
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("C_GenerateRandom", e);
+      throw Pkcs11Errors.map(Pkcs11Function.C_GENERATE_RANDOM, e);
     }
   }
 
@@ -498,7 +496,7 @@ public final class Pkcs11Hsm implements Hsm {
                         1)
                     .length
                 == 0) {
-              calls.before("C_GenerateKey");
+              calls.before(Pkcs11Function.C_GENERATE_KEY);
               session.generateKey(
                   new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
                   KeyTemplates.signingKey(label));
@@ -508,7 +506,7 @@ public final class Pkcs11Hsm implements Hsm {
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("C_GenerateKey", e);
+      throw Pkcs11Errors.map(Pkcs11Function.C_GENERATE_KEY, e);
     }
   }
 
@@ -527,13 +525,13 @@ public final class Pkcs11Hsm implements Hsm {
               throw new HsmException(
                   found.length + " signing keys labelled " + label + " on the token; need one");
             }
-            calls.before("C_Sign");
+            calls.before(Pkcs11Function.C_SIGN);
             return session.signSingle(
                 new Mechanism(PKCS11Constants.CKM_SHA256_HMAC), found[0], data);
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("C_Sign", e);
+      throw Pkcs11Errors.map(Pkcs11Function.C_SIGN, e);
     }
   }
 
@@ -548,7 +546,7 @@ public final class Pkcs11Hsm implements Hsm {
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("C_GetAttributeValue", e);
+      throw Pkcs11Errors.map(Pkcs11Function.C_GET_ATTRIBUTE_VALUE, e);
     }
   }
 
@@ -564,7 +562,7 @@ public final class Pkcs11Hsm implements Hsm {
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("C_CreateObject", e);
+      throw Pkcs11Errors.map(Pkcs11Function.C_CREATE_OBJECT, e);
     }
   }
 
@@ -579,7 +577,7 @@ public final class Pkcs11Hsm implements Hsm {
           connection.call(
               "health check",
               session -> {
-                calls.before("C_GetSessionInfo");
+                calls.before(Pkcs11Function.C_GET_SESSION_INFO);
                 if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
                   throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
                 }
@@ -625,12 +623,12 @@ public final class Pkcs11Hsm implements Hsm {
     if (ekt == null || toGeneration < 1) {
       throw new IllegalArgumentException("an EKT and a generation of at least 1 are required");
     }
-    Step step = new Step("find domain key");
+    Step step = new Step("rewrap");
     try {
       return connection.call(
           "rewrap",
           session -> {
-            step.name = "find domain key";
+            step.enter(AdapterStep.FIND_DOMAIN_KEY);
             long from = domainKeys.handle(session, ekt.domainKeyGeneration());
             long to = domainKeys.handle(session, toGeneration);
             BackingKeyUse use = domainKeys.backingKeyUse(session, ekt.domainKeyGeneration());
@@ -650,7 +648,7 @@ public final class Pkcs11Hsm implements Hsm {
           },
           true);
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map(step.name, e);
+      throw Pkcs11Errors.map(step.label(), e);
     }
   }
 
@@ -798,6 +796,27 @@ public final class Pkcs11Hsm implements Hsm {
         (session, step) -> imports.destroyExpired(session, now));
   }
 
+  @Override
+  public TransportKey regionTransportKey() {
+    return asym(
+        "region transport key",
+        RSA_GENERATION_DEADLINE_FACTOR,
+        (session, step) -> regions.transportKey(session, step));
+  }
+
+  @Override
+  public RegionWrappedKey wrapForRegion(String region, WrappedKey ekt) {
+    RegionTransfers.requireRegion(region);
+    AsymmetricChecks.require(ekt != null, "a backing key is required");
+    return asym("wrap for region", (session, step) -> regions.wrapFor(session, step, region, ekt));
+  }
+
+  @Override
+  public WrappedKey receiveFromRegion(RegionWrappedKey sent) {
+    AsymmetricChecks.require(sent != null, "a region-wrapped key is required");
+    return asym("receive from region", (session, step) -> regions.receive(session, step, sent));
+  }
+
   /** A token call of {@link PrivateKeys}, told the step it is in. */
   @FunctionalInterface
   private interface AsymWork<T> {
@@ -826,10 +845,10 @@ public final class Pkcs11Hsm implements Hsm {
     try {
       return connection.call(operation, session -> work.run(session, step), true, deadlineFactor);
     } catch (PKCS11Exception e) {
-      if (step.name.equals("C_Decrypt")) {
+      if (step.is(Pkcs11Function.C_DECRYPT)) {
         throw Pkcs11Errors.mapDecrypt(e);
       }
-      throw Pkcs11Errors.map(step.name, e);
+      throw Pkcs11Errors.map(step.label(), e);
     }
   }
 
@@ -962,14 +981,5 @@ public final class Pkcs11Hsm implements Hsm {
           "token {}: a call was still running at close; module left loaded", config.tokenLabel());
     }
     LOG.info("closed token {}", config.tokenLabel());
-  }
-
-  /** The token call a request is in, so that its failure is mapped by what it means there. */
-  static final class Step {
-    String name;
-
-    Step(String name) {
-      this.name = name;
-    }
   }
 }

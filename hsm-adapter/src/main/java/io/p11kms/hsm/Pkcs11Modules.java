@@ -78,7 +78,7 @@ final class Pkcs11Modules {
       try {
         initialize(module, init);
       } catch (PKCS11Exception e) {
-        throw Pkcs11Errors.map("C_Initialize", e);
+        throw Pkcs11Errors.map(Pkcs11Function.C_INITIALIZE, e);
       }
       entry = new Entry(module, init);
       MODULES.put(key, entry);

@@ -100,12 +100,12 @@ final class PrivateData {
   static List<byte[]> read(Session session, Calls calls, String label) throws PKCS11Exception {
     List<byte[]> values = new ArrayList<>();
     for (long object : findData(session, calls, label)) {
-      calls.before("C_GetAttributeValue");
+      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] value = session.getAttrValues(object, PKCS11Constants.CKA_VALUE).value();
       values.add(value == null ? new byte[0] : value);
     }
     for (long object : findKeys(session, calls, label)) {
-      calls.before("C_GetAttributeValue");
+      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] value = carried(session.getAttrValues(object, PKCS11Constants.CKA_ID).id());
       if (value != null) {
         values.add(value);
@@ -123,14 +123,14 @@ final class PrivateData {
       throws PKCS11Exception {
     long[] old = find(session, calls, label);
     long made;
-    calls.before("C_CreateObject");
+    calls.before(Pkcs11Function.C_CREATE_OBJECT);
     try {
       made = session.createObject(byLabel(label).modifiable(false).value(value));
     } catch (PKCS11Exception e) {
       if (!REFUSED.contains(e.getErrorCode())) {
         throw e;
       }
-      calls.before("C_GenerateKey");
+      calls.before(Pkcs11Function.C_GENERATE_KEY);
       made =
           session.generateKey(
               new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN), newKey(label, value));
@@ -138,7 +138,7 @@ final class PrivateData {
     for (long object : old) {
       // NSS softoken answers a new token key with the CKA_ID of one it holds with that key.
       if (object != made) {
-        calls.before("C_DestroyObject");
+        calls.before(Pkcs11Function.C_DESTROY_OBJECT);
         session.destroyObject(object);
       }
     }
@@ -159,13 +159,13 @@ final class PrivateData {
 
   private static long[] findData(Session session, Calls calls, String label)
       throws PKCS11Exception {
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     return session.findObjectsSingle(byLabel(label), MAX_OBJECTS + 1);
   }
 
   private static long[] findKeys(Session session, Calls calls, String label)
       throws PKCS11Exception {
-    calls.before("C_FindObjects");
+    calls.before(Pkcs11Function.C_FIND_OBJECTS);
     return session.findObjectsSingle(keyByLabel(label), MAX_OBJECTS + 1);
   }
 }

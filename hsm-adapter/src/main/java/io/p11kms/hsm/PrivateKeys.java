@@ -156,19 +156,17 @@ final class PrivateKeys {
   }
 
   WrappedKeyPair generateKeyPair(
-      Session session, Pkcs11Hsm.Step step, KeyPairType type, PrivateKeyUsage usage)
-      throws PKCS11Exception {
+      Session session, Step step, KeyPairType type, PrivateKeyUsage usage) throws PKCS11Exception {
     requireSupported(session, type);
-    step.name = "find asymmetric domain key";
+    step.enter(AdapterStep.FIND_ASYMMETRIC_DOMAIN_KEY);
     int current = generation.current(session);
     long domainKey = domainKeys.asymHandle(session, current);
-    step.name = "C_GenerateKeyPair";
+    step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
     PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.privateKey(type, usage, true));
     try {
-      step.name = "C_GetAttributeValue";
+      step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, pair.getPrivateKey());
       return new WrappedKeyPair(new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt), spki);
     } finally {
@@ -176,20 +174,17 @@ final class PrivateKeys {
     }
   }
 
-  WrappedKey generateHmacKey(Session session, Pkcs11Hsm.Step step, HmacType type)
-      throws PKCS11Exception {
-    step.name = "find HMAC domain key";
+  WrappedKey generateHmacKey(Session session, Step step, HmacType type) throws PKCS11Exception {
+    step.enter(AdapterStep.FIND_HMAC_DOMAIN_KEY);
     int current = generation.current(session);
     long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
-    step.name = "C_GenerateKey";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_GENERATE_KEY));
     long key =
         session.generateKey(
             new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
             KeyTemplates.newHmacKey(type));
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
       return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
     } finally {
@@ -197,17 +192,14 @@ final class PrivateKeys {
     }
   }
 
-  WrappedKey importHmacKey(Session session, Pkcs11Hsm.Step step, byte[] value)
-      throws PKCS11Exception {
-    step.name = "find HMAC domain key";
+  WrappedKey importHmacKey(Session session, Step step, byte[] value) throws PKCS11Exception {
+    step.enter(AdapterStep.FIND_HMAC_DOMAIN_KEY);
     int current = generation.current(session);
     long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
-    step.name = "C_CreateObject";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_CREATE_OBJECT));
     long key = session.createObject(KeyTemplates.importedHmacKey(value));
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
       return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
     } finally {
@@ -217,7 +209,7 @@ final class PrivateKeys {
 
   byte[] signDigest(
       Session session,
-      Pkcs11Hsm.Step step,
+      Step step,
       WrappedKey privateKey,
       KeyPairType type,
       SignatureScheme scheme,
@@ -228,8 +220,7 @@ final class PrivateKeys {
         unwrap(
             session, step, privateKey, KeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
     try {
-      step.name = "C_Sign";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_SIGN));
       return switch (scheme) {
         case RSA_PKCS1_V1_5 ->
             session.signSingle(
@@ -259,7 +250,7 @@ final class PrivateKeys {
    */
   byte[] decryptOaep(
       Session session,
-      Pkcs11Hsm.Step step,
+      Step step,
       WrappedKey privateKey,
       KeyPairType type,
       DigestAlgorithm hash,
@@ -273,8 +264,7 @@ final class PrivateKeys {
             KeyTemplates.privateKey(type, PrivateKeyUsage.DECRYPT, false));
     try {
       if (!nativeOaepRefused.contains(hash)) {
-        step.name = "C_DecryptInit";
-        calls.before(step.name);
+        calls.before(step.enter(Pkcs11Function.C_DECRYPT_INIT));
         boolean started = false;
         try {
           session.decryptInit(
@@ -292,13 +282,11 @@ final class PrivateKeys {
           nativeOaepRefused.add(hash);
         }
         if (started) {
-          step.name = "C_Decrypt";
-          calls.before(step.name);
+          calls.before(step.enter(Pkcs11Function.C_DECRYPT));
           return session.decrypt(ciphertext);
         }
       }
-      step.name = "C_Decrypt";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_DECRYPT));
       byte[] encoded =
           session.decryptSingle(new Mechanism(PKCS11Constants.CKM_RSA_X_509), key, ciphertext);
       return OaepDecoding.decode(encoded, type.bits() / 8, hash);
@@ -307,13 +295,11 @@ final class PrivateKeys {
     }
   }
 
-  byte[] generateMac(
-      Session session, Pkcs11Hsm.Step step, WrappedKey hmacKey, HmacType type, byte[] message)
+  byte[] generateMac(Session session, Step step, WrappedKey hmacKey, HmacType type, byte[] message)
       throws PKCS11Exception {
     long key = unwrap(session, step, hmacKey, KeyTemplates.hmacKey(false));
     try {
-      step.name = "C_Sign";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_SIGN));
       Mechanism mechanism = new Mechanism(hmacMechanism(type));
       if (message.length > 0) {
         return session.signSingle(mechanism, key, message);
@@ -326,15 +312,15 @@ final class PrivateKeys {
     }
   }
 
-  DataKeyPair generateDataKeyPair(Session session, Pkcs11Hsm.Step step, KeyPairType type)
+  DataKeyPair generateDataKeyPair(Session session, Step step, KeyPairType type)
       throws PKCS11Exception {
     requireSupported(session, type);
-    step.name = "C_GenerateKeyPair";
+    step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
     PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
     try {
-      step.name = "C_GetAttributeValue";
+      step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
-      calls.before(step.name);
+      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] pkcs8;
       if (type.isRsa()) {
         AttributeVector a =
@@ -386,18 +372,17 @@ final class PrivateKeys {
    */
   WrappedKey rewrap(
       Session session,
-      Pkcs11Hsm.Step step,
+      Step step,
       WrappedKey ekt,
       AttributeVector template,
       int toGeneration,
       DomainKeyRole toRole)
       throws PKCS11Exception {
-    step.name = "find domain key";
+    step.enter(AdapterStep.FIND_DOMAIN_KEY);
     long to = domainKeys.handle(session, toRole, toGeneration);
     long key = unwrap(session, step, ekt, template);
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] wrapped = session.wrapKey(new Mechanism(KWP), to, key);
       return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP_PAD, wrapped, toRole);
     } finally {
@@ -405,16 +390,14 @@ final class PrivateKeys {
     }
   }
 
-  private long unwrap(
-      Session session, Pkcs11Hsm.Step step, WrappedKey ekt, AttributeVector template)
+  private long unwrap(Session session, Step step, WrappedKey ekt, AttributeVector template)
       throws PKCS11Exception {
     if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP_PAD) {
       throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
     }
-    step.name = "find domain key";
+    step.enter(AdapterStep.FIND_DOMAIN_KEY);
     long domainKey = domainKeys.handle(session, ekt.role(), ekt.domainKeyGeneration());
-    step.name = "C_UnwrapKey";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_UNWRAP_KEY));
     return session.unwrapKey(new Mechanism(KWP), domainKey, ekt.ekt(), template);
   }
 
@@ -426,7 +409,7 @@ final class PrivateKeys {
 
   private PKCS11KeyPair generatePair(Session session, KeyPairType type, AttributeVector privateKey)
       throws PKCS11Exception {
-    calls.before("C_GenerateKeyPair");
+    calls.before(Pkcs11Function.C_GENERATE_KEY_PAIR);
     return session.generateKeyPair(
         new Mechanism(type.isRsa() ? RSA_GEN : EC_GEN),
         new KeyPairTemplate(privateKey, KeyTemplates.publicKey(type)));
@@ -442,7 +425,7 @@ final class PrivateKeys {
     if (!type.isRsa()) {
       return Der.ecSubjectPublicKeyInfo(type, ecPoint(session, type, publicKey));
     }
-    calls.before("C_GetAttributeValue");
+    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
     AttributeVector a =
         session.getAttrValues(
             publicKey, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);
@@ -456,7 +439,7 @@ final class PrivateKeys {
   }
 
   private byte[] ecPoint(Session session, KeyPairType type, long publicKey) throws PKCS11Exception {
-    calls.before("C_GetAttributeValue");
+    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
     byte[] point = session.getAttrValues(publicKey, PKCS11Constants.CKA_EC_POINT).ecPoint();
     if (point == null) {
       throw new HsmException("the token returned no EC point");

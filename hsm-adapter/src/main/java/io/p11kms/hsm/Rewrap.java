@@ -25,13 +25,12 @@ final class Rewrap {
       BackingKeyUse use,
       WrappedKey ekt,
       int toGeneration,
-      Pkcs11Hsm.Step step)
+      Step step)
       throws PKCS11Exception {
     if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
       throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
     }
-    step.name = "C_UnwrapKey";
-    calls.before(step.name);
+    calls.before(step.enter(Pkcs11Function.C_UNWRAP_KEY));
     long hbk =
         session.unwrapKey(
             new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
@@ -39,8 +38,7 @@ final class Rewrap {
             ekt.ekt(),
             KeyTemplates.rewrappableBackingKey(use));
     try {
-      step.name = "C_WrapKey";
-      calls.before(step.name);
+      calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] wrapped =
           session.wrapKey(new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP), toDomainKey, hbk);
       return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP, wrapped);

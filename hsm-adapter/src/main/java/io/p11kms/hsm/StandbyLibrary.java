@@ -110,7 +110,7 @@ final class StandbyLibrary {
   }
 
   private boolean refresh(PKCS11Module instance) throws PKCS11Exception {
-    calls.before("C_Finalize");
+    calls.before(Pkcs11Function.C_FINALIZE);
     if (instance == primary) {
       return Pkcs11Modules.reinitialize(modulePath);
     }
@@ -126,7 +126,7 @@ final class StandbyLibrary {
   }
 
   private void initialize(PKCS11Module instance) throws PKCS11Exception {
-    calls.before("C_Initialize");
+    calls.before(Pkcs11Function.C_INITIALIZE);
     Pkcs11Modules.initialize(instance, Pkcs11Modules.initStringOf(modulePath));
   }
 

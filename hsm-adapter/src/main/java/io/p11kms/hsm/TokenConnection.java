@@ -252,12 +252,12 @@ final class TokenConnection implements AutoCloseable {
 
   private Prepared openStandby() throws IOException, PKCS11Exception {
     PKCS11Module instance = standby.ready();
-    calls.before("C_GetSlotList");
+    calls.before(Pkcs11Function.C_GET_SLOT_LIST);
     Token nextToken = TokenFinder.byLabel(instance, config.tokenLabel());
-    calls.before("C_OpenSession");
+    calls.before(Pkcs11Function.C_OPEN_SESSION);
     Session session = nextToken.openSession(true);
     try {
-      calls.before("C_Login");
+      calls.before(Pkcs11Function.C_LOGIN);
       logIn(session, config.userPin());
       DomainKeys keys = new DomainKeys(calls);
       keys.scan(session);
@@ -339,7 +339,7 @@ final class TokenConnection implements AutoCloseable {
       }
       long start = System.nanoTime();
       long made = calls.objectsMade();
-      calls.before("C_Finalize");
+      calls.before(Pkcs11Function.C_FINALIZE);
       if (!Pkcs11Modules.reinitialize(config.modulePath())) {
         LOG.debug("token {}: library shared, not recycled", config.tokenLabel());
         recycling.postpone(made);
@@ -348,7 +348,7 @@ final class TokenConnection implements AutoCloseable {
       // Every session and object of the old initialization is gone.
       forgetSessions();
       epoch.incrementAndGet();
-      calls.before("C_GetSlotList");
+      calls.before(Pkcs11Function.C_GET_SLOT_LIST);
       token = TokenFinder.byLabel(module, config.tokenLabel());
       pool.forgetAll();
       logInAndScan();
@@ -632,7 +632,7 @@ final class TokenConnection implements AutoCloseable {
       if (loginSession == null) {
         throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
       }
-      calls.before("C_Login");
+      calls.before(Pkcs11Function.C_LOGIN);
       logIn(loginSession, config.userPin());
       domainKeys.scan(loginSession);
       return;
@@ -640,9 +640,9 @@ final class TokenConnection implements AutoCloseable {
     forgetSessions();
     if (todo == Recovery.REOPEN) {
       lastReopenNanos = System.nanoTime();
-      calls.before("C_Initialize");
+      calls.before(Pkcs11Function.C_INITIALIZE);
       Pkcs11Modules.initialize(module, config.moduleInitString());
-      calls.before("C_GetSlotList");
+      calls.before(Pkcs11Function.C_GET_SLOT_LIST);
       token = TokenFinder.byLabel(module, config.tokenLabel());
     }
     closeAllSessions();
@@ -664,7 +664,7 @@ final class TokenConnection implements AutoCloseable {
   /** Closes every session of this application on the token; the library may know none. */
   private void closeAllSessions() {
     try {
-      calls.before("C_CloseAllSessions");
+      calls.before(Pkcs11Function.C_CLOSE_ALL_SESSIONS);
       module.getPKCS11Module().C_CloseAllSessions(token.getSlot().getSlotID());
     } catch (Exception e) {
       // Sessions the library does not know any more are closed already.
@@ -672,10 +672,10 @@ final class TokenConnection implements AutoCloseable {
   }
 
   private void logInAndScan() throws PKCS11Exception {
-    calls.before("C_OpenSession");
+    calls.before(Pkcs11Function.C_OPEN_SESSION);
     Session session = token.openSession(true);
     try {
-      calls.before("C_Login");
+      calls.before(Pkcs11Function.C_LOGIN);
       logIn(session, config.userPin());
       pool.register(session);
       domainKeys.scan(session);
@@ -703,10 +703,10 @@ final class TokenConnection implements AutoCloseable {
 
   /** A new pooled session; one that is not logged in means the login was lost. */
   private Session openPooledSession() throws PKCS11Exception {
-    calls.before("C_OpenSession");
+    calls.before(Pkcs11Function.C_OPEN_SESSION);
     Session session = token.openSession(true);
     try {
-      calls.before("C_GetSessionInfo");
+      calls.before(Pkcs11Function.C_GET_SESSION_INFO);
       if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
         throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
       }

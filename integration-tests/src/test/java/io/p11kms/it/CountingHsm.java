@@ -9,10 +9,14 @@ import io.p11kms.hsm.ImportWrappingAlgorithm;
 import io.p11kms.hsm.ImportWrappingKey;
 import io.p11kms.hsm.KeyPairType;
 import io.p11kms.hsm.PrivateKeyUsage;
+import io.p11kms.hsm.RegionWrappedKey;
 import io.p11kms.hsm.SignatureScheme;
+import io.p11kms.hsm.TokenIdentity;
+import io.p11kms.hsm.TransportKey;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.WrappedKeyPair;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -191,8 +195,50 @@ final class CountingHsm implements Hsm {
   }
 
   @Override
+  public boolean verify(String label, byte[] data, byte[] mac) {
+    calls.incrementAndGet();
+    return token.verify(label, data, mac);
+  }
+
+  @Override
+  public List<byte[]> readPrivateData(String label) {
+    calls.incrementAndGet();
+    return token.readPrivateData(label);
+  }
+
+  @Override
+  public void replacePrivateData(String label, byte[] value) {
+    calls.incrementAndGet();
+    token.replacePrivateData(label, value);
+  }
+
+  @Override
+  public TransportKey regionTransportKey() {
+    calls.incrementAndGet();
+    return token.regionTransportKey();
+  }
+
+  @Override
+  public RegionWrappedKey wrapForRegion(String region, WrappedKey ekt) {
+    calls.incrementAndGet();
+    return token.wrapForRegion(region, ekt);
+  }
+
+  @Override
+  public WrappedKey receiveFromRegion(RegionWrappedKey sent) {
+    calls.incrementAndGet();
+    return token.receiveFromRegion(sent);
+  }
+
+  @Override
   public boolean isHealthy() {
     return token.isHealthy();
+  }
+
+  /** Read when the token was opened: not a token call. */
+  @Override
+  public TokenIdentity identity() {
+    return token.identity();
   }
 
   @Override

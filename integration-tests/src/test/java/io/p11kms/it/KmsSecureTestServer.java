@@ -23,9 +23,9 @@ import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
+import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
-import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -76,7 +76,7 @@ final class KmsSecureTestServer implements AutoCloseable {
   private AccessLayer access;
   private KmsServer server;
   private final TestAccessKeys accessKeys = new TestAccessKeys("kms");
-  private HttpListener awsApi;
+  private AwsJsonFrontEnd awsApi;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private boolean stopped;
 

@@ -15,10 +15,10 @@ import io.p11kms.server.KmsServer;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
+import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
-import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -43,7 +43,7 @@ final class KmsTestServer implements AutoCloseable {
   private final Path database;
   private final KmsServer server;
   private final ManagedChannel channel;
-  private final HttpListener awsApi;
+  private final AwsJsonFrontEnd awsApi;
 
   private KmsTestServer(SoftHsmTestToken token, Clock clock) throws Exception {
     this(token, clock, TokenCallInterceptor.NONE, Duration.ofSeconds(1));
@@ -188,27 +188,27 @@ final class KmsTestServer implements AutoCloseable {
 
   /** Runs the background deletion task once, now, by the server's clock; how many it deleted. */
   int runDueDeletions() {
-    return server.runDueDeletions();
+    return server.work().runDueDeletions();
   }
 
   /** Runs the background rotation task once, now, by the server's clock; how many it rotated. */
   int runDueRotations() {
-    return server.runDueRotations();
+    return server.work().runDueRotations();
   }
 
   /** Runs the expiry of imported key material once, now, by the server's clock; how many. */
   int runDueImportExpiries() {
-    return server.runDueImportExpiries();
+    return server.work().runDueImportExpiries();
   }
 
   /** Destroys the expired import wrapping keys on the token once, now, by the server's clock. */
   int destroyExpiredImportWrappingKeys() {
-    return server.destroyExpiredImportWrappingKeys();
+    return server.work().destroyExpiredImportWrappingKeys();
   }
 
   /** Runs the domain-key re-wrap job once, now. */
   io.p11kms.server.service.DomainKeyRewrap.Result rewrapDomainKeys() {
-    return server.rewrapDomainKeys();
+    return server.work().rewrapDomainKeys();
   }
 
   /** The token as the server sees it (counting calls), for a job of the test's own. */

@@ -13,11 +13,11 @@ import io.p11kms.server.admin.VerifyAuditCommand;
 import io.p11kms.server.admin.XksCommands;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.awsjson.AwsApiConfig;
+import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.awsjson.DevelopmentCredentials;
 import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
-import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.metrics.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
@@ -154,7 +154,7 @@ public final class Main {
       ServerConfig serverConfig,
       SecurityConfig security,
       Path configFile) {
-    HttpListener listener =
+    AwsJsonFrontEnd listener =
         server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
     String endpoint =
         (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();

@@ -1,7 +1,7 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.TokenAdministration;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.audit.AuditHead;
@@ -94,7 +94,8 @@ public final class VerifyAuditCommand implements Callable<Integer> {
   }
 
   /** Verifies {@code file} with the key {@code label} of {@code hsm}; the exit code. */
-  public static int verify(Path file, Hsm hsm, String label, PrintStream out, PrintStream err) {
+  public static int verify(
+      Path file, TokenAdministration hsm, String label, PrintStream out, PrintStream err) {
     return verify(List.of(file), hsm, label, out, err);
   }
 
@@ -103,7 +104,7 @@ public final class VerifyAuditCommand implements Callable<Integer> {
    * and the anchor beside it; the exit code.
    */
   public static int verify(
-      List<Path> files, Hsm hsm, String label, PrintStream out, PrintStream err) {
+      List<Path> files, TokenAdministration hsm, String label, PrintStream out, PrintStream err) {
     Optional<AuditHead> anchor;
     try {
       // Before the files: the server anchors a checkpoint only once it is on disk.

@@ -1,6 +1,6 @@
 package io.p11kms.server.audit;
 
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.TokenAdministration;
 import java.util.Comparator;
 import java.util.Optional;
 
@@ -27,7 +27,7 @@ public interface AuditAnchor {
    * can set it to any value; see docs/security.md). Of two (a replacement that stopped half-way)
    * the later one counts.
    */
-  static AuditAnchor inToken(Hsm hsm, String auditKeyLabel) {
+  static AuditAnchor inToken(TokenAdministration hsm, String auditKeyLabel) {
     String label = label(auditKeyLabel);
     return new AuditAnchor() {
       @Override

@@ -59,15 +59,16 @@ public final class AwsApi {
   }
 
   /** Listens and serves the API over {@code services} through {@code control}. */
-  public HttpListener start(KmsServices services, AccessControl control) {
+  public AwsJsonFrontEnd start(KmsServices services, AccessControl control) {
     ListenerSecurity listener = ListenerSecurity.of(security, config.clientCertificates());
-    return HttpListener.start(
-        "aws",
-        config.host(),
-        config.port(),
-        listener,
-        handlerThreads,
-        AwsJsonHandler.of(services, control, authenticator(listener, control)));
+    return new AwsJsonFrontEnd(
+        HttpListener.start(
+            "aws",
+            config.host(),
+            config.port(),
+            listener,
+            handlerThreads,
+            AwsJsonHandler.of(services, control, authenticator(listener, control))));
   }
 
   private RequestAuthenticator authenticator(ListenerSecurity listener, AccessControl control) {

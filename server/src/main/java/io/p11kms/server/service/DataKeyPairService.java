@@ -1,7 +1,7 @@
 package io.p11kms.server.service;
 
+import io.p11kms.hsm.AsymmetricKeys;
 import io.p11kms.hsm.DataKeyPair;
-import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.KeyPairType;
 import io.p11kms.server.store.KeyInUse;
 import java.util.Map;
@@ -13,11 +13,11 @@ import java.util.UUID;
  * same envelope as Encrypt (with the encryption context), so Decrypt opens it.
  */
 public final class DataKeyPairService {
-  private final Hsm hsm;
+  private final AsymmetricKeys hsm;
   private final KeyService keys;
   private final CryptoService crypto;
 
-  public DataKeyPairService(Hsm hsm, KeyService keys, CryptoService crypto) {
+  public DataKeyPairService(AsymmetricKeys hsm, KeyService keys, CryptoService crypto) {
     this.hsm = hsm;
     this.keys = keys;
     this.crypto = crypto;

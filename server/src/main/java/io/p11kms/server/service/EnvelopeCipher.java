@@ -1,7 +1,7 @@
 package io.p11kms.server.service;
 
 import io.p11kms.hsm.Derivation;
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.EnvelopeKeys;
 import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.crypto.CiphertextBlob;
@@ -21,10 +21,10 @@ import java.util.Map;
  * token.
  */
 final class EnvelopeCipher {
-  private final Hsm hsm;
+  private final EnvelopeKeys hsm;
   private final SecureRandom random = new SecureRandom();
 
-  EnvelopeCipher(Hsm hsm) {
+  EnvelopeCipher(EnvelopeKeys hsm) {
     this.hsm = hsm;
   }
 

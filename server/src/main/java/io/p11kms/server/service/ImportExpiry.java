@@ -1,6 +1,6 @@
 package io.p11kms.server.service;
 
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.KeyMaterialImport;
 import io.p11kms.server.store.ImportedMaterial;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
@@ -23,11 +23,11 @@ public final class ImportExpiry {
   private static final Logger log = LoggerFactory.getLogger(ImportExpiry.class);
   static final int BATCH = 100;
 
-  private final Hsm hsm;
+  private final KeyMaterialImport hsm;
   private final KeyStore store;
   private final Clock clock;
 
-  public ImportExpiry(Hsm hsm, KeyStore store, Clock clock) {
+  public ImportExpiry(KeyMaterialImport hsm, KeyStore store, Clock clock) {
     this.hsm = hsm;
     this.store = store;
     this.clock = clock;

@@ -1,6 +1,6 @@
 package io.p11kms.server.service;
 
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.TokenAdministration;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -38,10 +38,10 @@ final class ImportTokens {
       Instant expiresAt,
       String wrappingKeyId) {}
 
-  private final Hsm hsm;
+  private final TokenAdministration hsm;
   private volatile boolean keyReady;
 
-  ImportTokens(Hsm hsm) {
+  ImportTokens(TokenAdministration hsm) {
     this.hsm = hsm;
   }
 

@@ -1,6 +1,6 @@
 package io.p11kms.server.service;
 
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.AsymmetricKeys;
 import io.p11kms.server.store.KeyStore;
 import java.security.MessageDigest;
 
@@ -10,11 +10,11 @@ import java.security.MessageDigest;
  * token.
  */
 public final class MacService {
-  private final Hsm hsm;
+  private final AsymmetricKeys hsm;
   private final KeyStore store;
   private final KeyService keys;
 
-  public MacService(Hsm hsm, KeyStore store, KeyService keys) {
+  public MacService(AsymmetricKeys hsm, KeyStore store, KeyService keys) {
     this.hsm = hsm;
     this.store = store;
     this.keys = keys;

@@ -1,6 +1,6 @@
 package io.p11kms.server.service;
 
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.AsymmetricKeys;
 import io.p11kms.server.store.KeyStore;
 
 /**
@@ -13,11 +13,11 @@ public final class SigningService {
   /** AWS KMS's bound on Verify's Signature. */
   static final int MAX_SIGNATURE_BYTES = 6144;
 
-  private final Hsm hsm;
+  private final AsymmetricKeys hsm;
   private final KeyStore store;
   private final KeyService keys;
 
-  public SigningService(Hsm hsm, KeyStore store, KeyService keys) {
+  public SigningService(AsymmetricKeys hsm, KeyStore store, KeyService keys) {
     this.hsm = hsm;
     this.store = store;
     this.keys = keys;

@@ -1,7 +1,7 @@
 package io.p11kms.server.service;
 
 import io.p11kms.hsm.Derivation;
-import io.p11kms.hsm.Hsm;
+import io.p11kms.hsm.EnvelopeKeys;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.store.KeyVersionRecord;
 import java.nio.ByteBuffer;
@@ -21,17 +21,17 @@ import java.util.UUID;
  * 1}) and the version's id. Bound into the tag through the AAD, so a changed one fails to decrypt.
  */
 final class XksCipher {
-  static final int IV_LENGTH = Hsm.IV_LENGTH;
-  static final int TAG_LENGTH = Hsm.TAG_LENGTH;
+  static final int IV_LENGTH = EnvelopeKeys.IV_LENGTH;
+  static final int TAG_LENGTH = EnvelopeKeys.TAG_LENGTH;
   static final int METADATA_LENGTH = 17;
   private static final byte METADATA_FORMAT = 1;
 
   /** Unused by AES-GCM under the backing key itself; the adapter takes one of its length. */
-  private static final byte[] NO_SALT = new byte[Hsm.SALT_LENGTH];
+  private static final byte[] NO_SALT = new byte[EnvelopeKeys.SALT_LENGTH];
 
-  private final Hsm hsm;
+  private final EnvelopeKeys hsm;
 
-  XksCipher(Hsm hsm) {
+  XksCipher(EnvelopeKeys hsm) {
     this.hsm = hsm;
   }
 

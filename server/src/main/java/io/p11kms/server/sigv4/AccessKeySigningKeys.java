@@ -2,8 +2,8 @@ package io.p11kms.server.sigv4;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.p11kms.hsm.AsymmetricKeys;
 import io.p11kms.hsm.HmacType;
-import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.access.Caller;
@@ -19,9 +19,9 @@ import java.util.regex.Pattern;
 /**
  * Signing keys of the access keys in the store. The token computes each day's first step, kDate =
  * HMAC-SHA256("AWS4" + secret, date), with C_Sign under the secret's EKT unwrapped as a session
- * object and destroyed at once ({@link Hsm#generateMac}); the rest of the chain (region, service,
- * "aws4_request") is computed here. Both are kept in memory for the day, so the token is asked once
- * per access key and day; the secret itself is never outside the token after creation.
+ * object and destroyed at once ({@link AsymmetricKeys#generateMac}); the rest of the chain (region,
+ * service, "aws4_request") is computed here. Both are kept in memory for the day, so the token is
+ * asked once per access key and day; the secret itself is never outside the token after creation.
  *
  * <p>A key's record (active or not, its scope) is read again from the store after {@code recheck}
  * at the latest, so a key disabled or deleted by {@code p11kms access-key} in another process is
@@ -40,19 +40,19 @@ public final class AccessKeySigningKeys implements SigningKeys {
   private record FullScope(String accessKeyId, String date, String region, String service) {}
 
   private final AccessKeys store;
-  private final Hsm hsm;
+  private final AsymmetricKeys hsm;
   private final Cache<String, Optional<AccessKeyRecord>> records;
   private final Cache<DateScope, byte[]> dateKeys;
   private final Cache<FullScope, SigningKey> signingKeys;
 
-  public AccessKeySigningKeys(AccessKeys store, Hsm hsm) {
+  public AccessKeySigningKeys(AccessKeys store, AsymmetricKeys hsm) {
     this(store, hsm, DEFAULT_RECHECK);
   }
 
   /**
    * @param recheck how long a key's record is trusted before it is read again (zero: every request)
    */
-  public AccessKeySigningKeys(AccessKeys store, Hsm hsm, Duration recheck) {
+  public AccessKeySigningKeys(AccessKeys store, AsymmetricKeys hsm, Duration recheck) {
     this.store = store;
     this.hsm = hsm;
     this.records = Caffeine.newBuilder().maximumSize(MAX_KEYS).expireAfterWrite(recheck).build();

@@ -3,6 +3,7 @@ package io.p11kms.server.xks;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.frontend.FrontEnd;
 import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity;
 import io.p11kms.server.service.XksHealthCheck;
@@ -19,7 +20,7 @@ import java.util.Set;
  * on loopback in development mode only), SigV4 with service {@code kms-xks-proxy} in any region,
  * the cached deep health check, and {@link XksHandler} over the service's {@link AccessControl}.
  */
-public final class XksFrontEnd implements AutoCloseable {
+public final class XksFrontEnd implements FrontEnd {
   /** The service name in the credential scope of every request AWS KMS signs for its proxy. */
   public static final String SIGNING_SERVICE = "kms-xks-proxy";
 
@@ -77,7 +78,7 @@ public final class XksFrontEnd implements AutoCloseable {
     }
   }
 
-  /** The port it listens on. */
+  @Override
   public int port() {
     return listener.port();
   }

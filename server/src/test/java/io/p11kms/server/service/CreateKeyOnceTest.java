@@ -3,7 +3,6 @@ package io.p11kms.server.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.p11kms.hsm.Derivation;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.HsmUnavailableException;
 import io.p11kms.hsm.WrapMechanism;
@@ -11,6 +10,7 @@ import io.p11kms.hsm.WrappedKey;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayDeque;
@@ -40,7 +40,7 @@ class CreateKeyOnceTest {
     hsm = new ScriptedHsm();
     keys =
         new KeyService(
-            hsm, store, new KeyArns("aws", "local-1", "111122223333"), Clock.systemUTC());
+            hsm.asHsm(), store, new KeyArns("aws", "local-1", "111122223333"), Clock.systemUTC());
   }
 
   @AfterEach
@@ -71,13 +71,28 @@ class CreateKeyOnceTest {
     assertThat(store.countKeys()).isEqualTo(5);
   }
 
-  /** generateBackingKey answers from a script: an empty entry is a token outage. */
-  private static final class ScriptedHsm implements Hsm {
+  /**
+   * A token whose generateBackingKey answers from a script (an empty entry is a token outage); any
+   * other call fails the test.
+   */
+  private static final class ScriptedHsm {
     final Deque<Optional<WrappedKey>> outcomes = new ArrayDeque<>();
     int calls;
 
-    @Override
-    public WrappedKey generateBackingKey() {
+    Hsm asHsm() {
+      return (Hsm)
+          Proxy.newProxyInstance(
+              Hsm.class.getClassLoader(),
+              new Class<?>[] {Hsm.class},
+              (proxy, method, args) -> {
+                if (method.getName().equals("generateBackingKey")) {
+                  return generateBackingKey();
+                }
+                throw new AssertionError("unexpected token call " + method.getName());
+              });
+    }
+
+    private WrappedKey generateBackingKey() {
       calls++;
       Optional<WrappedKey> next = outcomes.isEmpty() ? Optional.of(fresh()) : outcomes.poll();
       return next.orElseThrow(() -> new HsmUnavailableException("C_WrapKey failed: test"));
@@ -88,30 +103,5 @@ class CreateKeyOnceTest {
       ekt[0] = (byte) calls;
       return new WrappedKey(1, WrapMechanism.AES_KEY_WRAP, ekt);
     }
-
-    @Override
-    public Derivation preferredDerivation() {
-      return Derivation.AES_ECB_ENCRYPT_DATA;
-    }
-
-    @Override
-    public byte[] encrypt(
-        WrappedKey k, Derivation d, byte[] salt, byte[] iv, byte[] aad, byte[] plaintext) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public byte[] decrypt(
-        WrappedKey k, Derivation d, byte[] salt, byte[] iv, byte[] aad, byte[] ciphertext) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public byte[] generateRandom(int numberOfBytes) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void close() {}
   }
 }

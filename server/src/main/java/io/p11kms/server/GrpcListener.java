@@ -1,0 +1,64 @@
+package io.p11kms.server;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.p11kms.server.config.SecurityConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gRPC listener as configured: mutual TLS on any address when the TLS files are set ({@link
+ * Tls}), else plaintext on a loopback address only; its calls handled on a bounded pool.
+ */
+final class GrpcListener {
+  private GrpcListener() {}
+
+  /**
+   * A Netty builder on {@code host:port}, its handlers on a pool of twice {@code sessionPoolSize}
+   * threads (at least 4).
+   *
+   * @throws IllegalArgumentException for a plaintext listener whose host is not a loopback address
+   */
+  static NettyServerBuilder builder(
+      String host, int port, SecurityConfig security, int sessionPoolSize) {
+    NettyServerBuilder builder =
+        security.tls()
+            ? Tls.serverBuilder(host, port, security)
+            : NettyServerBuilder.forAddress(loopbackAddress(host, port));
+    return builder.executor(handlerThreads(sessionPoolSize));
+  }
+
+  /**
+   * A bounded pool for the call handlers, twice the token's session pool. The default executor
+   * makes one thread per call in flight, and under load they pile up on the session pool and cost
+   * more in switching than they add; here calls wait in the queue instead. Daemon threads: the
+   * process ends with the server.
+   */
+  private static ExecutorService handlerThreads(int sessionPoolSize) {
+    AtomicInteger count = new AtomicInteger();
+    return Executors.newFixedThreadPool(
+        Math.max(4, 2 * sessionPoolSize),
+        r -> {
+          Thread t = new Thread(r, "p11kms-handler-" + count.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+  }
+
+  private static InetSocketAddress loopbackAddress(String host, int port) {
+    InetAddress address;
+    try {
+      address = InetAddress.getByName(host);
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("listen.host '" + host + "' does not resolve");
+    }
+    if (!address.isLoopbackAddress()) {
+      throw new IllegalArgumentException(
+          "listen.host must be a loopback address: the plaintext listener is for local use only");
+    }
+    return new InetSocketAddress(address, port);
+  }
+}
