@@ -27,8 +27,8 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
  * Imported key material, for {@link Pkcs11Hsm}: the RSA wrapping key pair made in the token, and
  * the import itself, which unwraps the customer's material inside the token straight into a backing
  * key (RSAES-OAEP; or for RSA-AES key wrap, the ephemeral AES key first and the material under it
- * with CKM_AES_KEY_WRAP_PAD, both in the token), wraps it under the current domain key and destroys
- * every session object it made in {@code finally}.
+ * with RFC 5649, by the mechanism that reads it on this token, both in the token), wraps it under
+ * the current domain key and destroys every session object it made in {@code finally}.
  *
  * <p>Why the wrapping private key is a token object labelled {@code p11kms-import/<expiry>/<uuid>}:
  * it must outlive a restart for the 24 hours the parameters are valid, and it cannot be kept as an
@@ -42,7 +42,6 @@ final class KeyImports {
   static final int MATERIAL_BYTES = KeyTemplates.AES_256_BYTES;
 
   private static final Pattern ID = Pattern.compile("([0-9]{1,19})/([0-9a-f-]{36})");
-  private static final long KWP = PKCS11Constants.CKM_AES_KEY_WRAP_PAD;
 
   /** What the token answers to an OAEP hash it does not do, before it looks at the data. */
   private static final Set<Long> PARAMETERS_REFUSED =
@@ -67,6 +66,7 @@ final class KeyImports {
   private final BackingKeys backingKeys;
   private final PrivateKeys.Generation generation;
   private final Set<Long> mechanisms;
+  private final PaddedKeyWrap padded;
 
   /** Whether the token unwraps with RSAES-OAEP of this hash, probed on first use. */
   private final Map<DigestAlgorithm, Boolean> oaepUnwraps = new ConcurrentHashMap<>();
@@ -76,8 +76,10 @@ final class KeyImports {
       DomainKeys domainKeys,
       BackingKeys backingKeys,
       PrivateKeys.Generation generation,
-      long[] mechanisms) {
+      long[] mechanisms,
+      PaddedKeyWrap padded) {
     this.calls = calls;
+    this.padded = padded;
     this.domainKeys = domainKeys;
     this.backingKeys = backingKeys;
     this.generation = generation;
@@ -257,7 +259,7 @@ final class KeyImports {
     try {
       return unwrapOrFail(
           session,
-          new Mechanism(KWP),
+          new Mechanism(padded.unwrapMechanism(WrapMechanism.AES_KEY_WRAP_PAD)),
           ephemeral,
           Arrays.copyOfRange(encrypted, rsaBytes, encrypted.length),
           backingKey);
@@ -328,7 +330,7 @@ final class KeyImports {
     boolean offered =
         mechanisms.contains(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN)
             && mechanisms.contains(PKCS11Constants.CKM_RSA_PKCS_OAEP)
-            && (!algorithm.ephemeralAesKey() || mechanisms.contains(KWP));
+            && (!algorithm.ephemeralAesKey() || padded.readsRfc5649());
     if (!offered) {
       throw refused(algorithm);
     }

@@ -44,6 +44,7 @@ final class PrivateKeys {
   private final BackingKeys backingKeys;
   private final Generation generation;
   private final Set<Long> mechanisms;
+  private final PaddedKeyWrap padded;
   private final Set<DigestAlgorithm> nativeOaepRefused =
       Collections.synchronizedSet(EnumSet.noneOf(DigestAlgorithm.class));
   private volatile Set<KeyPairType> supported;
@@ -53,8 +54,10 @@ final class PrivateKeys {
       DomainKeys domainKeys,
       BackingKeys backingKeys,
       Generation generation,
-      long[] mechanisms) {
+      long[] mechanisms,
+      PaddedKeyWrap padded) {
     this.calls = calls;
+    this.padded = padded;
     this.domainKeys = domainKeys;
     this.backingKeys = backingKeys;
     this.generation = generation;
@@ -168,7 +171,7 @@ final class PrivateKeys {
       byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, pair.getPrivateKey());
-      return new WrappedKeyPair(new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt), spki);
+      return new WrappedKeyPair(new WrappedKey(current, padded.writes(), ekt), spki);
     } finally {
       destroyPair(session, pair);
     }
@@ -186,7 +189,7 @@ final class PrivateKeys {
     try {
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
-      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
+      return new WrappedKey(current, padded.writes(), ekt, DomainKeyRole.HMAC);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }
@@ -201,7 +204,7 @@ final class PrivateKeys {
     try {
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
-      return new WrappedKey(current, WrapMechanism.AES_KEY_WRAP_PAD, ekt, DomainKeyRole.HMAC);
+      return new WrappedKey(current, padded.writes(), ekt, DomainKeyRole.HMAC);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }
@@ -384,7 +387,7 @@ final class PrivateKeys {
     try {
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] wrapped = session.wrapKey(new Mechanism(KWP), to, key);
-      return new WrappedKey(toGeneration, WrapMechanism.AES_KEY_WRAP_PAD, wrapped, toRole);
+      return new WrappedKey(toGeneration, padded.writes(), wrapped, toRole);
     } finally {
       backingKeys.destroyQuietly(session, key);
     }
@@ -392,13 +395,14 @@ final class PrivateKeys {
 
   private long unwrap(Session session, Step step, WrappedKey ekt, AttributeVector template)
       throws PKCS11Exception {
-    if (ekt.wrapMechanism() != WrapMechanism.AES_KEY_WRAP_PAD) {
+    if (ekt.wrapMechanism() == WrapMechanism.AES_KEY_WRAP) {
       throw new HsmException("unsupported wrap mechanism " + ekt.wrapMechanism());
     }
+    long mechanism = padded.unwrapMechanism(ekt.wrapMechanism());
     step.enter(AdapterStep.FIND_DOMAIN_KEY);
     long domainKey = domainKeys.handle(session, ekt.role(), ekt.domainKeyGeneration());
     calls.before(step.enter(Pkcs11Function.C_UNWRAP_KEY));
-    return session.unwrapKey(new Mechanism(KWP), domainKey, ekt.ekt(), template);
+    return session.unwrapKey(new Mechanism(mechanism), domainKey, ekt.ekt(), template);
   }
 
   private void requireSupported(Session session, KeyPairType type) throws PKCS11Exception {

@@ -3,6 +3,8 @@ package io.p11kms.hsm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
@@ -26,14 +28,17 @@ import org.xipki.pkcs11.wrapper.Token;
  * @param wrapWithTrustedEnforced a WRAP_WITH_TRUSTED key does not wrap under an untrusted key
  * @param keepsKeyTemplates the token keeps CKA_UNWRAP_TEMPLATE on a key (and so can enforce it)
  * @param marksGeneratedKeysLocal a key made by C_GenerateKey has CKA_LOCAL true
+ * @param paddedKeyWrap how private and HMAC keys are wrapped here, and which EKT formats unwrap
  */
 public record TokenCapabilities(
     GcmEncryption gcmEncryption,
     boolean trustedOnlyBySecurityOfficer,
     boolean wrapWithTrustedEnforced,
     boolean keepsKeyTemplates,
-    boolean marksGeneratedKeysLocal) {
+    boolean marksGeneratedKeysLocal,
+    PaddedKeyWrap paddedKeyWrap) {
 
+  private static final Logger LOG = LoggerFactory.getLogger(Pkcs11Hsm.class);
   private static final byte[] PROBE_PLAINTEXT = new byte[16];
   private static final byte[] PROBE_IV = new byte[12];
   private static final byte[] PROBE_AAD = {1};
@@ -59,6 +64,32 @@ public record TokenCapabilities(
   }
 
   /**
+   * Refuses a token without custody unless {@code config} allows it (for development and tests
+   * only), with a warning then.
+   *
+   * @throws HsmException naming what the token fails to enforce
+   */
+  void requireCustody(HsmConfig config) {
+    if (custodyEnforced()) {
+      return;
+    }
+    if (!config.allowUnenforcedCustody()) {
+      throw new HsmException(
+          "token "
+              + config.tokenLabel()
+              + " does not enforce key custody ("
+              + String.join("; ", custodyGaps())
+              + "): anyone with the user PIN can take key material out. Refused; allow it"
+              + " for development and tests only");
+    }
+    LOG.warn(
+        "token {} does not enforce key custody ({}): allowed by configuration, for development"
+            + " and tests only",
+        config.tokenLabel(),
+        String.join("; ", custodyGaps()));
+  }
+
+  /**
    * Probes the token in a session of its own (a failed single-part encrypt may leave an operation
    * active in its session), which is closed before returning. Some session must be logged in as the
    * user: the probe keys are private session objects.
@@ -71,6 +102,7 @@ public record TokenCapabilities(
     boolean wrapWithTrusted;
     boolean templates;
     boolean local = false;
+    PaddedKeyWrap padded;
     String singlePart;
     String message = "not tried";
     Session session = token.openSession(false);
@@ -112,10 +144,16 @@ public record TokenCapabilities(
       trusted = !userCanSetTrusted(session);
       wrapWithTrusted = !wrapsUnderUntrustedKey(session);
       templates = keepsUnwrapTemplate(session);
+      padded =
+          PaddedKeyWrap.probe(
+              session,
+              java.util.stream.LongStream.of(token.getMechanismList())
+                  .boxed()
+                  .collect(java.util.stream.Collectors.toSet()));
     } finally {
       SecurityOfficer.closeQuietly(session);
     }
-    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates, local);
+    return new TokenCapabilities(gcm, trusted, wrapWithTrusted, templates, local, padded);
   }
 
   /** Null when {@code way} encrypts and the single-part decrypt gives the plaintext back. */

@@ -1,24 +1,13 @@
 package io.p11kms.hsm;
 
 import io.p11kms.hsm.Pkcs11Errors.Recovery;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
@@ -29,23 +18,13 @@ import org.xipki.pkcs11.wrapper.Token;
  * The adapter's hold on one token: the login, the session pool, the cached handles, and what keeps
  * them usable when the token misbehaves.
  *
- * <p>Every call runs on a worker thread while its caller waits at most the call deadline: a native
- * PKCS#11 call cannot be interrupted, so a caller released at the deadline leaves the call running,
- * and its session is closed (not pooled) when the call finally returns.
- *
- * <p>Calls hold the read side of a lock; recovery takes the write side, so that it never runs while
- * a call is in flight (including one abandoned at its deadline). A failed call is recovered by its
- * CKR code ({@link Pkcs11Errors#recoveryFor}): log in again; or close every session, log in and
- * find the keys again by label; or, for a device fault, also initialize the library if needed and
- * find the token again by label, at most once per reopen interval. Each recovery moves the epoch
- * on: a failure seen in an older epoch is not recovered twice. The call is then retried once.
+ * <p>Every call runs on a worker thread within the call deadline ({@link DeadlineWorkers}), holding
+ * the read side of a lock. A failed call is recovered by its CKR code ({@link ConnectionRecovery}),
+ * under the write side, and retried once. The library is initialized afresh now and then, by moving
+ * onto a standby instance of it ({@link LibraryRecycler}). This class holds what they share and the
+ * changes they make to it.
  */
 final class TokenConnection implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(TokenConnection.class);
-  private static final AtomicInteger THREADS = new AtomicInteger();
-  // Calls in flight take well under a millisecond; one still running after this is likely hung.
-  private static final long RECYCLE_WAIT_MILLIS = 100;
-
   /** Work done with a session while the connection is stable. */
   @FunctionalInterface
   interface TokenWork<T> {
@@ -67,24 +46,15 @@ final class TokenConnection implements AutoCloseable {
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final AtomicLong epoch = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final ExecutorService workers;
-  private final long callTimeoutNanos;
-  private volatile LibraryRecycling recycling;
+  private final DeadlineWorkers workers;
+  private final ConnectionRecovery recovery;
+  // Held by a recycle and by close, never by a call: they must not run at once.
+  private final Object recycleGate = new Object();
+  private volatile LibraryRecycler recycler;
   private volatile PKCS11Module module;
   private volatile Token token;
   private Session loginSession;
   private volatile boolean closedCleanly;
-
-  // Held by a recycle and by close, never by a call: they must not run at once.
-  private final Object recycleGate = new Object();
-  private boolean standbyUnavailable;
-
-  private final Object recoveryGate = new Object();
-  private Future<Boolean> recovery;
-  private long recoveryEpoch = -1;
-  private long lastReopenNanos;
-  private long nextAttemptNanos;
-  private boolean reopenNeeded;
 
   private TokenConnection(
       HsmConfig config,
@@ -95,22 +65,13 @@ final class TokenConnection implements AutoCloseable {
     this.calls = new Calls(interceptor);
     this.module = module;
     this.standby = new StandbyLibrary(config.modulePath(), module, standbyLoader, calls);
-    this.callTimeoutNanos = config.callTimeout().toNanos();
     this.pool =
         new SessionPool(this::openPooledSession, config.sessionPoolSize(), config.borrowTimeout());
     this.domainKeys = new DomainKeys(calls);
     this.backingKeys =
         new BackingKeys(config.cacheMaxKeys(), config.cacheMaxAge(), calls, this::openOwnedSession);
-    this.workers =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "p11kms-token-" + THREADS.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    long now = System.nanoTime();
-    this.lastReopenNanos = now - config.reopenInterval().toNanos();
-    this.nextAttemptNanos = now;
+    this.workers = new DeadlineWorkers(pool, lock, epoch, closed, config.callTimeout());
+    this.recovery = new ConnectionRecovery(this, config, workers, pool, lock, epoch, closed);
   }
 
   /**
@@ -129,9 +90,19 @@ final class TokenConnection implements AutoCloseable {
     try {
       connection.token = TokenFinder.byLabel(module, config.tokenLabel());
       connection.logInAndScan();
-      connection.recycling =
+      LibraryRecycling recycling =
           new LibraryRecycling(
               config.libraryRecycleObjects(), manufacturer(module), connection.calls.objectsMade());
+      connection.recycler =
+          new LibraryRecycler(
+              connection,
+              config,
+              connection.calls,
+              connection.standby,
+              recycling,
+              connection.lock,
+              connection.closed,
+              connection.recycleGate);
       return connection;
     } catch (PKCS11Exception | RuntimeException e) {
       SessionPool.closeQuietly(connection.loginSession);
@@ -153,127 +124,25 @@ final class TokenConnection implements AutoCloseable {
   }
 
   LibraryRecycling recycling() {
-    return recycling;
+    return recycler.recycling();
   }
 
   /**
    * Frees what the library keeps of destroyed objects when enough were made since the last time
-   * ({@link LibraryRecycling}), by switching to a standby instance of the library ({@link
-   * StandbyLibrary}): logs in on it and finds the domain keys there while calls go on; then,
-   * between two calls, moves the connection onto it; then finalizes the instance it left. Calls
-   * wait only for the move (microseconds). The cached backing keys stay behind with their sessions.
-   * When no standby can be loaded, the library is recycled in place instead.
+   * ({@link LibraryRecycler}).
    *
-   * @return whether it was done; not when the calls in flight did not end in time (a hung call), or
-   *     when the standby failed to open (then the next try is a bound later)
+   * @return whether it was done
    */
   boolean recycleLibraryIfDue() {
-    if (closed.get() || !recycling.due(calls.objectsMade())) {
-      return false;
-    }
-    synchronized (recycleGate) {
-      if (closed.get() || !recycling.due(calls.objectsMade())) {
-        return false;
-      }
-      return standbyUnavailable ? recycleInPlace() : switchToStandby();
-    }
-  }
-
-  /** A standby instance, logged in, its domain keys found; not yet in use. */
-  private record Prepared(PKCS11Module module, Token token, Session session, DomainKeys keys) {}
-
-  private boolean switchToStandby() {
-    long made = calls.objectsMade();
-    long start = System.nanoTime();
-    Prepared next;
-    try {
-      next = openStandby();
-    } catch (IOException e) {
-      if (!standby.onShared()) {
-        // On the first copy, the shared instance out of the rotation, and a second copy will not
-        // load (it did once): the copy in use keeps its shells; tried again a bound later.
-        recycling.postpone(made);
-        LOG.warn(
-            "token {}: no second copy of the library ({}); not recycled",
-            config.tokenLabel(),
-            e.getMessage());
-        return false;
-      }
-      LOG.warn(
-          "token {}: no standby instance of the PKCS#11 library ({}); recycling it in place",
-          config.tokenLabel(),
-          e.getMessage());
-      standbyUnavailable = true;
-      return recycleInPlace();
-    } catch (PKCS11Exception | HsmException e) {
-      recycling.postpone(made);
-      LOG.warn(
-          "token {}: standby instance of the library failed to open: {}",
-          config.tokenLabel(),
-          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
-      return false;
-    }
-    List<Session> left;
-    try {
-      if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-        SessionPool.closeQuietly(next.session());
-        return false;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      SessionPool.closeQuietly(next.session());
-      return false;
-    }
-    long locked = System.nanoTime();
-    try {
-      if (closed.get()) {
-        SessionPool.closeQuietly(next.session());
-        return false;
-      }
-      left = moveTo(next);
-      standby.switched();
-      recycling.done(made);
-    } finally {
-      lock.writeLock().unlock();
-    }
-    long heldNanos = System.nanoTime() - locked;
-    long retireStart = System.nanoTime();
-    retire(left);
-    LOG.info(
-        "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
-            + " (calls held {} us; standby ready in {} ms, old instance finalized in {} ms)",
-        config.tokenLabel(),
-        recycling.bound(),
-        heldNanos / 1_000,
-        (locked - start) / 1_000_000,
-        (System.nanoTime() - retireStart) / 1_000_000);
-    return true;
-  }
-
-  private Prepared openStandby() throws IOException, PKCS11Exception {
-    PKCS11Module instance = standby.ready();
-    calls.before(Pkcs11Function.C_GET_SLOT_LIST);
-    Token nextToken = TokenFinder.byLabel(instance, config.tokenLabel());
-    calls.before(Pkcs11Function.C_OPEN_SESSION);
-    Session session = nextToken.openSession(true);
-    try {
-      calls.before(Pkcs11Function.C_LOGIN);
-      logIn(session, config.userPin());
-      DomainKeys keys = new DomainKeys(calls);
-      keys.scan(session);
-      return new Prepared(instance, nextToken, session, keys);
-    } catch (PKCS11Exception | RuntimeException e) {
-      SessionPool.closeQuietly(session);
-      throw e;
-    }
+    return recycler.recycleIfDue();
   }
 
   /**
-   * Moves the connection onto {@code next}; the write lock is held.
+   * Moves the connection onto a standby instance of the library; the write lock is held.
    *
    * @return the sessions of the instance left
    */
-  private List<Session> moveTo(Prepared next) {
+  List<Session> moveTo(LibraryRecycler.Prepared next) {
     List<Session> left = new ArrayList<>(pool.forgetAll());
     if (loginSession != null) {
       left.add(loginSession);
@@ -292,86 +161,32 @@ final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception e) {
       // Cannot happen: the pool holds no handle now.
     }
-    reopenNeeded = false;
+    recovery.reopenDone();
     epoch.incrementAndGet();
     return left;
   }
 
   /**
-   * Frees the instance the connection left: finalizes it, or, when another user shares it, closes
-   * this connection's sessions there one by one (which destroys their objects).
+   * After the library was initialized afresh in place (every session and object of the old
+   * initialization is gone): finds the token, logs in and finds the domain keys again; the write
+   * lock is held.
    */
-  private void retire(List<Session> left) {
-    boolean finalized = false;
-    try {
-      finalized = standby.refreshLeft();
-    } catch (PKCS11Exception | HsmException e) {
-      LOG.warn(
-          "token {}: the library instance left did not finalize ({}); tried again before its next"
-              + " use",
-          config.tokenLabel(),
-          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
-    }
-    if (!finalized) {
-      left.forEach(SessionPool::closeQuietly);
-    }
+  void reinitialized() throws PKCS11Exception {
+    forgetSessions();
+    epoch.incrementAndGet();
+    calls.before(Pkcs11Function.C_GET_SLOT_LIST);
+    token = TokenFinder.byLabel(module, config.tokenLabel());
+    pool.forgetAll();
+    logInAndScan();
   }
 
   /**
-   * Initializes the library afresh in place: waits briefly for the calls in flight to end, so that
-   * none runs while the library is finalized, then finalizes, initializes, finds the token, logs in
-   * and finds the domain keys again. Calls that arrive meanwhile wait for it, within their
-   * deadline. Not done when another user shares the library, or on a failure (then the next call's
-   * failure recovers as from a device fault).
+   * After a failed initialization in place: the next call fails and reopens the token, as after a
+   * device fault; the write lock is held.
    */
-  private boolean recycleInPlace() {
-    try {
-      if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-        return false;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-    try {
-      if (closed.get()) {
-        return false;
-      }
-      long start = System.nanoTime();
-      long made = calls.objectsMade();
-      calls.before(Pkcs11Function.C_FINALIZE);
-      if (!Pkcs11Modules.reinitialize(config.modulePath())) {
-        LOG.debug("token {}: library shared, not recycled", config.tokenLabel());
-        recycling.postpone(made);
-        return false;
-      }
-      // Every session and object of the old initialization is gone.
-      forgetSessions();
-      epoch.incrementAndGet();
-      calls.before(Pkcs11Function.C_GET_SLOT_LIST);
-      token = TokenFinder.byLabel(module, config.tokenLabel());
-      pool.forgetAll();
-      logInAndScan();
-      recycling.done(made);
-      LOG.info(
-          "token {}: PKCS#11 library initialized afresh after {} objects made, in {} ms",
-          config.tokenLabel(),
-          recycling.bound(),
-          (System.nanoTime() - start) / 1_000_000);
-      return true;
-    } catch (PKCS11Exception | HsmException e) {
-      // As after a device fault: the next call fails and reopens the token.
-      recycling.postpone(calls.objectsMade());
-      reopenNeeded = true;
-      forgetSessions();
-      LOG.warn(
-          "token {}: library recycle failed: {}",
-          config.tokenLabel(),
-          e instanceof PKCS11Exception p ? Pkcs11Errors.name(p.getErrorCode()) : e.getMessage());
-      return false;
-    } finally {
-      lock.writeLock().unlock();
-    }
+  void lostInitialization() {
+    recovery.reopenNeeded();
+    forgetSessions();
   }
 
   Calls calls() {
@@ -411,15 +226,15 @@ final class TokenConnection implements AutoCloseable {
   <T> T call(String operation, TokenWork<T> work, boolean retry, int deadlineFactor)
       throws PKCS11Exception {
     for (int attempt = 1; ; attempt++) {
-      Attempt<T> current = new Attempt<>(work);
+      DeadlineWorkers.Attempt<T> current = workers.attempt(work);
       try {
-        return runWithDeadline(operation, current, deadlineFactor);
+        return workers.runWithDeadline(operation, current, deadlineFactor);
       } catch (PKCS11Exception e) {
         Recovery kind = Pkcs11Errors.recoveryFor(e.getErrorCode());
         if (!retry || kind == Recovery.NONE) {
           throw e;
         }
-        boolean recovered = recover(current.epochSeen, kind, e.getErrorCode());
+        boolean recovered = recovery.recover(current.epochSeen(), kind, e.getErrorCode());
         if (!recovered || attempt > 1) {
           throw e;
         }
@@ -427,219 +242,28 @@ final class TokenConnection implements AutoCloseable {
     }
   }
 
-  private <T> T runWithDeadline(String operation, Attempt<T> attempt, int deadlineFactor)
-      throws PKCS11Exception {
-    if (closed.get()) {
-      throw new HsmUnavailableException("the HSM adapter is closed");
+  /**
+   * Logs in again after the login was lost; the write lock is held. C_Logout destroyed every
+   * private session object: the cached backing keys are gone.
+   */
+  void logInAgain() throws PKCS11Exception {
+    backingKeys.forgetKeys();
+    domainKeys.clear();
+    if (loginSession == null) {
+      throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
     }
-    pool.acquirePermit();
-    Future<T> future;
-    try {
-      future = workers.submit(attempt);
-    } catch (RejectedExecutionException e) {
-      pool.releasePermit();
-      throw new HsmUnavailableException("the HSM adapter is closed");
-    }
-    try {
-      return future.get(callTimeoutNanos * deadlineFactor, TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      attempt.abandoned = true;
-      throw new HsmUnavailableException(
-          operation
-              + " did not finish within "
-              + config.callTimeout().toMillis() * deadlineFactor
-              + " ms");
-    } catch (InterruptedException e) {
-      attempt.abandoned = true;
-      Thread.currentThread().interrupt();
-      throw new HsmUnavailableException("interrupted while waiting for the token");
-    } catch (ExecutionException e) {
-      throw rethrow(operation, e.getCause());
-    }
-  }
-
-  private static PKCS11Exception rethrow(String operation, Throwable cause) {
-    if (cause instanceof PKCS11Exception p) {
-      return p;
-    }
-    if (cause instanceof RuntimeException r) {
-      throw r;
-    }
-    if (cause instanceof Error error) {
-      throw error;
-    }
-    throw new HsmException(operation + " failed: " + cause.getClass().getSimpleName());
-  }
-
-  /** One run of a call on a worker thread. */
-  private final class Attempt<T> implements Callable<T> {
-    private final TokenWork<T> work;
-    volatile boolean abandoned;
-    volatile long epochSeen = -1;
-
-    Attempt(TokenWork<T> work) {
-      this.work = work;
-    }
-
-    @Override
-    public T call() throws PKCS11Exception {
-      lock.readLock().lock();
-      try {
-        epochSeen = epoch.get();
-        if (abandoned) {
-          throw new HsmUnavailableException("the caller left before the call started");
-        }
-        Session session = pool.take();
-        SessionPool.Outcome outcome = SessionPool.Outcome.CLOSE;
-        try {
-          T result = work.run(session);
-          outcome = SessionPool.Outcome.KEEP;
-          return result;
-        } catch (PKCS11Exception e) {
-          boolean stale = Pkcs11Errors.recoveryFor(e.getErrorCode()) != Recovery.NONE;
-          outcome = stale ? SessionPool.Outcome.DROP : SessionPool.Outcome.CLOSE;
-          throw e;
-        } catch (HsmException e) {
-          // Raised by the adapter between token calls: the session is in a clean state.
-          outcome = SessionPool.Outcome.KEEP;
-          throw e;
-        } finally {
-          if (abandoned && outcome == SessionPool.Outcome.KEEP) {
-            outcome = SessionPool.Outcome.CLOSE;
-          }
-          pool.giveBack(session, outcome);
-        }
-      } finally {
-        lock.readLock().unlock();
-        pool.releasePermit();
-      }
-    }
+    calls.before(Pkcs11Function.C_LOGIN);
+    logIn(loginSession, config.userPin());
+    domainKeys.scan(loginSession);
   }
 
   /**
-   * Recovers from a failure of kind {@code kind} seen in epoch {@code seenEpoch}, unless that was
-   * done already. One recovery runs at a time; callers that saw the same failure wait for it.
-   *
-   * @return whether the connection was recovered since the failure
+   * Closes every session, logs in and finds the keys again; first, if {@code reopen}, initializes
+   * the library if needed and finds the token again by label. The write lock is held.
    */
-  private boolean recover(long seenEpoch, Recovery kind, long code) {
-    Future<Boolean> running;
-    synchronized (recoveryGate) {
-      if (seenEpoch < 0 || epoch.get() != seenEpoch) {
-        return seenEpoch >= 0;
-      }
-      if (recovery != null && recoveryEpoch == seenEpoch && !recovery.isDone()) {
-        running = recovery;
-      } else {
-        if (recovery != null
-            && recoveryEpoch == seenEpoch
-            && System.nanoTime() - nextAttemptNanos < 0) {
-          return false;
-        }
-        try {
-          running = workers.submit(() -> reconnect(seenEpoch, kind, code));
-        } catch (RejectedExecutionException e) {
-          return false;
-        }
-        recovery = running;
-        recoveryEpoch = seenEpoch;
-      }
-    }
-    try {
-      return running.get(callTimeoutNanos, TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (ExecutionException | TimeoutException e) {
-      return false;
-    }
-  }
-
-  /** Waits for the calls in flight to end, then recovers, escalating when a step fails. */
-  private boolean reconnect(long seenEpoch, Recovery kind, long code) throws InterruptedException {
-    if (!lock.writeLock().tryLock(callTimeoutNanos, TimeUnit.NANOSECONDS)) {
-      LOG.warn("token {}: calls still in flight, recovery deferred", config.tokenLabel());
-      retryAfter(System.nanoTime() + config.reopenInterval().toNanos());
-      return false;
-    }
-    try {
-      if (closed.get()) {
-        return false;
-      }
-      if (epoch.get() != seenEpoch) {
-        return true;
-      }
-      Recovery todo = reopenNeeded ? Recovery.REOPEN : kind;
-      while (true) {
-        if (todo == Recovery.REOPEN
-            && System.nanoTime() - lastReopenNanos < config.reopenInterval().toNanos()) {
-          LOG.warn("token {}: reopened less than the reopen interval ago", config.tokenLabel());
-          reopenNeeded = true;
-          pool.markStale();
-          retryAfter(lastReopenNanos + config.reopenInterval().toNanos());
-          return false;
-        }
-        Recovery next;
-        try {
-          apply(todo);
-          reopenNeeded = false;
-          epoch.incrementAndGet();
-          LOG.info(
-              "token {}: recovered from {} ({})",
-              config.tokenLabel(),
-              Pkcs11Errors.name(code),
-              todo == Recovery.LOG_IN
-                  ? "logged in again"
-                  : todo == Recovery.RESET ? "sessions reset" : "token reopened");
-          return true;
-        } catch (PKCS11Exception e) {
-          next = Pkcs11Errors.recoveryFor(e.getErrorCode());
-          LOG.warn(
-              "token {}: {} failed: {}",
-              config.tokenLabel(),
-              todo,
-              Pkcs11Errors.name(e.getErrorCode()));
-        } catch (HsmException e) {
-          next = Recovery.REOPEN;
-          LOG.warn("token {}: {} failed: {}", config.tokenLabel(), todo, e.getMessage());
-        }
-        if (todo == Recovery.REOPEN) {
-          reopenNeeded = true;
-          pool.markStale();
-          retryAfter(System.nanoTime() + config.reopenInterval().toNanos());
-          return false;
-        }
-        todo = next.ordinal() > todo.ordinal() ? next : Recovery.values()[todo.ordinal() + 1];
-      }
-    } finally {
-      lock.writeLock().unlock();
-    }
-  }
-
-  /** No new recovery for the same failure before {@code nanos}. */
-  private void retryAfter(long nanos) {
-    synchronized (recoveryGate) {
-      nextAttemptNanos = nanos;
-    }
-  }
-
-  /** Runs one recovery step; the write lock is held. */
-  private void apply(Recovery todo) throws PKCS11Exception {
-    if (todo == Recovery.LOG_IN) {
-      // C_Logout destroyed every private session object: the cached HBKs are gone.
-      backingKeys.forgetKeys();
-      domainKeys.clear();
-      if (loginSession == null) {
-        throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
-      }
-      calls.before(Pkcs11Function.C_LOGIN);
-      logIn(loginSession, config.userPin());
-      domainKeys.scan(loginSession);
-      return;
-    }
+  void resetSessions(boolean reopen) throws PKCS11Exception {
     forgetSessions();
-    if (todo == Recovery.REOPEN) {
-      lastReopenNanos = System.nanoTime();
+    if (reopen) {
       calls.before(Pkcs11Function.C_INITIALIZE);
       Pkcs11Modules.initialize(module, config.moduleInitString());
       calls.before(Pkcs11Function.C_GET_SLOT_LIST);
@@ -726,6 +350,19 @@ final class TokenConnection implements AutoCloseable {
     return session;
   }
 
+  /**
+   * @throws HsmUnavailableException once the connection is closed
+   */
+  void checkOpen() {
+    if (closed.get()) {
+      throw new HsmUnavailableException("the HSM adapter is closed");
+    }
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
   /** Runs {@code work} while no call is in flight (test faults only). */
   void exclusive(ExclusiveWork work) throws Exception {
     lock.writeLock().lock();
@@ -751,7 +388,7 @@ final class TokenConnection implements AutoCloseable {
     closedCleanly = false;
     boolean quiet;
     try {
-      quiet = lock.writeLock().tryLock(callTimeoutNanos, TimeUnit.NANOSECONDS);
+      quiet = lock.writeLock().tryLock(config.callTimeout().toNanos(), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       quiet = false;

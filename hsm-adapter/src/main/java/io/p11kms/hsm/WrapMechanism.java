@@ -4,8 +4,18 @@ package io.p11kms.hsm;
 public enum WrapMechanism {
   /** CKM_AES_KEY_WRAP, RFC 3394: the same bytes on every token. Used for AES keys. */
   AES_KEY_WRAP(1),
-  /** CKM_AES_KEY_WRAP_PAD: for material that is not a multiple of 8 bytes. */
-  AES_KEY_WRAP_PAD(2);
+  /**
+   * RFC 5649 (AES key wrap with padding), for material that need not be a multiple of 8 bytes: what
+   * SoftHSM2's CKM_AES_KEY_WRAP_PAD writes, PKCS#11 3.0's CKM_AES_KEY_WRAP_KWP. On a token whose
+   * CKM_AES_KEY_WRAP_PAD writes neither this nor {@link #AES_KEY_WRAP_PKCS7}, that token's own
+   * format ({@link PaddedKeyWrap}).
+   */
+  AES_KEY_WRAP_PAD(2),
+  /**
+   * PKCS#7 padding to a multiple of 8 bytes, then RFC 3394: what NSS softoken's
+   * CKM_AES_KEY_WRAP_PAD writes, PKCS#11 3.0's CKM_AES_KEY_WRAP_PKCS7.
+   */
+  AES_KEY_WRAP_PKCS7(3);
 
   private final int code;
 

@@ -1,12 +1,18 @@
 package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.Signature;
+import java.security.spec.X509EncodedKeySpec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -97,5 +103,68 @@ class CrossTokenTest {
     byte[] sealed = maker.encrypt(key, Derivation.NONE_AES_GCM, salt, iv, AAD, dataKey);
     assertThat(reader.decrypt(key, Derivation.NONE_AES_GCM, salt, iv, AAD, sealed))
         .isEqualTo(dataKey);
+  }
+
+  /**
+   * SoftHSM2 wraps private and HMAC keys with RFC 5649, which NSS softoken reads with
+   * CKM_AES_KEY_WRAP_KWP; the EKT records the format.
+   */
+  @Test
+  void hmacKeysFromSoftHsm_macTheSameOnNss() {
+    for (HmacType type : HmacType.values()) {
+      WrappedKey hmac = softHsm.generateHmacKey(type);
+      assertThat(hmac.wrapMechanism()).isEqualTo(WrapMechanism.AES_KEY_WRAP_PAD);
+      assertThat(nss.generateMac(hmac, type, PLAINTEXT))
+          .as(type.name())
+          .isEqualTo(softHsm.generateMac(hmac, type, PLAINTEXT));
+    }
+  }
+
+  @Test
+  void rsaKeysFromSoftHsm_signOnNss() throws Exception {
+    byte[] digest = MessageDigest.getInstance("SHA-256").digest(PLAINTEXT);
+    // PKCS#8 lengths vary from key to key, and so does the padding: several keys.
+    for (int i = 0; i < 4; i++) {
+      WrappedKeyPair pair = softHsm.generateKeyPair(KeyPairType.RSA_2048, PrivateKeyUsage.SIGN);
+      byte[] signature =
+          nss.signDigest(
+              pair.privateKey(),
+              KeyPairType.RSA_2048,
+              SignatureScheme.RSA_PKCS1_V1_5,
+              DigestAlgorithm.SHA_256,
+              digest);
+      Signature verifier = Signature.getInstance("SHA256withRSA");
+      verifier.initVerify(
+          KeyFactory.getInstance("RSA")
+              .generatePublic(new X509EncodedKeySpec(pair.subjectPublicKeyInfo())));
+      verifier.update(PLAINTEXT);
+      assertThat(verifier.verify(signature)).isTrue();
+    }
+  }
+
+  /**
+   * NSS softoken's CKM_AES_KEY_WRAP_PAD writes PKCS#7 padding and RFC 3394, which SoftHSM2 2.6
+   * cannot unwrap (and NSS cannot write RFC 5649 through the wrapper): its private and HMAC keys'
+   * EKTs say so, and SoftHSM2 refuses them by name before any unwrap.
+   */
+  @Test
+  void privateAndHmacKeysFromNss_areRefusedOnSoftHsm_byTheirFormat() {
+    WrappedKey hmac = nss.generateHmacKey(HmacType.HMAC_SHA256);
+    assertThat(hmac.wrapMechanism()).isEqualTo(WrapMechanism.AES_KEY_WRAP_PKCS7);
+    assertThatThrownBy(() -> softHsm.generateMac(hmac, HmacType.HMAC_SHA256, PLAINTEXT))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("cannot unwrap a key wrapped as AES_KEY_WRAP_PKCS7");
+    WrappedKeyPair pair = nss.generateKeyPair(KeyPairType.RSA_2048, PrivateKeyUsage.SIGN);
+    assertThat(pair.privateKey().wrapMechanism()).isEqualTo(WrapMechanism.AES_KEY_WRAP_PKCS7);
+    assertThatThrownBy(
+            () ->
+                softHsm.signDigest(
+                    pair.privateKey(),
+                    KeyPairType.RSA_2048,
+                    SignatureScheme.RSA_PKCS1_V1_5,
+                    DigestAlgorithm.SHA_256,
+                    new byte[32]))
+        .isInstanceOf(HsmException.class)
+        .hasMessageContaining("cannot unwrap a key wrapped as AES_KEY_WRAP_PKCS7");
   }
 }

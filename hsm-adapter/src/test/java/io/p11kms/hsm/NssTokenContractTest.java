@@ -2,6 +2,7 @@ package io.p11kms.hsm;
 
 import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.hsm.testing.TestToken;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
 
 /**
  * The token contract on NSS softoken: its single-part AES-GCM encrypt misreports the output length
@@ -22,7 +23,19 @@ class NssTokenContractTest extends TokenContract {
 
   @Override
   TokenCapabilities expectedCapabilities() {
-    return new TokenCapabilities(GcmEncryption.MESSAGE, false, false, false, false);
+    return new TokenCapabilities(
+        GcmEncryption.MESSAGE,
+        false,
+        false,
+        false,
+        false,
+        new PaddedKeyWrap(
+            WrapMechanism.AES_KEY_WRAP_PKCS7,
+            java.util.Map.of(
+                WrapMechanism.AES_KEY_WRAP_PKCS7,
+                PKCS11Constants.CKM_AES_KEY_WRAP_PAD,
+                WrapMechanism.AES_KEY_WRAP_PAD,
+                PKCS11Constants.CKM_AES_KEY_WRAP_KWP)));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.p11kms.hsm;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TestToken;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
 
 /** The token contract on SoftHSM2: it enforces custody and runs single-part AES-GCM. */
 class SoftHsmTokenContractTest extends TokenContract {
@@ -23,7 +24,16 @@ class SoftHsmTokenContractTest extends TokenContract {
 
   @Override
   TokenCapabilities expectedCapabilities() {
-    return new TokenCapabilities(GcmEncryption.SINGLE_PART, true, true, true, true);
+    return new TokenCapabilities(
+        GcmEncryption.SINGLE_PART,
+        true,
+        true,
+        true,
+        true,
+        new PaddedKeyWrap(
+            WrapMechanism.AES_KEY_WRAP_PAD,
+            java.util.Map.of(
+                WrapMechanism.AES_KEY_WRAP_PAD, PKCS11Constants.CKM_AES_KEY_WRAP_PAD)));
   }
 
   @Override

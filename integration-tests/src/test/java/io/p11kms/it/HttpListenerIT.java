@@ -16,15 +16,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -40,7 +34,6 @@ import org.junit.jupiter.api.Test;
  * as the front end chooses; the handler sees the verified client certificate.
  */
 class HttpListenerIT {
-  private static final char[] STORE_PASSWORD = "test".toCharArray();
 
   private static Path dir;
   private static TestPki pki;
@@ -188,26 +181,6 @@ class HttpListenerIT {
 
   /** A client trusting the test CA, with {@code cert} as its certificate (null: none). */
   private static HttpClient.Builder client(TestPki.Issued cert) throws Exception {
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (var in = Files.newInputStream(pki.caFile())) {
-      trust.setCertificateEntry(
-          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    KeyManagerFactory kmf = null;
-    if (cert != null) {
-      KeyStore keys = KeyStore.getInstance("PKCS12");
-      keys.load(null, null);
-      keys.setKeyEntry(
-          "client", cert.privateKey(), STORE_PASSWORD, new Certificate[] {cert.certificate()});
-      kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      kmf.init(keys, STORE_PASSWORD);
-    }
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-    return HttpClient.newBuilder().sslContext(context);
+    return HttpClient.newBuilder().sslContext(pki.clientContext(cert));
   }
 }

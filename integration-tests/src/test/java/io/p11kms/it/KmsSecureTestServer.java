@@ -268,6 +268,21 @@ final class KmsSecureTestServer implements AutoCloseable {
     return URI.create("https://localhost:" + awsApi.port());
   }
 
+  /** A client certificate from the server's client CA whose subject is {@code CN=commonName}. */
+  TestPki.Issued clientCertificate(String commonName) throws Exception {
+    return pki.client(commonName, "spiffe://p11kms.test/" + commonName);
+  }
+
+  /** A client certificate of {@code CN=commonName} that another CA signed. */
+  TestPki.Issued clientCertificateOfAnotherCa(String commonName) throws Exception {
+    return rogue.client(commonName, "spiffe://p11kms.test/" + commonName);
+  }
+
+  /** A client's TLS context trusting the server, with {@code cert} (null: none) as its own. */
+  javax.net.ssl.SSLContext clientContext(TestPki.Issued cert) throws Exception {
+    return pki.clientContext(cert);
+  }
+
   /** The test CA's certificate file, which the server's certificate chains to. */
   Path caFile() {
     return pki.caFile();

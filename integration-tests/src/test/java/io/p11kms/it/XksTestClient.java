@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import javax.net.ssl.SSLContext;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
@@ -32,11 +33,8 @@ final class XksTestClient {
     }
   }
 
-  private final HttpClient http =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(10))
-          .build();
+  private final HttpClient http;
+  private final SSLContext tls;
   private final String baseUrl;
   private final String accessKeyId;
   private final String secret;
@@ -46,6 +44,24 @@ final class XksTestClient {
    * @param baseUrl scheme, host and port, such as {@code http://127.0.0.1:1234}
    */
   XksTestClient(String baseUrl, String accessKeyId, String secret, String region) {
+    this(baseUrl, accessKeyId, secret, region, null);
+  }
+
+  /**
+   * Over HTTPS with {@code tls} (its trusted CAs and the client certificate it may hold).
+   *
+   * @param baseUrl scheme, host and port, such as {@code https://localhost:1234}
+   */
+  XksTestClient(String baseUrl, String accessKeyId, String secret, String region, SSLContext tls) {
+    HttpClient.Builder http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10));
+    if (tls != null) {
+      http.sslContext(tls);
+    }
+    this.http = http.build();
+    this.tls = tls;
     this.baseUrl = baseUrl;
     this.accessKeyId = accessKeyId;
     this.secret = secret;
@@ -54,7 +70,7 @@ final class XksTestClient {
 
   /** The same endpoint with other credentials. */
   XksTestClient as(String otherAccessKeyId, String otherSecret) {
-    return new XksTestClient(baseUrl, otherAccessKeyId, otherSecret, region);
+    return new XksTestClient(baseUrl, otherAccessKeyId, otherSecret, region, tls);
   }
 
   Reply post(String path, String json) throws Exception {

@@ -11,6 +11,7 @@ import io.p11kms.server.config.SecurityConfig;
 import java.net.InetSocketAddress;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManager;
 
 /**
  * TLS of the listeners: the gRPC listener's mutual TLS (the server's certificate, client
@@ -42,13 +43,24 @@ public final class Tls {
    * whether a client certificate is asked for is the listener's choice.
    */
   public static SSLContext jdkContext(SecurityConfig security) {
+    return jdkContext(security, null);
+  }
+
+  /**
+   * As {@link #jdkContext(SecurityConfig)}, client certificates checked by {@code clients} (null:
+   * the client CA's chain check only) in the TLS handshake.
+   */
+  public static SSLContext jdkContext(SecurityConfig security, TrustManager clients) {
     try {
-      SslContext context =
+      SslContextBuilder builder =
           SslContextBuilder.forServer(
-                  security.tlsCertFile().toFile(), security.tlsKeyFile().toFile())
-              .trustManager(security.tlsClientCaFile().toFile())
-              .sslProvider(SslProvider.JDK)
-              .build();
+              security.tlsCertFile().toFile(), security.tlsKeyFile().toFile());
+      if (clients == null) {
+        builder.trustManager(security.tlsClientCaFile().toFile());
+      } else {
+        builder.trustManager(clients);
+      }
+      SslContext context = builder.sslProvider(SslProvider.JDK).build();
       return ((JdkSslContext) context).context();
     } catch (SSLException | IllegalArgumentException e) {
       throw unusable(e);

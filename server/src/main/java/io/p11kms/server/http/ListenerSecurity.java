@@ -8,8 +8,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 /**
  * How an {@link HttpListener} is secured, from the same configuration as the gRPC listener: TLS
  * with the server's certificate and key files (and client certificates chained to the configured CA
- * not asked for, optional or required), or in development mode, and only then, plaintext on
- * loopback.
+ * not asked for, optional or required, optionally of one subject common name), or in development
+ * mode, and only then, plaintext on loopback.
  */
 public final class ListenerSecurity {
   /** Whether the TLS handshake asks the client for a certificate. */
@@ -24,10 +24,13 @@ public final class ListenerSecurity {
 
   private final SecurityConfig config;
   private final ClientCertificates clientCertificates;
+  private final String clientCommonName;
 
-  private ListenerSecurity(SecurityConfig config, ClientCertificates clientCertificates) {
+  private ListenerSecurity(
+      SecurityConfig config, ClientCertificates clientCertificates, String clientCommonName) {
     this.config = config;
     this.clientCertificates = clientCertificates;
+    this.clientCommonName = clientCommonName;
   }
 
   /**
@@ -48,7 +51,15 @@ public final class ListenerSecurity {
               + SecurityConfig.DEV_MODE
               + "=true)");
     }
-    return new ListenerSecurity(config, clientCertificates);
+    return new ListenerSecurity(config, clientCertificates, "");
+  }
+
+  /**
+   * This, a client certificate trusted only when its subject's common name (CN) is {@code
+   * commonName} (empty: any): another one fails the TLS handshake.
+   */
+  public ListenerSecurity requiringCommonName(String commonName) {
+    return new ListenerSecurity(config, clientCertificates, commonName);
   }
 
   /** Whether the listener is plaintext (development mode, loopback only). */
@@ -62,7 +73,11 @@ public final class ListenerSecurity {
 
   SslContextFactory.Server sslContextFactory() {
     SslContextFactory.Server factory = new SslContextFactory.Server();
-    factory.setSslContext(Tls.jdkContext(config));
+    factory.setSslContext(
+        clientCommonName.isEmpty() || plaintext()
+            ? Tls.jdkContext(config)
+            : Tls.jdkContext(
+                config, CommonNameTrustManager.of(config.tlsClientCaFile(), clientCommonName)));
     factory.setNeedClientAuth(clientCertificates == ClientCertificates.REQUIRED);
     factory.setWantClientAuth(clientCertificates == ClientCertificates.OPTIONAL);
     return factory;

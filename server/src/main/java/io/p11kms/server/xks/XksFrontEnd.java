@@ -60,14 +60,14 @@ public final class XksFrontEnd implements FrontEnd {
               control,
               new XksService(hsm),
               new XksHealthReport(health, config.fleetSize()),
-              config.maxInFlight(),
-              config.clientCommonName());
+              config.maxInFlight());
       HttpListener listener =
           HttpListener.start(
               "xks",
               config.host(),
               config.port(),
-              ListenerSecurity.of(security, config.clientCertificates()),
+              ListenerSecurity.of(security, config.clientCertificates())
+                  .requiringCommonName(config.clientCommonName()),
               handlerThreads,
               handler,
               new XksErrorPages());

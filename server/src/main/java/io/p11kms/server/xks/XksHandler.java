@@ -3,7 +3,6 @@ package io.p11kms.server.xks;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.audit.AuditException;
-import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.XksService;
@@ -50,12 +49,10 @@ public final class XksHandler extends Handler.Abstract {
   private final XksService service;
   private final XksHealthReport health;
   private final Semaphore inFlight;
-  private final String clientCommonName;
 
   /**
    * @param base the URI path of the API, {@code [/<prefix>]/kms/xks/v1}
    * @param maxInFlight requests handled at once; more get ThrottlingException
-   * @param clientCommonName the CN a client certificate's subject must have; empty for any
    */
   public XksHandler(
       String base,
@@ -63,8 +60,7 @@ public final class XksHandler extends Handler.Abstract {
       AccessControl control,
       XksService service,
       XksHealthReport health,
-      int maxInFlight,
-      String clientCommonName) {
+      int maxInFlight) {
     super(InvocationType.BLOCKING);
     this.router = XksRoute.under(base);
     this.verifier = verifier;
@@ -72,7 +68,6 @@ public final class XksHandler extends Handler.Abstract {
     this.service = service;
     this.health = health;
     this.inFlight = new Semaphore(maxInFlight);
-    this.clientCommonName = clientCommonName;
   }
 
   @Override
@@ -112,11 +107,6 @@ public final class XksHandler extends Handler.Abstract {
     } catch (ExecutionException e) {
       return Reply.error(
           XksError.VALIDATION, "The request body could not be read, or is over " + MAX_BODY);
-    }
-    if (!clientCommonName.isEmpty()
-        && !ClientNames.hasCommonName(HttpListener.clientCertificate(request), clientCommonName)) {
-      return Reply.error(
-          XksError.AUTHENTICATION_FAILED, "The client certificate is not the one configured");
     }
     String rawPath = request.getHttpURI().getPath();
     Optional<XksRoute> route = router.route(rawPath);
