@@ -303,7 +303,8 @@ public final class AccessControl implements AutoCloseable {
         continue;
       }
       if (!keyAccount.equals(caller.account())) {
-        if (!authorizer.admits(caller.principal(), caller.account(), policy)) {
+        if (!authorizer.admits(caller.principal(), caller.account(), policy)
+            && !authorizer.grantNames(caller.principal(), caller.account(), c.keyId())) {
           throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
         }
         if (!admins.contains(caller.principal()) && !directory.allowsKeysOf(caller, keyAccount)) {
@@ -426,11 +427,6 @@ public final class AccessControl implements AutoCloseable {
 
   public Authorizer authorizer() {
     return authorizer;
-  }
-
-  /** Finds keys with reads of its own (not a request's). */
-  public KeyResolver keys() {
-    return new KeyResolver(keys.lookup());
   }
 
   public Clock clock() {

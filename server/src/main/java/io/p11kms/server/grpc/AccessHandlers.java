@@ -50,7 +50,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
     unary(
         out,
         () -> {
-          service.putKeyPolicy(r.getKeyId(), r.getPolicyName(), r.getPolicy());
+          service.putKeyPolicy(
+              RequestLookups.current(control), r.getKeyId(), r.getPolicyName(), r.getPolicy());
           return PutKeyPolicyResponse.getDefaultInstance();
         });
   }
@@ -61,7 +62,9 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () ->
             GetKeyPolicyResponse.newBuilder()
-                .setPolicy(service.getKeyPolicy(r.getKeyId(), r.getPolicyName()))
+                .setPolicy(
+                    service.getKeyPolicy(
+                        RequestLookups.current(control), r.getKeyId(), r.getPolicyName()))
                 .setPolicyName(PolicyAndGrantService.DEFAULT_POLICY)
                 .build());
   }
@@ -73,7 +76,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () ->
             ListKeyPoliciesResponse.newBuilder()
-                .addAllPolicyNames(service.listKeyPolicies(r.getKeyId()))
+                .addAllPolicyNames(
+                    service.listKeyPolicies(RequestLookups.current(control), r.getKeyId()))
                 .build());
   }
 
@@ -85,7 +89,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
           GrantConstraints c = r.getConstraints();
           GrantRecord grant =
               service.createGrant(
-                  PrincipalInterceptor.current(),
+                  RequestLookups.caller(control),
+                  RequestLookups.current(control),
                   r.getKeyId(),
                   new PolicyAndGrantService.NewGrant(
                       r.getName().isEmpty() ? null : r.getName(),
@@ -105,7 +110,13 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   public void listGrants(ListGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
     unary(
         out,
-        () -> listing(service.listGrants(r.getKeyId(), r.getGrantId(), r.getGranteePrincipal())));
+        () ->
+            listing(
+                service.listGrants(
+                    RequestLookups.current(control),
+                    r.getKeyId(),
+                    r.getGrantId(),
+                    r.getGranteePrincipal())));
   }
 
   @Override
@@ -116,7 +127,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         () ->
             listing(
                 service.listRetirableGrants(
-                    PrincipalInterceptor.current(), r.getRetiringPrincipal())));
+                    RequestLookups.caller(control), r.getRetiringPrincipal())));
   }
 
   @Override
@@ -125,7 +136,11 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () -> {
           service.retireGrant(
-              PrincipalInterceptor.current(), r.getGrantToken(), r.getKeyId(), r.getGrantId());
+              RequestLookups.caller(control),
+              RequestLookups.current(control),
+              r.getGrantToken(),
+              r.getKeyId(),
+              r.getGrantId());
           return RetireGrantResponse.getDefaultInstance();
         });
   }
@@ -135,7 +150,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
     unary(
         out,
         () -> {
-          service.revokeGrant(r.getKeyId(), r.getGrantId());
+          service.revokeGrant(RequestLookups.current(control), r.getKeyId(), r.getGrantId());
           return RevokeGrantResponse.getDefaultInstance();
         });
   }

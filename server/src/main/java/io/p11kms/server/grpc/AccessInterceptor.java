@@ -65,7 +65,8 @@ final class AccessInterceptor implements ServerInterceptor {
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).
     KeyLookup lookup = control.lookup(caller);
-    Context context = RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup);
+    Context context =
+        RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup, caller);
     context = BatchItemAccess.with(context, new BatchItemAccess(control, caller, requestId));
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
