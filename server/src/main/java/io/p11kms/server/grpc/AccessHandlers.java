@@ -31,12 +31,15 @@ import java.util.function.Supplier;
 /**
  * The gRPC codec of the key policy and grant operations ({@link PolicyAndGrantService}):
  * PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, CreateGrant, ListGrants, ListRetirableGrants,
- * RetireGrant, RevokeGrant. The caller is the call's principal.
+ * RetireGrant, RevokeGrant. The caller is the one the access layer found for the call (the customer
+ * a service acts for, if it does), keys are found with the call's lookup.
  */
 final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
+  private final AccessControl control;
   private final PolicyAndGrantService service;
 
   AccessHandlers(AccessControl control) {
+    this.control = control;
     this.service = new PolicyAndGrantService(control);
   }
 
