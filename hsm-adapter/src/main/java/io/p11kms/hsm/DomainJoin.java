@@ -1,13 +1,8 @@
 package io.p11kms.hsm;
 
-import java.math.BigInteger;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -56,7 +51,7 @@ public final class DomainJoin {
   /** The label of the transport key pair on the target while a join is under way. */
   public static final String TRANSPORT_LABEL = "p11kms-domain-join-transport";
 
-  private static final String IMPORTED_LABEL = "p11kms-domain-join-import";
+  static final String IMPORTED_LABEL = "p11kms-domain-join-import";
   private static final int TRANSPORT_BITS = 3072;
 
   /** What {@link #finish} did with one domain key. */
@@ -87,8 +82,8 @@ public final class DomainJoin {
               session.generateKeyPair(
                   new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
                   new KeyPairTemplate(
-                      KeyTemplates.transportPrivateKey(TRANSPORT_LABEL),
-                      KeyTemplates.transportPublicKey(TRANSPORT_LABEL, TRANSPORT_BITS)));
+                      WrappingKeyTemplates.transportPrivateKey(TRANSPORT_LABEL),
+                      WrappingKeyTemplates.transportPublicKey(TRANSPORT_LABEL, TRANSPORT_BITS)));
           try {
             AttributeVector values =
                 session.getAttrValues(
@@ -129,100 +124,8 @@ public final class DomainJoin {
       TransportKey transportKey,
       String expectedFingerprint,
       boolean skipOutdated) {
-    if (transportKey == null) {
-      throw new IllegalArgumentException("transport key is required");
-    }
-    if (expectedFingerprint == null || expectedFingerprint.isBlank()) {
-      throw new IllegalArgumentException(
-          "the transport key's fingerprint, as domain-join begin printed it on the joining token,"
-              + " is required");
-    }
-    if (!expectedFingerprint.trim().equals(transportKey.fingerprint())) {
-      throw new HsmException(
-          "the transport key's fingerprint is "
-              + transportKey.fingerprint()
-              + ", not the one expected: it was swapped on the way");
-    }
-    return SecurityOfficer.run(
-        modulePath,
-        tokenLabel,
-        soPin,
-        "domain join: export",
-        (token, session) -> {
-          Map<Long, DomainKeyAttributes> keys = domainKeys(session);
-          if (keys.isEmpty()) {
-            throw new HsmException("token " + tokenLabel + " holds no trusted domain key");
-          }
-          List<String> unextractable = new ArrayList<>();
-          List<String> outdated = new ArrayList<>();
-          keys.values()
-              .removeIf(
-                  a -> {
-                    if (!a.extractable()) {
-                      unextractable.add(a.label());
-                      return true;
-                    }
-                    if (a.madeWith(true).isEmpty()) {
-                      Optional<DomainKeyAttributes> wanted =
-                          DomainKeyAttributes.required(a.label(), true);
-                      outdated.add(
-                          a.label()
-                              + (wanted.isEmpty()
-                                  ? " (no kind of domain key this version knows)"
-                                  : " " + a.differencesFrom(wanted.get())));
-                      return true;
-                    }
-                    return false;
-                  });
-          if ((!unextractable.isEmpty() || !outdated.isEmpty())
-              && (!skipOutdated || keys.isEmpty())) {
-            throw new HsmException(cannotCopy(tokenLabel, unextractable, outdated));
-          }
-          long imported =
-              session.createObject(KeyTemplates.importedTransportKey(IMPORTED_LABEL, transportKey));
-          try {
-            String hash = null;
-            List<DomainKeyBundle.Entry> entries = new ArrayList<>();
-            for (Map.Entry<Long, DomainKeyAttributes> key : keys.entrySet()) {
-              byte[] wrapped;
-              if (hash == null) {
-                wrapped = wrapWithSha256(session, imported, key.getKey());
-                hash = wrapped != null ? "SHA-256" : "SHA-1";
-              } else {
-                wrapped = null;
-              }
-              if (wrapped == null) {
-                wrapped = session.wrapKey(oaep(hash), imported, key.getKey());
-              }
-              AttributeVector madeWith = key.getValue().madeWith(true).orElseThrow();
-              byte[] proof = proofEkt(session, key.getKey(), madeWith);
-              entries.add(new DomainKeyBundle.Entry(key.getValue(), wrapped, proof));
-            }
-            LOG.info("exported {} domain keys of token {}", entries.size(), tokenLabel);
-            return new DomainKeyBundle(transportKey.fingerprint(), hash, entries);
-          } finally {
-            session.destroyObject(imported);
-          }
-        });
-  }
-
-  private static String cannotCopy(
-      String tokenLabel, List<String> unextractable, List<String> outdated) {
-    List<String> why = new ArrayList<>();
-    if (!unextractable.isEmpty()) {
-      why.add(unextractable + " are not extractable (made before domain join existed)");
-    }
-    if (!outdated.isEmpty()) {
-      why.add(
-          outdated
-              + " have other attributes than this version gives their kind of domain key"
-              + " (made by an older version)");
-    }
-    return String.join("; ", why)
-        + " on token "
-        + tokenLabel
-        + ", so they cannot be copied: rotate the domain key (rotate-domain-key) so that every EKT"
-        + " is under a newer generation, then export with --skip-outdated";
+    return JoinExport.export(
+        modulePath, tokenLabel, soPin, transportKey, expectedFingerprint, skipOutdated);
   }
 
   /**
@@ -247,74 +150,7 @@ public final class DomainJoin {
       char[] soPin,
       DomainKeyBundle bundle,
       String expectedFingerprint) {
-    Map<String, AttributeVector> templates = checkBundle(bundle, expectedFingerprint);
-    Mechanism oaep = oaep(bundle.oaepHash());
-    return SecurityOfficer.run(
-        modulePath,
-        tokenLabel,
-        soPin,
-        "domain join: finish",
-        (token, session) -> {
-          long transport = onlyTransportKey(session, tokenLabel);
-          try {
-            AttributeVector values =
-                session.getAttrValues(
-                    transport, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);
-            String fingerprint =
-                new TransportKey(
-                        values.modulus().toByteArray(), values.publicExponent().toByteArray())
-                    .fingerprint();
-            if (!fingerprint.equals(bundle.transportFingerprint())) {
-              throw new HsmException(
-                  "the bundle was made for transport key "
-                      + bundle.transportFingerprint()
-                      + ", not for this token's "
-                      + fingerprint);
-            }
-            Map<String, Long> present = new LinkedHashMap<>();
-            domainKeys(session).forEach((handle, a) -> present.put(a.label(), handle));
-            prove(token, oaep, transport, bundle, templates, present);
-            List<Joined> joined = new ArrayList<>();
-            for (DomainKeyBundle.Entry entry : bundle.keys()) {
-              String label = entry.attributes().label();
-              if (present.containsKey(label)) {
-                joined.add(new Joined(label, true));
-                continue;
-              }
-              AttributeVector template = templates.get(label);
-              long copy =
-                  session.unwrapKey(
-                      oaep, transport, entry.wrapped(), JoinTemplates.asObject(template, true));
-              requireAsMade(session, copy, template, true);
-              joined.add(new Joined(label, false));
-            }
-            LOG.info("domain join finished on token {}: {}", tokenLabel, joined);
-            return joined;
-          } finally {
-            session.destroyObject(transport);
-          }
-        });
-  }
-
-  /**
-   * Reads back a key the join unwrapped from {@code template} and checks that the token kept every
-   * attribute of it.
-   *
-   * @throws HsmException naming what differs
-   */
-  private static void requireAsMade(
-      Session session, long copy, AttributeVector template, boolean tokenObject)
-      throws PKCS11Exception {
-    DomainKeyAttributes landed = DomainKeyAttributes.read(session, copy);
-    DomainKeyAttributes wanted =
-        new DomainKeyAttributes(
-            landed.label(), TemplateText.of(JoinTemplates.asObject(template, tokenObject)));
-    if (!landed.equals(wanted)) {
-      throw new HsmException(
-          landed.label()
-              + " unwrapped with other attributes than its kind's template: "
-              + landed.differencesFrom(wanted));
-    }
+    return JoinFinish.finish(modulePath, tokenLabel, soPin, bundle, expectedFingerprint);
   }
 
   /** On the target: destroys the transport key of a join that will not be finished. */
@@ -346,7 +182,7 @@ public final class DomainJoin {
       Token token = TokenFinder.byLabel(module, tokenLabel);
       Session session = token.openSession(false);
       try {
-        return new ArrayList<>(domainKeys(session).values());
+        return new ArrayList<>(TrustedDomainKeys.find(session).values());
       } finally {
         SecurityOfficer.closeQuietly(session);
       }
@@ -354,156 +190,6 @@ public final class DomainJoin {
       throw Pkcs11Errors.map("domain join: list", e);
     } finally {
       Pkcs11Modules.release(modulePath);
-    }
-  }
-
-  /**
-   * Unwraps each key not yet on the token as a session object from its kind's template, checks that
-   * the token kept that template, and checks that it (or the copy already there) unwraps the
-   * source's proof EKT. In a session of its own, closed at the end, so that the session copies (not
-   * destroyable) go with it, whatever happens.
-   */
-  private static void prove(
-      Token token,
-      Mechanism oaep,
-      long transport,
-      DomainKeyBundle bundle,
-      Map<String, AttributeVector> templates,
-      Map<String, Long> present)
-      throws PKCS11Exception {
-    Session proving = token.openSession(true);
-    try {
-      for (DomainKeyBundle.Entry entry : bundle.keys()) {
-        String label = entry.attributes().label();
-        AttributeVector template = templates.get(label);
-        Long key = present.get(label);
-        if (key == null) {
-          try {
-            key =
-                proving.unwrapKey(
-                    oaep, transport, entry.wrapped(), JoinTemplates.asObject(template, false));
-          } catch (PKCS11Exception e) {
-            throw new HsmException(
-                label
-                    + " does not unwrap under this token's transport key ("
-                    + Pkcs11Errors.name(e.getErrorCode())
-                    + "): the bundle was altered or made for another join");
-          }
-          requireAsMade(proving, key, template, false);
-        }
-        ProofKey proofKey = ProofKey.of(template);
-        long proof;
-        try {
-          proof =
-              proving.unwrapKey(
-                  proofKey.wrapMechanism(), key, entry.proofEkt(), proofKey.onTarget());
-        } catch (PKCS11Exception e) {
-          throw new HsmException(
-              label
-                  + (present.containsKey(label)
-                      ? " on this token is not the source's key of that label"
-                      : " fails its proof: the bundle was altered")
-                  + " ("
-                  + Pkcs11Errors.name(e.getErrorCode())
-                  + ")");
-        }
-        proving.destroyObject(proof);
-      }
-    } finally {
-      SecurityOfficer.closeQuietly(proving);
-    }
-  }
-
-  /**
-   * Everything about the bundle that needs no token: its fingerprint is the expected one, each key
-   * is of a known kind and has exactly the attributes one of that kind's templates gives, no label
-   * twice.
-   *
-   * @return the template of each key, by label: the target's own, chosen by the attributes
-   */
-  private static Map<String, AttributeVector> checkBundle(
-      DomainKeyBundle bundle, String expectedFingerprint) {
-    if (bundle == null) {
-      throw new IllegalArgumentException("bundle is required");
-    }
-    if (expectedFingerprint == null || expectedFingerprint.isBlank()) {
-      throw new IllegalArgumentException(
-          "the bundle's fingerprint, as domain-join export printed it on the source, is required");
-    }
-    String fingerprint = bundle.fingerprint();
-    if (!expectedFingerprint.trim().equals(fingerprint)) {
-      throw new HsmException(
-          "the bundle's fingerprint is "
-              + fingerprint
-              + ", not the one expected: it was altered or replaced on the way");
-    }
-    oaep(bundle.oaepHash());
-    Map<String, AttributeVector> templates = new LinkedHashMap<>();
-    for (DomainKeyBundle.Entry entry : bundle.keys()) {
-      DomainKeyAttributes given = entry.attributes();
-      Optional<DomainKeyAttributes> wanted = DomainKeyAttributes.required(given.label(), true);
-      if (wanted.isEmpty()) {
-        throw new HsmException(
-            "the bundle holds " + given.label() + ", which is no kind of domain key");
-      }
-      Optional<AttributeVector> template = given.madeWith(true);
-      if (template.isEmpty()) {
-        throw new HsmException(
-            "the bundle gives "
-                + given.label()
-                + " other attributes than its kind has: "
-                + given.differencesFrom(wanted.get()));
-      }
-      if (templates.containsKey(given.label())) {
-        throw new HsmException("the bundle holds " + given.label() + " twice");
-      }
-      templates.put(given.label(), template.get());
-    }
-    return templates;
-  }
-
-  /** Every TRUSTED secret token key whose label starts with {@code domain-key}, by label. */
-  private static Map<Long, DomainKeyAttributes> domainKeys(Session session) throws PKCS11Exception {
-    List<Map.Entry<Long, DomainKeyAttributes>> found = new ArrayList<>();
-    for (long handle : session.findAllObjectsSingle(KeyTemplates.trustedTokenSecretKeys())) {
-      String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
-      if (label != null && label.startsWith(DomainKeyAttributes.LABEL_PREFIX)) {
-        found.add(Map.entry(handle, DomainKeyAttributes.read(session, handle)));
-      }
-    }
-    found.sort(Comparator.comparing(e -> e.getValue().label(), DomainJoin::compareLabels));
-    Map<Long, DomainKeyAttributes> sorted = new LinkedHashMap<>();
-    found.forEach(e -> sorted.put(e.getKey(), e.getValue()));
-    return sorted;
-  }
-
-  /**
-   * By generation, then by kind: {@code domain-key/1}, {@code domain-key-asym/1}, {@code
-   * domain-key/2}; {@code domain-key/2} before {@code domain-key/10}.
-   */
-  private static int compareLabels(String a, String b) {
-    int byGeneration = generationOf(a).compareTo(generationOf(b));
-    if (byGeneration != 0) {
-      return byGeneration;
-    }
-    return Comparator.comparing((String label) -> label.replaceAll("\\d+$", "").length())
-        .thenComparing(Comparator.naturalOrder())
-        .compare(a, b);
-  }
-
-  private static BigInteger generationOf(String label) {
-    String digits = label.replaceAll("^.*?(\\d*)$", "$1");
-    return digits.isEmpty() ? BigInteger.ZERO : new BigInteger(digits);
-  }
-
-  private static byte[] proofEkt(Session session, long domainKey, AttributeVector madeWith)
-      throws PKCS11Exception {
-    ProofKey proofKey = ProofKey.of(madeWith);
-    long proof = proofKey.generate(session);
-    try {
-      return session.wrapKey(proofKey.wrapMechanism(), domainKey, proof);
-    } finally {
-      session.destroyObject(proof);
     }
   }
 
@@ -547,7 +233,7 @@ public final class DomainJoin {
             .label(TRANSPORT_LABEL));
   }
 
-  private static long onlyTransportKey(Session session, String tokenLabel) throws PKCS11Exception {
+  static long onlyTransportKey(Session session, String tokenLabel) throws PKCS11Exception {
     long[] found = findTransportKeys(session);
     if (found.length == 0) {
       throw new HsmException(

@@ -107,8 +107,8 @@ final class KeyImports {
         session.generateKeyPair(
             new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
             new KeyPairTemplate(
-                KeyTemplates.importWrappingPrivateKey(LABEL_PREFIX + id, algorithm),
-                KeyTemplates.importWrappingPublicKey(bits)));
+                WrappingKeyTemplates.importWrappingPrivateKey(LABEL_PREFIX + id, algorithm),
+                WrappingKeyTemplates.importWrappingPublicKey(bits)));
     boolean kept = false;
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
@@ -191,7 +191,8 @@ final class KeyImports {
     }
     calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
-        session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 8);
+        session.findObjectsSingle(
+            WrappingKeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 8);
     for (long handle : found) {
       calls.before(Pkcs11Function.C_DESTROY_OBJECT);
       session.destroyObject(handle);
@@ -203,7 +204,7 @@ final class KeyImports {
   int destroyExpired(Session session, Instant now) throws PKCS11Exception {
     calls.before(Pkcs11Function.C_FIND_OBJECTS);
     int destroyed = 0;
-    for (long handle : session.findAllObjectsSingle(KeyTemplates.tokenPrivateKeys())) {
+    for (long handle : session.findAllObjectsSingle(WrappingKeyTemplates.tokenPrivateKeys())) {
       calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
       if (label == null || !label.startsWith(LABEL_PREFIX)) {
@@ -225,7 +226,8 @@ final class KeyImports {
     }
     calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
-        session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 2);
+        session.findObjectsSingle(
+            WrappingKeyTemplates.importWrappingKeyByLabel(LABEL_PREFIX + id), 2);
     if (found.length != 1) {
       throw new ImportWrappingKeyNotFoundException(
           "no import wrapping key " + id + " on this token: used, expired, or made on another");
@@ -255,7 +257,7 @@ final class KeyImports {
             oaep,
             wrappingKey,
             Arrays.copyOfRange(encrypted, 0, rsaBytes),
-            KeyTemplates.ephemeralImportKey());
+            WrappingKeyTemplates.ephemeralImportKey());
     try {
       return unwrapOrFail(
           session,
@@ -297,7 +299,7 @@ final class KeyImports {
     }
     AttributeVector template =
         algorithm.ephemeralAesKey()
-            ? KeyTemplates.ephemeralImportKey()
+            ? WrappingKeyTemplates.ephemeralImportKey()
             : KeyTemplates.rewrappableBackingKey(BackingKeyUse.AES_GCM);
     boolean unwraps;
     calls.before(Pkcs11Function.C_UNWRAP_KEY);

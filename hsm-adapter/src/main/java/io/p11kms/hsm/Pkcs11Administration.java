@@ -45,7 +45,7 @@ final class Pkcs11Administration implements TokenAdministration {
           session -> {
             connection.checkOpen();
             if (session.findObjectsSingle(
-                        KeyTemplates.signingKeyByLabel(
+                        PrivateKeyTemplates.signingKeyByLabel(
                             label, capabilities.marksGeneratedKeysLocal()),
                         1)
                     .length
@@ -53,7 +53,7 @@ final class Pkcs11Administration implements TokenAdministration {
               calls.before(Pkcs11Function.C_GENERATE_KEY);
               session.generateKey(
                   new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
-                  KeyTemplates.signingKey(label));
+                  PrivateKeyTemplates.signingKey(label));
               LOG.info("created signing key {}", label);
             }
             return null;
@@ -73,7 +73,8 @@ final class Pkcs11Administration implements TokenAdministration {
             connection.checkOpen();
             long[] found =
                 session.findObjectsSingle(
-                    KeyTemplates.signingKeyByLabel(label, capabilities.marksGeneratedKeysLocal()),
+                    PrivateKeyTemplates.signingKeyByLabel(
+                        label, capabilities.marksGeneratedKeysLocal()),
                     2);
             if (found.length != 1) {
               throw new HsmException(

@@ -113,8 +113,8 @@ final class Pkcs11AsymmetricKeys implements AsymmetricKeys {
     AsymmetricChecks.rewrap(ekt, typeOrNull, hmacOrNull, usageOrNull, toGeneration);
     AttributeVector template =
         hmacOrNull != null
-            ? KeyTemplates.hmacKey(true)
-            : KeyTemplates.privateKey(typeOrNull, usageOrNull, true);
+            ? PrivateKeyTemplates.hmacKey(true)
+            : PrivateKeyTemplates.privateKey(typeOrNull, usageOrNull, true);
     DomainKeyRole toRole = hmacOrNull != null ? DomainKeyRole.HMAC : DomainKeyRole.ASYMMETRIC;
     return calls.run(
         "rewrap private key",

@@ -107,7 +107,7 @@ final class PrivateKeys {
    * a readable pair and a throwaway wrapping key, all destroyed after.
    */
   private boolean unwrapsAgain(Session session, KeyPairType type) throws PKCS11Exception {
-    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+    PKCS11KeyPair pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
     try {
       long wrapping =
           session.generateKey(
@@ -128,7 +128,7 @@ final class PrivateKeys {
                 new Mechanism(KWP),
                 wrapping,
                 wrapped,
-                KeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
+                PrivateKeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
         session.destroyObject(unwrapped);
         return true;
       } catch (PKCS11Exception e) {
@@ -147,7 +147,7 @@ final class PrivateKeys {
   private boolean canGenerate(Session session, KeyPairType type) throws PKCS11Exception {
     PKCS11KeyPair pair;
     try {
-      pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+      pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
     } catch (PKCS11Exception e) {
       if (Pkcs11Errors.recoveryFor(e.getErrorCode()) != Pkcs11Errors.Recovery.NONE) {
         throw e;
@@ -165,7 +165,8 @@ final class PrivateKeys {
     int current = generation.current(session);
     long domainKey = domainKeys.asymHandle(session, current);
     step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
-    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.privateKey(type, usage, true));
+    PKCS11KeyPair pair =
+        generatePair(session, type, PrivateKeyTemplates.privateKey(type, usage, true));
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
@@ -185,7 +186,7 @@ final class PrivateKeys {
     long key =
         session.generateKey(
             new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
-            KeyTemplates.newHmacKey(type));
+            PrivateKeyTemplates.newHmacKey(type));
     try {
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
@@ -200,7 +201,7 @@ final class PrivateKeys {
     int current = generation.current(session);
     long domainKey = domainKeys.handle(session, DomainKeyRole.HMAC, current);
     calls.before(step.enter(Pkcs11Function.C_CREATE_OBJECT));
-    long key = session.createObject(KeyTemplates.importedHmacKey(value));
+    long key = session.createObject(PrivateKeyTemplates.importedHmacKey(value));
     try {
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, key);
@@ -221,7 +222,10 @@ final class PrivateKeys {
       throws PKCS11Exception {
     long key =
         unwrap(
-            session, step, privateKey, KeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
+            session,
+            step,
+            privateKey,
+            PrivateKeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
     try {
       calls.before(step.enter(Pkcs11Function.C_SIGN));
       return switch (scheme) {
@@ -264,7 +268,7 @@ final class PrivateKeys {
             session,
             step,
             privateKey,
-            KeyTemplates.privateKey(type, PrivateKeyUsage.DECRYPT, false));
+            PrivateKeyTemplates.privateKey(type, PrivateKeyUsage.DECRYPT, false));
     try {
       if (!nativeOaepRefused.contains(hash)) {
         calls.before(step.enter(Pkcs11Function.C_DECRYPT_INIT));
@@ -300,7 +304,7 @@ final class PrivateKeys {
 
   byte[] generateMac(Session session, Step step, WrappedKey hmacKey, HmacType type, byte[] message)
       throws PKCS11Exception {
-    long key = unwrap(session, step, hmacKey, KeyTemplates.hmacKey(false));
+    long key = unwrap(session, step, hmacKey, PrivateKeyTemplates.hmacKey(false));
     try {
       calls.before(step.enter(Pkcs11Function.C_SIGN));
       Mechanism mechanism = new Mechanism(hmacMechanism(type));
@@ -319,7 +323,7 @@ final class PrivateKeys {
       throws PKCS11Exception {
     requireSupported(session, type);
     step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
-    PKCS11KeyPair pair = generatePair(session, type, KeyTemplates.dataPrivateKey(type));
+    PKCS11KeyPair pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
@@ -416,7 +420,7 @@ final class PrivateKeys {
     calls.before(Pkcs11Function.C_GENERATE_KEY_PAIR);
     return session.generateKeyPair(
         new Mechanism(type.isRsa() ? RSA_GEN : EC_GEN),
-        new KeyPairTemplate(privateKey, KeyTemplates.publicKey(type)));
+        new KeyPairTemplate(privateKey, PrivateKeyTemplates.publicKey(type)));
   }
 
   private void destroyPair(Session session, PKCS11KeyPair pair) {

@@ -55,7 +55,7 @@ final class ProofKey {
               new Mechanism(PKCS11Constants.CKM_EC_KEY_PAIR_GEN),
               new KeyPairTemplate(
                   template(AttributeVector.newECPrivateKey(), true),
-                  KeyTemplates.publicKey(KeyPairType.EC_P256)));
+                  PrivateKeyTemplates.publicKey(KeyPairType.EC_P256)));
       session.destroyObject(pair.getPublicKey());
       return pair.getPrivateKey();
     }

@@ -71,7 +71,7 @@ public final class RegionPeering {
         "region peering: trust",
         (token, session) -> {
           for (long handle :
-              session.findAllObjectsSingle(KeyTemplates.trustedPublicKeyByLabel(label))) {
+              session.findAllObjectsSingle(WrappingKeyTemplates.trustedPublicKeyByLabel(label))) {
             String present = RegionTransfers.publicHalf(session, handle).fingerprint();
             if (present.equals(fingerprint)) {
               return false;
@@ -85,7 +85,7 @@ public final class RegionPeering {
                     + tokenLabel
                     + ": run region untrust first");
           }
-          session.createObject(KeyTemplates.regionPeerKey(label, transportKey));
+          session.createObject(WrappingKeyTemplates.regionPeerKey(label, transportKey));
           LOG.info("region {} trusted on token {}: {}", region, tokenLabel, fingerprint);
           return true;
         });
@@ -100,7 +100,8 @@ public final class RegionPeering {
         soPin,
         "region peering: untrust",
         (token, session) -> {
-          long[] found = session.findAllObjectsSingle(KeyTemplates.trustedPublicKeyByLabel(label));
+          long[] found =
+              session.findAllObjectsSingle(WrappingKeyTemplates.trustedPublicKeyByLabel(label));
           for (long handle : found) {
             session.destroyObject(handle);
           }
@@ -119,7 +120,8 @@ public final class RegionPeering {
       Session session = token.openSession(false);
       try {
         List<Peer> peers = new ArrayList<>();
-        for (long handle : session.findAllObjectsSingle(KeyTemplates.trustedTokenPublicKeys())) {
+        for (long handle :
+            session.findAllObjectsSingle(WrappingKeyTemplates.trustedTokenPublicKeys())) {
           String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
           if (label != null && label.startsWith(RegionTransfers.PEER_LABEL_PREFIX)) {
             peers.add(

@@ -71,8 +71,8 @@ final class RegionTransfers {
         session.generateKeyPair(
             new Mechanism(PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN),
             new KeyPairTemplate(
-                KeyTemplates.regionTransportPrivateKey(TRANSPORT_LABEL),
-                KeyTemplates.importWrappingPublicKey(TRANSPORT_BITS)));
+                WrappingKeyTemplates.regionTransportPrivateKey(TRANSPORT_LABEL),
+                WrappingKeyTemplates.importWrappingPublicKey(TRANSPORT_BITS)));
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
       return publicHalf(session, pair.getPublicKey());
@@ -96,7 +96,8 @@ final class RegionTransfers {
     step.enter(AdapterStep.FIND_REGION_PEER_KEY);
     calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] peers =
-        session.findObjectsSingle(KeyTemplates.trustedPublicKeyByLabel(peerLabel(region)), 2);
+        session.findObjectsSingle(
+            WrappingKeyTemplates.trustedPublicKeyByLabel(peerLabel(region)), 2);
     if (peers.length != 1) {
       throw new RegionNotPeeredException(
           peers.length == 0
@@ -165,7 +166,8 @@ final class RegionTransfers {
   private Long findTransportKey(Session session) throws PKCS11Exception {
     calls.before(Pkcs11Function.C_FIND_OBJECTS);
     long[] found =
-        session.findObjectsSingle(KeyTemplates.importWrappingKeyByLabel(TRANSPORT_LABEL), 2);
+        session.findObjectsSingle(
+            WrappingKeyTemplates.importWrappingKeyByLabel(TRANSPORT_LABEL), 2);
     if (found.length > 1) {
       throw new HsmException(found.length + " region transport keys on this token");
     }

@@ -100,7 +100,8 @@ class AsymmetricCustodyTest {
               unwrapAsym(
                   session,
                   rsa.privateKey(),
-                  KeyTemplates.privateKey(KeyPairType.RSA_2048, PrivateKeyUsage.DECRYPT, false));
+                  PrivateKeyTemplates.privateKey(
+                      KeyPairType.RSA_2048, PrivateKeyUsage.DECRYPT, false));
           try {
             AttributeVector a =
                 session.getAttrValues(
@@ -130,7 +131,7 @@ class AsymmetricCustodyTest {
               unwrapAsym(
                   session,
                   ec.privateKey(),
-                  KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false));
+                  PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false));
           try {
             assertThat(session.getAttrValues(ecKey, PKCS11Constants.CKA_VALUE).value()).isNull();
           } finally {
@@ -149,8 +150,8 @@ class AsymmetricCustodyTest {
               unwrapAsym(
                   session,
                   ec.privateKey(),
-                  KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true));
-          long hmacKey = unwrapAsym(session, hmac, KeyTemplates.hmacKey(true));
+                  PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true));
+          long hmacKey = unwrapAsym(session, hmac, PrivateKeyTemplates.hmacKey(true));
           try {
             assertThat(errorCodeOf(() -> session.wrapKey(KWP, attacker, key)))
                 .isEqualTo(PKCS11Constants.CKR_KEY_NOT_WRAPPABLE);
@@ -177,9 +178,10 @@ class AsymmetricCustodyTest {
               session.generateKeyPair(
                   new Mechanism(PKCS11Constants.CKM_EC_KEY_PAIR_GEN),
                   new org.xipki.pkcs11.wrapper.KeyPairTemplate(
-                      KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true)
+                      PrivateKeyTemplates.privateKey(
+                              KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true)
                           .wrapWithTrusted(false),
-                      KeyTemplates.publicKey(KeyPairType.EC_P256)));
+                      PrivateKeyTemplates.publicKey(KeyPairType.EC_P256)));
           try {
             // A domain key can unwrap; so can this key, and the WRAP_TEMPLATE refuses it.
             assertThat(errorCodeOf(() -> session.wrapKey(KWP, asymKey, unwrapping)))
@@ -213,12 +215,14 @@ class AsymmetricCustodyTest {
                   KWP,
                   hsm.domainKeyHandleForTest(session, DomainKeyRole.HMAC, 1),
                   hmac.ekt(),
-                  KeyTemplates.hmacKey(false)));
+                  PrivateKeyTemplates.hmacKey(false)));
 
           // An HBK EKT under the asymmetric domain key (whose UNWRAP_TEMPLATE takes private keys).
           assertThat(
                   errorCodeOf(
-                      () -> session.unwrapKey(KW, asymKey, hbk.ekt(), KeyTemplates.hmacKey(false))))
+                      () ->
+                          session.unwrapKey(
+                              KW, asymKey, hbk.ekt(), PrivateKeyTemplates.hmacKey(false))))
               .isNotZero();
           // An HMAC key EKT (32 bytes, as an HBK) under the domain key, as an HBK.
           assertThat(
@@ -245,11 +249,11 @@ class AsymmetricCustodyTest {
         session -> {
           for (AttributeVector template :
               new AttributeVector[] {
-                KeyTemplates.hmacKey(false).derive(true),
-                KeyTemplates.hmacKey(false).unwrap(true),
-                KeyTemplates.hmacKey(false).sensitive(false),
-                KeyTemplates.hmacKey(false).wrapWithTrusted(false),
-                KeyTemplates.hmacKey(false).modifiable(true),
+                PrivateKeyTemplates.hmacKey(false).derive(true),
+                PrivateKeyTemplates.hmacKey(false).unwrap(true),
+                PrivateKeyTemplates.hmacKey(false).sensitive(false),
+                PrivateKeyTemplates.hmacKey(false).wrapWithTrusted(false),
+                PrivateKeyTemplates.hmacKey(false).modifiable(true),
               }) {
             assertThat(errorCodeOf(() -> unwrapAsym(session, hmac, template)))
                 .as(template.toString())
@@ -257,11 +261,11 @@ class AsymmetricCustodyTest {
           }
           for (AttributeVector template :
               new AttributeVector[] {
-                KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
+                PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
                     .derive(true),
-                KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
+                PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
                     .sensitive(false),
-                KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
+                PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, false)
                     .unwrap(true),
               }) {
             assertThat(errorCodeOf(() -> unwrapAsym(session, ec.privateKey(), template)))

@@ -126,7 +126,7 @@ class PreviousCeremonyTest {
               long key =
                   session.generateKey(
                       new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
-                      KeyTemplates.newHmacKey(HmacType.HMAC_SHA256));
+                      PrivateKeyTemplates.newHmacKey(HmacType.HMAC_SHA256));
               try {
                 return session.wrapKey(kwp, asym, key);
               } finally {

@@ -189,7 +189,8 @@ class RegionTransferTest {
           attacker
               .session()
               .findObjectsSingle(
-                  KeyTemplates.trustedPublicKeyByLabel(RegionTransfers.peerLabel(REGION_B)), 2);
+                  WrappingKeyTemplates.trustedPublicKeyByLabel(RegionTransfers.peerLabel(REGION_B)),
+                  2);
       assertThat(peer).hasSize(1);
       for (long domainKey : attacker.domainKeys()) {
         assertThatThrownBy(
@@ -208,7 +209,8 @@ class RegionTransferTest {
           attacker
               .session()
               .findObjectsSingle(
-                  KeyTemplates.importWrappingKeyByLabel(RegionTransfers.TRANSPORT_LABEL), 2);
+                  WrappingKeyTemplates.importWrappingKeyByLabel(RegionTransfers.TRANSPORT_LABEL),
+                  2);
       assertThat(transport).hasSize(1);
       AttributeVector readable =
           AttributeVector.newAESSecretKey()

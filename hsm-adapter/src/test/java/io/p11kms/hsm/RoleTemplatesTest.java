@@ -140,7 +140,7 @@ class RoleTemplatesTest {
     long hmac =
         session.generateKey(
             new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
-            KeyTemplates.newHmacKey(HmacType.HMAC_SHA256));
+            PrivateKeyTemplates.newHmacKey(HmacType.HMAC_SHA256));
     try {
       return unwrapsAsAes(session, asym, session.wrapKey(KWP, asym, hmac));
     } finally {
@@ -196,12 +196,12 @@ class RoleTemplatesTest {
                 symmetric,
                 hbk.ekt(),
                 KeyTemplates.rewrappableBackingKey(BackingKeyUse.AES_GCM)),
-            session.unwrapKey(KWP, hmacKey, hmac.ekt(), KeyTemplates.hmacKey(true)),
+            session.unwrapKey(KWP, hmacKey, hmac.ekt(), PrivateKeyTemplates.hmacKey(true)),
             session.unwrapKey(
                 KWP,
                 asym,
                 ec.ekt(),
-                KeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true)),
+                PrivateKeyTemplates.privateKey(KeyPairType.EC_P256, PrivateKeyUsage.SIGN, true)),
           };
           long[][] others = {{asym, hmacKey}, {symmetric, asym}, {symmetric, hmacKey}};
           try {

@@ -99,11 +99,14 @@ class TokenHardeningTest {
       hsm.withSessionForTest(
           session -> {
             // Once readable (ALWAYS_SENSITIVE false), though sensitive now.
-            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).sensitive(false)));
+            planted.add(
+                generate(session, PrivateKeyTemplates.signingKey(AUDIT_KEY).sensitive(false)));
             // Once extractable (NEVER_EXTRACTABLE false).
-            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).extractable(true)));
+            planted.add(
+                generate(session, PrivateKeyTemplates.signingKey(AUDIT_KEY).extractable(true)));
             // Public: any session may use it.
-            planted.add(generate(session, KeyTemplates.signingKey(AUDIT_KEY).private_(false)));
+            planted.add(
+                generate(session, PrivateKeyTemplates.signingKey(AUDIT_KEY).private_(false)));
             // Imported with a value its maker knows (LOCAL false), sensitive and not extractable.
             planted.add(session.createObject(imported(AUDIT_KEY, known)));
             return null;
@@ -136,7 +139,8 @@ class TokenHardeningTest {
     byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] genuine = hsm.sign(AUDIT_KEY, data);
     long twin =
-        hsm.withSessionForTest(session -> generate(session, KeyTemplates.signingKey(AUDIT_KEY)));
+        hsm.withSessionForTest(
+            session -> generate(session, PrivateKeyTemplates.signingKey(AUDIT_KEY)));
     try {
       assertThatThrownBy(() -> hsm.sign(AUDIT_KEY, data))
           .isInstanceOf(HsmException.class)
@@ -396,7 +400,7 @@ class TokenHardeningTest {
   }
 
   private static long auditKey(Session session) throws PKCS11Exception {
-    long[] found = session.findObjectsSingle(KeyTemplates.signingKeyByLabel(AUDIT_KEY), 2);
+    long[] found = session.findObjectsSingle(PrivateKeyTemplates.signingKeyByLabel(AUDIT_KEY), 2);
     assertThat(found).hasSize(1);
     return found[0];
   }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.DecryptRequest;
@@ -35,8 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The server process on NSS softoken, a second PKCS#11 implementation, chosen by its configuration
  * file alone (the library, its initialization string, the token label, the PIN file, and the
- * allowance a token without custody needs): black-box round trips through a real gRPC client, and
- * {@code p11kms doctor} green on the same file.
+ * allowance a token without custody needs): the domain keys made by {@code p11kms init-domain-key
+ * --config} on that file, black-box round trips through a real gRPC client, and {@code p11kms
+ * doctor} green on the same file.
  */
 class NssServerIT {
   @TempDir Path temp;
@@ -47,9 +47,6 @@ class NssServerIT {
   void makeToken() throws Exception {
     dataDir = temp.resolve("data");
     token = NssTestToken.createIn(dataDir);
-    // The domain keys, made by the user (NSS softoken has no SO that can make a secret key); the
-    // library is finalized again before the server process opens the same database.
-    DomainKeyCeremony.createDomainKeyAsUser(token.hsmConfig(), 1);
     Files.writeString(
         dataDir.resolve("p11kms.properties"),
         String.join(
@@ -64,6 +61,33 @@ class NssServerIT {
             "store.jdbc.url=jdbc:sqlite:" + dataDir.resolve("p11kms.db"),
             ""),
         StandardCharsets.UTF_8);
+    // The domain keys, made by the user from the same file (NSS softoken has no SO that can make a
+    // secret key), in a process of its own.
+    Command ceremony = p11kms("init-domain-key", "--config", properties().toString());
+    assertThat(ceremony.exitCode()).as(ceremony.output()).isZero();
+    assertThat(ceremony.output()).contains("created domain-key/1", "created domain-key-hmac/1");
+  }
+
+  private Path properties() {
+    return dataDir.resolve("p11kms.properties");
+  }
+
+  /** What a {@code p11kms} command run in a JVM of its own printed, and its exit code. */
+  private record Command(int exitCode, String output) {}
+
+  private static Command p11kms(String... args) throws Exception {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.p11kms.server.Main"));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    return new Command(process.exitValue(), output);
   }
 
   @AfterEach
@@ -91,21 +115,9 @@ class NssServerIT {
         .contains("does not enforce key custody")
         .doesNotContain(Files.readString(token.userPinFile()));
 
-    Process doctor =
-        new ProcessBuilder(
-                List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    "io.p11kms.server.Main",
-                    "doctor",
-                    "--config",
-                    dataDir.resolve("p11kms.properties").toString()))
-            .redirectErrorStream(true)
-            .start();
-    String report = new String(doctor.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(doctor.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    assertThat(doctor.exitValue()).as(report).isZero();
+    Command doctor = p11kms("doctor", "--config", properties().toString());
+    String report = doctor.output();
+    assertThat(doctor.exitCode()).as(report).isZero();
     assertThat(report)
         .contains("OK   custody: NOT enforced")
         .contains("OK   AES-GCM: encrypts with the PKCS#11 3.0 message API")

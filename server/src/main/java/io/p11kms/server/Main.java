@@ -180,33 +180,60 @@ public final class Main {
       name = "init-domain-key",
       description =
           "As the token's security officer, create domain key generation N (the ceremony):"
-              + " domain-key/N and domain-key-asym/N, each unless present.")
+              + " domain-key/N, domain-key-asym/N and domain-key-hmac/N, each unless present."
+              + " With --config instead, on a token that does not enforce custody (NSS softoken)"
+              + " and whose configuration allows that: the same keys, made by the user.")
   static final class InitDomainKey implements Callable<Integer> {
-    @Option(names = "--module", required = true, description = "The PKCS#11 library.")
+    @Option(names = "--module", description = "The PKCS#11 library.")
     Path module;
 
-    @Option(names = "--token-label", required = true)
+    @Option(names = "--token-label")
     String tokenLabel;
 
-    @Option(names = "--so-pin-file", required = true, description = "File holding the SO PIN.")
+    @Option(names = "--so-pin-file", description = "File holding the SO PIN.")
     Path soPinFile;
+
+    @Option(
+        names = "--config",
+        description =
+            "The server's properties file, for a token without a security officer: the keys are"
+                + " made with the user PIN; refused unless hsm.custody.unenforced.allowed=true and"
+                + " the token does not enforce custody.")
+    Path config;
 
     @Option(names = "--generation", defaultValue = "1")
     int generation;
 
     @Override
     public Integer call() {
-      char[] soPin = PinSource.fromFile(soPinFile).read();
       java.util.List<String> created;
-      try {
-        // Creates domain-key/N and domain-key-asym/N, each unless present: run again on an older
-        // token, it adds the asymmetric domain key.
-        created = DomainKeyCeremony.createDomainKey(module, tokenLabel, soPin, generation);
-      } finally {
-        Arrays.fill(soPin, '\0');
+      String label;
+      if (config != null) {
+        if (module != null || tokenLabel != null || soPinFile != null) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this), "--config takes no --module, --token-label or --so-pin-file");
+        }
+        io.p11kms.hsm.HsmConfig hsm = ServerConfig.load(config).hsmConfig();
+        created = UserDomainKeyCeremony.run(hsm, generation);
+        label = hsm.tokenLabel();
+      } else {
+        if (module == null || tokenLabel == null || soPinFile == null) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this),
+              "--module, --token-label and --so-pin-file are required (or --config)");
+        }
+        char[] soPin = PinSource.fromFile(soPinFile).read();
+        try {
+          // Each role's domain key unless present: run again on an older token, it adds those
+          // missing.
+          created = DomainKeyCeremony.createDomainKey(module, tokenLabel, soPin, generation);
+        } finally {
+          Arrays.fill(soPin, '\0');
+        }
+        label = tokenLabel;
       }
-      for (String label : created) {
-        System.out.println("created " + label + " on token " + tokenLabel);
+      for (String made : created) {
+        System.out.println("created " + made + " on token " + label);
       }
       return 0;
     }
