@@ -1,17 +1,9 @@
 package io.p11kms.hsm;
 
-import java.math.BigInteger;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.spec.RSAPrivateCrtKeySpec;
-import java.security.spec.RSAPublicKeySpec;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Set;
-import java.util.stream.Collectors;
-import java.util.stream.LongStream;
 import org.xipki.pkcs11.wrapper.AttributeVector;
-import org.xipki.pkcs11.wrapper.KeyPairTemplate;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
@@ -29,8 +21,6 @@ import org.xipki.pkcs11.wrapper.params.RSA_PKCS_PSS_PARAMS;
  * {@link TokenConnection#call}, so deadlines, recovery and the interceptor apply as to the rest.
  */
 final class PrivateKeys {
-  private static final long RSA_GEN = PKCS11Constants.CKM_RSA_PKCS_KEY_PAIR_GEN;
-  private static final long EC_GEN = PKCS11Constants.CKM_EC_KEY_PAIR_GEN;
   private static final long KWP = PKCS11Constants.CKM_AES_KEY_WRAP_PAD;
 
   /** Where the token stands on new keys: the current domain key generation. */
@@ -43,11 +33,11 @@ final class PrivateKeys {
   private final DomainKeys domainKeys;
   private final BackingKeys backingKeys;
   private final Generation generation;
-  private final Set<Long> mechanisms;
   private final PaddedKeyWrap padded;
   private final Set<DigestAlgorithm> nativeOaepRefused =
       Collections.synchronizedSet(EnumSet.noneOf(DigestAlgorithm.class));
-  private volatile Set<KeyPairType> supported;
+  private final KeyPairs pairs;
+  private final KeyPairProbe probe;
 
   PrivateKeys(
       Calls calls,
@@ -61,120 +51,37 @@ final class PrivateKeys {
     this.domainKeys = domainKeys;
     this.backingKeys = backingKeys;
     this.generation = generation;
-    this.mechanisms = LongStream.of(mechanisms).boxed().collect(Collectors.toSet());
+    this.pairs = new KeyPairs(calls, backingKeys);
+    this.probe = new KeyPairProbe(mechanisms, pairs);
   }
 
   /** The key pair types of this token, or null before the first probe. */
   Set<KeyPairType> probed() {
-    return supported;
+    return probe.probed();
   }
 
-  /**
-   * The key pair types of this token, probed once: RSA and the NIST curves from the mechanism list,
-   * secp256k1 by generating (and destroying) one pair, since the list does not name curves. EC keys
-   * only where an EC private key wrapped with CKM_AES_KEY_WRAP_PAD unwraps again (NSS softoken 3.87
-   * wraps one and refuses to unwrap it, CKR_TEMPLATE_INCOMPLETE).
-   */
+  /** The key pair types of this token, probed once ({@link KeyPairProbe}). */
   Set<KeyPairType> supported(Session session) throws PKCS11Exception {
-    Set<KeyPairType> known = supported;
-    if (known != null) {
-      return known;
-    }
-    EnumSet<KeyPairType> types = EnumSet.noneOf(KeyPairType.class);
-    if (mechanisms.contains(KWP)) {
-      if (offers(RSA_GEN, PKCS11Constants.CKM_RSA_PKCS, PKCS11Constants.CKM_RSA_PKCS_PSS)
-          && (mechanisms.contains(PKCS11Constants.CKM_RSA_PKCS_OAEP)
-              || mechanisms.contains(PKCS11Constants.CKM_RSA_X_509))) {
-        types.addAll(EnumSet.of(KeyPairType.RSA_2048, KeyPairType.RSA_3072, KeyPairType.RSA_4096));
-      }
-      if (offers(EC_GEN, PKCS11Constants.CKM_ECDSA) && unwrapsAgain(session, KeyPairType.EC_P256)) {
-        types.addAll(EnumSet.of(KeyPairType.EC_P256, KeyPairType.EC_P384, KeyPairType.EC_P521));
-        if (canGenerate(session, KeyPairType.EC_SECP256K1)) {
-          types.add(KeyPairType.EC_SECP256K1);
-        }
-      }
-    }
-    supported = Collections.unmodifiableSet(types);
-    return supported;
-  }
-
-  private boolean offers(long... wanted) {
-    return LongStream.of(wanted).allMatch(mechanisms::contains);
-  }
-
-  /**
-   * Whether a private key of {@code type} wrapped with CKM_AES_KEY_WRAP_PAD unwraps again, tried on
-   * a readable pair and a throwaway wrapping key, all destroyed after.
-   */
-  private boolean unwrapsAgain(Session session, KeyPairType type) throws PKCS11Exception {
-    PKCS11KeyPair pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
-    try {
-      long wrapping =
-          session.generateKey(
-              new Mechanism(PKCS11Constants.CKM_AES_KEY_GEN),
-              AttributeVector.newAESSecretKey()
-                  .valueLen(KeyTemplates.AES_256_BYTES)
-                  .token(false)
-                  .sensitive(true)
-                  .extractable(false)
-                  .wrap(true)
-                  .unwrap(true)
-                  .encrypt(false)
-                  .decrypt(false));
-      try {
-        byte[] wrapped = session.wrapKey(new Mechanism(KWP), wrapping, pair.getPrivateKey());
-        long unwrapped =
-            session.unwrapKey(
-                new Mechanism(KWP),
-                wrapping,
-                wrapped,
-                PrivateKeyTemplates.privateKey(type, PrivateKeyUsage.SIGN, false));
-        session.destroyObject(unwrapped);
-        return true;
-      } catch (PKCS11Exception e) {
-        if (Pkcs11Errors.recoveryFor(e.getErrorCode()) != Pkcs11Errors.Recovery.NONE) {
-          throw e;
-        }
-        return false;
-      } finally {
-        session.destroyObject(wrapping);
-      }
-    } finally {
-      destroyPair(session, pair);
-    }
-  }
-
-  private boolean canGenerate(Session session, KeyPairType type) throws PKCS11Exception {
-    PKCS11KeyPair pair;
-    try {
-      pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
-    } catch (PKCS11Exception e) {
-      if (Pkcs11Errors.recoveryFor(e.getErrorCode()) != Pkcs11Errors.Recovery.NONE) {
-        throw e;
-      }
-      return false;
-    }
-    destroyPair(session, pair);
-    return true;
+    return probe.supported(session);
   }
 
   WrappedKeyPair generateKeyPair(
       Session session, Step step, KeyPairType type, PrivateKeyUsage usage) throws PKCS11Exception {
-    requireSupported(session, type);
+    probe.requireSupported(session, type);
     step.enter(AdapterStep.FIND_ASYMMETRIC_DOMAIN_KEY);
     int current = generation.current(session);
     long domainKey = domainKeys.asymHandle(session, current);
     step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
     PKCS11KeyPair pair =
-        generatePair(session, type, PrivateKeyTemplates.privateKey(type, usage, true));
+        pairs.generate(session, type, PrivateKeyTemplates.privateKey(type, usage, true));
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
-      byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
+      byte[] spki = pairs.subjectPublicKeyInfo(session, type, pair.getPublicKey());
       calls.before(step.enter(Pkcs11Function.C_WRAP_KEY));
       byte[] ekt = session.wrapKey(new Mechanism(KWP), domainKey, pair.getPrivateKey());
       return new WrappedKeyPair(new WrappedKey(current, padded.writes(), ekt), spki);
     } finally {
-      destroyPair(session, pair);
+      pairs.destroy(session, pair);
     }
   }
 
@@ -321,53 +228,16 @@ final class PrivateKeys {
 
   DataKeyPair generateDataKeyPair(Session session, Step step, KeyPairType type)
       throws PKCS11Exception {
-    requireSupported(session, type);
+    probe.requireSupported(session, type);
     step.enter(Pkcs11Function.C_GENERATE_KEY_PAIR);
-    PKCS11KeyPair pair = generatePair(session, type, PrivateKeyTemplates.dataPrivateKey(type));
+    PKCS11KeyPair pair = pairs.generate(session, type, PrivateKeyTemplates.dataPrivateKey(type));
     try {
       step.enter(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
-      byte[] spki = subjectPublicKeyInfo(session, type, pair.getPublicKey());
-      calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
-      byte[] pkcs8;
-      if (type.isRsa()) {
-        AttributeVector a =
-            session.getAttrValues(
-                pair.getPrivateKey(),
-                PKCS11Constants.CKA_MODULUS,
-                PKCS11Constants.CKA_PUBLIC_EXPONENT,
-                PKCS11Constants.CKA_PRIVATE_EXPONENT,
-                PKCS11Constants.CKA_PRIME_1,
-                PKCS11Constants.CKA_PRIME_2,
-                PKCS11Constants.CKA_EXPONENT_1,
-                PKCS11Constants.CKA_EXPONENT_2,
-                PKCS11Constants.CKA_COEFFICIENT);
-        pkcs8 =
-            rsaKeyFactory()
-                .generatePrivate(
-                    new RSAPrivateCrtKeySpec(
-                        required(a.modulus()),
-                        required(a.publicExponent()),
-                        required(a.privateExponent()),
-                        required(a.prime1()),
-                        required(a.prime2()),
-                        required(a.exponent1()),
-                        required(a.exponent2()),
-                        required(a.coefficient())))
-                .getEncoded();
-      } else {
-        byte[] value =
-            session.getAttrValues(pair.getPrivateKey(), PKCS11Constants.CKA_VALUE).value();
-        if (value == null) {
-          throw new HsmException("the token did not reveal the data key pair's private value");
-        }
-        pkcs8 = Der.ecPkcs8(type, value, ecPoint(session, type, pair.getPublicKey()));
-        java.util.Arrays.fill(value, (byte) 0);
-      }
+      byte[] spki = pairs.subjectPublicKeyInfo(session, type, pair.getPublicKey());
+      byte[] pkcs8 = pairs.privateKeyInfo(session, type, pair);
       return new DataKeyPair(pkcs8, spki);
-    } catch (GeneralSecurityException e) {
-      throw new HsmException("cannot encode the data key pair: " + e.getClass().getSimpleName());
     } finally {
-      destroyPair(session, pair);
+      pairs.destroy(session, pair);
     }
   }
 
@@ -407,63 +277,6 @@ final class PrivateKeys {
     long domainKey = domainKeys.handle(session, ekt.role(), ekt.domainKeyGeneration());
     calls.before(step.enter(Pkcs11Function.C_UNWRAP_KEY));
     return session.unwrapKey(new Mechanism(mechanism), domainKey, ekt.ekt(), template);
-  }
-
-  private void requireSupported(Session session, KeyPairType type) throws PKCS11Exception {
-    if (!supported(session).contains(type)) {
-      throw new HsmException("this token cannot generate " + type + " key pairs");
-    }
-  }
-
-  private PKCS11KeyPair generatePair(Session session, KeyPairType type, AttributeVector privateKey)
-      throws PKCS11Exception {
-    calls.before(Pkcs11Function.C_GENERATE_KEY_PAIR);
-    return session.generateKeyPair(
-        new Mechanism(type.isRsa() ? RSA_GEN : EC_GEN),
-        new KeyPairTemplate(privateKey, PrivateKeyTemplates.publicKey(type)));
-  }
-
-  private void destroyPair(Session session, PKCS11KeyPair pair) {
-    backingKeys.destroyQuietly(session, pair.getPrivateKey());
-    backingKeys.destroyQuietly(session, pair.getPublicKey());
-  }
-
-  private byte[] subjectPublicKeyInfo(Session session, KeyPairType type, long publicKey)
-      throws PKCS11Exception {
-    if (!type.isRsa()) {
-      return Der.ecSubjectPublicKeyInfo(type, ecPoint(session, type, publicKey));
-    }
-    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
-    AttributeVector a =
-        session.getAttrValues(
-            publicKey, PKCS11Constants.CKA_MODULUS, PKCS11Constants.CKA_PUBLIC_EXPONENT);
-    try {
-      return rsaKeyFactory()
-          .generatePublic(new RSAPublicKeySpec(required(a.modulus()), required(a.publicExponent())))
-          .getEncoded();
-    } catch (GeneralSecurityException e) {
-      throw new HsmException("cannot encode the RSA public key: " + e.getClass().getSimpleName());
-    }
-  }
-
-  private byte[] ecPoint(Session session, KeyPairType type, long publicKey) throws PKCS11Exception {
-    calls.before(Pkcs11Function.C_GET_ATTRIBUTE_VALUE);
-    byte[] point = session.getAttrValues(publicKey, PKCS11Constants.CKA_EC_POINT).ecPoint();
-    if (point == null) {
-      throw new HsmException("the token returned no EC point");
-    }
-    return Der.ecPoint(point, type);
-  }
-
-  private static KeyFactory rsaKeyFactory() throws GeneralSecurityException {
-    return KeyFactory.getInstance("RSA");
-  }
-
-  private static BigInteger required(BigInteger value) {
-    if (value == null) {
-      throw new HsmException("the token did not return an RSA key component");
-    }
-    return value;
   }
 
   static long hashMechanism(DigestAlgorithm digest) {

@@ -150,6 +150,7 @@ public final class KmsServer {
             access);
     if (metrics != null) {
       server.countRotationsIn(metrics);
+      metrics.countRefusalsNotAudited(access.control().refusalAuditLimit());
     }
     return server.checkDueWorkEvery(config.tasksInterval());
   }

@@ -52,6 +52,7 @@ public final class AccessControl implements AutoCloseable {
   private final ServiceDirectory services;
   private final ServiceManagedKeys managedKeys;
   private final AuditLog audit;
+  private final RefusalAuditLimit refusals;
 
   /**
    * @param tls whether principals come from client certificates; without TLS every call is {@code
@@ -103,6 +104,9 @@ public final class AccessControl implements AutoCloseable {
     this.services = new ServiceDirectory(store, clock);
     this.managedKeys = new ServiceManagedKeys(store, keys, clock);
     this.audit = audit;
+    this.refusals =
+        new RefusalAuditLimit(
+            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL);
   }
 
   /**
@@ -164,6 +168,23 @@ public final class AccessControl implements AutoCloseable {
    */
   public AuthorizedCall start(Caller caller, String requestId, Operation op, Operation auditedAs) {
     return new AuthorizedCall(this, caller, requestId, op, auditedAs);
+  }
+
+  /**
+   * Records a request refused before its caller was authenticated (under {@code claimant}, who the
+   * request claimed to be, and {@code errorName}), unless its client address is over the {@link
+   * RefusalAuditLimit}.
+   */
+  public void refusedAuthentication(
+      String clientAddress, Caller claimant, String requestId, Operation op, String errorName) {
+    if (refusals.admit(clientAddress)) {
+      start(claimant, requestId, op, null).failed(errorName);
+    }
+  }
+
+  /** The bound on audit records of requests refused before authentication. */
+  public RefusalAuditLimit refusalAuditLimit() {
+    return refusals;
   }
 
   /** As {@link #start(Caller, String, Operation, Operation)} for {@code principal}. */

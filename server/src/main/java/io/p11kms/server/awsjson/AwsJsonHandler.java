@@ -97,7 +97,12 @@ public final class AwsJsonHandler extends Handler.Abstract {
     try {
       caller = authenticator.authenticate(request, body);
     } catch (AuthenticationException e) {
-      control.start(claimant(e), requestId, route.operation(), null).failed(e.awsName());
+      control.refusedAuthentication(
+          Request.getRemoteAddr(request),
+          control.caller(claimant(e)),
+          requestId,
+          route.operation(),
+          e.awsName());
       throw e;
     }
     try {

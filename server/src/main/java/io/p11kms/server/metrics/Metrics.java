@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.server.access.RefusalAuditLimit;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.KeyRotationService;
 
@@ -75,6 +76,18 @@ public final class Metrics {
         .register(registry);
     FunctionCounter.builder("p11kms.domain.key.rewraps", rewrap, r -> (double) r.ektsRewrapped())
         .description("EKTs re-wrapped under a newer domain key generation")
+        .register(registry);
+  }
+
+  /**
+   * A counter of the requests refused before authentication that were not recorded in the audit
+   * log, being over {@code limit}'s bound per client address.
+   */
+  public void countRefusalsNotAudited(RefusalAuditLimit limit) {
+    FunctionCounter.builder(
+            "p11kms.audit.refusals.not.audited", limit, l -> (double) l.notAudited())
+        .description(
+            "requests refused before authentication, not audited: over the bound per address")
         .register(registry);
   }
 

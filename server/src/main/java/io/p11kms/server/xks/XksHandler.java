@@ -115,13 +115,7 @@ public final class XksHandler extends Handler.Abstract {
       AccessKeyCaller signer = verifier.verify(signed(request, rawPath, body));
       caller = signer.caller();
     } catch (SigV4Exception e) {
-      route.ifPresent(
-          r ->
-              refused(
-                  control.caller("accessKey:" + e.accessKeyId().orElse("none")),
-                  requestId,
-                  r,
-                  XksError.AUTHENTICATION_FAILED.errorName()));
+      route.ifPresent(r -> notAuthenticated(request, e, requestId, r));
       log.info("XKS request {} not authenticated: {}", requestId, e.awsName());
       return Reply.error(XksError.AUTHENTICATION_FAILED, e.getMessage());
     }
@@ -175,7 +169,22 @@ public final class XksHandler extends Handler.Abstract {
     return new Reply(200, json);
   }
 
-  /** Audits a request refused before the service saw it (authentication, malformed JSON). */
+  /** Audits a request that did not authenticate, within the client address's bound. */
+  private void notAuthenticated(
+      Request request, SigV4Exception e, String requestId, XksRoute route) {
+    try {
+      control.refusedAuthentication(
+          Request.getRemoteAddr(request),
+          control.caller("accessKey:" + e.accessKeyId().orElse("none")),
+          requestId,
+          route.operation(),
+          XksError.AUTHENTICATION_FAILED.errorName());
+    } catch (AuditException failure) {
+      log.error("XKS request {}: the audit log cannot be written", requestId, failure);
+    }
+  }
+
+  /** Audits an authenticated request refused before the service saw it (malformed JSON). */
   private void refused(Caller caller, String requestId, XksRoute route, String errorName) {
     try {
       control.start(caller, requestId, route.operation(), null).failed(errorName);
