@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark: builds, makes a fresh SoftHSM2 token with its domain key, and runs
 # io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
-# server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys, and the XKS proxy
-# API's Encrypt at 16 in flight (signed JSON over HTTP, as AWS KMS calls it).
+# server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys, Encrypt over the AWS
+# KMS JSON API beside gRPC at 64 in flight, and the XKS proxy API's Encrypt at 16 in flight (both
+# SigV4-signed JSON over HTTP, as AWS clients call them).
 #
 # Usage: ./bench.sh [--quick] [--jfr [--jfr-settings NAME|FILE]] [--server-jvm-option OPT]...
-#   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 2 minutes)
+#                   [--only service|frontends|keys]...
+#   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 3 minutes)
 #   --jfr    record a JFR profile of the server into the results folder (server.jfr)
 #   --jfr-settings  the recording's settings: profile (the default), default, or a .jfc file
+#   --only   run only these groups of server points (gRPC service, HTTP front ends, key counts)
+#            and no restart: to profile one path; a run for the record runs them all
 # Reads: P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built

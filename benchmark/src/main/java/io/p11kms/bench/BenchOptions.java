@@ -2,9 +2,16 @@ package io.p11kms.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
-/** The command line of {@link Bench}. */
+/**
+ * The command line of {@link Bench}.
+ *
+ * @param only the groups of server points to run ({@link #SERVICE}, {@link #FRONT_ENDS}, {@link
+ *     #KEYS}); empty for all of them and the restart, as a run for the record makes
+ */
 record BenchOptions(
     Path dataDir,
     Path outDir,
@@ -12,7 +19,22 @@ record BenchOptions(
     boolean jfr,
     String jfrSettings,
     List<String> serverJvmOptions,
-    String serverClasspath) {
+    String serverClasspath,
+    Set<String> only) {
+  static final String SERVICE = "service";
+  static final String FRONT_ENDS = "frontends";
+  static final String KEYS = "keys";
+  private static final Set<String> GROUPS = Set.of(SERVICE, FRONT_ENDS, KEYS);
+
+  /** Whether the server points of {@code group} run. */
+  boolean runs(String group) {
+    return only.isEmpty() || only.contains(group);
+  }
+
+  /** Whether only some groups run (no restart then: its figures need the whole run). */
+  boolean onlySome() {
+    return !only.isEmpty();
+  }
 
   static BenchOptions parse(String[] args) {
     Path data = null;
@@ -21,6 +43,7 @@ record BenchOptions(
     boolean jfr = false;
     String jfrSettings = "profile";
     List<String> jvm = new ArrayList<>();
+    Set<String> only = new HashSet<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--data" -> data = Path.of(value(args, ++i, "--data"));
@@ -29,12 +52,20 @@ record BenchOptions(
         case "--jfr" -> jfr = true;
         case "--jfr-settings" -> jfrSettings = value(args, ++i, "--jfr-settings");
         case "--server-jvm-option" -> jvm.add(value(args, ++i, "--server-jvm-option"));
+        case "--only" -> {
+          String group = value(args, ++i, "--only");
+          if (!GROUPS.contains(group)) {
+            throw new IllegalArgumentException("--only takes one of " + GROUPS + ", not " + group);
+          }
+          only.add(group);
+        }
         default ->
             throw new IllegalArgumentException(
                 "unknown argument '"
                     + args[i]
                     + "'; usage: Bench --data DIR --out DIR [--quick]"
-                    + " [--jfr] [--jfr-settings NAME|FILE] [--server-jvm-option OPT]...");
+                    + " [--jfr] [--jfr-settings NAME|FILE] [--server-jvm-option OPT]..."
+                    + " [--only service|frontends|keys]...");
       }
     }
     if (data == null || out == null) {
@@ -55,7 +86,8 @@ record BenchOptions(
         jfr,
         jfrSettings,
         List.copyOf(jvm),
-        classpath);
+        classpath,
+        Set.copyOf(only));
   }
 
   private static String value(String[] args, int i, String option) {

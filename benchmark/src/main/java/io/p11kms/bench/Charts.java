@@ -62,7 +62,7 @@ final class Charts {
             .sorted()
             .toList();
     List<SvgBarChart.Series> keySeries = new ArrayList<>();
-    for (String operation : new String[] {"Encrypt", Bench.ZIPF_ENCRYPT, "Decrypt"}) {
+    for (String operation : new String[] {"Encrypt", KeyCountPoints.ZIPF_ENCRYPT, "Decrypt"}) {
       double[] values = new double[keyCounts.size()];
       for (int i = 0; i < values.length; i++) {
         values[i] = find(points, "keys", operation, -1, keyCounts.get(i), false);

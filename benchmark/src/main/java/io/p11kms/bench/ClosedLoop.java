@@ -3,6 +3,8 @@ package io.p11kms.bench;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.Status;
+import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -75,6 +77,42 @@ final class ClosedLoop {
         loop.latencies.sorted(),
         loop.errors.get(),
         CpuMeter.between(window[0], window[1], loop.completed.sum()));
+  }
+
+  /**
+   * Calls made unmeasured on a path before its first point: the server's JIT compiles a path after
+   * some thousands of calls, not after some seconds, and a path that is slow while cold stays cold
+   * for longer (a cold JIT made a gRPC Encrypt cost the server 3.4 ms of CPU instead of 0.2, and in
+   * a quick run the compiler threads still took 0.4 cores during the 64-in-flight Encrypt point).
+   */
+  static final long WARM_CALLS = 20_000;
+
+  /** The most time spent warming one path. */
+  static final Duration WARM_LIMIT = Duration.ofSeconds(30);
+
+  /**
+   * Runs {@code call} unmeasured, {@code concurrency} in flight, in rounds of the server warm-up
+   * time of {@code timing}, until {@link #WARM_CALLS} completed or {@link #WARM_LIMIT} passed.
+   */
+  static void warmUp(
+      String operation,
+      int concurrency,
+      Timing timing,
+      CpuMeter cpu,
+      Supplier<ListenableFuture<?>> call)
+      throws InterruptedException {
+    Timing round = new Timing(Duration.ZERO, timing.serverWarmup());
+    long start = System.nanoTime();
+    long calls = 0;
+    do {
+      calls += run("warm-up", operation, concurrency, 1, round, cpu, call).calls();
+    } while (calls < WARM_CALLS && System.nanoTime() - start < WARM_LIMIT.toNanos());
+    System.out.printf(
+        Locale.ROOT,
+        "  warm-up %s: %,d calls in %.1f s%n",
+        operation,
+        calls,
+        (System.nanoTime() - start) / 1e9);
   }
 
   private void issue() {

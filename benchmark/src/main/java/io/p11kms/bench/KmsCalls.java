@@ -52,6 +52,11 @@ final class KmsCalls {
     return keys.size();
   }
 
+  /** The id of the key made {@code index}-th (from 0). */
+  String keyId(int index) {
+    return keys.get(index);
+  }
+
   private String randomKey() {
     return keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
   }
@@ -166,14 +171,14 @@ final class KmsCalls {
 
   /**
    * Decrypts ciphertexts made beforehand: {@code count} Encrypt requests under random keys (sent as
-   * BatchEncrypt calls of {@link Bench#BATCH_ITEMS}, so that 20,000 take seconds), then a random
-   * one of them per call.
+   * BatchEncrypt calls of {@link ServicePoints#BATCH_ITEMS}, so that 20,000 take seconds), then a
+   * random one of them per call.
    */
   Supplier<ListenableFuture<?>> decrypt(int count) throws InterruptedException {
     List<ByteString> blobs = new ArrayList<>(count);
     while (blobs.size() < count) {
       BatchEncryptRequest.Builder batch = BatchEncryptRequest.newBuilder();
-      for (int i = 0; i < Math.min(Bench.BATCH_ITEMS, count - blobs.size()); i++) {
+      for (int i = 0; i < Math.min(ServicePoints.BATCH_ITEMS, count - blobs.size()); i++) {
         batch.addItems(
             EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
       }

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The server as users run it ({@code Main serve}, the same classpath as run.sh) in a JVM of its
  * own, so that its resident memory is its own and not the benchmark client's. Its output goes to a
- * log file; its metrics endpoint is on a free loopback port, for the backing key cache's counters.
+ * log file; its metrics endpoint is on a free loopback port, for the backing key cache's counters,
+ * and its AWS KMS JSON API on another.
  */
 final class ServerChild implements AutoCloseable {
   private static final Duration START_LIMIT = Duration.ofSeconds(120);
@@ -34,12 +35,15 @@ final class ServerChild implements AutoCloseable {
   private final Process process;
   private final int port;
   private final int metricsPort;
+  private final int awsPort;
   private final Duration startToServing;
 
-  private ServerChild(Process process, int port, int metricsPort, Duration startToServing) {
+  private ServerChild(
+      Process process, int port, int metricsPort, int awsPort, Duration startToServing) {
     this.process = process;
     this.port = port;
     this.metricsPort = metricsPort;
+    this.awsPort = awsPort;
     this.startToServing = startToServing;
   }
 
@@ -63,7 +67,8 @@ final class ServerChild implements AutoCloseable {
       throws IOException, InterruptedException {
     int port = freePort();
     int metricsPort = freePort();
-    setPort(config, port, metricsPort);
+    int awsPort = freePort();
+    setPorts(config, port, metricsPort, awsPort);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
@@ -90,7 +95,8 @@ final class ServerChild implements AutoCloseable {
       process.destroyForcibly();
       throw e;
     }
-    return new ServerChild(process, port, metricsPort, Duration.ofNanos(System.nanoTime() - start));
+    return new ServerChild(
+        process, port, metricsPort, awsPort, Duration.ofNanos(System.nanoTime() - start));
   }
 
   private static void awaitServing(Process process, int port, long start)
@@ -140,14 +146,16 @@ final class ServerChild implements AutoCloseable {
     }
   }
 
-  private static void setPort(Path config, int port, int metricsPort) throws IOException {
+  private static void setPorts(Path config, int port, int metricsPort, int awsPort)
+      throws IOException {
     List<String> lines = new ArrayList<>();
     for (String line : Files.readAllLines(config)) {
-      if (!line.startsWith("metrics.listen.port=")) {
+      if (!line.startsWith("metrics.listen.port=") && !line.startsWith("aws.listen.port=")) {
         lines.add(line.startsWith("listen.port=") ? "listen.port=" + port : line);
       }
     }
     lines.add("metrics.listen.port=" + metricsPort);
+    lines.add("aws.listen.port=" + awsPort);
     Files.write(config, lines);
   }
 
@@ -180,6 +188,11 @@ final class ServerChild implements AutoCloseable {
 
   int port() {
     return port;
+  }
+
+  /** The port of the AWS KMS JSON API (plaintext on loopback, development mode). */
+  int awsPort() {
+    return awsPort;
   }
 
   Duration startToServing() {

@@ -3,31 +3,23 @@ package io.p11kms.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.SettableFuture;
 import io.grpc.ManagedChannel;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.PutKeyPolicyRequest;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import software.amazon.awssdk.http.ContentStreamProvider;
-import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.SdkHttpRequest;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 
 /**
@@ -40,22 +32,14 @@ final class XksCalls {
   private static final String PRINCIPAL = "bench:xks";
   private static final String EXTERNAL_KEY = "bench-key";
 
-  private final HttpClient http =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(10))
-          .build();
-  private final URI encryptUri;
-  private final AwsCredentialsIdentity credential;
-  private final byte[] body;
+  private final Supplier<ListenableFuture<?>> encrypt;
 
   private XksCalls(int port, AwsCredentialsIdentity credential, int plaintextBytes) {
-    this.encryptUri =
+    URI encryptUri =
         URI.create("http://127.0.0.1:" + port + "/kms/xks/v1/keys/" + EXTERNAL_KEY + "/encrypt");
-    this.credential = credential;
     byte[] plaintext = new byte[plaintextBytes];
     ThreadLocalRandom.current().nextBytes(plaintext);
-    this.body =
+    byte[] body =
         ("{\"requestMetadata\":{\"awsPrincipalArn\":\"arn:aws:iam::123456789012:user/bench\","
                 + "\"kmsKeyArn\":\"arn:aws:kms:us-east-1:123456789012:key/bench\","
                 + "\"kmsOperation\":\"GenerateDataKey\",\"kmsRequestId\":\""
@@ -64,6 +48,9 @@ final class XksCalls {
                 + Base64.getEncoder().encodeToString(plaintext)
                 + "\",\"encryptionAlgorithm\":\"AES_GCM\"}")
             .getBytes(StandardCharsets.UTF_8);
+    this.encrypt =
+        new SignedHttp(credential, "kms-xks-proxy", "us-east-1")
+            .post("XKS Encrypt", encryptUri, Map.of("Content-Type", "application/json"), body);
   }
 
   /** Makes an XKS access key and adds {@code xks.port} to {@code config}; returns the key. */
@@ -124,54 +111,7 @@ final class XksCalls {
 
   /** Encrypt, signed afresh for each call. */
   Supplier<ListenableFuture<?>> encrypt() {
-    return () -> {
-      SettableFuture<Object> done = SettableFuture.create();
-      http.sendAsync(signed(), HttpResponse.BodyHandlers.ofString())
-          .whenComplete(
-              (response, failure) -> {
-                if (failure != null) {
-                  done.setException(failure);
-                } else if (response.statusCode() != 200) {
-                  done.setException(
-                      new IllegalStateException(
-                          "XKS Encrypt: HTTP " + response.statusCode() + " " + response.body()));
-                } else {
-                  done.set(response);
-                }
-              });
-      return done;
-    };
-  }
-
-  private HttpRequest signed() {
-    SdkHttpRequest request =
-        AwsV4HttpSigner.create()
-            .sign(
-                r ->
-                    r.identity(credential)
-                        .request(
-                            SdkHttpRequest.builder()
-                                .method(SdkHttpMethod.POST)
-                                .uri(encryptUri)
-                                .putHeader("Content-Type", "application/json")
-                                .build())
-                        .payload(ContentStreamProvider.fromByteArray(body))
-                        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "kms-xks-proxy")
-                        .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"))
-            .request();
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(encryptUri)
-            .timeout(Duration.ofSeconds(30))
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    request
-        .headers()
-        .forEach(
-            (name, values) -> {
-              if (!name.equalsIgnoreCase("Host")) {
-                values.forEach(v -> b.header(name, v));
-              }
-            });
-    return b.build();
+    return encrypt;
   }
 
   /** {@code p11kms <args>} in a child JVM; its standard output. */

@@ -52,6 +52,24 @@ public interface EnvelopeKeys {
       byte[] plaintext);
 
   /**
+   * AES-GCM under the backing key itself ({@link Derivation#NONE_AES_GCM}) with a fresh {@value
+   * #IV_LENGTH}-byte IV from the token's generator, both in one token call (for callers whose IV
+   * must come from the token). {@link #decrypt} with that IV, derivation {@link
+   * Derivation#NONE_AES_GCM} and any salt of its length opens it.
+   *
+   * @return the IV, then the ciphertext, then the {@value #TAG_LENGTH}-byte tag
+   */
+  default byte[] encryptWithTokenIv(WrappedKey backingKey, byte[] aad, byte[] plaintext) {
+    byte[] iv = generateRandom(IV_LENGTH);
+    byte[] sealed =
+        encrypt(backingKey, Derivation.NONE_AES_GCM, new byte[SALT_LENGTH], iv, aad, plaintext);
+    byte[] out = new byte[IV_LENGTH + sealed.length];
+    System.arraycopy(iv, 0, out, 0, IV_LENGTH);
+    System.arraycopy(sealed, 0, out, IV_LENGTH, sealed.length);
+    return out;
+  }
+
+  /**
    * The inverse of {@link #encrypt}.
    *
    * @throws HsmDecryptionFailedException when the tag does not verify (tampered data, wrong AAD)

@@ -171,6 +171,41 @@ final class Pkcs11EnvelopeKeys implements EnvelopeKeys {
     }
   }
 
+  /** {@inheritDoc} The IV and the encryption are one call on one session: one hand-off. */
+  @Override
+  public byte[] encryptWithTokenIv(WrappedKey backingKey, byte[] aad, byte[] plaintext) {
+    byte[] noSalt = new byte[SALT_LENGTH];
+    checkArguments(backingKey, Derivation.NONE_AES_GCM, noSalt, new byte[IV_LENGTH]);
+    if (plaintext == null) {
+      throw new IllegalArgumentException("plaintext is required");
+    }
+    if (!runnable.contains(Derivation.NONE_AES_GCM)) {
+      throw new HsmException("AES-GCM under a backing key is not available on this token");
+    }
+    Step step = new Step("encrypt");
+    try {
+      return withKey(
+          "encrypt",
+          step,
+          backingKey,
+          Derivation.NONE_AES_GCM,
+          noSalt,
+          true,
+          (session, key) -> {
+            calls.before(step.enter(Pkcs11Function.C_GENERATE_RANDOM));
+            byte[] iv = session.generateRandom(IV_LENGTH);
+            step.enter(Pkcs11Function.C_ENCRYPT);
+            byte[] sealed = gcmEncrypt(session, key, iv, aad, plaintext);
+            byte[] out = new byte[IV_LENGTH + sealed.length];
+            System.arraycopy(iv, 0, out, 0, IV_LENGTH);
+            System.arraycopy(sealed, 0, out, IV_LENGTH, sealed.length);
+            return out;
+          });
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map(step.label(), e);
+    }
+  }
+
   /**
    * {@inheritDoc}
    *

@@ -286,6 +286,11 @@ public final class Pkcs11Hsm implements Hsm {
   }
 
   @Override
+  public byte[] encryptWithTokenIv(WrappedKey backingKey, byte[] aad, byte[] plaintext) {
+    return envelope.encryptWithTokenIv(backingKey, aad, plaintext);
+  }
+
+  @Override
   public byte[] decrypt(
       WrappedKey backingKey,
       Derivation derivation,

@@ -111,6 +111,24 @@ abstract class TokenContract {
   }
 
   @Test
+  void encryptWithTokenIv_takesAFreshIvFromTheToken_andDecryptsWithIt() {
+    WrappedKey key = hsm.generateBackingKey();
+    byte[] first = hsm.encryptWithTokenIv(key, AAD, PLAINTEXT);
+    byte[] second = hsm.encryptWithTokenIv(key, AAD, PLAINTEXT);
+    assertThat(first).hasSize(Hsm.IV_LENGTH + PLAINTEXT.length + Hsm.TAG_LENGTH);
+    byte[] iv = java.util.Arrays.copyOf(first, Hsm.IV_LENGTH);
+    assertThat(iv).isNotEqualTo(java.util.Arrays.copyOf(second, Hsm.IV_LENGTH));
+    byte[] sealed = java.util.Arrays.copyOfRange(first, Hsm.IV_LENGTH, first.length);
+    byte[] anySalt = new byte[Hsm.SALT_LENGTH];
+    assertThat(hsm.decrypt(key, Derivation.NONE_AES_GCM, anySalt, iv, AAD, sealed))
+        .isEqualTo(PLAINTEXT);
+    byte[] otherAad = "header|other".getBytes();
+    assertThatThrownBy(
+            () -> hsm.decrypt(key, Derivation.NONE_AES_GCM, anySalt, iv, otherAad, sealed))
+        .isInstanceOf(HsmDecryptionFailedException.class);
+  }
+
+  @Test
   void aesGcm_matchesTheJdk() throws Exception {
     // The same key on the token and in the JDK cannot be had (the key never leaves the token), so
     // the token's GCM is checked against the JDK's on a throwaway key the test makes readable.

@@ -117,28 +117,40 @@ public final class PolicyAndGrantService {
     return grant;
   }
 
-  /** The key's grants, only {@code grantId} or only {@code grantee}'s when not empty. */
-  public List<GrantRecord> listGrants(
-      KeyLookup lookup, String keyId, String grantId, String grantee) {
+  /**
+   * A page ({@link GrantListing#page}) of the key's grants, only {@code grantId} or only {@code
+   * grantee}'s when not empty.
+   */
+  public GrantListing listGrants(
+      KeyLookup lookup,
+      String keyId,
+      String grantId,
+      String grantee,
+      Integer limit,
+      String marker) {
     UUID key = key(lookup, keyId);
-    return control.access().grantsOfKey(key).stream()
-        .filter(g -> grantId.isEmpty() || g.grantId().equals(grantId))
-        .filter(g -> grantee.isEmpty() || g.grantee().equals(grantee))
-        .toList();
+    return GrantListing.page(
+        control.access().grantsOfKey(key).stream()
+            .filter(g -> grantId.isEmpty() || g.grantId().equals(grantId))
+            .filter(g -> grantee.isEmpty() || g.grantee().equals(grantee))
+            .toList(),
+        limit,
+        marker);
   }
 
   /**
-   * The grants {@code retiring} may retire; a caller may list only its own, or its account's (as
-   * {@code retiring} names it).
+   * A page of the grants {@code retiring} may retire; a caller may list only its own, or its
+   * account's (as {@code retiring} names it).
    */
-  public List<GrantRecord> listRetirableGrants(Caller caller, String retiring) {
+  public GrantListing listRetirableGrants(
+      Caller caller, String retiring, Integer limit, String marker) {
     if (!KeyPolicy.namesCaller(retiring, caller.principal(), caller.account())
         && !control.admins().contains(caller.principal())) {
       throw new KmsException(
           KmsError.ACCESS_DENIED,
           "principal '" + caller.principal() + "' may list only its own retirable grants");
     }
-    return control.access().grantsRetirableBy(retiring);
+    return GrantListing.page(control.access().grantsRetirableBy(retiring), limit, marker);
   }
 
   /**

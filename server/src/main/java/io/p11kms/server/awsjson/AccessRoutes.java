@@ -3,6 +3,7 @@ package io.p11kms.server.awsjson;
 import static io.p11kms.server.awsjson.Members.orEmpty;
 
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.GrantListing;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.access.PolicyAndGrantService;
 import io.p11kms.server.awsjson.SharedMessages.KeyPageRequest;
@@ -97,7 +98,7 @@ final class AccessRoutes {
 
   record CreateGrantResponse(String grantToken, String grantId) {}
 
-  record ListGrantsResponse(List<GrantEntry> grants, Boolean truncated) {}
+  record ListGrantsResponse(List<GrantEntry> grants, String nextMarker, Boolean truncated) {}
 
   record GrantEntry(
       String keyId,
@@ -162,14 +163,21 @@ final class AccessRoutes {
             (c, r) ->
                 listing(
                     control,
-                    service.listGrants(c.lookup(), r.keyId(), r.grantId(), r.granteePrincipal()))),
+                    service.listGrants(
+                        c.lookup(),
+                        r.keyId(),
+                        r.grantId(),
+                        r.granteePrincipal(),
+                        r.limit(),
+                        r.marker()))),
         Route.of(
             Operation.LIST_RETIRABLE_GRANTS,
             ListRetirableGrantsRequest.class,
             (c, r) ->
                 listing(
                     control,
-                    service.listRetirableGrants(c.caller().effective(), r.retiringPrincipal()))),
+                    service.listRetirableGrants(
+                        c.caller().effective(), r.retiringPrincipal(), r.limit(), r.marker()))),
         Route.of(
             Operation.RETIRE_GRANT,
             GrantRequest.class,
@@ -189,10 +197,9 @@ final class AccessRoutes {
             }));
   }
 
-  /** Every grant in one page: this service does not page grants. */
-  private static ListGrantsResponse listing(AccessControl control, List<GrantRecord> grants) {
+  private static ListGrantsResponse listing(AccessControl control, GrantListing page) {
     return new ListGrantsResponse(
-        grants.stream()
+        page.grants().stream()
             .map(
                 g ->
                     new GrantEntry(
@@ -208,6 +215,7 @@ final class AccessRoutes {
                             : new ListedConstraints(
                                 orNull(g.contextSubset()), orNull(g.contextEquals()))))
             .toList(),
-        false);
+        page.nextMarker().orElse(null),
+        page.truncated());
   }
 }

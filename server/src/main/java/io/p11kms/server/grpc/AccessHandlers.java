@@ -22,10 +22,10 @@ import io.p11kms.proto.v1.RetireGrantResponse;
 import io.p11kms.proto.v1.RevokeGrantRequest;
 import io.p11kms.proto.v1.RevokeGrantResponse;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.GrantListing;
 import io.p11kms.server.access.PolicyAndGrantService;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.store.GrantRecord;
-import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -119,7 +119,9 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
                     RequestLookups.current(control),
                     r.getKeyId(),
                     r.getGrantId(),
-                    r.getGranteePrincipal())));
+                    r.getGranteePrincipal(),
+                    r.hasLimit() ? r.getLimit() : null,
+                    r.getMarker())));
   }
 
   @Override
@@ -130,7 +132,10 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         () ->
             listing(
                 service.listRetirableGrants(
-                    RequestLookups.caller(control), r.getRetiringPrincipal())));
+                    RequestLookups.caller(control),
+                    r.getRetiringPrincipal(),
+                    r.hasLimit() ? r.getLimit() : null,
+                    r.getMarker())));
   }
 
   @Override
@@ -158,9 +163,10 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         });
   }
 
-  private static ListGrantsResponse listing(List<GrantRecord> grants) {
+  private static ListGrantsResponse listing(GrantListing page) {
     ListGrantsResponse.Builder b = ListGrantsResponse.newBuilder();
-    for (GrantRecord g : grants) {
+    page.nextMarker().ifPresent(m -> b.setTruncated(true).setNextMarker(m));
+    for (GrantRecord g : page.grants()) {
       GrantListEntry.Builder e =
           GrantListEntry.newBuilder()
               .setKeyId(g.keyId().toString())

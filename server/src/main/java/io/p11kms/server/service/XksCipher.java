@@ -46,13 +46,13 @@ final class XksCipher {
       KeyVersionRecord version, byte[] plaintext, byte[] aad, boolean integrity, String keyName) {
     WrappedKey backingKey = gcmBackingKey(version, keyName);
     byte[] metadata = metadata(version.versionId());
-    byte[] iv = TokenCalls.call("XksEncrypt", () -> hsm.generateRandom(IV_LENGTH));
     byte[] tokenAad = tokenAad(aad, metadata);
-    byte[] sealed =
+    // The IV from the token's generator and the encryption in one token call.
+    byte[] ivAndSealed =
         TokenCalls.call(
-            "XksEncrypt",
-            () ->
-                hsm.encrypt(backingKey, Derivation.NONE_AES_GCM, NO_SALT, iv, tokenAad, plaintext));
+            "XksEncrypt", () -> hsm.encryptWithTokenIv(backingKey, tokenAad, plaintext));
+    byte[] iv = Arrays.copyOfRange(ivAndSealed, 0, IV_LENGTH);
+    byte[] sealed = Arrays.copyOfRange(ivAndSealed, IV_LENGTH, ivAndSealed.length);
     int split = sealed.length - TAG_LENGTH;
     byte[] ciphertext = Arrays.copyOfRange(sealed, 0, split);
     byte[] tag = Arrays.copyOfRange(sealed, split, sealed.length);

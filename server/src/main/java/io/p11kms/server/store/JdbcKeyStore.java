@@ -34,11 +34,15 @@ public final class JdbcKeyStore implements KeyStore {
   private final Leases leases;
   private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
+
+  /** Null where the database has no cheap change counter (PostgreSQL). */
+  private final KeyInUseCache cache;
+
   private final AccessKeys accessKeys;
 
   JdbcKeyStore(SqlDialect dialect) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
-    KeyInUseCache cache = dialect.changeCounterQuery().isPresent() ? new KeyInUseCache() : null;
+    cache = dialect.changeCounterQuery().isPresent() ? new KeyInUseCache() : null;
     this.tx =
         cache == null
             ? new Transactions(dialect, c -> {}, () -> {})
@@ -58,7 +62,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.access = new AccessRepository(tx);
     this.leases = new LeaseRepository(tx);
     this.imported = new ImportedMaterialRepository(tx);
-    this.xksKeys = new XksKeyRepository(tx);
+    this.xksKeys = new XksKeyRepository(tx, cache);
     this.accessKeys = new AccessKeyRepository(tx);
   }
 
@@ -75,6 +79,11 @@ public final class JdbcKeyStore implements KeyStore {
   /** How many key reads {@link #findKeyInUse} keeps now (0 where it keeps none). */
   int keysInUseCached() {
     return keysInUse.cached();
+  }
+
+  /** How many XKS exposure reads are kept now (0 where none are). */
+  int exposuresCached() {
+    return cache == null ? 0 : cache.exposures();
   }
 
   @Override

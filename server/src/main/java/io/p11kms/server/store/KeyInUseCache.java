@@ -4,15 +4,16 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.sql.Connection;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Recent answers of {@link KeyStore#findKeyInUse}, each good only while the database has not
- * changed since it was read. Every request reads its key; on SQLite that one read cost more server
- * CPU than anything but the token (a three-table join: about 35 us, where asking whether the
- * database changed costs about 1 us).
+ * Recent answers of {@link KeyStore#findKeyInUse} and of {@link XksKeys#find} (the exposure an XKS
+ * request names), each good only while the database has not changed since it was read. Every
+ * request reads its key; on SQLite that one read cost more server CPU than anything but the token
+ * (a three-table join: about 35 us, where asking whether the database changed costs about 1 us).
  *
  * <p>Whether the database changed is tracked as a generation, moved on by every write transaction
  * of this process once it ends, and by any change a pooled connection reports through the
@@ -35,10 +36,15 @@ final class KeyInUseCache {
   private final Cache<Slot, Entry> entries =
       Caffeine.newBuilder().maximumSize(MAX_ENTRIES).executor(Runnable::run).build();
 
+  private final Cache<String, Exposure> exposures =
+      Caffeine.newBuilder().maximumSize(MAX_ENTRIES).executor(Runnable::run).build();
+
   /** A key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
 
   private record Entry(long generation, KeyInUse value) {}
+
+  private record Exposure(long generation, Optional<XksKeyRecord> value) {}
 
   /**
    * Takes what {@code connection} reports of the change counter just now, and returns the
@@ -64,6 +70,17 @@ final class KeyInUseCache {
     entries.put(new Slot(keyId, versionId), new Entry(readIn, value));
   }
 
+  /** The exposure of {@code externalKeyId} read in {@code current}, or null when none is kept. */
+  Optional<XksKeyRecord> exposure(String externalKeyId, long current) {
+    Exposure e = exposures.getIfPresent(externalKeyId);
+    return e != null && e.generation() == current ? e.value() : null;
+  }
+
+  /** Keeps the exposure (or its absence) read after {@link #observe} returned {@code readIn}. */
+  void putExposure(String externalKeyId, long readIn, Optional<XksKeyRecord> value) {
+    exposures.put(externalKeyId, new Exposure(readIn, value));
+  }
+
   /** After a write transaction of this process ended (committed or not). */
   void changed() {
     generation.incrementAndGet();
@@ -77,5 +94,10 @@ final class KeyInUseCache {
   int size() {
     entries.cleanUp();
     return (int) entries.estimatedSize();
+  }
+
+  int exposures() {
+    exposures.cleanUp();
+    return (int) exposures.estimatedSize();
   }
 }

@@ -54,7 +54,7 @@ final class KeyInUseRepository {
         "cannot read the key",
         sql,
         (c, p) -> {
-          long generation = cache == null ? 0 : cache.observe(c, changeCounter(c));
+          long generation = cache == null ? 0 : cache.observe(c, changeCounter(tx, c));
           KeyInUse cached = cache == null ? null : cache.get(keyId, versionId, generation);
           if (cached != null) {
             return Optional.of(cached);
@@ -85,7 +85,7 @@ final class KeyInUseRepository {
   }
 
   /** The database's change counter as {@code c} sees it now (see {@link KeyInUseCache}). */
-  private long changeCounter(Connection c) throws SQLException {
+  static long changeCounter(Transactions tx, Connection c) throws SQLException {
     String sql = tx.dialect().changeCounterQuery().orElseThrow();
     PreparedStatement p = tx.kept(c, sql);
     try (ResultSet rs = p.executeQuery()) {

@@ -11,14 +11,23 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
-/** {@link XksKeys} in the {@code xks_keys} table. */
+/**
+ * {@link XksKeys} in the {@code xks_keys} table. The exposure every XKS request reads is served on
+ * SQLite from {@link KeyInUseCache} while the database has not changed since it was read.
+ */
 final class XksKeyRepository implements XksKeys {
   private static final String COLUMNS = "external_key_id, key_id, key_usage, created_at";
+  private static final String FIND =
+      "SELECT " + COLUMNS + " FROM xks_keys WHERE external_key_id = ?";
 
   private final Transactions tx;
 
-  XksKeyRepository(Transactions tx) {
+  /** Null where the database has no cheap change counter (PostgreSQL): every read is a query. */
+  private final KeyInUseCache cache;
+
+  XksKeyRepository(Transactions tx, KeyInUseCache cache) {
     this.tx = tx;
+    this.cache = cache;
   }
 
   @Override
@@ -40,17 +49,26 @@ final class XksKeyRepository implements XksKeys {
 
   @Override
   public Optional<XksKeyRecord> find(String externalKeyId) {
-    return tx.read(
+    return tx.query(
         "cannot read the XKS key",
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT " + COLUMNS + " FROM xks_keys WHERE external_key_id = ?")) {
-            p.setString(1, externalKeyId);
-            try (ResultSet rs = p.executeQuery()) {
-              return rs.next() ? Optional.of(row(rs)) : Optional.<XksKeyRecord>empty();
-            }
+        FIND,
+        (c, p) -> {
+          long generation =
+              cache == null ? 0 : cache.observe(c, KeyInUseRepository.changeCounter(tx, c));
+          Optional<XksKeyRecord> cached =
+              cache == null ? null : cache.exposure(externalKeyId, generation);
+          if (cached != null) {
+            return cached;
           }
+          p.setString(1, externalKeyId);
+          Optional<XksKeyRecord> found;
+          try (ResultSet rs = p.executeQuery()) {
+            found = rs.next() ? Optional.of(row(rs)) : Optional.empty();
+          }
+          if (cache != null) {
+            cache.putExposure(externalKeyId, generation, found);
+          }
+          return found;
         });
   }
 

@@ -2,15 +2,65 @@ package io.p11kms.server.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.p11kms.hsm.Derivation;
+import io.p11kms.hsm.Hsm;
+import io.p11kms.server.store.KeyVersionRecord;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** The XKS proxy API's byte layouts: the token's AAD, ciphertextMetadata, the integrity value. */
+/**
+ * The XKS proxy API's byte layouts (the token's AAD, ciphertextMetadata, the integrity value), and
+ * the token calls of an Encrypt.
+ */
 class XksCipherTest {
   private static final HexFormat HEX = HexFormat.of();
+
+  @Test
+  void encrypt_takesItsIvAndCiphertextFromOneTokenCall() {
+    List<String> calls = new ArrayList<>();
+    byte[] iv = HEX.parseHex("000102030405060708090a0b");
+    byte[] ciphertext = {1, 2, 3};
+    byte[] tag = new byte[XksCipher.TAG_LENGTH];
+    Hsm hsm =
+        (Hsm)
+            Proxy.newProxyInstance(
+                Hsm.class.getClassLoader(),
+                new Class<?>[] {Hsm.class},
+                (proxy, method, args) -> {
+                  calls.add(method.getName());
+                  return switch (method.getName()) {
+                    case "derivationFor" -> Derivation.NONE_AES_GCM;
+                    case "encryptWithTokenIv" -> concat(iv, ciphertext, tag);
+                    default -> throw new AssertionError("unexpected token call " + method);
+                  };
+                });
+    KeyVersionRecord version =
+        new KeyVersionRecord(
+            UUID.randomUUID(), UUID.randomUUID(), 1, Instant.EPOCH, 1, 1, new byte[40]);
+
+    XksEncrypted out = new XksCipher(hsm).encrypt(version, new byte[3], null, false, "k");
+
+    assertThat(out.initializationVector()).isEqualTo(iv);
+    assertThat(out.ciphertext()).isEqualTo(ciphertext);
+    assertThat(out.authenticationTag()).isEqualTo(tag);
+    // derivationFor answers from memory; the one round trip to the token is the encryption.
+    assertThat(calls).containsExactly("derivationFor", "encryptWithTokenIv");
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
 
   @Test
   void integrityValue_isTheSpecificationsAppendixCExample() {

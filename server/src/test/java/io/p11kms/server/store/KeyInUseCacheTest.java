@@ -108,6 +108,24 @@ class KeyInUseCacheTest {
     assertThat(store.findKeyInUse(id, null).orElseThrow().key().description()).isEqualTo("raw");
   }
 
+  @Test
+  void anExposureRead_isKept_andAnotherStoresUnexposeIsSeenByTheNextRead() {
+    UUID id = create();
+    store.xksKeys().expose(new XksKeyRecord("hot-key", id, true, true, NOW));
+    XksKeyRecord first = store.xksKeys().find("hot-key").orElseThrow();
+    assertThat(store.exposuresCached()).isEqualTo(1);
+    assertThat(store.xksKeys().find("hot-key")).contains(first);
+    assertThat(store.xksKeys().find("never-exposed")).isEmpty();
+
+    try (KeyStore otherServer = KeyStores.open(url)) {
+      assertThat(otherServer.xksKeys().remove("hot-key")).isTrue();
+      otherServer.xksKeys().expose(new XksKeyRecord("never-exposed", id, true, false, NOW));
+    }
+
+    assertThat(store.xksKeys().find("hot-key")).isEmpty();
+    assertThat(store.xksKeys().find("never-exposed").orElseThrow().decrypt()).isFalse();
+  }
+
   /** Reads the key from 8 threads at once, each 20 times; returns the last read of each. */
   private List<KeyInUse> readConcurrently(UUID id) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(8);
