@@ -169,7 +169,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
     for (GrantRecord g : page.grants()) {
       GrantListEntry.Builder e =
           GrantListEntry.newBuilder()
-              .setKeyId(g.keyId().toString())
+              .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(g.keyId()))
               .setGrantId(g.grantId())
               .setGranteePrincipal(g.grantee())
               .addAllOperations(g.operations())
