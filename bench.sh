@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The benchmark: builds, makes a fresh SoftHSM2 token with its domain key, and runs
+# The benchmark: builds, makes a fresh token (SoftHSM2, or NSS softoken) with its domain keys, and runs
 # io.p11kms.bench.Bench, which measures the adapter's encrypt loop straight on the token and the
 # server (a child JVM) over gRPC on loopback, at 1, 1,000 and 100,000 keys, Encrypt over the AWS
 # KMS JSON API beside gRPC at 64 in flight, and the XKS proxy API's Encrypt at 16 in flight (both
 # SigV4-signed JSON over HTTP, as AWS clients call them).
 #
-# Usage: ./bench.sh [--quick] [--jfr [--jfr-settings NAME|FILE]] [--server-jvm-option OPT]...
-#                   [--only service|frontends|keys]...
+# Usage: ./bench.sh [--token softhsm2|nss] [--quick] [--jfr [--jfr-settings NAME|FILE]]
+#                   [--server-jvm-option OPT]... [--only service|frontends|keys]...
+#   --token  the token to run on: softhsm2 (the default) or nss (NSS softoken, which does not
+#            enforce key custody: for comparison only; docs/hsm/nss.md)
 #   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 3 minutes)
 #   --jfr    record a JFR profile of the server into the results folder (server.jfr)
 #   --jfr-settings  the recording's settings: profile (the default), default, or a .jfc file
 #   --only   run only these groups of server points (gRPC service, HTTP front ends, key counts)
 #            and no restart: to profile one path; a run for the record runs them all
-# Reads: P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
+# Reads: P11KMS_BENCH_TOKEN     the token, as --token (the option wins)
+#        P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built
 # Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
@@ -21,6 +24,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
+
+token=${P11KMS_BENCH_TOKEN:-softhsm2}
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --token) token=${2:?--token needs softhsm2 or nss}; shift 2 ;;
+    --token=*) token=${1#--token=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+case "$token" in
+  softhsm2 | nss) ;;
+  *) echo "unknown token '$token': softhsm2 or nss" >&2; exit 2 ;;
+esac
 
 # package, not install: the reactor's jars are enough, and nothing goes to the local repository.
 [ "${P11KMS_BENCH_SKIP_BUILD:-}" = 1 ] || mvn -B -q package -DskipTests -pl benchmark -am
@@ -34,12 +51,16 @@ trap 'rm -rf "$data"' EXIT
 
 # A fresh token and the domain key ceremony, in a JVM of their own (the SO login cannot share a
 # JVM with an open adapter). PINs stay in files under $data, which is deleted at the end.
-P11KMS_CLASSPATH="$server_cp" P11KMS_PORT=0 softhsm-config/init-token.sh "$data" p11kms-bench \
-  >"$out/init-token.log"
-
-# SoftHSM2 reads SOFTHSM2_CONF once per process: set it before the JVM starts.
-export SOFTHSM2_CONF="$data/softhsm2.conf"
+if [ "$token" = nss ]; then
+  P11KMS_CLASSPATH="$server_cp" P11KMS_PORT=0 softhsm-config/init-nss-token.sh "$data" p11kms-bench \
+    >"$out/init-token.log"
+else
+  P11KMS_CLASSPATH="$server_cp" P11KMS_PORT=0 softhsm-config/init-token.sh "$data" p11kms-bench \
+    >"$out/init-token.log"
+  # SoftHSM2 reads SOFTHSM2_CONF once per process: set it before the JVM starts.
+  export SOFTHSM2_CONF="$data/softhsm2.conf"
+fi
 export P11KMS_CLASSPATH="$server_cp"
 # shellcheck disable=SC2086
 java ${P11KMS_BENCH_JAVA_OPTS:-} -cp "$bench_cp" io.p11kms.bench.Bench \
-  --data "$data" --out "$out" "$@"
+  --data "$data" --out "$out" ${args[@]+"${args[@]}"}

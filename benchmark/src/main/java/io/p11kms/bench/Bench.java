@@ -22,9 +22,10 @@ import java.util.concurrent.TimeUnit;
  * CSV files, SVG charts and a text report to the output folder.
  *
  * <p>Usage: {@code Bench --data DIR --out DIR [--quick] [--jfr] [--server-jvm-option OPT]...}. DIR
- * is a set-up made by {@code softhsm-config/init-token.sh}; {@code SOFTHSM2_CONF} must name its
- * {@code softhsm2.conf} (SoftHSM2 reads it once per process) and {@code P11KMS_CLASSPATH} the
- * server's classpath.
+ * is a set-up made by {@code softhsm-config/init-token.sh} (SoftHSM2, whose {@code softhsm2.conf}
+ * {@code SOFTHSM2_CONF} must name: SoftHSM2 reads it once per process) or by {@code
+ * softhsm-config/init-nss-token.sh} (NSS softoken); {@code P11KMS_CLASSPATH} names the server's
+ * classpath. The report names the token.
  */
 public final class Bench {
   static final int PLAINTEXT_BYTES = 256;
@@ -44,17 +45,18 @@ public final class Bench {
 
   private void run() throws Exception {
     Timing timing = options.quick() ? Timing.QUICK : Timing.FULL;
-    String machine = Machine.describe(timing, options.quick());
-    System.out.println(machine);
     Path config = options.dataDir().resolve("p11kms.properties");
     Path softhsmConf = options.dataDir().resolve("softhsm2.conf");
     Files.createDirectories(options.outDir());
     ServerConfig serverConfig = ServerConfig.load(config);
+    String machine =
+        Machine.describe(timing, options.quick(), serverConfig.hsm().hsmConfig().modulePath());
+    System.out.println(machine);
 
     System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
     System.out.println("  " + Results.header());
     List<Point> direct =
-        DirectLoop.run(serverConfig.hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+        DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
     results.addAll(direct);
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
@@ -103,7 +105,7 @@ public final class Bench {
           frontEnds.awsJson(
               AwsJsonCalls.on(
                   server.awsPort(),
-                  serverConfig.keyArns().region(),
+                  serverConfig.arns().region(),
                   options.dataDir().resolve(DevelopmentCredentials.FILE_NAME)),
               calls,
               PLAINTEXT_BYTES);

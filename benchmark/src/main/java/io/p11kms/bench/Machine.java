@@ -10,15 +10,15 @@ import java.util.concurrent.TimeUnit;
 final class Machine {
   private Machine() {}
 
-  static String describe(Timing timing, boolean quick) {
+  static String describe(Timing timing, boolean quick, Path tokenLibrary) {
     return String.format(
-        "p11kms benchmark%s: %d cores (client and server share them), %s, Java %s, SoftHSM2 %s;"
+        "p11kms benchmark%s: %d cores (client and server share them), %s, Java %s, %s;"
             + " %d s warm-up + %d s measured per point; %d-byte plaintext; load average at start %s",
         quick ? " (--quick)" : "",
         Runtime.getRuntime().availableProcessors(),
         cpuModel(),
         System.getProperty("java.version"),
-        softHsmVersion(),
+        token(tokenLibrary),
         timing.warmup().toSeconds(),
         timing.measure().toSeconds(),
         Bench.PLAINTEXT_BYTES,
@@ -44,6 +44,12 @@ final class Machine {
     } catch (IOException e) {
       return "unknown CPU";
     }
+  }
+
+  /** SoftHSM2 and its version, or the token library's file name (NSS softoken: libsoftokn3.so). */
+  private static String token(Path library) {
+    String name = library.getFileName().toString();
+    return name.contains("softhsm") ? "SoftHSM2 " + softHsmVersion() : "token library " + name;
   }
 
   private static String softHsmVersion() {

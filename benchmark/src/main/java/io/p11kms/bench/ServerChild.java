@@ -86,7 +86,9 @@ final class ServerChild implements AutoCloseable {
         new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().put("SOFTHSM2_CONF", softhsmConf.toString());
+    if (java.nio.file.Files.exists(softhsmConf)) {
+      builder.environment().put("SOFTHSM2_CONF", softhsmConf.toString());
+    }
     long start = System.nanoTime();
     Process process = builder.start();
     try {

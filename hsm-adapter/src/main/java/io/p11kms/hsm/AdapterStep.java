@@ -1,6 +1,9 @@
 package io.p11kms.hsm;
 
-/** The adapter's own steps of a request, between its PKCS#11 calls. */
+/**
+ * The adapter's own steps, between its PKCS#11 calls, and the security officer's login, named apart
+ * from the user's.
+ */
 enum AdapterStep implements TokenStep {
   FIND_DOMAIN_KEY("find domain key"),
   FIND_ASYMMETRIC_DOMAIN_KEY("find asymmetric domain key"),
@@ -9,7 +12,10 @@ enum AdapterStep implements TokenStep {
   CHECK_DERIVATION("derivation"),
   PROBE_OAEP("probe OAEP"),
   FIND_REGION_TRANSPORT_KEY("find region transport key"),
-  FIND_REGION_PEER_KEY("find region peer key");
+  FIND_REGION_PEER_KEY("find region peer key"),
+  PROBE_TOKEN("probe"),
+  /** C_Login as the security officer, named apart from the user's login. */
+  SO_LOGIN("C_Login (SO)");
 
   private final String label;
 

@@ -72,13 +72,13 @@ public final class DomainKeyCeremony {
     List<String> created = new ArrayList<>();
     List<String> present = new ArrayList<>();
     PKCS11Module module = Pkcs11Modules.acquire(modulePath);
-    String step = "find token";
+    Step step = new Step("find token");
     try {
       Token token = TokenFinder.byLabel(module, tokenLabel);
-      step = "C_OpenSession";
+      step.enter(Pkcs11Function.C_OPEN_SESSION);
       Session session = token.openSession(true);
       try {
-        step = "C_Login (SO)";
+        step.enter(AdapterStep.SO_LOGIN);
         session.login(PKCS11Constants.CKU_SO, soPin);
         try {
           for (DomainKeyRole role : DomainKeyRole.values()) {
@@ -86,7 +86,7 @@ public final class DomainKeyCeremony {
             if (template == null) {
               continue;
             }
-            step = "C_FindObjects";
+            step.enter(Pkcs11Function.C_FIND_OBJECTS);
             // Trusted only: an untrusted key a user planted under the label must not block the SO.
             // Any domain-key/<n> counts, as it always did: the generation is taken.
             AttributeVector byLabel = KeyTemplates.trustedDomainKeyByLabel(role, generation);
@@ -97,7 +97,7 @@ public final class DomainKeyCeremony {
               present.add(role.label(generation));
               continue;
             }
-            step = "C_GenerateKey";
+            step.enter(Pkcs11Function.C_GENERATE_KEY);
             generate(session, template);
             created.add(role.label(generation));
           }
@@ -126,7 +126,7 @@ public final class DomainKeyCeremony {
         }
       }
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("domain key ceremony: " + step, e);
+      throw Pkcs11Errors.map("domain key ceremony: " + step.label(), e);
     } finally {
       Pkcs11Modules.release(modulePath);
     }
@@ -155,13 +155,13 @@ public final class DomainKeyCeremony {
     }
     List<String> created = new ArrayList<>();
     PKCS11Module module = Pkcs11Modules.acquire(config);
-    String step = "find token";
+    Step step = new Step("find token");
     try {
       Token token = TokenFinder.byLabel(module, config.tokenLabel());
-      step = "C_OpenSession";
+      step.enter(Pkcs11Function.C_OPEN_SESSION);
       Session session = token.openSession(true);
       try {
-        step = "C_Login";
+        step.enter(Pkcs11Function.C_LOGIN);
         char[] pin = config.userPin().read();
         try {
           session.login(PKCS11Constants.CKU_USER, pin);
@@ -169,7 +169,7 @@ public final class DomainKeyCeremony {
           java.util.Arrays.fill(pin, '\0');
         }
         try {
-          step = "probe";
+          step.enter(AdapterStep.PROBE_TOKEN);
           if (TokenCapabilities.probe(token).custodyEnforced()) {
             throw new HsmException(
                 "token "
@@ -178,12 +178,12 @@ public final class DomainKeyCeremony {
                     + " (init-domain-key)");
           }
           for (DomainKeyRole role : DomainKeyRole.values()) {
-            step = "C_FindObjects";
+            step.enter(Pkcs11Function.C_FIND_OBJECTS);
             if (session.findObjectsSingle(KeyTemplates.domainKeyByLabel(role, generation), 1).length
                 > 0) {
               continue;
             }
-            step = "C_GenerateKey";
+            step.enter(Pkcs11Function.C_GENERATE_KEY);
             generate(session, KeyTemplates.domainKeyWithoutCustody(role, generation));
             created.add(role.label(generation));
           }
@@ -209,7 +209,7 @@ public final class DomainKeyCeremony {
         SecurityOfficer.closeQuietly(session);
       }
     } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("domain key ceremony: " + step, e);
+      throw Pkcs11Errors.map("domain key ceremony: " + step.label(), e);
     } finally {
       Pkcs11Modules.release(config.modulePath());
     }

@@ -156,7 +156,7 @@ final class LibraryRecycler {
     Session session = nextToken.openSession(true);
     try {
       calls.before(Pkcs11Function.C_LOGIN);
-      TokenConnection.logIn(session, config.userPin());
+      UserLogin.logIn(session, config.userPin());
       DomainKeys keys = new DomainKeys(calls);
       keys.scan(session);
       return new Prepared(instance, nextToken, session, keys);

@@ -129,20 +129,14 @@ public final class Pkcs11Hsm implements Hsm {
           capabilities,
           mechanisms,
           TokenIdentity.of(connection.token().getTokenInfo()));
-    } catch (PKCS11Exception e) {
-      closeQuietly(connection);
+    } catch (PKCS11Exception | RuntimeException e) {
+      if (connection != null) {
+        connection.close();
+      }
       Pkcs11Modules.release(config.modulePath());
-      throw Pkcs11Errors.map("open token", e);
-    } catch (RuntimeException e) {
-      closeQuietly(connection);
-      Pkcs11Modules.release(config.modulePath());
-      throw e;
-    }
-  }
-
-  private static void closeQuietly(TokenConnection connection) {
-    if (connection != null) {
-      connection.close();
+      throw e instanceof PKCS11Exception p
+          ? Pkcs11Errors.map("open token", p)
+          : (RuntimeException) e;
     }
   }
 
@@ -207,7 +201,7 @@ public final class Pkcs11Hsm implements Hsm {
    * {@link Hsm}.
    */
   <T> T withSessionForTest(TokenConnection.TokenWork<T> work) throws PKCS11Exception {
-    checkOpen();
+    connection.checkOpen();
     return connection.call("test", work, false);
   }
 
@@ -229,14 +223,8 @@ public final class Pkcs11Hsm implements Hsm {
 
   /** For tests only: runs {@code work} while no call is in flight (injects real faults). */
   void exclusiveForTest(TokenConnection.ExclusiveWork work) throws Exception {
-    checkOpen();
+    connection.checkOpen();
     connection.exclusive(work);
-  }
-
-  private void checkOpen() {
-    if (closed.get()) {
-      throw new HsmUnavailableException("the HSM adapter is closed");
-    }
   }
 
   /**

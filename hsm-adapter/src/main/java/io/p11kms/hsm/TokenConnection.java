@@ -2,7 +2,6 @@ package io.p11kms.hsm;
 
 import io.p11kms.hsm.Pkcs11Errors.Recovery;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -253,7 +252,7 @@ final class TokenConnection implements AutoCloseable {
       throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
     }
     calls.before(Pkcs11Function.C_LOGIN);
-    logIn(loginSession, config.userPin());
+    UserLogin.logIn(loginSession, config.userPin());
     domainKeys.scan(loginSession);
   }
 
@@ -300,7 +299,7 @@ final class TokenConnection implements AutoCloseable {
     Session session = token.openSession(true);
     try {
       calls.before(Pkcs11Function.C_LOGIN);
-      logIn(session, config.userPin());
+      UserLogin.logIn(session, config.userPin());
       pool.register(session);
       domainKeys.scan(session);
     } catch (PKCS11Exception | RuntimeException e) {
@@ -309,20 +308,6 @@ final class TokenConnection implements AutoCloseable {
       throw e;
     }
     loginSession = session;
-  }
-
-  /** Logs in as the user, tolerating a login this application already holds; wipes the PIN. */
-  static void logIn(Session session, PinSource pinSource) throws PKCS11Exception {
-    char[] pin = pinSource.read();
-    try {
-      session.login(PKCS11Constants.CKU_USER, pin);
-    } catch (PKCS11Exception e) {
-      if (e.getErrorCode() != PKCS11Constants.CKR_USER_ALREADY_LOGGED_IN) {
-        throw e;
-      }
-    } finally {
-      Arrays.fill(pin, '\0');
-    }
   }
 
   /** A new pooled session; one that is not logged in means the login was lost. */

@@ -15,6 +15,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,6 +43,7 @@ import software.amazon.awssdk.services.kms.model.KeySpec;
 import software.amazon.awssdk.services.kms.model.KeyState;
 import software.amazon.awssdk.services.kms.model.KeyUsageType;
 import software.amazon.awssdk.services.kms.model.KmsException;
+import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
 import software.amazon.awssdk.services.kms.model.ListKeysResponse;
 import software.amazon.awssdk.services.kms.model.MacAlgorithmSpec;
 import software.amazon.awssdk.services.kms.model.MessageType;
@@ -336,6 +338,59 @@ class AwsSdkIT {
             .grantId();
     kms.revokeGrant(b -> b.keyId(key).grantId(revoked));
     assertThat(kms.listGrants(b -> b.keyId(key)).grants()).isEmpty();
+  }
+
+  @Test
+  void grants_arePaged_asTheSdksPaginatorsReadThem() {
+    String key = symmetricKey();
+    String retiring = "spiffe://example/retirer-" + UUID.randomUUID();
+    List<String> made = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      made.add(
+          kms.createGrant(
+                  b ->
+                      b.keyId(key)
+                          .granteePrincipal("spiffe://example/app")
+                          .retiringPrincipal(retiring)
+                          .operations(GrantOperation.ENCRYPT))
+              .grantId());
+    }
+
+    List<ListGrantsResponse> pages =
+        kms.listGrantsPaginator(b -> b.keyId(key).limit(2)).stream().toList();
+    assertThat(pages).hasSize(3);
+    assertThat(pages.get(0).truncated()).isTrue();
+    assertThat(pages.get(0).nextMarker()).isNotEmpty();
+    assertThat(pages.get(2).truncated()).isFalse();
+    assertThat(pages.get(2).nextMarker()).isNull();
+    assertThat(pages.stream().flatMap(p -> p.grants().stream()).map(GrantListEntry::grantId))
+        .containsExactlyInAnyOrderElementsOf(made);
+    assertThat(
+            kms
+                .listRetirableGrantsPaginator(b -> b.retiringPrincipal(retiring).limit(3))
+                .grants()
+                .stream()
+                .map(GrantListEntry::grantId))
+        .containsExactlyInAnyOrderElementsOf(made);
+    // Without a limit, AWS's default page of 50 holds them all.
+    assertThat(kms.listGrants(b -> b.keyId(key)).truncated()).isFalse();
+
+    // A grant retired between two pages makes the next page skip or repeat none of the others.
+    ListGrantsResponse first = kms.listGrants(b -> b.keyId(key).limit(2));
+    kms.revokeGrant(b -> b.keyId(key).grantId(first.grants().get(1).grantId()));
+    ListGrantsResponse next =
+        kms.listGrants(b -> b.keyId(key).limit(10).marker(first.nextMarker()));
+    assertThat(next.grants().stream().map(GrantListEntry::grantId))
+        .containsExactlyElementsOf(
+            pages.stream()
+                .flatMap(p -> p.grants().stream())
+                .map(GrantListEntry::grantId)
+                .skip(2)
+                .toList());
+
+    assertError(
+        "InvalidMarkerException", () -> kms.listGrants(b -> b.keyId(key).marker("not-a-marker")));
+    assertError("ValidationException", () -> kms.listGrants(b -> b.keyId(key).limit(101)));
   }
 
   @Test

@@ -5,6 +5,7 @@ import static io.p11kms.it.KmsSecureTestServer.ALICE;
 import static io.p11kms.it.KmsSecureTestServer.BOB;
 import static io.p11kms.it.KmsSecureTestServer.CAROL;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
@@ -220,6 +221,55 @@ class GrantsIT {
     decrypt(alice, ct, Map.of("tenant", "t1", "app", "pay"));
     denied(() -> encrypt(alice, key, Map.of("tenant", "t1", "app", "pay", "object", "o-1")));
     assertThat(auditedCreateGrants(BOB)).endsWith("SUCCEEDED ", "SUCCEEDED ").hasSize(6);
+  }
+
+  @Test
+  void grants_arePagedByLimitAndMarker() {
+    String key = newKey();
+    List<String> made = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      made.add(
+          admin
+              .createGrant(
+                  CreateGrantRequest.newBuilder()
+                      .setKeyId(key)
+                      .setGranteePrincipal(BOB)
+                      .setRetiringPrincipal(CAROL)
+                      .addOperations("Encrypt")
+                      .build())
+              .getGrantId());
+    }
+    io.p11kms.proto.v1.ListGrantsResponse first =
+        admin.listGrants(ListGrantsRequest.newBuilder().setKeyId(key).setLimit(2).build());
+    assertThat(first.getTruncated()).isTrue();
+    io.p11kms.proto.v1.ListGrantsResponse rest =
+        admin.listGrants(
+            ListGrantsRequest.newBuilder()
+                .setKeyId(key)
+                .setLimit(2)
+                .setMarker(first.getNextMarker())
+                .build());
+    assertThat(rest.getTruncated()).isFalse();
+    assertThat(rest.getNextMarker()).isEmpty();
+    List<String> listed = new java.util.ArrayList<>();
+    first.getGrantsList().forEach(g -> listed.add(g.getGrantId()));
+    rest.getGrantsList().forEach(g -> listed.add(g.getGrantId()));
+    assertThat(listed).containsExactlyInAnyOrderElementsOf(made);
+
+    io.p11kms.proto.v1.ListGrantsResponse retirable =
+        carol.listRetirableGrants(
+            ListRetirableGrantsRequest.newBuilder()
+                .setRetiringPrincipal(CAROL)
+                .setLimit(1)
+                .build());
+    assertThat(retirable.getGrantsCount()).isEqualTo(1);
+    assertThat(retirable.getTruncated()).isTrue();
+
+    assertThatThrownBy(
+            () ->
+                admin.listGrants(
+                    ListGrantsRequest.newBuilder().setKeyId(key).setMarker("nonsense").build()))
+        .hasMessageContaining("InvalidMarkerException");
   }
 
   private static GrantConstraints.Builder subset(String name, String value) {

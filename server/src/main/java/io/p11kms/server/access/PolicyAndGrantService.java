@@ -105,23 +105,31 @@ public final class PolicyAndGrantService {
     return grant;
   }
 
-  /** The key's grants, only {@code grantId} or only {@code grantee}'s when not empty. */
-  public List<GrantRecord> listGrants(String keyId, String grantId, String grantee) {
+  /**
+   * A page ({@link GrantListing#page}) of the key's grants, only {@code grantId} or only {@code
+   * grantee}'s when not empty.
+   */
+  public GrantListing listGrants(
+      String keyId, String grantId, String grantee, Integer limit, String marker) {
     UUID key = key(keyId);
-    return control.access().grantsOfKey(key).stream()
-        .filter(g -> grantId.isEmpty() || g.grantId().equals(grantId))
-        .filter(g -> grantee.isEmpty() || g.grantee().equals(grantee))
-        .toList();
+    return GrantListing.page(
+        control.access().grantsOfKey(key).stream()
+            .filter(g -> grantId.isEmpty() || g.grantId().equals(grantId))
+            .filter(g -> grantee.isEmpty() || g.grantee().equals(grantee))
+            .toList(),
+        limit,
+        marker);
   }
 
-  /** The grants {@code retiring} may retire; a principal may list only its own. */
-  public List<GrantRecord> listRetirableGrants(String principal, String retiring) {
+  /** A page of the grants {@code retiring} may retire; a principal may list only its own. */
+  public GrantListing listRetirableGrants(
+      String principal, String retiring, Integer limit, String marker) {
     if (!retiring.equals(principal) && !control.admins().contains(principal)) {
       throw new KmsException(
           KmsError.ACCESS_DENIED,
           "principal '" + principal + "' may list only its own retirable grants");
     }
-    return control.access().grantsRetirableBy(retiring);
+    return GrantListing.page(control.access().grantsRetirableBy(retiring), limit, marker);
   }
 
   /**

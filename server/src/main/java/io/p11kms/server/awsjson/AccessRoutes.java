@@ -3,6 +3,7 @@ package io.p11kms.server.awsjson;
 import static io.p11kms.server.awsjson.Members.orEmpty;
 
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.GrantListing;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.access.PolicyAndGrantService;
 import io.p11kms.server.awsjson.SharedMessages.KeyPageRequest;
@@ -97,7 +98,7 @@ final class AccessRoutes {
 
   record CreateGrantResponse(String grantToken, String grantId) {}
 
-  record ListGrantsResponse(List<GrantEntry> grants, Boolean truncated) {}
+  record ListGrantsResponse(List<GrantEntry> grants, String nextMarker, Boolean truncated) {}
 
   record GrantEntry(
       String keyId,
@@ -155,14 +156,18 @@ final class AccessRoutes {
             Operation.LIST_GRANTS,
             ListGrantsRequest.class,
             (c, r) ->
-                listing(control, service.listGrants(r.keyId(), r.grantId(), r.granteePrincipal()))),
+                listing(
+                    control,
+                    service.listGrants(
+                        r.keyId(), r.grantId(), r.granteePrincipal(), r.limit(), r.marker()))),
         Route.of(
             Operation.LIST_RETIRABLE_GRANTS,
             ListRetirableGrantsRequest.class,
             (c, r) ->
                 listing(
                     control,
-                    service.listRetirableGrants(c.caller().principal(), r.retiringPrincipal()))),
+                    service.listRetirableGrants(
+                        c.caller().principal(), r.retiringPrincipal(), r.limit(), r.marker()))),
         Route.of(
             Operation.RETIRE_GRANT,
             GrantRequest.class,
@@ -180,10 +185,9 @@ final class AccessRoutes {
             }));
   }
 
-  /** Every grant in one page: this service does not page grants. */
-  private static ListGrantsResponse listing(AccessControl control, List<GrantRecord> grants) {
+  private static ListGrantsResponse listing(AccessControl control, GrantListing page) {
     return new ListGrantsResponse(
-        grants.stream()
+        page.grants().stream()
             .map(
                 g ->
                     new GrantEntry(
@@ -199,6 +203,7 @@ final class AccessRoutes {
                             : new ListedConstraints(
                                 orNull(g.contextSubset()), orNull(g.contextEquals()))))
             .toList(),
-        false);
+        page.nextMarker().orElse(null),
+        page.truncated());
   }
 }

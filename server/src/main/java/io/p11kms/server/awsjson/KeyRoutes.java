@@ -89,7 +89,7 @@ final class KeyRoutes {
     static KeyMetadataJson of(KeyMetadata m) {
       return new KeyMetadataJson(
           m.account(),
-          m.keyId().toString(),
+          io.p11kms.server.config.KeyArns.keyIdText(m.keyId()),
           m.arn(),
           m.creationDate(),
           m.enabled(),
@@ -138,7 +138,10 @@ final class KeyRoutes {
               KeyListing listing = keys.listKeys(c.lookup().account(), r.limit(), r.marker());
               return new ListKeysResponse(
                   listing.keys().stream()
-                      .map(e -> new KeyEntry(e.keyId().toString(), e.arn()))
+                      .map(
+                          e ->
+                              new KeyEntry(
+                                  io.p11kms.server.config.KeyArns.keyIdText(e.keyId()), e.arn()))
                       .toList(),
                   listing.nextMarker().orElse(null),
                   listing.truncated());

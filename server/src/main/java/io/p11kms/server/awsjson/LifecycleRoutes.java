@@ -129,7 +129,7 @@ final class LifecycleRoutes {
                               new AliasEntry(
                                   a.aliasName(),
                                   a.aliasArn(),
-                                  a.targetKeyId().toString(),
+                                  io.p11kms.server.config.KeyArns.keyIdText(a.targetKeyId()),
                                   a.creationDate(),
                                   a.lastUpdatedDate()))
                       .toList(),

@@ -72,7 +72,7 @@ final class RotationRoutes {
                       .map(
                           e ->
                               new RotationEntry(
-                                  e.keyId().toString(),
+                                  io.p11kms.server.config.KeyArns.keyIdText(e.keyId()),
                                   e.keyMaterialId().toString(),
                                   e.rotationDate(),
                                   e.rotationType().name()))

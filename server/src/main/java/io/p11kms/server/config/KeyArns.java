@@ -12,6 +12,17 @@ public final class KeyArns {
   private static final Pattern KEY_ID =
       Pattern.compile(
           "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  private static final Pattern MULTI_REGION_KEY_ID = Pattern.compile("mrk-[0-9a-f]{32}");
+  private static final String MULTI_REGION_PREFIX = "mrk-";
+
+  /**
+   * The UUID version that marks a multi-Region key's id: RFC 9562's version 8, free for a format of
+   * one's own. Its text is {@code mrk-} and the 32 hex digits, as AWS KMS spells such ids; in a
+   * ciphertext and in the store it is the UUID, as any key id.
+   */
+  private static final int MULTI_REGION_VERSION = 8;
+
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final String partition;
   private final String region;
@@ -20,10 +31,19 @@ public final class KeyArns {
   private final String aliasPrefix;
   private final Pattern anyAccount;
 
+  public static final String DEFAULT_PARTITION = "aws";
+  public static final String DEFAULT_REGION = "local-1";
+  public static final String DEFAULT_ACCOUNT = "000000000000";
+
+  private static final Pattern PARTITION = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+  private static final Pattern REGION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+  private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
+
+  /** The ARNs of the {@code arn.*} keys ({@code arn.partition}, {@code arn.region}, ...). */
   public KeyArns(String partition, String region, String account) {
-    this.partition = ServerConfig.checkArnPartition(partition);
-    this.region = ServerConfig.checkArnRegion(region);
-    this.account = ServerConfig.checkArnAccount(account);
+    this.partition = checkPartition(partition);
+    this.region = checkRegion(region);
+    this.account = checkAccount(account);
     String base = "arn:" + partition + ":kms:" + region + ":" + account + ":";
     this.keyPrefix = base + "key/";
     this.aliasPrefix = base + "alias/";
@@ -45,9 +65,44 @@ public final class KeyArns {
     if (keyId == null) {
       throw new IllegalArgumentException("key id is required");
     }
-    return account(account).equals(this.account)
-        ? keyPrefix + keyId
-        : "arn:" + partition + ":kms:" + region + ":" + account + ":key/" + keyId;
+    return keyArnIn(region, account, keyId);
+  }
+
+  /** The ARN of a key of {@code account} in {@code inRegion} (a multi-Region key's replica). */
+  public String keyArnIn(String inRegion, String account, UUID keyId) {
+    if (keyId == null) {
+      throw new IllegalArgumentException("key id is required");
+    }
+    return "arn:"
+        + partition
+        + ":kms:"
+        + inRegion
+        + ":"
+        + account(account)
+        + ":key/"
+        + keyIdText(keyId);
+  }
+
+  /** A new multi-Region key's id: random, marked as one ({@link #isMultiRegion}). */
+  public static UUID newMultiRegionKeyId() {
+    byte[] b = new byte[16];
+    RANDOM.nextBytes(b);
+    b[6] = (byte) ((b[6] & 0x0f) | (MULTI_REGION_VERSION << 4));
+    b[8] = (byte) ((b[8] & 0x3f) | 0x80);
+    java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(b);
+    return new UUID(buffer.getLong(), buffer.getLong());
+  }
+
+  /** Whether {@code keyId} is a multi-Region key's. */
+  public static boolean isMultiRegion(UUID keyId) {
+    return keyId.variant() == 2 && keyId.version() == MULTI_REGION_VERSION;
+  }
+
+  /** A key id as the API spells it: the UUID, or {@code mrk-} and 32 hex for a multi-Region key. */
+  public static String keyIdText(UUID keyId) {
+    return isMultiRegion(keyId)
+        ? MULTI_REGION_PREFIX + keyId.toString().replace("-", "")
+        : keyId.toString();
   }
 
   /** The ARN of the alias {@code aliasName} (with or without {@code alias/}) of {@code account}. */
@@ -120,7 +175,7 @@ public final class KeyArns {
     if (keyId == null) {
       throw new IllegalArgumentException("key id is required");
     }
-    return keyPrefix + keyId;
+    return keyPrefix + keyIdText(keyId);
   }
 
   /**
@@ -157,18 +212,76 @@ public final class KeyArns {
   }
 
   /**
-   * A key id in its canonical 36-character form (either case). Stricter than {@link
-   * UUID#fromString}, which also takes {@code 1-2-3-4-5}.
+   * A key id in its canonical 36-character form (either case), or a multi-Region key's {@code mrk-}
+   * id. Stricter than {@link UUID#fromString}, which also takes {@code 1-2-3-4-5}.
    */
   public static Optional<UUID> parseKeyId(String s) {
+    if (s != null && MULTI_REGION_KEY_ID.matcher(s).matches()) {
+      String hex = s.substring(MULTI_REGION_PREFIX.length());
+      UUID id =
+          new UUID(
+              Long.parseUnsignedLong(hex.substring(0, 16), 16),
+              Long.parseUnsignedLong(hex.substring(16), 16));
+      return isMultiRegion(id) ? Optional.of(id) : Optional.empty();
+    }
     if (s == null || !KEY_ID.matcher(s).matches()) {
       return Optional.empty();
     }
-    return Optional.of(UUID.fromString(s));
+    UUID id = UUID.fromString(s);
+    // A multi-Region key is named only by its mrk- id.
+    return isMultiRegion(id) ? Optional.empty() : Optional.of(id);
   }
 
   @Override
   public String toString() {
     return keyPrefix + "<key id>";
+  }
+
+  static KeyArns from(ConfigProperties p) {
+    return new KeyArns(
+        p.get(ServerConfig.ARN_PARTITION, DEFAULT_PARTITION),
+        p.get(ServerConfig.ARN_REGION, DEFAULT_REGION),
+        p.get(ServerConfig.ARN_ACCOUNT, DEFAULT_ACCOUNT));
+  }
+
+  String redacted() {
+    return ServerConfig.ARN_PARTITION
+        + "="
+        + partition
+        + ", "
+        + ServerConfig.ARN_REGION
+        + "="
+        + region
+        + ", "
+        + ServerConfig.ARN_ACCOUNT
+        + "="
+        + account;
+  }
+
+  private static String checkPartition(String partition) {
+    if (partition == null || !PARTITION.matcher(partition).matches()) {
+      throw new ConfigException(
+          ServerConfig.ARN_PARTITION
+              + " must be lower-case letters, digits and '-' (like aws), was "
+              + partition);
+    }
+    return partition;
+  }
+
+  private static String checkRegion(String region) {
+    if (region == null || !REGION.matcher(region).matches()) {
+      throw new ConfigException(
+          ServerConfig.ARN_REGION
+              + " must be lower-case letters, digits and '-' (like local-1), was "
+              + region);
+    }
+    return region;
+  }
+
+  private static String checkAccount(String account) {
+    if (account == null || !ACCOUNT.matcher(account).matches()) {
+      throw new ConfigException(ServerConfig.ARN_ACCOUNT + " must be 12 digits, was " + account);
+    }
+    return account;
   }
 }

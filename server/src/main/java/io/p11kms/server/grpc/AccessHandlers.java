@@ -22,10 +22,10 @@ import io.p11kms.proto.v1.RetireGrantResponse;
 import io.p11kms.proto.v1.RevokeGrantRequest;
 import io.p11kms.proto.v1.RevokeGrantResponse;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.GrantListing;
 import io.p11kms.server.access.PolicyAndGrantService;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.store.GrantRecord;
-import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -105,7 +105,14 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
   public void listGrants(ListGrantsRequest r, StreamObserver<ListGrantsResponse> out) {
     unary(
         out,
-        () -> listing(service.listGrants(r.getKeyId(), r.getGrantId(), r.getGranteePrincipal())));
+        () ->
+            listing(
+                service.listGrants(
+                    r.getKeyId(),
+                    r.getGrantId(),
+                    r.getGranteePrincipal(),
+                    r.hasLimit() ? r.getLimit() : null,
+                    r.getMarker())));
   }
 
   @Override
@@ -116,7 +123,10 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         () ->
             listing(
                 service.listRetirableGrants(
-                    PrincipalInterceptor.current(), r.getRetiringPrincipal())));
+                    PrincipalInterceptor.current(),
+                    r.getRetiringPrincipal(),
+                    r.hasLimit() ? r.getLimit() : null,
+                    r.getMarker())));
   }
 
   @Override
@@ -140,12 +150,13 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         });
   }
 
-  private static ListGrantsResponse listing(List<GrantRecord> grants) {
+  private static ListGrantsResponse listing(GrantListing page) {
     ListGrantsResponse.Builder b = ListGrantsResponse.newBuilder();
-    for (GrantRecord g : grants) {
+    page.nextMarker().ifPresent(m -> b.setTruncated(true).setNextMarker(m));
+    for (GrantRecord g : page.grants()) {
       GrantListEntry.Builder e =
           GrantListEntry.newBuilder()
-              .setKeyId(g.keyId().toString())
+              .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(g.keyId()))
               .setGrantId(g.grantId())
               .setGranteePrincipal(g.grantee())
               .addAllOperations(g.operations())

@@ -115,7 +115,7 @@ public final class LifecycleHandlers {
           AliasListEntry.newBuilder()
               .setAliasName(entry.aliasName())
               .setAliasArn(entry.aliasArn())
-              .setTargetKeyId(entry.targetKeyId().toString())
+              .setTargetKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.targetKeyId()))
               .setCreationDate(ProtoMapping.timestamp(entry.creationDate()))
               .setLastUpdatedDate(ProtoMapping.timestamp(entry.lastUpdatedDate())));
     }

@@ -30,7 +30,7 @@ public final class PrincipalInterceptor implements ServerInterceptor {
   }
 
   /** The principal of the current call; {@link Principals#LOCAL} outside a call. */
-  static String current() {
+  public static String current() {
     String principal = CURRENT.get();
     return principal == null ? Principals.LOCAL : principal;
   }

@@ -31,7 +31,7 @@ final class ProtoMapping {
   static io.p11kms.proto.v1.KeyMetadata keyMetadata(KeyMetadata m) {
     var builder =
         io.p11kms.proto.v1.KeyMetadata.newBuilder()
-            .setKeyId(m.keyId().toString())
+            .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(m.keyId()))
             .setArn(m.arn())
             .setCreationDate(timestamp(m.creationDate()))
             .setEnabled(m.enabled())

@@ -71,7 +71,7 @@ public final class RotationHandlers {
     for (KeyRotationService.Rotation r : listing.rotations()) {
       builder.addRotations(
           RotationsListEntry.newBuilder()
-              .setKeyId(r.keyId().toString())
+              .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(r.keyId()))
               .setKeyMaterialId(r.keyMaterialId().toString())
               .setRotationDate(ProtoMapping.timestamp(r.rotationDate()))
               .setRotationType(RotationType.valueOf(r.rotationType().name())));

@@ -15,9 +15,6 @@ import java.util.regex.Pattern;
  * not hold is {@code NotFoundException}.
  */
 final class KeyIdentifiers {
-  private static final Pattern KEY_ID =
-      Pattern.compile(
-          "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
   private static final Pattern KEY_ARN =
       Pattern.compile("^arn:[a-z0-9-]{1,63}:kms:[a-z0-9-]{1,63}:[0-9]{12}:key/(.+)$");
   private static final Pattern ALIAS_NAME = Pattern.compile("^alias/[a-zA-Z0-9/_-]{1,250}$");
@@ -62,7 +59,7 @@ final class KeyIdentifiers {
 
   /** Whether the string has the form of a key id. */
   static boolean isKeyId(String s) {
-    return KEY_ID.matcher(s).matches();
+    return KeyArns.parseKeyId(s).isPresent();
   }
 
   /** Whether the string has the form of an alias name or alias ARN. */
@@ -130,8 +127,9 @@ final class KeyIdentifiers {
    * naming another account than the key's names no key: NotFound).
    */
   private UUID keyIdOrArn(String keyId, String parameter, String forms) {
-    if (isKeyId(keyId)) {
-      return UUID.fromString(keyId);
+    Optional<UUID> id = KeyArns.parseKeyId(keyId);
+    if (id.isPresent()) {
+      return id.get();
     }
     var arn = KEY_ARN.matcher(keyId);
     if (arn.matches()) {

@@ -30,7 +30,13 @@ public record KeyMetadata(
     KeyManager keyManager,
     Origin origin,
     Optional<ExpirationModel> expirationModel,
-    Optional<Instant> validTo) {
+    Optional<Instant> validTo,
+    Optional<MultiRegionConfiguration> multiRegionConfiguration) {
+
+  /** Whether the key is a multi-Region key (primary or replica). */
+  public boolean multiRegion() {
+    return multiRegionConfiguration.isPresent();
+  }
 
   public boolean enabled() {
     return keyState == KeyState.ENABLED;

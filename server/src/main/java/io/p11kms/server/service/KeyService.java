@@ -119,6 +119,48 @@ public final class KeyService {
       List<Tag> tags,
       String aliasName,
       Origin origin) {
+    return createKey(
+        account, manager, service, description, usage, spec, tags, aliasName, origin, false);
+  }
+
+  /**
+   * As {@link #createKey(String, String, KeyUsage, KeySpec, List, Origin)}; with {@code
+   * multiRegion}, a multi-Region primary key in this region (id {@code mrk-...}), which
+   * ReplicateKey copies to peer regions. Multi-Region keys are SYMMETRIC_DEFAULT and of Origin
+   * AWS_KMS here (UnsupportedOperationException for others).
+   */
+  public KeyMetadata createKey(
+      String account,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      Origin origin,
+      boolean multiRegion) {
+    return createKey(
+        account,
+        KeyManager.CUSTOMER,
+        null,
+        description,
+        usage,
+        spec,
+        tags,
+        null,
+        origin,
+        multiRegion);
+  }
+
+  private KeyMetadata createKey(
+      String account,
+      KeyManager manager,
+      String service,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      String aliasName,
+      Origin origin,
+      boolean multiRegion) {
     String checkedDescription = Requests.requireDescription(description);
     Map<String, String> checkedTags = Tags.require(tags, false);
     KeyUsage keyUsage = usage == null ? KeyUsage.ENCRYPT_DECRYPT : usage;
@@ -149,8 +191,16 @@ public final class KeyService {
           "Origin EXTERNAL is supported for SYMMETRIC_DEFAULT keys only, not " + keySpec);
     }
 
+    if (multiRegion
+        && (keySpec != KeySpec.SYMMETRIC_DEFAULT
+            || (origin != null && origin != Origin.AWS_KMS)
+            || aliasName != null)) {
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          "multi-Region keys are SYMMETRIC_DEFAULT keys of Origin AWS_KMS here");
+    }
     Instant now = clock.instant();
-    UUID keyId = UUID.randomUUID();
+    UUID keyId = multiRegion ? KeyArns.newMultiRegionKeyId() : UUID.randomUUID();
     KeyRecord key =
         new KeyRecord(
             keyId,
@@ -170,7 +220,9 @@ public final class KeyService {
       return metadata(key);
     }
     KeyVersionRecord first = firstVersion(keyId, keySpec, keyUsage, now);
-    if (aliasName == null) {
+    if (multiRegion) {
+      store.multiRegionKeys().createPrimary(key, first, checkedTags, arns.region());
+    } else if (aliasName == null) {
       store.createKey(key, first, checkedTags);
     } else {
       store.createKeyWithAlias(
@@ -359,6 +411,12 @@ public final class KeyService {
         KeyManager.valueOf(key.keyManager()).shown(),
         origin,
         material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
-        material.map(ImportedMaterial::validTo));
+        material.map(ImportedMaterial::validTo),
+        KeyArns.isMultiRegion(key.keyId())
+            ? store
+                .multiRegionKeys()
+                .find(key.keyId())
+                .map(c -> MultiRegionConfiguration.of(arns, key, c))
+            : Optional.empty());
   }
 }

@@ -50,20 +50,27 @@ final class AccessRepository implements AccessStore {
     tx.inWriteTransaction(
         "cannot write the key policy",
         c -> {
-          // One statement, so that two servers writing one key's policy at once cannot both
-          // find no row and both insert.
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?, ?, ?)"
-                      + " ON CONFLICT (key_id) DO UPDATE"
-                      + " SET policy = excluded.policy, updated_at = excluded.updated_at")) {
-            p.setString(1, keyId.toString());
-            p.setString(2, policy);
-            p.setLong(3, toMicros(now));
-            p.executeUpdate();
-          }
+          putPolicy(c, keyId, policy, now);
           return null;
         });
+  }
+
+  /**
+   * Writes the policy in the caller's transaction. One statement, so that two servers writing one
+   * key's policy at once cannot both find no row and both insert.
+   */
+  static void putPolicy(java.sql.Connection c, UUID keyId, String policy, Instant now)
+      throws java.sql.SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?, ?, ?)"
+                + " ON CONFLICT (key_id) DO UPDATE"
+                + " SET policy = excluded.policy, updated_at = excluded.updated_at")) {
+      p.setString(1, keyId.toString());
+      p.setString(2, policy);
+      p.setLong(3, toMicros(now));
+      p.executeUpdate();
+    }
   }
 
   @Override

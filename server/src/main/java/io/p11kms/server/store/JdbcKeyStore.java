@@ -34,6 +34,7 @@ public final class JdbcKeyStore implements KeyStore {
   private final Leases leases;
   private final ImportedMaterialRepository imported;
   private final XksKeys xksKeys;
+  private final MultiRegionKeys multiRegionKeys;
 
   /** Null where the database has no cheap change counter (PostgreSQL). */
   private final KeyInUseCache cache;
@@ -63,6 +64,7 @@ public final class JdbcKeyStore implements KeyStore {
     this.leases = new LeaseRepository(tx);
     this.imported = new ImportedMaterialRepository(tx);
     this.xksKeys = new XksKeyRepository(tx, cache);
+    this.multiRegionKeys = new MultiRegionKeyRepository(tx);
     this.accessKeys = new AccessKeyRepository(tx);
   }
 
@@ -99,6 +101,11 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public XksKeys xksKeys() {
     return xksKeys;
+  }
+
+  @Override
+  public MultiRegionKeys multiRegionKeys() {
+    return multiRegionKeys;
   }
 
   @Override

@@ -5,7 +5,6 @@ import static io.p11kms.server.store.KeyRows.VERSION_COLUMNS;
 import static io.p11kms.server.store.SqlValues.requireId;
 import static io.p11kms.server.store.SqlValues.setNullableInt;
 import static io.p11kms.server.store.SqlValues.setNullableMicros;
-import static io.p11kms.server.store.SqlValues.toMicros;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -61,26 +60,7 @@ final class KeyRepository {
     tx.inWriteTransaction(
         "cannot store the key",
         c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"
-                      + " key_state, origin, deletion_date, pending_window_days, account,"
-                      + " key_manager, service)"
-                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            p.setString(1, key.keyId().toString());
-            p.setLong(2, toMicros(key.creationDate()));
-            p.setString(3, key.description());
-            p.setString(4, key.keyUsage());
-            p.setString(5, key.keySpec());
-            p.setString(6, key.keyState());
-            p.setString(7, key.origin());
-            setNullableMicros(p, 8, key.deletionDate());
-            setNullableInt(p, 9, key.pendingWindowDays());
-            p.setString(10, key.account());
-            p.setString(11, key.keyManager());
-            p.setString(12, key.service());
-            p.executeUpdate();
-          }
+          KeyRows.insertKey(c, key);
           if (firstVersion != null) {
             KeyRows.insertVersion(c, firstVersion);
           }

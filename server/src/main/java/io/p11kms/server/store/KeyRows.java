@@ -61,6 +61,29 @@ final class KeyRows {
         rs.getBytes("public_key"));
   }
 
+  static void insertKey(Connection c, KeyRecord key) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "INSERT INTO keys (key_id, creation_date, description, key_usage, key_spec,"
+                + " key_state, origin, deletion_date, pending_window_days, account,"
+                + " key_manager, service)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      p.setString(1, key.keyId().toString());
+      p.setLong(2, toMicros(key.creationDate()));
+      p.setString(3, key.description());
+      p.setString(4, key.keyUsage());
+      p.setString(5, key.keySpec());
+      p.setString(6, key.keyState());
+      p.setString(7, key.origin());
+      SqlValues.setNullableMicros(p, 8, key.deletionDate());
+      SqlValues.setNullableInt(p, 9, key.pendingWindowDays());
+      p.setString(10, key.account());
+      p.setString(11, key.keyManager());
+      p.setString(12, key.service());
+      p.executeUpdate();
+    }
+  }
+
   static void insertVersion(Connection c, KeyVersionRecord v) throws SQLException {
     try (PreparedStatement p =
         c.prepareStatement(

@@ -345,6 +345,9 @@ public interface KeyStore extends AutoCloseable {
   /** The keys exposed to the external key store (XKS) proxy API, in this store's database. */
   XksKeys xksKeys();
 
+  /** Multi-Region keys: which region holds the primary, which the replicas. */
+  MultiRegionKeys multiRegionKeys();
+
   /** The access keys (SigV4 credentials) in this store's database. */
   AccessKeys accessKeys();
 

@@ -235,7 +235,19 @@ final class Migrations {
                       + " valid_to BIGINT,"
                       + " imported_at BIGINT NOT NULL)",
                   "CREATE INDEX imported_key_material_by_valid_to"
-                      + " ON imported_key_material (valid_to)")));
+                      + " ON imported_key_material (valid_to)")),
+          new Migration(
+              11,
+              "multi-Region keys: the primary's region and the replicas' regions",
+              List.of(
+                  // One row per multi-Region key, primary or replica, in every region that holds
+                  // it: the region of its primary and the regions of its replicas (comma
+                  // separated, sorted), as this region last learnt them.
+                  "CREATE TABLE multi_region_keys ("
+                      + " key_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES keys (key_id),"
+                      + " primary_region VARCHAR(64) NOT NULL,"
+                      + " replica_regions VARCHAR(4096) NOT NULL,"
+                      + " updated_at BIGINT NOT NULL)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

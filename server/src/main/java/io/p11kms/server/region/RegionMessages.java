@@ -1,0 +1,93 @@
+package io.p11kms.server.region;
+
+import com.google.protobuf.ByteString;
+import io.p11kms.hsm.DigestAlgorithm;
+import io.p11kms.hsm.RegionWrappedKey;
+import io.p11kms.proto.region.v1.ReceiveReplicaRequest;
+import io.p11kms.proto.region.v1.WrappedVersion;
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.service.KmsError;
+import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.RegionPeers;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+
+/** A replica between its service form and its wire form. */
+final class RegionMessages {
+  private RegionMessages() {}
+
+  static ReceiveReplicaRequest toProto(RegionPeers.Replica r) {
+    ReceiveReplicaRequest.Builder b =
+        ReceiveReplicaRequest.newBuilder()
+            .setKeyId(KeyArns.keyIdText(r.keyId()))
+            .setSourceRegion(r.sourceRegion())
+            .setPrimaryRegion(r.primaryRegion())
+            .addAllReplicaRegions(r.replicaRegions())
+            .setDescription(r.description())
+            .setKeyUsage(r.keyUsage())
+            .setKeySpec(r.keySpec())
+            .setCreationDateMicros(micros(r.creationDate()))
+            .setAccount(r.account())
+            .setPolicy(r.policy() == null ? "" : r.policy())
+            .putAllTags(r.tags());
+    for (RegionPeers.Version v : r.versions()) {
+      b.addVersions(
+          WrappedVersion.newBuilder()
+              .setVersionId(v.versionId().toString())
+              .setVersionNumber(v.versionNumber())
+              .setCreatedAtMicros(micros(v.createdAt()))
+              .setTransportFingerprint(v.wrapped().transportFingerprint())
+              .setOaepHash(v.wrapped().oaepHash().name())
+              .setWrapped(ByteString.copyFrom(v.wrapped().wrapped())));
+    }
+    return b.build();
+  }
+
+  /**
+   * @throws KmsException VALIDATION when a field is malformed
+   */
+  static RegionPeers.Replica fromProto(ReceiveReplicaRequest r) {
+    try {
+      UUID keyId =
+          KeyArns.parseKeyId(r.getKeyId())
+              .filter(KeyArns::isMultiRegion)
+              .orElseThrow(
+                  () -> new KmsException(KmsError.VALIDATION, "not a multi-Region key id"));
+      return new RegionPeers.Replica(
+          keyId,
+          r.getSourceRegion(),
+          r.getPrimaryRegion(),
+          r.getReplicaRegionsList(),
+          r.getDescription(),
+          r.getKeyUsage(),
+          r.getKeySpec(),
+          instant(r.getCreationDateMicros()),
+          r.getAccount(),
+          r.getPolicy().isEmpty() ? null : r.getPolicy(),
+          r.getTagsMap(),
+          r.getVersionsList().stream()
+              .map(
+                  v ->
+                      new RegionPeers.Version(
+                          UUID.fromString(v.getVersionId()),
+                          v.getVersionNumber(),
+                          instant(v.getCreatedAtMicros()),
+                          new RegionWrappedKey(
+                              v.getTransportFingerprint(),
+                              DigestAlgorithm.valueOf(v.getOaepHash()),
+                              v.getWrapped().toByteArray())))
+              .toList());
+    } catch (IllegalArgumentException e) {
+      throw new KmsException(KmsError.VALIDATION, "malformed replica: " + e.getMessage());
+    }
+  }
+
+  private static long micros(Instant t) {
+    return ChronoUnit.MICROS.between(Instant.EPOCH, t);
+  }
+
+  private static Instant instant(long micros) {
+    return Instant.EPOCH.plus(micros, ChronoUnit.MICROS);
+  }
+}

@@ -1,0 +1,280 @@
+package io.p11kms.server.service;
+
+import io.p11kms.hsm.RegionTransport;
+import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.store.KeyRecord;
+import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.KeyVersionRecord;
+import io.p11kms.server.store.MultiRegionKeys;
+import io.p11kms.server.store.TagRecord;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ReplicateKey, and the receiving side of it: a multi-Region key's every version goes from this
+ * region's token wrapped under the destination's transport key ({@link
+ * RegionTransport#wrapForRegion}), over the peer channel ({@link RegionPeers}), is unwrapped only
+ * inside the destination's token and re-wrapped there under its domain key ({@link
+ * RegionTransport#receiveFromRegion}), and the replica is stored whole in one transaction. Both
+ * sides are idempotent, so a replication that failed anywhere completes when retried.
+ */
+public final class MultiRegionService {
+  private static final Logger log = LoggerFactory.getLogger(MultiRegionService.class);
+
+  private final RegionTransport hsm;
+  private final KeyStore store;
+  private final KeyService keys;
+  private final KeyArns arns;
+  private final RegionPeers peers;
+  private final Clock clock;
+
+  public MultiRegionService(
+      RegionTransport hsm,
+      KeyStore store,
+      KeyService keys,
+      KeyArns arns,
+      RegionPeers peers,
+      Clock clock) {
+    this.hsm = hsm;
+    this.store = store;
+    this.keys = keys;
+    this.arns = arns;
+    this.peers = peers;
+    this.clock = clock;
+  }
+
+  /**
+   * Makes (or completes) the replica of the primary key {@code keyId} in {@code replicaRegion}.
+   *
+   * @param policy the replica's key policy; null or empty: the primary's
+   * @param tags the replica's tags; null: the primary's
+   * @param description the replica's description; null: the primary's
+   * @return the replica's metadata as this region sees it (its ARN in {@code replicaRegion})
+   */
+  public KeyMetadata replicateKey(
+      String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
+    UUID id = keys.resolveKey(keyId, "KeyId");
+    if (replicaRegion == null || replicaRegion.isEmpty()) {
+      throw KmsException.validation("ReplicaRegion is required");
+    }
+    KeyRecord key = keys.find(id);
+    MultiRegionKeys.Configuration configuration =
+        store
+            .multiRegionKeys()
+            .find(id)
+            .orElseThrow(
+                () ->
+                    new KmsException(
+                        KmsError.UNSUPPORTED_OPERATION,
+                        "ReplicateKey takes a multi-Region primary key; "
+                            + KeyArns.keyIdText(id)
+                            + " is not a multi-Region key"));
+    if (!configuration.primaryRegion().equals(arns.region())) {
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          KeyArns.keyIdText(id)
+              + " is a replica; replicate its primary in "
+              + configuration.primaryRegion());
+    }
+    if (replicaRegion.equals(arns.region())) {
+      throw KmsException.validation("ReplicaRegion must be another region than " + arns.region());
+    }
+    if (!peers.regions().contains(replicaRegion)) {
+      throw KmsException.validation(
+          "ReplicaRegion " + replicaRegion + " is not a peer region of " + arns.region());
+    }
+    KeyState state = KeyStates.state(key);
+    if (state != KeyState.ENABLED && state != KeyState.DISABLED) {
+      throw new KmsException(KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + state);
+    }
+    Map<String, String> replicaTags =
+        tags == null ? currentTags(id) : new LinkedHashMap<>(Tags.require(tags, false));
+    String replicaDescription =
+        description == null ? key.description() : Requests.requireDescription(description);
+    String replicaPolicy =
+        policy == null || policy.isEmpty() ? store.access().findPolicy(id).orElse(null) : policy;
+    if (replicaPolicy != null) {
+      io.p11kms.server.access.AccessControl.parsePolicy(replicaPolicy);
+    }
+    TreeSet<String> replicas = new TreeSet<>(configuration.replicaRegions());
+    replicas.add(replicaRegion);
+    RegionPeers.Replica replica =
+        new RegionPeers.Replica(
+            id,
+            arns.region(),
+            arns.region(),
+            List.copyOf(replicas),
+            replicaDescription,
+            key.keyUsage(),
+            key.keySpec(),
+            key.creationDate(),
+            arns.account(key.account()),
+            replicaPolicy,
+            replicaTags,
+            wrapVersions(id, replicaRegion, store.multiRegionKeys().versions(id)));
+    RegionPeers.Received received = peers.send(replicaRegion, replica);
+    store.multiRegionKeys().addReplicaRegion(id, replicaRegion, now());
+    log.info(
+        "multi-Region key {} replicated to {} ({}; {} versions added)",
+        KeyArns.keyIdText(id),
+        replicaRegion,
+        received.created() ? "created" : "already there",
+        received.versionsAdded());
+    KeyMetadata here = keys.metadata(keys.find(id));
+    return new KeyMetadata(
+        id,
+        arns.keyArnIn(replicaRegion, key.account(), id),
+        key.creationDate(),
+        replicaDescription,
+        here.keyUsage(),
+        here.keySpec(),
+        here.keyState(),
+        Optional.empty(),
+        Optional.empty(),
+        here.account(),
+        here.keyManager(),
+        here.origin(),
+        Optional.empty(),
+        Optional.empty(),
+        here.multiRegionConfiguration());
+  }
+
+  /**
+   * On the destination: unwraps every version inside the token (re-wrapped under this region's
+   * domain key) and stores the replica whole, or, when it is here already, the versions it lacks.
+   *
+   * @param fromRegion the authenticated peer region that sent it
+   */
+  public RegionPeers.Received receive(String fromRegion, RegionPeers.Replica replica) {
+    if (!KeyArns.isMultiRegion(replica.keyId())) {
+      throw KmsException.validation("not a multi-Region key id");
+    }
+    if (!fromRegion.equals(replica.primaryRegion()) || !fromRegion.equals(replica.sourceRegion())) {
+      throw KmsException.validation(
+          "a replica comes from its primary's region, " + replica.primaryRegion());
+    }
+    if (!replica.replicaRegions().contains(arns.region())) {
+      throw KmsException.validation("the replica is not meant for region " + arns.region());
+    }
+    Optional<KeyRecord> present = store.findKey(replica.keyId());
+    if (present.isPresent()) {
+      MultiRegionKeys.Configuration configuration =
+          store.multiRegionKeys().find(replica.keyId()).orElse(null);
+      if (configuration == null || !configuration.primaryRegion().equals(fromRegion)) {
+        throw KmsException.validation("key " + replica.keyId() + " here is not that replica");
+      }
+    }
+    List<KeyVersionRecord> versions = new ArrayList<>();
+    for (RegionPeers.Version v : replica.versions()) {
+      if (present.isPresent() && store.findVersion(replica.keyId(), v.versionId()).isPresent()) {
+        continue;
+      }
+      WrappedKey local = TokenCalls.call("ReplicateKey", () -> hsm.receiveFromRegion(v.wrapped()));
+      versions.add(
+          new KeyVersionRecord(
+              replica.keyId(),
+              v.versionId(),
+              v.versionNumber(),
+              v.createdAt(),
+              local.domainKeyGeneration(),
+              local.wrapMechanism().code(),
+              local.ekt()));
+    }
+    if (present.isPresent()) {
+      int added = store.multiRegionKeys().addVersions(replica.keyId(), versions);
+      return new RegionPeers.Received(false, added);
+    }
+    KeyRecord key =
+        new KeyRecord(
+            replica.keyId(),
+            replica.creationDate(),
+            Requests.requireDescription(replica.description()),
+            KeyUsage.valueOf(replica.keyUsage()).name(),
+            KeySpec.valueOf(replica.keySpec()).name(),
+            KeyState.ENABLED.name(),
+            Origin.AWS_KMS.name(),
+            null,
+            null,
+            arns.stored(replica.account()),
+            KeyManager.CUSTOMER.name(),
+            null);
+    boolean created =
+        store
+            .multiRegionKeys()
+            .createReplica(
+                key,
+                versions,
+                replica.tags(),
+                replica.policy(),
+                new MultiRegionKeys.Configuration(
+                    replica.primaryRegion(), replica.replicaRegions()),
+                now());
+    if (!created) {
+      // Stored by a concurrent delivery of the same replica in the meantime: add what it lacks.
+      return new RegionPeers.Received(
+          false, store.multiRegionKeys().addVersions(replica.keyId(), versions));
+    }
+    log.info(
+        "replica of multi-Region key {} stored from {} ({} versions)",
+        KeyArns.keyIdText(replica.keyId()),
+        fromRegion,
+        versions.size());
+    return new RegionPeers.Received(true, versions.size());
+  }
+
+  /** This region's transport key fingerprint (made on first call), for peers to check. */
+  public String transportFingerprint() {
+    return TokenCalls.call("GetTransportKey", hsm::regionTransportKey).fingerprint();
+  }
+
+  private List<RegionPeers.Version> wrapVersions(
+      UUID id, String region, List<KeyVersionRecord> versions) {
+    String expected = peers.transportFingerprint(region);
+    List<RegionPeers.Version> out = new ArrayList<>();
+    for (KeyVersionRecord v : versions) {
+      WrappedKey ekt = EnvelopeCipher.backingKey(v);
+      var wrapped = TokenCalls.call("ReplicateKey", () -> hsm.wrapForRegion(region, ekt));
+      if (!wrapped.transportFingerprint().equals(expected)) {
+        throw new KmsException(
+            KmsError.INVALID_STATE,
+            "region "
+                + region
+                + " reports transport key "
+                + expected
+                + ", but this token trusts "
+                + wrapped.transportFingerprint()
+                + " for it: peer the regions again");
+      }
+      out.add(new RegionPeers.Version(v.versionId(), v.versionNumber(), v.createdAt(), wrapped));
+    }
+    return out;
+  }
+
+  private Map<String, String> currentTags(UUID id) {
+    Map<String, String> out = new LinkedHashMap<>();
+    Optional<String> marker = Optional.empty();
+    do {
+      var page = store.listTags(id, 1000, marker);
+      for (TagRecord t : page.items()) {
+        out.put(t.tagKey(), t.tagValue());
+      }
+      marker = page.nextMarker();
+    } while (marker.isPresent());
+    return out;
+  }
+
+  private Instant now() {
+    return clock.instant().truncatedTo(ChronoUnit.MICROS);
+  }
+}

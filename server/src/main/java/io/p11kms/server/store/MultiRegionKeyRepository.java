@@ -1,0 +1,219 @@
+package io.p11kms.server.store;
+
+import static io.p11kms.server.store.SqlValues.requireId;
+import static io.p11kms.server.store.SqlValues.toMicros;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/** {@link MultiRegionKeys} in the {@code multi_region_keys} table beside the keys. */
+final class MultiRegionKeyRepository implements MultiRegionKeys {
+  private final Transactions tx;
+
+  MultiRegionKeyRepository(Transactions tx) {
+    this.tx = tx;
+  }
+
+  @Override
+  public void createPrimary(
+      KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags, String region) {
+    if (key == null || firstVersion == null || !firstVersion.keyId().equals(key.keyId())) {
+      throw new IllegalArgumentException("a key and its first version are required");
+    }
+    tx.inWriteTransaction(
+        "cannot store the key",
+        c -> {
+          KeyRows.insertKey(c, key);
+          KeyRows.insertVersion(c, firstVersion);
+          putTags(c, key.keyId(), tags);
+          insertConfiguration(
+              c, key.keyId(), new Configuration(region, List.of()), key.creationDate());
+          return null;
+        });
+  }
+
+  @Override
+  public boolean createReplica(
+      KeyRecord key,
+      List<KeyVersionRecord> versions,
+      Map<String, String> tags,
+      String policy,
+      Configuration configuration,
+      Instant now) {
+    if (key == null || versions == null || versions.isEmpty() || configuration == null) {
+      throw new IllegalArgumentException("a key, its versions and its configuration are required");
+    }
+    for (KeyVersionRecord v : versions) {
+      if (!v.keyId().equals(key.keyId())) {
+        throw new IllegalArgumentException("a version belongs to another key");
+      }
+    }
+    return tx.inWriteTransaction(
+        "cannot store the replica",
+        c -> {
+          if (keyExists(c, key.keyId())) {
+            return false;
+          }
+          KeyRows.insertKey(c, key);
+          for (KeyVersionRecord v : versions) {
+            KeyRows.insertVersion(c, v);
+          }
+          putTags(c, key.keyId(), tags);
+          if (policy != null) {
+            AccessRepository.putPolicy(c, key.keyId(), policy, now);
+          }
+          insertConfiguration(c, key.keyId(), configuration, now);
+          return true;
+        });
+  }
+
+  @Override
+  public int addVersions(UUID keyId, List<KeyVersionRecord> versions) {
+    requireId(keyId);
+    return tx.inWriteTransaction(
+        "cannot store the key versions",
+        c -> {
+          List<UUID> present = versionIds(c, keyId);
+          int added = 0;
+          for (KeyVersionRecord v : versions) {
+            if (!v.keyId().equals(keyId)) {
+              throw new IllegalArgumentException("a version belongs to another key");
+            }
+            if (!present.contains(v.versionId())) {
+              KeyRows.insertVersion(c, v);
+              added++;
+            }
+          }
+          return added;
+        });
+  }
+
+  @Override
+  public Optional<Configuration> find(UUID keyId) {
+    requireId(keyId);
+    return tx.query(
+        "cannot read the multi-Region configuration",
+        "SELECT primary_region, replica_regions FROM multi_region_keys WHERE key_id = ?",
+        p -> {
+          p.setString(1, keyId.toString());
+          try (ResultSet rs = p.executeQuery()) {
+            return rs.next()
+                ? Optional.of(new Configuration(rs.getString(1), regions(rs.getString(2))))
+                : Optional.<Configuration>empty();
+          }
+        });
+  }
+
+  @Override
+  public boolean addReplicaRegion(UUID keyId, String region, Instant now) {
+    requireId(keyId);
+    return tx.inWriteTransaction(
+        "cannot record the replica",
+        c -> {
+          String present;
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT replica_regions FROM multi_region_keys WHERE key_id = ?")) {
+            p.setString(1, keyId.toString());
+            try (ResultSet rs = p.executeQuery()) {
+              if (!rs.next()) {
+                return false;
+              }
+              present = rs.getString(1);
+            }
+          }
+          TreeSet<String> regions = new TreeSet<>(regions(present));
+          regions.add(region);
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE multi_region_keys SET replica_regions = ?, updated_at = ?"
+                      + " WHERE key_id = ?")) {
+            p.setString(1, String.join(",", regions));
+            p.setLong(2, toMicros(now));
+            p.setString(3, keyId.toString());
+            p.executeUpdate();
+          }
+          return true;
+        });
+  }
+
+  @Override
+  public List<KeyVersionRecord> versions(UUID keyId) {
+    requireId(keyId);
+    return tx.query(
+        "cannot read the key versions",
+        "SELECT "
+            + KeyRows.VERSION_COLUMNS
+            + " FROM key_versions WHERE key_id = ? ORDER BY version_number",
+        p -> {
+          p.setString(1, keyId.toString());
+          List<KeyVersionRecord> out = new ArrayList<>();
+          try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+              out.add(KeyRows.version(rs));
+            }
+          }
+          return out;
+        });
+  }
+
+  private static void insertConfiguration(
+      Connection c, UUID keyId, Configuration configuration, Instant now) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "INSERT INTO multi_region_keys (key_id, primary_region, replica_regions, updated_at)"
+                + " VALUES (?, ?, ?, ?)")) {
+      p.setString(1, keyId.toString());
+      p.setString(2, configuration.primaryRegion());
+      p.setString(3, String.join(",", new TreeSet<>(configuration.replicaRegions())));
+      p.setLong(4, toMicros(now));
+      p.executeUpdate();
+    }
+  }
+
+  private static void putTags(Connection c, UUID keyId, Map<String, String> tags)
+      throws SQLException {
+    if (tags != null) {
+      for (Map.Entry<String, String> tag : tags.entrySet()) {
+        TagRepository.putTag(c, keyId, tag.getKey(), tag.getValue());
+      }
+    }
+  }
+
+  private static boolean keyExists(Connection c, UUID keyId) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM keys WHERE key_id = ?")) {
+      p.setString(1, keyId.toString());
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  private static List<UUID> versionIds(Connection c, UUID keyId) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT version_id FROM key_versions WHERE key_id = ?")) {
+      p.setString(1, keyId.toString());
+      List<UUID> out = new ArrayList<>();
+      try (ResultSet rs = p.executeQuery()) {
+        while (rs.next()) {
+          out.add(UUID.fromString(rs.getString(1)));
+        }
+      }
+      return out;
+    }
+  }
+
+  private static List<String> regions(String joined) {
+    return joined == null || joined.isEmpty() ? List.of() : Arrays.asList(joined.split(","));
+  }
+}

@@ -1,0 +1,61 @@
+package io.p11kms.server.store;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Multi-Region keys in the store: for each, the region of its primary and of its replicas, as this
+ * region knows them. A replica is stored whole (key, every version, tags, policy, configuration) in
+ * one transaction, so that a replication that stops half-way leaves nothing.
+ */
+public interface MultiRegionKeys {
+
+  /**
+   * Where a multi-Region key's primary and replicas are.
+   *
+   * @param primaryRegion the region of the primary key
+   * @param replicaRegions the regions of its replicas, sorted
+   */
+  record Configuration(String primaryRegion, List<String> replicaRegions) {
+    public Configuration {
+      KeyRecord.requireNonNull(primaryRegion, "primary region");
+      replicaRegions = replicaRegions == null ? List.of() : List.copyOf(replicaRegions);
+    }
+  }
+
+  /**
+   * Stores a new primary key with its first version and tags, and its configuration (no replicas),
+   * in one transaction.
+   */
+  void createPrimary(
+      KeyRecord key, KeyVersionRecord firstVersion, Map<String, String> tags, String region);
+
+  /**
+   * Stores a replica: the key, every version, its tags and policy and its configuration, in one
+   * transaction.
+   *
+   * @return false, storing nothing, when the key is here already
+   */
+  boolean createReplica(
+      KeyRecord key,
+      List<KeyVersionRecord> versions,
+      Map<String, String> tags,
+      String policy,
+      Configuration configuration,
+      Instant now);
+
+  /** Stores the versions of {@code keyId} that are not here yet; returns how many. */
+  int addVersions(UUID keyId, List<KeyVersionRecord> versions);
+
+  /** The key's configuration; empty for a key that is not multi-Region (or does not exist). */
+  Optional<Configuration> find(UUID keyId);
+
+  /** Adds {@code region} to the key's replicas; false when the key is not multi-Region here. */
+  boolean addReplicaRegion(UUID keyId, String region, Instant now);
+
+  /** Every version of the key, oldest first. */
+  List<KeyVersionRecord> versions(UUID keyId);
+}
