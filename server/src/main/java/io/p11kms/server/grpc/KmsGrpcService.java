@@ -131,7 +131,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                 .setKeyMetadata(
                     ProtoMapping.keyMetadata(
                         keys.createKey(
-                            RequestLookups.current(keys).account(),
+                            RequestLookups.current(keys),
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
                             ProtoMapping.keySpec(request.getKeySpec()),
