@@ -50,13 +50,13 @@ public final class Bench {
     Files.createDirectories(options.outDir());
     ServerConfig serverConfig = ServerConfig.load(config);
     String machine =
-        Machine.describe(timing, options.quick(), serverConfig.hsmConfig().modulePath());
+        Machine.describe(timing, options.quick(), serverConfig.hsm().hsmConfig().modulePath());
     System.out.println(machine);
 
     System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
     System.out.println("  " + Results.header());
     List<Point> direct =
-        DirectLoop.run(serverConfig.hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+        DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
     results.addAll(direct);
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
@@ -105,7 +105,7 @@ public final class Bench {
           frontEnds.awsJson(
               AwsJsonCalls.on(
                   server.awsPort(),
-                  serverConfig.keyArns().region(),
+                  serverConfig.arns().region(),
                   options.dataDir().resolve(DevelopmentCredentials.FILE_NAME)),
               calls,
               PLAINTEXT_BYTES);

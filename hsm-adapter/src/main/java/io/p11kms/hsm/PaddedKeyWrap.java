@@ -79,6 +79,29 @@ record PaddedKeyWrap(WrapMechanism writes, Map<WrapMechanism, Long> unwraps) {
     return mechanism;
   }
 
+  /** One line for the doctor: the format written, and each format read with its mechanism. */
+  String describe() {
+    StringBuilder line =
+        new StringBuilder("private and HMAC keys are wrapped as ")
+            .append(formatName(writes))
+            .append("; reads ");
+    String separator = "";
+    for (Map.Entry<WrapMechanism, Long> read : unwraps.entrySet()) {
+      line.append(separator)
+          .append(formatName(read.getKey()))
+          .append(" with ")
+          .append(PKCS11Constants.codeToName(PKCS11Constants.Category.CKM, read.getValue()));
+      separator = ", ";
+    }
+    return unwraps.isEmpty()
+        ? line.append("none (no CKM_AES_KEY_WRAP_PAD)").toString()
+        : line.toString();
+  }
+
+  private static String formatName(WrapMechanism format) {
+    return format == WrapMechanism.AES_KEY_WRAP_PKCS7 ? "PKCS#7 padding + RFC 3394" : "RFC 5649";
+  }
+
   /** Whether this token unwraps RFC 5649 ({@link WrapMechanism#AES_KEY_WRAP_PAD}). */
   boolean readsRfc5649() {
     return unwraps.containsKey(WrapMechanism.AES_KEY_WRAP_PAD);

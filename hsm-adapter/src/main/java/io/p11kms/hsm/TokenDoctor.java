@@ -146,6 +146,7 @@ public final class TokenDoctor {
             capabilities.gcmEncryption() == GcmEncryption.MESSAGE
                 ? "encrypts with the PKCS#11 3.0 message API (its C_Encrypt is wrong)"
                 : "encrypts with C_Encrypt"));
+    checks.add(ok("padded key wrap", capabilities.paddedKeyWrap().describe()));
     if (capabilities.custodyEnforced()) {
       checks.add(
           ok(

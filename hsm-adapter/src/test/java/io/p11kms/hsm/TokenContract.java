@@ -329,6 +329,14 @@ abstract class TokenContract {
               assertThat(check.detail())
                   .contains(expectedCapabilities().custodyEnforced() ? "enforced" : "NOT enforced");
             });
+    assertThat(report.checks())
+        .anySatisfy(
+            check -> {
+              assertThat(check.name()).isEqualTo("padded key wrap");
+              assertThat(check.detail())
+                  .isEqualTo(expectedCapabilities().paddedKeyWrap().describe())
+                  .contains("reads RFC 5649 with CKM_AES_KEY_WRAP_");
+            });
     if (!expectedCapabilities().custodyEnforced()) {
       TokenReport strict = TokenDoctor.inspect(token.hsmConfig().withUnenforcedCustody(false));
       assertThat(strict.ok()).isFalse();

@@ -24,7 +24,6 @@ import io.p11kms.server.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -164,7 +163,7 @@ class AccountsIT {
     Rpc.assertFails(() -> decrypt(b, blob), Status.Code.NOT_FOUND, "NotFoundException");
 
     List<JsonNode> refused =
-        auditRecords().stream()
+        server.auditRecords().stream()
             .filter(r -> r.path("keyArn").asText().equals(keyA.getArn()))
             .filter(r -> !r.path("outcome").asText().equals("SUCCEEDED"))
             .toList();
@@ -198,7 +197,7 @@ class AccountsIT {
   void verifyAudit_account_printsThatAccountsRecordsOnly() throws Exception {
     KeyMetadata keyC = create(c);
     encrypt(c, keyC);
-    String out = verifyAuditInChildJvm("--account", C);
+    String out = server.verifyAudit("--account", C);
     assertThat(out).contains("audit log OK").contains(keyC.getArn());
     for (String line : out.split("\n")) {
       if (line.startsWith("{")) {
@@ -220,17 +219,6 @@ class AccountsIT {
     statement.put("Action", "kms:Decrypt");
     statement.put("Resource", "*");
     return JSON.writeValueAsString(root);
-  }
-
-  private static List<JsonNode> auditRecords() throws Exception {
-    List<JsonNode> out = new java.util.ArrayList<>();
-    for (String line : Files.readAllLines(server.auditFile())) {
-      JsonNode r = JSON.readTree(line);
-      if (r.path("type").asText().equals("request")) {
-        out.add(r);
-      }
-    }
-    return out;
   }
 
   private static KeyMetadata create(KeyManagementServiceBlockingStub client) {
@@ -290,31 +278,6 @@ class AccountsIT {
     String output = bytes.toString(StandardCharsets.UTF_8);
     assertThat(code).as(String.join(" ", args) + "\n" + output).isZero();
     return output;
-  }
-
-  /**
-   * {@code p11kms verify-audit --config ...} in a child JVM (SoftHSM2 lists its tokens at
-   * C_Initialize, so this JVM's module does not see a token made after it started).
-   */
-  private static String verifyAuditInChildJvm(String... args) throws Exception {
-    List<String> command =
-        new java.util.ArrayList<>(
-            List.of(
-                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.p11kms.server.Main",
-                "verify-audit",
-                "--config",
-                server.configFile().toString()));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("SOFTHSM2_CONF", server.softHsmConf().toString());
-    Process p = builder.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
-    return out;
   }
 
   private static int run(String... args) {

@@ -56,10 +56,11 @@ import software.amazon.awssdk.services.kms.model.Tag;
 import software.amazon.awssdk.services.kms.model.WrappingKeySpec;
 
 /**
- * The AWS SDK for Java v2, unchanged, against the AWS KMS JSON API (development mode, where every
- * caller is an administrator): every AWS KMS operation the service has, each response member read
- * back as AWS names it, the errors by their AWS exception names, and ListKeys, ListAliases and
- * ListResourceTags paged by Limit, Marker and Truncated.
+ * The AWS SDK for Java v2, unchanged, against the AWS KMS JSON API, every request signed with an
+ * access key the server made (of local:developer, an administrator on this loopback server) and
+ * verified against it: every AWS KMS operation the service has, each response member read back as
+ * AWS names it, the errors by their AWS exception names, and ListKeys, ListAliases,
+ * ListResourceTags, ListGrants and ListRetirableGrants paged by Limit, Marker and Truncated.
  */
 class AwsSdkIT {
   private static final Map<String, String> CONTEXT = Map.of("app", "ledger", "dept", "pay");
@@ -69,8 +70,8 @@ class AwsSdkIT {
 
   @BeforeAll
   static void start() throws Exception {
-    server = KmsTestServer.startWithAwsApi();
-    kms = AwsClients.developmentMode(server.awsApiPort());
+    server = KmsTestServer.startWithAwsApi(KmsTestServer.AwsAuth.ACCESS_KEYS);
+    kms = server.awsClient();
   }
 
   @AfterAll

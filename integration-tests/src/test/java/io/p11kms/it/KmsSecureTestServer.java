@@ -1,5 +1,9 @@
 package io.p11kms.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -26,6 +30,7 @@ import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -34,9 +39,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
@@ -211,13 +218,27 @@ final class KmsSecureTestServer implements AutoCloseable {
 
   /** A new access key of {@code principal} (in the default account) with {@code secret}; its id. */
   String addAccessKey(String principal, String secret) {
+    return addAccessKey(principal, KmsTestServer.ARNS.account(), secret);
+  }
+
+  /** A new access key of {@code principal} in {@code account} with {@code secret}; its id. */
+  String addAccessKey(String principal, String account, String secret) {
     String id = "AKIA" + Long.toHexString(System.nanoTime()).toUpperCase(java.util.Locale.ROOT);
-    accessKeys.add(id, secret, new Caller(principal, KmsTestServer.ARNS.account()));
+    accessKeys.add(id, secret, new Caller(principal, account));
     return id;
   }
 
   /** An AWS SDK client of the AWS JSON API over TLS signing as {@code id} with {@code secret}. */
   KmsClient awsClient(String id, String secret, String region) throws Exception {
+    return awsClient(id, secret, region, UnaryOperator.identity());
+  }
+
+  /**
+   * As {@link #awsClient(String, String, String)}, its HTTP client wrapped by {@code wrap} (which
+   * sees each request as signed, on its way out).
+   */
+  KmsClient awsClient(String id, String secret, String region, UnaryOperator<SdkHttpClient> wrap)
+      throws Exception {
     java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     try (var in = Files.newInputStream(pki.caFile())) {
@@ -234,7 +255,10 @@ final class KmsSecureTestServer implements AutoCloseable {
         .credentialsProvider(
             StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret)))
         .httpClient(
-            Apache5HttpClient.builder().tlsTrustManagersProvider(tmf::getTrustManagers).build())
+            wrap.apply(
+                Apache5HttpClient.builder()
+                    .tlsTrustManagersProvider(tmf::getTrustManagers)
+                    .build()))
         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()))
         .build();
   }
@@ -272,6 +296,45 @@ final class KmsSecureTestServer implements AutoCloseable {
   /** The audit log file. */
   Path auditFile() {
     return auditFile;
+  }
+
+  /** The request records of the audit log, in order. */
+  List<JsonNode> auditRecords() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(auditFile)) {
+      JsonNode r = json.readTree(line);
+      if (r.path("type").asText().equals("request")) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code p11kms verify-audit --config ...} with {@code args}, in a child JVM (SoftHSM2 lists its
+   * tokens at C_Initialize, so this JVM's module does not see a token made after it started); its
+   * output, once it exited with 0.
+   */
+  String verifyAudit(String... args) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.p11kms.server.Main",
+                "verify-audit",
+                "--config",
+                configFile().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("SOFTHSM2_CONF", softHsmConf().toString());
+    Process p = builder.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out;
   }
 
   /** The key store under the server. */

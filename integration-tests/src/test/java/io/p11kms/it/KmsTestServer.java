@@ -13,6 +13,7 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.auth.Principals;
 import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.awsjson.AwsJsonFrontEnd;
@@ -20,15 +21,19 @@ import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
+import io.p11kms.server.sigv4.AccessKeyService;
+import io.p11kms.server.store.AccessKeyScope;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.services.kms.KmsClient;
 
 /**
  * A real server in this JVM: a fresh SoftHSM2 token, a SQLite file, Netty on a free loopback port,
@@ -44,6 +49,17 @@ final class KmsTestServer implements AutoCloseable {
   private final KmsServer server;
   private final ManagedChannel channel;
   private final AwsJsonFrontEnd awsApi;
+  private final AwsAuth awsAuth;
+
+  /** How the AWS JSON API authenticates its callers, when it is served. */
+  enum AwsAuth {
+    /** Not served. */
+    NONE,
+    /** Development mode without access keys: every caller is local:developer. */
+    DEVELOPMENT_MODE,
+    /** Every request verified by its signature against the server's own access keys. */
+    ACCESS_KEYS
+  }
 
   private KmsTestServer(SoftHsmTestToken token, Clock clock) throws Exception {
     this(token, clock, TokenCallInterceptor.NONE, Duration.ofSeconds(1));
@@ -65,7 +81,7 @@ final class KmsTestServer implements AutoCloseable {
       Duration healthInterval,
       HsmConfig hsmConfig)
       throws Exception {
-    this(token, clock, interceptor, healthInterval, hsmConfig, false);
+    this(token, clock, interceptor, healthInterval, hsmConfig, AwsAuth.NONE);
   }
 
   private KmsTestServer(
@@ -74,9 +90,10 @@ final class KmsTestServer implements AutoCloseable {
       TokenCallInterceptor interceptor,
       Duration healthInterval,
       HsmConfig hsmConfig,
-      boolean awsApi)
+      AwsAuth awsAuth)
       throws Exception {
     this.token = token;
+    this.awsAuth = awsAuth;
     this.pkcs11 = Pkcs11Hsm.open(hsmConfig, interceptor);
     this.hsm = new CountingHsm(pkcs11);
     this.database = Files.createTempDirectory("p11kms-it-db").resolve("p11kms.db");
@@ -91,26 +108,25 @@ final class KmsTestServer implements AutoCloseable {
             healthInterval,
             allowingAll(hsm, store, clock));
     this.server = built.start();
+    // Plaintext on loopback, as development mode serves it.
+    AwsApiConfig awsConfig = new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE);
+    SecurityConfig loopback =
+        new SecurityConfig(
+            null,
+            null,
+            null,
+            List.of(),
+            database.resolveSibling("audit.log"),
+            1000,
+            Duration.ofSeconds(60),
+            "audit-key",
+            true);
     this.awsApi =
-        !awsApi
-            ? null
-            :
-            // Development mode without access keys: plaintext on loopback, every caller
-            // local:developer.
-            server.serveAwsApi(
-                AwsApi.of(
-                    new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE),
-                    new SecurityConfig(
-                        null,
-                        null,
-                        null,
-                        List.of(),
-                        database.resolveSibling("audit.log"),
-                        1000,
-                        Duration.ofSeconds(60),
-                        "audit-key",
-                        true),
-                    8));
+        switch (awsAuth) {
+          case NONE -> null;
+          case DEVELOPMENT_MODE -> server.serveAwsApi(AwsApi.of(awsConfig, loopback, 8));
+          case ACCESS_KEYS -> server.serveAwsApi(awsConfig, loopback, 8);
+        };
     this.channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
@@ -129,6 +145,11 @@ final class KmsTestServer implements AutoCloseable {
 
   /** A server that also serves the AWS KMS JSON API, in development mode ({@link #awsApiPort}). */
   static KmsTestServer startWithAwsApi() throws Exception {
+    return startWithAwsApi(AwsAuth.DEVELOPMENT_MODE);
+  }
+
+  /** A server that also serves the AWS KMS JSON API, its callers authenticated as {@code auth}. */
+  static KmsTestServer startWithAwsApi(AwsAuth auth) throws Exception {
     SoftHsmTestToken token = SoftHsmTestToken.create();
     return new KmsTestServer(
         token,
@@ -136,7 +157,29 @@ final class KmsTestServer implements AutoCloseable {
         TokenCallInterceptor.NONE,
         Duration.ofSeconds(1),
         token.hsmConfig(),
-        true);
+        auth);
+  }
+
+  /**
+   * An AWS SDK client of the AWS JSON API: with {@link AwsAuth#ACCESS_KEYS}, signing with a new
+   * access key of local:developer (an administrator here) that the server made and keeps wrapped by
+   * its token; in development mode, with any key.
+   */
+  KmsClient awsClient() {
+    if (awsAuth != AwsAuth.ACCESS_KEYS) {
+      return AwsClients.developmentMode(awsApiPort());
+    }
+    AccessKeyService.NewAccessKey key =
+        server.accessKeys().create(ARNS.account(), Principals.LOCAL, AccessKeyScope.KMS_API);
+    try {
+      return AwsClients.kms(
+          URI.create("http://127.0.0.1:" + awsApiPort()),
+          ARNS.region(),
+          key.record().accessKeyId(),
+          new String(key.secret()));
+    } finally {
+      key.clearSecret();
+    }
   }
 
   /** The AWS JSON API's port, or -1 when it does not serve it. */

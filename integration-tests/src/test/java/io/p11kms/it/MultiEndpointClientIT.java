@@ -123,7 +123,7 @@ class MultiEndpointClientIT {
                 store,
                 KmsTestServer.ARNS,
                 Clock.systemUTC(),
-                io.p11kms.server.config.ServerConfig.DEFAULT_HEALTH_INTERVAL,
+                io.p11kms.server.config.TokenConfig.DEFAULT_HEALTH_INTERVAL,
                 KmsTestServer.allowingAll(pkcs11, store, Clock.systemUTC()))
             .start();
     return new Served(server, calls);

@@ -188,6 +188,32 @@ class ServiceManagedKeysIT {
   }
 
   @Test
+  void serviceCallsForACustomer_nameIt_andAreInItsAuditView() throws Exception {
+    KeyManagementServiceBlockingStub forA = actingFor(server.client(STORAGE), A_APP);
+    encrypt(forA, ALIAS);
+    // A call that finds no key is the customer's too.
+    Rpc.assertFails(
+        () -> encrypt(forA, "alias/none-such"), Status.Code.NOT_FOUND, "NotFoundException");
+    List<JsonNode> forAccountA =
+        server.auditRecords().stream()
+            .filter(r -> r.path("principal").asText().equals(STORAGE))
+            .filter(r -> r.path("onBehalfOfAccount").asText().equals(A))
+            .toList();
+    assertThat(forAccountA).extracting(r -> r.path("onBehalfOf").asText()).containsOnly(A_APP);
+    assertThat(forAccountA)
+        .extracting(r -> r.path("outcome").asText())
+        .contains("SUCCEEDED", "FAILED");
+    String view = server.verifyAudit("--account", A);
+    for (JsonNode r : forAccountA) {
+      assertThat(view).contains(r.path("requestId").asText());
+    }
+    String viewOfB = server.verifyAudit("--account", B);
+    for (JsonNode r : forAccountA) {
+      assertThat(viewOfB).doesNotContain(r.path("requestId").asText());
+    }
+  }
+
+  @Test
   void namingACustomer_withoutBeingARegisteredService_isRefusedAndAudited() throws Exception {
     KeyManagementServiceBlockingStub pretender = actingFor(server.client(B_APP), A_APP);
     Rpc.assertFails(

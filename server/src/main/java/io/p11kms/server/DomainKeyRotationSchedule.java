@@ -1,16 +1,14 @@
 package io.p11kms.server;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ConfigProperties;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.service.DomainKeyRewrap;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -57,18 +55,17 @@ public final class DomainKeyRotationSchedule {
 
   /** Reads the settings from the server's properties file. */
   public static Settings load(Path configFile) {
-    Properties p = new Properties();
-    try (InputStream in = Files.newInputStream(configFile)) {
-      p.load(in);
-    } catch (IOException e) {
-      throw new ConfigException("cannot read " + configFile + ": " + e.getMessage());
-    }
-    String pin = p.getProperty(SO_PIN_FILE, "").trim();
-    Path dir = configFile.toAbsolutePath().getParent();
-    Optional<Path> soPin = pin.isEmpty() ? Optional.empty() : Optional.of(dir.resolve(pin));
-    String hours = p.getProperty(INTERVAL_HOURS, "").trim();
+    return from(ConfigProperties.load(configFile));
+  }
+
+  /** Reads the settings from the server's properties. */
+  public static Settings from(ConfigProperties p) {
+    String pin = p.get(SO_PIN_FILE, null);
+    Optional<Path> soPin =
+        pin == null ? Optional.empty() : Optional.of(p.resolve(SO_PIN_FILE, pin));
+    String hours = p.get(INTERVAL_HOURS, null);
     Duration interval = DEFAULT_INTERVAL;
-    if (!hours.isEmpty()) {
+    if (hours != null) {
       try {
         interval = Duration.ofHours(Long.parseLong(hours));
       } catch (NumberFormatException e) {

@@ -17,30 +17,27 @@ final class GrpcListener {
   private GrpcListener() {}
 
   /**
-   * A Netty builder on {@code host:port}, its handlers on a pool of twice {@code sessionPoolSize}
-   * threads (at least 4).
+   * A Netty builder on {@code host:port}, its handlers on a pool of {@code handlerThreads}.
    *
    * @throws IllegalArgumentException for a plaintext listener whose host is not a loopback address
    */
   static NettyServerBuilder builder(
-      String host, int port, SecurityConfig security, int sessionPoolSize) {
+      String host, int port, SecurityConfig security, int handlerThreads) {
     NettyServerBuilder builder =
         security.tls()
             ? Tls.serverBuilder(host, port, security)
             : NettyServerBuilder.forAddress(loopbackAddress(host, port));
-    return builder.executor(handlerThreads(sessionPoolSize));
+    return builder.executor(handlerPool(handlerThreads));
   }
 
   /**
-   * A bounded pool for the call handlers, twice the token's session pool. The default executor
-   * makes one thread per call in flight, and under load they pile up on the session pool and cost
-   * more in switching than they add; here calls wait in the queue instead. Daemon threads: the
-   * process ends with the server.
+   * A bounded pool for the call handlers: the default executor makes one thread per call in flight;
+   * here calls wait in the queue instead. Daemon threads: the process ends with the server.
    */
-  private static ExecutorService handlerThreads(int sessionPoolSize) {
+  private static ExecutorService handlerPool(int threads) {
     AtomicInteger count = new AtomicInteger();
     return Executors.newFixedThreadPool(
-        Math.max(4, 2 * sessionPoolSize),
+        threads,
         r -> {
           Thread t = new Thread(r, "p11kms-handler-" + count.incrementAndGet());
           t.setDaemon(true);

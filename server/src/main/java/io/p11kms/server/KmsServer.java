@@ -85,32 +85,27 @@ public final class KmsServer {
   /**
    * Opens the token and the store that {@code config} names and listens on its address: with mutual
    * TLS when {@code security} names the files (any listen address), else, in development mode only,
-   * the loopback-only plaintext listener; with key policies, grants and the audit log.
+   * the loopback-only plaintext listener; with key policies, grants and the audit log. Every gRPC
+   * call (request count, latency, one log line with a request id) and every token call is measured
+   * in {@code metrics}.
    *
    * @throws ConfigException with neither TLS files nor development mode, before the token is opened
    */
-  public static KmsServer open(ServerConfig config, SecurityConfig security) {
-    return open(config, security, null);
-  }
-
-  /**
-   * As {@link #open(ServerConfig, SecurityConfig)}; when {@code metrics} is not null, every gRPC
-   * call (request count, latency, one log line with a request id) and every token call is measured.
-   */
   public static KmsServer open(ServerConfig config, SecurityConfig security, Metrics metrics) {
+    Objects.requireNonNull(metrics, "metrics");
     checkListenerSecurity(config, security);
     NettyServerBuilder builder =
         GrpcListener.builder(
-            config.listenHost(), config.listenPort(), security, config.hsmSessionPoolSize());
-    Hsm opened = Pkcs11Hsm.open(config.hsmConfig());
-    Hsm hsm = metrics == null ? opened : metrics.instrument(opened);
-    if (metrics != null) {
-      builder.intercept(metrics.interceptor());
-    }
+            config.listen().host(),
+            config.listen().port(),
+            security,
+            config.hsm().handlerThreads());
+    Hsm hsm = metrics.instrument(Pkcs11Hsm.open(config.hsm().hsmConfig()));
+    builder.intercept(metrics.interceptor());
     KeyStore store;
     AccessLayer access;
     try {
-      store = KeyStores.open(config.storeSettings());
+      store = KeyStores.open(config.store().settings());
       hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
       AuditLog audit =
           AuditLog.open(
@@ -126,13 +121,13 @@ public final class KmsServer {
                   security.tls(),
                   security.admins(),
                   new PrincipalAccounts(
-                      config.keyArns().account(),
+                      config.arns().account(),
                       security.accountsFile() == null
                           ? Map.of()
                           : PrincipalAccounts.readMapping(security.accountsFile())),
                   hsm,
                   store,
-                  config.keyArns(),
+                  config.arns(),
                   Clock.systemUTC(),
                   audit));
     } catch (RuntimeException e) {
@@ -144,15 +139,13 @@ public final class KmsServer {
             builder,
             hsm,
             store,
-            config.keyArns(),
+            config.arns(),
             Clock.systemUTC(),
-            config.hsmHealthInterval(),
+            config.hsm().healthInterval(),
             access);
-    if (metrics != null) {
-      server.countRotationsIn(metrics);
-      metrics.countRefusalsNotAudited(access.control().refusalAuditLimit());
-    }
-    return server.checkDueWorkEvery(config.tasksInterval());
+    server.countRotationsIn(metrics);
+    metrics.countRefusalsNotAudited(access.control().refusalAuditLimit());
+    return server.checkDueWorkEvery(config.tasks().interval());
   }
 
   /**
@@ -183,8 +176,8 @@ public final class KmsServer {
             + " namespace can use and decrypt every key. Never run it so on a shared host or in"
             + " production; configure mutual TLS instead.",
         SecurityConfig.DEV_MODE,
-        config.listenHost(),
-        config.listenPort(),
+        config.listen().host(),
+        config.listen().port(),
         Principals.LOCAL);
   }
 

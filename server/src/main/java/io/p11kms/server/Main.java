@@ -16,10 +16,10 @@ import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.awsjson.DevelopmentCredentials;
 import io.p11kms.server.cli.KmsCli;
+import io.p11kms.server.config.MetricsConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.metrics.Metrics;
-import io.p11kms.server.metrics.MetricsConfig;
 import io.p11kms.server.metrics.MetricsEndpoint;
 import io.p11kms.server.xks.XksConfig;
 import io.p11kms.server.xks.XksFrontEnd;
@@ -90,15 +90,14 @@ public final class Main {
 
     @Override
     public Integer call() throws InterruptedException {
-      ServerConfig serverConfig = ServerConfig.load(config);
+      ServeConfig serve = ServeConfig.load(config, dev);
+      ServerConfig serverConfig = serve.server();
+      SecurityConfig security = serve.security();
       log.info("configuration: {}", serverConfig.toRedactedString());
-      SecurityConfig loaded = SecurityConfig.load(config);
-      SecurityConfig security = dev ? loaded.withDevMode() : loaded;
       log.info("security: {}", security.toRedactedString());
-      MetricsConfig metricsConfig = MetricsConfig.load(config);
       Metrics metrics = new Metrics();
-      AwsApiConfig awsApi = AwsApiConfig.load(config, serverConfig);
       KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
+      MetricsConfig metricsConfig = serve.metrics();
       MetricsEndpoint endpoint =
           metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
       Runtime.getRuntime()
@@ -119,11 +118,9 @@ public final class Main {
                 + endpoint.port()
                 + "/metrics");
       }
-      XksConfig xksConfig = XksConfig.load(config, serverConfig.listenHost());
+      XksConfig xksConfig = serve.xks();
       if (xksConfig.enabled()) {
-        XksFrontEnd xks =
-            server.serveXks(
-                xksConfig, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+        XksFrontEnd xks = server.serveXks(xksConfig, security, serverConfig.hsm().handlerThreads());
         System.out.println(
             "p11kms XKS proxy API on "
                 + (security.tls() ? "https://" : "http://")
@@ -132,12 +129,13 @@ public final class Main {
                 + xks.port()
                 + xks.basePath());
       }
-      server.scheduleDomainKeyRotation(config, DomainKeyRotationSchedule.load(config));
-      if (awsApi.enabled()) {
-        serveAwsApi(server, awsApi, serverConfig, security, config);
+      server.scheduleDomainKeyRotation(config, serve.domainKeyRotation());
+      if (serve.awsApi().enabled()) {
+        serveAwsApi(server, serve.awsApi(), serverConfig, security, config);
       }
       // Tests and scripts wait for this exact line.
-      System.out.println("p11kms listening on " + serverConfig.listenHost() + ":" + server.port());
+      System.out.println(
+          "p11kms listening on " + serverConfig.listen().host() + ":" + server.port());
       System.out.flush();
       server.blockUntilShutdown();
       return 0;
@@ -155,7 +153,7 @@ public final class Main {
       SecurityConfig security,
       Path configFile) {
     AwsJsonFrontEnd listener =
-        server.serveAwsApi(awsApi, security, Math.max(4, 2 * serverConfig.hsmSessionPoolSize()));
+        server.serveAwsApi(awsApi, security, serverConfig.hsm().handlerThreads());
     String endpoint =
         (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();
     System.out.println("p11kms AWS KMS API on " + endpoint);
@@ -164,7 +162,7 @@ public final class Main {
           configFile.toAbsolutePath().resolveSibling(DevelopmentCredentials.FILE_NAME);
       String id =
           DevelopmentCredentials.ensure(
-              credentials, server.accessKeys(), serverConfig.arnAccount(), Principals.LOCAL);
+              credentials, server.accessKeys(), serverConfig.arns().account(), Principals.LOCAL);
       System.out.println(
           "p11kms AWS access key "
               + id
@@ -213,7 +211,7 @@ public final class Main {
           throw new CommandLine.ParameterException(
               new CommandLine(this), "--config takes no --module, --token-label or --so-pin-file");
         }
-        io.p11kms.hsm.HsmConfig hsm = ServerConfig.load(config).hsmConfig();
+        io.p11kms.hsm.HsmConfig hsm = ServerConfig.load(config).hsm().hsmConfig();
         created = UserDomainKeyCeremony.run(hsm, generation);
         label = hsm.tokenLabel();
       } else {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.metrics.Metrics;
 import java.nio.file.Path;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,7 @@ class DevModeTest {
     SecurityConfig security = SecurityConfig.fromProperties(p, dir);
     assertThat(security.devMode()).isFalse();
 
-    assertThatThrownBy(() -> KmsServer.open(config, security))
+    assertThatThrownBy(() -> KmsServer.open(config, security, new Metrics()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("tls.cert.file")
         .hasMessageContaining("tls.client.ca.file")
@@ -52,7 +53,9 @@ class DevModeTest {
     assertThatThrownBy(
             () ->
                 KmsServer.open(
-                    ServerConfig.fromProperties(p, dir), SecurityConfig.fromProperties(p, dir)))
+                    ServerConfig.fromProperties(p, dir),
+                    SecurityConfig.fromProperties(p, dir),
+                    new Metrics()))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("no listener security configured");
   }
@@ -65,7 +68,8 @@ class DevModeTest {
     assertThat(security.toRedactedString()).contains("dev.mode=true");
 
     // Past the listener check the missing module is what fails.
-    assertThatThrownBy(() -> KmsServer.open(ServerConfig.fromProperties(p, dir), security))
+    assertThatThrownBy(
+            () -> KmsServer.open(ServerConfig.fromProperties(p, dir), security, new Metrics()))
         .isNotInstanceOf(ConfigException.class);
   }
 

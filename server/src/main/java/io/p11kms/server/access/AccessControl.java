@@ -3,6 +3,7 @@ package io.p11kms.server.access;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.auth.AccountIds;
 import io.p11kms.server.auth.Authorizer;
 import io.p11kms.server.auth.KeyPolicy;
 import io.p11kms.server.auth.MalformedPolicyException;
@@ -10,6 +11,7 @@ import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.service.KeyLookup;
+import io.p11kms.server.service.KeyManager;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyResolver;
 import io.p11kms.server.service.KeyService;
@@ -18,6 +20,8 @@ import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.ServiceManagedKeys;
 import io.p11kms.server.store.AccessStore;
+import io.p11kms.server.store.KeyInUse;
+import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -197,6 +201,31 @@ public final class AccessControl implements AutoCloseable {
     return new Caller(principal, accounts.accountOf(principal));
   }
 
+  /**
+   * {@code caller} acting for the customer a front end's request names: its principal ({@code
+   * customer}) and, when that names no account, its account ({@code customerAccount}). Whether the
+   * caller may is decided when the call is authorised (only a registered service's principals may).
+   *
+   * @param customer the customer's principal; null or empty: the caller acts for itself
+   * @param customerAccount the customer's account; null: the one its principal names
+   * @throws KmsException VALIDATION when {@code customerAccount} is not 12 digits, or is given
+   *     without a customer
+   */
+  public Caller actingFor(Caller caller, String customer, String customerAccount) {
+    boolean named = customer != null && !customer.isEmpty();
+    if (customerAccount != null && (!named || !AccountIds.isValid(customerAccount))) {
+      throw new KmsException(
+          KmsError.VALIDATION,
+          "the customer's account must be a 12-digit account id, given with the customer's"
+              + " principal");
+    }
+    if (!named) {
+      return caller;
+    }
+    return caller.actingFor(
+        customerAccount == null ? caller(customer) : new Caller(customer, customerAccount));
+  }
+
   /** The account of principals that name none: {@code arn.account}. */
   public String defaultAccount() {
     return accounts.defaultAccount();
@@ -212,7 +241,12 @@ public final class AccessControl implements AutoCloseable {
    * customer it acts for, if it does.
    */
   public KeyLookup lookup(Caller caller) {
-    return keys.lookup(caller.effective().account());
+    return keys.lookup(
+        caller.effective().account(),
+        () ->
+            caller.onBehalfOf() == null
+                ? services.serviceOf(caller.principal())
+                : Optional.<String>empty());
   }
 
   /**
@@ -284,8 +318,14 @@ public final class AccessControl implements AutoCloseable {
       Optional<String> policy = lookup.policy(c.keyId());
       String keyAccount = keyAccount(lookup, c.keyId());
       String arn = arn(lookup, c.keyId());
+      Optional<String> owner = serviceOwner(lookup, c.keyId());
+      if (owner.isPresent()) {
+        authorizeServiceOwned(call, owner.get(), c, keyAccount, arn, conditions, policy);
+        continue;
+      }
       if (!keyAccount.equals(caller.account())) {
-        if (!authorizer.admits(caller.principal(), caller.account(), policy)) {
+        if (!authorizer.admits(caller.principal(), caller.account(), policy)
+            && !authorizer.grantNames(caller.principal(), caller.account(), c.keyId())) {
           throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
         }
         if (!admins.contains(caller.principal()) && !directory.allowsKeysOf(caller, keyAccount)) {
@@ -307,6 +347,45 @@ public final class AccessControl implements AutoCloseable {
           conditions,
           policy);
     }
+  }
+
+  /** The service that owns the key, when it is a service-owned key. */
+  private static Optional<String> serviceOwner(KeyLookup lookup, UUID keyId) {
+    return lookup
+        .find(keyId, null)
+        .map(KeyInUse::key)
+        .filter(k -> KeyManager.SERVICE_OWNED.name().equals(k.keyManager()))
+        .map(KeyRecord::service);
+  }
+
+  /**
+   * A service-owned key is the service's: its own principals use it, for themselves or for any
+   * customer, as its policy lets them (the policy sees the service's principal, not the customer);
+   * principals of its account as the policy says; to every other account it does not exist,
+   * whatever its policy says.
+   */
+  private void authorizeServiceOwned(
+      Caller call,
+      String owner,
+      Check c,
+      String keyAccount,
+      String arn,
+      Map<String, String> conditions,
+      Optional<String> policy) {
+    boolean byOwner = services.serviceOf(call.principal()).filter(owner::equals).isPresent();
+    Caller subject = byOwner ? new Caller(call.principal(), call.account()) : call.effective();
+    if (!subject.account().equals(keyAccount)) {
+      throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
+    }
+    authorizer.check(
+        subject.principal(),
+        subject.account(),
+        c.action(),
+        c.keyId(),
+        arn,
+        c.context(),
+        conditions,
+        policy);
   }
 
   /** The key's ARN, in its account. */
@@ -369,11 +448,6 @@ public final class AccessControl implements AutoCloseable {
 
   public Authorizer authorizer() {
     return authorizer;
-  }
-
-  /** Finds keys with reads of its own (not a request's). */
-  public KeyResolver keys() {
-    return new KeyResolver(keys.lookup());
   }
 
   public Clock clock() {

@@ -107,6 +107,8 @@ public final class AuthorizedCall {
             error,
             caller.account(),
             keyAccount,
-            requestMetadata));
+            requestMetadata,
+            caller.onBehalfOf() == null ? null : caller.onBehalfOf().principal(),
+            caller.onBehalfOf() == null ? null : caller.onBehalfOf().account()));
   }
 }

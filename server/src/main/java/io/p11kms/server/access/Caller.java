@@ -14,6 +14,15 @@ import java.util.Objects;
  * @param onBehalfOf the customer a service principal acts for; null when it acts for itself
  */
 public record Caller(String principal, String account, Caller onBehalfOf) {
+  /**
+   * The request header (gRPC metadata, HTTP header) in which a registered service names the
+   * customer's principal it acts for.
+   */
+  public static final String ON_BEHALF_OF_HEADER = "x-p11kms-on-behalf-of";
+
+  /** The header naming that customer's account, when its principal names none. */
+  public static final String ON_BEHALF_OF_ACCOUNT_HEADER = "x-p11kms-on-behalf-of-account";
+
   /** A caller acting for itself. */
   public Caller(String principal, String account) {
     this(principal, account, null);

@@ -2,6 +2,8 @@ package io.p11kms.server.access;
 
 import io.p11kms.server.auth.Actions;
 import io.p11kms.server.auth.KeyPolicy;
+import io.p11kms.server.service.KeyLookup;
+import io.p11kms.server.service.KeyResolver;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.store.GrantRecord;
@@ -16,7 +18,10 @@ import java.util.UUID;
  * Key policies and grants: PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, CreateGrant, ListGrants,
  * ListRetirableGrants, RetireGrant, RevokeGrant, over plain values. The action on the key was
  * authorised already ({@link AccessControl}); CreateGrant through a grant, RetireGrant and
- * ListRetirableGrants check their principal here.
+ * ListRetirableGrants check their caller here. Keys are found with the request's {@link KeyLookup}
+ * (alias names in the caller's account); a grant's grantee or retiring principal names a principal
+ * or a whole account ({@code 111122223333}, {@code arn:aws:iam::111122223333:root}), of any
+ * account.
  */
 public final class PolicyAndGrantService {
   /** The one policy name a key has, as AWS KMS. */
@@ -39,34 +44,34 @@ public final class PolicyAndGrantService {
       Map<String, String> contextEquals,
       Map<String, String> contextSubset) {}
 
-  public void putKeyPolicy(String keyId, String policyName, String policy) {
+  public void putKeyPolicy(KeyLookup lookup, String keyId, String policyName, String policy) {
     requirePolicyName(policyName);
-    UUID key = key(keyId);
+    UUID key = key(lookup, keyId);
     AccessControl.parsePolicy(policy);
     control.access().putPolicy(key, policy, control.clock().instant());
   }
 
   /** The key's policy document (the administrators' default when none is stored). */
-  public String getKeyPolicy(String keyId, String policyName) {
+  public String getKeyPolicy(KeyLookup lookup, String keyId, String policyName) {
     requirePolicyName(policyName);
-    UUID key = key(keyId);
+    UUID key = key(lookup, keyId);
     return control
         .access()
         .findPolicy(key)
         .orElseGet(() -> KeyPolicy.defaultDocument(control.admins()));
   }
 
-  public List<String> listKeyPolicies(String keyId) {
-    key(keyId);
+  public List<String> listKeyPolicies(KeyLookup lookup, String keyId) {
+    key(lookup, keyId);
     return List.of(DEFAULT_POLICY);
   }
 
   /**
    * Makes a grant on the key {@code keyId} names. Through a grant (not the key policy) {@code
-   * principal} may grant only that grant's operations with constraints as strict or stricter.
+   * caller} may grant only that grant's operations with constraints as strict or stricter.
    */
-  public GrantRecord createGrant(String principal, String keyId, NewGrant g) {
-    UUID key = key(keyId);
+  public GrantRecord createGrant(Caller caller, KeyLookup lookup, String keyId, NewGrant g) {
+    UUID key = key(lookup, keyId);
     if (g.grantee() == null || g.grantee().isBlank()) {
       throw validation("GranteePrincipal is required");
     }
@@ -100,7 +105,14 @@ public final class PolicyAndGrantService {
             g.contextSubset(),
             Base64.getUrlEncoder().withoutPadding().encodeToString(random()),
             control.clock().instant());
-    control.authorizer().checkDelegation(principal, grant, control.access().findPolicy(key));
+    control
+        .authorizer()
+        .checkDelegation(
+            caller.principal(),
+            caller.account(),
+            control.arn(lookup, key),
+            grant,
+            control.access().findPolicy(key));
     control.access().createGrant(grant);
     return grant;
   }
@@ -110,8 +122,13 @@ public final class PolicyAndGrantService {
    * grantee}'s when not empty.
    */
   public GrantListing listGrants(
-      String keyId, String grantId, String grantee, Integer limit, String marker) {
-    UUID key = key(keyId);
+      KeyLookup lookup,
+      String keyId,
+      String grantId,
+      String grantee,
+      Integer limit,
+      String marker) {
+    UUID key = key(lookup, keyId);
     return GrantListing.page(
         control.access().grantsOfKey(key).stream()
             .filter(g -> grantId.isEmpty() || g.grantId().equals(grantId))
@@ -121,33 +138,41 @@ public final class PolicyAndGrantService {
         marker);
   }
 
-  /** A page of the grants {@code retiring} may retire; a principal may list only its own. */
+  /**
+   * A page of the grants {@code retiring} may retire; a caller may list only its own, or its
+   * account's (as {@code retiring} names it).
+   */
   public GrantListing listRetirableGrants(
-      String principal, String retiring, Integer limit, String marker) {
-    if (!retiring.equals(principal) && !control.admins().contains(principal)) {
+      Caller caller, String retiring, Integer limit, String marker) {
+    if (!KeyPolicy.namesCaller(retiring, caller.principal(), caller.account())
+        && !control.admins().contains(caller.principal())) {
       throw new KmsException(
           KmsError.ACCESS_DENIED,
-          "principal '" + principal + "' may list only its own retirable grants");
+          "principal '" + caller.principal() + "' may list only its own retirable grants");
     }
     return GrantListing.page(control.access().grantsRetirableBy(retiring), limit, marker);
   }
 
   /**
    * Retires a grant, found by its token or else by key and grant id. As AWS KMS: the retiring
-   * principal, the grantee when the grant includes RetireGrant, and the administrators (in the
-   * place of the account) may.
+   * principal, the grantee when the grant includes RetireGrant (each of them, or a principal of the
+   * account it names), and the administrators (in the place of the account) may.
    */
-  public void retireGrant(String principal, String grantToken, String keyId, String grantId) {
+  public void retireGrant(
+      Caller caller, KeyLookup lookup, String grantToken, String keyId, String grantId) {
     GrantRecord grant;
     if (!grantToken.isEmpty()) {
       grant =
           control.access().findGrantByToken(grantToken).orElseThrow(PolicyAndGrantService::noGrant);
     } else {
-      grant = grantOfKey(keyId, grantId);
+      grant = grantOfKey(lookup, keyId, grantId);
     }
+    String principal = caller.principal();
+    String account = caller.account();
     boolean mayRetire =
-        principal.equals(grant.retiring())
-            || (principal.equals(grant.grantee()) && grant.operations().contains("RetireGrant"))
+        KeyPolicy.namesCaller(grant.retiring(), principal, account)
+            || (KeyPolicy.namesCaller(grant.grantee(), principal, account)
+                && grant.operations().contains("RetireGrant"))
             || control.admins().contains(principal);
     if (!mayRetire) {
       throw new KmsException(
@@ -159,12 +184,12 @@ public final class PolicyAndGrantService {
     control.access().deleteGrant(grant.grantId());
   }
 
-  public void revokeGrant(String keyId, String grantId) {
-    control.access().deleteGrant(grantOfKey(keyId, grantId).grantId());
+  public void revokeGrant(KeyLookup lookup, String keyId, String grantId) {
+    control.access().deleteGrant(grantOfKey(lookup, keyId, grantId).grantId());
   }
 
-  private GrantRecord grantOfKey(String keyId, String grantId) {
-    UUID key = key(keyId);
+  private GrantRecord grantOfKey(KeyLookup lookup, String keyId, String grantId) {
+    UUID key = key(lookup, keyId);
     return control
         .access()
         .findGrant(grantId)
@@ -172,9 +197,9 @@ public final class PolicyAndGrantService {
         .orElseThrow(PolicyAndGrantService::noGrant);
   }
 
-  private UUID key(String keyId) {
-    return control
-        .keys()
+  /** The key {@code keyId} names for the request's caller. */
+  private static UUID key(KeyLookup lookup, String keyId) {
+    return new KeyResolver(lookup)
         .key(keyId, "KeyId")
         .orElseThrow(() -> new KmsException(KmsError.NOT_FOUND, "Key '" + keyId + "' not found"));
   }

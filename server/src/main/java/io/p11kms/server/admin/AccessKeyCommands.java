@@ -53,8 +53,8 @@ public final class AccessKeyCommands {
   /** Opens the token and the store of the server's configuration. */
   private <T> T withService(Work<T> work) {
     ServerConfig serverConfig = ServerConfig.load(config);
-    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig());
-        KeyStore store = KeyStores.open(serverConfig.storeSettings())) {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsm().hsmConfig());
+        KeyStore store = KeyStores.open(serverConfig.store().settings())) {
       return work.run(
           new AccessKeyService(hsm, AccessKeys.of(store), Clock.systemUTC()), serverConfig);
     }
@@ -123,7 +123,7 @@ public final class AccessKeyCommands {
           security.accountsFile() == null
               ? Map.of()
               : PrincipalAccounts.readMapping(security.accountsFile());
-      return new PrincipalAccounts(serverConfig.keyArns().account(), mapped).accountOf(principal);
+      return new PrincipalAccounts(serverConfig.arns().account(), mapped).accountOf(principal);
     }
 
     /** The key as JSON on one line, the secret written from its char array, never a String. */

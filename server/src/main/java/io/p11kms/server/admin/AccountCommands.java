@@ -60,14 +60,14 @@ public final class AccountCommands {
     return run(
         "account " + command,
         store,
-        (keys, config) -> work.run(new AccountService(keys, config.keyArns(), Clock.systemUTC())));
+        (keys, config) -> work.run(new AccountService(keys, config.arns(), Clock.systemUTC())));
   }
 
   /** Runs {@code work} on the store, prints its result as JSON; the exit code. */
   static int run(String command, Store store, StoreWork work) {
     try {
       ServerConfig config = ServerConfig.load(store.config);
-      try (KeyStore keys = KeyStores.open(config.storeSettings())) {
+      try (KeyStore keys = KeyStores.open(config.store().settings())) {
         Object result = work.run(keys, config);
         System.out.println(JSON.writeValueAsString(result));
         return 0;

@@ -11,8 +11,10 @@ import java.util.List;
 
 /**
  * One account's view of an audit log: its request records, those of calls its principals made
- * ({@code account}) and of calls on its keys ({@code keyAccount}), as they are in the log. A record
- * that names no account (written before accounts existed) is the default account's.
+ * ({@code account}), of calls on its keys ({@code keyAccount}) and of calls a registered service
+ * made for one of its principals ({@code onBehalfOfAccount}) that name no key, as they are in the
+ * log. A service's calls for it on another account's key (a service-owned key) are not its. A
+ * record that names no account (written before accounts existed) is the default account's.
  */
 final class AuditAccountView {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,6 +61,10 @@ final class AuditAccountView {
     if (keyAccount.isEmpty() && arn.length > 5) {
       keyAccount = arn[4];
     }
-    return account.equals(caller) || account.equals(keyAccount);
+    // A service's call for a customer is the customer's too when it names none of the customer's
+    // keys or none at all; never a call on another account's key, such as the service's own.
+    boolean forAccount =
+        account.equals(r.path("onBehalfOfAccount").asText()) && keyAccount.isEmpty();
+    return account.equals(caller) || account.equals(keyAccount) || forAccount;
   }
 }

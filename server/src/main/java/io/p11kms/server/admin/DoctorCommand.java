@@ -41,7 +41,7 @@ public final class DoctorCommand implements Callable<Integer> {
       System.err.println("p11kms doctor: " + e.getMessage());
       return EXIT_CONFIG;
     }
-    TokenReport report = TokenDoctor.inspect(serverConfig.hsmConfig());
+    TokenReport report = TokenDoctor.inspect(serverConfig.hsm().hsmConfig());
     print(report, verbose, System.out);
     return report.ok() ? 0 : EXIT_PROBLEM;
   }

@@ -83,7 +83,7 @@ public final class DomainJoinCommand {
         }
         if (config != null) {
           ServerConfig server = ServerConfig.load(config);
-          return run(server.hsmConfig().modulePath(), server.hsmConfig().tokenLabel());
+          return run(server.hsm().hsmConfig().modulePath(), server.hsm().hsmConfig().tokenLabel());
         }
         if (module == null || tokenLabel == null) {
           throw new IllegalArgumentException("give --config, or --module and --token-label");

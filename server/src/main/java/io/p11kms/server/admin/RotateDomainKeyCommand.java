@@ -62,8 +62,8 @@ public final class RotateDomainKeyCommand implements Callable<Integer> {
       try {
         int generation =
             DomainKeyCeremony.createNextDomainKey(
-                serverConfig.hsmConfig().modulePath(),
-                serverConfig.hsmConfig().tokenLabel(),
+                serverConfig.hsm().hsmConfig().modulePath(),
+                serverConfig.hsm().hsmConfig().tokenLabel(),
                 soPin);
         System.out.println("created domain-key/" + generation);
       } finally {
@@ -73,8 +73,8 @@ public final class RotateDomainKeyCommand implements Callable<Integer> {
     if (createOnly) {
       return 0;
     }
-    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig());
-        KeyStore store = KeyStores.open(serverConfig.storeSettings())) {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsm().hsmConfig());
+        KeyStore store = KeyStores.open(serverConfig.store().settings())) {
       DomainKeyRewrap.Result result =
           new DomainKeyRewrap(hsm, store, Clock.systemUTC(), batchSize, n -> {}).run();
       System.out.println(

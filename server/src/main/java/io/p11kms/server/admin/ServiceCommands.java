@@ -40,7 +40,7 @@ public final class ServiceCommands {
           "service register",
           store,
           (keys, config) ->
-              new ServiceRegistry(keys, config.keyArns(), java.time.Clock.systemUTC())
+              new ServiceRegistry(keys, config.arns(), java.time.Clock.systemUTC())
                   .register(name, account, principals));
     }
   }
@@ -55,7 +55,7 @@ public final class ServiceCommands {
           "service list",
           store,
           (keys, config) ->
-              new ServiceRegistry(keys, config.keyArns(), java.time.Clock.systemUTC()).list());
+              new ServiceRegistry(keys, config.arns(), java.time.Clock.systemUTC()).list());
     }
   }
 }

@@ -40,7 +40,7 @@ public final class StoreCommands {
     @Override
     public Integer call() {
       try {
-        String url = ServerConfig.load(config).jdbcUrl();
+        String url = ServerConfig.load(config).store().jdbcUrl();
         StoreBackup.Counts counts;
         try (BufferedWriter writer = create(out)) {
           counts = StoreBackup.export(url, writer);
@@ -83,7 +83,7 @@ public final class StoreCommands {
     @Override
     public Integer call() {
       try {
-        String url = ServerConfig.load(config).jdbcUrl();
+        String url = ServerConfig.load(config).store().jdbcUrl();
         StoreBackup.Counts counts;
         try (BufferedReader reader = Files.newBufferedReader(in, StandardCharsets.UTF_8)) {
           counts = StoreBackup.importInto(url, reader);

@@ -80,13 +80,13 @@ public final class VerifyAuditCommand implements Callable<Integer> {
       System.err.println("p11kms verify-audit: --account takes a 12-digit account id");
       return EXIT_CONFIG;
     }
-    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsmConfig())) {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsm().hsmConfig())) {
       int verified = verify(files, hsm, security.auditKeyLabel(), System.out, System.err);
       if (verified != 0 || account == null) {
         return verified;
       }
       return AuditAccountView.print(
-          files, account, serverConfig.keyArns().account(), System.out, System.err);
+          files, account, serverConfig.arns().account(), System.out, System.err);
     } catch (RuntimeException e) {
       System.err.println("p11kms verify-audit: cannot use the token: " + e.getMessage());
       return EXIT_CONFIG;

@@ -38,8 +38,8 @@ public final class XksCommands {
 
   private <T> T withExposures(java.util.function.Function<XksExposures, T> work) {
     ServerConfig server = ServerConfig.load(config);
-    try (KeyStore store = KeyStores.open(server.storeSettings())) {
-      return work.apply(new XksExposures(store, server.keyArns(), Clock.systemUTC()));
+    try (KeyStore store = KeyStores.open(server.store().settings())) {
+      return work.apply(new XksExposures(store, server.arns(), Clock.systemUTC()));
     }
   }
 

@@ -77,7 +77,14 @@ public final class AuditLog implements AutoCloseable {
     byte[] sign(byte[] data);
   }
 
-  /** One request, as recorded. */
+  /**
+   * One request, as recorded.
+   *
+   * @param account the caller's account; null: none recorded
+   * @param keyAccount the account of the key the request names; null: none recorded
+   * @param onBehalfOf the customer's principal a registered service called for; null: none
+   * @param onBehalfOfAccount that customer's account; null: none
+   */
   public record Entry(
       String requestId,
       String principal,
@@ -88,7 +95,36 @@ public final class AuditLog implements AutoCloseable {
       String error,
       String account,
       String keyAccount,
-      Map<String, String> requestMetadata) {
+      Map<String, String> requestMetadata,
+      String onBehalfOf,
+      String onBehalfOfAccount) {
+
+    /** A record of a call made by its principal for itself. */
+    public Entry(
+        String requestId,
+        String principal,
+        String operation,
+        String keyArn,
+        List<String> contextKeys,
+        String outcome,
+        String error,
+        String account,
+        String keyAccount,
+        Map<String, String> requestMetadata) {
+      this(
+          requestId,
+          principal,
+          operation,
+          keyArn,
+          contextKeys,
+          outcome,
+          error,
+          account,
+          keyAccount,
+          requestMetadata,
+          null,
+          null);
+    }
 
     /** A record that names no account and carries no requestMetadata. */
     public Entry(
@@ -435,6 +471,10 @@ public final class AuditLog implements AutoCloseable {
       g.writeStringField("principal", e.principal());
       if (e.account() != null) {
         g.writeStringField("account", e.account());
+      }
+      if (e.onBehalfOf() != null) {
+        g.writeStringField("onBehalfOf", e.onBehalfOf());
+        g.writeStringField("onBehalfOfAccount", e.onBehalfOfAccount());
       }
       g.writeStringField("operation", e.operation());
       g.writeStringField("keyArn", e.keyArn());

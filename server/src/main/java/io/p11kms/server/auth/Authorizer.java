@@ -95,7 +95,8 @@ public final class Authorizer {
     if (effect == KeyPolicy.Effect.ALLOW) {
       return;
     }
-    if (effect == KeyPolicy.Effect.NONE && grantAllows(principal, action, keyId, context)) {
+    if (effect == KeyPolicy.Effect.NONE
+        && grantAllows(principal, account, action, keyId, context)) {
       return;
     }
     throw new KmsException(
@@ -111,20 +112,23 @@ public final class Authorizer {
 
   /**
    * A grant created through grants, as AWS KMS: unless the key policy itself allows {@code
-   * principal} kms:CreateGrant, one of its grants on the key that allows CreateGrant must cover
-   * {@code proposed}: only operations of that grant, constraints as strict or stricter. Call after
-   * {@link #check} allowed kms:CreateGrant.
+   * principal} of {@code account} kms:CreateGrant on the key ({@code arn}, in its own account), one
+   * of its grants on the key that names the principal (or its account) and allows CreateGrant must
+   * cover {@code proposed}: only operations of that grant, constraints as strict or stricter. Call
+   * after {@link #check} allowed kms:CreateGrant.
    *
    * @throws KmsException ACCESS_DENIED when no policy statement or grant covers it
    */
-  public void checkDelegation(String principal, GrantRecord proposed, Optional<String> policy) {
-    String arn = arns.keyArn(proposed.keyId());
-    if (effect(principal, null, "kms:CreateGrant", arn, Map.of(), Map.of(), policy)
+  public void checkDelegation(
+      String principal, String account, String arn, GrantRecord proposed, Optional<String> policy) {
+    Map<String, String> conditions = Map.of(KeyPolicy.CALLER_ACCOUNT, account);
+    if (effect(principal, account, "kms:CreateGrant", arn, Map.of(), conditions, policy)
         == KeyPolicy.Effect.ALLOW) {
       return;
     }
     for (GrantRecord g : access.grantsOfKey(proposed.keyId())) {
-      if (g.grantee().equals(principal) && GrantDelegation.covers(g, proposed)) {
+      if (KeyPolicy.namesCaller(g.grantee(), principal, account)
+          && GrantDelegation.covers(g, proposed)) {
         return;
       }
     }
@@ -176,11 +180,21 @@ public final class Authorizer {
     return policy;
   }
 
+  /**
+   * Whether a grant on the key names {@code principal} of {@code account} (or its account) as its
+   * grantee: a grant lets a principal of another account than the key's see the key, as a key
+   * policy naming it does.
+   */
+  public boolean grantNames(String principal, String account, UUID keyId) {
+    return access.grantsOfKey(keyId).stream()
+        .anyMatch(g -> KeyPolicy.namesCaller(g.grantee(), principal, account));
+  }
+
   private boolean grantAllows(
-      String principal, String action, UUID keyId, Map<String, String> context) {
+      String principal, String account, String action, UUID keyId, Map<String, String> context) {
     String operation = action.startsWith("kms:") ? action.substring(4) : action;
     for (GrantRecord g : access.grantsOfKey(keyId)) {
-      if (g.grantee().equals(principal)
+      if (KeyPolicy.namesCaller(g.grantee(), principal, account)
           && g.operations().contains(operation)
           && (Actions.UNCONSTRAINED.contains(operation) || constraintsHold(g, context))) {
         return true;

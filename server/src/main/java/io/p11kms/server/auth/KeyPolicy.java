@@ -199,6 +199,16 @@ public final class KeyPolicy {
             s -> s.allow() && s.principals().stream().anyMatch(p -> names(p, principal, account)));
   }
 
+  /**
+   * Whether {@code named} (a grant's grantee or retiring principal) names {@code principal} of
+   * {@code account} (null: no account): the principal itself, or its account ({@code 111122223333}
+   * or {@code arn:<partition>:iam::111122223333:root}). Unlike in a policy, {@code "*"} names
+   * nobody.
+   */
+  public static boolean namesCaller(String named, String principal, String account) {
+    return named != null && !named.equals("*") && names(named, principal, account);
+  }
+
   private static boolean names(String p, String principal, String account) {
     if (p.equals("*") || p.equals(principal)) {
       return true;

@@ -117,21 +117,25 @@ final class AccessRoutes {
   static List<Route<?, ?>> routes(AccessControl control) {
     PolicyAndGrantService service = new PolicyAndGrantService(control);
     return List.of(
-        Route.empty(
+        Route.of(
             Operation.PUT_KEY_POLICY,
             PutKeyPolicyRequest.class,
-            r -> service.putKeyPolicy(r.keyId(), r.policyName(), r.policy())),
+            (c, r) -> {
+              service.putKeyPolicy(c.lookup(), r.keyId(), r.policyName(), r.policy());
+              return Route.Empty.INSTANCE;
+            }),
         Route.of(
             Operation.GET_KEY_POLICY,
             GetKeyPolicyRequest.class,
             (c, r) ->
                 new GetKeyPolicyResponse(
-                    service.getKeyPolicy(r.keyId(), r.policyName()),
+                    service.getKeyPolicy(c.lookup(), r.keyId(), r.policyName()),
                     PolicyAndGrantService.DEFAULT_POLICY)),
         Route.of(
             Operation.LIST_KEY_POLICIES,
             KeyPageRequest.class,
-            (c, r) -> new ListKeyPoliciesResponse(service.listKeyPolicies(r.keyId()), false)),
+            (c, r) ->
+                new ListKeyPoliciesResponse(service.listKeyPolicies(c.lookup(), r.keyId()), false)),
         Route.of(
             Operation.CREATE_GRANT,
             CreateGrantRequest.class,
@@ -139,7 +143,8 @@ final class AccessRoutes {
               Members.refuseDryRun(r.dryRun());
               GrantRecord grant =
                   service.createGrant(
-                      c.caller().principal(),
+                      c.caller().effective(),
+                      c.lookup(),
                       r.keyId(),
                       new PolicyAndGrantService.NewGrant(
                           r.name() == null || r.name().isEmpty() ? null : r.name(),
@@ -159,7 +164,12 @@ final class AccessRoutes {
                 listing(
                     control,
                     service.listGrants(
-                        r.keyId(), r.grantId(), r.granteePrincipal(), r.limit(), r.marker()))),
+                        c.lookup(),
+                        r.keyId(),
+                        r.grantId(),
+                        r.granteePrincipal(),
+                        r.limit(),
+                        r.marker()))),
         Route.of(
             Operation.LIST_RETIRABLE_GRANTS,
             ListRetirableGrantsRequest.class,
@@ -167,21 +177,23 @@ final class AccessRoutes {
                 listing(
                     control,
                     service.listRetirableGrants(
-                        c.caller().principal(), r.retiringPrincipal(), r.limit(), r.marker()))),
+                        c.caller().effective(), r.retiringPrincipal(), r.limit(), r.marker()))),
         Route.of(
             Operation.RETIRE_GRANT,
             GrantRequest.class,
             (c, r) -> {
               Members.refuseDryRun(r.dryRun());
-              service.retireGrant(c.caller().principal(), r.grantToken(), r.keyId(), r.grantId());
+              service.retireGrant(
+                  c.caller().effective(), c.lookup(), r.grantToken(), r.keyId(), r.grantId());
               return Route.Empty.INSTANCE;
             }),
-        Route.empty(
+        Route.of(
             Operation.REVOKE_GRANT,
             GrantRequest.class,
-            r -> {
+            (c, r) -> {
               Members.refuseDryRun(r.dryRun());
-              service.revokeGrant(r.keyId(), r.grantId());
+              service.revokeGrant(c.lookup(), r.keyId(), r.grantId());
+              return Route.Empty.INSTANCE;
             }));
   }
 

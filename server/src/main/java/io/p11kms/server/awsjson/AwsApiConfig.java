@@ -1,13 +1,8 @@
 package io.p11kms.server.awsjson;
 
 import io.p11kms.server.config.ConfigException;
-import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.config.ListenConfig;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
@@ -46,19 +41,7 @@ public record AwsApiConfig(
 
   /** Off: gRPC only. */
   public static AwsApiConfig off() {
-    return new AwsApiConfig(false, ServerConfig.DEFAULT_LISTEN_HOST, 0, ClientCertificates.NONE);
-  }
-
-  /** Reads the {@code aws.} keys of a properties file, the defaults from {@code server}'s. */
-  public static AwsApiConfig load(Path file, ServerConfig server) {
-    Properties p = new Properties();
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ConfigException(
-          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
-    }
-    return fromProperties(p, server.listenHost(), server.listenPort());
+    return new AwsApiConfig(false, ListenConfig.DEFAULT_HOST, 0, ClientCertificates.NONE);
   }
 
   public static AwsApiConfig fromProperties(Properties p, String grpcHost, int grpcPort) {

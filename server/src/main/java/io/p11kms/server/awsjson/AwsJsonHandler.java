@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.KmsServices;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -103,7 +105,32 @@ public final class AwsJsonHandler extends Handler.Abstract {
           e.awsName());
       throw e;
     }
+    try {
+      caller = actingFor(request, caller);
+    } catch (KmsException | AuthenticationException e) {
+      control.start(caller, requestId, route.operation(), null).failed(WireError.of(e).type());
+      throw e;
+    }
     return run(route, caller, requestId, body);
+  }
+
+  /**
+   * The caller acting for the customer a registered service names in the headers {@link
+   * Caller#ON_BEHALF_OF_HEADER} and {@link Caller#ON_BEHALF_OF_ACCOUNT_HEADER}, as over gRPC; each
+   * one sent must be signed ({@code InvalidSignatureException}).
+   */
+  private Caller actingFor(Request request, Caller caller) {
+    String customer = request.getHeaders().get(Caller.ON_BEHALF_OF_HEADER);
+    String customerAccount = request.getHeaders().get(Caller.ON_BEHALF_OF_ACCOUNT_HEADER);
+    for (String header : List.of(Caller.ON_BEHALF_OF_HEADER, Caller.ON_BEHALF_OF_ACCOUNT_HEADER)) {
+      if (request.getHeaders().get(header) != null && !authenticator.covers(request, header)) {
+        throw new AuthenticationException(
+            "InvalidSignatureException",
+            "'" + header + "' must be a 'SignedHeader' in the AWS Authorization.",
+            caller.principal());
+      }
+    }
+    return control.actingFor(caller, customer, customerAccount);
   }
 
   private <Q extends OperationRequest, S> Object run(

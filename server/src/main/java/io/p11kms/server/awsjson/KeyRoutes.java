@@ -118,7 +118,7 @@ final class KeyRoutes {
             CreateKeyRequest.class,
             (c, r) ->
                 keys.createKey(
-                    c.lookup().account(),
+                    c.lookup(),
                     r.description(),
                     AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
                     keySpec(r),

@@ -11,4 +11,12 @@ public interface RequestAuthenticator {
    * @throws AuthenticationException when it is not, with the AWS exception name to return
    */
   Caller authenticate(Request request, byte[] body);
+
+  /**
+   * Whether the authentication of {@code request} (authenticated already) covers the header {@code
+   * name} (lower case), so that its value comes from the caller. None, unless said otherwise.
+   */
+  default boolean covers(Request request, String name) {
+    return false;
+  }
 }

@@ -26,17 +26,27 @@ final class SigV4Authenticator implements RequestAuthenticator {
 
   @Override
   public Caller authenticate(Request request, byte[] body) {
+    try {
+      return verifier.verify(signed(request).body(body).build()).caller();
+    } catch (SigV4Exception e) {
+      throw new AuthenticationException(
+          e.awsName(), e.getMessage(), e.accessKeyId().map(id -> "access-key:" + id).orElse(""));
+    }
+  }
+
+  /** Whether {@code name} is one of the request's SignedHeaders (its signature was verified). */
+  @Override
+  public boolean covers(Request request, String name) {
+    return SigV4Verifier.signs(signed(request).body(new byte[0]).build(), name);
+  }
+
+  private static SignedRequest.Builder signed(Request request) {
     SignedRequest.Builder signed =
         SignedRequest.builder(request.getMethod(), request.getHttpURI().getPath())
             .rawQuery(request.getHttpURI().getQuery());
     for (HttpField field : request.getHeaders()) {
       signed.header(field.getName(), field.getValue());
     }
-    try {
-      return verifier.verify(signed.body(body).build()).caller();
-    } catch (SigV4Exception e) {
-      throw new AuthenticationException(
-          e.awsName(), e.getMessage(), e.accessKeyId().map(id -> "access-key:" + id).orElse(""));
-    }
+    return signed;
   }
 }

@@ -31,10 +31,19 @@ public final class KeyArns {
   private final String aliasPrefix;
   private final Pattern anyAccount;
 
+  public static final String DEFAULT_PARTITION = "aws";
+  public static final String DEFAULT_REGION = "local-1";
+  public static final String DEFAULT_ACCOUNT = "000000000000";
+
+  private static final Pattern PARTITION = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+  private static final Pattern REGION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+  private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
+
+  /** The ARNs of the {@code arn.*} keys ({@code arn.partition}, {@code arn.region}, ...). */
   public KeyArns(String partition, String region, String account) {
-    this.partition = ServerConfig.checkArnPartition(partition);
-    this.region = ServerConfig.checkArnRegion(region);
-    this.account = ServerConfig.checkArnAccount(account);
+    this.partition = checkPartition(partition);
+    this.region = checkRegion(region);
+    this.account = checkAccount(account);
     String base = "arn:" + partition + ":kms:" + region + ":" + account + ":";
     this.keyPrefix = base + "key/";
     this.aliasPrefix = base + "alias/";
@@ -226,5 +235,53 @@ public final class KeyArns {
   @Override
   public String toString() {
     return keyPrefix + "<key id>";
+  }
+
+  static KeyArns from(ConfigProperties p) {
+    return new KeyArns(
+        p.get(ServerConfig.ARN_PARTITION, DEFAULT_PARTITION),
+        p.get(ServerConfig.ARN_REGION, DEFAULT_REGION),
+        p.get(ServerConfig.ARN_ACCOUNT, DEFAULT_ACCOUNT));
+  }
+
+  String redacted() {
+    return ServerConfig.ARN_PARTITION
+        + "="
+        + partition
+        + ", "
+        + ServerConfig.ARN_REGION
+        + "="
+        + region
+        + ", "
+        + ServerConfig.ARN_ACCOUNT
+        + "="
+        + account;
+  }
+
+  private static String checkPartition(String partition) {
+    if (partition == null || !PARTITION.matcher(partition).matches()) {
+      throw new ConfigException(
+          ServerConfig.ARN_PARTITION
+              + " must be lower-case letters, digits and '-' (like aws), was "
+              + partition);
+    }
+    return partition;
+  }
+
+  private static String checkRegion(String region) {
+    if (region == null || !REGION.matcher(region).matches()) {
+      throw new ConfigException(
+          ServerConfig.ARN_REGION
+              + " must be lower-case letters, digits and '-' (like local-1), was "
+              + region);
+    }
+    return region;
+  }
+
+  private static String checkAccount(String account) {
+    if (account == null || !ACCOUNT.matcher(account).matches()) {
+      throw new ConfigException(ServerConfig.ARN_ACCOUNT + " must be 12 digits, was " + account);
+    }
+    return account;
   }
 }

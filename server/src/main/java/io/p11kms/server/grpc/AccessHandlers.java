@@ -31,12 +31,15 @@ import java.util.function.Supplier;
 /**
  * The gRPC codec of the key policy and grant operations ({@link PolicyAndGrantService}):
  * PutKeyPolicy, GetKeyPolicy, ListKeyPolicies, CreateGrant, ListGrants, ListRetirableGrants,
- * RetireGrant, RevokeGrant. The caller is the call's principal.
+ * RetireGrant, RevokeGrant. The caller is the one the access layer found for the call (the customer
+ * a service acts for, if it does), keys are found with the call's lookup.
  */
 final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
+  private final AccessControl control;
   private final PolicyAndGrantService service;
 
   AccessHandlers(AccessControl control) {
+    this.control = control;
     this.service = new PolicyAndGrantService(control);
   }
 
@@ -50,7 +53,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
     unary(
         out,
         () -> {
-          service.putKeyPolicy(r.getKeyId(), r.getPolicyName(), r.getPolicy());
+          service.putKeyPolicy(
+              RequestLookups.current(control), r.getKeyId(), r.getPolicyName(), r.getPolicy());
           return PutKeyPolicyResponse.getDefaultInstance();
         });
   }
@@ -61,7 +65,9 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () ->
             GetKeyPolicyResponse.newBuilder()
-                .setPolicy(service.getKeyPolicy(r.getKeyId(), r.getPolicyName()))
+                .setPolicy(
+                    service.getKeyPolicy(
+                        RequestLookups.current(control), r.getKeyId(), r.getPolicyName()))
                 .setPolicyName(PolicyAndGrantService.DEFAULT_POLICY)
                 .build());
   }
@@ -73,7 +79,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () ->
             ListKeyPoliciesResponse.newBuilder()
-                .addAllPolicyNames(service.listKeyPolicies(r.getKeyId()))
+                .addAllPolicyNames(
+                    service.listKeyPolicies(RequestLookups.current(control), r.getKeyId()))
                 .build());
   }
 
@@ -85,7 +92,8 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
           GrantConstraints c = r.getConstraints();
           GrantRecord grant =
               service.createGrant(
-                  PrincipalInterceptor.current(),
+                  RequestLookups.caller(control),
+                  RequestLookups.current(control),
                   r.getKeyId(),
                   new PolicyAndGrantService.NewGrant(
                       r.getName().isEmpty() ? null : r.getName(),
@@ -108,6 +116,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         () ->
             listing(
                 service.listGrants(
+                    RequestLookups.current(control),
                     r.getKeyId(),
                     r.getGrantId(),
                     r.getGranteePrincipal(),
@@ -123,7 +132,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         () ->
             listing(
                 service.listRetirableGrants(
-                    PrincipalInterceptor.current(),
+                    RequestLookups.caller(control),
                     r.getRetiringPrincipal(),
                     r.hasLimit() ? r.getLimit() : null,
                     r.getMarker())));
@@ -135,7 +144,11 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
         out,
         () -> {
           service.retireGrant(
-              PrincipalInterceptor.current(), r.getGrantToken(), r.getKeyId(), r.getGrantId());
+              RequestLookups.caller(control),
+              RequestLookups.current(control),
+              r.getGrantToken(),
+              r.getKeyId(),
+              r.getGrantId());
           return RetireGrantResponse.getDefaultInstance();
         });
   }
@@ -145,7 +158,7 @@ final class AccessHandlers extends KeyManagementServiceGrpc.KeyManagementService
     unary(
         out,
         () -> {
-          service.revokeGrant(r.getKeyId(), r.getGrantId());
+          service.revokeGrant(RequestLookups.current(control), r.getKeyId(), r.getGrantId());
           return RevokeGrantResponse.getDefaultInstance();
         });
   }

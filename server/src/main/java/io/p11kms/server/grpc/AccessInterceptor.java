@@ -19,7 +19,6 @@ import io.p11kms.server.access.AuthorizedCall;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.audit.AuditException;
-import io.p11kms.server.auth.AccountIds;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
@@ -51,15 +50,23 @@ final class AccessInterceptor implements ServerInterceptor {
       call.close(Status.UNIMPLEMENTED, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    Caller caller = caller(headers);
-    String customerAccount = headers.get(ON_BEHALF_OF_ACCOUNT);
-    boolean malformed = customerAccount != null && caller.onBehalfOf() == null;
+    Caller caller = control.caller(PrincipalInterceptor.current());
+    boolean malformed = false;
+    try {
+      caller =
+          control.actingFor(caller, headers.get(ON_BEHALF_OF), headers.get(ON_BEHALF_OF_ACCOUNT));
+    } catch (KmsException e) {
+      // The caller acts for itself; the call is refused once its message is read (audited).
+      malformed = true;
+    }
+    boolean refused = malformed;
     AuthorizedCall access = control.start(caller, requestId, op, null);
     Audited<Q, R> audited = new Audited<>(call, op, access);
     // The interceptors and the handler behind this one see the same request id.
     // The key reads of the access check are the handler's too (RequestLookups).
     KeyLookup lookup = control.lookup(caller);
-    Context context = RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup);
+    Context context =
+        RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup, caller);
     context = BatchItemAccess.with(context, new BatchItemAccess(control, caller, requestId));
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
     return new SimpleForwardingServerCallListener<>(delegate) {
@@ -69,7 +76,7 @@ final class AccessInterceptor implements ServerInterceptor {
       public void onMessage(Q message) {
         try {
           audited.request = new ProtoRequest(op, (Message) message);
-          if (malformed) {
+          if (refused) {
             throw new KmsException(
                 KmsError.VALIDATION,
                 ON_BEHALF_OF_ACCOUNT.name()
@@ -100,24 +107,10 @@ final class AccessInterceptor implements ServerInterceptor {
    * whether the caller may is the service's to decide.
    */
   static final Metadata.Key<String> ON_BEHALF_OF =
-      Metadata.Key.of("x-p11kms-on-behalf-of", Metadata.ASCII_STRING_MARSHALLER);
+      Metadata.Key.of(Caller.ON_BEHALF_OF_HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
   static final Metadata.Key<String> ON_BEHALF_OF_ACCOUNT =
-      Metadata.Key.of("x-p11kms-on-behalf-of-account", Metadata.ASCII_STRING_MARSHALLER);
-
-  private Caller caller(Metadata headers) {
-    Caller caller = control.caller(PrincipalInterceptor.current());
-    String customer = headers.get(ON_BEHALF_OF);
-    if (customer == null || customer.isEmpty()) {
-      return caller;
-    }
-    String account = headers.get(ON_BEHALF_OF_ACCOUNT);
-    if (account == null) {
-      return caller.actingFor(control.caller(customer));
-    }
-    // A malformed account leaves the caller acting for itself; the call is then refused.
-    return AccountIds.isValid(account) ? caller.actingFor(new Caller(customer, account)) : caller;
-  }
+      Metadata.Key.of(Caller.ON_BEHALF_OF_ACCOUNT_HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
   private static final class Audited<Q, R> extends SimpleForwardingServerCall<Q, R> {
     private final Operation op;

@@ -37,7 +37,7 @@ public final class GrpcFrontEnd implements FrontEnd {
     HealthStatusManager health = new HealthStatusManager();
     Server server =
         AccessLayer.install(builder, access)
-            .addService(service(services))
+            .addService(new KmsGrpcService(services))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
@@ -49,18 +49,6 @@ public final class GrpcFrontEnd implements FrontEnd {
     GrpcFrontEnd frontEnd = new GrpcFrontEnd(server, health);
     frontEnd.reportServing(true);
     return frontEnd;
-  }
-
-  private static KmsGrpcService service(KmsServices services) {
-    return new KmsGrpcService(
-        services.keys(),
-        services.crypto(),
-        new LifecycleHandlers(
-            services.keys(), services.lifecycle(), services.aliases(), services.tags()),
-        new RotationHandlers(services.rotations()),
-        new AsymmetricHandlers(
-            services.keys(), services.signing(), services.macs(), services.dataKeyPairs()),
-        new ImportHandlers(services.imports()));
   }
 
   /** Sets the health status of the server and of the KMS service: SERVING, or NOT_SERVING. */

@@ -89,6 +89,7 @@ import io.p11kms.server.service.EncryptionAlgorithm;
 import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KmsServices;
 import io.p11kms.server.service.Plaintext;
 import java.util.function.Supplier;
 
@@ -108,19 +109,16 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   private final ImportHandlers imports;
   private final BatchHandlers batches;
 
-  public KmsGrpcService(
-      KeyService keys,
-      CryptoService crypto,
-      LifecycleHandlers lifecycle,
-      RotationHandlers rotation,
-      AsymmetricHandlers asymmetric,
-      ImportHandlers imports) {
-    this.keys = keys;
-    this.crypto = crypto;
-    this.lifecycle = lifecycle;
-    this.rotation = rotation;
-    this.asymmetric = asymmetric;
-    this.imports = imports;
+  /** The RPCs over the operations' services. */
+  public KmsGrpcService(KmsServices services) {
+    this.keys = services.keys();
+    this.crypto = services.crypto();
+    this.lifecycle =
+        new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
+    this.rotation = new RotationHandlers(services.rotations());
+    this.asymmetric =
+        new AsymmetricHandlers(keys, services.signing(), services.macs(), services.dataKeyPairs());
+    this.imports = new ImportHandlers(services.imports());
     this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
   }
 
@@ -133,7 +131,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                 .setKeyMetadata(
                     ProtoMapping.keyMetadata(
                         keys.createKey(
-                            RequestLookups.current(keys).account(),
+                            RequestLookups.current(keys),
                             request.getDescription(),
                             ProtoMapping.keyUsage(request.getKeyUsage()),
                             ProtoMapping.keySpec(request.getKeySpec()),

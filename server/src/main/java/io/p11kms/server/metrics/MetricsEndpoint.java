@@ -3,6 +3,7 @@ package io.p11kms.server.metrics;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.p11kms.server.config.MetricsConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;

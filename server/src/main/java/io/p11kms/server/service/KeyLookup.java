@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The key reads of one request, each made once: the access check and the operation behind it share
@@ -25,6 +26,7 @@ public final class KeyLookup {
   private final KeyService keys;
   private final KeyStore store;
   private final String account;
+  private final Supplier<Optional<String>> ownService;
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
   private final Map<String, Optional<XksKeyRecord>> exposed = new HashMap<>();
@@ -34,15 +36,26 @@ public final class KeyLookup {
   /** One key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
 
-  KeyLookup(KeyService keys, KeyStore store, String account) {
+  KeyLookup(
+      KeyService keys, KeyStore store, String account, Supplier<Optional<String>> ownService) {
     this.keys = keys;
     this.store = store;
     this.account = account;
+    this.ownService = ownService;
   }
 
   /** The account of the request's caller (12 digits): the account whose aliases it names. */
   public String account() {
     return account;
+  }
+
+  /**
+   * The registered service the caller is, when it calls for itself (not for a customer): the keys
+   * it creates are then that service's own (service-owned). Asked of the service registry only when
+   * needed (CreateKey).
+   */
+  public Optional<String> ownService() {
+    return ownService.get();
   }
 
   /**

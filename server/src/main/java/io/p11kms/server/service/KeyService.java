@@ -78,6 +78,31 @@ public final class KeyService {
   }
 
   /**
+   * CreateKey for the caller of the request {@code lookup}: a customer managed key of its account,
+   * or, when the caller is a registered service calling for itself, a key that service owns
+   * (service-owned: KeyManager SERVICE_OWNED, shown as AWS, in the service's account).
+   */
+  public KeyMetadata createKey(
+      KeyLookup lookup,
+      String description,
+      KeyUsage usage,
+      KeySpec spec,
+      List<Tag> tags,
+      Origin origin) {
+    Optional<String> service = lookup.ownService();
+    return createKey(
+        lookup.account(),
+        service.isPresent() ? KeyManager.SERVICE_OWNED : KeyManager.CUSTOMER,
+        service.orElse(null),
+        description,
+        usage,
+        spec,
+        tags,
+        null,
+        origin);
+  }
+
+  /**
    * As {@link #createKey(String, KeyUsage, KeySpec, List)}: a key of {@code account}, managed by
    * {@code manager} (for {@code service}, null for a customer managed key).
    */
@@ -301,7 +326,16 @@ public final class KeyService {
 
   /** A new, empty {@link KeyLookup} for one request of a caller in {@code account}. */
   public KeyLookup lookup(String account) {
-    return new KeyLookup(this, store, account);
+    return lookup(account, Optional::empty);
+  }
+
+  /**
+   * As {@link #lookup(String)}, for a caller that may be a registered service calling for itself
+   * ({@code ownService}, asked only when needed).
+   */
+  public KeyLookup lookup(
+      String account, java.util.function.Supplier<Optional<String>> ownService) {
+    return new KeyLookup(this, store, account, ownService);
   }
 
   /** A new, empty {@link KeyLookup} for one request in the default account. */

@@ -161,6 +161,19 @@ public final class SigV4Verifier {
     return key.caller();
   }
 
+  /**
+   * Whether the signature of {@code request}, verified already, covers the header {@code name}
+   * (lower case): a header outside SignedHeaders may have been added by anyone on the way.
+   */
+  public static boolean signs(SignedRequest request, String name) {
+    String amzDate = request.firstHeader("x-amz-date");
+    String httpDate = request.firstHeader("date");
+    return AuthorizationHeader.parse(
+            request.firstHeader("authorization"), amzDate != null || httpDate != null)
+        .signedHeaders()
+        .contains(name);
+  }
+
   private static Instant requestTime(String amzDate, String httpDate) {
     if (amzDate != null) {
       try {

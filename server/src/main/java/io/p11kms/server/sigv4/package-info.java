@@ -7,7 +7,7 @@
  * <pre>{@code
  * // Once, at start: one verifier per front end.
  * SigV4Verifier verifier =
- *     new SigV4Verifier(signingKeys, Clock.systemUTC(), "kms", config.arnRegion(),
+ *     new SigV4Verifier(signingKeys, Clock.systemUTC(), "kms", config.arns().region(),
  *         Set.of("x-amz-target"));          // XKS: "kms-xks-proxy", region null, Set.of()
  *
  * // Per request, after the body is read, before anything else is done with it:

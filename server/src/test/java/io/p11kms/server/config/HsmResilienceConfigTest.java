@@ -26,21 +26,25 @@ class HsmResilienceConfigTest {
 
   @Test
   void defaults_matchTheAdapterDefaults() {
-    HsmConfig hsm = config().hsmConfig();
+    HsmConfig hsm = config().hsm().hsmConfig();
     assertThat(hsm.callTimeout()).isEqualTo(HsmConfig.DEFAULT_CALL_TIMEOUT);
     assertThat(hsm.cacheMaxKeys()).isEqualTo(HsmConfig.DEFAULT_CACHE_MAX_KEYS);
     assertThat(hsm.cacheMaxAge()).isEqualTo(HsmConfig.DEFAULT_CACHE_MAX_AGE);
     assertThat(hsm.reopenInterval()).isEqualTo(HsmConfig.DEFAULT_REOPEN_INTERVAL);
-    assertThat(config().hsmHealthInterval()).isEqualTo(ServerConfig.DEFAULT_HEALTH_INTERVAL);
+    assertThat(config().hsm().healthInterval()).isEqualTo(TokenConfig.DEFAULT_HEALTH_INTERVAL);
     assertThat(hsm.libraryRecycleObjects()).isEqualTo(HsmConfig.LIBRARY_RECYCLE_AUTO);
     assertThat(config().toRedactedString()).contains("hsm.library.recycle.objects=auto");
   }
 
   @Test
   void libraryRecycle_aCountOrZero_reachesTheAdapter() {
-    assertThat(config("hsm.library.recycle.objects", "250000").hsmConfig().libraryRecycleObjects())
+    assertThat(
+            config("hsm.library.recycle.objects", "250000")
+                .hsm()
+                .hsmConfig()
+                .libraryRecycleObjects())
         .isEqualTo(250_000);
-    assertThat(config("hsm.library.recycle.objects", "0").hsmConfig().libraryRecycleObjects())
+    assertThat(config("hsm.library.recycle.objects", "0").hsm().hsmConfig().libraryRecycleObjects())
         .isZero();
   }
 
@@ -53,12 +57,12 @@ class HsmResilienceConfigTest {
             "hsm.cache.max.age.ms", "60000",
             "hsm.reopen.interval.ms", "250",
             "hsm.health.interval.ms", "500");
-    HsmConfig hsm = c.hsmConfig();
+    HsmConfig hsm = c.hsm().hsmConfig();
     assertThat(hsm.callTimeout()).isEqualTo(Duration.ofMillis(2500));
     assertThat(hsm.cacheMaxKeys()).isZero();
     assertThat(hsm.cacheMaxAge()).isEqualTo(Duration.ofMinutes(1));
     assertThat(hsm.reopenInterval()).isEqualTo(Duration.ofMillis(250));
-    assertThat(c.hsmHealthInterval()).isEqualTo(Duration.ofMillis(500));
+    assertThat(c.hsm().healthInterval()).isEqualTo(Duration.ofMillis(500));
     assertThat(c.toRedactedString())
         .contains("hsm.call.timeout.ms=2500", "hsm.cache.max.keys=0", "hsm.health.interval.ms=500");
   }

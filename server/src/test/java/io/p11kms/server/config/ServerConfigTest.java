@@ -46,26 +46,25 @@ class ServerConfigTest {
   @Test
   void fromProperties_minimal_usesDefaults() {
     ServerConfig c = config();
-    assertThat(c.listenHost()).isEqualTo("127.0.0.1");
-    assertThat(c.listenPort()).isEqualTo(7443);
-    assertThat(c.hsmModule()).isEqualTo(Path.of("/usr/lib/softhsm/libsofthsm2.so"));
-    assertThat(c.hsmTokenLabel()).isEqualTo("p11kms");
-    assertThat(c.hsmPinFile()).isNull();
-    assertThat(c.hsmPinEnv()).isEqualTo("P11KMS_PIN");
-    assertThat(c.hsmSessionPoolSize()).isEqualTo(8);
-    assertThat(c.hsmSessionBorrowTimeout()).isEqualTo(Duration.ofMillis(5000));
-    assertThat(c.storeJdbcUrl())
-        .isEqualTo("jdbc:sqlite:" + dir.toAbsolutePath().resolve("p11kms.db"))
-        .isEqualTo(c.jdbcUrl());
-    assertThat(c.arnPartition()).isEqualTo("aws");
-    assertThat(c.arnRegion()).isEqualTo("local-1");
-    assertThat(c.arnAccount()).isEqualTo("000000000000");
-    assertThat(c.tasksInterval()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(c.listen().host()).isEqualTo("127.0.0.1");
+    assertThat(c.listen().port()).isEqualTo(7443);
+    assertThat(c.hsm().module()).isEqualTo(Path.of("/usr/lib/softhsm/libsofthsm2.so"));
+    assertThat(c.hsm().tokenLabel()).isEqualTo("p11kms");
+    assertThat(c.hsm().pinFile()).isNull();
+    assertThat(c.hsm().pinEnv()).isEqualTo("P11KMS_PIN");
+    assertThat(c.hsm().sessionPoolSize()).isEqualTo(8);
+    assertThat(c.hsm().sessionBorrowTimeout()).isEqualTo(Duration.ofMillis(5000));
+    assertThat(c.store().jdbcUrl())
+        .isEqualTo("jdbc:sqlite:" + dir.toAbsolutePath().resolve("p11kms.db"));
+    assertThat(c.arns().partition()).isEqualTo("aws");
+    assertThat(c.arns().region()).isEqualTo("local-1");
+    assertThat(c.arns().account()).isEqualTo("000000000000");
+    assertThat(c.tasks().interval()).isEqualTo(Duration.ofMinutes(1));
   }
 
   @Test
   void tasksInterval_isReadInMillis() {
-    assertThat(config("tasks.interval.ms", "1500").tasksInterval())
+    assertThat(config("tasks.interval.ms", "1500").tasks().interval())
         .isEqualTo(Duration.ofMillis(1500));
     assertThat(config("tasks.interval.ms", "1500").toRedactedString())
         .contains("tasks.interval.ms=1500");
@@ -86,16 +85,15 @@ class ServerConfigTest {
             "arn.partition", "aws-us-gov",
             "arn.region", "us-gov-west-1",
             "arn.account", "123456789012");
-    assertThat(c.listenHost()).isEqualTo("0.0.0.0");
-    assertThat(c.listenPort()).isZero();
-    assertThat(c.hsmModule()).isEqualTo(Path.of("/opt/hsm/lib.so"));
-    assertThat(c.hsmPinFile()).isEqualTo(Path.of("/etc/p11kms/pin"));
-    assertThat(c.hsmPinEnv()).isNull();
-    assertThat(c.hsmSessionPoolSize()).isEqualTo(32);
-    assertThat(c.hsmSessionBorrowTimeout()).isEqualTo(Duration.ofMillis(250));
-    assertThat(c.storeJdbcUrl()).isEqualTo("jdbc:sqlite:/var/lib/p11kms/keys.db");
-    assertThat(
-            c.keyArns().keyArn(java.util.UUID.fromString("1234abcd-12ab-34cd-56ef-1234567890ab")))
+    assertThat(c.listen().host()).isEqualTo("0.0.0.0");
+    assertThat(c.listen().port()).isZero();
+    assertThat(c.hsm().module()).isEqualTo(Path.of("/opt/hsm/lib.so"));
+    assertThat(c.hsm().pinFile()).isEqualTo(Path.of("/etc/p11kms/pin"));
+    assertThat(c.hsm().pinEnv()).isNull();
+    assertThat(c.hsm().sessionPoolSize()).isEqualTo(32);
+    assertThat(c.hsm().sessionBorrowTimeout()).isEqualTo(Duration.ofMillis(250));
+    assertThat(c.store().jdbcUrl()).isEqualTo("jdbc:sqlite:/var/lib/p11kms/keys.db");
+    assertThat(c.arns().keyArn(java.util.UUID.fromString("1234abcd-12ab-34cd-56ef-1234567890ab")))
         .isEqualTo(
             "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
   }
@@ -103,7 +101,9 @@ class ServerConfigTest {
   @Test
   void hsmConfig_isBuiltFromFields() {
     HsmConfig h =
-        config("hsm.session.pool.size", "3", "hsm.session.borrow.timeout.ms", "700").hsmConfig();
+        config("hsm.session.pool.size", "3", "hsm.session.borrow.timeout.ms", "700")
+            .hsm()
+            .hsmConfig();
     assertThat(h.modulePath()).isEqualTo(Path.of("/usr/lib/softhsm/libsofthsm2.so"));
     assertThat(h.tokenLabel()).isEqualTo("p11kms");
     assertThat(h.userPin().toString()).isEqualTo("env:P11KMS_PIN");
@@ -114,8 +114,8 @@ class ServerConfigTest {
   @Test
   void moduleInitStringAndUnenforcedCustody_reachTheTokenConfiguration() {
     ServerConfig defaults = config();
-    assertThat(defaults.hsmConfig().moduleInitString()).isEmpty();
-    assertThat(defaults.hsmConfig().allowUnenforcedCustody()).isFalse();
+    assertThat(defaults.hsm().hsmConfig().moduleInitString()).isEmpty();
+    assertThat(defaults.hsm().hsmConfig().allowUnenforcedCustody()).isFalse();
 
     ServerConfig nss =
         config(
@@ -123,9 +123,9 @@ class ServerConfigTest {
             "configdir='sql:/var/lib/p11kms/nssdb' dbTokenDescription='p11kms'",
             "hsm.custody.unenforced.allowed",
             "true");
-    assertThat(nss.hsmConfig().moduleInitString())
+    assertThat(nss.hsm().hsmConfig().moduleInitString())
         .isEqualTo("configdir='sql:/var/lib/p11kms/nssdb' dbTokenDescription='p11kms'");
-    assertThat(nss.hsmConfig().allowUnenforcedCustody()).isTrue();
+    assertThat(nss.hsm().hsmConfig().allowUnenforcedCustody()).isTrue();
     assertThat(nss.toRedactedString())
         .contains("hsm.module.init.string=configdir=")
         .contains("hsm.custody.unenforced.allowed=true");
@@ -145,18 +145,19 @@ class ServerConfigTest {
             "hsm.pin.file", "secrets/../secrets/pin",
             "store.jdbc.url", "jdbc:sqlite:data/keys.db?busy_timeout=100");
     Path base = dir.toAbsolutePath();
-    assertThat(c.hsmModule()).isEqualTo(base.resolve("lib/libsofthsm2.so"));
-    assertThat(c.hsmPinFile()).isEqualTo(base.resolve("secrets/pin"));
-    assertThat(c.storeJdbcUrl())
+    assertThat(c.hsm().module()).isEqualTo(base.resolve("lib/libsofthsm2.so"));
+    assertThat(c.hsm().pinFile()).isEqualTo(base.resolve("secrets/pin"));
+    assertThat(c.store().jdbcUrl())
         .isEqualTo("jdbc:sqlite:" + base.resolve("data/keys.db") + "?busy_timeout=100");
-    assertThat(c.hsmConfig().userPin().toString()).isEqualTo("file:" + base.resolve("secrets/pin"));
+    assertThat(c.hsm().hsmConfig().userPin().toString())
+        .isEqualTo("file:" + base.resolve("secrets/pin"));
   }
 
   @Test
   void otherJdbcUrls_areKeptAsGiven() {
-    assertThat(config("store.jdbc.url", "jdbc:sqlite::memory:").storeJdbcUrl())
+    assertThat(config("store.jdbc.url", "jdbc:sqlite::memory:").store().jdbcUrl())
         .isEqualTo("jdbc:sqlite::memory:");
-    assertThat(config("store.jdbc.url", "jdbc:postgresql://db:5432/kms").storeJdbcUrl())
+    assertThat(config("store.jdbc.url", "jdbc:postgresql://db:5432/kms").store().jdbcUrl())
         .isEqualTo("jdbc:postgresql://db:5432/kms");
   }
 
@@ -169,10 +170,10 @@ class ServerConfigTest {
         "# comment\nhsm.token.label = tökén \nhsm.pin.file=pin.txt\nlisten.port=9000\n",
         StandardCharsets.UTF_8);
     ServerConfig c = ServerConfig.load(file);
-    assertThat(c.hsmTokenLabel()).isEqualTo("tökén");
-    assertThat(c.listenPort()).isEqualTo(9000);
-    assertThat(c.hsmPinFile()).isEqualTo(sub.toAbsolutePath().resolve("pin.txt"));
-    assertThat(c.storeJdbcUrl())
+    assertThat(c.hsm().tokenLabel()).isEqualTo("tökén");
+    assertThat(c.listen().port()).isEqualTo(9000);
+    assertThat(c.hsm().pinFile()).isEqualTo(sub.toAbsolutePath().resolve("pin.txt"));
+    assertThat(c.store().jdbcUrl())
         .isEqualTo("jdbc:sqlite:" + sub.toAbsolutePath().resolve("p11kms.db"));
   }
 
@@ -192,8 +193,8 @@ class ServerConfigTest {
       Files.copy(in, file);
     }
     ServerConfig c = ServerConfig.load(file);
-    assertThat(c.hsmTokenLabel()).isNotBlank();
-    assertThat(c.listenPort()).isEqualTo(7443);
+    assertThat(c.hsm().tokenLabel()).isNotBlank();
+    assertThat(c.listen().port()).isEqualTo(7443);
   }
 
   @ParameterizedTest
@@ -279,26 +280,27 @@ class ServerConfigTest {
             config(
                     "rotation.domain.so.pin.file", "/etc/so.pin",
                     "rotation.domain.interval.hours", "24")
-                .listenPort())
+                .listen()
+                .port())
         .isEqualTo(7443);
   }
 
   @Test
   void unknownKeysOutsideOwnedPrefixes_areIgnored() {
-    assertThat(config("journal.log.file", "audit.log", "journal.cert", "x").listenPort())
+    assertThat(config("journal.log.file", "audit.log", "journal.cert", "x").listen().port())
         .isEqualTo(7443);
   }
 
   @Test
   void blankValues_countAsAbsent() {
     ServerConfig c = config("listen.port", "  ", "arn.region", "");
-    assertThat(c.listenPort()).isEqualTo(7443);
-    assertThat(c.arnRegion()).isEqualTo("local-1");
+    assertThat(c.listen().port()).isEqualTo(7443);
+    assertThat(c.arns().region()).isEqualTo("local-1");
   }
 
   @Test
   void valuesAreTrimmed() {
-    assertThat(config("listen.port", " 8443 ").listenPort()).isEqualTo(8443);
+    assertThat(config("listen.port", " 8443 ").listen().port()).isEqualTo(8443);
   }
 
   @Test
@@ -336,7 +338,7 @@ class ServerConfigTest {
     assertThat(c.toRedactedString())
         .contains("hsm.pin=file:" + pinFile.toAbsolutePath())
         .doesNotContain("s3cr3t");
-    assertThat(c.hsmConfig().toString()).doesNotContain("s3cr3t");
+    assertThat(c.hsm().hsmConfig().toString()).doesNotContain("s3cr3t");
   }
 
   @Test
@@ -354,21 +356,7 @@ class ServerConfigTest {
 
   @Test
   void constructor_validatesToo() {
-    assertThatThrownBy(
-            () ->
-                new ServerConfig(
-                    "127.0.0.1",
-                    70000,
-                    Path.of("/lib.so"),
-                    "t",
-                    null,
-                    "PIN",
-                    8,
-                    Duration.ofSeconds(5),
-                    "jdbc:sqlite:x.db",
-                    "aws",
-                    "local-1",
-                    "000000000000"))
+    assertThatThrownBy(() -> new ListenConfig("127.0.0.1", 70000))
         .isInstanceOf(ConfigException.class)
         .hasMessage("listen.port must be 0-65535, was 70000");
   }
@@ -380,14 +368,14 @@ class ServerConfigTest {
             "store.jdbc.url", "jdbc:postgresql://db:5432/kms",
             "store.jdbc.user", "kms",
             "store.jdbc.password.file", "db-password");
-    assertThat(c.storeSettings().jdbcUrl()).isEqualTo("jdbc:postgresql://db:5432/kms");
-    assertThat(c.storeSettings().user()).isEqualTo("kms");
-    assertThat(c.storeSettings().passwordFile())
+    assertThat(c.store().settings().jdbcUrl()).isEqualTo("jdbc:postgresql://db:5432/kms");
+    assertThat(c.store().settings().user()).isEqualTo("kms");
+    assertThat(c.store().settings().passwordFile())
         .isEqualTo(dir.toAbsolutePath().normalize().resolve("db-password"));
-    assertThat(c.storeSettings().passwordEnv()).isNull();
+    assertThat(c.store().settings().passwordEnv()).isNull();
     assertThat(c.toRedactedString())
         .contains("store.jdbc.user=kms")
-        .contains("store.jdbc.password=file:" + c.storePasswordFile() + " (not shown)");
+        .contains("store.jdbc.password=file:" + c.store().passwordFile() + " (not shown)");
   }
 
   @Test
@@ -398,7 +386,7 @@ class ServerConfigTest {
             "jdbc:postgresql://db/kms",
             "store.jdbc.password.env",
             "P11KMS_DB_PASSWORD");
-    assertThat(c.storeSettings().passwordEnv()).isEqualTo("P11KMS_DB_PASSWORD");
+    assertThat(c.store().settings().passwordEnv()).isEqualTo("P11KMS_DB_PASSWORD");
     assertThat(c.toRedactedString())
         .contains("store.jdbc.password=env:P11KMS_DB_PASSWORD (not shown)");
   }
@@ -422,9 +410,9 @@ class ServerConfigTest {
   @Test
   void storeCredentials_default_none() {
     ServerConfig c = config();
-    assertThat(c.storeSettings().user()).isNull();
-    assertThat(c.storeSettings().passwordFile()).isNull();
-    assertThat(c.storeSettings().passwordEnv()).isNull();
+    assertThat(c.store().settings().user()).isNull();
+    assertThat(c.store().settings().passwordFile()).isNull();
+    assertThat(c.store().settings().passwordEnv()).isNull();
     assertThat(c.toRedactedString()).doesNotContain("store.jdbc.password");
   }
 }

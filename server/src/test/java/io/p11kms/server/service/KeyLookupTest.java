@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
  * get their own copy of the request's bytes, and the second gets the blob the first read.
  */
 class KeyLookupTest {
-  private final KeyLookup lookup = new KeyLookup(null, null, "111122223333");
+  private final KeyLookup lookup =
+      new KeyLookup(null, null, "111122223333", java.util.Optional::empty);
 
   @Test
   void sameBytesInAnotherArray_getTheBlobReadBefore() throws Exception {

@@ -1,9 +1,8 @@
-package io.p11kms.server.metrics;
+package io.p11kms.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.p11kms.server.config.ConfigException;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 

@@ -1,13 +1,7 @@
-package io.p11kms.server.metrics;
+package io.p11kms.server.config;
 
-import io.p11kms.server.config.ConfigException;
-import java.io.IOException;
-import java.io.Reader;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Properties;
 import java.util.Set;
 
@@ -43,18 +37,6 @@ public record MetricsConfig(String host, Integer port) {
   /** Whether the endpoint is configured. */
   public boolean enabled() {
     return port != null;
-  }
-
-  /** Reads the {@code metrics.} keys of a properties file. */
-  public static MetricsConfig load(Path file) {
-    Properties p = new Properties();
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (IOException | IllegalArgumentException e) {
-      throw new ConfigException(
-          "cannot read configuration file " + file + ": " + e.getClass().getSimpleName(), e);
-    }
-    return fromProperties(p);
   }
 
   public static MetricsConfig fromProperties(Properties p) {
