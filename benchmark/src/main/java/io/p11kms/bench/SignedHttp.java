@@ -6,8 +6,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
@@ -17,8 +23,15 @@ import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 
 /**
  * One kind of call over HTTP/1.1 as an AWS client makes it: a POST of a fixed body with fixed
- * headers, signed afresh for each call with SigV4 by the AWS SDK's signer (one signer for all
- * calls, as an SDK client keeps one), on keep-alive connections the JDK's client pools.
+ * headers, signed with SigV4 by the AWS SDK's signer as of the second it is sent, on keep-alive
+ * connections the JDK's client pools.
+ *
+ * <p>A signature covers the method, the path, the signed headers, the body and the date to the
+ * second, so every call of a second is byte for byte the request the SDK would sign for it: the
+ * signature is computed once per second and reused for the calls of that second. The server
+ * verifies every call in full (it keeps no signatures); the client, which shares the server's
+ * cores, spends its CPU on the calls instead of on signing the same bytes again (signing took about
+ * 40% of this client's samples).
  */
 final class SignedHttp {
   private static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
@@ -32,6 +45,9 @@ final class SignedHttp {
   private final AwsCredentialsIdentity credential;
   private final String service;
   private final String region;
+
+  /** The headers signed for one second (epoch seconds), for one URI, headers and body. */
+  private record Signed(long second, Map<String, List<String>> headers) {}
 
   /**
    * @param service the SigV4 service name ({@code kms}, {@code kms-xks-proxy})
@@ -49,9 +65,16 @@ final class SignedHttp {
    */
   Supplier<ListenableFuture<?>> post(
       String name, URI uri, Map<String, String> headers, byte[] body) {
+    AtomicReference<Signed> current = new AtomicReference<>(new Signed(-1, Map.of()));
     return () -> {
+      long second = Instant.now().getEpochSecond();
+      Signed signed = current.get();
+      if (signed.second() != second) {
+        signed = new Signed(second, sign(uri, headers, body, second));
+        current.set(signed);
+      }
       SettableFuture<Object> done = SettableFuture.create();
-      http.sendAsync(signed(uri, headers, body), HttpResponse.BodyHandlers.ofString())
+      http.sendAsync(request(uri, body, signed.headers()), HttpResponse.BodyHandlers.ofString())
           .whenComplete(
               (response, failure) -> {
                 if (failure != null) {
@@ -68,9 +91,12 @@ final class SignedHttp {
     };
   }
 
-  private HttpRequest signed(URI uri, Map<String, String> headers, byte[] body) {
+  /** The headers of the request signed as of {@code second}, the Host header left out. */
+  private Map<String, List<String>> sign(
+      URI uri, Map<String, String> headers, byte[] body, long second) {
     SdkHttpRequest.Builder unsigned = SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri);
     headers.forEach(unsigned::putHeader);
+    Clock at = Clock.fixed(Instant.ofEpochSecond(second), ZoneOffset.UTC);
     SdkHttpRequest request =
         signer
             .sign(
@@ -79,21 +105,21 @@ final class SignedHttp {
                         .request(unsigned.build())
                         .payload(ContentStreamProvider.fromByteArray(body))
                         .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
-                        .putProperty(AwsV4HttpSigner.REGION_NAME, region))
+                        .putProperty(AwsV4HttpSigner.REGION_NAME, region)
+                        .putProperty(AwsV4HttpSigner.SIGNING_CLOCK, at))
             .request();
+    Map<String, List<String>> signed = new LinkedHashMap<>(request.headers());
+    // The JDK's client sets Host itself (from the URI, as signed).
+    signed.keySet().removeIf(name -> name.equalsIgnoreCase("Host"));
+    return Map.copyOf(signed);
+  }
+
+  private static HttpRequest request(URI uri, byte[] body, Map<String, List<String>> headers) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(uri)
             .timeout(CALL_DEADLINE)
             .POST(HttpRequest.BodyPublishers.ofByteArray(body));
-    request
-        .headers()
-        .forEach(
-            (name, values) -> {
-              // The JDK's client sets Host itself (from the URI, as signed).
-              if (!name.equalsIgnoreCase("Host")) {
-                values.forEach(v -> b.header(name, v));
-              }
-            });
+    headers.forEach((name, values) -> values.forEach(v -> b.header(name, v)));
     return b.build();
   }
 }

@@ -143,6 +143,16 @@ class SigV4VerifierTest {
   }
 
   @Test
+  void aDateOfTheRightShapeButNoSuchDay_isIncomplete() {
+    for (String date : new String[] {"20261306T083000Z", "20261232T083000Z", "20261206T246000Z"}) {
+      SignedRequest request = rewritten(encrypt(), "X-Amz-Date", date);
+
+      assertFails(() -> verifier.verify(request), SigV4Failure.INCOMPLETE_SIGNATURE)
+          .contains("ISO-8601 'basic format'");
+    }
+  }
+
+  @Test
   void wrongSecret_isInvalidSignature() {
     SdkSigner wrong = new SdkSigner(ID, SECRET.replace('K', 'L'), REGION, "kms");
 
