@@ -1,7 +1,5 @@
 package io.p11kms.server.grpc;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.StreamObserver;
 import io.p11kms.proto.v1.BatchDecryptRequest;
 import io.p11kms.proto.v1.BatchDecryptResponse;
@@ -31,7 +29,6 @@ import io.p11kms.proto.v1.EnableKeyRotationRequest;
 import io.p11kms.proto.v1.EnableKeyRotationResponse;
 import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.EncryptResponse;
-import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
 import io.p11kms.proto.v1.GenerateDataKeyPairRequest;
 import io.p11kms.proto.v1.GenerateDataKeyPairResponse;
 import io.p11kms.proto.v1.GenerateDataKeyPairWithoutPlaintextRequest;
@@ -82,15 +79,9 @@ import io.p11kms.proto.v1.VerifyMacRequest;
 import io.p11kms.proto.v1.VerifyMacResponse;
 import io.p11kms.proto.v1.VerifyRequest;
 import io.p11kms.proto.v1.VerifyResponse;
-import io.p11kms.server.service.Ciphertext;
-import io.p11kms.server.service.CryptoService;
-import io.p11kms.server.service.DataKey;
-import io.p11kms.server.service.EncryptionAlgorithm;
 import io.p11kms.server.service.KeyListing;
-import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsServices;
-import io.p11kms.server.service.Plaintext;
 import java.util.function.Supplier;
 
 /**
@@ -98,11 +89,8 @@ import java.util.function.Supplier;
  * the service; failures become statuses in {@link ErrorStatus}.
  */
 public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
-  private static final EncryptionAlgorithmSpec SYMMETRIC =
-      EncryptionAlgorithmSpec.SYMMETRIC_DEFAULT_ALGORITHM;
-
   private final KeyService keys;
-  private final CryptoService crypto;
+  private final CryptoHandlers cryptoHandlers;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
   private final AsymmetricHandlers asymmetric;
@@ -112,14 +100,14 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The RPCs over the operations' services. */
   public KmsGrpcService(KmsServices services) {
     this.keys = services.keys();
-    this.crypto = services.crypto();
+    this.cryptoHandlers = new CryptoHandlers(services.crypto());
     this.lifecycle =
         new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
     this.rotation = new RotationHandlers(services.rotations());
     this.asymmetric =
         new AsymmetricHandlers(keys, services.signing(), services.macs(), services.dataKeyPairs());
     this.imports = new ImportHandlers(services.imports());
-    this.batches = new BatchHandlers(keys, this::encrypt, this::decrypt);
+    this.batches = new BatchHandlers(keys, cryptoHandlers::encrypt, cryptoHandlers::decrypt);
   }
 
   @Override
@@ -176,54 +164,16 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
         });
   }
 
+  // Symmetric encryption, data keys and random bytes: the messages are mapped in CryptoHandlers.
+
   @Override
   public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
-    unary(response, () -> encrypt(RequestLookups.current(keys), request));
-  }
-
-  /** One Encrypt, with its keys read through {@code lookup}; also a BatchEncrypt item. */
-  EncryptResponse encrypt(KeyLookup lookup, EncryptRequest request) {
-    EncryptionAlgorithm algorithm =
-        ProtoMapping.encryptionAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
-    Ciphertext ciphertext =
-        crypto.encrypt(
-            lookup,
-            request.getKeyId(),
-            request.getPlaintext().toByteArray(),
-            request.getEncryptionContextMap(),
-            algorithm);
-    return EncryptResponse.newBuilder()
-        .setCiphertextBlob(wrap(ciphertext.blob()))
-        .setKeyId(ciphertext.keyArn())
-        .setEncryptionAlgorithm(orSymmetric(algorithm))
-        .build();
+    unary(response, () -> cryptoHandlers.encrypt(RequestLookups.current(keys), request));
   }
 
   @Override
   public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
-    unary(response, () -> decrypt(RequestLookups.current(keys), request));
-  }
-
-  /** One Decrypt, with its keys read through {@code lookup}; also a BatchDecrypt item. */
-  DecryptResponse decrypt(KeyLookup lookup, DecryptRequest request) {
-    EncryptionAlgorithm algorithm =
-        ProtoMapping.encryptionAlgorithm(request.getEncryptionAlgorithm(), "EncryptionAlgorithm");
-    Plaintext plaintext =
-        crypto.decrypt(
-            lookup,
-            request.getCiphertextBlob().toByteArray(),
-            request.getEncryptionContextMap(),
-            request.getKeyId(),
-            algorithm);
-    try {
-      return DecryptResponse.newBuilder()
-          .setKeyId(plaintext.keyArn())
-          .setPlaintext(ByteString.copyFrom(plaintext.bytes()))
-          .setEncryptionAlgorithm(orSymmetric(algorithm))
-          .build();
-    } finally {
-      plaintext.wipe();
-    }
+    unary(response, () -> cryptoHandlers.decrypt(RequestLookups.current(keys), request));
   }
 
   @Override
@@ -240,58 +190,13 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void reEncrypt(ReEncryptRequest request, StreamObserver<ReEncryptResponse> response) {
-    unary(
-        response,
-        () -> {
-          EncryptionAlgorithm source =
-              ProtoMapping.encryptionAlgorithm(
-                  request.getSourceEncryptionAlgorithm(), "SourceEncryptionAlgorithm");
-          EncryptionAlgorithm destination =
-              ProtoMapping.encryptionAlgorithm(
-                  request.getDestinationEncryptionAlgorithm(), "DestinationEncryptionAlgorithm");
-          CryptoService.ReEncrypted result =
-              crypto.reEncrypt(
-                  RequestLookups.current(keys),
-                  request.getCiphertextBlob().toByteArray(),
-                  request.getSourceEncryptionContextMap(),
-                  request.getSourceKeyId(),
-                  source,
-                  request.getDestinationKeyId(),
-                  request.getDestinationEncryptionContextMap(),
-                  destination);
-          return ReEncryptResponse.newBuilder()
-              .setCiphertextBlob(wrap(result.ciphertext().blob()))
-              .setSourceKeyId(result.sourceKeyArn())
-              .setKeyId(result.ciphertext().keyArn())
-              .setSourceEncryptionAlgorithm(orSymmetric(source))
-              .setDestinationEncryptionAlgorithm(orSymmetric(destination))
-              .build();
-        });
+    unary(response, () -> cryptoHandlers.reEncrypt(RequestLookups.current(keys), request));
   }
 
   @Override
   public void generateDataKey(
       GenerateDataKeyRequest request, StreamObserver<GenerateDataKeyResponse> response) {
-    unary(
-        response,
-        () -> {
-          DataKey dataKey =
-              crypto.generateDataKey(
-                  RequestLookups.current(keys),
-                  request.getKeyId(),
-                  request.getEncryptionContextMap(),
-                  ProtoMapping.dataKeySpec(request.getKeySpec()),
-                  request.hasNumberOfBytes() ? request.getNumberOfBytes() : null);
-          try {
-            return GenerateDataKeyResponse.newBuilder()
-                .setCiphertextBlob(wrap(dataKey.ciphertext().blob()))
-                .setPlaintext(ByteString.copyFrom(dataKey.plaintext().bytes()))
-                .setKeyId(dataKey.ciphertext().keyArn())
-                .build();
-          } finally {
-            dataKey.plaintext().wipe();
-          }
-        });
+    unary(response, () -> cryptoHandlers.generateDataKey(RequestLookups.current(keys), request));
   }
 
   @Override
@@ -300,33 +205,14 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       StreamObserver<GenerateDataKeyWithoutPlaintextResponse> response) {
     unary(
         response,
-        () -> {
-          Ciphertext ciphertext =
-              crypto.generateDataKeyWithoutPlaintext(
-                  RequestLookups.current(keys),
-                  request.getKeyId(),
-                  request.getEncryptionContextMap(),
-                  ProtoMapping.dataKeySpec(request.getKeySpec()),
-                  request.hasNumberOfBytes() ? request.getNumberOfBytes() : null);
-          return GenerateDataKeyWithoutPlaintextResponse.newBuilder()
-              .setCiphertextBlob(wrap(ciphertext.blob()))
-              .setKeyId(ciphertext.keyArn())
-              .build();
-        });
+        () ->
+            cryptoHandlers.generateDataKeyWithoutPlaintext(RequestLookups.current(keys), request));
   }
 
   @Override
   public void generateRandom(
       GenerateRandomRequest request, StreamObserver<GenerateRandomResponse> response) {
-    unary(
-        response,
-        () ->
-            GenerateRandomResponse.newBuilder()
-                .setPlaintext(
-                    wrap(
-                        crypto.generateRandom(
-                            request.hasNumberOfBytes() ? request.getNumberOfBytes() : null)))
-                .build());
+    unary(response, () -> cryptoHandlers.generateRandom(request));
   }
 
   // Key life cycle, aliases and tags: the messages are mapped in LifecycleHandlers.
@@ -495,15 +381,6 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
       DeleteImportedKeyMaterialRequest request,
       StreamObserver<DeleteImportedKeyMaterialResponse> response) {
     unary(response, () -> imports.deleteImportedKeyMaterial(request));
-  }
-
-  private static EncryptionAlgorithmSpec orSymmetric(EncryptionAlgorithm algorithm) {
-    return algorithm == null ? SYMMETRIC : ProtoMapping.encryptionAlgorithm(algorithm);
-  }
-
-  /** The array is fresh and owned by nobody else, so it need not be copied again. */
-  private static ByteString wrap(byte[] fresh) {
-    return UnsafeByteOperations.unsafeWrap(fresh);
   }
 
   private static <T> void unary(StreamObserver<T> response, Supplier<T> call) {
