@@ -149,6 +149,9 @@ class DeletionIT {
     server.runDueDeletions();
 
     Rpc.assertFails(() -> decrypt(blob), Status.Code.NOT_FOUND, "NotFoundException");
+    // The key's account is gone with it: the message names no ARN (no account), only the id.
+    assertThat(Rpc.failure(() -> decrypt(blob)).message())
+        .contains("Key '" + keyId + "' has been deleted");
     byte[] madeUp = blob.clone();
     madeUp[5] ^= 1; // inside the key id: a key nobody created
     Rpc.assertFails(

@@ -88,13 +88,14 @@ class MultiRegionKeysIT {
       KeyArns arns = new KeyArns("aws", region, ACCOUNT);
       Clock clock = Clock.systemUTC();
       KeyService keys = new KeyService(hsm, store, arns, clock);
+      MultiRegionService multiRegion = new MultiRegionService(hsm, store, keys, arns, peers, clock);
       return new Region(
           hsm,
           store,
           keys,
           new CryptoService(hsm, store, keys),
-          new KeyRotationService(hsm, store, keys, clock),
-          new MultiRegionService(hsm, store, keys, arns, peers, clock));
+          new KeyRotationService(hsm, store, keys, clock, multiRegion),
+          multiRegion);
     }
 
     void close() {
@@ -294,6 +295,47 @@ class MultiRegionKeysIT {
     // Once more: nothing new, nothing twice.
     a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
     assertThat(b.store().multiRegionKeys().versions(primary.keyId())).hasSize(2);
+  }
+
+  @Test
+  void aRotationInThePrimary_reachesTheReplicaBeforeItsNewVersionEncrypts() {
+    KeyMetadata primary = newPrimary();
+    a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
+    byte[] plaintext = "after the rotation".getBytes(StandardCharsets.UTF_8);
+
+    a.rotations().rotateKeyOnDemand(id(primary));
+    KeyVersionRecord newest = a.store().findLatestVersion(primary.keyId()).orElseThrow();
+    assertThat(newest.versionNumber()).isEqualTo(2);
+    assertThat(b.store().findVersion(primary.keyId(), newest.versionId())).isPresent();
+    byte[] blob = a.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
+    assertThat(b.crypto().decrypt(blob, CONTEXT, null).bytes()).isEqualTo(plaintext);
+    byte[] fromB = b.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
+    assertThat(a.crypto().decrypt(fromB, CONTEXT, null).bytes()).isEqualTo(plaintext);
+
+    // A replica rotates only with its primary.
+    assertThatThrownBy(() -> b.rotations().rotateKeyOnDemand(id(primary)))
+        .isInstanceOfSatisfying(
+            KmsException.class,
+            e -> assertThat(e.error()).isEqualTo(KmsError.UNSUPPORTED_OPERATION));
+    assertThatThrownBy(() -> b.rotations().enableKeyRotation(id(primary), null))
+        .isInstanceOfSatisfying(
+            KmsException.class,
+            e -> assertThat(e.error()).isEqualTo(KmsError.UNSUPPORTED_OPERATION));
+  }
+
+  @Test
+  void aRotationThatCannotReachAReplica_storesNothing() {
+    KeyMetadata primary = newPrimary();
+    a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
+    failUnwrapsOnB.set(0);
+    try {
+      assertThatThrownBy(() -> a.rotations().rotateKeyOnDemand(id(primary)))
+          .isInstanceOf(KmsException.class);
+    } finally {
+      failUnwrapsOnB.set(-1);
+    }
+    assertThat(a.store().multiRegionKeys().versions(primary.keyId())).hasSize(1);
+    assertThat(b.store().multiRegionKeys().versions(primary.keyId())).hasSize(1);
   }
 
   @Test

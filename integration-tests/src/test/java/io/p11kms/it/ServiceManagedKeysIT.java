@@ -214,6 +214,19 @@ class ServiceManagedKeysIT {
   }
 
   @Test
+  void listAliases_showsAServicesAliasBeforeItsFirstUse_withoutATarget() throws Exception {
+    KeyManagementServiceBlockingStub b = server.client(B_APP);
+    List<AliasListEntry> listed =
+        b.listAliases(ListAliasesRequest.getDefaultInstance()).getAliasesList().stream()
+            .filter(e -> e.getAliasName().equals(ALIAS))
+            .toList();
+    assertThat(listed).hasSize(1);
+    assertThat(listed.get(0).getTargetKeyId()).isEmpty();
+    assertThat(listed.get(0).hasCreationDate()).isFalse();
+    assertThat(listed.get(0).getAliasArn()).endsWith(":" + B + ":" + ALIAS);
+  }
+
+  @Test
   void namingACustomer_withoutBeingARegisteredService_isRefusedAndAudited() throws Exception {
     KeyManagementServiceBlockingStub pretender = actingFor(server.client(B_APP), A_APP);
     Rpc.assertFails(

@@ -6,6 +6,7 @@ import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
+import io.p11kms.server.service.AccountService;
 import io.p11kms.server.sigv4.AccessKeyService;
 import io.p11kms.server.store.AccessKeyRecord;
 import io.p11kms.server.store.AccessKeyScope;
@@ -52,17 +53,30 @@ public final class AccessKeyCommands {
 
   /** Opens the token and the store of the server's configuration. */
   private <T> T withService(Work<T> work) {
+    return withAccounts((service, serverConfig, accounts) -> work.run(service, serverConfig));
+  }
+
+  /** As {@link #withService}, with the store's accounts. */
+  private <T> T withAccounts(AccountWork<T> work) {
     ServerConfig serverConfig = ServerConfig.load(config);
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(serverConfig.hsm().hsmConfig());
         KeyStore store = KeyStores.open(serverConfig.store().settings())) {
+      Clock clock = Clock.systemUTC();
       return work.run(
-          new AccessKeyService(hsm, AccessKeys.of(store), Clock.systemUTC()), serverConfig);
+          new AccessKeyService(hsm, AccessKeys.of(store), clock),
+          serverConfig,
+          new AccountService(store, serverConfig.arns(), clock));
     }
   }
 
   @FunctionalInterface
   private interface Work<T> {
     T run(AccessKeyService service, ServerConfig serverConfig);
+  }
+
+  @FunctionalInterface
+  private interface AccountWork<T> {
+    T run(AccessKeyService service, ServerConfig serverConfig, AccountService accounts);
   }
 
   private static ObjectNode describe(AccessKeyRecord key) {
@@ -102,9 +116,15 @@ public final class AccessKeyCommands {
 
     @Override
     public Integer call() {
-      return parent.withService(
-          (service, serverConfig) -> {
+      return parent.withAccounts(
+          (service, serverConfig, accounts) -> {
             String accountId = account != null ? account : accountOf(principal, serverConfig);
+            if (accounts.describe(accountId).isEmpty()) {
+              throw new IllegalArgumentException(
+                  "account "
+                      + accountId
+                      + " does not exist: create it first (p11kms account create)");
+            }
             AccessKeyService.NewAccessKey created =
                 service.create(
                     accountId, principal, xks ? AccessKeyScope.XKS : AccessKeyScope.KMS_API);

@@ -129,7 +129,9 @@ final class LifecycleRoutes {
                               new AliasEntry(
                                   a.aliasName(),
                                   a.aliasArn(),
-                                  io.p11kms.server.config.KeyArns.keyIdText(a.targetKeyId()),
+                                  a.targetKeyId() == null
+                                      ? null
+                                      : io.p11kms.server.config.KeyArns.keyIdText(a.targetKeyId()),
                                   a.creationDate(),
                                   a.lastUpdatedDate()))
                       .toList(),

@@ -111,13 +111,15 @@ public final class LifecycleHandlers {
         ListAliasesResponse.newBuilder().setTruncated(listing.truncated());
     listing.nextMarker().ifPresent(builder::setNextMarker);
     for (AliasListing.Entry entry : listing.aliases()) {
-      builder.addAliases(
-          AliasListEntry.newBuilder()
-              .setAliasName(entry.aliasName())
-              .setAliasArn(entry.aliasArn())
-              .setTargetKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.targetKeyId()))
-              .setCreationDate(ProtoMapping.timestamp(entry.creationDate()))
-              .setLastUpdatedDate(ProtoMapping.timestamp(entry.lastUpdatedDate())));
+      AliasListEntry.Builder listed =
+          AliasListEntry.newBuilder().setAliasName(entry.aliasName()).setAliasArn(entry.aliasArn());
+      if (entry.targetKeyId() != null) {
+        listed
+            .setTargetKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.targetKeyId()))
+            .setCreationDate(ProtoMapping.timestamp(entry.creationDate()))
+            .setLastUpdatedDate(ProtoMapping.timestamp(entry.lastUpdatedDate()));
+      }
+      builder.addAliases(listed);
     }
     return builder.build();
   }

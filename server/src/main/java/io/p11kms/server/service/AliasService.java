@@ -6,8 +6,11 @@ import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.Page;
+import io.p11kms.server.store.ServiceRecord;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -131,18 +134,35 @@ public final class AliasService {
     } catch (IllegalArgumentException e) {
       throw new KmsException(KmsError.INVALID_MARKER, "Marker is not valid");
     }
-    return new AliasListing(
-        page.items().stream()
-            .map(
-                a ->
-                    new AliasListing.Entry(
-                        a.aliasName(),
-                        arns.aliasArn(account, a.aliasName()),
-                        a.keyId(),
-                        a.createdAt(),
-                        a.updatedAt()))
-            .toList(),
-        page.nextMarker());
+    List<AliasListing.Entry> entries = new ArrayList<>();
+    for (AliasRecord a : page.items()) {
+      entries.add(
+          new AliasListing.Entry(
+              a.aliasName(),
+              arns.aliasArn(account, a.aliasName()),
+              a.keyId(),
+              a.createdAt(),
+              a.updatedAt()));
+    }
+    if (key.isEmpty() && page.nextMarker().isEmpty()) {
+      entries.addAll(predefined(account));
+    }
+    return new AliasListing(entries, page.nextMarker());
+  }
+
+  /**
+   * As AWS lists them after the account's own aliases: {@code alias/aws/<service>} of each
+   * registered service that has not made its key in the account yet, with no target.
+   */
+  private List<AliasListing.Entry> predefined(String account) {
+    List<AliasListing.Entry> out = new ArrayList<>();
+    for (ServiceRecord s : store.listServices()) {
+      String name = ServiceManagedKeys.aliasOf(s.name());
+      if (store.findAlias(arns.stored(account), name).isEmpty()) {
+        out.add(new AliasListing.Entry(name, arns.aliasArn(account, name), null, null, null));
+      }
+    }
+    return out;
   }
 
   /** The key, if it is one of {@code account}'s: an alias and its key share an account. */

@@ -355,7 +355,8 @@ public final class CryptoService {
    */
   private KmsException missingKey(UUID keyId) {
     if (store.findDeletedKey(keyId).isPresent()) {
-      return KmsException.notFound("Key '" + keys.arn(keyId) + "' has been deleted");
+      // The key's account went with it: the message names the key by its id alone.
+      return KmsException.notFound("Key '" + keyId + "' has been deleted");
     }
     return KmsException.invalidCiphertext();
   }

@@ -2,6 +2,7 @@ package io.p11kms.server.service;
 
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.WrappedKey;
+import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
@@ -75,11 +76,20 @@ public final class KeyRotationService {
   private final Clock clock;
   private final AtomicLong rotationsPerformed = new AtomicLong();
 
+  private final NewVersionGate gate;
+
   public KeyRotationService(Hsm hsm, KeyStore store, KeyService keys, Clock clock) {
+    this(hsm, store, keys, clock, NewVersionGate.NONE);
+  }
+
+  /** As above; each new version passes {@code gate} before it is stored. */
+  public KeyRotationService(
+      Hsm hsm, KeyStore store, KeyService keys, Clock clock, NewVersionGate gate) {
     this.hsm = hsm;
     this.store = store;
     this.keys = keys;
     this.clock = clock;
+    this.gate = gate;
   }
 
   /**
@@ -93,7 +103,10 @@ public final class KeyRotationService {
     int days = periodDays(periodDays);
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
       KeyRecord key =
-          requireEnabled(requireRotatable(keys.find(id), "EnableKeyRotation"), "EnableKeyRotation");
+          requireEnabled(
+              requireRotatable(
+                  requireNotReplica(keys.find(id), "EnableKeyRotation"), "EnableKeyRotation"),
+              "EnableKeyRotation");
       RotationSchedule schedule = schedule(id);
       Instant base =
           schedule.enabled()
@@ -139,7 +152,10 @@ public final class KeyRotationService {
     UUID id = keys.resolveKey(keyId, "KeyId");
     for (int attempt = 0; attempt < KeyLifecycleService.MAX_ATTEMPTS; attempt++) {
       KeyRecord key =
-          requireEnabled(requireRotatable(keys.find(id), "RotateKeyOnDemand"), "RotateKeyOnDemand");
+          requireEnabled(
+              requireRotatable(
+                  requireNotReplica(keys.find(id), "RotateKeyOnDemand"), "RotateKeyOnDemand"),
+              "RotateKeyOnDemand");
       if (rotate(id, key.keyState(), RotationType.ON_DEMAND, null, null).isPresent()) {
         return keys.arn(id);
       }
@@ -230,6 +246,12 @@ public final class KeyRotationService {
       UUID id, String expectedState, RotationType type, Instant expectedNext, Instant newNext) {
     WrappedKey backingKey = TokenCalls.call("RotateKey", hsm::generateBackingKey);
     RotationRecord rotation = new RotationRecord(id, UUID.randomUUID(), now(), type.name());
+    gate.beforeStoring(
+        id,
+        rotation.versionId(),
+        store.findLatestVersion(id).map(KeyVersionRecord::versionNumber).orElse(0) + 1,
+        rotation.rotationDate(),
+        backingKey);
     Optional<KeyVersionRecord> stored =
         store.addRotation(
             rotation,
@@ -276,6 +298,27 @@ public final class KeyRotationService {
    * Keys with imported material neither: AWS KMS rotates them on demand only into material imported
    * for that beforehand (ImportType NEW_KEY_MATERIAL), which this service does not take.
    */
+  /** A multi-Region replica rotates with its primary only: UnsupportedOperationException. */
+  private KeyRecord requireNotReplica(KeyRecord key, String operation) {
+    if (KeyArns.isMultiRegion(key.keyId())) {
+      store
+          .multiRegionKeys()
+          .find(key.keyId())
+          .filter(c -> !c.primaryRegion().equals(keys.arns().region()))
+          .ifPresent(
+              c -> {
+                throw new KmsException(
+                    KmsError.UNSUPPORTED_OPERATION,
+                    operation
+                        + ": "
+                        + KeyArns.keyIdText(key.keyId())
+                        + " is a multi-Region replica; rotate its primary in "
+                        + c.primaryRegion());
+              });
+    }
+    return key;
+  }
+
   static KeyRecord requireRotatable(KeyRecord key, String operation) {
     if (Origin.valueOf(key.origin()) == Origin.EXTERNAL) {
       throw new KmsException(

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * RegionTransport#receiveFromRegion}), and the replica is stored whole in one transaction. Both
  * sides are idempotent, so a replication that failed anywhere completes when retried.
  */
-public final class MultiRegionService {
+public final class MultiRegionService implements NewVersionGate {
   private static final Logger log = LoggerFactory.getLogger(MultiRegionService.class);
 
   private final RegionTransport hsm;
@@ -233,6 +233,45 @@ public final class MultiRegionService {
     return new RegionPeers.Received(true, versions.size());
   }
 
+  /**
+   * A rotation of a multi-Region primary: every replica stores the new version before this region
+   * does (and so before anyone encrypts under it). A replica that cannot be reached fails the
+   * rotation, which stores nothing here; a replica that got it keeps it (a version nobody encrypted
+   * under) and the next rotation sends it the newer one.
+   */
+  @Override
+  public void beforeStoring(
+      UUID keyId, UUID versionId, int versionNumber, Instant createdAt, WrappedKey backingKey) {
+    if (!KeyArns.isMultiRegion(keyId)) {
+      return;
+    }
+    Optional<MultiRegionKeys.Configuration> configuration = store.multiRegionKeys().find(keyId);
+    if (configuration.isEmpty() || configuration.get().replicaRegions().isEmpty()) {
+      return;
+    }
+    KeyRecord key = keys.find(keyId);
+    for (String region : configuration.get().replicaRegions()) {
+      String expected = peers.transportFingerprint(region);
+      var wrapped = TokenCalls.call("RotateKey", () -> hsm.wrapForRegion(region, backingKey));
+      requireFingerprint(region, expected, wrapped.transportFingerprint());
+      peers.send(
+          region,
+          new RegionPeers.Replica(
+              keyId,
+              arns.region(),
+              arns.region(),
+              configuration.get().replicaRegions(),
+              key.description(),
+              key.keyUsage(),
+              key.keySpec(),
+              key.creationDate(),
+              arns.account(key.account()),
+              null,
+              Map.of(),
+              List.of(new RegionPeers.Version(versionId, versionNumber, createdAt, wrapped))));
+    }
+  }
+
   /** This region's transport key fingerprint (made on first call), for peers to check. */
   public String transportFingerprint() {
     return TokenCalls.call("GetTransportKey", hsm::regionTransportKey).fingerprint();
@@ -245,20 +284,24 @@ public final class MultiRegionService {
     for (KeyVersionRecord v : versions) {
       WrappedKey ekt = EnvelopeCipher.backingKey(v);
       var wrapped = TokenCalls.call("ReplicateKey", () -> hsm.wrapForRegion(region, ekt));
-      if (!wrapped.transportFingerprint().equals(expected)) {
-        throw new KmsException(
-            KmsError.INVALID_STATE,
-            "region "
-                + region
-                + " reports transport key "
-                + expected
-                + ", but this token trusts "
-                + wrapped.transportFingerprint()
-                + " for it: peer the regions again");
-      }
+      requireFingerprint(region, expected, wrapped.transportFingerprint());
       out.add(new RegionPeers.Version(v.versionId(), v.versionNumber(), v.createdAt(), wrapped));
     }
     return out;
+  }
+
+  private static void requireFingerprint(String region, String reported, String trusted) {
+    if (!trusted.equals(reported)) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          "region "
+              + region
+              + " reports transport key "
+              + reported
+              + ", but this token trusts "
+              + trusted
+              + " for it: peer the regions again");
+    }
   }
 
   private Map<String, String> currentTags(UUID id) {

@@ -108,6 +108,17 @@ class AccessKeyCommandsTest {
 
   @Test
   void xks_andAnExplicitAccount() throws Exception {
+    Run account =
+        run(
+            "account",
+            "create",
+            "--config",
+            config.toString(),
+            "--name",
+            "xks-owner",
+            "--id",
+            "444455556666");
+    assertThat(account.exitCode()).as(account.err()).isZero();
     Run created =
         run(
             "access-key",
@@ -123,6 +134,25 @@ class AccessKeyCommandsTest {
     assertThat(created.exitCode()).as(created.err()).isZero();
     assertThat(created.json().get("Scope").asText()).isEqualTo("XKS");
     assertThat(created.json().get("Account").asText()).isEqualTo("444455556666");
+  }
+
+  @Test
+  void create_inAnAccountThatDoesNotExist_isRefused() throws Exception {
+    Run created =
+        run(
+            "access-key",
+            "create",
+            "--config",
+            config.toString(),
+            "--principal",
+            ALICE,
+            "--account",
+            "999988887777");
+
+    assertThat(created.exitCode()).isEqualTo(1);
+    assertThat(created.err()).contains("account 999988887777 does not exist");
+    assertThat(run("access-key", "list", "--config", config.toString()).json().get("AccessKeys"))
+        .isEmpty();
   }
 
   @Test
