@@ -100,6 +100,8 @@ abstract class SchemaTest extends StoreContractPart {
         "imported_key_material",
         List.of(
             "key_id", "version_id", "check_value", "expiration_model", "valid_to", "imported_at"));
+    RELEASED.put(
+        "multi_region_keys", List.of("key_id", "primary_region", "replica_regions", "updated_at"));
   }
 
   @Test
@@ -111,7 +113,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(10);
+    assertThat(Migrations.latestVersion()).isEqualTo(11);
   }
 
   @Test
