@@ -182,6 +182,16 @@ class AwsJsonWireIT {
   }
 
   @Test
+  void bodyOfMegabytes_isAnsweredWithTheError_notAConnectionReset() throws Exception {
+    // The server reads an oversized body on before it answers, so a client still sending it
+    // reads the 400 instead of a reset connection.
+    String big = "{\"KeyId\":\"" + "a".repeat(3 * 1024 * 1024) + "\"}";
+    for (int i = 0; i < 5; i++) {
+      assertError(post("TrentService.DescribeKey", big), "ValidationException");
+    }
+  }
+
+  @Test
   void serviceErrors_keepTheirNames() throws Exception {
     assertError(
         post("TrentService.DescribeKey", "{\"KeyId\":\"" + java.util.UUID.randomUUID() + "\"}"),

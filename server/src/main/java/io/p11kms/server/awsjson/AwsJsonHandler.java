@@ -6,16 +6,15 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.KmsServices;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -176,16 +175,9 @@ public final class AwsJsonHandler extends Handler.Abstract {
   }
 
   private static byte[] body(Request request) {
-    if (request.getLength() > MAX_BODY_BYTES) {
-      throw tooLarge();
-    }
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
-      if (body.length > MAX_BODY_BYTES) {
-        wipe(body);
-        throw tooLarge();
-      }
-      return body;
+    try {
+      return RequestBodies.readAtMost(request, MAX_BODY_BYTES)
+          .orElseThrow(AwsJsonHandler::tooLarge);
     } catch (IOException e) {
       throw new WireException(WireException.SERIALIZATION, "The request body could not be read");
     }

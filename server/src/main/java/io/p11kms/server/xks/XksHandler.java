@@ -3,6 +3,7 @@ package io.p11kms.server.xks;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.XksService;
@@ -10,16 +11,15 @@ import io.p11kms.server.sigv4.AccessKeyCaller;
 import io.p11kms.server.sigv4.SigV4Exception;
 import io.p11kms.server.sigv4.SigV4Verifier;
 import io.p11kms.server.sigv4.SignedRequest;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -100,11 +100,11 @@ public final class XksHandler extends Handler.Abstract {
     }
     byte[] body;
     try {
-      body = Content.Source.asByteArrayAsync(request, MAX_BODY).get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Reply.error(XksError.INTERNAL, "Internal error");
-    } catch (ExecutionException e) {
+      body = RequestBodies.readAtMost(request, MAX_BODY).orElse(null);
+    } catch (IOException e) {
+      body = null;
+    }
+    if (body == null) {
       return Reply.error(
           XksError.VALIDATION, "The request body could not be read, or is over " + MAX_BODY);
     }
