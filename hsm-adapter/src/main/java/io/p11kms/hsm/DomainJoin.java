@@ -11,9 +11,7 @@ import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11KeyPair;
-import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
-import org.xipki.pkcs11.wrapper.Token;
 import org.xipki.pkcs11.wrapper.params.RSA_PKCS_OAEP_PARAMS;
 
 /**
@@ -174,23 +172,11 @@ public final class DomainJoin {
    * keys are public objects), sorted by label. For operators comparing two tokens.
    */
   public static List<DomainKeyAttributes> list(Path modulePath, String tokenLabel) {
-    if (modulePath == null || tokenLabel == null) {
-      throw new IllegalArgumentException("module path and token label are required");
-    }
-    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
-    try {
-      Token token = TokenFinder.byLabel(module, tokenLabel);
-      Session session = token.openSession(false);
-      try {
-        return new ArrayList<>(TrustedDomainKeys.find(session).values());
-      } finally {
-        SecurityOfficer.closeQuietly(session);
-      }
-    } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("domain join: list", e);
-    } finally {
-      Pkcs11Modules.release(modulePath);
-    }
+    return SecurityOfficer.readPublic(
+        modulePath,
+        tokenLabel,
+        "domain join: list",
+        (token, session) -> new ArrayList<>(TrustedDomainKeys.find(session).values()));
   }
 
   /**

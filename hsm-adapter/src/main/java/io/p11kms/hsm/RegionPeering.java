@@ -6,10 +6,6 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
-import org.xipki.pkcs11.wrapper.PKCS11Exception;
-import org.xipki.pkcs11.wrapper.PKCS11Module;
-import org.xipki.pkcs11.wrapper.Session;
-import org.xipki.pkcs11.wrapper.Token;
 
 /**
  * The peering ceremony of two regions, on the source region's token, by its security officer: the
@@ -111,34 +107,24 @@ public final class RegionPeering {
 
   /** Every region trusted on the token, read in a public session (no login), sorted by name. */
   public static List<Peer> list(Path modulePath, String tokenLabel) {
-    if (modulePath == null || tokenLabel == null) {
-      throw new IllegalArgumentException("module path and token label are required");
-    }
-    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
-    try {
-      Token token = TokenFinder.byLabel(module, tokenLabel);
-      Session session = token.openSession(false);
-      try {
-        List<Peer> peers = new ArrayList<>();
-        for (long handle :
-            session.findAllObjectsSingle(WrappingKeyTemplates.trustedTokenPublicKeys())) {
-          String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
-          if (label != null && label.startsWith(RegionTransfers.PEER_LABEL_PREFIX)) {
-            peers.add(
-                new Peer(
-                    label.substring(RegionTransfers.PEER_LABEL_PREFIX.length()),
-                    RegionTransfers.publicHalf(session, handle).fingerprint()));
+    return SecurityOfficer.readPublic(
+        modulePath,
+        tokenLabel,
+        "region peering: list",
+        (token, session) -> {
+          List<Peer> peers = new ArrayList<>();
+          for (long handle :
+              session.findAllObjectsSingle(WrappingKeyTemplates.trustedTokenPublicKeys())) {
+            String label = session.getStringAttrValue(handle, PKCS11Constants.CKA_LABEL);
+            if (label != null && label.startsWith(RegionTransfers.PEER_LABEL_PREFIX)) {
+              peers.add(
+                  new Peer(
+                      label.substring(RegionTransfers.PEER_LABEL_PREFIX.length()),
+                      RegionTransfers.publicHalf(session, handle).fingerprint()));
+            }
           }
-        }
-        peers.sort(java.util.Comparator.comparing(Peer::region));
-        return peers;
-      } finally {
-        SecurityOfficer.closeQuietly(session);
-      }
-    } catch (PKCS11Exception e) {
-      throw Pkcs11Errors.map("region peering: list", e);
-    } finally {
-      Pkcs11Modules.release(modulePath);
-    }
+          peers.sort(java.util.Comparator.comparing(Peer::region));
+          return peers;
+        });
   }
 }

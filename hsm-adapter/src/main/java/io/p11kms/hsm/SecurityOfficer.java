@@ -7,7 +7,10 @@ import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.Token;
 
-/** A piece of work in a read-write session logged in as the token's security officer. */
+/**
+ * A piece of work in a read-write session logged in as the token's security officer, or in a public
+ * session that needs no login.
+ */
 final class SecurityOfficer {
   private SecurityOfficer() {}
 
@@ -35,6 +38,30 @@ final class SecurityOfficer {
             // The session is closed next; the login goes with it.
           }
         }
+      } finally {
+        closeQuietly(session);
+      }
+    } catch (PKCS11Exception e) {
+      throw Pkcs11Errors.map(step, e);
+    } finally {
+      Pkcs11Modules.release(modulePath);
+    }
+  }
+
+  /**
+   * Runs {@code work} in a read-only public session (no login): what anyone may read of the token,
+   * such as its public objects; releases after.
+   */
+  static <T> T readPublic(Path modulePath, String tokenLabel, String step, Work<T> work) {
+    if (modulePath == null || tokenLabel == null) {
+      throw new IllegalArgumentException("module path and token label are required");
+    }
+    PKCS11Module module = Pkcs11Modules.acquire(modulePath);
+    try {
+      Token token = TokenFinder.byLabel(module, tokenLabel);
+      Session session = token.openSession(false);
+      try {
+        return work.run(token, session);
       } finally {
         closeQuietly(session);
       }
