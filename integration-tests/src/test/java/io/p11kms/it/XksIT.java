@@ -743,17 +743,7 @@ class XksIT {
   }
 
   private static List<JsonNode> auditRecords() throws Exception {
-    return Files.readAllLines(server.auditFile()).stream()
-        .map(
-            l -> {
-              try {
-                return JSON.readTree(l);
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            })
-        .filter(n -> n.path("type").asText().equals("request"))
-        .toList();
+    return server.auditRecords();
   }
 
   private static JsonNode findRecord(List<JsonNode> records, String kmsRequestId) {

@@ -18,7 +18,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
@@ -241,17 +240,7 @@ class XksTlsIT {
   }
 
   private static List<JsonNode> requestRecords() throws Exception {
-    return Files.readAllLines(server.auditFile()).stream()
-        .map(
-            l -> {
-              try {
-                return JSON.readTree(l);
-              } catch (IOException e) {
-                throw new IllegalStateException(e);
-              }
-            })
-        .filter(n -> n.path("type").asText().equals("request"))
-        .toList();
+    return server.auditRecords();
   }
 
   private static JsonNode record(String kmsRequestId) throws Exception {
