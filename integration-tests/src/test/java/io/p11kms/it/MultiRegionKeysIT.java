@@ -14,10 +14,10 @@ import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.Tls;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.region.GrpcRegionPeers;
-import io.p11kms.server.region.RegionConfig;
 import io.p11kms.server.region.RegionPeerGrpcService;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.KeyMetadata;
@@ -129,6 +129,8 @@ class MultiRegionKeysIT {
     RegionConfig configB =
         new RegionConfig(
             Map.of(REGION_A, new RegionConfig.Peer(REGION_A, "unused:1", "localhost", PRINCIPAL_A)),
+            "127.0.0.1",
+            0,
             null,
             null,
             null);
@@ -177,6 +179,8 @@ class MultiRegionKeysIT {
                         "127.0.0.1:" + peerServerB.getPort(),
                         "localhost",
                         "spiffe://p11kms.test/region/" + REGION_B)),
+                "127.0.0.1",
+                0,
                 clientA.cert(),
                 clientA.key(),
                 pki.caFile()));
