@@ -26,6 +26,7 @@ import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.region.GrpcRegionPeers;
 import io.p11kms.server.region.RegionConfig;
 import io.p11kms.server.region.RegionPeerGrpcService;
+import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyMetadata;
@@ -295,7 +296,9 @@ class MultiRegionKeysIT {
   }
 
   private static KeyMetadata newPrimary() {
-    return a.keys().createKey(ACCOUNT, "multi-Region", null, null, List.of(), null, true);
+    return a.keys()
+        .createKey(
+            ACCOUNT, new CreateKeyRequest("multi-Region", null, null, List.of(), null, true));
   }
 
   private static String id(KeyMetadata key) {
@@ -430,7 +433,7 @@ class MultiRegionKeysIT {
 
   @Test
   void onlyAMultiRegionPrimary_replicates_andOnlyToAPeer() {
-    KeyMetadata single = a.keys().createKey(ACCOUNT, "single", null, null, List.of(), null);
+    KeyMetadata single = a.keys().createKey(ACCOUNT, CreateKeyRequest.of("single"));
     assertThatThrownBy(
             () ->
                 a.multiRegion().replicateKey(single.keyId().toString(), REGION_B, null, null, null))
@@ -608,7 +611,7 @@ class MultiRegionKeysIT {
 
   @Test
   void updatePrimaryRegion_validatesBeforeItChangesAnything() {
-    KeyMetadata single = a.keys().createKey(ACCOUNT, "single", null, null, List.of(), null);
+    KeyMetadata single = a.keys().createKey(ACCOUNT, CreateKeyRequest.of("single"));
     assertFails(
         KmsError.UNSUPPORTED_OPERATION,
         () -> a.multiRegion().updatePrimaryRegion(single.keyId().toString(), REGION_B));

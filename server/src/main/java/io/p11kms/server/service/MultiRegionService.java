@@ -328,7 +328,7 @@ public final class MultiRegionService implements NewVersionGate {
     if (configuration.updating() && !configuration.updatingTo().equals(primaryRegion)) {
       requireNotUpdating(id, configuration, "UpdatePrimaryRegion");
     }
-    KeyService.requireEnabled(keys.find(id));
+    KeyStates.requireEnabled(keys.find(id));
     RotationSchedule rotation =
         store
             .findRotationSchedule(id)
@@ -402,7 +402,7 @@ public final class MultiRegionService implements NewVersionGate {
         throw KmsException.validation(
             "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
       }
-      KeyService.requireEnabled(key);
+      KeyStates.requireEnabled(key);
       for (String region : change.replicaRegions()) {
         if (!peers.regions().contains(region)) {
           throw new KmsException(
