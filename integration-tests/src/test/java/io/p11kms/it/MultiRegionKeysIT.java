@@ -12,19 +12,19 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.util.MutableHandlerRegistry;
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.RegionPeering;
 import io.p11kms.hsm.TokenCallInterceptor;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.Tls;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.region.GrpcRegionPeers;
-import io.p11kms.server.region.RegionConfig;
 import io.p11kms.server.region.RegionPeerGrpcService;
 import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
@@ -210,6 +210,8 @@ class MultiRegionKeysIT {
   private static RegionConfig peerOnly(String region, String principal) {
     return new RegionConfig(
         Map.of(region, new RegionConfig.Peer(region, "unused:1", "localhost", principal)),
+        "127.0.0.1",
+        0,
         null,
         null,
         null);
@@ -222,6 +224,8 @@ class MultiRegionKeysIT {
         new RegionConfig(
             Map.of(
                 region, new RegionConfig.Peer(region, "127.0.0.1:" + port, "localhost", principal)),
+            "127.0.0.1",
+            0,
             client.cert(),
             client.key(),
             pki.caFile()));
