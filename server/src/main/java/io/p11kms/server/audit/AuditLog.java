@@ -118,6 +118,23 @@ public final class AuditLog implements AutoCloseable {
         file, signer, anchor, checkpointRecords, checkpointInterval, clock, wrap);
   }
 
+  /**
+   * A log that writes to {@code sink}, from the start of a chain, with checkpoints that carry no
+   * MAC: for a server told explicitly where its records go when they are not kept in a file (tests
+   * of other things give it {@link AuditSink#discarding()}). The server's log is {@link #open}'s.
+   */
+  public static AuditLog over(AuditSink sink, Clock clock) {
+    return new AuditLog(
+        sink,
+        data -> new byte[0],
+        null,
+        Integer.MAX_VALUE,
+        Duration.ofDays(365),
+        clock,
+        0,
+        AuditLines.GENESIS);
+  }
+
   /** The first record of each open: the anchor found (null when none). */
   synchronized void writeStart(Optional<AuditHead> anchored) {
     writeLine(AuditLines.start(seq + 1, clock.instant().toString(), anchored, prev));
