@@ -38,6 +38,7 @@ import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.MultiRegionConfiguration;
 import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.service.RegionPeers;
+import io.p11kms.server.service.Tag;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.KeyVersionRecord;
@@ -46,9 +47,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -636,5 +639,45 @@ class MultiRegionKeysIT {
     assertFails(KmsError.DISABLED, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
     assertThat(regions(a, key).keyType()).isEqualTo("PRIMARY");
     assertThat(regions(b, key).keyType()).isEqualTo("REPLICA");
+  }
+
+  private static String policyFor(String principal) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        + "\"Principal\":{\"AWS\":\""
+        + principal
+        + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+  }
+
+  @Test
+  void aReplica_hasThePolicyReplicateKeyNames_orItsRegionsDefault_notThePrimarys() {
+    KeyMetadata key =
+        a.keys()
+            .createKey(
+                ACCOUNT,
+                new CreateKeyRequest(
+                    "the primary's", null, null, List.of(new Tag("team", "a")), null, true));
+    a.store().access().putPolicy(key.keyId(), policyFor("spiffe://a/admin"), Instant.now());
+
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+
+    // No Policy: nothing stored in B, so B's default key policy (its administrators') applies;
+    // no Tags and no Description: none, as AWS (they are not shared properties).
+    assertThat(b.store().access().findPolicy(key.keyId())).isEmpty();
+    assertThat(b.store().listTags(key.keyId(), 10, Optional.empty()).items()).isEmpty();
+    assertThat(b.keys().describeKey(id(key)).description()).isEmpty();
+
+    KeyMetadata other = newPrimary();
+    assertFails(
+        KmsError.MALFORMED_POLICY,
+        () -> a.multiRegion().replicateKey(id(other), REGION_B, "{not json", null, null));
+    assertThat(b.store().findKey(other.keyId())).isEmpty();
+    String policyB = policyFor("spiffe://b/admin");
+    a.multiRegion()
+        .replicateKey(id(other), REGION_B, policyB, List.of(new Tag("team", "b")), "B's");
+    assertThat(b.store().access().findPolicy(other.keyId())).contains(policyB);
+    assertThat(b.store().listTags(other.keyId(), 10, Optional.empty()).items())
+        .extracting(t -> t.tagKey() + "=" + t.tagValue())
+        .containsExactly("team=b");
+    assertThat(b.keys().describeKey(id(other)).description()).isEqualTo("B's");
   }
 }

@@ -8,7 +8,6 @@ import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import io.p11kms.server.store.MultiRegionKeys;
 import io.p11kms.server.store.RotationSchedule;
-import io.p11kms.server.store.TagRecord;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -58,9 +57,11 @@ public final class MultiRegionService implements NewVersionGate {
   /**
    * Makes (or completes) the replica of the primary key {@code keyId} in {@code replicaRegion}.
    *
-   * @param policy the replica's key policy; null or empty: the primary's
-   * @param tags the replica's tags; null: the primary's
-   * @param description the replica's description; null: the primary's
+   * @param policy the replica's key policy; null or empty: the default key policy of the replica's
+   *     region (none is stored there, so its administrators' default applies, as GetKeyPolicy there
+   *     shows)
+   * @param tags the replica's tags; null: none
+   * @param description the replica's description; null: none (empty)
    * @return the replica's metadata as this region sees it (its ARN in {@code replicaRegion})
    */
   public KeyMetadata replicateKey(
@@ -90,12 +91,11 @@ public final class MultiRegionService implements NewVersionGate {
     if (state != KeyState.ENABLED && state != KeyState.DISABLED) {
       throw new KmsException(KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + state);
     }
+    // As AWS: a replica's policy, tags and description are its own, not copies of the primary's.
     Map<String, String> replicaTags =
-        tags == null ? currentTags(id) : new LinkedHashMap<>(Tags.require(tags, false));
-    String replicaDescription =
-        description == null ? key.description() : Requests.requireDescription(description);
-    String replicaPolicy =
-        policy == null || policy.isEmpty() ? store.access().findPolicy(id).orElse(null) : policy;
+        tags == null ? Map.of() : new LinkedHashMap<>(Tags.require(tags, false));
+    String replicaDescription = Requests.requireDescription(description == null ? "" : description);
+    String replicaPolicy = policy == null || policy.isEmpty() ? null : policy;
     if (replicaPolicy != null) {
       io.p11kms.server.access.AccessControl.parsePolicy(replicaPolicy);
     }
@@ -531,19 +531,6 @@ public final class MultiRegionService implements NewVersionGate {
               + trusted
               + " for it: peer the regions again");
     }
-  }
-
-  private Map<String, String> currentTags(UUID id) {
-    Map<String, String> out = new LinkedHashMap<>();
-    Optional<String> marker = Optional.empty();
-    do {
-      var page = store.listTags(id, 1000, marker);
-      for (TagRecord t : page.items()) {
-        out.put(t.tagKey(), t.tagValue());
-      }
-      marker = page.nextMarker();
-    } while (marker.isPresent());
-    return out;
   }
 
   private Instant now() {
