@@ -374,6 +374,7 @@ class MultiRegionKeysIT {
     byte[] first = a.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
     a.rotations().rotateKeyOnDemand(id(primary));
     byte[] second = a.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
+    b.hsm().evictCachedBackingKeys();
     int objectsB = b.hsm().visibleObjectCount();
 
     failUnwrapsOnB.set(1); // B's token fails the second version's unwrap
