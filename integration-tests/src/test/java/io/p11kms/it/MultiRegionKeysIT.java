@@ -5,20 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.RegionPeering;
 import io.p11kms.hsm.TokenCallInterceptor;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.Tls;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.region.GrpcRegionPeers;
-import io.p11kms.server.region.RegionConfig;
 import io.p11kms.server.region.RegionPeerGrpcService;
+import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyRotationService;
@@ -129,6 +130,8 @@ class MultiRegionKeysIT {
     RegionConfig configB =
         new RegionConfig(
             Map.of(REGION_A, new RegionConfig.Peer(REGION_A, "unused:1", "localhost", PRINCIPAL_A)),
+            "127.0.0.1",
+            0,
             null,
             null,
             null);
@@ -177,6 +180,8 @@ class MultiRegionKeysIT {
                         "127.0.0.1:" + peerServerB.getPort(),
                         "localhost",
                         "spiffe://p11kms.test/region/" + REGION_B)),
+                "127.0.0.1",
+                0,
                 clientA.cert(),
                 clientA.key(),
                 pki.caFile()));
@@ -207,7 +212,9 @@ class MultiRegionKeysIT {
   }
 
   private static KeyMetadata newPrimary() {
-    return a.keys().createKey(ACCOUNT, "multi-Region", null, null, List.of(), null, true);
+    return a.keys()
+        .createKey(
+            ACCOUNT, new CreateKeyRequest("multi-Region", null, null, List.of(), null, true));
   }
 
   private static String id(KeyMetadata key) {
@@ -340,7 +347,7 @@ class MultiRegionKeysIT {
 
   @Test
   void onlyAMultiRegionPrimary_replicates_andOnlyToAPeer() {
-    KeyMetadata single = a.keys().createKey(ACCOUNT, "single", null, null, List.of(), null);
+    KeyMetadata single = a.keys().createKey(ACCOUNT, CreateKeyRequest.of("single"));
     assertThatThrownBy(
             () ->
                 a.multiRegion().replicateKey(single.keyId().toString(), REGION_B, null, null, null))
