@@ -5,19 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.RegionPeering;
 import io.p11kms.hsm.TokenCallInterceptor;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.Tls;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.region.GrpcRegionPeers;
-import io.p11kms.server.region.RegionConfig;
 import io.p11kms.server.region.RegionPeerGrpcService;
 import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
@@ -130,6 +130,8 @@ class MultiRegionKeysIT {
     RegionConfig configB =
         new RegionConfig(
             Map.of(REGION_A, new RegionConfig.Peer(REGION_A, "unused:1", "localhost", PRINCIPAL_A)),
+            "127.0.0.1",
+            0,
             null,
             null,
             null);
@@ -178,6 +180,8 @@ class MultiRegionKeysIT {
                         "127.0.0.1:" + peerServerB.getPort(),
                         "localhost",
                         "spiffe://p11kms.test/region/" + REGION_B)),
+                "127.0.0.1",
+                0,
                 clientA.cert(),
                 clientA.key(),
                 pki.caFile()));

@@ -8,6 +8,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.p11kms.proto.region.v1.GetTransportKeyRequest;
 import io.p11kms.proto.region.v1.ReceiveReplicaResponse;
 import io.p11kms.proto.region.v1.RegionPeerGrpc;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.RegionPeers;
@@ -36,7 +37,7 @@ public final class GrpcRegionPeers implements RegionPeers, AutoCloseable {
                 .overrideAuthority(peer.serverName())
                 .sslContext(
                     GrpcSslContexts.forClient()
-                        .keyManager(config.clientCert().toFile(), config.clientKey().toFile())
+                        .keyManager(config.cert().toFile(), config.key().toFile())
                         .trustManager(config.caFile().toFile())
                         .build())
                 .build());

@@ -6,6 +6,7 @@ import io.p11kms.proto.region.v1.GetTransportKeyResponse;
 import io.p11kms.proto.region.v1.ReceiveReplicaRequest;
 import io.p11kms.proto.region.v1.ReceiveReplicaResponse;
 import io.p11kms.proto.region.v1.RegionPeerGrpc;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.grpc.ErrorStatus;
 import io.p11kms.server.grpc.PrincipalInterceptor;
 import io.p11kms.server.service.KmsError;
