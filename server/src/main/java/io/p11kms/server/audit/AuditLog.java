@@ -53,7 +53,8 @@ public final class AuditLog implements AutoCloseable {
 
   /** Where lines go. */
   public interface Sink extends AutoCloseable {
-    void write(String line) throws IOException;
+    /** Appends one line: {@code line} is its UTF-8 encoding, without the line break. */
+    void write(byte[] line) throws IOException;
 
     /**
      * Throws when a line written now would be lost (the file was removed or replaced). Called
@@ -175,6 +176,12 @@ public final class AuditLog implements AutoCloseable {
 
   /** Kept: looking the algorithm up per record costs more than hashing it. Used under the lock. */
   private final MessageDigest digest = newSha256();
+
+  /**
+   * A request's line is written here, under the lock: one buffer for every record instead of a new
+   * one growing per record.
+   */
+  private final StringWriter line = new StringWriter(1024);
 
   private long seq;
   private String prev;
@@ -461,7 +468,8 @@ public final class AuditLog implements AutoCloseable {
    * one per call, and the map and the serializer look-ups cost more than the writing.
    */
   private String requestLine(Entry e) {
-    StringWriter out = new StringWriter(384);
+    StringWriter out = line;
+    out.getBuffer().setLength(0);
     try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
       g.writeStartObject();
       g.writeNumberField("seq", seq + 1);
@@ -521,15 +529,19 @@ public final class AuditLog implements AutoCloseable {
     writeChecked(line);
   }
 
-  /** Writes {@code line}, the file checked already, and moves the chain on. Under the lock. */
+  /**
+   * Writes {@code line}, the file checked already, and moves the chain on. Under the lock. The line
+   * is encoded once: the bytes written are the bytes hashed.
+   */
   private void writeChecked(String line) {
+    byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
     try {
-      sink.write(line);
+      sink.write(bytes);
     } catch (IOException | RuntimeException e) {
       throw new AuditException("cannot write the audit log", e);
     }
     seq++;
-    prev = HexFormat.of().formatHex(digest.digest(line.getBytes(StandardCharsets.UTF_8)));
+    prev = HexFormat.of().formatHex(digest.digest(bytes));
   }
 
   static String sha256(String line) {
@@ -569,6 +581,8 @@ public final class AuditLog implements AutoCloseable {
    * so every write first checks that the path still names the file this sink opened.
    */
   static final class FileSink implements Sink {
+    private static final byte[] NEWLINE = {'\n'};
+
     private final Path file;
     private final FileChannel channel;
     private final Object fileKey;
@@ -599,11 +613,12 @@ public final class AuditLog implements AutoCloseable {
       }
     }
 
+    /** The line and its break in one gathering write (one system call on an appending file). */
     @Override
-    public void write(String line) throws IOException {
-      ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
-      while (b.hasRemaining()) {
-        channel.write(b);
+    public void write(byte[] line) throws IOException {
+      ByteBuffer[] buffers = {ByteBuffer.wrap(line), ByteBuffer.wrap(NEWLINE)};
+      while (buffers[1].hasRemaining()) {
+        channel.write(buffers);
       }
     }
 

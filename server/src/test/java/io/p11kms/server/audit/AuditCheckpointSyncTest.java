@@ -49,7 +49,7 @@ class AuditCheckpointSyncTest {
         sink ->
             new AuditLog.Sink() {
               @Override
-              public void write(String line) throws IOException {
+              public void write(byte[] line) throws IOException {
                 sink.write(line);
               }
 

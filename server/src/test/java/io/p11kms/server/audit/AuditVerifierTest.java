@@ -116,7 +116,7 @@ class AuditVerifierTest {
             sink ->
                 new AuditLog.Sink() {
                   @Override
-                  public void write(String line) throws IOException {
+                  public void write(byte[] line) throws IOException {
                     throw new IOException("disk full");
                   }
 
