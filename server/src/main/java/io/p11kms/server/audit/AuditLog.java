@@ -177,12 +177,6 @@ public final class AuditLog implements AutoCloseable {
   /** Kept: looking the algorithm up per record costs more than hashing it. Used under the lock. */
   private final MessageDigest digest = newSha256();
 
-  /**
-   * A request's line is written here, under the lock: one buffer for every record instead of a new
-   * one growing per record.
-   */
-  private final StringWriter line = new StringWriter(1024);
-
   private long seq;
   private String prev;
   private int sinceCheckpoint;
@@ -348,9 +342,10 @@ public final class AuditLog implements AutoCloseable {
    * @throws AuditException when the record cannot be written
    */
   public void append(Entry e) {
-    // The file check (a stat) runs outside the lock every request takes.
+    // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
-    AuditHead checkpoint = appendChecked(e);
+    String fields = requestFields(e);
+    AuditHead checkpoint = appendChecked(fields);
     if (checkpoint != null) {
       flush();
       anchor(checkpoint);
@@ -361,8 +356,8 @@ public final class AuditLog implements AutoCloseable {
    * Appends under the lock; the checkpoint written too, if one was due (to be flushed and anchored
    * by the caller), else null.
    */
-  private synchronized AuditHead appendChecked(Entry e) {
-    writeChecked(requestLine(e));
+  private synchronized AuditHead appendChecked(String requestFields) {
+    writeChecked(requestLine(requestFields));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || anchorFailed
@@ -464,17 +459,32 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * A request's line, the same JSON as a map of these fields would give, written field by field:
-   * one per call, and the map and the serializer look-ups cost more than the writing.
+   * A request's line, the same JSON as a map of its fields would give: its place in the chain
+   * ({@code seq}, {@code time}, {@code prev}) around the fields {@link #requestFields} wrote before
+   * the lock was taken. Under the lock.
    */
-  private String requestLine(Entry e) {
-    StringWriter out = line;
-    out.getBuffer().setLength(0);
+  private String requestLine(String requestFields) {
+    return "{\"seq\":"
+        + (seq + 1)
+        + ",\"type\":\"request\",\"time\":\""
+        + clock.instant()
+        + "\","
+        + requestFields
+        + ",\"prev\":\""
+        + prev
+        + "\"}";
+  }
+
+  /**
+   * The fields of a request's line from {@code requestId} to {@code requestMetadata}, as JSON
+   * members without the braces, written field by field: one per call, and a map and the
+   * serializer's look-ups cost more than the writing. Outside the lock: they depend on the request
+   * alone.
+   */
+  private static String requestFields(Entry e) {
+    StringWriter out = new StringWriter(512);
     try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
       g.writeStartObject();
-      g.writeNumberField("seq", seq + 1);
-      g.writeStringField("type", "request");
-      g.writeStringField("time", clock.instant().toString());
       g.writeStringField("requestId", e.requestId());
       g.writeStringField("principal", e.principal());
       if (e.account() != null) {
@@ -508,12 +518,12 @@ public final class AuditLog implements AutoCloseable {
         }
         g.writeEndObject();
       }
-      g.writeStringField("prev", prev);
       g.writeEndObject();
     } catch (IOException | RuntimeException x) {
       throw new AuditException("cannot encode an audit record", x);
     }
-    return out.toString();
+    StringBuffer object = out.getBuffer();
+    return object.substring(1, object.length() - 1);
   }
 
   private void write(Map<String, Object> r) {
