@@ -42,7 +42,8 @@ final class AwsJsonCalls {
     AwsCredentialsIdentity credential =
         AwsCredentialsIdentity.create(find(ID, text), find(SECRET, text));
     return new AwsJsonCalls(
-        new SignedHttp(credential, "kms", region), URI.create("http://127.0.0.1:" + port + "/"));
+        new SignedHttp("127.0.0.1", port, credential, "kms", region),
+        URI.create("http://127.0.0.1:" + port + "/"));
   }
 
   private static String find(Pattern pattern, String text) {

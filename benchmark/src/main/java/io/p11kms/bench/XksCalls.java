@@ -49,7 +49,7 @@ final class XksCalls {
                 + "\",\"encryptionAlgorithm\":\"AES_GCM\"}")
             .getBytes(StandardCharsets.UTF_8);
     this.encrypt =
-        new SignedHttp(credential, "kms-xks-proxy", "us-east-1")
+        new SignedHttp("127.0.0.1", port, credential, "kms-xks-proxy", "us-east-1")
             .post("XKS Encrypt", encryptUri, Map.of("Content-Type", "application/json"), body);
   }
 

@@ -14,13 +14,17 @@ import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.awsjson.AwsJsonFrontEnd;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.KeyArns;
+import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.frontend.FrontEnds;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.grpc.GrpcFrontEnd;
 import io.p11kms.server.metrics.Metrics;
+import io.p11kms.server.region.GrpcRegionPeers;
+import io.p11kms.server.region.RegionListener;
 import io.p11kms.server.service.KmsServices;
+import io.p11kms.server.service.RegionPeers;
 import io.p11kms.server.sigv4.AccessKeyService;
 import io.p11kms.server.sigv4.AccessKeySigningKeys;
 import io.p11kms.server.store.AccessKeys;
@@ -54,6 +58,7 @@ public final class KmsServer {
   private final String region;
   private final Duration healthInterval;
   private final ScheduledWork work;
+  private final RegionPeers peers;
   private final FrontEnds frontEnds = new FrontEnds();
   private GrpcFrontEnd grpc;
   private TokenHealthProbe probe;
@@ -72,12 +77,29 @@ public final class KmsServer {
       Clock clock,
       Duration healthInterval,
       AccessLayer access) {
+    this(builder, hsm, store, arns, clock, healthInterval, access, RegionPeers.NONE);
+  }
+
+  /**
+   * As above, for a region peered with {@code peers} (closed by {@link #stop()} when it is {@link
+   * AutoCloseable}): multi-Region keys replicate to them ({@link #serveRegion} serves their calls).
+   */
+  public KmsServer(
+      ServerBuilder<?> builder,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      Duration healthInterval,
+      AccessLayer access,
+      RegionPeers peers) {
     this.access = Objects.requireNonNull(access, "access");
     this.grpcBuilder = builder;
     this.hsm = hsm;
     this.store = store;
     this.healthInterval = healthInterval;
-    this.services = KmsServices.of(hsm, store, arns, clock);
+    this.peers = Objects.requireNonNull(peers, "peers");
+    this.services = KmsServices.of(hsm, store, arns, clock, peers);
     this.region = arns.region();
     this.work = new ScheduledWork(hsm, store, services.rotations(), clock);
   }
@@ -142,7 +164,8 @@ public final class KmsServer {
             config.arns(),
             Clock.systemUTC(),
             config.hsm().healthInterval(),
-            access);
+            access,
+            config.region().enabled() ? new GrpcRegionPeers(config.region()) : RegionPeers.NONE);
     server.countRotationsIn(metrics);
     metrics.countRefusalsNotAudited(access.control().refusalAuditLimit());
     return server.checkDueWorkEvery(config.tasks().interval());
@@ -262,6 +285,15 @@ public final class KmsServer {
             .verifiedBy(new AccessKeySigningKeys(AccessKeys.of(store), hsm), region));
   }
 
+  /**
+   * Serves the peer regions {@code config} names on its peer listener ({@code region.listen.*},
+   * mutual TLS under {@code region.tls.*}): the replicas of their multi-Region keys. Closed by
+   * {@link #stop()}.
+   */
+  public RegionListener serveRegion(RegionConfig config) {
+    return frontEnds.add(RegionListener.start(config, services.multiRegion()));
+  }
+
   /** Serves the AWS KMS JSON API as {@code api} says. Closed by {@link #stop()}. */
   public AwsJsonFrontEnd serveAwsApi(AwsApi api) {
     return frontEnds.add(api.start(services, access.control()));
@@ -304,8 +336,19 @@ public final class KmsServer {
     } catch (Exception e) {
       // Closing is best effort; the token must still be closed below.
     } finally {
+      closePeers();
       access.close();
       hsm.close();
+    }
+  }
+
+  private void closePeers() {
+    if (peers instanceof AutoCloseable channels) {
+      try {
+        channels.close();
+      } catch (Exception e) {
+        log.warn("closing the channels to the peer regions failed: {}", e.toString());
+      }
     }
   }
 }

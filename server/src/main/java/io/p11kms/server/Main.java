@@ -1,7 +1,7 @@
 package io.p11kms.server;
 
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.server.admin.AccessKeyCommands;
 import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
@@ -21,6 +21,7 @@ import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.metrics.MetricsEndpoint;
+import io.p11kms.server.region.RegionListener;
 import io.p11kms.server.xks.XksConfig;
 import io.p11kms.server.xks.XksFrontEnd;
 import java.nio.file.Path;
@@ -133,6 +134,18 @@ public final class Main {
       server.scheduleDomainKeyRotation(config, serve.domainKeyRotation());
       if (serve.awsApi().enabled()) {
         serveAwsApi(server, serve.awsApi(), serverConfig, security, config);
+      }
+      if (serverConfig.region().enabled()) {
+        RegionListener peers = server.serveRegion(serverConfig.region());
+        System.out.println(
+            "p11kms region "
+                + serverConfig.arns().region()
+                + " serves its peers "
+                + String.join(",", serverConfig.region().peers().keySet())
+                + " on "
+                + serverConfig.region().listenHost()
+                + ":"
+                + peers.port());
       }
       // Tests and scripts wait for this exact line.
       System.out.println(

@@ -1,11 +1,11 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.DomainJoin;
-import io.p11kms.hsm.DomainKeyAttributes;
-import io.p11kms.hsm.DomainKeyBundle;
 import io.p11kms.hsm.HsmException;
 import io.p11kms.hsm.PinSource;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainJoin;
+import io.p11kms.hsm.domain.DomainKeyAttributes;
+import io.p11kms.hsm.domain.DomainKeyBundle;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Files;

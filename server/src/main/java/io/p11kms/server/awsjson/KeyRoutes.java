@@ -119,11 +119,13 @@ final class KeyRoutes {
             (c, r) ->
                 keys.createKey(
                     c.lookup(),
-                    r.description(),
-                    AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
-                    keySpec(r),
-                    r.tags().stream().map(KeyRoutes::tag).toList(),
-                    AwsEnums.parse(Origin.class, r.origin(), "Origin")),
+                    new io.p11kms.server.service.CreateKeyRequest(
+                        r.description(),
+                        AwsEnums.parse(KeyUsage.class, r.keyUsage(), "KeyUsage"),
+                        keySpec(r),
+                        r.tags().stream().map(KeyRoutes::tag).toList(),
+                        AwsEnums.parse(Origin.class, r.origin(), "Origin"),
+                        false)),
             m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
         Route.of(
             Operation.DESCRIBE_KEY,

@@ -17,9 +17,16 @@ import java.util.TreeSet;
  * @param store the key store ({@code store.*})
  * @param arns the key ARNs' partition, region and account ({@code arn.*})
  * @param tasks the scheduled work ({@code tasks.*})
+ * @param region the peer regions and the peer listener ({@code region.*}; {@link RegionConfig#NONE}
+ *     without them)
  */
 public record ServerConfig(
-    ListenConfig listen, TokenConfig hsm, StoreConfig store, KeyArns arns, TasksConfig tasks) {
+    ListenConfig listen,
+    TokenConfig hsm,
+    StoreConfig store,
+    KeyArns arns,
+    TasksConfig tasks,
+    RegionConfig region) {
 
   public static final String LISTEN_HOST = "listen.host";
   public static final String LISTEN_PORT = "listen.port";
@@ -105,10 +112,16 @@ public record ServerConfig(
           "metrics.",
           "rotation.",
           "tasks.",
+          "region.",
           "dev.");
 
   public ServerConfig {
-    if (listen == null || hsm == null || store == null || arns == null || tasks == null) {
+    if (listen == null
+        || hsm == null
+        || store == null
+        || arns == null
+        || tasks == null
+        || region == null) {
       throw new ConfigException("every part of the server configuration is required");
     }
   }
@@ -128,13 +141,14 @@ public record ServerConfig(
 
   /** Builds a configuration from the properties of a file. */
   public static ServerConfig from(ConfigProperties p) {
-    rejectUnknownKeys(p.properties());
+    rejectUnknownKeys(p);
     return new ServerConfig(
         ListenConfig.from(p),
         TokenConfig.from(p),
         StoreConfig.from(p),
         KeyArns.from(p),
-        TasksConfig.from(p));
+        TasksConfig.from(p),
+        RegionConfig.from(p));
   }
 
   /**
@@ -152,6 +166,8 @@ public record ServerConfig(
         + store.redacted()
         + ", "
         + arns.redacted()
+        + ", "
+        + region.redacted()
         + "}";
   }
 
@@ -160,10 +176,12 @@ public record ServerConfig(
     return toRedactedString();
   }
 
-  private static void rejectUnknownKeys(Properties p) {
+  private static void rejectUnknownKeys(ConfigProperties p) {
     Set<String> unknown = new TreeSet<>();
-    for (String key : p.stringPropertyNames()) {
-      if (!KEYS.contains(key) && OWNED_PREFIXES.stream().anyMatch(key::startsWith)) {
+    for (String key : p.properties().stringPropertyNames()) {
+      if (!KEYS.contains(key)
+          && !RegionConfig.knows(key, p)
+          && OWNED_PREFIXES.stream().anyMatch(key::startsWith)) {
         unknown.add(key);
       }
     }

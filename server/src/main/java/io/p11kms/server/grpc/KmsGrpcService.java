@@ -119,12 +119,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                 .setKeyMetadata(
                     ProtoMapping.keyMetadata(
                         keys.createKey(
-                            RequestLookups.current(keys),
-                            request.getDescription(),
-                            ProtoMapping.keyUsage(request.getKeyUsage()),
-                            ProtoMapping.keySpec(request.getKeySpec()),
-                            ProtoMapping.tags(request.getTagsList()),
-                            ProtoMapping.origin(request.getOrigin()))))
+                            RequestLookups.current(keys), ProtoMapping.createKey(request))))
                 .build());
   }
 

@@ -8,6 +8,7 @@ import io.p11kms.proto.v1.MacAlgorithmSpec;
 import io.p11kms.proto.v1.Origin;
 import io.p11kms.proto.v1.SigningAlgorithmSpec;
 import io.p11kms.proto.v1.WrappingAlgorithmSpec;
+import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.DataKeySpec;
 import io.p11kms.server.service.EncryptionAlgorithm;
 import io.p11kms.server.service.ExpirationModel;
@@ -51,6 +52,17 @@ final class ProtoMapping {
         .ifPresent(e -> builder.setExpirationModel(ExpirationModelType.valueOf(e.name())));
     m.validTo().ifPresent(t -> builder.setValidTo(timestamp(t)));
     return builder.build();
+  }
+
+  /** CreateKey's request values. */
+  static CreateKeyRequest createKey(io.p11kms.proto.v1.CreateKeyRequest request) {
+    return new CreateKeyRequest(
+        request.getDescription(),
+        keyUsage(request.getKeyUsage()),
+        keySpec(request.getKeySpec()),
+        tags(request.getTagsList()),
+        origin(request.getOrigin()),
+        false);
   }
 
   static List<Tag> tags(List<io.p11kms.proto.v1.Tag> tags) {

@@ -110,7 +110,7 @@ public final class CryptoService {
         lookup
             .find(parsed.keyId(), parsed.keyVersionId())
             .orElseThrow(() -> missingKey(parsed.keyId()));
-    KeyService.requireUsable(key.key());
+    KeyStates.requireUsable(key.key());
     KeyVersionRecord version = key.version().orElseThrow(KmsException::invalidCiphertext);
     byte[] plaintext = cipher.decrypt(version, parsed, checkedContext);
     return new Plaintext(parsed.keyId(), keys.arn(key.key()), plaintext);

@@ -120,7 +120,7 @@ public final class KeyLookup {
     UUID id = resolve(keyId, parameter);
     KeyInUse key =
         find(id, null).orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"));
-    KeyService.requireUsable(key.key());
+    KeyStates.requireUsable(key.key());
     return key;
   }
 }

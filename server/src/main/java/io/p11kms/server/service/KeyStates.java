@@ -5,7 +5,7 @@ import io.p11kms.server.store.KeyRecord;
 /**
  * Which key states allow which management operation, and where a state change leads, as AWS KMS has
  * it. Every refusal is a {@code KMSInvalidStateException}. (The cryptographic operations' rule,
- * Disabled -> DisabledException, is {@link KeyService#requireUsable}.)
+ * Disabled -> DisabledException, is {@link #requireUsable}.)
  *
  * <pre>
  *                     Enabled    Disabled   PendingDeletion   PendingImport
@@ -75,6 +75,34 @@ final class KeyStates {
     if (state(key) == KeyState.PENDING_DELETION) {
       throw new KmsException(
           KmsError.INVALID_STATE, operation + ": key '" + key.keyId() + "' is pending deletion");
+    }
+    return key;
+  }
+
+  /**
+   * The key, for a symmetric cryptographic operation: enabled, a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT
+   * key.
+   */
+  static KeyRecord requireUsable(KeyRecord key) {
+    requireEnabled(key);
+    if (KeyUsage.valueOf(key.keyUsage()) != KeyUsage.ENCRYPT_DECRYPT
+        || !KeySpec.valueOf(key.keySpec()).isSymmetric()) {
+      throw new KmsException(
+          KmsError.INVALID_KEY_USAGE,
+          "Key '" + key.keyId() + "' is not a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key");
+    }
+    return key;
+  }
+
+  /** DisabledException when disabled, KMSInvalidStateException when pending deletion. */
+  static KeyRecord requireEnabled(KeyRecord key) {
+    KeyState state = KeyState.valueOf(key.keyState());
+    if (state == KeyState.DISABLED) {
+      throw new KmsException(KmsError.DISABLED, "Key '" + key.keyId() + "' is disabled");
+    }
+    if (state != KeyState.ENABLED) {
+      throw new KmsException(
+          KmsError.INVALID_STATE, "Key '" + key.keyId() + "' is " + state.name());
     }
     return key;
   }

@@ -63,15 +63,11 @@ public final class ServiceManagedKeys {
 
   private UUID make(String account, String service, String alias) {
     try {
-      return keys.createKey(
+      return keys.createServiceManagedKey(
               account,
-              KeyManager.AWS,
               service,
-              "Default key that protects my " + service + " data when no other key is defined",
-              KeyUsage.ENCRYPT_DECRYPT,
-              KeySpec.SYMMETRIC_DEFAULT,
-              List.of(),
-              alias)
+              alias,
+              "Default key that protects my " + service + " data when no other key is defined")
           .keyId();
     } catch (AliasAlreadyExistsException e) {
       // Another server made it first.

@@ -52,12 +52,12 @@ class CreateKeyOnceTest {
   void createKey_tokenUnavailable_failsRetryablyAndStoresNothing() {
     hsm.outcomes.add(Optional.empty());
 
-    assertThatThrownBy(() -> keys.createKey("first try", null, null))
+    assertThatThrownBy(() -> keys.createKey(CreateKeyRequest.of("first try")))
         .isInstanceOfSatisfying(
             KmsException.class, e -> assertThat(e.error()).isEqualTo(KmsError.DEPENDENCY_TIMEOUT));
     assertThat(store.countKeys()).isZero();
 
-    keys.createKey("second try", null, null);
+    keys.createKey(CreateKeyRequest.of("second try"));
     assertThat(store.countKeys()).isEqualTo(1);
     assertThat(hsm.calls).isEqualTo(2);
   }
@@ -65,7 +65,7 @@ class CreateKeyOnceTest {
   @Test
   void createKey_asksTheTokenOnceAndCommitsOnce() {
     for (int i = 0; i < 5; i++) {
-      keys.createKey("key " + i, null, null);
+      keys.createKey(CreateKeyRequest.of("key " + i));
     }
     assertThat(hsm.calls).isEqualTo(5);
     assertThat(store.countKeys()).isEqualTo(5);

@@ -167,7 +167,7 @@ class ScheduledWorkOnceTest {
   }
 
   private UUID keyDueForRotation() {
-    UUID id = a.keys().createKey("rotates", null, null).keyId();
+    UUID id = a.keys().createKey(CreateKeyRequest.of("rotates")).keyId();
     a.rotations().enableKeyRotation(id.toString(), 90);
     return id;
   }
@@ -224,10 +224,10 @@ class ScheduledWorkOnceTest {
 
   @Test
   void dueDeletion_twoServers_deletedOnce_withAndWithoutTheLease() throws Exception {
-    UUID leased = a.keys().createKey("deleted under the lease", null, null).keyId();
+    UUID leased = a.keys().createKey(CreateKeyRequest.of("deleted under the lease")).keyId();
     List<UUID> unleased = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      unleased.add(a.keys().createKey("deleted without", null, null).keyId());
+      unleased.add(a.keys().createKey(CreateKeyRequest.of("deleted without")).keyId());
     }
     a.lifecycle().scheduleKeyDeletion(leased.toString(), 7);
     for (UUID id : unleased) {
@@ -261,7 +261,7 @@ class ScheduledWorkOnceTest {
   void dueDeletions_twoServersWithoutALease_eachKeyDeletedOnce() throws Exception {
     List<UUID> ids = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
-      UUID id = a.keys().createKey("deleted", null, null).keyId();
+      UUID id = a.keys().createKey(CreateKeyRequest.of("deleted")).keyId();
       a.lifecycle().scheduleKeyDeletion(id.toString(), 7);
       ids.add(id);
     }
