@@ -101,7 +101,7 @@ public final class KmsServer {
     this.peers = Objects.requireNonNull(peers, "peers");
     this.services = KmsServices.of(hsm, store, arns, clock, peers);
     this.region = arns.region();
-    this.work = new ScheduledWork(hsm, store, services.rotations(), clock);
+    this.work = new ScheduledWork(hsm, store, services.rotations(), services.multiRegion(), clock);
   }
 
   /**
@@ -127,7 +127,7 @@ public final class KmsServer {
     KeyStore store;
     AccessLayer access;
     try {
-      store = KeyStores.open(config.store().settings());
+      store = KeyStores.open(config.store().settings(), config.store().cacheMaxKeys());
       hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
       AuditLog audit =
           AuditLog.open(

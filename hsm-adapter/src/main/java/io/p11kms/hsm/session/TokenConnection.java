@@ -153,10 +153,7 @@ public final class TokenConnection implements AutoCloseable {
     if (loginSession != null) {
       left.add(loginSession);
     }
-    Session owner = backingKeys.ownerSession();
-    if (owner != null) {
-      left.add(owner);
-    }
+    left.addAll(backingKeys.ownerSessions());
     backingKeys.forgetAll();
     module = next.module();
     token = next.token();
@@ -336,7 +333,7 @@ public final class TokenConnection implements AutoCloseable {
     try {
       pool.close();
       if (quiet) {
-        SessionPool.closeQuietly(backingKeys.ownerSession());
+        backingKeys.ownerSessions().forEach(SessionPool::closeQuietly);
         backingKeys.forgetAll();
         if (loginSession != null) {
           try {
