@@ -33,7 +33,9 @@ import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyState;
+import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.MultiRegionConfiguration;
@@ -757,5 +759,24 @@ class MultiRegionKeysIT {
     a.lifecycle().enableKey(id(key));
     a.rotations().rotateKeyOnDemand(id(key));
     assertThat(b.store().multiRegionKeys().versions(key.keyId())).hasSize(2);
+  }
+
+  @Test
+  void hmacAndAsymmetricMultiRegionKeys_areRefused_beforeAnyTokenCall() {
+    a.hsm().evictCachedBackingKeys();
+    int objects = a.hsm().visibleObjectCount();
+    int keys = a.store().listKeys(1000, Optional.empty()).keys().size();
+    for (var spec :
+        List.of(
+            new CreateKeyRequest(
+                "mac", KeyUsage.GENERATE_VERIFY_MAC, KeySpec.HMAC_256, List.of(), null, true),
+            new CreateKeyRequest(
+                "rsa", KeyUsage.ENCRYPT_DECRYPT, KeySpec.RSA_2048, List.of(), null, true),
+            new CreateKeyRequest(
+                "ecc", KeyUsage.SIGN_VERIFY, KeySpec.ECC_NIST_P256, List.of(), null, true))) {
+      assertFails(KmsError.UNSUPPORTED_OPERATION, () -> a.keys().createKey(ACCOUNT, spec));
+    }
+    assertThat(a.hsm().visibleObjectCount()).isEqualTo(objects);
+    assertThat(a.store().listKeys(1000, Optional.empty()).keys()).hasSize(keys);
   }
 }
