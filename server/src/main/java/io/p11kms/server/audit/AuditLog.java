@@ -1,6 +1,7 @@
 package io.p11kms.server.audit;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -147,9 +148,10 @@ public final class AuditLog implements AutoCloseable {
    * @throws AuditException when the record cannot be written
    */
   public void append(AuditEntry e) {
-    // The file check (a stat) runs outside the lock every request takes.
+    // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
-    AuditHead checkpoint = appendChecked(e);
+    String fields = AuditLines.requestFields(e);
+    AuditHead checkpoint = appendChecked(fields);
     if (checkpoint != null) {
       flush();
       anchor(checkpoint);
@@ -160,8 +162,8 @@ public final class AuditLog implements AutoCloseable {
    * Appends under the lock; the checkpoint written too, if one was due (to be flushed and anchored
    * by the caller), else null.
    */
-  private synchronized AuditHead appendChecked(AuditEntry e) {
-    writeChecked(AuditLines.request(e, seq + 1, clock.instant().toString(), prev));
+  private synchronized AuditHead appendChecked(String requestFields) {
+    writeChecked(AuditLines.request(requestFields, seq + 1, clock.instant().toString(), prev));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || anchorFailed
@@ -255,15 +257,19 @@ public final class AuditLog implements AutoCloseable {
     writeChecked(line);
   }
 
-  /** Writes {@code line}, the file checked already, and moves the chain on. Under the lock. */
+  /**
+   * Writes {@code line}, the file checked already, and moves the chain on. Under the lock. The line
+   * is encoded once: the bytes written are the bytes hashed.
+   */
   private void writeChecked(String line) {
+    byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
     try {
-      sink.write(line);
+      sink.write(bytes);
     } catch (IOException | RuntimeException e) {
       throw new AuditException("cannot write the audit log", e);
     }
     seq++;
-    prev = AuditLines.sha256(digest, line);
+    prev = AuditLines.sha256(digest, bytes);
   }
 
   /** Writes a last checkpoint and closes the file. */
