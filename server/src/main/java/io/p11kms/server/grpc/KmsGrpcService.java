@@ -61,6 +61,8 @@ import io.p11kms.proto.v1.ListResourceTagsRequest;
 import io.p11kms.proto.v1.ListResourceTagsResponse;
 import io.p11kms.proto.v1.ReEncryptRequest;
 import io.p11kms.proto.v1.ReEncryptResponse;
+import io.p11kms.proto.v1.ReplicateKeyRequest;
+import io.p11kms.proto.v1.ReplicateKeyResponse;
 import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.proto.v1.RotateKeyOnDemandResponse;
 import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
@@ -82,6 +84,7 @@ import io.p11kms.proto.v1.VerifyResponse;
 import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsServices;
+import io.p11kms.server.service.MultiRegionService;
 import java.util.function.Supplier;
 
 /**
@@ -90,6 +93,7 @@ import java.util.function.Supplier;
  */
 public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
   private final KeyService keys;
+  private final MultiRegionService multiRegion;
   private final CryptoHandlers cryptoHandlers;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
@@ -100,6 +104,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The RPCs over the operations' services. */
   public KmsGrpcService(KmsServices services) {
     this.keys = services.keys();
+    this.multiRegion = services.multiRegion();
     this.cryptoHandlers = new CryptoHandlers(services.crypto());
     this.lifecycle =
         new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
@@ -157,6 +162,21 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
           }
           return builder.build();
         });
+  }
+
+  @Override
+  public void replicateKey(
+      ReplicateKeyRequest request, StreamObserver<ReplicateKeyResponse> response) {
+    unary(
+        response,
+        () ->
+            ProtoMapping.replicated(
+                multiRegion.replicate(
+                    request.getKeyId(),
+                    request.getReplicaRegion(),
+                    request.getPolicy(),
+                    request.getTagsCount() == 0 ? null : ProtoMapping.tags(request.getTagsList()),
+                    request.hasDescription() ? request.getDescription() : null)));
   }
 
   // Symmetric encryption, data keys and random bytes: the messages are mapped in CryptoHandlers.

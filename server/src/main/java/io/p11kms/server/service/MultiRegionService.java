@@ -64,6 +64,19 @@ public final class MultiRegionService implements NewVersionGate {
    */
   public KeyMetadata replicateKey(
       String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
+    return replicate(keyId, replicaRegion, policy, tags, description).replicaKeyMetadata();
+  }
+
+  /**
+   * ReplicateKey's answer: the replica as this region sees it, its key policy (null: none of its
+   * own) and its tags.
+   */
+  public record Replicated(
+      KeyMetadata replicaKeyMetadata, String replicaPolicy, List<Tag> replicaTags) {}
+
+  /** As {@link #replicateKey}, with the replica's policy and tags as sent. */
+  public Replicated replicate(
+      String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     if (replicaRegion == null || replicaRegion.isEmpty()) {
       throw KmsException.validation("ReplicaRegion is required");
@@ -132,22 +145,27 @@ public final class MultiRegionService implements NewVersionGate {
         received.created() ? "created" : "already there",
         received.versionsAdded());
     KeyMetadata here = keys.metadata(keys.find(id));
-    return new KeyMetadata(
-        id,
-        arns.keyArnIn(replicaRegion, key.account(), id),
-        key.creationDate(),
-        replicaDescription,
-        here.keyUsage(),
-        here.keySpec(),
-        here.keyState(),
-        Optional.empty(),
-        Optional.empty(),
-        here.account(),
-        here.keyManager(),
-        here.origin(),
-        Optional.empty(),
-        Optional.empty(),
-        here.multiRegionConfiguration());
+    KeyMetadata replicaMetadata =
+        new KeyMetadata(
+            id,
+            arns.keyArnIn(replicaRegion, key.account(), id),
+            key.creationDate(),
+            replicaDescription,
+            here.keyUsage(),
+            here.keySpec(),
+            here.keyState(),
+            Optional.empty(),
+            Optional.empty(),
+            here.account(),
+            here.keyManager(),
+            here.origin(),
+            Optional.empty(),
+            Optional.empty(),
+            here.multiRegionConfiguration());
+    return new Replicated(
+        replicaMetadata,
+        replicaPolicy,
+        replicaTags.entrySet().stream().map(t -> new Tag(t.getKey(), t.getValue())).toList());
   }
 
   /**
