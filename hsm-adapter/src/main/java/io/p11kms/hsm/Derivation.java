@@ -1,5 +1,6 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.keys.BackingKeyUse;
 import java.util.Optional;
 
 /**

@@ -1,5 +1,7 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.keys.BackingKeyUse;
+
 /**
  * An EKT cannot move to the domain key generation asked for: the two generations' domain keys pin
  * different uses for the key ({@link BackingKeyUse}). A backing key that derives stays under the

@@ -1,5 +1,6 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.session.LibraryRecycling;
 import java.nio.file.Path;
 import java.time.Duration;
 

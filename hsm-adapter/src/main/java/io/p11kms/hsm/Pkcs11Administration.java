@@ -1,5 +1,18 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.diagnostics.TokenCapabilities;
+import io.p11kms.hsm.domain.DomainKeys;
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.BackingKeys;
+import io.p11kms.hsm.keys.PrivateData;
+import io.p11kms.hsm.keys.PrivateKeyTemplates;
+import io.p11kms.hsm.keys.Rewrap;
+import io.p11kms.hsm.session.AdapterStep;
+import io.p11kms.hsm.session.Calls;
+import io.p11kms.hsm.session.Pkcs11Errors;
+import io.p11kms.hsm.session.Pkcs11Function;
+import io.p11kms.hsm.session.Step;
+import io.p11kms.hsm.session.TokenConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;

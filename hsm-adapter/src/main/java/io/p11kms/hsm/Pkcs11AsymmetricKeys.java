@@ -1,5 +1,10 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.AsymmetricChecks;
+import io.p11kms.hsm.keys.PrivateKeyTemplates;
+import io.p11kms.hsm.keys.PrivateKeys;
+import io.p11kms.hsm.session.StepCalls;
 import java.util.Set;
 import org.xipki.pkcs11.wrapper.AttributeVector;
 

@@ -1,5 +1,19 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.diagnostics.GcmEncryption;
+import io.p11kms.hsm.diagnostics.MechanismProbe;
+import io.p11kms.hsm.diagnostics.TokenCapabilities;
+import io.p11kms.hsm.domain.DomainKeys;
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.BackingKeys;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.keys.RequestTemplates;
+import io.p11kms.hsm.session.AdapterStep;
+import io.p11kms.hsm.session.Calls;
+import io.p11kms.hsm.session.Pkcs11Errors;
+import io.p11kms.hsm.session.Pkcs11Function;
+import io.p11kms.hsm.session.Step;
+import io.p11kms.hsm.session.TokenConnection;
 import java.util.EnumSet;
 import java.util.Set;
 import org.xipki.pkcs11.wrapper.Mechanism;

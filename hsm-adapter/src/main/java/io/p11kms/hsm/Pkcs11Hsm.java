@@ -1,5 +1,19 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.diagnostics.MechanismProbe;
+import io.p11kms.hsm.diagnostics.TokenCapabilities;
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.domain.RegionTransfers;
+import io.p11kms.hsm.domain.TransportKey;
+import io.p11kms.hsm.keys.KeyImports;
+import io.p11kms.hsm.keys.PrivateKeys;
+import io.p11kms.hsm.session.LibraryRecycling;
+import io.p11kms.hsm.session.Pkcs11Errors;
+import io.p11kms.hsm.session.Pkcs11Modules;
+import io.p11kms.hsm.session.SessionPool;
+import io.p11kms.hsm.session.StandbyLibrary;
+import io.p11kms.hsm.session.StepCalls;
+import io.p11kms.hsm.session.TokenConnection;
 import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -95,7 +109,7 @@ public final class Pkcs11Hsm implements Hsm {
    * As {@link #open(HsmConfig, TokenCallInterceptor)}, with the standby instance of the library
    * loaded by {@code standbyLoader} (tests use one that fails).
    */
-  static Pkcs11Hsm open(
+  public static Pkcs11Hsm open(
       HsmConfig config, TokenCallInterceptor interceptor, StandbyLibrary.Loader standbyLoader) {
     PKCS11Module module = Pkcs11Modules.acquire(config);
     TokenConnection connection = null;
@@ -200,24 +214,24 @@ public final class Pkcs11Hsm implements Hsm {
    * make raw PKCS#11 calls; no recovery, no retry. Not for production code, which must go through
    * {@link Hsm}.
    */
-  <T> T withSessionForTest(TokenConnection.TokenWork<T> work) throws PKCS11Exception {
+  public <T> T withSessionForTest(TokenConnection.TokenWork<T> work) throws PKCS11Exception {
     connection.checkOpen();
     return connection.call("test", work, false);
   }
 
   /** For tests only: the handle of {@code domain-key-asym/<generation>}. */
-  long asymDomainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
+  public long asymDomainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
     return connection.domainKeys().asymHandle(session, generation);
   }
 
   /** For tests only: the handle of the domain key of {@code role} and {@code generation}. */
-  long domainKeyHandleForTest(Session session, DomainKeyRole role, int generation)
+  public long domainKeyHandleForTest(Session session, DomainKeyRole role, int generation)
       throws PKCS11Exception {
     return connection.domainKeys().handle(session, role, generation);
   }
 
   /** For tests only: the handle of {@code domain-key/<generation>}. */
-  long domainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
+  public long domainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
     return connection.domainKeys().handle(session, generation);
   }
 

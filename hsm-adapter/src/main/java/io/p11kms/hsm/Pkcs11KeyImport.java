@@ -1,5 +1,8 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.keys.AsymmetricChecks;
+import io.p11kms.hsm.keys.KeyImports;
+import io.p11kms.hsm.session.StepCalls;
 import java.time.Instant;
 
 /**

@@ -1,5 +1,10 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.RegionTransfers;
+import io.p11kms.hsm.domain.TransportKey;
+import io.p11kms.hsm.keys.AsymmetricChecks;
+import io.p11kms.hsm.session.StepCalls;
+
 /**
  * {@link RegionTransport} over a PKCS#11 token: checks each request's arguments before any token
  * call and runs it through {@link RegionTransfers} as {@link StepCalls}.

@@ -1,5 +1,8 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
+
 /**
  * Multi-Region keys. A backing key goes to another region only wrapped under that region's
  * transport key, which this token's SO trusted ({@link RegionPeering}) after its operator confirmed

@@ -1,5 +1,7 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.TransportKey;
+
 /**
  * A backing key on its way to another region: wrapped inside the source region's token with
  * RSAES-OAEP under the destination region's transport key, to be unwrapped only inside the
@@ -33,7 +35,7 @@ public record RegionWrappedKey(
   }
 
   /** The import algorithm that unwraps it: RSAES-OAEP of {@link #oaepHash}. */
-  ImportWrappingAlgorithm algorithm() {
+  public ImportWrappingAlgorithm algorithm() {
     return oaepHash == DigestAlgorithm.SHA_256
         ? ImportWrappingAlgorithm.RSAES_OAEP_SHA_256
         : ImportWrappingAlgorithm.RSAES_OAEP_SHA_1;

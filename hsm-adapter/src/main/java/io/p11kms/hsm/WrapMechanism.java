@@ -1,5 +1,7 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.diagnostics.PaddedKeyWrap;
+
 /** How an EKT was wrapped. The code is stored with the EKT; never renumber. */
 public enum WrapMechanism {
   /** CKM_AES_KEY_WRAP, RFC 3394: the same bytes on every token. Used for AES keys. */

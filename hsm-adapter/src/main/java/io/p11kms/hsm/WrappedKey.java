@@ -1,5 +1,6 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
 import java.util.Arrays;
 
 /**

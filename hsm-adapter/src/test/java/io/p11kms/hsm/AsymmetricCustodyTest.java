@@ -2,6 +2,10 @@ package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.keys.PrivateKeyTemplates;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

@@ -3,6 +3,12 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.diagnostics.TokenDoctor;
+import io.p11kms.hsm.diagnostics.TokenReport;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.session.Pkcs11Modules;
+import io.p11kms.hsm.session.TokenFinder;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.util.Arrays;
 import java.util.List;

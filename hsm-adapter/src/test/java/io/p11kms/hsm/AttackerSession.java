@@ -1,5 +1,8 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.session.Pkcs11Modules;
+import io.p11kms.hsm.session.TokenFinder;
 import java.util.ArrayList;
 import java.util.List;
 import org.xipki.pkcs11.wrapper.AttributeVector;

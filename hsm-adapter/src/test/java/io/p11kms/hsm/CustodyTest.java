@@ -3,6 +3,9 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.math.BigInteger;
 import org.junit.jupiter.api.AfterAll;

@@ -3,6 +3,7 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
 import javax.crypto.Mac;

@@ -1,5 +1,8 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.session.SecurityOfficer;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TestToken;
 import java.nio.charset.StandardCharsets;

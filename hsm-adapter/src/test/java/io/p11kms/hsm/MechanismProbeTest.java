@@ -3,6 +3,7 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.diagnostics.MechanismProbe;
 import org.junit.jupiter.api.Test;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 

@@ -2,6 +2,7 @@ package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.p11kms.hsm.session.Pkcs11Errors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

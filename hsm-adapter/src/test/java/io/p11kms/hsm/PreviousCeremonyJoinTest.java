@@ -2,6 +2,10 @@ package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.p11kms.hsm.domain.DomainJoin;
+import io.p11kms.hsm.domain.DomainKeyBundle;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -3,6 +3,11 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.diagnostics.TokenDoctor;
+import io.p11kms.hsm.diagnostics.TokenReport;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.PrivateKeyTemplates;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;

@@ -5,7 +5,7 @@ package io.p11kms.hsm;
  * each seal beside one backing key made and destroyed (one object towards the recycle bound:
  * AES-GCM under a cached backing key makes none).
  */
-final class SmallSeals {
+public final class SmallSeals {
   private SmallSeals() {}
 
   /**
@@ -13,7 +13,7 @@ final class SmallSeals {
    *
    * @return the salt, the IV and the last ciphertext
    */
-  static byte[][] encrypt(Pkcs11Hsm hsm, WrappedKey key, int times) {
+  public static byte[][] encrypt(Pkcs11Hsm hsm, WrappedKey key, int times) {
     byte[] salt = new byte[Hsm.SALT_LENGTH];
     byte[] iv = new byte[Hsm.IV_LENGTH];
     byte[] last = null;
@@ -25,7 +25,7 @@ final class SmallSeals {
   }
 
   /** Decrypts what {@link #encrypt} returned. */
-  static byte[] decrypt(Pkcs11Hsm hsm, WrappedKey key, byte[][] sealed) {
+  public static byte[] decrypt(Pkcs11Hsm hsm, WrappedKey key, byte[][] sealed) {
     return hsm.decrypt(key, hsm.preferredDerivation(), sealed[0], sealed[1], null, sealed[2]);
   }
 }

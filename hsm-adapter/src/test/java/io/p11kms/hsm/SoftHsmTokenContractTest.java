@@ -1,5 +1,9 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.diagnostics.GcmEncryption;
+import io.p11kms.hsm.diagnostics.PaddedKeyWrap;
+import io.p11kms.hsm.diagnostics.TokenCapabilities;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TestToken;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;

@@ -31,7 +31,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
  * and finalizes the instance it left: calls go on throughout, nothing is left in either instance,
  * and a standby that fails to open or an instance that fails to finalize costs no call.
  */
-class StandbyLibraryTest {
+public class StandbyLibraryTest {
   private static final int BOUND = 1_000;
   private static SoftHsmTestToken token;
 

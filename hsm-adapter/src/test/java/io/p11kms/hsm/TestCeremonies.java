@@ -1,5 +1,8 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.KeyTemplates;
 import java.nio.file.Path;
 import java.util.List;
 import org.xipki.pkcs11.wrapper.AttributeVector;

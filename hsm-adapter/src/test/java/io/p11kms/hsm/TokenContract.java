@@ -3,6 +3,14 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.diagnostics.TokenCapabilities;
+import io.p11kms.hsm.diagnostics.TokenDoctor;
+import io.p11kms.hsm.diagnostics.TokenReport;
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.keys.PrivateData;
+import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.testing.TestToken;
 import java.security.KeyFactory;
 import java.security.MessageDigest;

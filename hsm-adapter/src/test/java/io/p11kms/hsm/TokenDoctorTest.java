@@ -2,6 +2,10 @@ package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.p11kms.hsm.diagnostics.TokenDoctor;
+import io.p11kms.hsm.diagnostics.TokenReport;
+import io.p11kms.hsm.session.Pkcs11Modules;
+import io.p11kms.hsm.session.TokenFinder;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.p11kms.hsm;
 
+import io.p11kms.hsm.session.Pkcs11Modules;
 import org.xipki.pkcs11.wrapper.Session;
 
 /**

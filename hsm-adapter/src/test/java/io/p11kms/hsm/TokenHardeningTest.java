@@ -3,6 +3,9 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.hsm.keys.BackingKeyUse;
+import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.keys.PrivateKeyTemplates;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.util.ArrayList;
 import java.util.List;

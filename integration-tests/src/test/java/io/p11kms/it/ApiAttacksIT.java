@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import io.p11kms.hsm.AttackerSession;
-import io.p11kms.hsm.DomainJoin;
-import io.p11kms.hsm.DomainKeyBundle;
-import io.p11kms.hsm.DomainKeyRole;
 import io.p11kms.hsm.TestCeremonies;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainJoin;
+import io.p11kms.hsm.domain.DomainKeyBundle;
+import io.p11kms.hsm.domain.DomainKeyRole;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.proto.v1.CreateKeyRequest;
 import io.p11kms.proto.v1.EncryptRequest;

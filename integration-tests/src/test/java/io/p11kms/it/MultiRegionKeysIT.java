@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.RegionPeering;
 import io.p11kms.hsm.TokenCallInterceptor;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.Tls;

@@ -1,7 +1,7 @@
 package io.p11kms.server;
 
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.server.admin.AccessKeyCommands;
 import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;

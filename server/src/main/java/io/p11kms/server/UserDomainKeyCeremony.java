@@ -1,8 +1,8 @@
 package io.p11kms.server;
 
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.HsmException;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.server.config.ServerConfig;
 import java.util.List;
 

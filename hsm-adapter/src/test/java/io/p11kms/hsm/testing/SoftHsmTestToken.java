@@ -1,8 +1,8 @@
 package io.p11kms.hsm.testing;
 
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.PinSource;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.TokenDoctor;
-import io.p11kms.hsm.TokenReport;
+import io.p11kms.hsm.diagnostics.TokenDoctor;
+import io.p11kms.hsm.diagnostics.TokenReport;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.ServerConfig;
 import java.io.PrintStream;

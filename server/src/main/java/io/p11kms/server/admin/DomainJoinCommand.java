@@ -1,9 +1,9 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.DomainJoin;
-import io.p11kms.hsm.DomainKeyAttributes;
-import io.p11kms.hsm.DomainKeyBundle;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.DomainJoin;
+import io.p11kms.hsm.domain.DomainKeyAttributes;
+import io.p11kms.hsm.domain.DomainKeyBundle;
+import io.p11kms.hsm.domain.TransportKey;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.p11kms.server.admin;
 
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.RegionPeering;
-import io.p11kms.hsm.TransportKey;
+import io.p11kms.hsm.domain.RegionPeering;
+import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.Arrays;

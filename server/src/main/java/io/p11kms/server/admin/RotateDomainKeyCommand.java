@@ -1,8 +1,8 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.DomainKeyCeremony;
 import io.p11kms.hsm.PinSource;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.server.config.ServerConfig;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.store.KeyStore;

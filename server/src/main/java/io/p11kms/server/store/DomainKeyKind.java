@@ -1,6 +1,6 @@
 package io.p11kms.server.store;
 
-import io.p11kms.hsm.DomainKeyRole;
+import io.p11kms.hsm.domain.DomainKeyRole;
 
 /**
  * Which domain key of a generation an EKT is wrapped under. Stored by name with the EKT, so that a

@@ -1,0 +1,196 @@
+package io.p11kms.hsm.keys;
+
+import io.p11kms.hsm.HsmException;
+import io.p11kms.hsm.WrapMechanism;
+import io.p11kms.hsm.WrappedKey;
+import io.p11kms.hsm.session.Calls;
+import io.p11kms.hsm.session.Pkcs11Errors;
+import io.p11kms.hsm.session.Pkcs11Function;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Session;
+
+/**
+ * Unwrapped backing keys (HBKs) for the request paths, cached as session objects or not.
+ *
+ * <p>Why a cache: without one, each encrypt or decrypt unwraps the EKT and destroys the HBK again,
+ * two of its five token calls. With it, a key in use stays unwrapped, bounded in count and age
+ * ({@link BackingKeyCache}); eviction destroys the object once no request uses it.
+ *
+ * <p>A key that misses is unwrapped into the cache's session and offered to the cache, whose policy
+ * keeps it or not by how often the key is used; one it does not keep is destroyed when the request
+ * releases it.
+ *
+ * <p>Cached HBKs are unwrapped in a session of their own, not in a pooled one: a session object
+ * dies with the session that made it, and the pool closes any session whose call failed. That
+ * session dies only with all the others (a reconnect), when {@link #forgetAll()} drops every handle
+ * without destroying anything. With the cache off ({@code maxKeys} 0) every request unwraps in its
+ * own session and destroys the HBK when done, as before the cache.
+ */
+public final class BackingKeys {
+  private static final Logger LOG = LoggerFactory.getLogger(BackingKeys.class);
+
+  /** Opens the session cached HBKs are unwrapped in. */
+  @FunctionalInterface
+  public interface Opener {
+    Session open() throws PKCS11Exception;
+  }
+
+  /** An unwrapped HBK in use by one request. */
+  public static final class Lease {
+    public final long handle;
+    private final BackingKeyCache.Entry entry;
+
+    private Lease(long handle, BackingKeyCache.Entry entry) {
+      this.handle = handle;
+      this.entry = entry;
+    }
+  }
+
+  private final BackingKeyCache cache;
+  private final Calls calls;
+  private final Opener opener;
+  private final Object ownerLock = new Object();
+  private final java.util.concurrent.atomic.LongAdder hits =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder misses =
+      new java.util.concurrent.atomic.LongAdder();
+  private Session owner;
+
+  public BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
+    this.cache =
+        maxKeys == 0 ? null : new BackingKeyCache(maxKeys, maxAge.toNanos(), System::nanoTime);
+    this.calls = calls;
+    this.opener = opener;
+  }
+
+  /**
+   * The HBK that {@code key} wraps, unwrapped under {@code domainKey} for {@code use} (what that
+   * domain key's UNWRAP_TEMPLATE pins): from the cache, or unwrapped now. The caller must {@link
+   * #release} it in {@code finally}.
+   */
+  public Lease acquire(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+      throws PKCS11Exception {
+    if (cache == null) {
+      return new Lease(unwrap(session, domainKey, use, key), null);
+    }
+    BackingKeyCache.Entry entry = cache.acquire(key);
+    if (entry != null) {
+      hits.increment();
+      return new Lease(entry.handle, entry);
+    }
+    synchronized (ownerLock) {
+      entry = cache.acquire(key);
+      if (entry != null) {
+        hits.increment();
+        return new Lease(entry.handle, entry);
+      }
+      misses.increment();
+      if (owner == null) {
+        owner = opener.open();
+      }
+      long handle = unwrap(owner, domainKey, use, key);
+      entry = cache.add(key, handle);
+      return new Lease(handle, entry);
+    }
+  }
+
+  /** Gives the HBK back; destroys it if uncached, and any evicted HBK no request uses any more. */
+  public void release(Session session, Lease lease) {
+    if (lease.entry == null) {
+      destroyQuietly(session, lease.handle);
+      return;
+    }
+    cache.release(lease.entry);
+    destroyEvicted(session);
+  }
+
+  /** Evicts the HBKs past their age and destroys what no request uses. */
+  public void sweep(Session session) {
+    if (cache != null) {
+      cache.evictExpired();
+      destroyEvicted(session);
+    }
+  }
+
+  /** Evicts every HBK; each is destroyed now or when its last user releases it. */
+  public void evictAll(Session session) {
+    if (cache != null) {
+      cache.evictAll();
+      destroyEvicted(session);
+    }
+  }
+
+  /**
+   * After a logout: the token destroyed every private session object, so every handle is stale.
+   * Runs while no request is in flight.
+   */
+  public void forgetKeys() {
+    if (cache != null) {
+      cache.forgetAll();
+    }
+  }
+
+  /** After every session was closed: forgets the handles and the session they lived in. */
+  public void forgetAll() {
+    forgetKeys();
+    synchronized (ownerLock) {
+      owner = null;
+    }
+  }
+
+  /** The session cached HBKs live in, or null; closing it destroys them. */
+  public Session ownerSession() {
+    synchronized (ownerLock) {
+      return owner;
+    }
+  }
+
+  /** Requests that found their HBK in the cache, since start. */
+  public long hits() {
+    return hits.sum();
+  }
+
+  /** Requests that had to unwrap their HBK (cache on), since start. */
+  public long misses() {
+    return misses.sum();
+  }
+
+  public int size() {
+    return cache == null ? 0 : cache.size();
+  }
+
+  private void destroyEvicted(Session session) {
+    for (long handle : cache.takeDestroyable()) {
+      destroyQuietly(session, handle);
+    }
+  }
+
+  private long unwrap(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+      throws PKCS11Exception {
+    if (key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
+      throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());
+    }
+    calls.before(Pkcs11Function.C_UNWRAP_KEY);
+    return session.unwrapKey(
+        new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+        domainKey,
+        key.ekt(),
+        RequestTemplates.unwrappedBackingKey(use));
+  }
+
+  public void destroyQuietly(Session session, long handle) {
+    try {
+      calls.before(Pkcs11Function.C_DESTROY_OBJECT);
+      session.destroyObject(handle);
+    } catch (PKCS11Exception e) {
+      if (Pkcs11Errors.recoveryFor(e.getErrorCode()) == Pkcs11Errors.Recovery.NONE) {
+        LOG.warn("C_DestroyObject failed: {}", Pkcs11Errors.name(e.getErrorCode()));
+      }
+    }
+  }
+}

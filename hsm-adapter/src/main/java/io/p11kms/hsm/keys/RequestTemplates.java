@@ -1,0 +1,41 @@
+package io.p11kms.hsm.keys;
+
+import java.util.EnumMap;
+import java.util.Map;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+
+/**
+ * The key templates of the request path, built once: the one-use derived key of every derived
+ * encrypt and decrypt, and the backing key of every cache miss. Building one costs microseconds of
+ * allocation (an attribute object per attribute, each with its native form), which a request should
+ * not pay each time; {@link KeyTemplates} says what each template holds and why.
+ *
+ * <p>Shared by every thread: pass them to the token, never change them. The wrapper reads a
+ * template into its native form on each call; the only value it rewrites in place for these
+ * templates is CKA_KEY_TYPE, mapped to the vendor's code, which gives the same value again on the
+ * next call ({@code RequestTemplatesTest} checks that they are unchanged after use).
+ */
+public final class RequestTemplates {
+  private static final AttributeVector DERIVED_FOR_ENCRYPT = KeyTemplates.derivedKey(true);
+  private static final AttributeVector DERIVED_FOR_DECRYPT = KeyTemplates.derivedKey(false);
+  private static final Map<BackingKeyUse, AttributeVector> UNWRAPPED =
+      new EnumMap<>(BackingKeyUse.class);
+
+  static {
+    for (BackingKeyUse use : BackingKeyUse.values()) {
+      UNWRAPPED.put(use, KeyTemplates.unwrappedBackingKey(use));
+    }
+  }
+
+  private RequestTemplates() {}
+
+  /** {@link KeyTemplates#derivedKey}, shared. */
+  public static AttributeVector derivedKey(boolean forEncrypt) {
+    return forEncrypt ? DERIVED_FOR_ENCRYPT : DERIVED_FOR_DECRYPT;
+  }
+
+  /** {@link KeyTemplates#unwrappedBackingKey}, shared. */
+  static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
+    return UNWRAPPED.get(use);
+  }
+}
