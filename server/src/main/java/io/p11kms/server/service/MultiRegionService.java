@@ -103,6 +103,11 @@ public final class MultiRegionService implements NewVersionGate {
     if (replicaRegion.equals(arns.region())) {
       throw KmsException.validation("ReplicaRegion must be another region than " + arns.region());
     }
+    if (configuration.replicaRegions().contains(replicaRegion)) {
+      throw new KmsException(
+          KmsError.ALREADY_EXISTS,
+          KeyArns.keyIdText(id) + " has a replica in " + replicaRegion + " already");
+    }
     if (!peers.regions().contains(replicaRegion)) {
       throw KmsException.validation(
           "ReplicaRegion " + replicaRegion + " is not a peer region of " + arns.region());
