@@ -14,10 +14,15 @@
 #   --jfr-settings  the recording's settings: profile (the default), default, or a .jfc file
 #   --only   run only these groups of server points (gRPC service, HTTP front ends, key counts)
 #            and no restart: to profile one path; a run for the record runs them all
+#   --keys   the key counts of the key-count points, ascending from 1 (e.g. 1,100000)
 # Reads: P11KMS_BENCH_TOKEN     the token, as --token (the option wins)
 #        P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built
+#        P11KMS_BENCH_DATA      keep the token and database in this folder and reuse them when it
+#                               holds them already (its keys are the run's first keys): to run the
+#                               100,000-key points again without making the keys again. For
+#                               --only keys runs (other groups add keys of their own)
 # Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
 # latency.svg, keys.svg, server.log, and the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.
@@ -45,13 +50,21 @@ server_cp="$root/server/target/p11kms-server.jar:$(cat "$root/server/target/clas
 bench_cp="$root/benchmark/target/p11kms-benchmark.jar:$(cat "$root/benchmark/target/classpath.txt")"
 
 out=${P11KMS_BENCH_OUT:-$root/target/bench/$(date +%Y%m%d-%H%M%S)}
-data="$out/data"
 mkdir -p "$out"
-trap 'rm -rf "$data"' EXIT
+if [ -n "${P11KMS_BENCH_DATA:-}" ]; then
+  mkdir -p "$P11KMS_BENCH_DATA"
+  data=$(cd "$P11KMS_BENCH_DATA" && pwd)
+else
+  data="$out/data"
+  trap 'rm -rf "$data"' EXIT
+fi
 
 # A fresh token and the domain key ceremony, in a JVM of their own (the SO login cannot share a
 # JVM with an open adapter). PINs stay in files under $data, which is deleted at the end.
-if [ "$token" = nss ]; then
+if [ -f "$data/p11kms.properties" ]; then
+  echo "reusing the token and database in $data"
+  [ "$token" = nss ] || export SOFTHSM2_CONF="$data/softhsm2.conf"
+elif [ "$token" = nss ]; then
   P11KMS_CLASSPATH="$server_cp" P11KMS_PORT=0 softhsm-config/init-nss-token.sh "$data" p11kms-bench \
     >"$out/init-token.log"
 else

@@ -95,6 +95,10 @@ public final class Bench {
               .build();
       try {
         KmsCalls calls = new KmsCalls(channel, PLAINTEXT_BYTES);
+        int existing = calls.listExistingKeys();
+        if (existing > 0) {
+          System.out.printf("reusing the %,d keys of the database%n", existing);
+        }
         calls.createKeysUpTo(1, 1);
         int best = ServicePoints.SERVICE_COST_IN_FLIGHT;
         if (options.runs(BenchOptions.SERVICE)) {
@@ -119,8 +123,14 @@ public final class Bench {
                   PLAINTEXT_BYTES));
         }
         if (options.runs(BenchOptions.KEYS)) {
-          int[] counts = options.quick() ? new int[] {1, 1_000} : new int[] {1, 1_000, 100_000};
-          new KeyCountPoints(results, cpu, timing, server).run(calls, counts, best);
+          if (!options.runs(BenchOptions.SERVICE)) {
+            // The server's JIT is cold: warm the paths as the service points would have.
+            System.out.println("server warm-up");
+            ClosedLoop.warmUp("Encrypt", 16, timing, cpu, calls.encrypt(KeyChoice.uniform(1)));
+            ClosedLoop.warmUp("Decrypt", 16, timing, cpu, calls.decrypt(100, 1));
+          }
+          new KeyCountPoints(results, cpu, timing, server)
+              .run(calls, options.keyCounts(options.quick()), best);
         }
         keys = calls.keyCount();
       } finally {

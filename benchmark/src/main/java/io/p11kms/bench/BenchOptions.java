@@ -12,6 +12,8 @@ import java.util.Set;
  *
  * @param only the groups of server points to run ({@link #SERVICE}, {@link #FRONT_ENDS}, {@link
  *     #KEYS}); empty for all of them and the restart, as a run for the record makes
+ * @param keyCounts the key counts of the key-count points, ascending; empty for the default (1,
+ *     1,000 and 100,000; 1 and 1,000 with {@code quick})
  */
 record BenchOptions(
     Path dataDir,
@@ -21,7 +23,8 @@ record BenchOptions(
     String jfrSettings,
     List<String> serverJvmOptions,
     String serverClasspath,
-    Set<String> only) {
+    Set<String> only,
+    List<Integer> keyCounts) {
   static final String SERVICE = "service";
   static final String FRONT_ENDS = "frontends";
   static final String KEYS = "keys";
@@ -37,6 +40,14 @@ record BenchOptions(
     return !only.isEmpty();
   }
 
+  /** The key counts of the key-count points. */
+  int[] keyCounts(boolean quickRun) {
+    if (!keyCounts.isEmpty()) {
+      return keyCounts.stream().mapToInt(Integer::intValue).toArray();
+    }
+    return quickRun ? new int[] {1, 1_000} : new int[] {1, 1_000, 100_000};
+  }
+
   static BenchOptions parse(String[] args) {
     Path data = null;
     Path out = null;
@@ -45,6 +56,7 @@ record BenchOptions(
     String jfrSettings = "profile";
     List<String> jvm = new ArrayList<>();
     Set<String> only = new HashSet<>();
+    List<Integer> keyCounts = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--data" -> data = Path.of(value(args, ++i, "--data"));
@@ -60,13 +72,14 @@ record BenchOptions(
           }
           only.add(group);
         }
+        case "--keys" -> keyCounts = keyCounts(value(args, ++i, "--keys"));
         default ->
             throw new IllegalArgumentException(
                 "unknown argument '"
                     + args[i]
                     + "'; usage: Bench --data DIR --out DIR [--quick]"
                     + " [--jfr] [--jfr-settings NAME|FILE] [--server-jvm-option OPT]..."
-                    + " [--only service|frontends|keys]...");
+                    + " [--only service|frontends|keys]... [--keys N,N...]");
       }
     }
     if (data == null || out == null) {
@@ -89,7 +102,22 @@ record BenchOptions(
         jfrSettings,
         List.copyOf(jvm),
         classpath,
-        Set.copyOf(only));
+        Set.copyOf(only),
+        List.copyOf(keyCounts));
+  }
+
+  /** A comma-separated list of key counts, ascending, starting at 1 (the ratios' base). */
+  private static List<Integer> keyCounts(String list) {
+    List<Integer> counts = new ArrayList<>();
+    for (String part : list.split(",")) {
+      int count = Integer.parseInt(part.trim().replace("_", ""));
+      if (counts.isEmpty() ? count != 1 : count <= counts.get(counts.size() - 1)) {
+        throw new IllegalArgumentException(
+            "--keys takes ascending key counts starting at 1, as 1,100000; not " + list);
+      }
+      counts.add(count);
+    }
+    return counts;
   }
 
   private static String value(String[] args, int i, String option) {

@@ -16,6 +16,8 @@ import io.p11kms.proto.v1.EncryptRequest;
 import io.p11kms.proto.v1.GenerateDataKeyRequest;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceFutureStub;
+import io.p11kms.proto.v1.ListKeysRequest;
+import io.p11kms.proto.v1.ListKeysResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -59,6 +61,23 @@ final class KmsCalls {
 
   private String randomKey() {
     return keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
+  }
+
+  /**
+   * Adds the keys the database holds already (a results folder's data kept with {@code
+   * P11KMS_BENCH_DATA}), in the order ListKeys returns them; returns how many.
+   */
+  int listExistingKeys() {
+    String marker = "";
+    do {
+      ListKeysResponse page =
+          KeyManagementServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS)
+              .listKeys(ListKeysRequest.newBuilder().setLimit(1000).setMarker(marker).build());
+      page.getKeysList().forEach(k -> keys.add(k.getKeyId()));
+      marker = page.getTruncated() ? page.getNextMarker() : "";
+    } while (!marker.isEmpty());
+    return keys.size();
   }
 
   /**
@@ -111,7 +130,10 @@ final class KmsCalls {
     return encrypt(KeyChoice.uniform(keys.size()));
   }
 
-  /** Encrypt under the key {@code choice} picks for each call, out of the keys made so far. */
+  /**
+   * Encrypt under the key {@code choice} picks for each call, out of the keys made so far (a choice
+   * over fewer keys picks among the first ones made).
+   */
   Supplier<ListenableFuture<?>> encrypt(KeyChoice choice) {
     List<String> ids = List.copyOf(keys);
     return () ->
@@ -175,12 +197,17 @@ final class KmsCalls {
    * random one of them per call.
    */
   Supplier<ListenableFuture<?>> decrypt(int count) throws InterruptedException {
+    return decrypt(count, keys.size());
+  }
+
+  /** As {@link #decrypt(int)}, the ciphertexts under random keys of the first {@code keysInUse}. */
+  Supplier<ListenableFuture<?>> decrypt(int count, int keysInUse) throws InterruptedException {
     List<ByteString> blobs = new ArrayList<>(count);
     while (blobs.size() < count) {
       BatchEncryptRequest.Builder batch = BatchEncryptRequest.newBuilder();
       for (int i = 0; i < Math.min(ServicePoints.BATCH_ITEMS, count - blobs.size()); i++) {
-        batch.addItems(
-            EncryptRequest.newBuilder().setKeyId(randomKey()).setPlaintext(plaintext).build());
+        String key = keys.get(ThreadLocalRandom.current().nextInt(keysInUse));
+        batch.addItems(EncryptRequest.newBuilder().setKeyId(key).setPlaintext(plaintext).build());
       }
       try {
         for (BatchEncryptResult result :

@@ -1,18 +1,12 @@
 package io.p11kms.hsm;
 
-import io.p11kms.hsm.diagnostics.MechanismProbe;
 import io.p11kms.hsm.diagnostics.TokenCapabilities;
 import io.p11kms.hsm.domain.DomainKeyRole;
-import io.p11kms.hsm.domain.RegionTransfers;
 import io.p11kms.hsm.domain.TransportKey;
-import io.p11kms.hsm.keys.KeyImports;
-import io.p11kms.hsm.keys.PrivateKeys;
 import io.p11kms.hsm.session.LibraryRecycling;
-import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.session.Pkcs11Modules;
 import io.p11kms.hsm.session.SessionPool;
 import io.p11kms.hsm.session.StandbyLibrary;
-import io.p11kms.hsm.session.StepCalls;
 import io.p11kms.hsm.session.TokenConnection;
 import java.time.Instant;
 import java.util.Set;
@@ -20,14 +14,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
-import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
 
 /**
- * {@link Hsm} over a PKCS#11 token, through ipkcs11wrapper: opens the token and hands each request
- * to the part that does its job ({@link Pkcs11EnvelopeKeys}, {@link Pkcs11AsymmetricKeys}, {@link
- * Pkcs11KeyImport}, {@link Pkcs11Administration}); also the figures for metrics and the hooks for
- * tests.
+ * {@link Hsm} over a PKCS#11 token, through ipkcs11wrapper: opens the token ({@link TokenOpening})
+ * and hands each request to the part that does its job ({@link Pkcs11EnvelopeKeys}, {@link
+ * Pkcs11AsymmetricKeys}, {@link Pkcs11KeyImport}, {@link Pkcs11RegionTransport}, {@link
+ * Pkcs11Administration}); also the figures for metrics and the hooks for tests.
  *
  * <p>Thread-safe: each request borrows its own session from a bounded {@link SessionPool}, within a
  * deadline; a {@link TokenConnection} recovers from lost logins, lost sessions and device faults
@@ -48,43 +41,15 @@ public final class Pkcs11Hsm implements Hsm {
   private final Pkcs11Administration administration;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private Pkcs11Hsm(
-      HsmConfig config,
-      TokenConnection connection,
-      Derivation preferred,
-      TokenCapabilities capabilities,
-      long[] mechanisms,
-      TokenIdentity identity) {
+  private Pkcs11Hsm(HsmConfig config, TokenOpening.Opened opened) {
     this.config = config;
-    this.connection = connection;
-    this.capabilities = capabilities;
-    this.envelope = new Pkcs11EnvelopeKeys(config, connection, preferred, capabilities, mechanisms);
-    StepCalls calls = new StepCalls(connection);
-    this.asymmetric =
-        new Pkcs11AsymmetricKeys(
-            calls,
-            new PrivateKeys(
-                connection.calls(),
-                connection.domainKeys(),
-                connection.backingKeys(),
-                envelope::currentGeneration,
-                mechanisms,
-                capabilities.paddedKeyWrap()));
-    KeyImports keyImports =
-        new KeyImports(
-            connection.calls(),
-            connection.domainKeys(),
-            connection.backingKeys(),
-            envelope::currentGeneration,
-            mechanisms,
-            capabilities.paddedKeyWrap());
-    this.imports = new Pkcs11KeyImport(calls, keyImports);
-    this.regions =
-        new Pkcs11RegionTransport(
-            calls,
-            new RegionTransfers(
-                connection.calls(), connection.domainKeys(), connection.backingKeys(), keyImports));
-    this.administration = new Pkcs11Administration(connection, capabilities, identity);
+    this.connection = opened.connection();
+    this.capabilities = opened.capabilities();
+    this.envelope = opened.envelope();
+    this.asymmetric = opened.asymmetric();
+    this.imports = opened.imports();
+    this.regions = opened.regions();
+    this.administration = opened.administration();
   }
 
   /**
@@ -111,47 +76,7 @@ public final class Pkcs11Hsm implements Hsm {
    */
   public static Pkcs11Hsm open(
       HsmConfig config, TokenCallInterceptor interceptor, StandbyLibrary.Loader standbyLoader) {
-    PKCS11Module module = Pkcs11Modules.acquire(config);
-    TokenConnection connection = null;
-    try {
-      connection = TokenConnection.open(config, interceptor, module, standbyLoader);
-      long[] mechanisms = connection.token().getMechanismList();
-      Derivation preferred = MechanismProbe.choose(mechanisms);
-      TokenCapabilities capabilities = TokenCapabilities.probe(connection.token());
-      capabilities.requireCustody(config);
-      int generation = connection.domainKeys().currentGeneration();
-      if (generation == 0) {
-        LOG.warn(
-            "token {} holds no domain key yet; run the domain key ceremony before creating keys",
-            config.tokenLabel());
-      }
-      LOG.info(
-          "opened token {} (domain key generation {}, derivation {}, AES-GCM encryption {}, {}"
-              + " sessions, call deadline {} ms, backing key cache {} keys / {} s)",
-          config.tokenLabel(),
-          generation,
-          preferred,
-          capabilities.gcmEncryption(),
-          config.sessionPoolSize(),
-          config.callTimeout().toMillis(),
-          config.cacheMaxKeys(),
-          config.cacheMaxAge().toSeconds());
-      return new Pkcs11Hsm(
-          config,
-          connection,
-          preferred,
-          capabilities,
-          mechanisms,
-          TokenIdentity.of(connection.token().getTokenInfo()));
-    } catch (PKCS11Exception | RuntimeException e) {
-      if (connection != null) {
-        connection.close();
-      }
-      Pkcs11Modules.release(config.modulePath());
-      throw e instanceof PKCS11Exception p
-          ? Pkcs11Errors.map("open token", p)
-          : (RuntimeException) e;
-    }
+    return new Pkcs11Hsm(config, TokenOpening.open(config, interceptor, standbyLoader));
   }
 
   /** What this token was found to do where tokens differ, probed at open. */

@@ -3,8 +3,15 @@ package io.p11kms.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.grpc.ForwardingServerCall;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.util.MutableHandlerRegistry;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.domain.DomainKeyCeremony;
@@ -21,11 +28,14 @@ import io.p11kms.server.region.GrpcRegionPeers;
 import io.p11kms.server.region.RegionPeerGrpcService;
 import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
+import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KeyState;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.MultiRegionConfiguration;
 import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.service.RegionPeers;
 import io.p11kms.server.store.KeyStore;
@@ -41,6 +51,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,20 +71,36 @@ class MultiRegionKeysIT {
   private static final String ACCOUNT = "111122223333";
   private static final Map<String, String> CONTEXT = Map.of("purpose", "multi-region");
 
+  private static final String PRINCIPAL_B = "spiffe://p11kms.test/region/" + REGION_B;
+
   private static Path dir;
   private static SoftHsmTestToken tokenA;
   private static SoftHsmTestToken tokenB;
   private static Region a;
   private static Region b;
+  private static Server peerServerA;
   private static Server peerServerB;
   private static GrpcRegionPeers peersA;
+  private static GrpcRegionPeers peersB;
   private static final AtomicInteger failUnwrapsOnB = new AtomicInteger(-1);
+  private static final AtomicReference<Fault> updatePrimaryFaultOnB =
+      new AtomicReference<>(Fault.NONE);
+
+  /** What happens to an UpdatePrimary call that reaches region B's peer service. */
+  private enum Fault {
+    NONE,
+    /** B is not reached: the call fails before B does anything. */
+    UNREACHABLE,
+    /** B carries the call out, but its answer is lost on the way back. */
+    ANSWER_LOST
+  }
 
   /** One region's token, store and services. */
   private record Region(
       Pkcs11Hsm hsm,
       KeyStore store,
       KeyService keys,
+      KeyLifecycleService lifecycle,
       CryptoService crypto,
       KeyRotationService rotations,
       MultiRegionService multiRegion) {
@@ -94,6 +121,7 @@ class MultiRegionKeysIT {
           hsm,
           store,
           keys,
+          new KeyLifecycleService(store, keys, clock),
           new CryptoService(hsm, store, keys),
           new KeyRotationService(hsm, store, keys, clock, multiRegion),
           multiRegion);
@@ -116,85 +144,145 @@ class MultiRegionKeysIT {
     } finally {
       Arrays.fill(soPinB, '\0');
     }
+    // The peering ceremony, both ways, before the regions log in (the SO cannot while the user
+    // is): each region's transport key, its fingerprint confirmed, trusted by the other's SO.
+    TransportKey transportA = transportKey(tokenA);
+    TransportKey transportB = transportKey(tokenB);
+    trust(tokenA, REGION_B, transportB);
+    trust(tokenB, REGION_A, transportA);
+
     TestPki pki = TestPki.create(dir, "regions");
     TestPki.Issued serverCert = pki.server();
     TestPki.Issued clientA = pki.client("region-a", PRINCIPAL_A);
+    TestPki.Issued clientB = pki.client("region-b", PRINCIPAL_B);
 
-    // Region B: its token, its store, and its peer service, which serves only A's principal.
+    // Each region's peer service serves only the other's principal. A's is started first, its
+    // service added once region A is open (A needs B's address, B needs A's).
+    MutableHandlerRegistry servicesA = new MutableHandlerRegistry();
+    peerServerA =
+        Tls.serverBuilder("127.0.0.1", 0, security(serverCert, pki, "a"))
+            .fallbackHandlerRegistry(servicesA)
+            .build()
+            .start();
+    peersB = peers(REGION_A, peerServerA.getPort(), PRINCIPAL_A, clientB, pki);
     TokenCallInterceptor faults =
         function ->
             function.equals("C_UnwrapKey") && failUnwrapsOnB.getAndDecrement() == 0
                 ? org.xipki.pkcs11.wrapper.PKCS11Constants.CKR_GENERAL_ERROR
                 : 0L;
-    b = Region.open(tokenB, faults, dir.resolve("b.db"), REGION_B, RegionPeers.NONE);
-    RegionConfig configB =
-        new RegionConfig(
-            Map.of(REGION_A, new RegionConfig.Peer(REGION_A, "unused:1", "localhost", PRINCIPAL_A)),
-            "127.0.0.1",
-            0,
-            null,
-            null,
-            null);
-    SecurityConfig securityB =
-        new SecurityConfig(
-            serverCert.cert(),
-            serverCert.key(),
-            pki.caFile(),
-            List.of(),
-            dir.resolve("audit-b.log"),
-            100,
-            Duration.ofMinutes(10),
-            "audit-key");
+    b = Region.open(tokenB, faults, dir.resolve("b.db"), REGION_B, peersB);
     peerServerB =
-        Tls.serverBuilder("127.0.0.1", 0, securityB)
+        Tls.serverBuilder("127.0.0.1", 0, security(serverCert, pki, "b"))
             .addService(
                 ServerInterceptors.intercept(
-                    new RegionPeerGrpcService(configB, b.multiRegion()),
-                    new PrincipalInterceptor(true)))
+                    new RegionPeerGrpcService(peerOnly(REGION_A, PRINCIPAL_A), b.multiRegion()),
+                    new PrincipalInterceptor(true),
+                    faultsOn(updatePrimaryFaultOnB)))
             .build()
             .start();
-
-    // The peering ceremony: B's transport key, its fingerprint confirmed, trusted by A's SO.
-    TransportKey transportB = b.hsm().regionTransportKey();
-    char[] soPinA = tokenA.soPin();
-    try {
-      RegionPeering.trust(
-          tokenA.modulePath(),
-          tokenA.label(),
-          soPinA,
-          REGION_B,
-          transportB,
-          transportB.fingerprint());
-    } finally {
-      Arrays.fill(soPinA, '\0');
-    }
-
-    // Region A reaches B with its own region certificate; B's server must be "localhost".
-    peersA =
-        new GrpcRegionPeers(
-            new RegionConfig(
-                Map.of(
-                    REGION_B,
-                    new RegionConfig.Peer(
-                        REGION_B,
-                        "127.0.0.1:" + peerServerB.getPort(),
-                        "localhost",
-                        "spiffe://p11kms.test/region/" + REGION_B)),
-                "127.0.0.1",
-                0,
-                clientA.cert(),
-                clientA.key(),
-                pki.caFile()));
+    peersA = peers(REGION_B, peerServerB.getPort(), PRINCIPAL_B, clientA, pki);
     a = Region.open(tokenA, TokenCallInterceptor.NONE, dir.resolve("a.db"), REGION_A, peersA);
+    servicesA.addService(
+        ServerInterceptors.intercept(
+            new RegionPeerGrpcService(peerOnly(REGION_B, PRINCIPAL_B), a.multiRegion()),
+            new PrincipalInterceptor(true)));
+  }
+
+  private static TransportKey transportKey(SoftHsmTestToken token) {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+      return hsm.regionTransportKey();
+    }
+  }
+
+  private static SecurityConfig security(TestPki.Issued serverCert, TestPki pki, String name) {
+    return new SecurityConfig(
+        serverCert.cert(),
+        serverCert.key(),
+        pki.caFile(),
+        List.of(),
+        dir.resolve("audit-" + name + ".log"),
+        100,
+        Duration.ofMinutes(10),
+        "audit-key");
+  }
+
+  /** A peer service's view: only {@code region} may call, with {@code principal}. */
+  private static RegionConfig peerOnly(String region, String principal) {
+    return new RegionConfig(
+        Map.of(region, new RegionConfig.Peer(region, "unused:1", "localhost", principal)),
+        "127.0.0.1",
+        0,
+        null,
+        null,
+        null);
+  }
+
+  /** The channel to {@code region}'s peer service, as {@code client}; its server is "localhost". */
+  private static GrpcRegionPeers peers(
+      String region, int port, String principal, TestPki.Issued client, TestPki pki) {
+    return new GrpcRegionPeers(
+        new RegionConfig(
+            Map.of(
+                region, new RegionConfig.Peer(region, "127.0.0.1:" + port, "localhost", principal)),
+            "127.0.0.1",
+            0,
+            client.cert(),
+            client.key(),
+            pki.caFile()));
+  }
+
+  private static void trust(SoftHsmTestToken token, String region, TransportKey key) {
+    char[] soPin = token.soPin();
+    try {
+      RegionPeering.trust(token.modulePath(), token.label(), soPin, region, key, key.fingerprint());
+    } finally {
+      Arrays.fill(soPin, '\0');
+    }
+  }
+
+  /** Makes UpdatePrimary calls fail as {@code fault} says. */
+  private static ServerInterceptor faultsOn(AtomicReference<Fault> fault) {
+    return new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(
+          ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        Fault now =
+            call.getMethodDescriptor().getBareMethodName().equals("UpdatePrimary")
+                ? fault.get()
+                : Fault.NONE;
+        if (now == Fault.UNREACHABLE) {
+          call.close(Status.UNAVAILABLE, new Metadata());
+          return new ServerCall.Listener<>() {};
+        }
+        if (now == Fault.ANSWER_LOST) {
+          return next.startCall(
+              new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                @Override
+                public void sendMessage(R message) {}
+
+                @Override
+                public void close(Status status, Metadata trailers) {
+                  super.close(Status.UNAVAILABLE, trailers);
+                }
+              },
+              headers);
+        }
+        return next.startCall(call, headers);
+      }
+    };
   }
 
   @AfterAll
   static void close() throws Exception {
-    if (peersA != null) {
-      peersA.close();
+    for (GrpcRegionPeers peers : new GrpcRegionPeers[] {peersA, peersB}) {
+      if (peers != null) {
+        peers.close();
+      }
     }
-    if (peerServerB != null) {
-      peerServerB.shutdownNow();
+    for (Server server : new Server[] {peerServerA, peerServerB}) {
+      if (server != null) {
+        server.shutdownNow();
+      }
     }
     if (a != null) {
       a.close();
@@ -223,6 +311,8 @@ class MultiRegionKeysIT {
 
   @Test
   void aCiphertextMadeInOneRegion_decryptsInTheOther() {
+    a.hsm().evictCachedBackingKeys();
+    b.hsm().evictCachedBackingKeys();
     int objectsA = a.hsm().visibleObjectCount();
     int objectsB = b.hsm().visibleObjectCount();
     KeyMetadata primary = newPrimary();
@@ -370,5 +460,183 @@ class MultiRegionKeysIT {
             KmsException.class,
             e -> assertThat(e.error()).isEqualTo(KmsError.UNSUPPORTED_OPERATION));
     assertThat(UUID.fromString(single.keyId().toString())).isEqualTo(single.keyId());
+  }
+
+  private static MultiRegionConfiguration regions(Region region, KeyMetadata key) {
+    return region.keys().describeKey(id(key)).multiRegionConfiguration().orElseThrow();
+  }
+
+  private static KeyState state(Region region, KeyMetadata key) {
+    return region.keys().describeKey(id(key)).keyState();
+  }
+
+  private static void assertFails(KmsError error, Runnable call) {
+    assertThatThrownBy(call::run)
+        .isInstanceOfSatisfying(KmsException.class, e -> assertThat(e.error()).isEqualTo(error));
+  }
+
+  /** Both regions' DescribeKey agree that the primary is in {@code primary}. */
+  private static void assertPrimaryIn(KeyMetadata key, String primary, String replica) {
+    for (Region region : List.of(a, b)) {
+      MultiRegionConfiguration c = regions(region, key);
+      assertThat(c.primaryKey().region()).isEqualTo(primary);
+      assertThat(c.primaryKey().arn()).contains(":" + primary + ":");
+      assertThat(c.replicaKeys()).extracting(r -> r.region()).containsExactly(replica);
+      assertThat(state(region, key)).isEqualTo(KeyState.ENABLED);
+    }
+    assertThat(regions(primary.equals(REGION_A) ? a : b, key).keyType()).isEqualTo("PRIMARY");
+    assertThat(regions(primary.equals(REGION_A) ? b : a, key).keyType()).isEqualTo("REPLICA");
+  }
+
+  @Test
+  void updatePrimaryRegion_swapsTheRolesInBothRegions_andRotationThenRunsFromTheNewPrimary() {
+    KeyMetadata key = newPrimary();
+    a.rotations().enableKeyRotation(id(key), 180);
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+
+    a.multiRegion().updatePrimaryRegion(id(key), REGION_B);
+
+    assertPrimaryIn(key, REGION_B, REGION_A);
+    // The automatic rotation moved with the role.
+    var inB = b.rotations().getKeyRotationStatus(id(key));
+    assertThat(inB.enabled()).isTrue();
+    assertThat(inB.periodDays()).contains(180);
+    assertThat(a.rotations().getKeyRotationStatus(id(key)).enabled()).isFalse();
+    // Rotation and replication run from B now; A rotates with it.
+    assertFails(KmsError.UNSUPPORTED_OPERATION, () -> a.rotations().rotateKeyOnDemand(id(key)));
+    assertFails(
+        KmsError.UNSUPPORTED_OPERATION,
+        () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    b.rotations().rotateKeyOnDemand(id(key));
+    KeyVersionRecord newest = b.store().findLatestVersion(key.keyId()).orElseThrow();
+    assertThat(newest.versionNumber()).isEqualTo(2);
+    assertThat(a.store().findVersion(key.keyId(), newest.versionId())).isPresent();
+    byte[] plaintext = "rotated in the new primary".getBytes(StandardCharsets.UTF_8);
+    byte[] blob = b.crypto().encrypt(id(key), plaintext, CONTEXT).blob();
+    assertThat(a.crypto().decrypt(blob, CONTEXT, null).bytes()).isEqualTo(plaintext);
+    // Only the primary's region moves the role: in A, naming A, is refused.
+    assertFails(
+        KmsError.UNSUPPORTED_OPERATION,
+        () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_A));
+
+    // And back, called in B.
+    b.multiRegion().updatePrimaryRegion(id(key), REGION_A);
+    assertPrimaryIn(key, REGION_A, REGION_B);
+    assertThat(a.rotations().getKeyRotationStatus(id(key)).periodDays()).contains(180);
+    assertThat(b.rotations().getKeyRotationStatus(id(key)).enabled()).isFalse();
+  }
+
+  @Test
+  void anUpdateWhoseAnswerIsLost_leavesTheOldPrimaryUpdating_andARetryCompletesIt() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+
+    updatePrimaryFaultOnB.set(Fault.ANSWER_LOST);
+    try {
+      assertFails(
+          KmsError.DEPENDENCY_TIMEOUT,
+          () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+    } finally {
+      updatePrimaryFaultOnB.set(Fault.NONE);
+    }
+    // B took the role; A does not know it, and does not act as the primary: it is Updating,
+    // usable for cryptography, but neither rotates nor replicates nor hands the role elsewhere.
+    assertThat(regions(b, key).keyType()).isEqualTo("PRIMARY");
+    assertThat(state(a, key)).isEqualTo(KeyState.UPDATING);
+    assertThat(a.keys().describeKey(id(key)).enabled()).isTrue();
+    byte[] plaintext = "while updating".getBytes(StandardCharsets.UTF_8);
+    byte[] blob = a.crypto().encrypt(id(key), plaintext, CONTEXT).blob();
+    assertThat(b.crypto().decrypt(blob, CONTEXT, null).bytes()).isEqualTo(plaintext);
+    assertFails(KmsError.INVALID_STATE, () -> a.rotations().rotateKeyOnDemand(id(key)));
+    assertFails(
+        KmsError.INVALID_STATE,
+        () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    assertThat(a.store().multiRegionKeys().versions(key.keyId())).hasSize(1);
+
+    a.multiRegion().updatePrimaryRegion(id(key), REGION_B);
+    assertPrimaryIn(key, REGION_B, REGION_A);
+  }
+
+  @Test
+  void anUpdateThatCannotReachTheNewPrimary_changesNothingThere_andARetryCompletesIt() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+
+    updatePrimaryFaultOnB.set(Fault.UNREACHABLE);
+    try {
+      assertFails(
+          KmsError.DEPENDENCY_TIMEOUT,
+          () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+    } finally {
+      updatePrimaryFaultOnB.set(Fault.NONE);
+    }
+    // B is still a replica of A, and A waits for B's answer: no region acts as a second primary.
+    assertThat(regions(b, key).keyType()).isEqualTo("REPLICA");
+    assertThat(regions(b, key).primaryKey().region()).isEqualTo(REGION_A);
+    assertFails(KmsError.UNSUPPORTED_OPERATION, () -> b.rotations().rotateKeyOnDemand(id(key)));
+    assertThat(state(a, key)).isEqualTo(KeyState.UPDATING);
+    assertFails(KmsError.INVALID_STATE, () -> a.rotations().rotateKeyOnDemand(id(key)));
+
+    a.multiRegion().updatePrimaryRegion(id(key), REGION_B);
+    assertPrimaryIn(key, REGION_B, REGION_A);
+  }
+
+  @Test
+  void theNewPrimarysFirstRotation_completesAHandOverWhoseAnswerWasLost() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+    updatePrimaryFaultOnB.set(Fault.ANSWER_LOST);
+    try {
+      assertFails(
+          KmsError.DEPENDENCY_TIMEOUT,
+          () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+    } finally {
+      updatePrimaryFaultOnB.set(Fault.NONE);
+    }
+
+    b.rotations().rotateKeyOnDemand(id(key));
+
+    assertPrimaryIn(key, REGION_B, REGION_A);
+    assertThat(a.store().multiRegionKeys().versions(key.keyId())).hasSize(2);
+  }
+
+  @Test
+  void anUpdateTheNewPrimaryRefuses_leavesBothRegionsAsTheyWere() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+    b.lifecycle().disableKey(id(key));
+
+    assertFails(KmsError.DISABLED, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+
+    assertThat(regions(a, key).keyType()).isEqualTo("PRIMARY");
+    assertThat(state(a, key)).isEqualTo(KeyState.ENABLED);
+    assertThat(regions(b, key).keyType()).isEqualTo("REPLICA");
+    a.rotations().rotateKeyOnDemand(id(key));
+    assertThat(b.store().multiRegionKeys().versions(key.keyId())).hasSize(2);
+  }
+
+  @Test
+  void updatePrimaryRegion_validatesBeforeItChangesAnything() {
+    KeyMetadata single = a.keys().createKey(ACCOUNT, CreateKeyRequest.of("single"));
+    assertFails(
+        KmsError.UNSUPPORTED_OPERATION,
+        () -> a.multiRegion().updatePrimaryRegion(single.keyId().toString(), REGION_B));
+    KeyMetadata key = newPrimary();
+    assertFails(KmsError.VALIDATION, () -> a.multiRegion().updatePrimaryRegion(id(key), ""));
+    assertFails(KmsError.VALIDATION, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_A));
+    // No replica in B yet.
+    assertFails(KmsError.VALIDATION, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+    // In a replica's region, naming another region than its primary's: refused. Naming its
+    // primary's region (as a retry does, after a hand-over) changes nothing.
+    assertFails(
+        KmsError.UNSUPPORTED_OPERATION,
+        () -> b.multiRegion().updatePrimaryRegion(id(key), "region-c"));
+    b.multiRegion().updatePrimaryRegion(id(key), REGION_A);
+    assertPrimaryIn(key, REGION_A, REGION_B);
+    a.lifecycle().disableKey(id(key));
+    assertFails(KmsError.DISABLED, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
+    assertThat(regions(a, key).keyType()).isEqualTo("PRIMARY");
+    assertThat(regions(b, key).keyType()).isEqualTo("REPLICA");
   }
 }

@@ -127,7 +127,7 @@ public final class KmsServer {
     KeyStore store;
     AccessLayer access;
     try {
-      store = KeyStores.open(config.store().settings());
+      store = KeyStores.open(config.store().settings(), config.store().cacheMaxKeys());
       hsm.createSigningKeyIfAbsent(security.auditKeyLabel());
       AuditLog audit =
           AuditLog.open(

@@ -156,18 +156,8 @@ public final class DomainJoin {
 
   /** On the target: destroys the transport key of a join that will not be finished. */
   public static boolean abort(Path modulePath, String tokenLabel, char[] soPin) {
-    return SecurityOfficer.run(
-        modulePath,
-        tokenLabel,
-        soPin,
-        "domain join: abort",
-        (token, session) -> {
-          long[] found = findTransportKeys(session);
-          for (long handle : found) {
-            session.destroyObject(handle);
-          }
-          return found.length > 0;
-        });
+    return SecurityOfficer.destroyAll(
+        modulePath, tokenLabel, soPin, "domain join: abort", DomainJoin::findTransportKeys);
   }
 
   /**

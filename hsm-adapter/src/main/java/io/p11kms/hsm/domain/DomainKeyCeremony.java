@@ -14,6 +14,7 @@ import io.p11kms.hsm.session.Step;
 import io.p11kms.hsm.session.TokenFinder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -38,6 +39,17 @@ import org.xipki.pkcs11.wrapper.Token;
  */
 public final class DomainKeyCeremony {
   private static final Logger LOG = LoggerFactory.getLogger(DomainKeyCeremony.class);
+
+  /** The boolean attributes of a new domain key checked against its template, when it sets them. */
+  private static final long[] CHECKED_FLAGS = {
+    PKCS11Constants.CKA_TRUSTED,
+    PKCS11Constants.CKA_SENSITIVE,
+    PKCS11Constants.CKA_EXTRACTABLE,
+    PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
+    PKCS11Constants.CKA_DECRYPT,
+    PKCS11Constants.CKA_ENCRYPT,
+    PKCS11Constants.CKA_MODIFIABLE
+  };
 
   private DomainKeyCeremony() {}
 
@@ -282,29 +294,12 @@ public final class DomainKeyCeremony {
    */
   private static void verifyAttributes(Session session, long handle, AttributeVector template)
       throws PKCS11Exception {
-    AttributeVector actual =
-        session.getAttrValues(
-            handle,
-            PKCS11Constants.CKA_TRUSTED,
-            PKCS11Constants.CKA_SENSITIVE,
-            PKCS11Constants.CKA_EXTRACTABLE,
-            PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
-            PKCS11Constants.CKA_DECRYPT,
-            PKCS11Constants.CKA_ENCRYPT,
-            PKCS11Constants.CKA_MODIFIABLE,
-            PKCS11Constants.CKA_WRAP_TEMPLATE,
-            PKCS11Constants.CKA_UNWRAP_TEMPLATE);
+    long[] read = Arrays.copyOf(CHECKED_FLAGS, CHECKED_FLAGS.length + 2);
+    read[CHECKED_FLAGS.length] = PKCS11Constants.CKA_WRAP_TEMPLATE;
+    read[CHECKED_FLAGS.length + 1] = PKCS11Constants.CKA_UNWRAP_TEMPLATE;
+    AttributeVector actual = session.getAttrValues(handle, read);
     require(Templates.same(template, actual), "CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE");
-    for (long type :
-        new long[] {
-          PKCS11Constants.CKA_TRUSTED,
-          PKCS11Constants.CKA_SENSITIVE,
-          PKCS11Constants.CKA_EXTRACTABLE,
-          PKCS11Constants.CKA_WRAP_WITH_TRUSTED,
-          PKCS11Constants.CKA_DECRYPT,
-          PKCS11Constants.CKA_ENCRYPT,
-          PKCS11Constants.CKA_MODIFIABLE
-        }) {
+    for (long type : CHECKED_FLAGS) {
       Boolean wanted = template.getBooleanAttrValue(type);
       if (wanted != null) {
         require(

@@ -93,19 +93,13 @@ public final class RegionPeering {
   /** Destroys {@code region}'s trusted transport key; false when there was none. */
   public static boolean untrust(Path modulePath, String tokenLabel, char[] soPin, String region) {
     String label = RegionTransfers.peerLabel(region);
-    return SecurityOfficer.run(
+    return SecurityOfficer.destroyAll(
         modulePath,
         tokenLabel,
         soPin,
         "region peering: untrust",
-        (token, session) -> {
-          long[] found =
-              session.findAllObjectsSingle(WrappingKeyTemplates.trustedPublicKeyByLabel(label));
-          for (long handle : found) {
-            session.destroyObject(handle);
-          }
-          return found.length > 0;
-        });
+        session ->
+            session.findAllObjectsSingle(WrappingKeyTemplates.trustedPublicKeyByLabel(label)));
   }
 
   /** Every region trusted on the token, read in a public session (no login), sorted by name. */

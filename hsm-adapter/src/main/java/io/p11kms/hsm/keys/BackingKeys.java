@@ -7,6 +7,9 @@ import io.p11kms.hsm.session.Calls;
 import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.session.Pkcs11Function;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.Mechanism;
@@ -25,11 +28,14 @@ import org.xipki.pkcs11.wrapper.Session;
  * keeps it or not by how often the key is used; one it does not keep is destroyed when the request
  * releases it.
  *
- * <p>Cached HBKs are unwrapped in a session of their own, not in a pooled one: a session object
- * dies with the session that made it, and the pool closes any session whose call failed. That
- * session dies only with all the others (a reconnect), when {@link #forgetAll()} drops every handle
- * without destroying anything. With the cache off ({@code maxKeys} 0) every request unwraps in its
- * own session and destroys the HBK when done, as before the cache.
+ * <p>Cached HBKs are unwrapped in sessions of their own, not in pooled ones: a session object dies
+ * with the session that made it, and the pool closes any session whose call failed. Those sessions
+ * die only with all the others (a reconnect), when {@link #forgetAll()} drops every handle without
+ * destroying anything. There are {@link #UNWRAP_STRIPES} of them, each under its own lock, a key
+ * always going to the same one: misses of different keys unwrap side by side (under one lock every
+ * miss would wait for the one unwrapping, and for its thread when the machine deschedules it),
+ * while two misses of one key still unwrap it once. With the cache off ({@code maxKeys} 0) every
+ * request unwraps in its own session and destroys the HBK when done, as before the cache.
  */
 public final class BackingKeys {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeys.class);
@@ -51,21 +57,29 @@ public final class BackingKeys {
     }
   }
 
+  /** How many sessions cached HBKs are unwrapped in, each with its own lock. */
+  static final int UNWRAP_STRIPES = 4;
+
+  /** One of the sessions cached HBKs are unwrapped in; the keys whose hash falls on it. */
+  private static final class Stripe {
+    private Session owner;
+  }
+
   private final BackingKeyCache cache;
   private final Calls calls;
   private final Opener opener;
-  private final Object ownerLock = new Object();
-  private final java.util.concurrent.atomic.LongAdder hits =
-      new java.util.concurrent.atomic.LongAdder();
-  private final java.util.concurrent.atomic.LongAdder misses =
-      new java.util.concurrent.atomic.LongAdder();
-  private Session owner;
+  private final Stripe[] stripes = new Stripe[UNWRAP_STRIPES];
+  private final LongAdder hits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
 
   public BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
     this.cache =
         maxKeys == 0 ? null : new BackingKeyCache(maxKeys, maxAge.toNanos(), System::nanoTime);
     this.calls = calls;
     this.opener = opener;
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new Stripe();
+    }
   }
 
   /**
@@ -83,17 +97,18 @@ public final class BackingKeys {
       hits.increment();
       return new Lease(entry.handle, entry);
     }
-    synchronized (ownerLock) {
+    Stripe stripe = stripes[Math.floorMod(key.hashCode(), stripes.length)];
+    synchronized (stripe) {
       entry = cache.acquire(key);
       if (entry != null) {
         hits.increment();
         return new Lease(entry.handle, entry);
       }
       misses.increment();
-      if (owner == null) {
-        owner = opener.open();
+      if (stripe.owner == null) {
+        stripe.owner = opener.open();
       }
-      long handle = unwrap(owner, domainKey, use, key);
+      long handle = unwrap(stripe.owner, domainKey, use, key);
       entry = cache.add(key, handle);
       return new Lease(handle, entry);
     }
@@ -135,19 +150,27 @@ public final class BackingKeys {
     }
   }
 
-  /** After every session was closed: forgets the handles and the session they lived in. */
+  /** After every session was closed: forgets the handles and the sessions they lived in. */
   public void forgetAll() {
     forgetKeys();
-    synchronized (ownerLock) {
-      owner = null;
+    for (Stripe stripe : stripes) {
+      synchronized (stripe) {
+        stripe.owner = null;
+      }
     }
   }
 
-  /** The session cached HBKs live in, or null; closing it destroys them. */
-  public Session ownerSession() {
-    synchronized (ownerLock) {
-      return owner;
+  /** The sessions cached HBKs live in (none before the first miss); closing them destroys them. */
+  public List<Session> ownerSessions() {
+    List<Session> owners = new ArrayList<>();
+    for (Stripe stripe : stripes) {
+      synchronized (stripe) {
+        if (stripe.owner != null) {
+          owners.add(stripe.owner);
+        }
+      }
     }
+    return owners;
   }
 
   /** Requests that found their HBK in the cache, since start. */

@@ -240,17 +240,26 @@ public final class KeyTemplates {
       case ASYMMETRIC ->
           new AttributeVector().class_(PKCS11Constants.CKO_PRIVATE_KEY).unwrap(false).derive(false);
       case HMAC ->
-          new AttributeVector()
-              .class_(PKCS11Constants.CKO_SECRET_KEY)
-              .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
-              .sign(true)
-              .verify(true)
-              .encrypt(false)
-              .decrypt(false)
-              .wrap(false)
-              .unwrap(false)
-              .derive(false);
+          hmacUsage(
+              new AttributeVector()
+                  .class_(PKCS11Constants.CKO_SECRET_KEY)
+                  .keyType(PKCS11Constants.CKK_GENERIC_SECRET));
     };
+  }
+
+  /**
+   * An HMAC key's usages, each set explicitly: SIGN and VERIFY, and no ENCRYPT, DECRYPT, WRAP,
+   * UNWRAP or DERIVE.
+   */
+  static AttributeVector hmacUsage(AttributeVector template) {
+    return template
+        .sign(true)
+        .verify(true)
+        .encrypt(false)
+        .decrypt(false)
+        .wrap(false)
+        .unwrap(false)
+        .derive(false);
   }
 
   /**
@@ -285,18 +294,12 @@ public final class KeyTemplates {
               .derive(false)
               .modifiable(false);
       case HMAC ->
-          new AttributeVector()
-              .class_(PKCS11Constants.CKO_SECRET_KEY)
-              .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
-              .sensitive(true)
-              .wrapWithTrusted(true)
-              .sign(true)
-              .verify(true)
-              .encrypt(false)
-              .decrypt(false)
-              .wrap(false)
-              .unwrap(false)
-              .derive(false)
+          hmacUsage(
+                  new AttributeVector()
+                      .class_(PKCS11Constants.CKO_SECRET_KEY)
+                      .keyType(PKCS11Constants.CKK_GENERIC_SECRET)
+                      .sensitive(true)
+                      .wrapWithTrusted(true))
               .modifiable(false);
     };
   }

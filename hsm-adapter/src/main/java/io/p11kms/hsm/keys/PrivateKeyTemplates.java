@@ -89,19 +89,13 @@ public final class PrivateKeyTemplates {
    * EXTRACTABLE only so that it can be wrapped (and only by a trusted key).
    */
   public static AttributeVector hmacKey(boolean extractable) {
-    return AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
-        .token(false)
-        .private_(true)
-        .sensitive(true)
-        .extractable(extractable)
-        .wrapWithTrusted(true)
-        .sign(true)
-        .verify(true)
-        .encrypt(false)
-        .decrypt(false)
-        .wrap(false)
-        .unwrap(false)
-        .derive(false)
+    return KeyTemplates.hmacUsage(
+            AttributeVector.newSecretKey(PKCS11Constants.CKK_GENERIC_SECRET)
+                .token(false)
+                .private_(true)
+                .sensitive(true)
+                .extractable(extractable)
+                .wrapWithTrusted(true))
         .modifiable(false);
   }
 

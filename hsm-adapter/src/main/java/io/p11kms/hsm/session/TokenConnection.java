@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
@@ -43,6 +42,7 @@ public final class TokenConnection implements AutoCloseable {
 
   private final HsmConfig config;
   private final Calls calls;
+  private final TokenSessions sessions;
   private final StandbyLibrary standby;
   private final SessionPool pool;
   private final DomainKeys domainKeys;
@@ -67,13 +67,15 @@ public final class TokenConnection implements AutoCloseable {
       StandbyLibrary.Loader standbyLoader) {
     this.config = config;
     this.calls = new Calls(interceptor);
+    this.sessions = new TokenSessions(calls, config.userPin(), () -> this.token);
     this.module = module;
     this.standby = new StandbyLibrary(config.modulePath(), module, standbyLoader, calls);
     this.pool =
-        new SessionPool(this::openPooledSession, config.sessionPoolSize(), config.borrowTimeout());
+        new SessionPool(sessions::openPooled, config.sessionPoolSize(), config.borrowTimeout());
     this.domainKeys = new DomainKeys(calls);
     this.backingKeys =
-        new BackingKeys(config.cacheMaxKeys(), config.cacheMaxAge(), calls, this::openOwnedSession);
+        new BackingKeys(
+            config.cacheMaxKeys(), config.cacheMaxAge(), calls, () -> sessions.openOwned(pool));
     this.workers = new DeadlineWorkers(pool, lock, epoch, closed, config.callTimeout());
     this.recovery = new ConnectionRecovery(this, config, workers, pool, lock, epoch, closed);
   }
@@ -151,10 +153,7 @@ public final class TokenConnection implements AutoCloseable {
     if (loginSession != null) {
       left.add(loginSession);
     }
-    Session owner = backingKeys.ownerSession();
-    if (owner != null) {
-      left.add(owner);
-    }
+    left.addAll(backingKeys.ownerSessions());
     backingKeys.forgetAll();
     module = next.module();
     token = next.token();
@@ -253,12 +252,7 @@ public final class TokenConnection implements AutoCloseable {
   void logInAgain() throws PKCS11Exception {
     backingKeys.forgetKeys();
     domainKeys.clear();
-    if (loginSession == null) {
-      throw new PKCS11Exception(PKCS11Constants.CKR_SESSION_HANDLE_INVALID);
-    }
-    calls.before(Pkcs11Function.C_LOGIN);
-    UserLogin.logIn(loginSession, config.userPin());
-    domainKeys.scan(loginSession);
+    sessions.logInAgain(loginSession, domainKeys);
   }
 
   /**
@@ -273,7 +267,7 @@ public final class TokenConnection implements AutoCloseable {
       calls.before(Pkcs11Function.C_GET_SLOT_LIST);
       token = TokenFinder.byLabel(module, config.tokenLabel());
     }
-    closeAllSessions();
+    sessions.closeAll(module);
     pool.forgetAll();
     logInAndScan();
   }
@@ -289,55 +283,8 @@ public final class TokenConnection implements AutoCloseable {
     loginSession = null;
   }
 
-  /** Closes every session of this application on the token; the library may know none. */
-  private void closeAllSessions() {
-    try {
-      calls.before(Pkcs11Function.C_CLOSE_ALL_SESSIONS);
-      module.getPKCS11Module().C_CloseAllSessions(token.getSlot().getSlotID());
-    } catch (Exception e) {
-      // Sessions the library does not know any more are closed already.
-    }
-  }
-
   private void logInAndScan() throws PKCS11Exception {
-    calls.before(Pkcs11Function.C_OPEN_SESSION);
-    Session session = token.openSession(true);
-    try {
-      calls.before(Pkcs11Function.C_LOGIN);
-      UserLogin.logIn(session, config.userPin());
-      pool.register(session);
-      domainKeys.scan(session);
-    } catch (PKCS11Exception | RuntimeException e) {
-      pool.unregister(session);
-      SessionPool.closeQuietly(session);
-      throw e;
-    }
-    loginSession = session;
-  }
-
-  /** A new pooled session; one that is not logged in means the login was lost. */
-  private Session openPooledSession() throws PKCS11Exception {
-    calls.before(Pkcs11Function.C_OPEN_SESSION);
-    Session session = token.openSession(true);
-    try {
-      calls.before(Pkcs11Function.C_GET_SESSION_INFO);
-      if (session.getSessionInfo().getState() != PKCS11Constants.CKS_RW_USER_FUNCTIONS) {
-        throw new PKCS11Exception(PKCS11Constants.CKR_USER_NOT_LOGGED_IN);
-      }
-      return session;
-    } catch (PKCS11Exception | RuntimeException e) {
-      SessionPool.closeQuietly(session);
-      throw e;
-    }
-  }
-
-  /** The session cached backing keys live in; registered so that a handle reuse is noticed. */
-  private Session openOwnedSession() throws PKCS11Exception {
-    Session session = openPooledSession();
-    // Throws when the handle is one we already hold (the library was reset); it is not closed
-    // then, since that number names a session we know by another object too.
-    pool.register(session);
-    return session;
+    loginSession = sessions.logInAndScan(pool, domainKeys);
   }
 
   /**
@@ -386,7 +333,7 @@ public final class TokenConnection implements AutoCloseable {
     try {
       pool.close();
       if (quiet) {
-        SessionPool.closeQuietly(backingKeys.ownerSession());
+        backingKeys.ownerSessions().forEach(SessionPool::closeQuietly);
         backingKeys.forgetAll();
         if (loginSession != null) {
           try {

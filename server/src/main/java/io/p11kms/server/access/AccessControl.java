@@ -1,6 +1,7 @@
 package io.p11kms.server.access;
 
 import io.p11kms.hsm.Hsm;
+import io.p11kms.server.audit.AuditEntry;
 import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.AccountIds;
@@ -417,7 +418,7 @@ public final class AccessControl implements AutoCloseable {
     }
   }
 
-  void audit(AuditLog.Entry entry) {
+  void audit(AuditEntry entry) {
     if (audit != null) {
       audit.append(entry);
     }

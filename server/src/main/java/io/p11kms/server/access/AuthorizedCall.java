@@ -1,6 +1,6 @@
 package io.p11kms.server.access;
 
-import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.audit.AuditEntry;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.Operation;
@@ -97,18 +97,19 @@ public final class AuthorizedCall {
 
   private void record(String outcome, String error) {
     control.audit(
-        new AuditLog.Entry(
-            requestId,
-            caller.principal(),
-            auditedAs == null ? op.awsName() : auditedAs.awsName(),
-            keyArn,
-            contextKeys,
-            outcome,
-            error,
-            caller.account(),
-            keyAccount,
-            requestMetadata,
-            caller.onBehalfOf() == null ? null : caller.onBehalfOf().principal(),
-            caller.onBehalfOf() == null ? null : caller.onBehalfOf().account()));
+        AuditEntry.builder(
+                requestId,
+                caller.principal(),
+                auditedAs == null ? op.awsName() : auditedAs.awsName())
+            .keyArn(keyArn)
+            .keyAccount(keyAccount)
+            .contextKeys(contextKeys)
+            .outcome(outcome, error)
+            .account(caller.account())
+            .requestMetadata(requestMetadata)
+            .onBehalfOf(
+                caller.onBehalfOf() == null ? null : caller.onBehalfOf().principal(),
+                caller.onBehalfOf() == null ? null : caller.onBehalfOf().account())
+            .build());
   }
 }

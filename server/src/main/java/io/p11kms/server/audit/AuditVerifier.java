@@ -75,14 +75,14 @@ public final class AuditVerifier {
     }
 
     Result verify(boolean checkAnchor, Optional<AuditHead> anchor) {
-      String prev = AuditLog.GENESIS;
+      String prev = AuditLines.GENESIS;
       long expected = 1;
       Set<Long> seen = new HashSet<>();
       for (int i = 0; i < lines.size(); i++) {
         int lineNo = i + 1;
         JsonNode r;
         try {
-          r = AuditLog.JSON.readTree(lines.get(i));
+          r = AuditLines.JSON.readTree(lines.get(i));
         } catch (Exception e) {
           r = null;
         }
@@ -138,7 +138,7 @@ public final class AuditVerifier {
               seq);
         }
         if (type.equals("checkpoint")) {
-          byte[] data = AuditLog.checkpointBytes(seq, r.path("time").asText(), prev);
+          byte[] data = AuditLines.checkpointBytes(seq, r.path("time").asText(), prev);
           byte[] mac;
           try {
             mac = Base64.getDecoder().decode(r.path("mac").asText());
@@ -148,11 +148,11 @@ public final class AuditVerifier {
           if (!macs.verify(data, mac)) {
             return bad("checkpoint " + seq + " has a bad signature (edited)", lineNo, seq);
           }
-          checkpoints.put(seq, AuditLog.sha256(lines.get(i)));
+          checkpoints.put(seq, AuditLines.sha256(lines.get(i)));
           anchorKept |= started;
         }
         seen.add(seq);
-        prev = AuditLog.sha256(lines.get(i));
+        prev = AuditLines.sha256(lines.get(i));
         expected = seq + 1;
       }
       long last = expected - 1;
@@ -291,7 +291,7 @@ public final class AuditVerifier {
     private boolean later(int from, long seq) {
       for (int j = from; j < lines.size(); j++) {
         try {
-          if (AuditLog.JSON.readTree(lines.get(j)).path("seq").asLong() == seq) {
+          if (AuditLines.JSON.readTree(lines.get(j)).path("seq").asLong() == seq) {
             return true;
           }
         } catch (Exception e) {

@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Enum members between the wire and the service. The service's enums carry AWS's value names
  * (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, ECDSA_SHA_256...) except the key states, which AWS spells
- * Enabled, Disabled and PendingDeletion. A value that is not one of them is refused inside the
- * operation, as the gRPC front end refuses it, so that it is audited the same.
+ * Enabled, Disabled, PendingDeletion and so on. A value that is not one of them is refused inside
+ * the operation, as the gRPC front end refuses it, so that it is audited the same.
  */
 final class AwsEnums {
   private AwsEnums() {}
@@ -41,6 +41,8 @@ final class AwsEnums {
       case DISABLED -> "Disabled";
       case PENDING_DELETION -> "PendingDeletion";
       case PENDING_IMPORT -> "PendingImport";
+      case PENDING_REPLICA_DELETION -> "PendingReplicaDeletion";
+      case UPDATING -> "Updating";
     };
   }
 }

@@ -39,7 +39,9 @@ final class AwsNames {
           "kms.v1.KeyState.ENABLED", "Enabled",
           "kms.v1.KeyState.DISABLED", "Disabled",
           "kms.v1.KeyState.PENDING_DELETION", "PendingDeletion",
-          "kms.v1.KeyState.PENDING_IMPORT", "PendingImport");
+          "kms.v1.KeyState.PENDING_IMPORT", "PendingImport",
+          "kms.v1.KeyState.PENDING_REPLICA_DELETION", "PendingReplicaDeletion",
+          "kms.v1.KeyState.UPDATING", "Updating");
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectWriter PRETTY =

@@ -48,6 +48,7 @@ public record ServerConfig(
   public static final String STORE_JDBC_USER = "store.jdbc.user";
   public static final String STORE_JDBC_PASSWORD_FILE = "store.jdbc.password.file";
   public static final String STORE_JDBC_PASSWORD_ENV = "store.jdbc.password.env";
+  public static final String STORE_CACHE_MAX_KEYS = "store.cache.max.keys";
   public static final String ARN_PARTITION = "arn.partition";
   public static final String ARN_REGION = "arn.region";
   public static final String ARN_ACCOUNT = "arn.account";
@@ -83,6 +84,7 @@ public record ServerConfig(
           STORE_JDBC_USER,
           STORE_JDBC_PASSWORD_FILE,
           STORE_JDBC_PASSWORD_ENV,
+          STORE_CACHE_MAX_KEYS,
           ARN_PARTITION,
           ARN_REGION,
           ARN_ACCOUNT,

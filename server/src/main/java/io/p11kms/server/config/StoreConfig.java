@@ -1,5 +1,6 @@
 package io.p11kms.server.config;
 
+import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.StoreSettings;
 import java.nio.file.Path;
 import java.util.regex.Pattern;
@@ -13,8 +14,11 @@ import java.util.regex.Pattern;
  * @param user {@code store.jdbc.user}, or null (none, or in the URL)
  * @param passwordFile {@code store.jdbc.password.file}, or null
  * @param passwordEnv {@code store.jdbc.password.env}, or null
+ * @param cacheMaxKeys {@code store.cache.max.keys}: key reads kept in memory (on SQLite), 0 for
+ *     none
  */
-public record StoreConfig(String jdbcUrl, String user, Path passwordFile, String passwordEnv) {
+public record StoreConfig(
+    String jdbcUrl, String user, Path passwordFile, String passwordEnv, int cacheMaxKeys) {
   public static final String DEFAULT_DATABASE_FILE = "p11kms.db";
 
   private static final String SQLITE_PREFIX = "jdbc:sqlite:";
@@ -36,6 +40,14 @@ public record StoreConfig(String jdbcUrl, String user, Path passwordFile, String
               + " and "
               + ServerConfig.STORE_JDBC_PASSWORD_ENV);
     }
+    if (cacheMaxKeys < 0 || cacheMaxKeys > KeyStores.MAX_KEY_READ_CACHE_SIZE) {
+      throw new ConfigException(
+          ServerConfig.STORE_CACHE_MAX_KEYS
+              + " must be 0-"
+              + KeyStores.MAX_KEY_READ_CACHE_SIZE
+              + ", was "
+              + cacheMaxKeys);
+    }
     // Never echoed, as the PIN source: someone may have put the password itself there.
     if (passwordEnv != null && !EnvironmentNames.valid(passwordEnv)) {
       throw new ConfigException(
@@ -52,7 +64,8 @@ public record StoreConfig(String jdbcUrl, String user, Path passwordFile, String
             : resolveSqliteUrl(p, url),
         p.get(ServerConfig.STORE_JDBC_USER, null),
         p.path(ServerConfig.STORE_JDBC_PASSWORD_FILE),
-        p.get(ServerConfig.STORE_JDBC_PASSWORD_ENV, null));
+        p.get(ServerConfig.STORE_JDBC_PASSWORD_ENV, null),
+        p.getInt(ServerConfig.STORE_CACHE_MAX_KEYS, KeyStores.DEFAULT_KEY_READ_CACHE_SIZE));
   }
 
   /** Where the key store is and how to log in to it; no password is read here. */
@@ -83,7 +96,11 @@ public record StoreConfig(String jdbcUrl, String user, Path passwordFile, String
         + (passwordFile == null
             ? ""
             : ", store.jdbc.password=file:" + passwordFile + " (not shown)")
-        + (passwordEnv == null ? "" : ", store.jdbc.password=env:" + passwordEnv + " (not shown)");
+        + (passwordEnv == null ? "" : ", store.jdbc.password=env:" + passwordEnv + " (not shown)")
+        + ", "
+        + ServerConfig.STORE_CACHE_MAX_KEYS
+        + "="
+        + cacheMaxKeys;
   }
 
   static String redactJdbcUrl(String url) {

@@ -76,6 +76,15 @@ public final class GrpcRegionPeers implements RegionPeers, AutoCloseable {
     }
   }
 
+  @Override
+  public void updatePrimary(String region, PrimaryChange change) {
+    try {
+      stub(region).updatePrimary(RegionMessages.toProto(change));
+    } catch (StatusRuntimeException e) {
+      throw unreachable(region, e);
+    }
+  }
+
   private RegionPeerGrpc.RegionPeerBlockingStub stub(String region) {
     ManagedChannel channel = channels.get(region);
     if (channel == null) {
@@ -86,7 +95,17 @@ public final class GrpcRegionPeers implements RegionPeers, AutoCloseable {
         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
+  /**
+   * The failure of a call to {@code region}: the region's own error when it refused (it changed
+   * nothing), or DEPENDENCY_TIMEOUT when it could not be reached or failed inside, which leaves
+   * open whether it did what was asked.
+   */
   private static KmsException unreachable(String region, StatusRuntimeException e) {
+    KmsError refused = RegionMessages.refusal(e);
+    if (refused != null) {
+      return new KmsException(
+          refused, "region " + region + " refused: " + e.getStatus().getDescription());
+    }
     return new KmsException(
         KmsError.DEPENDENCY_TIMEOUT,
         "region "

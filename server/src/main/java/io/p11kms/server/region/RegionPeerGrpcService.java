@@ -6,6 +6,8 @@ import io.p11kms.proto.region.v1.GetTransportKeyResponse;
 import io.p11kms.proto.region.v1.ReceiveReplicaRequest;
 import io.p11kms.proto.region.v1.ReceiveReplicaResponse;
 import io.p11kms.proto.region.v1.RegionPeerGrpc;
+import io.p11kms.proto.region.v1.UpdatePrimaryRequest;
+import io.p11kms.proto.region.v1.UpdatePrimaryResponse;
 import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.grpc.ErrorStatus;
 import io.p11kms.server.grpc.PrincipalInterceptor;
@@ -19,7 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The receiving side of the peer channel: only a caller whose client certificate names a configured
  * peer region's principal is served (AccessDeniedException for anyone else, logged), and it can
- * only send replicas of keys whose primary is in its own region.
+ * only send replicas of keys whose primary is in its own region, and change a key's primary region
+ * only while it is that key's primary (or names itself as the new one to a replica that has heard
+ * of the change already).
  */
 public final class RegionPeerGrpcService extends RegionPeerGrpc.RegionPeerImplBase {
   private static final Logger log = LoggerFactory.getLogger(RegionPeerGrpcService.class);
@@ -58,6 +62,18 @@ public final class RegionPeerGrpcService extends RegionPeerGrpc.RegionPeerImplBa
           GetTransportKeyResponse.newBuilder()
               .setFingerprint(regions.transportFingerprint())
               .build());
+      response.onCompleted();
+    } catch (RuntimeException e) {
+      response.onError(ErrorStatus.of(e));
+    }
+  }
+
+  @Override
+  public void updatePrimary(
+      UpdatePrimaryRequest request, StreamObserver<UpdatePrimaryResponse> response) {
+    try {
+      regions.acceptPrimaryChange(peerRegion(), RegionMessages.fromProto(request));
+      response.onNext(UpdatePrimaryResponse.getDefaultInstance());
       response.onCompleted();
     } catch (RuntimeException e) {
       response.onError(ErrorStatus.of(e));

@@ -38,8 +38,9 @@ public record KeyMetadata(
     return multiRegionConfiguration.isPresent();
   }
 
+  /** AWS's KeyMetadata.Enabled: the key is usable (Enabled, or Updating). */
   public boolean enabled() {
-    return keyState == KeyState.ENABLED;
+    return keyState == KeyState.ENABLED || keyState == KeyState.UPDATING;
   }
 
   /** Empty unless the key encrypts. */

@@ -7,6 +7,7 @@ import io.p11kms.server.store.ImportedMaterial;
 import io.p11kms.server.store.KeyPage;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
+import io.p11kms.server.store.MultiRegionKeys;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.UUID;
@@ -186,6 +187,11 @@ public final class KeyService {
         origin == Origin.EXTERNAL
             ? store.findImportedMaterial(key.keyId()).filter(ImportedMaterial::present)
             : Optional.empty();
+    Optional<MultiRegionKeys.Configuration> regions =
+        KeyArns.isMultiRegion(key.keyId())
+            ? store.multiRegionKeys().find(key.keyId())
+            : Optional.empty();
+    KeyState state = KeyState.valueOf(key.keyState());
     return new KeyMetadata(
         key.keyId(),
         arns.keyArn(key.account(), key.keyId()),
@@ -193,7 +199,10 @@ public final class KeyService {
         key.description(),
         KeyUsage.valueOf(key.keyUsage()),
         KeySpec.valueOf(key.keySpec()),
-        KeyState.valueOf(key.keyState()),
+        state == KeyState.ENABLED
+                && regions.filter(MultiRegionKeys.Configuration::updating).isPresent()
+            ? KeyState.UPDATING
+            : state,
         Optional.ofNullable(key.deletionDate()),
         Optional.ofNullable(key.pendingWindowDays()),
         arns.account(key.account()),
@@ -201,11 +210,6 @@ public final class KeyService {
         origin,
         material.map(m -> ExpirationModel.valueOf(m.expirationModel())),
         material.map(ImportedMaterial::validTo),
-        KeyArns.isMultiRegion(key.keyId())
-            ? store
-                .multiRegionKeys()
-                .find(key.keyId())
-                .map(c -> MultiRegionConfiguration.of(arns, key, c))
-            : Optional.empty());
+        regions.map(c -> MultiRegionConfiguration.of(arns, key, c)));
   }
 }

@@ -6,5 +6,16 @@ public enum KeyState {
   DISABLED,
   PENDING_DELETION,
   /** An EXTERNAL key without key material: before its first import, or after it was deleted. */
-  PENDING_IMPORT
+  PENDING_IMPORT,
+  /**
+   * A multi-Region primary scheduled for deletion while it has replicas: its waiting period starts
+   * when the last replica is deleted.
+   */
+  PENDING_REPLICA_DELETION,
+  /**
+   * A multi-Region primary whose role is being handed to a replica (UpdatePrimaryRegion): usable
+   * for cryptography, but it neither rotates nor replicates until the hand-over completes. Shown,
+   * never stored: the stored state stays Enabled.
+   */
+  UPDATING
 }

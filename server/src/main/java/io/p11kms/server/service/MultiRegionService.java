@@ -7,6 +7,7 @@ import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import io.p11kms.server.store.MultiRegionKeys;
+import io.p11kms.server.store.RotationSchedule;
 import io.p11kms.server.store.TagRecord;
 import java.time.Clock;
 import java.time.Instant;
@@ -82,17 +83,7 @@ public final class MultiRegionService implements NewVersionGate {
       throw KmsException.validation("ReplicaRegion is required");
     }
     KeyRecord key = keys.find(id);
-    MultiRegionKeys.Configuration configuration =
-        store
-            .multiRegionKeys()
-            .find(id)
-            .orElseThrow(
-                () ->
-                    new KmsException(
-                        KmsError.UNSUPPORTED_OPERATION,
-                        "ReplicateKey takes a multi-Region primary key; "
-                            + KeyArns.keyIdText(id)
-                            + " is not a multi-Region key"));
+    MultiRegionKeys.Configuration configuration = multiRegion(id, "ReplicateKey");
     if (!configuration.primaryRegion().equals(arns.region())) {
       throw new KmsException(
           KmsError.UNSUPPORTED_OPERATION,
@@ -100,6 +91,7 @@ public final class MultiRegionService implements NewVersionGate {
               + " is a replica; replicate its primary in "
               + configuration.primaryRegion());
     }
+    requireNotUpdating(id, configuration, "ReplicateKey");
     if (replicaRegion.equals(arns.region())) {
       throw KmsException.validation("ReplicaRegion must be another region than " + arns.region());
     }
@@ -194,6 +186,16 @@ public final class MultiRegionService implements NewVersionGate {
     if (present.isPresent()) {
       MultiRegionKeys.Configuration configuration =
           store.multiRegionKeys().find(replica.keyId()).orElse(null);
+      if (configuration != null
+          && configuration.primaryRegion().equals(arns.region())
+          && fromRegion.equals(configuration.updatingTo())) {
+        // The region this one is handing the primary role to has taken it (it sends as the
+        // primary): the hand-over is complete here too.
+        becomeReplica(
+            replica.keyId(),
+            new MultiRegionKeys.Configuration(fromRegion, replica.replicaRegions()));
+        configuration = store.multiRegionKeys().find(replica.keyId()).orElse(null);
+      }
       if (configuration == null || !configuration.primaryRegion().equals(fromRegion)) {
         throw KmsException.validation("key " + replica.keyId() + " here is not that replica");
       }
@@ -272,6 +274,7 @@ public final class MultiRegionService implements NewVersionGate {
     if (configuration.isEmpty() || configuration.get().replicaRegions().isEmpty()) {
       return;
     }
+    requireNotUpdating(keyId, configuration.get(), "RotateKey");
     KeyRecord key = keys.find(keyId);
     for (String region : configuration.get().replicaRegions()) {
       String expected = peers.transportFingerprint(region);
@@ -295,9 +298,235 @@ public final class MultiRegionService implements NewVersionGate {
     }
   }
 
+  /**
+   * UpdatePrimaryRegion, called in the primary's region: the replica in {@code primaryRegion}
+   * becomes the primary (with the key's automatic rotation) and this key a replica, in every
+   * region.
+   *
+   * <p>The primary role moves in one step, in the new primary's region, and never exists twice or
+   * nowhere: first this region records that it hands the role over (the key shows Updating here,
+   * and neither rotates nor replicates), then the new primary's region takes it in one transaction,
+   * then this region records that it is a replica, then every other replica's region records the
+   * new primary. If the new primary's region refuses (its key is not Enabled, it is not peered with
+   * every region of the key), nothing changes anywhere. If it cannot be reached, or fails so that
+   * it is unknown whether it took the role, this key stays Updating (still usable for cryptography)
+   * and the call is DependencyTimeoutException: calling it again completes the hand-over, as does
+   * the new primary's first rotation reaching this region. If another replica's region cannot be
+   * reached, the hand-over is complete, and the call is DependencyTimeoutException too: calling it
+   * again here (now in a replica's region, naming the new primary) tells that region.
+   *
+   * @param primaryRegion the region of the replica that becomes the primary
+   */
+  public void updatePrimaryRegion(String keyId, String primaryRegion) {
+    UUID id = keys.resolveKey(keyId, "KeyId");
+    if (primaryRegion == null || primaryRegion.isEmpty()) {
+      throw KmsException.validation("PrimaryRegion is required");
+    }
+    String self = arns.region();
+    MultiRegionKeys.Configuration configuration = multiRegion(id, "UpdatePrimaryRegion");
+    if (!configuration.primaryRegion().equals(self)) {
+      if (configuration.primaryRegion().equals(primaryRegion)) {
+        // Called again after the new primary took the role: tell the other replicas again.
+        announce(
+            id,
+            new RegionPeers.PrimaryChange(
+                id, primaryRegion, configuration.replicaRegions(), null, null));
+        return;
+      }
+      throw new KmsException(
+          KmsError.UNSUPPORTED_OPERATION,
+          "UpdatePrimaryRegion: "
+              + KeyArns.keyIdText(id)
+              + " is a replica; call it in its primary's region, "
+              + configuration.primaryRegion());
+    }
+    if (primaryRegion.equals(self)) {
+      throw KmsException.validation(
+          "PrimaryRegion " + primaryRegion + " is the region of the primary key already");
+    }
+    if (!configuration.replicaRegions().contains(primaryRegion)) {
+      throw KmsException.validation(
+          "PrimaryRegion: " + KeyArns.keyIdText(id) + " has no replica in " + primaryRegion);
+    }
+    if (configuration.updating() && !configuration.updatingTo().equals(primaryRegion)) {
+      requireNotUpdating(id, configuration, "UpdatePrimaryRegion");
+    }
+    KeyStates.requireEnabled(keys.find(id));
+    RotationSchedule rotation =
+        store
+            .findRotationSchedule(id)
+            .orElseThrow(() -> KmsException.notFound("Key '" + id + "' does not exist"));
+    TreeSet<String> replicas = new TreeSet<>(configuration.replicaRegions());
+    replicas.remove(primaryRegion);
+    replicas.add(self);
+    RegionPeers.PrimaryChange change =
+        new RegionPeers.PrimaryChange(
+            id,
+            primaryRegion,
+            List.copyOf(replicas),
+            rotation.periodDays(),
+            rotation.nextRotationDate());
+    if (!store.multiRegionKeys().beginPrimaryUpdate(id, self, primaryRegion, now())) {
+      throw KeyLifecycleService.contended(id);
+    }
+    try {
+      peers.updatePrimary(primaryRegion, change);
+    } catch (KmsException e) {
+      if (e.error() != KmsError.DEPENDENCY_TIMEOUT) {
+        // Refused: that region changed nothing, and this one stays the primary.
+        store.multiRegionKeys().cancelPrimaryUpdate(id, primaryRegion, now());
+        throw e;
+      }
+      log.warn(
+          "multi-Region key {}: region {} did not confirm it took the primary role: {}",
+          KeyArns.keyIdText(id),
+          primaryRegion,
+          e.getMessage());
+      throw new KmsException(
+          KmsError.DEPENDENCY_TIMEOUT,
+          "region "
+              + primaryRegion
+              + " did not confirm that it took the primary role; "
+              + KeyArns.keyIdText(id)
+              + " is Updating until UpdatePrimaryRegion is called again");
+    }
+    becomeReplica(id, new MultiRegionKeys.Configuration(primaryRegion, List.copyOf(replicas)));
+    log.info("multi-Region key {}: the primary is now in {}", KeyArns.keyIdText(id), primaryRegion);
+    announce(id, change);
+  }
+
+  /**
+   * On a replica's region: the key's primary region changes. In the region named as the new
+   * primary, its replica takes the role (from the current primary only, while it is Enabled and
+   * this region is peered with every other region of the key); in any other, the new primary is
+   * recorded. Idempotent.
+   *
+   * @param fromRegion the authenticated peer region that sent it
+   */
+  public void acceptPrimaryChange(String fromRegion, RegionPeers.PrimaryChange change) {
+    String self = arns.region();
+    UUID id = change.keyId();
+    KeyRecord key = keys.find(id);
+    MultiRegionKeys.Configuration here =
+        store
+            .multiRegionKeys()
+            .find(id)
+            .orElseThrow(
+                () -> KmsException.notFound(KeyArns.keyIdText(id) + " is not a multi-Region key"));
+    if (!change.replicaRegions().contains(fromRegion)
+        || change.replicaRegions().contains(change.primaryRegion())) {
+      throw KmsException.validation("malformed primary region update");
+    }
+    if (change.primaryRegion().equals(self)) {
+      if (here.primaryRegion().equals(self)) {
+        return; // taken already: a retry
+      }
+      if (!here.primaryRegion().equals(fromRegion)) {
+        throw KmsException.validation(
+            "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
+      }
+      KeyStates.requireEnabled(key);
+      for (String region : change.replicaRegions()) {
+        if (!peers.regions().contains(region)) {
+          throw new KmsException(
+              KmsError.INVALID_STATE,
+              "region " + self + " is not peered with " + region + ": it cannot be the primary");
+        }
+      }
+      store
+          .multiRegionKeys()
+          .changePrimary(
+              id,
+              new MultiRegionKeys.Configuration(self, change.replicaRegions()),
+              change.rotationPeriodDays(),
+              change.nextRotation(),
+              now());
+      log.info(
+          "multi-Region key {}: this region took the primary role from {}",
+          KeyArns.keyIdText(id),
+          fromRegion);
+      return;
+    }
+    if (!change.replicaRegions().contains(self)
+        || !(here.primaryRegion().equals(fromRegion)
+            || here.primaryRegion().equals(change.primaryRegion()))) {
+      throw KmsException.validation(
+          "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
+    }
+    becomeReplica(
+        id, new MultiRegionKeys.Configuration(change.primaryRegion(), change.replicaRegions()));
+  }
+
   /** This region's transport key fingerprint (made on first call), for peers to check. */
   public String transportFingerprint() {
     return TokenCalls.call("GetTransportKey", hsm::regionTransportKey).fingerprint();
+  }
+
+  /** Tells every replica's region but this one the key's new primary. */
+  private void announce(UUID id, RegionPeers.PrimaryChange change) {
+    List<String> missed = new ArrayList<>();
+    for (String region : change.replicaRegions()) {
+      if (region.equals(arns.region())) {
+        continue;
+      }
+      try {
+        peers.updatePrimary(region, change);
+      } catch (KmsException e) {
+        log.warn(
+            "multi-Region key {}: region {} did not record the new primary {}: {}",
+            KeyArns.keyIdText(id),
+            region,
+            change.primaryRegion(),
+            e.getMessage());
+        missed.add(region);
+      }
+    }
+    if (!missed.isEmpty()) {
+      throw new KmsException(
+          KmsError.DEPENDENCY_TIMEOUT,
+          "the primary of "
+              + KeyArns.keyIdText(id)
+              + " is now in "
+              + change.primaryRegion()
+              + ", but "
+              + String.join(", ", missed)
+              + " did not record it: call UpdatePrimaryRegion again to tell them");
+    }
+  }
+
+  /** Records {@code configuration} here, a replica's: no hand-over pending, no rotation. */
+  private void becomeReplica(UUID id, MultiRegionKeys.Configuration configuration) {
+    store.multiRegionKeys().changePrimary(id, configuration, null, null, now());
+  }
+
+  private MultiRegionKeys.Configuration multiRegion(UUID id, String operation) {
+    keys.find(id);
+    return store
+        .multiRegionKeys()
+        .find(id)
+        .orElseThrow(
+            () ->
+                new KmsException(
+                    KmsError.UNSUPPORTED_OPERATION,
+                    operation
+                        + " takes a multi-Region key; "
+                        + KeyArns.keyIdText(id)
+                        + " is not a multi-Region key"));
+  }
+
+  /** While the primary role is being handed over, the key neither rotates nor replicates. */
+  private static void requireNotUpdating(
+      UUID id, MultiRegionKeys.Configuration configuration, String operation) {
+    if (configuration.updating()) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          operation
+              + ": "
+              + KeyArns.keyIdText(id)
+              + " is Updating: its primary role is being handed to "
+              + configuration.updatingTo()
+              + "; call UpdatePrimaryRegion naming it to complete that");
+    }
   }
 
   private List<RegionPeers.Version> wrapVersions(

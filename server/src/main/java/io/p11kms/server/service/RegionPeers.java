@@ -35,6 +35,21 @@ public interface RegionPeers {
       Map<String, String> tags,
       List<Version> versions) {}
 
+  /**
+   * A multi-Region key's new primary region, as the old primary tells its replicas' regions.
+   *
+   * @param replicaRegions the replicas' regions once {@code primaryRegion} has the role
+   * @param rotationPeriodDays the primary's automatic rotation, which the new primary takes over;
+   *     null while it is off
+   * @param nextRotation its next automatic rotation; null while it is off
+   */
+  record PrimaryChange(
+      UUID keyId,
+      String primaryRegion,
+      List<String> replicaRegions,
+      Integer rotationPeriodDays,
+      Instant nextRotation) {}
+
   /** The regions configured as peers. */
   Set<String> regions();
 
@@ -47,6 +62,15 @@ public interface RegionPeers {
    * @throws KmsException DEPENDENCY_TIMEOUT (retry) when the region cannot be reached or fails
    */
   Received send(String region, Replica replica);
+
+  /**
+   * Tells {@code region} that the key's primary region changes: the region named as the new primary
+   * takes the role, any other records it. Returns once that region has stored it.
+   *
+   * @throws KmsException DEPENDENCY_TIMEOUT when the region cannot be reached or fails (it may or
+   *     may not have stored it); the region's own error when it refused
+   */
+  void updatePrimary(String region, PrimaryChange change);
 
   /** No peers: a region on its own. */
   RegionPeers NONE =
@@ -63,6 +87,11 @@ public interface RegionPeers {
 
         @Override
         public Received send(String region, Replica replica) {
+          throw KmsException.validation("region " + region + " is not a peer of this region");
+        }
+
+        @Override
+        public void updatePrimary(String region, PrimaryChange change) {
           throw KmsException.validation("region " + region + " is not a peer of this region");
         }
       };

@@ -41,9 +41,15 @@ public final class JdbcKeyStore implements KeyStore {
 
   private final AccessKeys accessKeys;
 
-  JdbcKeyStore(SqlDialect dialect) {
+  /**
+   * @param keyReadCacheSize key reads kept (on SQLite), 0 for none
+   */
+  JdbcKeyStore(SqlDialect dialect, int keyReadCacheSize) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
-    cache = dialect.changeCounterQuery().isPresent() ? new KeyInUseCache() : null;
+    cache =
+        dialect.changeCounterQuery().isPresent() && keyReadCacheSize > 0
+            ? new KeyInUseCache(keyReadCacheSize)
+            : null;
     this.tx =
         cache == null
             ? new Transactions(dialect, c -> {}, () -> {})

@@ -2,6 +2,7 @@ package io.p11kms.server.store;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Interner;
 import java.sql.Connection;
 import java.util.Map;
 import java.util.Optional;
@@ -25,19 +26,36 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class KeyInUseCache {
   /**
-   * Entries kept at most. Which ones is chosen by how often they are read (Caffeine's W-TinyLFU
-   * policy): callers use a few keys often and many now and then, and a key read once should not
-   * push out one read on every request.
+   * Entries kept at most by default, of key reads and of exposures each: room for every key of a
+   * store of 100,000 keys (about 0.5 KB of heap each, the policy document shared with the other
+   * keys that have the same one; see docs/performance.md).
    */
-  static final int MAX_ENTRIES = 10_000;
+  static final int DEFAULT_MAX_ENTRIES = 100_000;
 
   private final AtomicLong generation = new AtomicLong();
   private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();
-  private final Cache<Slot, Entry> entries =
-      Caffeine.newBuilder().maximumSize(MAX_ENTRIES).executor(Runnable::run).build();
+  private final Cache<Slot, Entry> entries;
+  private final Cache<String, Exposure> exposures;
 
-  private final Cache<String, Exposure> exposures =
-      Caffeine.newBuilder().maximumSize(MAX_ENTRIES).executor(Runnable::run).build();
+  /**
+   * Policy documents of the entries, one copy each: the keys of one caller mostly share a document
+   * (the default policy names its creator and the administrators), and a copy per entry made up
+   * most of an entry's size. Weak: a document no entry holds goes.
+   */
+  private final Interner<String> policies = Interner.newWeakInterner();
+
+  /**
+   * Keeps at most {@code maxEntries} key reads and as many exposures. Which ones is chosen by how
+   * often they are read (Caffeine's W-TinyLFU policy): callers use a few keys often and many now
+   * and then, and a key read once should not push out one read on every request.
+   */
+  KeyInUseCache(int maxEntries) {
+    if (maxEntries < 1) {
+      throw new IllegalArgumentException("the key read cache needs room for at least one key");
+    }
+    entries = Caffeine.newBuilder().maximumSize(maxEntries).executor(Runnable::run).build();
+    exposures = Caffeine.newBuilder().maximumSize(maxEntries).executor(Runnable::run).build();
+  }
 
   /** A key and one of its versions; a null version is the latest. */
   private record Slot(UUID keyId, UUID versionId) {}
@@ -67,7 +85,11 @@ final class KeyInUseCache {
 
   /** Keeps an answer read on a connection after {@link #observe} returned {@code readIn}. */
   void put(UUID keyId, UUID versionId, long readIn, KeyInUse value) {
-    entries.put(new Slot(keyId, versionId), new Entry(readIn, value));
+    KeyInUse kept =
+        value.policy().isEmpty()
+            ? value
+            : new KeyInUse(value.key(), value.version(), value.policy().map(policies::intern));
+    entries.put(new Slot(keyId, versionId), new Entry(readIn, kept));
   }
 
   /** The exposure of {@code externalKeyId} read in {@code current}, or null when none is kept. */

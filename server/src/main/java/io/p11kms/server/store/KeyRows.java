@@ -37,15 +37,25 @@ final class KeyRows {
         UUID.fromString(rs.getString("key_id")),
         fromMicros(rs.getLong("creation_date")),
         rs.getString("description"),
-        rs.getString("key_usage"),
-        rs.getString("key_spec"),
-        rs.getString("key_state"),
-        rs.getString("origin"),
+        shared(rs, "key_usage"),
+        shared(rs, "key_spec"),
+        shared(rs, "key_state"),
+        shared(rs, "origin"),
         deletionDate,
         nullableInt(rs, "pending_window_days"),
-        rs.getString("account"),
-        rs.getString("key_manager"),
-        rs.getString("service"));
+        shared(rs, "account"),
+        shared(rs, "key_manager"),
+        shared(rs, "service"));
+  }
+
+  /**
+   * A column with few distinct values (a usage, a state, an account), as one shared string: a read
+   * is kept in memory for each key in use ({@code KeyInUseCache}), and a copy of each such value
+   * per key made up about a third of what one costs.
+   */
+  private static String shared(ResultSet rs, String column) throws SQLException {
+    String value = rs.getString(column);
+    return value == null ? null : value.intern();
   }
 
   static KeyVersionRecord version(ResultSet rs) throws SQLException {

@@ -22,6 +22,24 @@ public final class KeyStores {
 
   /** As {@link #open(String)}, with a user and a password source for PostgreSQL. */
   public static KeyStore open(StoreSettings settings) {
+    return open(settings, DEFAULT_KEY_READ_CACHE_SIZE);
+  }
+
+  /** Key reads a store keeps by default (on SQLite; {@link #open(StoreSettings, int)}). */
+  public static final int DEFAULT_KEY_READ_CACHE_SIZE = KeyInUseCache.DEFAULT_MAX_ENTRIES;
+
+  /** The most key reads a store may be told to keep. */
+  public static final int MAX_KEY_READ_CACHE_SIZE = 10_000_000;
+
+  /**
+   * As {@link #open(StoreSettings)}, keeping up to {@code keyReadCacheSize} key reads (0 none)
+   * where the database tells cheaply whether it changed (SQLite): see {@code KeyInUseCache}.
+   */
+  public static KeyStore open(StoreSettings settings, int keyReadCacheSize) {
+    if (keyReadCacheSize < 0 || keyReadCacheSize > MAX_KEY_READ_CACHE_SIZE) {
+      throw new IllegalArgumentException(
+          "key read cache size must be 0-" + MAX_KEY_READ_CACHE_SIZE + ", was " + keyReadCacheSize);
+    }
     String jdbcUrl = settings.jdbcUrl();
     SqlDialect dialect;
     if (jdbcUrl.startsWith(SqliteDialect.PREFIX)) {
@@ -34,7 +52,7 @@ public final class KeyStores {
           "unsupported database; supported: jdbc:sqlite:<file>,"
               + " jdbc:postgresql://<host>[:<port>]/<database>");
     }
-    JdbcKeyStore store = new JdbcKeyStore(dialect);
+    JdbcKeyStore store = new JdbcKeyStore(dialect, keyReadCacheSize);
     try {
       store.migrate();
     } catch (RuntimeException e) {

@@ -247,7 +247,14 @@ final class Migrations {
                       + " key_id VARCHAR(36) NOT NULL PRIMARY KEY REFERENCES keys (key_id),"
                       + " primary_region VARCHAR(64) NOT NULL,"
                       + " replica_regions VARCHAR(4096) NOT NULL,"
-                      + " updated_at BIGINT NOT NULL)")));
+                      + " updated_at BIGINT NOT NULL)")),
+          new Migration(
+              12,
+              "multi-Region keys: the region a primary is handing its role over to",
+              List.of(
+                  // Set in the primary's region while UpdatePrimaryRegion hands the primary role
+                  // to the replica in that region, until that region has taken it; null otherwise.
+                  "ALTER TABLE multi_region_keys ADD COLUMN updating_to VARCHAR(64)")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

@@ -103,12 +103,14 @@ final class MultiRegionKeyRepository implements MultiRegionKeys {
     requireId(keyId);
     return tx.query(
         "cannot read the multi-Region configuration",
-        "SELECT primary_region, replica_regions FROM multi_region_keys WHERE key_id = ?",
+        "SELECT primary_region, replica_regions, updating_to FROM multi_region_keys"
+            + " WHERE key_id = ?",
         p -> {
           p.setString(1, keyId.toString());
           try (ResultSet rs = p.executeQuery()) {
             return rs.next()
-                ? Optional.of(new Configuration(rs.getString(1), regions(rs.getString(2))))
+                ? Optional.of(
+                    new Configuration(rs.getString(1), regions(rs.getString(2)), rs.getString(3)))
                 : Optional.<Configuration>empty();
           }
         });
@@ -140,6 +142,84 @@ final class MultiRegionKeyRepository implements MultiRegionKeys {
                       + " WHERE key_id = ?")) {
             p.setString(1, String.join(",", regions));
             p.setLong(2, toMicros(now));
+            p.setString(3, keyId.toString());
+            p.executeUpdate();
+          }
+          return true;
+        });
+  }
+
+  @Override
+  public boolean beginPrimaryUpdate(UUID keyId, String self, String newPrimary, Instant now) {
+    requireId(keyId);
+    return tx.inWriteTransaction(
+        "cannot record the primary region update",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE multi_region_keys SET updating_to = ?, updated_at = ?"
+                      + " WHERE key_id = ? AND primary_region = ?"
+                      + " AND (updating_to IS NULL OR updating_to = ?)")) {
+            p.setString(1, newPrimary);
+            p.setLong(2, toMicros(now));
+            p.setString(3, keyId.toString());
+            p.setString(4, self);
+            p.setString(5, newPrimary);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public boolean cancelPrimaryUpdate(UUID keyId, String newPrimary, Instant now) {
+    requireId(keyId);
+    return tx.inWriteTransaction(
+        "cannot record the primary region update",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE multi_region_keys SET updating_to = NULL, updated_at = ?"
+                      + " WHERE key_id = ? AND updating_to = ?")) {
+            p.setLong(1, toMicros(now));
+            p.setString(2, keyId.toString());
+            p.setString(3, newPrimary);
+            return p.executeUpdate() == 1;
+          }
+        });
+  }
+
+  @Override
+  public boolean changePrimary(
+      UUID keyId,
+      Configuration configuration,
+      Integer rotationPeriodDays,
+      Instant nextRotation,
+      Instant now) {
+    requireId(keyId);
+    if ((rotationPeriodDays == null) != (nextRotation == null)) {
+      throw new IllegalArgumentException("a rotation period goes with its next rotation date");
+    }
+    return tx.inWriteTransaction(
+        "cannot record the new primary region",
+        c -> {
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE multi_region_keys SET primary_region = ?, replica_regions = ?,"
+                      + " updating_to = NULL, updated_at = ? WHERE key_id = ?")) {
+            p.setString(1, configuration.primaryRegion());
+            p.setString(2, String.join(",", configuration.replicaRegions()));
+            p.setLong(3, toMicros(now));
+            p.setString(4, keyId.toString());
+            if (p.executeUpdate() != 1) {
+              return false;
+            }
+          }
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE keys SET rotation_period_days = ?, next_rotation_date = ?"
+                      + " WHERE key_id = ?")) {
+            SqlValues.setNullableInt(p, 1, rotationPeriodDays);
+            SqlValues.setNullableMicros(p, 2, nextRotation);
             p.setString(3, keyId.toString());
             p.executeUpdate();
           }

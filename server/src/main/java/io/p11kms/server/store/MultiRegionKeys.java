@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -18,11 +19,23 @@ public interface MultiRegionKeys {
    *
    * @param primaryRegion the region of the primary key
    * @param replicaRegions the regions of its replicas, sorted
+   * @param updatingTo in the primary's region while it hands the primary role to the replica in
+   *     that region (UpdatePrimaryRegion) and that region has not confirmed yet; null otherwise
    */
-  record Configuration(String primaryRegion, List<String> replicaRegions) {
+  record Configuration(String primaryRegion, List<String> replicaRegions, String updatingTo) {
     public Configuration {
       KeyRecord.requireNonNull(primaryRegion, "primary region");
-      replicaRegions = replicaRegions == null ? List.of() : List.copyOf(replicaRegions);
+      replicaRegions =
+          replicaRegions == null ? List.of() : List.copyOf(new TreeSet<>(replicaRegions));
+    }
+
+    public Configuration(String primaryRegion, List<String> replicaRegions) {
+      this(primaryRegion, replicaRegions, null);
+    }
+
+    /** Whether the primary role is being handed over (the key's state shows Updating). */
+    public boolean updating() {
+      return updatingTo != null;
     }
   }
 
@@ -55,6 +68,32 @@ public interface MultiRegionKeys {
 
   /** Adds {@code region} to the key's replicas; false when the key is not multi-Region here. */
   boolean addReplicaRegion(UUID keyId, String region, Instant now);
+
+  /**
+   * UpdatePrimaryRegion, in the primary's region: records that the primary role is being handed to
+   * {@code newPrimary}.
+   *
+   * @return false, changing nothing, unless the key's primary is {@code self} and it is not being
+   *     handed to another region already
+   */
+  boolean beginPrimaryUpdate(UUID keyId, String self, String newPrimary, Instant now);
+
+  /** Forgets a hand-over to {@code newPrimary} that region refused; false if there was none. */
+  boolean cancelPrimaryUpdate(UUID keyId, String newPrimary, Instant now);
+
+  /**
+   * Records a new primary region in one transaction: the configuration (no hand-over pending) and
+   * the key's automatic rotation, which only the primary has ({@code rotationPeriodDays} null:
+   * off).
+   *
+   * @return false when the key is not multi-Region here
+   */
+  boolean changePrimary(
+      UUID keyId,
+      Configuration configuration,
+      Integer rotationPeriodDays,
+      Instant nextRotation,
+      Instant now);
 
   /** Every version of the key, oldest first. */
   List<KeyVersionRecord> versions(UUID keyId);

@@ -48,7 +48,7 @@ class AnchorWriterTest {
   }
 
   private static AuditHead head(long seq) {
-    return new AuditHead(seq, AuditLog.sha256("checkpoint " + seq));
+    return new AuditHead(seq, AuditLines.sha256("checkpoint " + seq));
   }
 
   @Test

@@ -64,8 +64,11 @@ class AuditAnchorTest {
             file, AuditAnchorTest::mac, anchor, 4, Duration.ofHours(1), Clock.systemUTC())) {
       for (int i = 0; i < records; i++) {
         log.append(
-            new AuditLog.Entry(
-                "r" + i, "CN=alice", "Encrypt", "arn:k", List.of("dept"), "SUCCEEDED", ""));
+            AuditEntry.builder("r" + i, "CN=alice", "Encrypt")
+                .keyArn("arn:k")
+                .contextKeys(List.of("dept"))
+                .outcome("SUCCEEDED", "")
+                .build());
       }
     }
     return file;
@@ -107,7 +110,7 @@ class AuditAnchorTest {
   }
 
   private static long seqOf(String line) throws IOException {
-    return AuditLog.JSON.readTree(line).path("seq").asLong();
+    return AuditLines.JSON.readTree(line).path("seq").asLong();
   }
 
   @Test
@@ -117,7 +120,7 @@ class AuditAnchorTest {
     // start, 10 requests, 3 checkpoints (after 4 and 8 records, and at close).
     assertThat(lines).hasSize(14);
     assertThat(lines.get(0)).contains("\"type\":\"start\"", "\"anchor\":null");
-    assertThat(anchor.head).hasValue(new AuditHead(14, AuditLog.sha256(lines.get(13))));
+    assertThat(anchor.head).hasValue(new AuditHead(14, AuditLines.sha256(lines.get(13))));
     AuditVerifier.Result r = verify(file);
     assertThat(r.ok()).as(r.toString()).isTrue();
     assertThat(r.notes()).isEmpty();
@@ -202,7 +205,11 @@ class AuditAnchorTest {
         AuditLog.open(
             file, AuditAnchorTest::mac, anchor, 4, Duration.ofHours(1), Clock.systemUTC());
     for (int i = 0; i < 6; i++) {
-      crashed.append(new AuditLog.Entry("r" + i, "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+      crashed.append(
+          AuditEntry.builder("r" + i, "p", "Encrypt")
+              .contextKeys(List.of())
+              .outcome("SUCCEEDED", "")
+              .build());
     }
     // The start record and three requests, then checkpoint 5 (anchored off the request path),
     // then three requests unsigned.
@@ -250,7 +257,7 @@ class AuditAnchorTest {
     Path file = run(dir.resolve("audit.log"), 10);
     List<String> kept = cutAtCheckpoint(file, 2);
     String last = kept.get(kept.size() - 1);
-    anchor.head = Optional.of(new AuditHead(seqOf(last), AuditLog.sha256(last)));
+    anchor.head = Optional.of(new AuditHead(seqOf(last), AuditLines.sha256(last)));
     AuditVerifier.Result r = verify(file);
     assertThat(r.ok()).as(r.toString()).isTrue();
   }
@@ -260,7 +267,11 @@ class AuditAnchorTest {
     Path file = dir.resolve("audit.log");
     try (AuditLog log =
         AuditLog.open(file, AuditAnchorTest::mac, 4, Duration.ofHours(1), Clock.systemUTC())) {
-      log.append(new AuditLog.Entry("r", "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+      log.append(
+          AuditEntry.builder("r", "p", "Encrypt")
+              .contextKeys(List.of())
+              .outcome("SUCCEEDED", "")
+              .build());
     }
     AuditVerifier.Result r = verify(file);
     assertThat(r.ok()).as(r.toString()).isTrue();
@@ -294,7 +305,11 @@ class AuditAnchorTest {
         AuditLog.open(
             file, AuditAnchorTest::mac, flaky, 4, Duration.ofHours(1), Clock.systemUTC())) {
       for (int i = 0; i < 3; i++) {
-        log.append(new AuditLog.Entry("r" + i, "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+        log.append(
+            AuditEntry.builder("r" + i, "p", "Encrypt")
+                .contextKeys(List.of())
+                .outcome("SUCCEEDED", "")
+                .build());
       }
       // start + 3 records: the fourth record made checkpoint 5, whose anchoring failed.
       long deadline = System.nanoTime() + 5_000_000_000L;
@@ -303,13 +318,17 @@ class AuditAnchorTest {
       }
       assertThat(failNext.get()).isFalse();
       assertThat(anchor.head).isEmpty();
-      log.append(new AuditLog.Entry("r", "p", "Encrypt", "", List.of(), "SUCCEEDED", ""));
+      log.append(
+          AuditEntry.builder("r", "p", "Encrypt")
+              .contextKeys(List.of())
+              .outcome("SUCCEEDED", "")
+              .build());
     }
     List<String> lines = lines(file);
     // ... so the next record was followed by checkpoint 7, and close() added none.
     assertThat(lines.get(6)).contains("\"seq\":7", "\"type\":\"checkpoint\"");
     assertThat(lines).hasSize(7);
-    assertThat(anchor.head).hasValue(new AuditHead(7, AuditLog.sha256(lines.get(6))));
+    assertThat(anchor.head).hasValue(new AuditHead(7, AuditLines.sha256(lines.get(6))));
   }
 
   @Test

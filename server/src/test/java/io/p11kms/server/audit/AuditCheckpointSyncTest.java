@@ -39,15 +39,19 @@ class AuditCheckpointSyncTest {
   private static final AuditVerifier.MacCheck CHECK =
       (data, mac) -> MessageDigest.isEqual(sha(data), mac);
 
-  private static AuditLog.Entry entry(String id) {
-    return new AuditLog.Entry(id, "CN=alice", "Encrypt", "arn:k", List.of(), "SUCCEEDED", "");
+  private static AuditEntry entry(String id) {
+    return AuditEntry.builder(id, "CN=alice", "Encrypt")
+        .keyArn("arn:k")
+        .contextKeys(List.of())
+        .outcome("SUCCEEDED", "")
+        .build();
   }
 
   /** The file sink, with {@code flush} run through {@code onFlush} first. */
   private AuditLog open(int checkpointRecords, Runnable onFlush) {
-    UnaryOperator<AuditLog.Sink> wrap =
+    UnaryOperator<AuditSink> wrap =
         sink ->
-            new AuditLog.Sink() {
+            new AuditSink() {
               @Override
               public void write(String line) throws IOException {
                 sink.write(line);
@@ -67,6 +71,7 @@ class AuditCheckpointSyncTest {
     return AuditLog.open(
         dir.resolve("audit.log"),
         AuditCheckpointSyncTest::sha,
+        null,
         checkpointRecords,
         Duration.ofHours(1),
         Clock.systemUTC(),

@@ -29,16 +29,22 @@ class AuditLogLineTest {
         AuditLog.open(
             file, data -> noMac, 100, Duration.ofHours(1), Clock.fixed(NOW, ZoneOffset.UTC))) {
       log.append(
-          new AuditLog.Entry(
-              "r1", "CN=al\"ice", "Encrypt", "arn:k", List.of("a", "é\n"), "SUCCEEDED", ""));
+          AuditEntry.builder("r1", "CN=al\"ice", "Encrypt")
+              .keyArn("arn:k")
+              .contextKeys(List.of("a", "é\n"))
+              .outcome("SUCCEEDED", "")
+              .build());
       log.append(
-          new AuditLog.Entry("r2", "p", "Decrypt", "", List.of(), "FAILED", "NotFoundException"));
+          AuditEntry.builder("r2", "p", "Decrypt")
+              .contextKeys(List.of())
+              .outcome("FAILED", "NotFoundException")
+              .build());
     }
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
 
     assertThat(lines.get(0))
         .isEqualTo(
-            AuditLog.JSON.writeValueAsString(
+            AuditLines.JSON.writeValueAsString(
                 record(
                     1,
                     "r1",
@@ -48,10 +54,10 @@ class AuditLogLineTest {
                     List.of("a", "é\n"),
                     "SUCCEEDED",
                     "",
-                    AuditLog.GENESIS)));
+                    AuditLines.GENESIS)));
     assertThat(lines.get(1))
         .isEqualTo(
-            AuditLog.JSON.writeValueAsString(
+            AuditLines.JSON.writeValueAsString(
                 record(
                     2,
                     "r2",
@@ -61,10 +67,11 @@ class AuditLogLineTest {
                     List.of(),
                     "FAILED",
                     "NotFoundException",
-                    AuditLog.sha256(lines.get(0)))));
-    assertThat(AuditLog.JSON.readTree(lines.get(2)).path("prev").asText())
-        .isEqualTo(AuditLog.sha256(lines.get(1)));
-    assertThat(AuditLog.JSON.readTree(lines.get(2)).path("type").asText()).isEqualTo("checkpoint");
+                    AuditLines.sha256(lines.get(0)))));
+    assertThat(AuditLines.JSON.readTree(lines.get(2)).path("prev").asText())
+        .isEqualTo(AuditLines.sha256(lines.get(1)));
+    assertThat(AuditLines.JSON.readTree(lines.get(2)).path("type").asText())
+        .isEqualTo("checkpoint");
   }
 
   @Test
@@ -75,29 +82,26 @@ class AuditLogLineTest {
         AuditLog.open(
             file, data -> noMac, 100, Duration.ofHours(1), Clock.fixed(NOW, ZoneOffset.UTC))) {
       log.append(
-          new AuditLog.Entry(
-              "r1",
-              "xks",
-              "XksEncrypt",
-              "arn:k",
-              List.of(),
-              "SUCCEEDED",
-              "",
-              null,
-              null,
-              Map.of("kmsRequestId", "req-1", "awsPrincipalArn", "arn:aws:iam::1:user/a")));
+          AuditEntry.builder("r1", "xks", "XksEncrypt")
+              .keyArn("arn:k")
+              .contextKeys(List.of())
+              .outcome("SUCCEEDED", "")
+              .requestMetadata(
+                  Map.of("kmsRequestId", "req-1", "awsPrincipalArn", "arn:aws:iam::1:user/a"))
+              .build());
     }
     String line = Files.readAllLines(file, StandardCharsets.UTF_8).get(0);
 
     Map<String, Object> expected =
-        record(1, "r1", "xks", "XksEncrypt", "arn:k", List.of(), "SUCCEEDED", "", AuditLog.GENESIS);
+        record(
+            1, "r1", "xks", "XksEncrypt", "arn:k", List.of(), "SUCCEEDED", "", AuditLines.GENESIS);
     expected.remove("prev");
     Map<String, String> metadata = new LinkedHashMap<>();
     metadata.put("awsPrincipalArn", "arn:aws:iam::1:user/a");
     metadata.put("kmsRequestId", "req-1");
     expected.put("requestMetadata", metadata);
-    expected.put("prev", AuditLog.GENESIS);
-    assertThat(line).isEqualTo(AuditLog.JSON.writeValueAsString(expected));
+    expected.put("prev", AuditLines.GENESIS);
+    assertThat(line).isEqualTo(AuditLines.JSON.writeValueAsString(expected));
   }
 
   private static Map<String, Object> record(

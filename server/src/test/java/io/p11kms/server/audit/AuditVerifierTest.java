@@ -42,8 +42,11 @@ class AuditVerifierTest {
         AuditLog.open(file, AuditVerifierTest::mac, 4, Duration.ofHours(1), Clock.systemUTC())) {
       for (int i = 0; i < records; i++) {
         log.append(
-            new AuditLog.Entry(
-                "r" + i, "CN=alice", "Encrypt", "arn:k", List.of("dept"), "SUCCEEDED", ""));
+            AuditEntry.builder("r" + i, "CN=alice", "Encrypt")
+                .keyArn("arn:k")
+                .contextKeys(List.of("dept"))
+                .outcome("SUCCEEDED", "")
+                .build());
       }
     }
     return Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -110,11 +113,12 @@ class AuditVerifierTest {
         AuditLog.open(
             dir.resolve("a.log"),
             AuditVerifierTest::mac,
+            null,
             100,
             Duration.ofHours(1),
             Clock.systemUTC(),
             sink ->
-                new AuditLog.Sink() {
+                new AuditSink() {
                   @Override
                   public void write(String line) throws IOException {
                     throw new IOException("disk full");
@@ -130,7 +134,11 @@ class AuditVerifierTest {
                 });
     assertThatThrownBy(
             () ->
-                log.append(new AuditLog.Entry("r", "p", "Encrypt", "", List.of(), "SUCCEEDED", "")))
+                log.append(
+                    AuditEntry.builder("r", "p", "Encrypt")
+                        .contextKeys(List.of())
+                        .outcome("SUCCEEDED", "")
+                        .build()))
         .isInstanceOf(AuditException.class);
     log.close();
   }

@@ -63,6 +63,15 @@ class ServerConfigTest {
   }
 
   @Test
+  void storeCacheMaxKeys_defaultsToAHundredThousand_andIsBounded() {
+    assertThat(config().store().cacheMaxKeys()).isEqualTo(100_000);
+    assertThat(config("store.cache.max.keys", "0").store().cacheMaxKeys()).isZero();
+    assertThat(config("store.cache.max.keys", "250000").toRedactedString())
+        .contains("store.cache.max.keys=250000");
+    assertInvalid("store.cache.max.keys must be 0-10000000, was -1", "store.cache.max.keys", "-1");
+  }
+
+  @Test
   void tasksInterval_isReadInMillis() {
     assertThat(config("tasks.interval.ms", "1500").tasks().interval())
         .isEqualTo(Duration.ofMillis(1500));

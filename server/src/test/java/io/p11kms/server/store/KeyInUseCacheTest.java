@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KeyInUseCacheTest {
   private static final Instant NOW = Instant.parse("2026-12-04T12:00:00Z");
+  private static final int BOUND = 10_000;
 
   @TempDir Path dir;
   private String url;
@@ -157,7 +158,7 @@ class KeyInUseCacheTest {
 
   @Test
   void keysReadOftenStay_whileKeysReadOnceComeAndGo_withinTheBound() {
-    KeyInUseCache cache = new KeyInUseCache();
+    KeyInUseCache cache = new KeyInUseCache(BOUND);
     long generation = 7;
     List<UUID> hot = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
@@ -167,15 +168,46 @@ class KeyInUseCacheTest {
     }
     // Requests: one in two reads a hot key, the others a tail key read once (a miss, then its
     // answer kept), three times as many tail keys as the cache holds.
-    for (int i = 0; i < 3 * KeyInUseCache.MAX_ENTRIES; i++) {
+    for (int i = 0; i < 3 * BOUND; i++) {
       assertThat(cache.get(hot.get(i % hot.size()), null, generation)).isNotNull();
       UUID id = UUID.randomUUID();
       assertThat(cache.get(id, null, generation)).isNull();
       cache.put(id, null, generation, inUse(id));
     }
 
-    assertThat(cache.size()).isLessThanOrEqualTo(KeyInUseCache.MAX_ENTRIES);
+    assertThat(cache.size()).isLessThanOrEqualTo(BOUND);
     hot.forEach(id -> assertThat(cache.get(id, null, generation)).as("hot key").isNotNull());
+  }
+
+  @Test
+  void keysWithTheSamePolicyDocument_shareOneCopyOfIt() {
+    KeyInUseCache cache = new KeyInUseCache(BOUND);
+    UUID a = UUID.randomUUID();
+    UUID b = UUID.randomUUID();
+    // Two reads of the same document are two strings, as the JDBC driver returns them.
+    String document = "{\"Statement\":[{\"Effect\":\"Allow\"}]}";
+    cache.put(a, null, 1, withPolicy(a, new String(document)));
+    cache.put(b, null, 1, withPolicy(b, new String(document)));
+
+    String first = cache.get(a, null, 1).policy().orElseThrow();
+    assertThat(first).isEqualTo(document);
+    assertThat(cache.get(b, null, 1).policy().orElseThrow()).isSameAs(first);
+  }
+
+  @Test
+  void aStoreOpenedWithoutAKeyReadCache_readsEveryTime() {
+    try (JdbcKeyStore uncached =
+        (JdbcKeyStore)
+            KeyStores.open(StoreSettings.of("jdbc:sqlite:" + dir.resolve("uncached.db")), 0)) {
+      UUID id = UUID.randomUUID();
+      uncached.createKey(StoreContractPart.key(id), StoreContractPart.version(id, 1));
+      assertThat(uncached.findKeyInUse(id, null)).isPresent();
+      assertThat(uncached.keysInUseCached()).isZero();
+    }
+  }
+
+  private static KeyInUse withPolicy(UUID id, String policy) {
+    return new KeyInUse(StoreContractPart.key(id), Optional.empty(), Optional.of(policy));
   }
 
   private static KeyInUse inUse(UUID id) {

@@ -101,7 +101,8 @@ abstract class SchemaTest extends StoreContractPart {
         List.of(
             "key_id", "version_id", "check_value", "expiration_model", "valid_to", "imported_at"));
     RELEASED.put(
-        "multi_region_keys", List.of("key_id", "primary_region", "replica_regions", "updated_at"));
+        "multi_region_keys",
+        List.of("key_id", "primary_region", "replica_regions", "updated_at", "updating_to"));
   }
 
   @Test
@@ -113,7 +114,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(11);
+    assertThat(Migrations.latestVersion()).isEqualTo(12);
   }
 
   @Test

@@ -1,0 +1,67 @@
+package io.p11kms.server.audit;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * Appends to a file; a line is written with one write call. An open file that was removed or
+ * replaced (its directory deleted, the file moved away) still takes writes that nobody will read,
+ * so every write first checks that the path still names the file this sink opened.
+ */
+final class AuditFileSink implements AuditSink {
+  private final Path file;
+  private final FileChannel channel;
+  private final Object fileKey;
+
+  AuditFileSink(Path file) throws IOException {
+    this.file = file;
+    this.channel =
+        FileChannel.open(
+            file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    this.fileKey = fileKey(file);
+  }
+
+  private static Object fileKey(Path file) throws IOException {
+    return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        .fileKey();
+  }
+
+  @Override
+  public void check() throws IOException {
+    Object now;
+    try {
+      now = fileKey(file);
+    } catch (NoSuchFileException e) {
+      throw new IOException("the audit log file was removed", e);
+    }
+    if (fileKey != null && !fileKey.equals(now)) {
+      throw new IOException("the audit log file was replaced");
+    }
+  }
+
+  @Override
+  public void write(String line) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+    while (b.hasRemaining()) {
+      channel.write(b);
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    channel.force(false);
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}

@@ -1,0 +1,147 @@
+package io.p11kms.server.audit;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The audit log's lines, as the log writes them and the verifier reads them: one JSON object per
+ * line, each with its sequence number, type ({@code request}, {@code checkpoint}, {@code start}),
+ * time and {@code prev}, the SHA-256 of the line before.
+ */
+final class AuditLines {
+  /** The {@code prev} of the first line. */
+  static final String GENESIS = "0".repeat(64);
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private AuditLines() {}
+
+  /**
+   * A request's line, the same JSON as a map of these fields would give, written field by field:
+   * one per call, and the map and the serializer look-ups cost more than the writing.
+   */
+  static String request(AuditEntry e, long seq, String time, String prev) {
+    StringWriter out = new StringWriter(384);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeNumberField("seq", seq);
+      g.writeStringField("type", "request");
+      g.writeStringField("time", time);
+      g.writeStringField("requestId", e.requestId());
+      g.writeStringField("principal", e.principal());
+      if (e.account() != null) {
+        g.writeStringField("account", e.account());
+      }
+      if (e.onBehalfOf() != null) {
+        g.writeStringField("onBehalfOf", e.onBehalfOf());
+        g.writeStringField("onBehalfOfAccount", e.onBehalfOfAccount());
+      }
+      g.writeStringField("operation", e.operation());
+      g.writeStringField("keyArn", e.keyArn());
+      if (e.keyAccount() != null) {
+        g.writeStringField("keyAccount", e.keyAccount());
+      }
+      if (e.contextKeys() == null) {
+        g.writeNullField("contextKeys");
+      } else {
+        g.writeArrayFieldStart("contextKeys");
+        for (String key : e.contextKeys()) {
+          g.writeString(key);
+        }
+        g.writeEndArray();
+      }
+      g.writeStringField("outcome", e.outcome());
+      g.writeStringField("error", e.error());
+      if (!e.requestMetadata().isEmpty()) {
+        g.writeObjectFieldStart("requestMetadata");
+        for (Map.Entry<String, String> m : new TreeMap<>(e.requestMetadata()).entrySet()) {
+          g.writeStringField(m.getKey(), m.getValue());
+        }
+        g.writeEndObject();
+      }
+      g.writeStringField("prev", prev);
+      g.writeEndObject();
+    } catch (IOException | RuntimeException x) {
+      throw new AuditException("cannot encode an audit record", x);
+    }
+    return out.toString();
+  }
+
+  /** The first line of each open: the anchor found (null when none). */
+  static String start(long seq, String time, Optional<AuditHead> anchored, String prev) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq);
+    r.put("type", "start");
+    r.put("time", time);
+    if (anchored.isPresent()) {
+      Map<String, Object> a = new LinkedHashMap<>();
+      a.put("seq", anchored.get().seq());
+      a.put("hash", anchored.get().hash());
+      r.put("anchor", a);
+    } else {
+      r.put("anchor", null);
+    }
+    r.put("prev", prev);
+    return json(r);
+  }
+
+  /** A checkpoint's line: its {@code mac} covers {@link #checkpointBytes}. */
+  static String checkpoint(long seq, String time, String prev, byte[] mac) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("seq", seq);
+    r.put("type", "checkpoint");
+    r.put("time", time);
+    r.put("prev", prev);
+    r.put("mac", Base64.getEncoder().encodeToString(mac));
+    return json(r);
+  }
+
+  /** The bytes a checkpoint's MAC covers. */
+  static byte[] checkpointBytes(long seq, String time, String prev) {
+    return ("p11kms-audit-checkpoint|" + seq + "|" + time + "|" + prev)
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The sequence number of {@code line}. */
+  static long seq(String line) throws IOException {
+    return JSON.readTree(line).path("seq").asLong();
+  }
+
+  /** The {@code prev} of the line after {@code line}. */
+  static String sha256(String line) {
+    return sha256(newSha256(), line);
+  }
+
+  /** As {@link #sha256(String)}, with a digest the caller keeps (looking one up costs more). */
+  static String sha256(MessageDigest digest, String line) {
+    return HexFormat.of().formatHex(digest.digest(line.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String json(Map<String, Object> r) {
+    try {
+      return JSON.writeValueAsString(r);
+    } catch (JsonProcessingException e) {
+      throw new AuditException("cannot encode an audit record", e);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package io.p11kms.server.audit;
+
+import java.io.IOException;
+
+/** Where the audit log's lines go: its file ({@link AuditFileSink}), or a test's stand-in. */
+public interface AuditSink extends AutoCloseable {
+  void write(String line) throws IOException;
+
+  /**
+   * Throws when a line written now would be lost (the file was removed or replaced). Called without
+   * the log's lock, from any thread.
+   */
+  default void check() throws IOException {}
+
+  /**
+   * Makes every line written so far durable. Called without the log's lock: lines may be written
+   * meanwhile.
+   */
+  void flush() throws IOException;
+
+  @Override
+  void close() throws IOException;
+
+  /**
+   * A sink that keeps nothing, for a server that is told explicitly to keep no audit trail (tests
+   * of other things); every request still passes through the audit step.
+   */
+  static AuditSink discarding() {
+    return new AuditSink() {
+      @Override
+      public void write(String line) {}
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+  }
+}
