@@ -58,7 +58,7 @@ class MultiRegionServeIT {
   private static SoftHsmTestToken tokenB;
   private static Region a;
   private static Region b;
-  private static String peeringOutput;
+  private static String peeringOutput = "";
 
   /** One region's server, as {@code serve} runs it, and an AWS SDK client of its AWS KMS API. */
   private record Region(KmsServer server, AwsJsonFrontEnd api, KmsClient kms) {
@@ -112,39 +112,12 @@ class MultiRegionServeIT {
     Path configA = config(tokenA, REGION_A, peerPortA, identityA, REGION_B, peerPortB, pki);
     Path configB = config(tokenB, REGION_B, peerPortB, identityB, REGION_A, peerPortA, pki);
 
-    // The peering, before either server runs (the SO logs in where no user is logged in): B's
-    // transport key, its fingerprint read out to A's operator, who trusts it as A's SO.
-    Path transportB = dir.resolve("region-b.transport");
-    String made =
-        cli("region", "transport-key", "--config", configB.toString(), "--out", "" + transportB);
-    Matcher fingerprint =
-        Pattern.compile("region transport key (sha256:\\S+) written to").matcher(made);
-    assertThat(fingerprint.find()).as(made).isTrue();
-    Path soPinFileA = dir.resolve("so-a.pin");
-    char[] soPinA = tokenA.soPin();
-    try {
-      Files.writeString(soPinFileA, new String(soPinA));
-    } finally {
-      Arrays.fill(soPinA, '\0');
-    }
-    String trusted =
-        cli(
-            "region",
-            "trust",
-            "--config",
-            configA.toString(),
-            "--so-pin-file",
-            soPinFileA.toString(),
-            "--region",
-            REGION_B,
-            "--transport-key",
-            transportB.toString(),
-            "--expect-fingerprint",
-            fingerprint.group(1));
-    String listed = cli("region", "list", "--config", configA.toString());
-    peeringOutput = made + trusted + listed;
-    assertThat(trusted).contains("region region-b trusted: " + fingerprint.group(1));
-    assertThat(listed).isEqualTo("region-b " + fingerprint.group(1) + "\n");
+    // The peering, both ways, before either server runs (an SO logs in where no user is): each
+    // region's transport key, its fingerprint read out to the other's operator, who trusts it as
+    // that token's SO.
+    String listed = peer(configB, REGION_B, configA, tokenA);
+    peer(configA, REGION_A, configB, tokenB);
+    assertThat(listed).startsWith("region-b sha256:");
 
     b = Region.serve(configB, REGION_B);
     a = Region.serve(configA, REGION_A);
@@ -165,6 +138,46 @@ class MultiRegionServeIT {
       tokenA.close();
     }
     TempDirs.deleteTree(dir);
+  }
+
+  /**
+   * {@code region transport-key} in the receiving region, {@code region trust} by the SO of the
+   * sending region's token with the fingerprint it printed, then {@code region list} there.
+   */
+  private static String peer(
+      Path receiving, String region, Path sending, SoftHsmTestToken sendingToken) throws Exception {
+    Path transport = dir.resolve(region + ".transport");
+    String made =
+        cli("region", "transport-key", "--config", receiving.toString(), "--out", "" + transport);
+    Matcher fingerprint =
+        Pattern.compile("region transport key (sha256:\\S+) written to").matcher(made);
+    assertThat(fingerprint.find()).as(made).isTrue();
+    Path soPinFile = dir.resolve(sendingToken.label() + ".so-pin");
+    char[] soPin = sendingToken.soPin();
+    try {
+      Files.writeString(soPinFile, new String(soPin));
+    } finally {
+      Arrays.fill(soPin, '\0');
+    }
+    String trusted =
+        cli(
+            "region",
+            "trust",
+            "--config",
+            sending.toString(),
+            "--so-pin-file",
+            soPinFile.toString(),
+            "--region",
+            region,
+            "--transport-key",
+            transport.toString(),
+            "--expect-fingerprint",
+            fingerprint.group(1));
+    assertThat(trusted).contains("region " + region + " trusted: " + fingerprint.group(1));
+    String listed = cli("region", "list", "--config", sending.toString());
+    assertThat(listed).isEqualTo(region + " " + fingerprint.group(1) + "\n");
+    peeringOutput += made + trusted + listed;
+    return listed;
   }
 
   private static String principal(String region) {
@@ -307,6 +320,34 @@ class MultiRegionServeIT {
         .containsExactly(REGION_B);
     assertThat(b.kms().listResourceTags(t -> t.keyId(primary.keyId())).tags())
         .containsExactly(Tag.builder().tagKey("team").tagValue("payments").build());
+  }
+
+  @Test
+  void updatePrimaryRegion_swapsTheRoles_inBothRegions() {
+    String key = newPrimary("moves");
+    a.kms().replicateKey(r -> r.keyId(key).replicaRegion(REGION_B));
+    // Called in the replica's region: the primary's region does it.
+    assertAwsError(
+        () -> b.kms().updatePrimaryRegion(u -> u.keyId(key).primaryRegion(REGION_B)),
+        "UnsupportedOperationException");
+    assertAwsError(
+        () -> a.kms().updatePrimaryRegion(u -> u.keyId(key).primaryRegion("region-c")),
+        "ValidationException");
+
+    a.kms().updatePrimaryRegion(u -> u.keyId(key).primaryRegion(REGION_B));
+
+    KeyMetadata inB = b.kms().describeKey(d -> d.keyId(key)).keyMetadata();
+    assertThat(inB.multiRegionConfiguration().multiRegionKeyType())
+        .isEqualTo(MultiRegionKeyType.PRIMARY);
+    assertThat(inB.multiRegionConfiguration().replicaKeys())
+        .extracting(r -> r.region())
+        .containsExactly(REGION_A);
+    KeyMetadata inA = a.kms().describeKey(d -> d.keyId(key)).keyMetadata();
+    assertThat(inA.multiRegionConfiguration().multiRegionKeyType())
+        .isEqualTo(MultiRegionKeyType.REPLICA);
+    assertThat(inA.multiRegionConfiguration().primaryKey().region()).isEqualTo(REGION_B);
+    assertThat(decrypt(a.kms(), encrypt(b.kms(), key, "after the move")))
+        .isEqualTo("after the move");
   }
 
   @Test

@@ -74,6 +74,14 @@ final class KeyRoutes {
   record ReplicateKeyResponse(
       KeyMetadataJson replicaKeyMetadata, String replicaPolicy, List<TagJson> replicaTags) {}
 
+  record UpdatePrimaryRegionRequest(String keyId, String primaryRegion)
+      implements OperationRequest {
+    UpdatePrimaryRegionRequest {
+      keyId = orEmpty(keyId);
+      primaryRegion = orEmpty(primaryRegion);
+    }
+  }
+
   record KeyMetadataResponse(KeyMetadataJson keyMetadata) {}
 
   /** A multi-Region key's MultiRegionConfiguration. */
@@ -185,6 +193,10 @@ final class KeyRoutes {
                   replicated.replicaPolicy(),
                   replicated.replicaTags().stream().map(KeyRoutes::tag).toList());
             }),
+        Route.empty(
+            Operation.UPDATE_PRIMARY_REGION,
+            UpdatePrimaryRegionRequest.class,
+            r -> multiRegion.updatePrimaryRegion(r.keyId(), r.primaryRegion())),
         Route.of(
             Operation.DESCRIBE_KEY,
             DescribeKeyRequest.class,

@@ -77,6 +77,8 @@ import io.p11kms.proto.v1.UpdateAliasRequest;
 import io.p11kms.proto.v1.UpdateAliasResponse;
 import io.p11kms.proto.v1.UpdateKeyDescriptionRequest;
 import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
+import io.p11kms.proto.v1.UpdatePrimaryRegionRequest;
+import io.p11kms.proto.v1.UpdatePrimaryRegionResponse;
 import io.p11kms.proto.v1.VerifyMacRequest;
 import io.p11kms.proto.v1.VerifyMacResponse;
 import io.p11kms.proto.v1.VerifyRequest;
@@ -177,6 +179,17 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                     request.getPolicy(),
                     request.getTagsCount() == 0 ? null : ProtoMapping.tags(request.getTagsList()),
                     request.hasDescription() ? request.getDescription() : null)));
+  }
+
+  @Override
+  public void updatePrimaryRegion(
+      UpdatePrimaryRegionRequest request, StreamObserver<UpdatePrimaryRegionResponse> response) {
+    unary(
+        response,
+        () -> {
+          multiRegion.updatePrimaryRegion(request.getKeyId(), request.getPrimaryRegion());
+          return UpdatePrimaryRegionResponse.getDefaultInstance();
+        });
   }
 
   // Symmetric encryption, data keys and random bytes: the messages are mapped in CryptoHandlers.

@@ -20,6 +20,13 @@ public enum Operation {
    * primary is here.
    */
   REPLICATE_KEY("ReplicateKey", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.KEYS),
+  /**
+   * Checked on the primary key in this (its) region. AWS also asks for it on the replica in the new
+   * primary's region: there the change arrives over the peer channel from the principal configured
+   * for this region, as a replica does.
+   */
+  UPDATE_PRIMARY_REGION(
+      "UpdatePrimaryRegion", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.KEYS),
   ENCRYPT("Encrypt", KeySource.KEY_ID, Context.YES, GrantUse.CONSTRAINED, Group.CRYPTO),
   DECRYPT("Decrypt", KeySource.CIPHERTEXT, Context.YES, GrantUse.CONSTRAINED, Group.CRYPTO),
   RE_ENCRYPT(
