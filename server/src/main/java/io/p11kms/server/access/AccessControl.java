@@ -86,6 +86,34 @@ public final class AccessControl implements AutoCloseable {
       KeyArns arns,
       Clock clock,
       AuditLog audit) {
+    this(
+        tls,
+        admins,
+        accounts,
+        hsm,
+        store,
+        arns,
+        clock,
+        audit,
+        new RefusalAuditLimit(
+            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL));
+  }
+
+  /**
+   * As above, with the bound on audit records of requests refused before authentication.
+   *
+   * @param refusals that bound, on the same clock
+   */
+  public AccessControl(
+      boolean tls,
+      List<String> admins,
+      PrincipalAccounts accounts,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      AuditLog audit,
+      RefusalAuditLimit refusals) {
     if (!accounts.defaultAccount().equals(arns.account())) {
       throw new IllegalArgumentException("the default account must be the ARNs' account");
     }
@@ -105,9 +133,7 @@ public final class AccessControl implements AutoCloseable {
     this.services = new ServiceDirectory(store, clock);
     this.managedKeys = new ServiceManagedKeys(store, keys, clock);
     this.audit = audit;
-    this.refusals =
-        new RefusalAuditLimit(
-            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL);
+    this.refusals = java.util.Objects.requireNonNull(refusals);
   }
 
   /**
