@@ -96,11 +96,6 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
     if (replicaRegion.equals(arns.region())) {
       throw KmsException.validation("ReplicaRegion must be another region than " + arns.region());
     }
-    if (configuration.replicaRegions().contains(replicaRegion)) {
-      throw new KmsException(
-          KmsError.ALREADY_EXISTS,
-          KeyArns.keyIdText(id) + " has a replica in " + replicaRegion + " already");
-    }
     if (!peers.regions().contains(replicaRegion)) {
       throw KmsException.validation(
           "ReplicaRegion " + replicaRegion + " is not a peer region of " + arns.region());
@@ -108,6 +103,11 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
     KeyState state = KeyStates.state(key);
     if (state != KeyState.ENABLED && state != KeyState.DISABLED) {
       throw new KmsException(KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + state);
+    }
+    if (configuration.replicaRegions().contains(replicaRegion)) {
+      throw new KmsException(
+          KmsError.ALREADY_EXISTS,
+          KeyArns.keyIdText(id) + " has a replica in " + replicaRegion + " already");
     }
     // As AWS: a replica's policy, tags and description are its own, not copies of the primary's.
     Map<String, String> replicaTags =
