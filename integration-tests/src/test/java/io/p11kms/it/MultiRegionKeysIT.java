@@ -561,6 +561,7 @@ class MultiRegionKeysIT {
     assertFails(
         KmsError.INVALID_STATE,
         () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    assertFails(KmsError.INVALID_STATE, () -> a.lifecycle().disableKey(id(key)));
     assertThat(a.store().multiRegionKeys().versions(key.keyId())).hasSize(1);
 
     a.multiRegion().updatePrimaryRegion(id(key), REGION_B);

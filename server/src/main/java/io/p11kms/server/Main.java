@@ -59,6 +59,7 @@ public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
   public static void main(String[] args) {
+    NettyLeakDetection.offUnlessSet();
     System.exit(commandLine().execute(args));
   }
 

@@ -43,12 +43,27 @@ public final class KeyLifecycleService {
 
   public void enableKey(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
+    requireNotUpdating(id, "EnableKey");
     change(id, key -> new Change(KeyStates.afterEnable(key), null, null));
   }
 
   public void disableKey(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
+    requireNotUpdating(id, "DisableKey");
     change(id, key -> new Change(KeyStates.afterDisable(key), null, null));
+  }
+
+  /**
+   * As AWS KMS: a multi-Region primary handing its role over (Updating) is neither enabled nor
+   * disabled until the hand-over completes.
+   */
+  private void requireNotUpdating(UUID id, String operation) {
+    if (KeyArns.isMultiRegion(id)
+        && store.multiRegionKeys().find(id).filter(c -> c.updating()).isPresent()) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          operation + ": key '" + KeyArns.keyIdText(id) + "' is Updating (UpdatePrimaryRegion)");
+    }
   }
 
   /**
