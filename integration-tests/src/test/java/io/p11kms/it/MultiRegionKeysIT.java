@@ -399,8 +399,10 @@ class MultiRegionKeysIT {
     a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
     assertThat(b.crypto().decrypt(first, CONTEXT, null).bytes()).isEqualTo(plaintext);
     assertThat(b.crypto().decrypt(second, CONTEXT, null).bytes()).isEqualTo(plaintext);
-    // Once more: nothing new, nothing twice.
-    a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
+    // Once more: the replica is there (AlreadyExistsException, as AWS), nothing twice.
+    assertThatThrownBy(() -> a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null))
+        .isInstanceOfSatisfying(
+            KmsException.class, e -> assertThat(e.error()).isEqualTo(KmsError.ALREADY_EXISTS));
     assertThat(b.store().multiRegionKeys().versions(primary.keyId())).hasSize(2);
   }
 

@@ -16,8 +16,6 @@ public final class Actions {
   private static final List<String> AWS_ONLY =
       List.of(
           "DeriveSharedSecret",
-          "ReplicateKey",
-          "UpdatePrimaryRegion",
           "SynchronizeMultiRegionKey",
           "ConnectCustomKeyStore",
           "DisconnectCustomKeyStore");

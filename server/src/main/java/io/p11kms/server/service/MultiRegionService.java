@@ -66,6 +66,19 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
    */
   public KeyMetadata replicateKey(
       String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
+    return replicate(keyId, replicaRegion, policy, tags, description).replicaKeyMetadata();
+  }
+
+  /**
+   * ReplicateKey's answer: the replica as this region sees it, its key policy (null: none of its
+   * own) and its tags.
+   */
+  public record Replicated(
+      KeyMetadata replicaKeyMetadata, String replicaPolicy, List<Tag> replicaTags) {}
+
+  /** As {@link #replicateKey}, with the replica's policy and tags as sent. */
+  public Replicated replicate(
+      String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     if (replicaRegion == null || replicaRegion.isEmpty()) {
       throw KmsException.validation("ReplicaRegion is required");
@@ -90,6 +103,11 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
     KeyState state = KeyStates.state(key);
     if (state != KeyState.ENABLED && state != KeyState.DISABLED) {
       throw new KmsException(KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + state);
+    }
+    if (configuration.replicaRegions().contains(replicaRegion)) {
+      throw new KmsException(
+          KmsError.ALREADY_EXISTS,
+          KeyArns.keyIdText(id) + " has a replica in " + replicaRegion + " already");
     }
     // As AWS: a replica's policy, tags and description are its own, not copies of the primary's.
     Map<String, String> replicaTags =
@@ -124,22 +142,27 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
         received.created() ? "created" : "already there",
         received.versionsAdded());
     KeyMetadata here = keys.metadata(keys.find(id));
-    return new KeyMetadata(
-        id,
-        arns.keyArnIn(replicaRegion, key.account(), id),
-        key.creationDate(),
-        replicaDescription,
-        here.keyUsage(),
-        here.keySpec(),
-        here.keyState(),
-        Optional.empty(),
-        Optional.empty(),
-        here.account(),
-        here.keyManager(),
-        here.origin(),
-        Optional.empty(),
-        Optional.empty(),
-        here.multiRegionConfiguration());
+    KeyMetadata replicaMetadata =
+        new KeyMetadata(
+            id,
+            arns.keyArnIn(replicaRegion, key.account(), id),
+            key.creationDate(),
+            replicaDescription,
+            here.keyUsage(),
+            here.keySpec(),
+            here.keyState(),
+            Optional.empty(),
+            Optional.empty(),
+            here.account(),
+            here.keyManager(),
+            here.origin(),
+            Optional.empty(),
+            Optional.empty(),
+            here.multiRegionConfiguration());
+    return new Replicated(
+        replicaMetadata,
+        replicaPolicy,
+        replicaTags.entrySet().stream().map(t -> new Tag(t.getKey(), t.getValue())).toList());
   }
 
   /**
