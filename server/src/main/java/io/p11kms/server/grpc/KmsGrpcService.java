@@ -49,7 +49,6 @@ import io.p11kms.proto.v1.GetPublicKeyRequest;
 import io.p11kms.proto.v1.GetPublicKeyResponse;
 import io.p11kms.proto.v1.ImportKeyMaterialRequest;
 import io.p11kms.proto.v1.ImportKeyMaterialResponse;
-import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.ListAliasesRequest;
 import io.p11kms.proto.v1.ListAliasesResponse;
@@ -83,10 +82,8 @@ import io.p11kms.proto.v1.VerifyMacRequest;
 import io.p11kms.proto.v1.VerifyMacResponse;
 import io.p11kms.proto.v1.VerifyRequest;
 import io.p11kms.proto.v1.VerifyResponse;
-import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsServices;
-import io.p11kms.server.service.MultiRegionService;
 import java.util.function.Supplier;
 
 /**
@@ -95,7 +92,7 @@ import java.util.function.Supplier;
  */
 public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
   private final KeyService keys;
-  private final MultiRegionService multiRegion;
+  private final MultiRegionHandlers multiRegion;
   private final CryptoHandlers cryptoHandlers;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
@@ -106,7 +103,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The RPCs over the operations' services. */
   public KmsGrpcService(KmsServices services) {
     this.keys = services.keys();
-    this.multiRegion = services.multiRegion();
+    this.multiRegion = new MultiRegionHandlers(services.multiRegion());
     this.cryptoHandlers = new CryptoHandlers(services.crypto());
     this.lifecycle =
         new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
@@ -145,51 +142,21 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
 
   @Override
   public void listKeys(ListKeysRequest request, StreamObserver<ListKeysResponse> response) {
-    unary(
-        response,
-        () -> {
-          KeyListing listing =
-              keys.listKeys(
-                  RequestLookups.current(keys).account(),
-                  request.hasLimit() ? request.getLimit() : null,
-                  request.getMarker());
-          ListKeysResponse.Builder builder =
-              ListKeysResponse.newBuilder().setTruncated(listing.truncated());
-          listing.nextMarker().ifPresent(builder::setNextMarker);
-          for (KeyListing.Entry entry : listing.keys()) {
-            builder.addKeys(
-                KeyListEntry.newBuilder()
-                    .setKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.keyId()))
-                    .setKeyArn(entry.arn()));
-          }
-          return builder.build();
-        });
+    unary(response, () -> lifecycle.listKeys(request));
   }
+
+  // Multi-Region keys: the messages are mapped in MultiRegionHandlers.
 
   @Override
   public void replicateKey(
       ReplicateKeyRequest request, StreamObserver<ReplicateKeyResponse> response) {
-    unary(
-        response,
-        () ->
-            ProtoMapping.replicated(
-                multiRegion.replicate(
-                    request.getKeyId(),
-                    request.getReplicaRegion(),
-                    request.getPolicy(),
-                    request.getTagsCount() == 0 ? null : ProtoMapping.tags(request.getTagsList()),
-                    request.hasDescription() ? request.getDescription() : null)));
+    unary(response, () -> multiRegion.replicateKey(request));
   }
 
   @Override
   public void updatePrimaryRegion(
       UpdatePrimaryRegionRequest request, StreamObserver<UpdatePrimaryRegionResponse> response) {
-    unary(
-        response,
-        () -> {
-          multiRegion.updatePrimaryRegion(request.getKeyId(), request.getPrimaryRegion());
-          return UpdatePrimaryRegionResponse.getDefaultInstance();
-        });
+    unary(response, () -> multiRegion.updatePrimaryRegion(request));
   }
 
   // Symmetric encryption, data keys and random bytes: the messages are mapped in CryptoHandlers.

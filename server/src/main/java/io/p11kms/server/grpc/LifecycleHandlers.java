@@ -11,9 +11,12 @@ import io.p11kms.proto.v1.DisableKeyRequest;
 import io.p11kms.proto.v1.DisableKeyResponse;
 import io.p11kms.proto.v1.EnableKeyRequest;
 import io.p11kms.proto.v1.EnableKeyResponse;
+import io.p11kms.proto.v1.KeyListEntry;
 import io.p11kms.proto.v1.KeyState;
 import io.p11kms.proto.v1.ListAliasesRequest;
 import io.p11kms.proto.v1.ListAliasesResponse;
+import io.p11kms.proto.v1.ListKeysRequest;
+import io.p11kms.proto.v1.ListKeysResponse;
 import io.p11kms.proto.v1.ListResourceTagsRequest;
 import io.p11kms.proto.v1.ListResourceTagsResponse;
 import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
@@ -26,9 +29,11 @@ import io.p11kms.proto.v1.UpdateAliasRequest;
 import io.p11kms.proto.v1.UpdateAliasResponse;
 import io.p11kms.proto.v1.UpdateKeyDescriptionRequest;
 import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
+import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.service.AliasListing;
 import io.p11kms.server.service.AliasService;
 import io.p11kms.server.service.KeyLifecycleService;
+import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.TagListing;
 import io.p11kms.server.service.TagService;
@@ -49,6 +54,22 @@ public final class LifecycleHandlers {
     this.lifecycle = lifecycle;
     this.aliases = aliases;
     this.tags = tags;
+  }
+
+  ListKeysResponse listKeys(ListKeysRequest request) {
+    KeyListing listing =
+        keys.listKeys(
+            account(), request.hasLimit() ? request.getLimit() : null, request.getMarker());
+    ListKeysResponse.Builder builder =
+        ListKeysResponse.newBuilder().setTruncated(listing.truncated());
+    listing.nextMarker().ifPresent(builder::setNextMarker);
+    for (KeyListing.Entry entry : listing.keys()) {
+      builder.addKeys(
+          KeyListEntry.newBuilder()
+              .setKeyId(KeyArns.keyIdText(entry.keyId()))
+              .setKeyArn(entry.arn()));
+    }
+    return builder.build();
   }
 
   UpdateKeyDescriptionResponse updateKeyDescription(UpdateKeyDescriptionRequest request) {
@@ -118,7 +139,7 @@ public final class LifecycleHandlers {
           AliasListEntry.newBuilder().setAliasName(entry.aliasName()).setAliasArn(entry.aliasArn());
       if (entry.targetKeyId() != null) {
         listed
-            .setTargetKeyId(io.p11kms.server.config.KeyArns.keyIdText(entry.targetKeyId()))
+            .setTargetKeyId(KeyArns.keyIdText(entry.targetKeyId()))
             .setCreationDate(ProtoMapping.timestamp(entry.creationDate()))
             .setLastUpdatedDate(ProtoMapping.timestamp(entry.lastUpdatedDate()));
       }
