@@ -6,7 +6,7 @@
 # SigV4-signed JSON over HTTP, as AWS clients call them).
 #
 # Usage: ./bench.sh [--token softhsm2|nss] [--quick] [--jfr [--jfr-settings NAME|FILE]]
-#                   [--server-jvm-option OPT]... [--only service|frontends|keys]...
+#                   [--server-jvm-option OPT]... [--only service|frontends|keys]... [--keys N,N...]
 #   --token  the token to run on: softhsm2 (the default) or nss (NSS softoken, which does not
 #            enforce key custody: for comparison only; docs/hsm/nss.md)
 #   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 3 minutes)
