@@ -21,11 +21,11 @@ import java.util.concurrent.TimeUnit;
  * grows; (d) the server's resident memory and its start-to-SERVING time. Prints a table and writes
  * CSV files, SVG charts and a text report to the output folder.
  *
- * <p>Usage: {@code Bench --data DIR --out DIR [--quick] [--jfr] [--server-jvm-option OPT]...}. DIR
- * is a set-up made by {@code softhsm-config/init-token.sh} (SoftHSM2, whose {@code softhsm2.conf}
- * {@code SOFTHSM2_CONF} must name: SoftHSM2 reads it once per process) or by {@code
- * softhsm-config/init-nss-token.sh} (NSS softoken); {@code P11KMS_CLASSPATH} names the server's
- * classpath. The report names the token.
+ * <p>Usage: {@code Bench --data DIR --out DIR [--quick] [--jfr] [--server-jvm-option OPT]...
+ * [--only GROUP]...}. DIR is a set-up made by {@code softhsm-config/init-token.sh} (SoftHSM2, whose
+ * {@code softhsm2.conf} {@code SOFTHSM2_CONF} must name: SoftHSM2 reads it once per process) or by
+ * {@code softhsm-config/init-nss-token.sh} (NSS softoken); {@code P11KMS_CLASSPATH} names the
+ * server's classpath. The report names the token.
  */
 public final class Bench {
   static final int PLAINTEXT_BYTES = 256;
@@ -53,11 +53,17 @@ public final class Bench {
         Machine.describe(timing, options.quick(), serverConfig.hsm().hsmConfig().modulePath());
     System.out.println(machine);
 
-    System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
-    System.out.println("  " + Results.header());
-    List<Point> direct =
-        DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
-    results.addAll(direct);
+    // The half-peak point alone compares with nothing the direct loop measures.
+    boolean halfPeakOnly =
+        options.runs(BenchOptions.HALF_PEAK) && !options.runs(BenchOptions.SERVICE);
+    List<Point> direct = List.of();
+    if (!halfPeakOnly || options.runs(BenchOptions.FRONT_ENDS) || options.runs(BenchOptions.KEYS)) {
+      System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
+      System.out.println("  " + Results.header());
+      direct =
+          DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+      results.addAll(direct);
+    }
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
     if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
@@ -66,6 +72,7 @@ public final class Bench {
     }
     // The restart measures start-up and memory as run.sh runs the server: same heap, no recording.
     List<String> restartOptions = List.copyOf(jvmOptions);
+    jvmOptions.add(GcLog.option(options.outDir().resolve(GcLog.SERVER)));
     if (options.jfr()) {
       jvmOptions.add(
           "-XX:StartFlightRecording=filename="
@@ -107,7 +114,9 @@ public final class Bench {
         calls.createKeysUpTo(1, 1);
         int best = ServicePoints.SERVICE_COST_IN_FLIGHT;
         if (options.runs(BenchOptions.SERVICE)) {
-          best = new ServicePoints(results, cpu, timing).run(calls, direct);
+          best = new ServicePoints(results, cpu, timing, options.outDir()).run(calls, direct);
+        } else if (options.runs(BenchOptions.HALF_PEAK)) {
+          best = new ServicePoints(results, cpu, timing, options.outDir()).runHalfPeak(calls);
         }
         if (options.runs(BenchOptions.FRONT_ENDS)) {
           FrontEndPoints frontEnds = new FrontEndPoints(results, cpu, timing);

@@ -162,8 +162,6 @@ class AwsJsonWireIT {
         post("TrentService.CreateKey", "{\"CustomKeyStoreId\":\"cks-1\"}"),
         "UnsupportedOperationException");
     assertError(
-        post("TrentService.CreateKey", "{\"MultiRegion\":true}"), "UnsupportedOperationException");
-    assertError(
         post(
             "TrentService.Decrypt",
             "{\"CiphertextBlob\":\"AAAA\",\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}}"),

@@ -16,19 +16,22 @@ import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
-import io.p11kms.server.Tls;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
+import io.p11kms.server.access.RefusalAuditLimit;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
 import io.p11kms.server.awsjson.AwsJsonFrontEnd;
+import io.p11kms.server.config.RefusalAuditConfig;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.grpc.AccessLayer;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
+import io.p11kms.server.tls.Tls;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,6 +59,12 @@ import software.amazon.awssdk.services.kms.KmsClient;
  * another CA.
  */
 final class KmsSecureTestServer implements AutoCloseable {
+  /**
+   * The bounds on recorded refusals ({@code audit.refused.*}): not the defaults, so that a test of
+   * the bound sees the configured one; above them, so that tests of single refusals see theirs.
+   */
+  static final RefusalAuditConfig REFUSAL_AUDIT = new RefusalAuditConfig(75, 1500);
+
   static final String ADMIN = "spiffe://p11kms.test/admin";
   static final String ALICE = "spiffe://p11kms.test/alice";
   static final String BOB = "spiffe://p11kms.test/bob";
@@ -104,7 +113,10 @@ final class KmsSecureTestServer implements AutoCloseable {
             auditFile,
             checkpointRecords,
             Duration.ofMinutes(10),
-            AUDIT_KEY);
+            AUDIT_KEY,
+            false,
+            null,
+            REFUSAL_AUDIT);
     this.checkpointRecords = checkpointRecords;
     this.interceptor = interceptor;
     this.callTimeout = callTimeout;
@@ -130,7 +142,15 @@ final class KmsSecureTestServer implements AutoCloseable {
     this.access =
         new AccessLayer(
             new AccessControl(
-                true, security.admins(), hsm, store, KmsTestServer.ARNS, Clock.systemUTC(), audit));
+                true,
+                security.admins(),
+                PrincipalAccounts.allIn(KmsTestServer.ARNS.account()),
+                hsm,
+                store,
+                KmsTestServer.ARNS,
+                Clock.systemUTC(),
+                audit,
+                RefusalAuditLimit.of(Clock.systemUTC(), security.refusalAudit())));
     this.server =
         new KmsServer(
                 // As KmsServer.open with metrics on: the request interceptor behind the access

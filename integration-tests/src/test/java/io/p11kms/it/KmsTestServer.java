@@ -13,6 +13,8 @@ import io.p11kms.proto.v1.KeyManagementServiceGrpc;
 import io.p11kms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.p11kms.server.KmsServer;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.audit.AuditLog;
+import io.p11kms.server.audit.AuditSink;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.awsjson.AwsApi;
 import io.p11kms.server.awsjson.AwsApiConfig;
@@ -133,10 +135,18 @@ final class KmsTestServer implements AutoCloseable {
 
   /**
    * Access that allows every call: without TLS every caller is {@code local:developer}, an
-   * administrator; no audit log. For tests of everything but access.
+   * administrator; its audit records are thrown away. For tests of everything but access.
    */
   static AccessLayer allowingAll(Hsm hsm, KeyStore store, Clock clock) {
-    return new AccessLayer(new AccessControl(false, List.of(), hsm, store, ARNS, clock, null));
+    return new AccessLayer(
+        new AccessControl(
+            false,
+            List.of(),
+            hsm,
+            store,
+            ARNS,
+            clock,
+            AuditLog.over(AuditSink.discarding(), clock)));
   }
 
   static KmsTestServer start() throws Exception {

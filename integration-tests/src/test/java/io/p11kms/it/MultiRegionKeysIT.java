@@ -19,7 +19,6 @@ import io.p11kms.hsm.domain.RegionPeering;
 import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import io.p11kms.hsm.testing.TempDirs;
-import io.p11kms.server.Tls;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.config.SecurityConfig;
@@ -28,27 +27,34 @@ import io.p11kms.server.region.GrpcRegionPeers;
 import io.p11kms.server.region.RegionPeerGrpcService;
 import io.p11kms.server.service.CreateKeyRequest;
 import io.p11kms.server.service.CryptoService;
+import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.KeyLifecycleService;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.KeyService;
+import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyState;
+import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.MultiRegionConfiguration;
 import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.service.RegionPeers;
+import io.p11kms.server.service.Tag;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
 import io.p11kms.server.store.KeyVersionRecord;
+import io.p11kms.server.tls.Tls;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -85,8 +91,10 @@ class MultiRegionKeysIT {
   private static final AtomicInteger failUnwrapsOnB = new AtomicInteger(-1);
   private static final AtomicReference<Fault> updatePrimaryFaultOnB =
       new AtomicReference<>(Fault.NONE);
+  private static final AtomicReference<Fault> replicaDeletedFaultOnA =
+      new AtomicReference<>(Fault.NONE);
 
-  /** What happens to an UpdatePrimary call that reaches region B's peer service. */
+  /** What happens to a call that reaches a region's peer service. */
   private enum Fault {
     NONE,
     /** B is not reached: the call fails before B does anything. */
@@ -177,7 +185,7 @@ class MultiRegionKeysIT {
                 ServerInterceptors.intercept(
                     new RegionPeerGrpcService(peerOnly(REGION_A, PRINCIPAL_A), b.multiRegion()),
                     new PrincipalInterceptor(true),
-                    faultsOn(updatePrimaryFaultOnB)))
+                    faultsOn("UpdatePrimary", updatePrimaryFaultOnB)))
             .build()
             .start();
     peersA = peers(REGION_B, peerServerB.getPort(), PRINCIPAL_B, clientA, pki);
@@ -185,7 +193,8 @@ class MultiRegionKeysIT {
     servicesA.addService(
         ServerInterceptors.intercept(
             new RegionPeerGrpcService(peerOnly(REGION_B, PRINCIPAL_B), a.multiRegion()),
-            new PrincipalInterceptor(true)));
+            new PrincipalInterceptor(true),
+            faultsOn("ReplicaDeleted", replicaDeletedFaultOnA)));
   }
 
   private static TransportKey transportKey(SoftHsmTestToken token) {
@@ -240,14 +249,14 @@ class MultiRegionKeysIT {
     }
   }
 
-  /** Makes UpdatePrimary calls fail as {@code fault} says. */
-  private static ServerInterceptor faultsOn(AtomicReference<Fault> fault) {
+  /** Makes the calls of {@code method} fail as {@code fault} says. */
+  private static ServerInterceptor faultsOn(String method, AtomicReference<Fault> fault) {
     return new ServerInterceptor() {
       @Override
       public <Q, R> ServerCall.Listener<Q> interceptCall(
           ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         Fault now =
-            call.getMethodDescriptor().getBareMethodName().equals("UpdatePrimary")
+            call.getMethodDescriptor().getBareMethodName().equals(method)
                 ? fault.get()
                 : Fault.NONE;
         if (now == Fault.UNREACHABLE) {
@@ -367,6 +376,7 @@ class MultiRegionKeysIT {
     byte[] first = a.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
     a.rotations().rotateKeyOnDemand(id(primary));
     byte[] second = a.crypto().encrypt(id(primary), plaintext, CONTEXT).blob();
+    b.hsm().evictCachedBackingKeys();
     int objectsB = b.hsm().visibleObjectCount();
 
     failUnwrapsOnB.set(1); // B's token fails the second version's unwrap
@@ -389,8 +399,10 @@ class MultiRegionKeysIT {
     a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
     assertThat(b.crypto().decrypt(first, CONTEXT, null).bytes()).isEqualTo(plaintext);
     assertThat(b.crypto().decrypt(second, CONTEXT, null).bytes()).isEqualTo(plaintext);
-    // Once more: nothing new, nothing twice.
-    a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null);
+    // Once more: the replica is there (AlreadyExistsException, as AWS), nothing twice.
+    assertThatThrownBy(() -> a.multiRegion().replicateKey(id(primary), REGION_B, null, null, null))
+        .isInstanceOfSatisfying(
+            KmsException.class, e -> assertThat(e.error()).isEqualTo(KmsError.ALREADY_EXISTS));
     assertThat(b.store().multiRegionKeys().versions(primary.keyId())).hasSize(2);
   }
 
@@ -549,6 +561,7 @@ class MultiRegionKeysIT {
     assertFails(
         KmsError.INVALID_STATE,
         () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    assertFails(KmsError.INVALID_STATE, () -> a.lifecycle().disableKey(id(key)));
     assertThat(a.store().multiRegionKeys().versions(key.keyId())).hasSize(1);
 
     a.multiRegion().updatePrimaryRegion(id(key), REGION_B);
@@ -636,5 +649,137 @@ class MultiRegionKeysIT {
     assertFails(KmsError.DISABLED, () -> a.multiRegion().updatePrimaryRegion(id(key), REGION_B));
     assertThat(regions(a, key).keyType()).isEqualTo("PRIMARY");
     assertThat(regions(b, key).keyType()).isEqualTo("REPLICA");
+  }
+
+  private static String policyFor(String principal) {
+    return "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        + "\"Principal\":{\"AWS\":\""
+        + principal
+        + "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+  }
+
+  @Test
+  void aReplica_hasThePolicyReplicateKeyNames_orItsRegionsDefault_notThePrimarys() {
+    KeyMetadata key =
+        a.keys()
+            .createKey(
+                ACCOUNT,
+                new CreateKeyRequest(
+                    "the primary's", null, null, List.of(new Tag("team", "a")), null, true));
+    a.store().access().putPolicy(key.keyId(), policyFor("spiffe://a/admin"), Instant.now());
+
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+
+    // No Policy: nothing stored in B, so B's default key policy (its administrators') applies;
+    // no Tags and no Description: none, as AWS (they are not shared properties).
+    assertThat(b.store().access().findPolicy(key.keyId())).isEmpty();
+    assertThat(b.store().listTags(key.keyId(), 10, Optional.empty()).items()).isEmpty();
+    assertThat(b.keys().describeKey(id(key)).description()).isEmpty();
+
+    KeyMetadata other = newPrimary();
+    assertFails(
+        KmsError.MALFORMED_POLICY,
+        () -> a.multiRegion().replicateKey(id(other), REGION_B, "{not json", null, null));
+    assertThat(b.store().findKey(other.keyId())).isEmpty();
+    String policyB = policyFor("spiffe://b/admin");
+    a.multiRegion()
+        .replicateKey(id(other), REGION_B, policyB, List.of(new Tag("team", "b")), "B's");
+    assertThat(b.store().access().findPolicy(other.keyId())).contains(policyB);
+    assertThat(b.store().listTags(other.keyId(), 10, Optional.empty()).items())
+        .extracting(t -> t.tagKey() + "=" + t.tagValue())
+        .containsExactly("team=b");
+    assertThat(b.keys().describeKey(id(other)).description()).isEqualTo("B's");
+  }
+
+  private static int deleteDue(Region region, Duration later) {
+    return new DeletionTask(
+            region.store(), Clock.offset(Clock.systemUTC(), later), region.multiRegion())
+        .runDueDeletions();
+  }
+
+  @Test
+  void deletingAPrimary_waitsForItsReplicas_andAReplicasDeletionTellsThePrimary() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+    byte[] plaintext = "deleted last".getBytes(StandardCharsets.UTF_8);
+
+    var scheduled = a.lifecycle().scheduleKeyDeletion(id(key), 7);
+
+    // As AWS: PendingReplicaDeletion, no deletion date yet, the waiting period kept for later.
+    assertThat(scheduled.keyState()).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+    assertThat(scheduled.deletionDate()).isNull();
+    assertThat(scheduled.pendingWindowInDays()).isEqualTo(7);
+    KeyMetadata inA = a.keys().describeKey(id(key));
+    assertThat(inA.keyState()).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+    assertThat(inA.deletionDate()).isEmpty();
+    assertFails(KmsError.INVALID_STATE, () -> a.crypto().encrypt(id(key), plaintext, CONTEXT));
+    assertFails(
+        KmsError.INVALID_STATE,
+        () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    assertFails(KmsError.INVALID_STATE, () -> a.lifecycle().scheduleKeyDeletion(id(key), 7));
+    assertThat(deleteDue(a, Duration.ofDays(100))).isZero();
+    assertThat(a.store().findKey(key.keyId())).isPresent();
+    byte[] blob = b.crypto().encrypt(id(key), plaintext, CONTEXT).blob();
+
+    // The replica's own waiting period; when it is over, A cannot be told: B keeps its replica.
+    assertThat(b.lifecycle().scheduleKeyDeletion(id(key), 7).keyState())
+        .isEqualTo(KeyState.PENDING_DELETION);
+    replicaDeletedFaultOnA.set(Fault.UNREACHABLE);
+    try {
+      assertThat(deleteDue(b, Duration.ofDays(8))).isZero();
+    } finally {
+      replicaDeletedFaultOnA.set(Fault.NONE);
+    }
+    assertThat(b.store().findKey(key.keyId())).isPresent();
+    assertThat(state(a, key)).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+
+    // At the next pass A hears of it and starts its own waiting period.
+    assertThat(deleteDue(b, Duration.ofDays(8))).isEqualTo(1);
+    assertThat(b.store().findKey(key.keyId())).isEmpty();
+    inA = a.keys().describeKey(id(key));
+    assertThat(inA.keyState()).isEqualTo(KeyState.PENDING_DELETION);
+    assertThat(inA.deletionDate().orElseThrow())
+        .isBetween(
+            Instant.now().plus(Duration.ofDays(7)).minusSeconds(60),
+            Instant.now().plus(Duration.ofDays(7)));
+    assertThat(inA.multiRegionConfiguration().orElseThrow().replicaKeys()).isEmpty();
+    assertThat(deleteDue(a, Duration.ofDays(6))).isZero();
+    assertThat(deleteDue(a, Duration.ofDays(8))).isEqualTo(1);
+    assertThat(a.store().findKey(key.keyId())).isEmpty();
+    assertFails(KmsError.NOT_FOUND, () -> a.crypto().decrypt(blob, CONTEXT, null));
+  }
+
+  @Test
+  void aPrimaryWaitingForItsReplicas_canBeCancelled_andIsThenDisabled() {
+    KeyMetadata key = newPrimary();
+    a.multiRegion().replicateKey(id(key), REGION_B, null, null, null);
+    a.lifecycle().scheduleKeyDeletion(id(key), 30);
+
+    a.lifecycle().cancelKeyDeletion(id(key));
+
+    assertThat(state(a, key)).isEqualTo(KeyState.DISABLED);
+    assertThat(a.keys().describeKey(id(key)).pendingDeletionWindowInDays()).isEmpty();
+    a.lifecycle().enableKey(id(key));
+    a.rotations().rotateKeyOnDemand(id(key));
+    assertThat(b.store().multiRegionKeys().versions(key.keyId())).hasSize(2);
+  }
+
+  @Test
+  void hmacAndAsymmetricMultiRegionKeys_areRefused_beforeAnyTokenCall() {
+    a.hsm().evictCachedBackingKeys();
+    int objects = a.hsm().visibleObjectCount();
+    int keys = a.store().listKeys(1000, Optional.empty()).keys().size();
+    for (var spec :
+        List.of(
+            new CreateKeyRequest(
+                "mac", KeyUsage.GENERATE_VERIFY_MAC, KeySpec.HMAC_256, List.of(), null, true),
+            new CreateKeyRequest(
+                "rsa", KeyUsage.ENCRYPT_DECRYPT, KeySpec.RSA_2048, List.of(), null, true),
+            new CreateKeyRequest(
+                "ecc", KeyUsage.SIGN_VERIFY, KeySpec.ECC_NIST_P256, List.of(), null, true))) {
+      assertFails(KmsError.UNSUPPORTED_OPERATION, () -> a.keys().createKey(ACCOUNT, spec));
+    }
+    assertThat(a.hsm().visibleObjectCount()).isEqualTo(objects);
+    assertThat(a.store().listKeys(1000, Optional.empty()).keys()).hasSize(keys);
   }
 }

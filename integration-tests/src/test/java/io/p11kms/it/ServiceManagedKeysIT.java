@@ -227,6 +227,41 @@ class ServiceManagedKeysIT {
   }
 
   @Test
+  void listAliases_pagesThePredefinedAliases_neverMoreThanLimit() throws Exception {
+    String c = "737373737373";
+    new AccountService(server.store(), KmsTestServer.ARNS, Clock.systemUTC())
+        .create(c, "svc-test-c", List.of());
+    ServiceRegistry services =
+        new ServiceRegistry(server.store(), KmsTestServer.ARNS, Clock.systemUTC());
+    services.register("backup", null, List.of("spiffe://p11kms.test/svc-backup"));
+    services.register("queue", null, List.of("spiffe://p11kms.test/svc-queue"));
+    KeyManagementServiceBlockingStub forC =
+        server.client("spiffe://p11kms.test/account/" + c + "/owner-c");
+    String key = forC.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+    forC.createAlias(
+        CreateAliasRequest.newBuilder().setAliasName("alias/own").setTargetKeyId(key).build());
+    List<String> expected =
+        List.of("alias/own", "alias/aws/backup", "alias/aws/queue", "alias/aws/storage");
+
+    for (int limit = 1; limit <= 4; limit++) {
+      List<String> seen = new ArrayList<>();
+      String marker = "";
+      int pages = 0;
+      do {
+        io.p11kms.proto.v1.ListAliasesResponse page =
+            forC.listAliases(
+                ListAliasesRequest.newBuilder().setLimit(limit).setMarker(marker).build());
+        assertThat(page.getAliasesCount()).as("limit %d", limit).isLessThanOrEqualTo(limit);
+        assertThat(page.getTruncated()).isEqualTo(!page.getNextMarker().isEmpty());
+        page.getAliasesList().forEach(e -> seen.add(e.getAliasName()));
+        marker = page.getNextMarker();
+        pages++;
+      } while (!marker.isEmpty() && pages < 10);
+      assertThat(seen).as("limit %d", limit).isEqualTo(expected);
+    }
+  }
+
+  @Test
   void namingACustomer_withoutBeingARegisteredService_isRefusedAndAudited() throws Exception {
     KeyManagementServiceBlockingStub pretender = actingFor(server.client(B_APP), A_APP);
     Rpc.assertFails(

@@ -89,6 +89,24 @@ final class TestPki {
         Instant.now().plus(Duration.ofDays(1)));
   }
 
+  /**
+   * A region's identity, served on its peer listener and presented to its peers: SAN DNS localhost
+   * and IP 127.0.0.1 (its server name), and the SAN URI {@code principal}.
+   */
+  Issued region(String file, String principal) throws Exception {
+    return issue(
+        file,
+        "CN=" + file,
+        new GeneralNames(
+            new GeneralName[] {
+              new GeneralName(GeneralName.dNSName, "localhost"),
+              new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+              new GeneralName(GeneralName.uniformResourceIdentifier, principal)
+            }),
+        Instant.now().minus(Duration.ofHours(1)),
+        Instant.now().plus(Duration.ofDays(1)));
+  }
+
   /** A client certificate whose principal is the SAN URI {@code principal}. */
   Issued client(String file, String principal) throws Exception {
     return client(

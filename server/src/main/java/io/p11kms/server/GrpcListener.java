@@ -2,6 +2,7 @@ package io.p11kms.server;
 
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.tls.Tls;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;

@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.hsm.Hsm;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.server.access.AccessControl;
+import io.p11kms.server.access.RefusalAuditLimit;
 import io.p11kms.server.audit.AuditAnchor;
 import io.p11kms.server.audit.AuditLog;
 import io.p11kms.server.auth.PrincipalAccounts;
@@ -101,7 +102,7 @@ public final class KmsServer {
     this.peers = Objects.requireNonNull(peers, "peers");
     this.services = KmsServices.of(hsm, store, arns, clock, peers);
     this.region = arns.region();
-    this.work = new ScheduledWork(hsm, store, services.rotations(), clock);
+    this.work = new ScheduledWork(hsm, store, services.rotations(), services.multiRegion(), clock);
   }
 
   /**
@@ -151,7 +152,8 @@ public final class KmsServer {
                   store,
                   config.arns(),
                   Clock.systemUTC(),
-                  audit));
+                  audit,
+                  RefusalAuditLimit.of(Clock.systemUTC(), security.refusalAudit())));
     } catch (RuntimeException e) {
       hsm.close();
       throw e;

@@ -6,6 +6,7 @@ import io.p11kms.server.admin.AccessKeyCommands;
 import io.p11kms.server.admin.AccountCommands;
 import io.p11kms.server.admin.DoctorCommand;
 import io.p11kms.server.admin.DomainJoinCommand;
+import io.p11kms.server.admin.RegionCommand;
 import io.p11kms.server.admin.RotateDomainKeyCommand;
 import io.p11kms.server.admin.ServiceCommands;
 import io.p11kms.server.admin.StoreCommands;
@@ -42,6 +43,7 @@ import picocli.CommandLine.Option;
       Main.InitDomainKey.class,
       RotateDomainKeyCommand.class,
       DomainJoinCommand.class,
+      RegionCommand.class,
       DoctorCommand.class,
       VerifyAuditCommand.class,
       StoreCommands.Export.class,
@@ -57,6 +59,7 @@ public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
   public static void main(String[] args) {
+    NettyLeakDetection.offUnlessSet();
     System.exit(commandLine().execute(args));
   }
 

@@ -5,6 +5,7 @@ import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.ImportExpiry;
+import io.p11kms.server.service.KeyDeletionGate;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.LeasedRunner;
 import io.p11kms.server.store.KeyStore;
@@ -53,8 +54,13 @@ public final class ScheduledWork implements AutoCloseable {
           });
   private Duration dueWorkPeriod = DUE_WORK_PERIOD;
 
-  ScheduledWork(Hsm hsm, KeyStore store, KeyRotationService rotations, Clock clock) {
-    this.deletions = new DeletionTask(store, clock);
+  ScheduledWork(
+      Hsm hsm,
+      KeyStore store,
+      KeyRotationService rotations,
+      KeyDeletionGate deletionGate,
+      Clock clock) {
+    this.deletions = new DeletionTask(store, clock, deletionGate);
     this.imports = new ImportExpiry(hsm, store, clock);
     this.rotations = rotations;
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);

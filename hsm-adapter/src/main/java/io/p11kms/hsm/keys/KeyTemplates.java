@@ -342,7 +342,7 @@ public final class KeyTemplates {
     return tokenSecretKeys().trusted(true);
   }
 
-  public static AttributeVector trustedDomainKeyByLabel(int generation) {
+  static AttributeVector trustedDomainKeyByLabel(int generation) {
     return trustedDomainKeyByLabel(DomainKeyRole.SYMMETRIC, generation);
   }
 

@@ -60,7 +60,7 @@ public final class Pkcs11Modules {
    * @throws HsmException when the instance already open was initialized with another non-empty
    *     string (a process initializes a library once)
    */
-  public static synchronized PKCS11Module acquire(Path path, String initString) {
+  static synchronized PKCS11Module acquire(Path path, String initString) {
     String init = initString == null ? "" : initString;
     Path key = path.toAbsolutePath().normalize();
     Entry entry = MODULES.get(key);
@@ -92,7 +92,7 @@ public final class Pkcs11Modules {
   }
 
   /** Initializes {@code module}; one this process initialized already is as good. */
-  public static void initialize(PKCS11Module module) throws PKCS11Exception {
+  static void initialize(PKCS11Module module) throws PKCS11Exception {
     initialize(module, "");
   }
 

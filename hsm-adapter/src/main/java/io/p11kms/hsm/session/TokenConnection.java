@@ -226,7 +226,7 @@ public final class TokenConnection implements AutoCloseable {
    * deadline: for RSA key generation, whose prime search takes seconds and varies with luck and
    * load.
    */
-  public <T> T call(String operation, TokenWork<T> work, boolean retry, int deadlineFactor)
+  <T> T call(String operation, TokenWork<T> work, boolean retry, int deadlineFactor)
       throws PKCS11Exception {
     for (int attempt = 1; ; attempt++) {
       DeadlineWorkers.Attempt<T> current = workers.attempt(work);

@@ -4,7 +4,6 @@ import io.p11kms.hsm.Hsm;
 import io.p11kms.server.audit.AuditEntry;
 import io.p11kms.server.audit.AuditException;
 import io.p11kms.server.audit.AuditLog;
-import io.p11kms.server.auth.AccountIds;
 import io.p11kms.server.auth.Authorizer;
 import io.p11kms.server.auth.KeyPolicy;
 import io.p11kms.server.auth.MalformedPolicyException;
@@ -12,7 +11,6 @@ import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.auth.Principals;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.service.KeyLookup;
-import io.p11kms.server.service.KeyManager;
 import io.p11kms.server.service.KeyMetadata;
 import io.p11kms.server.service.KeyResolver;
 import io.p11kms.server.service.KeyService;
@@ -21,13 +19,12 @@ import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.ServiceManagedKeys;
 import io.p11kms.server.store.AccessStore;
-import io.p11kms.server.store.KeyInUse;
-import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
@@ -49,7 +46,8 @@ public final class AccessControl implements AutoCloseable {
   private final AccessStore access;
   private final Authorizer authorizer;
   private final KeyService keys;
-  private final AccountDirectory directory;
+  private final Callers callers;
+  private final KeyAuthorization authorization;
   private final ServiceDirectory services;
   private final ServiceManagedKeys managedKeys;
   private final AuditLog audit;
@@ -59,7 +57,7 @@ public final class AccessControl implements AutoCloseable {
    * @param tls whether principals come from client certificates; without TLS every call is {@code
    *     local:developer}, which is then an administrator
    * @param admins principals given {@code kms:*} by every default key policy
-   * @param audit the audit log; null: requests are checked but not recorded
+   * @param audit the audit log (one over {@code AuditSink.discarding()} keeps no trail)
    */
   public AccessControl(
       boolean tls,
@@ -86,6 +84,34 @@ public final class AccessControl implements AutoCloseable {
       KeyArns arns,
       Clock clock,
       AuditLog audit) {
+    this(
+        tls,
+        admins,
+        accounts,
+        hsm,
+        store,
+        arns,
+        clock,
+        audit,
+        new RefusalAuditLimit(
+            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL));
+  }
+
+  /**
+   * As above, with the bound on audit records of requests refused before authentication.
+   *
+   * @param refusals that bound, on the same clock
+   */
+  public AccessControl(
+      boolean tls,
+      List<String> admins,
+      PrincipalAccounts accounts,
+      Hsm hsm,
+      KeyStore store,
+      KeyArns arns,
+      Clock clock,
+      AuditLog audit,
+      RefusalAuditLimit refusals) {
     if (!accounts.defaultAccount().equals(arns.account())) {
       throw new IllegalArgumentException("the default account must be the ARNs' account");
     }
@@ -101,13 +127,13 @@ public final class AccessControl implements AutoCloseable {
     this.access = AccessStore.of(store);
     this.authorizer = new Authorizer(access, arns, this.admins);
     this.keys = new KeyService(hsm, store, arns, clock);
-    this.directory = new AccountDirectory(accounts.defaultAccount(), store);
+    AccountDirectory directory = new AccountDirectory(accounts.defaultAccount(), store);
     this.services = new ServiceDirectory(store, clock);
+    this.callers = new Callers(accounts, directory, services);
+    this.authorization = new KeyAuthorization(authorizer, this.admins, directory, services, arns);
     this.managedKeys = new ServiceManagedKeys(store, keys, clock);
-    this.audit = audit;
-    this.refusals =
-        new RefusalAuditLimit(
-            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL);
+    this.audit = Objects.requireNonNull(audit, "audit");
+    this.refusals = Objects.requireNonNull(refusals, "refusals");
   }
 
   /**
@@ -199,7 +225,7 @@ public final class AccessControl implements AutoCloseable {
    * account its SPIFFE-style name or the configured mapping gives, else the default account.
    */
   public Caller caller(String principal) {
-    return new Caller(principal, accounts.accountOf(principal));
+    return callers.caller(principal);
   }
 
   /**
@@ -213,18 +239,12 @@ public final class AccessControl implements AutoCloseable {
    *     without a customer
    */
   public Caller actingFor(Caller caller, String customer, String customerAccount) {
-    boolean named = customer != null && !customer.isEmpty();
-    if (customerAccount != null && (!named || !AccountIds.isValid(customerAccount))) {
-      throw new KmsException(
-          KmsError.VALIDATION,
-          "the customer's account must be a 12-digit account id, given with the customer's"
-              + " principal");
-    }
-    if (!named) {
-      return caller;
-    }
-    return caller.actingFor(
-        customerAccount == null ? caller(customer) : new Caller(customer, customerAccount));
+    return callers.actingFor(caller, customer, customerAccount);
+  }
+
+  /** See {@link Callers#requireCaller}. */
+  void requireCaller(Caller caller) {
+    callers.requireCaller(caller);
   }
 
   /** The account of principals that name none: {@code arn.account}. */
@@ -248,25 +268,6 @@ public final class AccessControl implements AutoCloseable {
             caller.onBehalfOf() == null
                 ? services.serviceOf(caller.principal())
                 : Optional.<String>empty());
-  }
-
-  /**
-   * Refuses a caller whose account (or whose customer's) does not exist, and a caller that names a
-   * customer without being a registered service's principal (AccessDenied).
-   */
-  void requireCaller(Caller caller) {
-    directory.requireKnown(caller);
-    if (caller.onBehalfOf() != null) {
-      if (services.serviceOf(caller.principal()).isEmpty()) {
-        throw new KmsException(
-            KmsError.ACCESS_DENIED,
-            "principal '"
-                + caller.principal()
-                + "' is not a registered service's: only those may act on behalf of another"
-                + " principal");
-      }
-      directory.requireKnown(caller.onBehalfOf());
-    }
   }
 
   /**
@@ -299,104 +300,20 @@ public final class AccessControl implements AutoCloseable {
     return AccessChecks.of(op, request, new KeyResolver(lookup));
   }
 
-  /**
-   * Each check, for the caller or the customer a service acts for ({@link Caller#effective}): a key
-   * of another account than theirs is NotFound unless its policy lets them (or their account) in,
-   * and AccessDenied unless their own account allows using that account's keys (an administrator's
-   * always does); then the key policy and grants decide, its conditions seeing an XKS request's
-   * requestMetadata, {@code kms:CallerAccount} and, through a service, {@code kms:ViaService}.
-   */
+  /** See {@link KeyAuthorization#authorize}. */
   void authorize(
       Caller call, List<Check> checks, KeyLookup lookup, Map<String, String> requestMetadata) {
-    Caller caller = call.effective();
-    Map<String, String> conditions = new java.util.HashMap<>(requestMetadata);
-    conditions.put(KeyPolicy.CALLER_ACCOUNT, caller.account());
-    if (call.onBehalfOf() != null) {
-      services.serviceOf(call.principal()).ifPresent(s -> conditions.put(KeyPolicy.VIA_SERVICE, s));
-    }
-    for (int i = 0; i < checks.size(); i++) {
-      Check c = checks.get(i);
-      Optional<String> policy = lookup.policy(c.keyId());
-      String keyAccount = keyAccount(lookup, c.keyId());
-      String arn = arn(lookup, c.keyId());
-      Optional<String> owner = serviceOwner(lookup, c.keyId());
-      if (owner.isPresent()) {
-        authorizeServiceOwned(call, owner.get(), c, keyAccount, arn, conditions, policy);
-        continue;
-      }
-      if (!keyAccount.equals(caller.account())) {
-        if (!authorizer.admits(caller.principal(), caller.account(), policy)
-            && !authorizer.grantNames(caller.principal(), caller.account(), c.keyId())) {
-          throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
-        }
-        if (!admins.contains(caller.principal()) && !directory.allowsKeysOf(caller, keyAccount)) {
-          throw new KmsException(
-              KmsError.ACCESS_DENIED,
-              "account "
-                  + caller.account()
-                  + " does not allow its principals to use keys of account "
-                  + keyAccount);
-        }
-      }
-      authorizer.check(
-          caller.principal(),
-          caller.account(),
-          c.action(),
-          c.keyId(),
-          arn,
-          c.context(),
-          conditions,
-          policy);
-    }
-  }
-
-  /** The service that owns the key, when it is a service-owned key. */
-  private static Optional<String> serviceOwner(KeyLookup lookup, UUID keyId) {
-    return lookup
-        .find(keyId, null)
-        .map(KeyInUse::key)
-        .filter(k -> KeyManager.SERVICE_OWNED.name().equals(k.keyManager()))
-        .map(KeyRecord::service);
-  }
-
-  /**
-   * A service-owned key is the service's: its own principals use it, for themselves or for any
-   * customer, as its policy lets them (the policy sees the service's principal, not the customer);
-   * principals of its account as the policy says; to every other account it does not exist,
-   * whatever its policy says.
-   */
-  private void authorizeServiceOwned(
-      Caller call,
-      String owner,
-      Check c,
-      String keyAccount,
-      String arn,
-      Map<String, String> conditions,
-      Optional<String> policy) {
-    boolean byOwner = services.serviceOf(call.principal()).filter(owner::equals).isPresent();
-    Caller subject = byOwner ? new Caller(call.principal(), call.account()) : call.effective();
-    if (!subject.account().equals(keyAccount)) {
-      throw new KmsException(KmsError.NOT_FOUND, "Key '" + arn + "' does not exist");
-    }
-    authorizer.check(
-        subject.principal(),
-        subject.account(),
-        c.action(),
-        c.keyId(),
-        arn,
-        c.context(),
-        conditions,
-        policy);
+    authorization.authorize(call, checks, lookup, requestMetadata);
   }
 
   /** The key's ARN, in its account. */
   String arn(KeyLookup lookup, UUID keyId) {
-    return arns.keyArn(keyAccount(lookup, keyId), keyId);
+    return authorization.arn(lookup, keyId);
   }
 
   /** The key's account (12 digits); the default one for a key that does not exist. */
   String keyAccount(KeyLookup lookup, UUID keyId) {
-    return arns.account(lookup.find(keyId, null).map(k -> k.key().account()).orElse(""));
+    return authorization.keyAccount(lookup, keyId);
   }
 
   /** CreateKey succeeded: the key gets the request's policy, or the default one. */
@@ -413,15 +330,11 @@ public final class AccessControl implements AutoCloseable {
 
   /** Throws {@code AuditException} when a request's record could not be written now. */
   void ensureAuditWritable() {
-    if (audit != null) {
-      audit.ensureWritable();
-    }
+    audit.ensureWritable();
   }
 
   void audit(AuditEntry entry) {
-    if (audit != null) {
-      audit.append(entry);
-    }
+    audit.append(entry);
   }
 
   /**
@@ -457,8 +370,6 @@ public final class AccessControl implements AutoCloseable {
 
   @Override
   public void close() {
-    if (audit != null) {
-      audit.close();
-    }
+    audit.close();
   }
 }

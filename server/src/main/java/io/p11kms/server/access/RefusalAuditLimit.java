@@ -2,6 +2,7 @@ package io.p11kms.server.access;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.p11kms.server.config.RefusalAuditConfig;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,10 +22,10 @@ public final class RefusalAuditLimit {
   private static final Logger log = LoggerFactory.getLogger(RefusalAuditLimit.class);
 
   /** The default bound per client address, a minute. */
-  public static final int DEFAULT_PER_ADDRESS = 60;
+  public static final int DEFAULT_PER_ADDRESS = RefusalAuditConfig.DEFAULT_PER_ADDRESS;
 
   /** The default bound over all addresses, a minute. */
-  public static final int DEFAULT_OVERALL = 1200;
+  public static final int DEFAULT_OVERALL = RefusalAuditConfig.DEFAULT_OVERALL;
 
   /** Client addresses remembered at most; the least recently seen are forgotten first. */
   private static final int ADDRESSES = 100_000;
@@ -48,6 +49,11 @@ public final class RefusalAuditLimit {
     this.addresses = Caffeine.newBuilder().maximumSize(ADDRESSES).expireAfterAccess(MINUTE).build();
     this.overall = new Budget(overall, clock.millis());
     this.loggedAtMillis = clock.millis();
+  }
+
+  /** The bounds {@code config} sets ({@code audit.refused.*}), on {@code clock}. */
+  public static RefusalAuditLimit of(Clock clock, RefusalAuditConfig config) {
+    return new RefusalAuditLimit(clock, config.perAddress(), config.overall());
   }
 
   /** The defaults, on the system clock. */
@@ -85,6 +91,16 @@ public final class RefusalAuditLimit {
       }
     }
     return false;
+  }
+
+  /** Records a minute from one client address at most. */
+  public int perAddress() {
+    return perAddress;
+  }
+
+  /** Records a minute from all addresses at most. */
+  public int overall() {
+    return overall.capacity;
   }
 
   /** Refused requests not recorded since the server started. */

@@ -1,18 +1,12 @@
 package io.p11kms.server.admin;
 
-import io.p11kms.hsm.HsmException;
-import io.p11kms.hsm.PinSource;
 import io.p11kms.hsm.domain.DomainJoin;
 import io.p11kms.hsm.domain.DomainKeyAttributes;
 import io.p11kms.hsm.domain.DomainKeyBundle;
 import io.p11kms.hsm.domain.TransportKey;
-import io.p11kms.server.config.ConfigException;
-import io.p11kms.server.config.ServerConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,7 +20,8 @@ import picocli.CommandLine.Option;
  * --expect-fingerprint}, required): it is what tells the genuine file from one swapped on the way.
  * The SO PIN comes from a file or an environment variable, never from the command line.
  *
- * <p>Exit codes: 0 done, 1 the ceremony failed (the message says why), 2 bad options or files.
+ * <p>Exit codes: 0 done, 1 the ceremony failed (the message says why), 2 bad options or files
+ * ({@link CeremonyStep}).
  */
 @Command(
     name = "domain-join",
@@ -39,84 +34,17 @@ import picocli.CommandLine.Option;
       DomainJoinCommand.ListKeys.class,
     })
 public final class DomainJoinCommand {
-  static final int EXIT_FAILED = 1;
-  static final int EXIT_USAGE = 2;
-
   private DomainJoinCommand() {}
-
-  /** The SO PIN: a file or an environment variable, exactly one. */
-  static final class SoPin {
-    @Option(names = "--so-pin-file", description = "File holding the SO PIN.")
-    Path file;
-
-    @Option(names = "--so-pin-env", description = "Environment variable holding the SO PIN.")
-    String variable;
-
-    char[] read() {
-      if ((file == null) == (variable == null)) {
-        throw new IllegalArgumentException("give exactly one of --so-pin-file and --so-pin-env");
-      }
-      return (file != null ? PinSource.fromFile(file) : PinSource.fromEnvironment(variable)).read();
-    }
-  }
-
-  /** Runs one step; prints the failure as one line, never a stack trace. */
-  abstract static class Step implements Callable<Integer> {
-    @Option(names = "--config", description = "The server's properties file (module, label).")
-    Path config;
-
-    @Option(names = "--module", description = "The PKCS#11 library (instead of --config).")
-    Path module;
-
-    @Option(names = "--token-label", description = "The token's label (instead of --config).")
-    String tokenLabel;
-
-    abstract String name();
-
-    abstract int run(Path module, String tokenLabel) throws Exception;
-
-    @Override
-    public Integer call() {
-      try {
-        if (config != null && (module != null || tokenLabel != null)) {
-          throw new IllegalArgumentException("give --config, or --module and --token-label");
-        }
-        if (config != null) {
-          ServerConfig server = ServerConfig.load(config);
-          return run(server.hsm().hsmConfig().modulePath(), server.hsm().hsmConfig().tokenLabel());
-        }
-        if (module == null || tokenLabel == null) {
-          throw new IllegalArgumentException("give --config, or --module and --token-label");
-        }
-        return run(module, tokenLabel);
-      } catch (ConfigException | IllegalArgumentException e) {
-        System.err.println("p11kms domain-join " + name() + ": " + e.getMessage());
-        return EXIT_USAGE;
-      } catch (HsmException e) {
-        System.err.println("p11kms domain-join " + name() + " failed: " + e.getMessage());
-        return EXIT_FAILED;
-      } catch (Exception e) {
-        System.err.println(
-            "p11kms domain-join " + name() + " failed: " + e.getClass().getSimpleName());
-        return EXIT_FAILED;
-      }
-    }
-  }
 
   @Command(
       name = "begin",
       description =
           "On the joining (target) token: create the transport key pair; write its public key.")
-  static final class Begin extends Step {
-    @Mixin SoPin so;
+  static final class Begin extends CeremonyStep {
+    @Mixin CeremonyStep.SoPin so;
 
     @Option(names = "--out", required = true, description = "Where to write the public key.")
     Path out;
-
-    @Override
-    String name() {
-      return "begin";
-    }
 
     @Override
     int run(Path module, String tokenLabel) {
@@ -139,8 +67,8 @@ public final class DomainJoinCommand {
   @Command(
       name = "export",
       description = "On the source token: wrap every domain key under the target's transport key.")
-  static final class Export extends Step {
-    @Mixin SoPin so;
+  static final class Export extends CeremonyStep {
+    @Mixin CeremonyStep.SoPin so;
 
     @Option(
         names = "--transport-key",
@@ -165,11 +93,6 @@ public final class DomainJoinCommand {
 
     @Option(names = "--out", required = true, description = "Where to write the wrapped keys.")
     Path out;
-
-    @Override
-    String name() {
-      return "export";
-    }
 
     @Override
     int run(Path module, String tokenLabel) {
@@ -205,8 +128,8 @@ public final class DomainJoinCommand {
       description =
           "On the target token: check the bundle, land each domain key from its kind's template,"
               + " prove them.")
-  static final class Finish extends Step {
-    @Mixin SoPin so;
+  static final class Finish extends CeremonyStep {
+    @Mixin CeremonyStep.SoPin so;
 
     @Option(names = "--in", required = true, description = "The file export wrote.")
     Path in;
@@ -218,11 +141,6 @@ public final class DomainJoinCommand {
             "The bundle fingerprint export printed on the source, read out by its operator; the"
                 + " bundle is refused if it differs.")
     String expectFingerprint;
-
-    @Override
-    String name() {
-      return "finish";
-    }
 
     @Override
     int run(Path module, String tokenLabel) {
@@ -247,13 +165,8 @@ public final class DomainJoinCommand {
   @Command(
       name = "abort",
       description = "On the target token: destroy the transport key of an unfinished join.")
-  static final class Abort extends Step {
-    @Mixin SoPin so;
-
-    @Override
-    String name() {
-      return "abort";
-    }
+  static final class Abort extends CeremonyStep {
+    @Mixin CeremonyStep.SoPin so;
 
     @Override
     int run(Path module, String tokenLabel) {
@@ -273,24 +186,13 @@ public final class DomainJoinCommand {
       name = "list",
       description =
           "Print every domain key's attributes (no PIN needed), to compare two tokens line by line.")
-  static final class ListKeys extends Step {
-    @Override
-    String name() {
-      return "list";
-    }
-
+  static final class ListKeys extends CeremonyStep {
     @Override
     int run(Path module, String tokenLabel) {
       for (DomainKeyAttributes key : DomainJoin.list(module, tokenLabel)) {
         System.out.println(key.label() + " " + key.text());
       }
       return 0;
-    }
-  }
-
-  private static void refuseExisting(Path out) {
-    if (Files.exists(out)) {
-      throw new IllegalArgumentException(out + " exists; choose another file");
     }
   }
 }

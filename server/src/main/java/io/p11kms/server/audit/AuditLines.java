@@ -29,16 +29,31 @@ final class AuditLines {
   private AuditLines() {}
 
   /**
-   * A request's line, the same JSON as a map of these fields would give, written field by field:
-   * one per call, and the map and the serializer look-ups cost more than the writing.
+   * A request's line, the same JSON as a map of its fields would give: its place in the chain
+   * ({@code seq}, {@code time}, {@code prev}) around {@code fields}, its {@link #requestFields}.
    */
-  static String request(AuditEntry e, long seq, String time, String prev) {
-    StringWriter out = new StringWriter(384);
+  static String request(String fields, long seq, String time, String prev) {
+    return "{\"seq\":"
+        + seq
+        + ",\"type\":\"request\",\"time\":\""
+        + time
+        + "\","
+        + fields
+        + ",\"prev\":\""
+        + prev
+        + "\"}";
+  }
+
+  /**
+   * The fields of a request's line from {@code requestId} to {@code requestMetadata}, as JSON
+   * members without the braces, written field by field: one per call, and a map and the
+   * serializer's look-ups cost more than the writing. They depend on the request alone, so the log
+   * writes them before it takes its lock.
+   */
+  static String requestFields(AuditEntry e) {
+    StringWriter out = new StringWriter(512);
     try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
       g.writeStartObject();
-      g.writeNumberField("seq", seq);
-      g.writeStringField("type", "request");
-      g.writeStringField("time", time);
       g.writeStringField("requestId", e.requestId());
       g.writeStringField("principal", e.principal());
       if (e.account() != null) {
@@ -71,12 +86,12 @@ final class AuditLines {
         }
         g.writeEndObject();
       }
-      g.writeStringField("prev", prev);
       g.writeEndObject();
     } catch (IOException | RuntimeException x) {
       throw new AuditException("cannot encode an audit record", x);
     }
-    return out.toString();
+    StringBuffer object = out.getBuffer();
+    return object.substring(1, object.length() - 1);
   }
 
   /** The first line of each open: the anchor found (null when none). */
@@ -121,12 +136,15 @@ final class AuditLines {
 
   /** The {@code prev} of the line after {@code line}. */
   static String sha256(String line) {
-    return sha256(newSha256(), line);
+    return sha256(newSha256(), line.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** As {@link #sha256(String)}, with a digest the caller keeps (looking one up costs more). */
-  static String sha256(MessageDigest digest, String line) {
-    return HexFormat.of().formatHex(digest.digest(line.getBytes(StandardCharsets.UTF_8)));
+  /**
+   * As {@link #sha256(String)}, of the line's UTF-8 bytes, with a digest the caller keeps (looking
+   * one up costs more).
+   */
+  static String sha256(MessageDigest digest, byte[] line) {
+    return HexFormat.of().formatHex(digest.digest(line));
   }
 
   static MessageDigest newSha256() {

@@ -1,6 +1,7 @@
 package io.p11kms.server.audit;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -118,6 +119,23 @@ public final class AuditLog implements AutoCloseable {
         file, signer, anchor, checkpointRecords, checkpointInterval, clock, wrap);
   }
 
+  /**
+   * A log that writes to {@code sink}, from the start of a chain, with checkpoints that carry no
+   * MAC: for a server told explicitly where its records go when they are not kept in a file (tests
+   * of other things give it {@link AuditSink#discarding()}). The server's log is {@link #open}'s.
+   */
+  public static AuditLog over(AuditSink sink, Clock clock) {
+    return new AuditLog(
+        sink,
+        data -> new byte[0],
+        null,
+        Integer.MAX_VALUE,
+        Duration.ofDays(365),
+        clock,
+        0,
+        AuditLines.GENESIS);
+  }
+
   /** The first record of each open: the anchor found (null when none). */
   synchronized void writeStart(Optional<AuditHead> anchored) {
     writeLine(AuditLines.start(seq + 1, clock.instant().toString(), anchored, prev));
@@ -130,9 +148,10 @@ public final class AuditLog implements AutoCloseable {
    * @throws AuditException when the record cannot be written
    */
   public void append(AuditEntry e) {
-    // The file check (a stat) runs outside the lock every request takes.
+    // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
-    AuditHead checkpoint = appendChecked(e);
+    String fields = AuditLines.requestFields(e);
+    AuditHead checkpoint = appendChecked(fields);
     if (checkpoint != null) {
       flush();
       anchor(checkpoint);
@@ -143,8 +162,8 @@ public final class AuditLog implements AutoCloseable {
    * Appends under the lock; the checkpoint written too, if one was due (to be flushed and anchored
    * by the caller), else null.
    */
-  private synchronized AuditHead appendChecked(AuditEntry e) {
-    writeChecked(AuditLines.request(e, seq + 1, clock.instant().toString(), prev));
+  private synchronized AuditHead appendChecked(String requestFields) {
+    writeChecked(AuditLines.request(requestFields, seq + 1, clock.instant().toString(), prev));
     sinceCheckpoint++;
     if (sinceCheckpoint >= checkpointRecords
         || anchorFailed
@@ -238,15 +257,19 @@ public final class AuditLog implements AutoCloseable {
     writeChecked(line);
   }
 
-  /** Writes {@code line}, the file checked already, and moves the chain on. Under the lock. */
+  /**
+   * Writes {@code line}, the file checked already, and moves the chain on. Under the lock. The line
+   * is encoded once: the bytes written are the bytes hashed.
+   */
   private void writeChecked(String line) {
+    byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
     try {
-      sink.write(line);
+      sink.write(bytes);
     } catch (IOException | RuntimeException e) {
       throw new AuditException("cannot write the audit log", e);
     }
     seq++;
-    prev = AuditLines.sha256(digest, line);
+    prev = AuditLines.sha256(digest, bytes);
   }
 
   /** Writes a last checkpoint and closes the file. */

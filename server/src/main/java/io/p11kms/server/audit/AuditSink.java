@@ -4,7 +4,8 @@ import java.io.IOException;
 
 /** Where the audit log's lines go: its file ({@link AuditFileSink}), or a test's stand-in. */
 public interface AuditSink extends AutoCloseable {
-  void write(String line) throws IOException;
+  /** Appends one line: {@code line} is its UTF-8 encoding, without the line break. */
+  void write(byte[] line) throws IOException;
 
   /**
    * Throws when a line written now would be lost (the file was removed or replaced). Called without
@@ -28,7 +29,7 @@ public interface AuditSink extends AutoCloseable {
   static AuditSink discarding() {
     return new AuditSink() {
       @Override
-      public void write(String line) {}
+      public void write(byte[] line) {}
 
       @Override
       public void flush() {}

@@ -16,8 +16,6 @@ public final class Actions {
   private static final List<String> AWS_ONLY =
       List.of(
           "DeriveSharedSecret",
-          "ReplicateKey",
-          "UpdatePrimaryRegion",
           "SynchronizeMultiRegionKey",
           "ConnectCustomKeyStore",
           "DisconnectCustomKeyStore");
@@ -70,7 +68,34 @@ public final class Actions {
     if (pattern.equals("*")) {
       return true;
     }
+    int star = pattern.indexOf('*');
+    if (pattern.indexOf('?') < 0 && (star < 0 || star == pattern.length() - 1)) {
+      // An action or an action prefix ("kms:*", "kms:Generate*"), as policies name them: compared
+      // as the glob's regular expression would, without running one on every call.
+      int length = star < 0 ? pattern.length() : star;
+      return (star < 0 ? action.length() == length : action.length() >= length)
+          && regionMatchesAsciiCase(pattern, action, length);
+    }
     return glob(pattern, true).matcher(action).matches();
+  }
+
+  /**
+   * Whether the first {@code length} characters of {@code a} and {@code b} are the same but for the
+   * case of ASCII letters (as {@link Pattern#CASE_INSENSITIVE} without {@code UNICODE_CASE}).
+   */
+  private static boolean regionMatchesAsciiCase(String a, String b, int length) {
+    for (int i = 0; i < length; i++) {
+      char x = a.charAt(i);
+      char y = b.charAt(i);
+      if (x != y && (x >= 128 || y >= 128 || asciiLower(x) != asciiLower(y))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static char asciiLower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
   }
 
   /**

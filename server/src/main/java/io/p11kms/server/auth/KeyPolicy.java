@@ -178,10 +178,43 @@ public final class KeyPolicy {
       String keyArn,
       Map<String, String> context,
       Map<String, String> requestMetadata) {
-    return s.principals().stream().anyMatch(p -> names(p, principal, account))
-        && s.actions().stream().anyMatch(a -> Actions.matches(a, action))
-        && s.resources().stream().anyMatch(r -> r.equals("*") || r.equals(keyArn))
-        && s.conditions().stream().allMatch(c -> holds(c, context, requestMetadata));
+    // Loops, not streams: this runs for every statement of the key's policy on every call.
+    boolean named = false;
+    for (String p : s.principals()) {
+      if (names(p, principal, account)) {
+        named = true;
+        break;
+      }
+    }
+    if (!named) {
+      return false;
+    }
+    boolean acts = false;
+    for (String a : s.actions()) {
+      if (Actions.matches(a, action)) {
+        acts = true;
+        break;
+      }
+    }
+    if (!acts) {
+      return false;
+    }
+    boolean onKey = false;
+    for (String r : s.resources()) {
+      if (r.equals("*") || r.equals(keyArn)) {
+        onKey = true;
+        break;
+      }
+    }
+    if (!onKey) {
+      return false;
+    }
+    for (Condition c : s.conditions()) {
+      if (!holds(c, context, requestMetadata)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean holds(

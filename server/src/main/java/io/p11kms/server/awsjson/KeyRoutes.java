@@ -12,6 +12,8 @@ import io.p11kms.server.service.KeySpec;
 import io.p11kms.server.service.KeyUsage;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
+import io.p11kms.server.service.MultiRegionConfiguration;
+import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.Origin;
 import java.time.Instant;
@@ -54,7 +56,53 @@ final class KeyRoutes {
     }
   }
 
+  record ReplicateKeyRequest(
+      String keyId,
+      String replicaRegion,
+      String policy,
+      Boolean bypassPolicyLockoutSafetyCheck,
+      String description,
+      List<TagJson> tags)
+      implements OperationRequest {
+    ReplicateKeyRequest {
+      keyId = orEmpty(keyId);
+      replicaRegion = orEmpty(replicaRegion);
+      policy = orEmpty(policy);
+    }
+  }
+
+  record ReplicateKeyResponse(
+      KeyMetadataJson replicaKeyMetadata, String replicaPolicy, List<TagJson> replicaTags) {}
+
+  record UpdatePrimaryRegionRequest(String keyId, String primaryRegion)
+      implements OperationRequest {
+    UpdatePrimaryRegionRequest {
+      keyId = orEmpty(keyId);
+      primaryRegion = orEmpty(primaryRegion);
+    }
+  }
+
   record KeyMetadataResponse(KeyMetadataJson keyMetadata) {}
+
+  /** A multi-Region key's MultiRegionConfiguration. */
+  record MultiRegionConfigurationJson(
+      String multiRegionKeyType,
+      MultiRegionKeyJson primaryKey,
+      List<MultiRegionKeyJson> replicaKeys) {
+
+    static MultiRegionConfigurationJson of(MultiRegionConfiguration c) {
+      return new MultiRegionConfigurationJson(
+          c.keyType(),
+          MultiRegionKeyJson.of(c.primaryKey()),
+          c.replicaKeys().stream().map(MultiRegionKeyJson::of).toList());
+    }
+  }
+
+  record MultiRegionKeyJson(String arn, String region) {
+    static MultiRegionKeyJson of(MultiRegionConfiguration.RegionKey key) {
+      return new MultiRegionKeyJson(key.arn(), key.region());
+    }
+  }
 
   record ListKeysResponse(List<KeyEntry> keys, String nextMarker, Boolean truncated) {}
 
@@ -82,6 +130,7 @@ final class KeyRoutes {
       List<String> signingAlgorithms,
       List<String> macAlgorithms,
       Boolean multiRegion,
+      MultiRegionConfigurationJson multiRegionConfiguration,
       Integer pendingDeletionWindowInDays,
       String expirationModel,
       Instant validTo) {
@@ -104,14 +153,15 @@ final class KeyRoutes {
           AwsEnums.names(m.encryptionAlgorithms()),
           AwsEnums.names(m.signingAlgorithms()),
           AwsEnums.names(m.macAlgorithms()),
-          false,
+          m.multiRegion(),
+          m.multiRegionConfiguration().map(MultiRegionConfigurationJson::of).orElse(null),
           m.pendingDeletionWindowInDays().orElse(null),
           m.expirationModel().map(Enum::name).orElse(null),
           m.validTo().orElse(null));
     }
   }
 
-  static List<Route<?, ?>> routes(KeyService keys) {
+  static List<Route<?, ?>> routes(KeyService keys, MultiRegionService multiRegion) {
     return List.of(
         new Route<CreateKeyRequest, KeyMetadata>(
             Operation.CREATE_KEY,
@@ -125,8 +175,28 @@ final class KeyRoutes {
                         keySpec(r),
                         r.tags().stream().map(KeyRoutes::tag).toList(),
                         AwsEnums.parse(Origin.class, r.origin(), "Origin"),
-                        false)),
+                        Boolean.TRUE.equals(r.multiRegion()))),
             m -> new KeyMetadataResponse(KeyMetadataJson.of(m))),
+        Route.of(
+            Operation.REPLICATE_KEY,
+            ReplicateKeyRequest.class,
+            (c, r) -> {
+              MultiRegionService.Replicated replicated =
+                  multiRegion.replicate(
+                      r.keyId(),
+                      r.replicaRegion(),
+                      r.policy(),
+                      r.tags() == null ? null : r.tags().stream().map(KeyRoutes::tag).toList(),
+                      r.description());
+              return new ReplicateKeyResponse(
+                  KeyMetadataJson.of(replicated.replicaKeyMetadata()),
+                  replicated.replicaPolicy(),
+                  replicated.replicaTags().stream().map(KeyRoutes::tag).toList());
+            }),
+        Route.empty(
+            Operation.UPDATE_PRIMARY_REGION,
+            UpdatePrimaryRegionRequest.class,
+            r -> multiRegion.updatePrimaryRegion(r.keyId(), r.primaryRegion())),
         Route.of(
             Operation.DESCRIBE_KEY,
             DescribeKeyRequest.class,
@@ -159,15 +229,12 @@ final class KeyRoutes {
   }
 
   /**
-   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do
-   * (another origin, a custom key store, a multi-Region key) is refused, never quietly dropped.
+   * KeySpec, or the older CustomerMasterKeySpec (the same values); what this service cannot do (a
+   * custom key store) is refused, never quietly dropped.
    */
   private static KeySpec keySpec(CreateKeyRequest r) {
     if (r.customKeyStoreId() != null || r.xksKeyId() != null) {
       throw unsupported("A custom key store");
-    }
-    if (Boolean.TRUE.equals(r.multiRegion())) {
-      throw unsupported("A multi-Region key");
     }
     KeySpec spec = AwsEnums.parse(KeySpec.class, r.keySpec(), "KeySpec");
     KeySpec older =

@@ -32,7 +32,7 @@ final class Routes {
 
   static Routes of(KmsServices services, AccessControl control) {
     List<Route<?, ?>> all = new ArrayList<>();
-    all.addAll(KeyRoutes.routes(services.keys()));
+    all.addAll(KeyRoutes.routes(services.keys(), services.multiRegion()));
     all.addAll(CryptoRoutes.routes(services.crypto()));
     all.addAll(LifecycleRoutes.routes(services.lifecycle(), services.aliases(), services.tags()));
     all.addAll(AccessRoutes.routes(control));

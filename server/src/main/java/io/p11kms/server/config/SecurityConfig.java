@@ -27,6 +27,8 @@ import java.util.Set;
  * @param devMode development mode ({@code dev.mode=true} or {@code serve --dev}): without TLS files
  *     the listener is plaintext on loopback and every caller is {@code local:developer}, an
  *     administrator of every key; without TLS files and without it the server refuses to start
+ * @param refusalAudit how many requests refused before authentication are recorded a minute ({@code
+ *     audit.refused.*}); null: the defaults
  */
 public record SecurityConfig(
     Path tlsCertFile,
@@ -38,7 +40,8 @@ public record SecurityConfig(
     Duration auditCheckpointInterval,
     String auditKeyLabel,
     boolean devMode,
-    Path accountsFile) {
+    Path accountsFile,
+    RefusalAuditConfig refusalAudit) {
 
   public static final String TLS_CERT_FILE = "tls.cert.file";
   public static final String TLS_KEY_FILE = "tls.key.file";
@@ -54,6 +57,8 @@ public record SecurityConfig(
   /** Every key this class reads. */
   public static final Set<String> KEYS =
       Set.of(
+          RefusalAuditConfig.PER_ADDRESS,
+          RefusalAuditConfig.OVERALL,
           TLS_CERT_FILE,
           TLS_KEY_FILE,
           TLS_CLIENT_CA_FILE,
@@ -104,6 +109,35 @@ public record SecurityConfig(
     if (auditKeyLabel == null || auditKeyLabel.isBlank() || auditKeyLabel.length() > 64) {
       throw new ConfigException(AUDIT_KEY_LABEL + " must be 1-64 characters");
     }
+    if (refusalAudit == null) {
+      refusalAudit = RefusalAuditConfig.DEFAULTS;
+    }
+  }
+
+  /** As the canonical constructor, with the default bounds on recorded refusals. */
+  public SecurityConfig(
+      Path tlsCertFile,
+      Path tlsKeyFile,
+      Path tlsClientCaFile,
+      List<String> admins,
+      Path auditFile,
+      int auditCheckpointRecords,
+      Duration auditCheckpointInterval,
+      String auditKeyLabel,
+      boolean devMode,
+      Path accountsFile) {
+    this(
+        tlsCertFile,
+        tlsKeyFile,
+        tlsClientCaFile,
+        admins,
+        auditFile,
+        auditCheckpointRecords,
+        auditCheckpointInterval,
+        auditKeyLabel,
+        devMode,
+        accountsFile,
+        null);
   }
 
   /** As the canonical constructor, without a principal-to-account mapping file. */
@@ -164,7 +198,8 @@ public record SecurityConfig(
         auditCheckpointInterval,
         auditKeyLabel,
         true,
-        accountsFile);
+        accountsFile,
+        refusalAudit);
   }
 
   /** Whether the listener uses mutual TLS. */
@@ -209,7 +244,8 @@ public record SecurityConfig(
             : Duration.ofMillis(parse(AUDIT_CHECKPOINT_INTERVAL_MS, interval)),
         label == null ? DEFAULT_AUDIT_KEY_LABEL : label,
         devMode(get(p, DEV_MODE)),
-        path(base, AUTH_ACCOUNTS_FILE, get(p, AUTH_ACCOUNTS_FILE)));
+        path(base, AUTH_ACCOUNTS_FILE, get(p, AUTH_ACCOUNTS_FILE)),
+        RefusalAuditConfig.fromProperties(p));
   }
 
   private static boolean devMode(String value) {
@@ -250,6 +286,14 @@ public record SecurityConfig(
         + AUDIT_KEY_LABEL
         + "="
         + auditKeyLabel
+        + ", "
+        + RefusalAuditConfig.PER_ADDRESS
+        + "="
+        + refusalAudit.perAddress()
+        + ", "
+        + RefusalAuditConfig.OVERALL
+        + "="
+        + refusalAudit.overall()
         + (accountsFile == null ? "" : ", " + AUTH_ACCOUNTS_FILE + "=" + accountsFile)
         + "}";
   }

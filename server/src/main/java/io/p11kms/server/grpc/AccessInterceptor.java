@@ -19,11 +19,11 @@ import io.p11kms.server.access.AuthorizedCall;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
-import java.util.UUID;
 
 /**
  * Every KMS call passes through {@link AccessControl} here: the message becomes the service's
@@ -132,7 +132,8 @@ final class AccessInterceptor implements ServerInterceptor {
       try {
         access.succeeded(
             op == Operation.CREATE_KEY
-                ? UUID.fromString(((CreateKeyResponse) message).getKeyMetadata().getKeyId())
+                ? KeyArns.parseKeyId(((CreateKeyResponse) message).getKeyMetadata().getKeyId())
+                    .orElseThrow()
                 : null,
             request);
       } catch (RuntimeException e) {

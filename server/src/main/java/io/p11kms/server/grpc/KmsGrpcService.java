@@ -61,6 +61,8 @@ import io.p11kms.proto.v1.ListResourceTagsRequest;
 import io.p11kms.proto.v1.ListResourceTagsResponse;
 import io.p11kms.proto.v1.ReEncryptRequest;
 import io.p11kms.proto.v1.ReEncryptResponse;
+import io.p11kms.proto.v1.ReplicateKeyRequest;
+import io.p11kms.proto.v1.ReplicateKeyResponse;
 import io.p11kms.proto.v1.RotateKeyOnDemandRequest;
 import io.p11kms.proto.v1.RotateKeyOnDemandResponse;
 import io.p11kms.proto.v1.ScheduleKeyDeletionRequest;
@@ -75,6 +77,8 @@ import io.p11kms.proto.v1.UpdateAliasRequest;
 import io.p11kms.proto.v1.UpdateAliasResponse;
 import io.p11kms.proto.v1.UpdateKeyDescriptionRequest;
 import io.p11kms.proto.v1.UpdateKeyDescriptionResponse;
+import io.p11kms.proto.v1.UpdatePrimaryRegionRequest;
+import io.p11kms.proto.v1.UpdatePrimaryRegionResponse;
 import io.p11kms.proto.v1.VerifyMacRequest;
 import io.p11kms.proto.v1.VerifyMacResponse;
 import io.p11kms.proto.v1.VerifyRequest;
@@ -82,6 +86,7 @@ import io.p11kms.proto.v1.VerifyResponse;
 import io.p11kms.server.service.KeyListing;
 import io.p11kms.server.service.KeyService;
 import io.p11kms.server.service.KmsServices;
+import io.p11kms.server.service.MultiRegionService;
 import java.util.function.Supplier;
 
 /**
@@ -90,6 +95,7 @@ import java.util.function.Supplier;
  */
 public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagementServiceImplBase {
   private final KeyService keys;
+  private final MultiRegionService multiRegion;
   private final CryptoHandlers cryptoHandlers;
   private final LifecycleHandlers lifecycle;
   private final RotationHandlers rotation;
@@ -100,6 +106,7 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
   /** The RPCs over the operations' services. */
   public KmsGrpcService(KmsServices services) {
     this.keys = services.keys();
+    this.multiRegion = services.multiRegion();
     this.cryptoHandlers = new CryptoHandlers(services.crypto());
     this.lifecycle =
         new LifecycleHandlers(keys, services.lifecycle(), services.aliases(), services.tags());
@@ -156,6 +163,32 @@ public final class KmsGrpcService extends KeyManagementServiceGrpc.KeyManagement
                     .setKeyArn(entry.arn()));
           }
           return builder.build();
+        });
+  }
+
+  @Override
+  public void replicateKey(
+      ReplicateKeyRequest request, StreamObserver<ReplicateKeyResponse> response) {
+    unary(
+        response,
+        () ->
+            ProtoMapping.replicated(
+                multiRegion.replicate(
+                    request.getKeyId(),
+                    request.getReplicaRegion(),
+                    request.getPolicy(),
+                    request.getTagsCount() == 0 ? null : ProtoMapping.tags(request.getTagsList()),
+                    request.hasDescription() ? request.getDescription() : null)));
+  }
+
+  @Override
+  public void updatePrimaryRegion(
+      UpdatePrimaryRegionRequest request, StreamObserver<UpdatePrimaryRegionResponse> response) {
+    unary(
+        response,
+        () -> {
+          multiRegion.updatePrimaryRegion(request.getKeyId(), request.getPrimaryRegion());
+          return UpdatePrimaryRegionResponse.getDefaultInstance();
         });
   }
 

@@ -71,12 +71,15 @@ public final class LifecycleHandlers {
         lifecycle.scheduleKeyDeletion(
             request.getKeyId(),
             request.hasPendingWindowInDays() ? request.getPendingWindowInDays() : null);
-    return ScheduleKeyDeletionResponse.newBuilder()
-        .setKeyId(scheduled.keyArn())
-        .setDeletionDate(ProtoMapping.timestamp(scheduled.deletionDate()))
-        .setKeyState(KeyState.valueOf(scheduled.keyState().name()))
-        .setPendingWindowInDays(scheduled.pendingWindowInDays())
-        .build();
+    ScheduleKeyDeletionResponse.Builder response =
+        ScheduleKeyDeletionResponse.newBuilder()
+            .setKeyId(scheduled.keyArn())
+            .setKeyState(KeyState.valueOf(scheduled.keyState().name()))
+            .setPendingWindowInDays(scheduled.pendingWindowInDays());
+    if (scheduled.deletionDate() != null) {
+      response.setDeletionDate(ProtoMapping.timestamp(scheduled.deletionDate()));
+    }
+    return response.build();
   }
 
   CancelKeyDeletionResponse cancelKeyDeletion(CancelKeyDeletionRequest request) {

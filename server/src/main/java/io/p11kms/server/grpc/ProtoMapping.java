@@ -19,6 +19,8 @@ import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.MacAlgorithm;
 import io.p11kms.server.service.MessageType;
+import io.p11kms.server.service.MultiRegionConfiguration;
+import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.service.SigningAlgorithm;
 import io.p11kms.server.service.Tag;
 import io.p11kms.server.service.WrappingAlgorithm;
@@ -51,6 +53,39 @@ final class ProtoMapping {
     m.expirationModel()
         .ifPresent(e -> builder.setExpirationModel(ExpirationModelType.valueOf(e.name())));
     m.validTo().ifPresent(t -> builder.setValidTo(timestamp(t)));
+    builder.setMultiRegion(m.multiRegion());
+    m.multiRegionConfiguration()
+        .ifPresent(c -> builder.setMultiRegionConfiguration(multiRegionConfiguration(c)));
+    return builder.build();
+  }
+
+  private static io.p11kms.proto.v1.MultiRegionConfiguration multiRegionConfiguration(
+      MultiRegionConfiguration c) {
+    var builder =
+        io.p11kms.proto.v1.MultiRegionConfiguration.newBuilder()
+            .setMultiRegionKeyType(io.p11kms.proto.v1.MultiRegionKeyType.valueOf(c.keyType()))
+            .setPrimaryKey(multiRegionKey(c.primaryKey()));
+    c.replicaKeys().forEach(r -> builder.addReplicaKeys(multiRegionKey(r)));
+    return builder.build();
+  }
+
+  private static io.p11kms.proto.v1.MultiRegionKey multiRegionKey(
+      MultiRegionConfiguration.RegionKey key) {
+    return io.p11kms.proto.v1.MultiRegionKey.newBuilder()
+        .setArn(key.arn())
+        .setRegion(key.region())
+        .build();
+  }
+
+  /** ReplicateKey's answer. */
+  static io.p11kms.proto.v1.ReplicateKeyResponse replicated(MultiRegionService.Replicated r) {
+    var builder =
+        io.p11kms.proto.v1.ReplicateKeyResponse.newBuilder()
+            .setReplicaKeyMetadata(keyMetadata(r.replicaKeyMetadata()));
+    if (r.replicaPolicy() != null) {
+      builder.setReplicaPolicy(r.replicaPolicy());
+    }
+    r.replicaTags().forEach(t -> builder.addReplicaTags(tag(t)));
     return builder.build();
   }
 
@@ -62,7 +97,7 @@ final class ProtoMapping {
         keySpec(request.getKeySpec()),
         tags(request.getTagsList()),
         origin(request.getOrigin()),
-        false);
+        request.getMultiRegion());
   }
 
   static List<Tag> tags(List<io.p11kms.proto.v1.Tag> tags) {

@@ -1,8 +1,9 @@
 package io.p11kms.server.http;
 
-import io.p11kms.server.Tls;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.tls.CommonNameTrustManager;
+import io.p11kms.server.tls.Tls;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**

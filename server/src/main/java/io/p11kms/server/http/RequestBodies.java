@@ -31,6 +31,17 @@ public final class RequestBodies {
       return Optional.empty();
     }
     try (InputStream in = Content.Source.asInputStream(request)) {
+      if (declared >= 0 && declared <= max) {
+        // The usual case: read into an array of the declared size (Jetty holds the body to it).
+        byte[] body = new byte[(int) declared];
+        int read = in.readNBytes(body, 0, body.length);
+        if (read == body.length) {
+          return Optional.of(body);
+        }
+        byte[] shorter = Arrays.copyOf(body, read);
+        Arrays.fill(body, (byte) 0);
+        return Optional.of(shorter);
+      }
       byte[] body = in.readNBytes(max + 1);
       if (body.length <= max) {
         return Optional.of(body);

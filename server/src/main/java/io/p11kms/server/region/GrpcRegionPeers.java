@@ -8,6 +8,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.p11kms.proto.region.v1.GetTransportKeyRequest;
 import io.p11kms.proto.region.v1.ReceiveReplicaResponse;
 import io.p11kms.proto.region.v1.RegionPeerGrpc;
+import io.p11kms.proto.region.v1.ReplicaDeletedRequest;
+import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.config.RegionConfig;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
@@ -15,6 +17,7 @@ import io.p11kms.server.service.RegionPeers;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
@@ -80,6 +83,17 @@ public final class GrpcRegionPeers implements RegionPeers, AutoCloseable {
   public void updatePrimary(String region, PrimaryChange change) {
     try {
       stub(region).updatePrimary(RegionMessages.toProto(change));
+    } catch (StatusRuntimeException e) {
+      throw unreachable(region, e);
+    }
+  }
+
+  @Override
+  public void replicaDeleted(String region, UUID keyId) {
+    try {
+      stub(region)
+          .replicaDeleted(
+              ReplicaDeletedRequest.newBuilder().setKeyId(KeyArns.keyIdText(keyId)).build());
     } catch (StatusRuntimeException e) {
       throw unreachable(region, e);
     }

@@ -89,6 +89,15 @@ final class RegionMessages {
     }
   }
 
+  /**
+   * @throws KmsException VALIDATION unless {@code text} is a multi-Region key id
+   */
+  static UUID keyId(String text) {
+    return KeyArns.parseKeyId(text)
+        .filter(KeyArns::isMultiRegion)
+        .orElseThrow(() -> new KmsException(KmsError.VALIDATION, "not a multi-Region key id"));
+  }
+
   static UpdatePrimaryRequest toProto(RegionPeers.PrimaryChange c) {
     return UpdatePrimaryRequest.newBuilder()
         .setKeyId(KeyArns.keyIdText(c.keyId()))
@@ -103,10 +112,7 @@ final class RegionMessages {
    * @throws KmsException VALIDATION when a field is malformed
    */
   static RegionPeers.PrimaryChange fromProto(UpdatePrimaryRequest r) {
-    UUID keyId =
-        KeyArns.parseKeyId(r.getKeyId())
-            .filter(KeyArns::isMultiRegion)
-            .orElseThrow(() -> new KmsException(KmsError.VALIDATION, "not a multi-Region key id"));
+    UUID keyId = keyId(r.getKeyId());
     if (r.getPrimaryRegion().isEmpty()
         || (r.getRotationPeriodDays() == 0) != (r.getNextRotationMicros() == 0)) {
       throw new KmsException(KmsError.VALIDATION, "malformed primary region update");

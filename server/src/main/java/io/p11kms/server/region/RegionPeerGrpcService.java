@@ -6,6 +6,8 @@ import io.p11kms.proto.region.v1.GetTransportKeyResponse;
 import io.p11kms.proto.region.v1.ReceiveReplicaRequest;
 import io.p11kms.proto.region.v1.ReceiveReplicaResponse;
 import io.p11kms.proto.region.v1.RegionPeerGrpc;
+import io.p11kms.proto.region.v1.ReplicaDeletedRequest;
+import io.p11kms.proto.region.v1.ReplicaDeletedResponse;
 import io.p11kms.proto.region.v1.UpdatePrimaryRequest;
 import io.p11kms.proto.region.v1.UpdatePrimaryResponse;
 import io.p11kms.server.config.RegionConfig;
@@ -74,6 +76,19 @@ public final class RegionPeerGrpcService extends RegionPeerGrpc.RegionPeerImplBa
     try {
       regions.acceptPrimaryChange(peerRegion(), RegionMessages.fromProto(request));
       response.onNext(UpdatePrimaryResponse.getDefaultInstance());
+      response.onCompleted();
+    } catch (RuntimeException e) {
+      response.onError(ErrorStatus.of(e));
+    }
+  }
+
+  @Override
+  public void replicaDeleted(
+      ReplicaDeletedRequest request, StreamObserver<ReplicaDeletedResponse> response) {
+    try {
+      String from = peerRegion();
+      regions.replicaDeleted(from, RegionMessages.keyId(request.getKeyId()));
+      response.onNext(ReplicaDeletedResponse.getDefaultInstance());
       response.onCompleted();
     } catch (RuntimeException e) {
       response.onError(ErrorStatus.of(e));

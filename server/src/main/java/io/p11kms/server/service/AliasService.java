@@ -6,7 +6,6 @@ import io.p11kms.server.store.AliasRecord;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.Page;
-import io.p11kms.server.store.ServiceRecord;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,12 +23,14 @@ public final class AliasService {
   private final KeyService keys;
   private final KeyArns arns;
   private final Clock clock;
+  private final PredefinedAliases predefined;
 
   public AliasService(KeyStore store, KeyService keys, KeyArns arns, Clock clock) {
     this.store = store;
     this.keys = keys;
     this.arns = arns;
     this.clock = clock;
+    this.predefined = new PredefinedAliases(store, arns);
   }
 
   public void createAlias(String aliasName, String targetKeyId) {
@@ -123,6 +124,9 @@ public final class AliasService {
       inAccount(account, id);
       key = Optional.of(id);
     }
+    if (key.isEmpty() && PredefinedAliases.isMarker(marker)) {
+      return predefined.page(account, List.of(), pageSize, marker);
+    }
     Page<AliasRecord> page;
     try {
       page =
@@ -145,24 +149,9 @@ public final class AliasService {
               a.updatedAt()));
     }
     if (key.isEmpty() && page.nextMarker().isEmpty()) {
-      entries.addAll(predefined(account));
+      return predefined.page(account, entries, pageSize, null);
     }
     return new AliasListing(entries, page.nextMarker());
-  }
-
-  /**
-   * As AWS lists them after the account's own aliases: {@code alias/aws/<service>} of each
-   * registered service that has not made its key in the account yet, with no target.
-   */
-  private List<AliasListing.Entry> predefined(String account) {
-    List<AliasListing.Entry> out = new ArrayList<>();
-    for (ServiceRecord s : store.listServices()) {
-      String name = ServiceManagedKeys.aliasOf(s.name());
-      if (store.findAlias(arns.stored(account), name).isEmpty()) {
-        out.add(new AliasListing.Entry(name, arns.aliasArn(account, name), null, null, null));
-      }
-    }
-    return out;
   }
 
   /** The key, if it is one of {@code account}'s: an alias and its key share an account. */

@@ -20,10 +20,17 @@ public final class DeletionTask {
 
   private final KeyStore store;
   private final Clock clock;
+  private final KeyDeletionGate gate;
 
   public DeletionTask(KeyStore store, Clock clock) {
+    this(store, clock, KeyDeletionGate.NONE);
+  }
+
+  /** As above; each key passes {@code gate} before it is deleted. */
+  public DeletionTask(KeyStore store, Clock clock, KeyDeletionGate gate) {
     this.store = store;
     this.clock = clock;
+    this.gate = gate;
   }
 
   /**
@@ -39,6 +46,13 @@ public final class DeletionTask {
       List<UUID> due = store.findKeysDueForDeletion(now, BATCH);
       int deletedInBatch = 0;
       for (UUID keyId : due) {
+        try {
+          gate.beforeDeleting(keyId);
+        } catch (KmsException e) {
+          // This key's deletion waits for the next pass; the others go on.
+          log.warn("key {} is not deleted yet: {}", keyId, e.getMessage());
+          continue;
+        }
         if (store.deleteKey(keyId, now)) {
           deletedInBatch++;
           log.info("key {} deleted: its deletion window has passed", keyId);

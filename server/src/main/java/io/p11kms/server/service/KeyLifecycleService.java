@@ -1,5 +1,6 @@
 package io.p11kms.server.service;
 
+import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import java.time.Clock;
@@ -28,7 +29,11 @@ public final class KeyLifecycleService {
     this.clock = clock;
   }
 
-  /** What ScheduleKeyDeletion returns. */
+  /**
+   * What ScheduleKeyDeletion returns.
+   *
+   * @param deletionDate null while the key waits for its replicas (PendingReplicaDeletion)
+   */
   public record ScheduledDeletion(
       UUID keyId,
       String keyArn,
@@ -38,17 +43,36 @@ public final class KeyLifecycleService {
 
   public void enableKey(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
+    requireNotUpdating(id, "EnableKey");
     change(id, key -> new Change(KeyStates.afterEnable(key), null, null));
   }
 
   public void disableKey(String keyId) {
     UUID id = keys.resolveKey(keyId, "KeyId");
+    requireNotUpdating(id, "DisableKey");
     change(id, key -> new Change(KeyStates.afterDisable(key), null, null));
+  }
+
+  /**
+   * As AWS KMS: a multi-Region primary handing its role over (Updating) is neither enabled nor
+   * disabled until the hand-over completes.
+   */
+  private void requireNotUpdating(UUID id, String operation) {
+    if (KeyArns.isMultiRegion(id)
+        && store.multiRegionKeys().find(id).filter(c -> c.updating()).isPresent()) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          operation + ": key '" + KeyArns.keyIdText(id) + "' is Updating (UpdatePrimaryRegion)");
+    }
   }
 
   /**
    * Schedules the key's deletion {@code pendingWindowInDays} (7-30, default 30) days from now. The
    * deletion date is kept at microsecond precision, and what is returned is what is stored.
+   *
+   * <p>A multi-Region primary with replicas becomes PendingReplicaDeletion instead, with no
+   * deletion date: as AWS KMS, its waiting period of {@code pendingWindowInDays} starts when its
+   * last replica is deleted, and it is PendingDeletion from then on.
    */
   public ScheduledDeletion scheduleKeyDeletion(String keyId, Integer pendingWindowInDays) {
     UUID id = keys.resolveKey(keyId, "KeyId");
@@ -56,13 +80,27 @@ public final class KeyLifecycleService {
     Change changed =
         change(
             id,
-            key ->
-                new Change(
-                    KeyStates.afterScheduleDeletion(key),
-                    clock.instant().plus(Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS),
-                    days));
-    return new ScheduledDeletion(
-        id, keys.arn(id), changed.deletionDate(), KeyState.PENDING_DELETION, days);
+            key -> {
+              boolean waits = hasReplicas(id);
+              return new Change(
+                  KeyStates.afterScheduleDeletion(key, waits),
+                  waits
+                      ? null
+                      : clock.instant().plus(Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS),
+                  days);
+            });
+    return new ScheduledDeletion(id, keys.arn(id), changed.deletionDate(), changed.state(), days);
+  }
+
+  /** Whether the key is a multi-Region primary here with replicas in other regions. */
+  private boolean hasReplicas(UUID id) {
+    return KeyArns.isMultiRegion(id)
+        && store
+            .multiRegionKeys()
+            .find(id)
+            .filter(c -> c.primaryRegion().equals(keys.arns().region()))
+            .filter(c -> !c.replicaRegions().isEmpty())
+            .isPresent();
   }
 
   /**

@@ -138,7 +138,7 @@ public final class KeyRotationService {
     UUID id = keys.resolveKey(keyId, "KeyId");
     KeyRecord key = keys.find(id);
     RotationSchedule schedule = schedule(id);
-    boolean on = schedule.enabled() && KeyStates.state(key) != KeyState.PENDING_DELETION;
+    boolean on = schedule.enabled() && !KeyStates.pendingDeletion(key);
     return new Status(
         keys.arn(id),
         on,

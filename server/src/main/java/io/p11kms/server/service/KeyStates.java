@@ -17,6 +17,10 @@ import io.p11kms.server.store.KeyRecord;
  * CreateAlias/UpdateAlias (target)          refused when PendingDeletion
  * DescribeKey, ListResourceTags, ListAliases, DeleteAlias: any state
  * </pre>
+ *
+ * <p>A multi-Region primary that has replicas is scheduled into PendingReplicaDeletion instead of
+ * PendingDeletion (its waiting period starts when its last replica is deleted); everywhere above,
+ * PendingReplicaDeletion is refused and cancelled as PendingDeletion is.
  */
 final class KeyStates {
   private KeyStates() {}
@@ -37,10 +41,20 @@ final class KeyStates {
     return KeyState.DISABLED;
   }
 
-  /** The state ScheduleKeyDeletion leaves the key in. */
-  static KeyState afterScheduleDeletion(KeyRecord key) {
+  /**
+   * The state ScheduleKeyDeletion leaves the key in.
+   *
+   * @param hasReplicas whether the key is a multi-Region primary with replicas
+   */
+  static KeyState afterScheduleDeletion(KeyRecord key, boolean hasReplicas) {
     requireNotPendingDeletion(key, "ScheduleKeyDeletion");
-    return KeyState.PENDING_DELETION;
+    return hasReplicas ? KeyState.PENDING_REPLICA_DELETION : KeyState.PENDING_DELETION;
+  }
+
+  /** PendingDeletion, or PendingReplicaDeletion. */
+  static boolean pendingDeletion(KeyRecord key) {
+    KeyState state = state(key);
+    return state == KeyState.PENDING_DELETION || state == KeyState.PENDING_REPLICA_DELETION;
   }
 
   /**
@@ -48,7 +62,7 @@ final class KeyStates {
    * without key material.
    */
   static KeyState afterCancelDeletion(KeyRecord key, boolean hasMaterial) {
-    if (state(key) != KeyState.PENDING_DELETION) {
+    if (!pendingDeletion(key)) {
       throw new KmsException(
           KmsError.INVALID_STATE,
           "CancelKeyDeletion: key '"
@@ -72,7 +86,7 @@ final class KeyStates {
 
   /** For the operations that change an Enabled or Disabled key only. */
   static KeyRecord requireNotPendingDeletion(KeyRecord key, String operation) {
-    if (state(key) == KeyState.PENDING_DELETION) {
+    if (pendingDeletion(key)) {
       throw new KmsException(
           KmsError.INVALID_STATE, operation + ": key '" + key.keyId() + "' is pending deletion");
     }

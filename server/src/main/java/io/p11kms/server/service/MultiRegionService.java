@@ -8,7 +8,6 @@ import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyVersionRecord;
 import io.p11kms.server.store.MultiRegionKeys;
 import io.p11kms.server.store.RotationSchedule;
-import io.p11kms.server.store.TagRecord;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * RegionTransport#receiveFromRegion}), and the replica is stored whole in one transaction. Both
  * sides are idempotent, so a replication that failed anywhere completes when retried.
  */
-public final class MultiRegionService implements NewVersionGate {
+public final class MultiRegionService implements NewVersionGate, KeyDeletionGate {
   private static final Logger log = LoggerFactory.getLogger(MultiRegionService.class);
 
   private final RegionTransport hsm;
@@ -58,12 +57,27 @@ public final class MultiRegionService implements NewVersionGate {
   /**
    * Makes (or completes) the replica of the primary key {@code keyId} in {@code replicaRegion}.
    *
-   * @param policy the replica's key policy; null or empty: the primary's
-   * @param tags the replica's tags; null: the primary's
-   * @param description the replica's description; null: the primary's
+   * @param policy the replica's key policy; null or empty: the default key policy of the replica's
+   *     region (none is stored there, so its administrators' default applies, as GetKeyPolicy there
+   *     shows)
+   * @param tags the replica's tags; null: none
+   * @param description the replica's description; null: none (empty)
    * @return the replica's metadata as this region sees it (its ARN in {@code replicaRegion})
    */
   public KeyMetadata replicateKey(
+      String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
+    return replicate(keyId, replicaRegion, policy, tags, description).replicaKeyMetadata();
+  }
+
+  /**
+   * ReplicateKey's answer: the replica as this region sees it, its key policy (null: none of its
+   * own) and its tags.
+   */
+  public record Replicated(
+      KeyMetadata replicaKeyMetadata, String replicaPolicy, List<Tag> replicaTags) {}
+
+  /** As {@link #replicateKey}, with the replica's policy and tags as sent. */
+  public Replicated replicate(
       String keyId, String replicaRegion, String policy, List<Tag> tags, String description) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     if (replicaRegion == null || replicaRegion.isEmpty()) {
@@ -90,12 +104,16 @@ public final class MultiRegionService implements NewVersionGate {
     if (state != KeyState.ENABLED && state != KeyState.DISABLED) {
       throw new KmsException(KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + state);
     }
+    if (configuration.replicaRegions().contains(replicaRegion)) {
+      throw new KmsException(
+          KmsError.ALREADY_EXISTS,
+          KeyArns.keyIdText(id) + " has a replica in " + replicaRegion + " already");
+    }
+    // As AWS: a replica's policy, tags and description are its own, not copies of the primary's.
     Map<String, String> replicaTags =
-        tags == null ? currentTags(id) : new LinkedHashMap<>(Tags.require(tags, false));
-    String replicaDescription =
-        description == null ? key.description() : Requests.requireDescription(description);
-    String replicaPolicy =
-        policy == null || policy.isEmpty() ? store.access().findPolicy(id).orElse(null) : policy;
+        tags == null ? Map.of() : new LinkedHashMap<>(Tags.require(tags, false));
+    String replicaDescription = Requests.requireDescription(description == null ? "" : description);
+    String replicaPolicy = policy == null || policy.isEmpty() ? null : policy;
     if (replicaPolicy != null) {
       io.p11kms.server.access.AccessControl.parsePolicy(replicaPolicy);
     }
@@ -124,22 +142,27 @@ public final class MultiRegionService implements NewVersionGate {
         received.created() ? "created" : "already there",
         received.versionsAdded());
     KeyMetadata here = keys.metadata(keys.find(id));
-    return new KeyMetadata(
-        id,
-        arns.keyArnIn(replicaRegion, key.account(), id),
-        key.creationDate(),
-        replicaDescription,
-        here.keyUsage(),
-        here.keySpec(),
-        here.keyState(),
-        Optional.empty(),
-        Optional.empty(),
-        here.account(),
-        here.keyManager(),
-        here.origin(),
-        Optional.empty(),
-        Optional.empty(),
-        here.multiRegionConfiguration());
+    KeyMetadata replicaMetadata =
+        new KeyMetadata(
+            id,
+            arns.keyArnIn(replicaRegion, key.account(), id),
+            key.creationDate(),
+            replicaDescription,
+            here.keyUsage(),
+            here.keySpec(),
+            here.keyState(),
+            Optional.empty(),
+            Optional.empty(),
+            here.account(),
+            here.keyManager(),
+            here.origin(),
+            Optional.empty(),
+            Optional.empty(),
+            here.multiRegionConfiguration());
+    return new Replicated(
+        replicaMetadata,
+        replicaPolicy,
+        replicaTags.entrySet().stream().map(t -> new Tag(t.getKey(), t.getValue())).toList());
   }
 
   /**
@@ -390,11 +413,13 @@ public final class MultiRegionService implements NewVersionGate {
             .find(id)
             .orElseThrow(
                 () -> KmsException.notFound(KeyArns.keyIdText(id) + " is not a multi-Region key"));
-    if (!change.replicaRegions().contains(fromRegion)
-        || change.replicaRegions().contains(change.primaryRegion())) {
+    if (change.replicaRegions().contains(change.primaryRegion())) {
       throw KmsException.validation("malformed primary region update");
     }
     if (change.primaryRegion().equals(self)) {
+      if (!change.replicaRegions().contains(fromRegion)) {
+        throw KmsException.validation("malformed primary region update");
+      }
       if (here.primaryRegion().equals(self)) {
         return; // taken already: a retry
       }
@@ -424,14 +449,83 @@ public final class MultiRegionService implements NewVersionGate {
           fromRegion);
       return;
     }
-    if (!change.replicaRegions().contains(self)
-        || !(here.primaryRegion().equals(fromRegion)
-            || here.primaryRegion().equals(change.primaryRegion()))) {
+    // Any other region: records the new primary, or, from the primary, its replicas as they are
+    // now.
+    if (!change.replicaRegions().contains(self)) {
+      throw KmsException.validation("malformed primary region update");
+    }
+    MultiRegionKeys.Configuration changed =
+        new MultiRegionKeys.Configuration(change.primaryRegion(), change.replicaRegions());
+    if (here.primaryRegion().equals(changed.primaryRegion())
+        && here.replicaRegions().equals(changed.replicaRegions())) {
+      return; // known already: a retry
+    }
+    if (!here.primaryRegion().equals(fromRegion)) {
       throw KmsException.validation(
           "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
     }
-    becomeReplica(
-        id, new MultiRegionKeys.Configuration(change.primaryRegion(), change.replicaRegions()));
+    becomeReplica(id, changed);
+  }
+
+  /**
+   * On the primary's region: the replica in {@code fromRegion} is being deleted for good. It is no
+   * longer counted; a primary in PendingReplicaDeletion whose last replica it was becomes
+   * PendingDeletion (its waiting period starts now), and the other replicas' regions learn the new
+   * list (as far as they can be reached; the list is sent again with the next change). Idempotent.
+   *
+   * @param fromRegion the authenticated peer region that sent it
+   */
+  public void replicaDeleted(String fromRegion, UUID keyId) {
+    keys.find(keyId);
+    MultiRegionKeys.Configuration here =
+        store
+            .multiRegionKeys()
+            .find(keyId)
+            .orElseThrow(
+                () ->
+                    KmsException.notFound(KeyArns.keyIdText(keyId) + " is not a multi-Region key"));
+    if (!here.primaryRegion().equals(arns.region())) {
+      throw new KmsException(
+          KmsError.INVALID_STATE,
+          KeyArns.keyIdText(keyId)
+              + " here is a replica; its primary is in "
+              + here.primaryRegion());
+    }
+    if (!here.replicaRegions().contains(fromRegion)) {
+      return; // counted out already
+    }
+    MultiRegionKeys.Configuration after =
+        store.multiRegionKeys().removeReplicaRegion(keyId, fromRegion, now()).orElseThrow();
+    log.info(
+        "multi-Region key {}: the replica in {} is deleted; {} replicas left, state {}",
+        KeyArns.keyIdText(keyId),
+        fromRegion,
+        after.replicaRegions().size(),
+        keys.find(keyId).keyState());
+    try {
+      announce(
+          keyId,
+          new RegionPeers.PrimaryChange(
+              keyId, after.primaryRegion(), after.replicaRegions(), null, null));
+    } catch (KmsException e) {
+      log.warn("{}", e.getMessage());
+    }
+  }
+
+  /**
+   * Before a replica here is deleted for good, its primary's region learns of it (which may start
+   * the primary's own waiting period); if it cannot be reached, the replica is not deleted yet.
+   */
+  @Override
+  public void beforeDeleting(UUID keyId) {
+    if (!KeyArns.isMultiRegion(keyId)) {
+      return;
+    }
+    Optional<MultiRegionKeys.Configuration> here = store.multiRegionKeys().find(keyId);
+    if (here.isEmpty() || here.get().primaryRegion().equals(arns.region())) {
+      return;
+    }
+    peers.replicaDeleted(here.get().primaryRegion(), keyId);
   }
 
   /** This region's transport key fingerprint (made on first call), for peers to check. */
@@ -531,19 +625,6 @@ public final class MultiRegionService implements NewVersionGate {
               + trusted
               + " for it: peer the regions again");
     }
-  }
-
-  private Map<String, String> currentTags(UUID id) {
-    Map<String, String> out = new LinkedHashMap<>();
-    Optional<String> marker = Optional.empty();
-    do {
-      var page = store.listTags(id, 1000, marker);
-      for (TagRecord t : page.items()) {
-        out.put(t.tagKey(), t.tagValue());
-      }
-      marker = page.nextMarker();
-    } while (marker.isPresent());
-    return out;
   }
 
   private Instant now() {

@@ -13,6 +13,20 @@ public enum Operation {
   CREATE_KEY("CreateKey", KeySource.NONE, Context.NO, GrantUse.NO, Group.KEYS),
   DESCRIBE_KEY("DescribeKey", KeySource.KEY_ID, Context.NO, GrantUse.UNCONSTRAINED, Group.KEYS),
   LIST_KEYS("ListKeys", KeySource.NONE, Context.NO, GrantUse.NO, Group.KEYS),
+  /**
+   * Checked on the primary key in this (its) region. AWS also asks for kms:CreateKey in the replica
+   * region: there the replica is made by this region over the peer channel, which the replica
+   * region accepts only from the principal it configured for this region, and only for keys whose
+   * primary is here.
+   */
+  REPLICATE_KEY("ReplicateKey", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.KEYS),
+  /**
+   * Checked on the primary key in this (its) region. AWS also asks for it on the replica in the new
+   * primary's region: there the change arrives over the peer channel from the principal configured
+   * for this region, as a replica does.
+   */
+  UPDATE_PRIMARY_REGION(
+      "UpdatePrimaryRegion", KeySource.KEY_ID, Context.NO, GrantUse.NO, Group.KEYS),
   ENCRYPT("Encrypt", KeySource.KEY_ID, Context.YES, GrantUse.CONSTRAINED, Group.CRYPTO),
   DECRYPT("Decrypt", KeySource.CIPHERTEXT, Context.YES, GrantUse.CONSTRAINED, Group.CRYPTO),
   RE_ENCRYPT(

@@ -72,6 +72,13 @@ public interface RegionPeers {
    */
   void updatePrimary(String region, PrimaryChange change);
 
+  /**
+   * Tells {@code region}, the key's primary's, that this region deletes its replica now.
+   *
+   * @throws KmsException as {@link #updatePrimary}
+   */
+  void replicaDeleted(String region, UUID keyId);
+
   /** No peers: a region on its own. */
   RegionPeers NONE =
       new RegionPeers() {
@@ -92,6 +99,11 @@ public interface RegionPeers {
 
         @Override
         public void updatePrimary(String region, PrimaryChange change) {
+          throw KmsException.validation("region " + region + " is not a peer of this region");
+        }
+
+        @Override
+        public void replicaDeleted(String region, UUID keyId) {
           throw KmsException.validation("region " + region + " is not a peer of this region");
         }
       };

@@ -60,6 +60,11 @@ final class CanonicalRequest {
   }
 
   static String uri(String rawPath) {
+    return plain(rawPath) ? rawPath : normalized(rawPath);
+  }
+
+  /** The canonical URI by normalizing and encoding the path, whatever it is. */
+  static String normalized(String rawPath) {
     String path = rawPath;
     if (path.startsWith("/")) {
       try {
@@ -69,6 +74,33 @@ final class CanonicalRequest {
       }
     }
     return path == null || path.isEmpty() ? "/" : encode(path, true);
+  }
+
+  /**
+   * Whether {@code rawPath} is already its canonical URI: it starts with '/', has only unreserved
+   * characters and single slashes, and no '.' segment (an API's path, such as {@code /} or {@code
+   * /kms/xks/v1/keys/k-1/encrypt}), so that normalizing and encoding it would change nothing.
+   */
+  static boolean plain(String rawPath) {
+    if (rawPath.isEmpty() || rawPath.charAt(0) != '/') {
+      return false;
+    }
+    char previous = 0;
+    for (int i = 0; i < rawPath.length(); i++) {
+      char c = rawPath.charAt(i);
+      boolean unreserved =
+          (c >= 'A' && c <= 'Z')
+              || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9')
+              || c == '-'
+              || c == '_'
+              || c == '~';
+      if (c == '/' ? previous == '/' : c == '.' ? previous == '/' : !unreserved) {
+        return false;
+      }
+      previous = c;
+    }
+    return true;
   }
 
   static String query(String rawQuery) {

@@ -154,9 +154,7 @@ public final class SigV4Verifier {
             + '\n'
             + SignedRequest.sha256Hex(canonical);
     byte[] expected =
-        HexFormat.of()
-            .formatHex(hmacSha256(key.key(), stringToSign))
-            .getBytes(StandardCharsets.US_ASCII);
+        HexFormat.of().formatHex(signature(key, stringToSign)).getBytes(StandardCharsets.US_ASCII);
     byte[] given =
         authorization.signature().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
     if (!MessageDigest.isEqual(expected, given)) {
@@ -313,6 +311,31 @@ public final class SigV4Verifier {
       java.util.Arrays.fill(kRegion, (byte) 0);
       java.util.Arrays.fill(kService, (byte) 0);
     }
+  }
+
+  /**
+   * One HMAC-SHA256 per thread for the request's signature ({@code getInstance} looks the provider
+   * up on every call). It holds the last signing key it was given, which the signing key cache
+   * holds anyway; the steps of the key derivation use {@link #hmacSha256}'s own instances.
+   */
+  private static final ThreadLocal<Mac> SIGNATURE_MAC =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return Mac.getInstance("HmacSHA256");
+            } catch (GeneralSecurityException e) {
+              throw new IllegalStateException("the JDK has no HmacSHA256", e);
+            }
+          });
+
+  private static byte[] signature(SigningKey key, String stringToSign) {
+    Mac mac = SIGNATURE_MAC.get();
+    try {
+      mac.init(new SecretKeySpec(key.key(), "HmacSHA256"));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("a signing key is not an HMAC key", e);
+    }
+    return mac.doFinal(stringToSign.getBytes(StandardCharsets.UTF_8));
   }
 
   static byte[] hmacSha256(byte[] key, String data) {

@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +19,8 @@ import java.util.UUID;
 
 /** {@link MultiRegionKeys} in the {@code multi_region_keys} table beside the keys. */
 final class MultiRegionKeyRepository implements MultiRegionKeys {
+  private static final String PENDING_REPLICA_DELETION = "PENDING_REPLICA_DELETION";
+
   private final Transactions tx;
 
   MultiRegionKeyRepository(Transactions tx) {
@@ -146,6 +149,69 @@ final class MultiRegionKeyRepository implements MultiRegionKeys {
             p.executeUpdate();
           }
           return true;
+        });
+  }
+
+  @Override
+  public Optional<Configuration> removeReplicaRegion(UUID keyId, String region, Instant now) {
+    requireId(keyId);
+    return tx.inWriteTransaction(
+        "cannot record the replica's deletion",
+        c -> {
+          Configuration before;
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "SELECT primary_region, replica_regions, updating_to FROM multi_region_keys"
+                      + " WHERE key_id = ?")) {
+            p.setString(1, keyId.toString());
+            try (ResultSet rs = p.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.<Configuration>empty();
+              }
+              before =
+                  new Configuration(rs.getString(1), regions(rs.getString(2)), rs.getString(3));
+            }
+          }
+          TreeSet<String> replicas = new TreeSet<>(before.replicaRegions());
+          replicas.remove(region);
+          try (PreparedStatement p =
+              c.prepareStatement(
+                  "UPDATE multi_region_keys SET replica_regions = ?, updated_at = ?"
+                      + " WHERE key_id = ?")) {
+            p.setString(1, String.join(",", replicas));
+            p.setLong(2, toMicros(now));
+            p.setString(3, keyId.toString());
+            p.executeUpdate();
+          }
+          if (replicas.isEmpty()) {
+            Integer days = null;
+            try (PreparedStatement p =
+                c.prepareStatement(
+                    "SELECT pending_window_days FROM keys WHERE key_id = ? AND key_state = ?")) {
+              p.setString(1, keyId.toString());
+              p.setString(2, PENDING_REPLICA_DELETION);
+              try (ResultSet rs = p.executeQuery()) {
+                if (rs.next()) {
+                  days = rs.getInt(1);
+                }
+              }
+            }
+            if (days != null) {
+              try (PreparedStatement p =
+                  c.prepareStatement(
+                      "UPDATE keys SET key_state = ?, deletion_date = ?"
+                          + " WHERE key_id = ? AND key_state = ?")) {
+                p.setString(1, KeyRows.PENDING_DELETION);
+                p.setLong(2, toMicros(now.plus(Duration.ofDays(days))));
+                p.setString(3, keyId.toString());
+                p.setString(4, PENDING_REPLICA_DELETION);
+                p.executeUpdate();
+              }
+            }
+          }
+          return Optional.of(
+              new Configuration(
+                  before.primaryRegion(), List.copyOf(replicas), before.updatingTo()));
         });
   }
 

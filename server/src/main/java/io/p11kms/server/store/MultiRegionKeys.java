@@ -95,6 +95,15 @@ public interface MultiRegionKeys {
       Instant nextRotation,
       Instant now);
 
+  /**
+   * Removes {@code region} from the key's replicas, in one transaction with what follows from it: a
+   * primary in PendingReplicaDeletion whose last replica this was becomes PendingDeletion, due its
+   * stored waiting period from {@code now}.
+   *
+   * @return the configuration afterwards; empty when the key is not multi-Region here
+   */
+  Optional<Configuration> removeReplicaRegion(UUID keyId, String region, Instant now);
+
   /** Every version of the key, oldest first. */
   List<KeyVersionRecord> versions(UUID keyId);
 }

@@ -2,11 +2,6 @@ package io.p11kms.server.xks;
 
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.http.ListenerSecurity;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Properties;
@@ -102,30 +97,6 @@ public record XksConfig(
   /** The URI path of the API, {@code [/<prefix>]/kms/xks/v1}: XksProxyUriPath in AWS KMS. */
   public String basePath() {
     return pathPrefix + API_PATH;
-  }
-
-  /** Off. */
-  public static XksConfig off() {
-    return new XksConfig(
-        -1,
-        "127.0.0.1",
-        "",
-        1,
-        ListenerSecurity.ClientCertificates.NONE,
-        64,
-        Duration.ofSeconds(20),
-        "");
-  }
-
-  /** Reads the {@code xks.*} keys of a properties file. */
-  public static XksConfig load(Path file, String defaultHost) {
-    Properties p = new Properties();
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (IOException e) {
-      throw new ConfigException("cannot read configuration file " + file, e);
-    }
-    return fromProperties(p, defaultHost);
   }
 
   /** Reads the {@code xks.*} keys; an unknown one is a typo and refused. */

@@ -53,7 +53,7 @@ class AuditCheckpointSyncTest {
         sink ->
             new AuditSink() {
               @Override
-              public void write(String line) throws IOException {
+              public void write(byte[] line) throws IOException {
                 sink.write(line);
               }
 

@@ -9,9 +9,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,6 +106,74 @@ class AuditLogLineTest {
     expected.put("requestMetadata", metadata);
     expected.put("prev", AuditLines.GENESIS);
     assertThat(line).isEqualTo(AuditLines.JSON.writeValueAsString(expected));
+  }
+
+  /**
+   * A record's fields are written before the log's lock is taken, its place in the chain under it:
+   * with many threads appending, every line still has every field in order, its own sequence
+   * number, and the hash of the line before it.
+   */
+  @Test
+  void linesOfManyThreads_keepEveryField_andChainInOrder() throws Exception {
+    Path file = dir.resolve("audit.log");
+    byte[] noMac = new byte[32];
+    int threads = 8;
+    int each = 200;
+    try (AuditLog log =
+        AuditLog.open(
+            file, data -> noMac, 100_000, Duration.ofHours(1), Clock.fixed(NOW, ZoneOffset.UTC))) {
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int thread = t;
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < each; i++) {
+                    log.append(
+                        AuditEntry.builder(
+                                "r-" + thread + "-" + i, "spiffe://svc/\"" + thread, "Encrypt")
+                            .keyArn("arn:k")
+                            .outcome("SUCCEEDED", "")
+                            .account("111122223333")
+                            .keyAccount("444455556666")
+                            .onBehalfOf("customer-" + i, "777788889999")
+                            .build());
+                  }
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+      pool.shutdown();
+    }
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    String prev = AuditLines.GENESIS;
+    for (int n = 0; n < threads * each; n++) {
+      String line = lines.get(n);
+      var tree = AuditLines.JSON.readTree(line);
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("seq", n + 1);
+      r.put("type", "request");
+      r.put("time", NOW.toString());
+      r.put("requestId", tree.path("requestId").asText());
+      r.put("principal", tree.path("principal").asText());
+      r.put("account", "111122223333");
+      r.put("onBehalfOf", tree.path("onBehalfOf").asText());
+      r.put("onBehalfOfAccount", "777788889999");
+      r.put("operation", "Encrypt");
+      r.put("keyArn", "arn:k");
+      r.put("keyAccount", "444455556666");
+      r.put("contextKeys", null);
+      r.put("outcome", "SUCCEEDED");
+      r.put("error", "");
+      r.put("prev", prev);
+      assertThat(line).isEqualTo(AuditLines.JSON.writeValueAsString(r));
+      assertThat(tree.path("principal").asText()).startsWith("spiffe://svc/\"");
+      prev = AuditLines.sha256(line);
+    }
+    assertThat(lines.stream().filter(l -> l.contains("\"type\":\"request\"")))
+        .hasSize(threads * each);
   }
 
   private static Map<String, Object> record(

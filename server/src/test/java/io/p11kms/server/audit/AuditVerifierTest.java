@@ -120,7 +120,7 @@ class AuditVerifierTest {
             sink ->
                 new AuditSink() {
                   @Override
-                  public void write(String line) throws IOException {
+                  public void write(byte[] line) throws IOException {
                     throw new IOException("disk full");
                   }
 

@@ -1,4 +1,4 @@
-package io.p11kms.server.http;
+package io.p11kms.server.tls;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +24,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * subject has the one common name (CN) configured, such as {@code cks.kms.eu-west-1.amazonaws.com}
  * for AWS KMS; any other certificate fails the TLS handshake, before a request is read.
  */
-final class CommonNameTrustManager extends X509ExtendedTrustManager {
+public final class CommonNameTrustManager extends X509ExtendedTrustManager {
   private final X509ExtendedTrustManager ca;
   private final String commonName;
 
@@ -39,7 +39,7 @@ final class CommonNameTrustManager extends X509ExtendedTrustManager {
    *
    * @throws IllegalArgumentException when the file cannot be read or holds no certificate
    */
-  static CommonNameTrustManager of(Path caFile, String commonName) {
+  public static CommonNameTrustManager of(Path caFile, String commonName) {
     try (InputStream in = Files.newInputStream(caFile)) {
       KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
       anchors.load(null, null);

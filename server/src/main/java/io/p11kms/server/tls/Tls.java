@@ -1,4 +1,4 @@
-package io.p11kms.server;
+package io.p11kms.server.tls;
 
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
