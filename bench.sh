@@ -7,7 +7,7 @@
 #
 # Usage: ./bench.sh [--token softhsm2|nss] [--quick] [--jfr [--jfr-settings NAME|FILE]]
 #                   [--server-jvm-option OPT]... [--only service|frontends|keys|halfpeak]...
-#                   [--repeat N]
+#                   [--repeat N] [--keys N,N...]
 #   --token  the token to run on: softhsm2 (the default) or nss (NSS softoken, which does not
 #            enforce key custody: for comparison only; docs/hsm/nss.md)
 #   --quick  1 s warm-up + 3 s per point, 1 and 1,000 keys only (about 3 minutes)

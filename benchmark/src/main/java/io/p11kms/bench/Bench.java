@@ -82,7 +82,12 @@ public final class Bench {
               + ",dumponexit=true");
     }
     int xksPort = ServerChild.freePort();
-    var xksCredential = XksCalls.prepare(config, options.serverClasspath(), xksPort);
+    // Only for the front-end points: a principal has at most two XKS access keys, and a kept
+    // database (P11KMS_BENCH_DATA) has those of the runs before.
+    var xksCredential =
+        options.runs(BenchOptions.FRONT_ENDS)
+            ? XksCalls.prepare(config, options.serverClasspath(), xksPort)
+            : null;
     Path log = options.outDir().resolve("server.log");
     Duration firstStart;
     long residentKiB;
