@@ -26,11 +26,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class KeyInUseCache {
   /**
-   * Entries kept at most by default, of key reads and of exposures each: room for every key of a
-   * store of 100,000 keys (about 0.5 KB of heap each, the policy document shared with the other
-   * keys that have the same one; see docs/performance.md).
+   * Entries kept at most by default, of key reads and of exposures each (about 0.5 KB of heap each,
+   * the policy document shared with the other keys that have the same one). Chosen by the frequency
+   * of use, so the hot keys stay; a larger cache keeps more of a large store's tail but took the
+   * server at 100,000 keys past 512 MiB resident (docs/performance.md).
    */
-  static final int DEFAULT_MAX_ENTRIES = 100_000;
+  static final int DEFAULT_MAX_ENTRIES = 10_000;
 
   private final AtomicLong generation = new AtomicLong();
   private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();
