@@ -114,7 +114,7 @@ abstract class SchemaTest extends StoreContractPart {
             .containsExactlyElementsOf(table.getValue());
       }
     }
-    assertThat(Migrations.latestVersion()).isEqualTo(12);
+    assertThat(Migrations.latestVersion()).isEqualTo(13);
   }
 
   @Test
