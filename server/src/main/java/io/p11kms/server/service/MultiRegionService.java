@@ -105,11 +105,10 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
    * new primary. If the new primary's region refuses (its key is not Enabled, it is not peered with
    * every region of the key), nothing changes anywhere. If it cannot be reached, or fails so that
    * it is unknown whether it took the role, this key stays Updating (still usable for cryptography)
-   * and the call is DependencyTimeoutException: calling it again completes the hand-over, as do
-   * the new primary's first rotation and its next announcement pass reaching this region. Another
-   * replica's region that cannot be reached is told at the next pass ({@link
-   * #tellPendingRegions}), or when the call is made again here (now in a replica's region, naming
-   * the new primary).
+   * and the call is DependencyTimeoutException: calling it again completes the hand-over, as do the
+   * new primary's first rotation and its next announcement pass reaching this region. Another
+   * replica's region that cannot be reached is told at the next pass ({@link #tellPendingRegions}),
+   * or when the call is made again here (now in a replica's region, naming the new primary).
    *
    * @param primaryRegion the region of the replica that becomes the primary
    */
