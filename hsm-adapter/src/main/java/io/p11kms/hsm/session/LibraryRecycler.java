@@ -30,8 +30,8 @@ final class LibraryRecycler {
   private static final Logger LOG = LoggerFactory.getLogger(TokenConnection.class);
   // Calls in flight take well under a millisecond; one still running after this is likely hung.
   private static final long RECYCLE_WAIT_MILLIS = 100;
-  // The warm-up of the standby runs on the recycling thread (the health probe's): a few seconds.
-  static final long WARM_BUDGET_MILLIS = 5_000;
+  // The warm-up of the standby runs on the recycling thread (the health probe's): at most this.
+  static final long WARM_BUDGET_MILLIS = 10_000;
 
   private final TokenConnection connection;
   private final HsmConfig config;
