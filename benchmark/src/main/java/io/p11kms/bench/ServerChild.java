@@ -48,7 +48,7 @@ final class ServerChild implements AutoCloseable {
   }
 
   /** The adapter's backing key cache counters, from the server's metrics endpoint. */
-  record CacheCounters(long hits, long misses) {
+  record CacheCounters(long hits, long misses, long recycles) {
     /** Hits per lookup from {@code before} to this, NaN when none. */
     double hitRateSince(CacheCounters before) {
       long h = hits - before.hits;
@@ -161,7 +161,10 @@ final class ServerChild implements AutoCloseable {
     Files.write(config, lines);
   }
 
-  /** The backing key cache's hit and miss counts so far, scraped from {@code /metrics}. */
+  /**
+   * The backing key cache's hit and miss counts and the library recycles so far, scraped from
+   * {@code /metrics}.
+   */
   CacheCounters cacheCounters() throws IOException, InterruptedException {
     HttpResponse<String> response =
         HTTP.send(
@@ -171,17 +174,20 @@ final class ServerChild implements AutoCloseable {
             HttpResponse.BodyHandlers.ofString());
     long hits = -1;
     long misses = -1;
+    long recycles = 0;
     for (String line : response.body().split("\n")) {
       if (line.startsWith("p11kms_hsm_cache_hits_total ")) {
         hits = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
       } else if (line.startsWith("p11kms_hsm_cache_misses_total ")) {
         misses = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
+      } else if (line.startsWith("p11kms_hsm_library_recycles_total ")) {
+        recycles = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
       }
     }
     if (hits < 0 || misses < 0) {
       throw new IllegalStateException("no backing key cache counters in the server's metrics");
     }
-    return new CacheCounters(hits, misses);
+    return new CacheCounters(hits, misses, recycles);
   }
 
   long pid() {

@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -56,16 +55,10 @@ class HttpFloorTest {
     ANSWER[0] = '"';
     ANSWER[ANSWER.length - 1] = '"';
     SecurityConfig dev =
-        new SecurityConfig(
-            null,
-            null,
-            null,
-            List.of(),
-            dir.resolve("audit.log"),
-            1000,
-            Duration.ofMinutes(1),
-            "audit-key",
-            true);
+        SecurityConfig.builder(dir.resolve("audit.log"))
+            .auditCheckpointInterval(Duration.ofMinutes(1))
+            .devMode(true)
+            .build();
     try (HttpListener listener =
         HttpListener.start(
             "floor",

@@ -56,15 +56,11 @@ class CliTlsIT {
     TestPki.Issued serverCert = pki.server();
     TestPki.Issued client = pki.client("cli-client", "spiffe://p11kms.test/cli");
     SecurityConfig security =
-        new SecurityConfig(
-            serverCert.cert(),
-            serverCert.key(),
-            pki.caFile(),
-            List.of(),
-            dir.resolve("audit.log"),
-            5,
-            Duration.ofMinutes(10),
-            "audit-key");
+        SecurityConfig.builder(dir.resolve("audit.log"))
+            .mutualTls(serverCert.cert(), serverCert.key(), pki.caFile())
+            .auditCheckpointRecords(5)
+            .auditCheckpointInterval(Duration.ofMinutes(10))
+            .build();
     try (SoftHsmTestToken token = SoftHsmTestToken.create()) {
       var hsm = Pkcs11Hsm.open(token.hsmConfig());
       var store = KeyStores.open("jdbc:sqlite:" + dir.resolve("kms.db"));

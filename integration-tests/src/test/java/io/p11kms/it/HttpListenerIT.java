@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -49,19 +48,8 @@ class HttpListenerIT {
     TestPki.Issued server = pki.server();
     Path audit = dir.resolve("audit.log");
     tls =
-        new SecurityConfig(
-            server.cert(),
-            server.key(),
-            pki.caFile(),
-            List.of(),
-            audit,
-            1000,
-            Duration.ofSeconds(60),
-            "audit-key",
-            false);
-    dev =
-        new SecurityConfig(
-            null, null, null, List.of(), audit, 1000, Duration.ofSeconds(60), "audit-key", true);
+        SecurityConfig.builder(audit).mutualTls(server.cert(), server.key(), pki.caFile()).build();
+    dev = SecurityConfig.builder(audit).devMode(true).build();
   }
 
   @AfterAll
@@ -97,16 +85,7 @@ class HttpListenerIT {
 
   @Test
   void neitherTlsNorDevelopmentMode_refused() {
-    SecurityConfig plain =
-        new SecurityConfig(
-            null,
-            null,
-            null,
-            List.of(),
-            dev.auditFile(),
-            1000,
-            Duration.ofSeconds(60),
-            "audit-key");
+    SecurityConfig plain = SecurityConfig.builder(dev.auditFile()).build();
     assertThatThrownBy(() -> ListenerSecurity.of(plain, ClientCertificates.NONE))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining(SecurityConfig.DEV_MODE);

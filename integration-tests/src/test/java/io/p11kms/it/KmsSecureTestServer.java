@@ -105,18 +105,14 @@ final class KmsSecureTestServer implements AutoCloseable {
     TestPki.Issued serverCert = pki.server();
     this.auditFile = dir.resolve("audit").resolve("audit.log");
     this.security =
-        new SecurityConfig(
-            serverCert.cert(),
-            serverCert.key(),
-            pki.caFile(),
-            List.of(ADMIN),
-            auditFile,
-            checkpointRecords,
-            Duration.ofMinutes(10),
-            AUDIT_KEY,
-            false,
-            null,
-            REFUSAL_AUDIT);
+        SecurityConfig.builder(auditFile)
+            .mutualTls(serverCert.cert(), serverCert.key(), pki.caFile())
+            .admins(List.of(ADMIN))
+            .auditCheckpointRecords(checkpointRecords)
+            .auditCheckpointInterval(Duration.ofMinutes(10))
+            .auditKeyLabel(AUDIT_KEY)
+            .refusalAudit(REFUSAL_AUDIT)
+            .build();
     this.checkpointRecords = checkpointRecords;
     this.interceptor = interceptor;
     this.callTimeout = callTimeout;

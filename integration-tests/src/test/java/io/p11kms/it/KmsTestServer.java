@@ -33,7 +33,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import software.amazon.awssdk.services.kms.KmsClient;
 
@@ -113,16 +112,7 @@ final class KmsTestServer implements AutoCloseable {
     // Plaintext on loopback, as development mode serves it.
     AwsApiConfig awsConfig = new AwsApiConfig(true, "127.0.0.1", 0, ClientCertificates.NONE);
     SecurityConfig loopback =
-        new SecurityConfig(
-            null,
-            null,
-            null,
-            List.of(),
-            database.resolveSibling("audit.log"),
-            1000,
-            Duration.ofSeconds(60),
-            "audit-key",
-            true);
+        SecurityConfig.builder(database.resolveSibling("audit.log")).devMode(true).build();
     this.awsApi =
         switch (awsAuth) {
           case NONE -> null;
@@ -139,14 +129,8 @@ final class KmsTestServer implements AutoCloseable {
    */
   static AccessLayer allowingAll(Hsm hsm, KeyStore store, Clock clock) {
     return new AccessLayer(
-        new AccessControl(
-            false,
-            List.of(),
-            hsm,
-            store,
-            ARNS,
-            clock,
-            AuditLog.over(AuditSink.discarding(), clock)));
+        AccessControl.developmentMode(
+            hsm, store, ARNS, clock, AuditLog.over(AuditSink.discarding(), clock)));
   }
 
   static KmsTestServer start() throws Exception {

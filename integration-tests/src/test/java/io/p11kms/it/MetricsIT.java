@@ -38,6 +38,9 @@ import org.junit.jupiter.api.Test;
 
 /** The Prometheus endpoint and the request id, against a real server on a real socket. */
 class MetricsIT {
+  private static final Metadata.Key<String> REQUEST_ID =
+      Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+
   @Test
   void metricsEndpoint_countsRequestsByOperationStatusAndError_andTimesTokenCalls()
       throws Exception {
@@ -84,7 +87,11 @@ class MetricsIT {
                 .setKeyId(keyId)
                 .setPlaintext(ByteString.copyFromUtf8("secret-plaintext-value"))
                 .build());
+        // The id goes once in each answer: in the headers of an answer that has them ...
+        assertThat(headers.get().getAll(REQUEST_ID)).hasSize(1);
+        assertThat(trailers.get().containsKey(REQUEST_ID)).isFalse();
         kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(keyId).build());
+        headers.set(null);
         Rpc.assertFails(
             () ->
                 kms.describeKey(
@@ -93,6 +100,10 @@ class MetricsIT {
                         .build()),
             Status.Code.NOT_FOUND,
             "NotFoundException");
+        // ... and in the trailers of one that has none (a call that failed before answering).
+        assertThat(headers.get()).isNull();
+        assertThat(trailers.get().getAll(REQUEST_ID)).hasSize(1);
+        assertThat(trailers.get().get(REQUEST_ID)).matches("[0-9a-f]{16}");
 
         HttpResponse<String> response =
             HttpClient.newHttpClient()

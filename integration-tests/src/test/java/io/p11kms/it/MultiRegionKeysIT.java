@@ -204,15 +204,11 @@ class MultiRegionKeysIT {
   }
 
   private static SecurityConfig security(TestPki.Issued serverCert, TestPki pki, String name) {
-    return new SecurityConfig(
-        serverCert.cert(),
-        serverCert.key(),
-        pki.caFile(),
-        List.of(),
-        dir.resolve("audit-" + name + ".log"),
-        100,
-        Duration.ofMinutes(10),
-        "audit-key");
+    return SecurityConfig.builder(dir.resolve("audit-" + name + ".log"))
+        .mutualTls(serverCert.cert(), serverCert.key(), pki.caFile())
+        .auditCheckpointRecords(100)
+        .auditCheckpointInterval(Duration.ofMinutes(10))
+        .build();
   }
 
   /** A peer service's view: only {@code region} may call, with {@code principal}. */

@@ -68,17 +68,7 @@ class XksIT {
     credentials = new TestAccessKeys("kms-xks-proxy");
     Caller caller = server.accessControl().caller(XKS_PRINCIPAL);
     credentials.add(KEY_ID_1, SECRET_1, caller);
-    SecurityConfig dev =
-        new SecurityConfig(
-            null,
-            null,
-            null,
-            List.of(),
-            server.auditFile(),
-            1000,
-            Duration.ofSeconds(60),
-            "audit-key",
-            true);
+    SecurityConfig dev = SecurityConfig.builder(server.auditFile()).devMode(true).build();
     xks =
         XksFrontEnd.start(
             new XksConfig(
@@ -373,17 +363,7 @@ class XksIT {
 
   @Test
   void moreRequestsInFlightThanAllowed_isThrottling() throws Exception {
-    SecurityConfig dev =
-        new SecurityConfig(
-            null,
-            null,
-            null,
-            List.of(),
-            server.auditFile(),
-            1000,
-            Duration.ofSeconds(60),
-            "audit-key",
-            true);
+    SecurityConfig dev = SecurityConfig.builder(server.auditFile()).devMode(true).build();
     try (XksFrontEnd one =
         XksFrontEnd.start(
             new XksConfig(

@@ -99,6 +99,21 @@ final class BackingKeyCache {
     return entry;
   }
 
+  /**
+   * Caches an object unwrapped ahead of use ({@link BackingKeyWarmup}), in use by no request yet.
+   */
+  void adopt(WrappedKey key, long handle) {
+    entries.put(key, new Entry(key, handle, generation));
+  }
+
+  /**
+   * The keys cached now, those the policy would keep longest first (the most used): at most {@code
+   * limit}.
+   */
+  List<WrappedKey> hottest(int limit) {
+    return new ArrayList<>(entries.policy().eviction().orElseThrow().hottest(limit).keySet());
+  }
+
   /** The caller is done with {@code entry}; an evicted entry's object can go once unused. */
   void release(Entry entry) {
     synchronized (entry) {

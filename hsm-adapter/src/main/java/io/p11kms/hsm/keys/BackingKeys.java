@@ -160,6 +160,29 @@ public final class BackingKeys {
     }
   }
 
+  /** The cached keys most likely to be used again, most used first: at most {@code limit}. */
+  List<WrappedKey> hottest(int limit) {
+    return cache == null ? List.of() : cache.hottest(limit);
+  }
+
+  /**
+   * After {@link #forgetAll()}, when the connection moved onto the instance {@code warmed} was
+   * unwrapped in: its keys become the cache, and its session the first unwrap session (closing it
+   * destroys them). Runs while no request is in flight.
+   */
+  public void adopt(BackingKeyWarmup.Warmed warmed) {
+    if (cache == null || warmed.session() == null) {
+      return;
+    }
+    synchronized (stripes[0]) {
+      stripes[0].owner = warmed.session();
+    }
+    List<WrappedKey> keys = warmed.keys();
+    for (int i = 0; i < keys.size(); i++) {
+      cache.adopt(keys.get(i), warmed.handle(i));
+    }
+  }
+
   /** The sessions cached HBKs live in (none before the first miss); closing them destroys them. */
   public List<Session> ownerSessions() {
     List<Session> owners = new ArrayList<>();
@@ -193,7 +216,7 @@ public final class BackingKeys {
     }
   }
 
-  private long unwrap(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+  long unwrap(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
       throws PKCS11Exception {
     if (key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
       throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());

@@ -3,6 +3,7 @@ package io.p11kms.hsm.session;
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.HsmException;
 import io.p11kms.hsm.domain.DomainKeys;
+import io.p11kms.hsm.keys.BackingKeyWarmup;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -20,13 +21,17 @@ import org.xipki.pkcs11.wrapper.Token;
  * ({@link LibraryRecycling}), by switching the connection to a standby instance of the library
  * ({@link StandbyLibrary}): logs in on it and finds the domain keys there while calls go on; then,
  * between two calls, moves the connection onto it; then finalizes the instance it left. Calls wait
- * only for the move (microseconds). The cached backing keys stay behind with their sessions. When
- * no standby can be loaded, the library is recycled in place instead.
+ * only for the move (microseconds). Before the move, the most used cached backing keys are
+ * unwrapped on the standby ({@link BackingKeyWarmup}) and the cache takes them over; the objects it
+ * held in the instance left go with that instance. When no standby can be loaded, the library is
+ * recycled in place instead.
  */
 final class LibraryRecycler {
   private static final Logger LOG = LoggerFactory.getLogger(TokenConnection.class);
   // Calls in flight take well under a millisecond; one still running after this is likely hung.
   private static final long RECYCLE_WAIT_MILLIS = 100;
+  // The warm-up of the standby runs on the recycling thread (the health probe's): a few seconds.
+  static final long WARM_BUDGET_MILLIS = 5_000;
 
   private final TokenConnection connection;
   private final HsmConfig config;
@@ -114,26 +119,32 @@ final class LibraryRecycler {
           reason(e));
       return false;
     }
+    long warmStart = System.nanoTime();
+    BackingKeyWarmup.Warmed warmed = warm(next);
     List<Session> left;
     try {
       if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+        SessionPool.closeQuietly(warmed.session());
         SessionPool.closeQuietly(next.session());
         return false;
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      SessionPool.closeQuietly(warmed.session());
       SessionPool.closeQuietly(next.session());
       return false;
     }
     long locked = System.nanoTime();
     try {
       if (closed.get()) {
+        SessionPool.closeQuietly(warmed.session());
         SessionPool.closeQuietly(next.session());
         return false;
       }
-      left = connection.moveTo(next);
+      left = connection.moveTo(next, warmed);
       standby.switched();
-      recycling.done(made);
+      // The warmed keys are the new instance's first objects.
+      recycling.done(calls.objectsMade() - warmed.count());
     } finally {
       lock.writeLock().unlock();
     }
@@ -142,13 +153,40 @@ final class LibraryRecycler {
     retire(left);
     LOG.info(
         "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
-            + " (calls held {} us; standby ready in {} ms, old instance finalized in {} ms)",
+            + " (calls held {} us; standby ready in {} ms with {} backing keys unwrapped in {} ms,"
+            + " old instance finalized in {} ms)",
         config.tokenLabel(),
         recycling.bound(),
         heldNanos / 1_000,
-        (locked - start) / 1_000_000,
+        (warmStart - start) / 1_000_000,
+        warmed.count(),
+        (locked - warmStart) / 1_000_000,
         (System.nanoTime() - retireStart) / 1_000_000);
     return true;
+  }
+
+  /**
+   * Unwraps the most used cached backing keys on the standby ({@link BackingKeyWarmup}): at most
+   * the cache's size, half the recycle bound, and {@link #WARM_BUDGET_MILLIS}.
+   */
+  private BackingKeyWarmup.Warmed warm(Prepared next) {
+    int limit = (int) Math.min(config.cacheMaxKeys(), recycling.bound() / 2);
+    if (limit < 1) {
+      return BackingKeyWarmup.Warmed.none();
+    }
+    Session session;
+    try {
+      calls.before(Pkcs11Function.C_OPEN_SESSION);
+      session = next.token().openSession(true);
+    } catch (PKCS11Exception | RuntimeException e) {
+      return BackingKeyWarmup.Warmed.none();
+    }
+    return BackingKeyWarmup.warm(
+        connection.backingKeys(),
+        session,
+        next.keys(),
+        limit,
+        TimeUnit.MILLISECONDS.toNanos(WARM_BUDGET_MILLIS));
   }
 
   private Prepared openStandby() throws IOException, PKCS11Exception {

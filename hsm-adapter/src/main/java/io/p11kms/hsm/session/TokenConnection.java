@@ -4,6 +4,7 @@ import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.HsmUnavailableException;
 import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.domain.DomainKeys;
+import io.p11kms.hsm.keys.BackingKeyWarmup;
 import io.p11kms.hsm.keys.BackingKeys;
 import io.p11kms.hsm.session.Pkcs11Errors.Recovery;
 import java.util.ArrayList;
@@ -144,11 +145,12 @@ public final class TokenConnection implements AutoCloseable {
   }
 
   /**
-   * Moves the connection onto a standby instance of the library; the write lock is held.
+   * Moves the connection onto a standby instance of the library, with the backing keys {@code
+   * warmed} there as the cache; the write lock is held.
    *
    * @return the sessions of the instance left
    */
-  List<Session> moveTo(LibraryRecycler.Prepared next) {
+  List<Session> moveTo(LibraryRecycler.Prepared next, BackingKeyWarmup.Warmed warmed) {
     List<Session> left = new ArrayList<>(pool.forgetAll());
     if (loginSession != null) {
       left.add(loginSession);
@@ -161,9 +163,13 @@ public final class TokenConnection implements AutoCloseable {
     loginSession = next.session();
     try {
       pool.register(next.session());
+      if (warmed.session() != null) {
+        pool.register(warmed.session());
+      }
     } catch (PKCS11Exception e) {
-      // Cannot happen: the pool holds no handle now.
+      // Cannot happen: the pool holds no handle now, and the two sessions are distinct.
     }
+    backingKeys.adopt(warmed);
     recovery.reopenDone();
     epoch.incrementAndGet();
     return left;

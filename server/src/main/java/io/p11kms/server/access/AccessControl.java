@@ -57,50 +57,10 @@ public final class AccessControl implements AutoCloseable {
    * @param tls whether principals come from client certificates; without TLS every call is {@code
    *     local:developer}, which is then an administrator
    * @param admins principals given {@code kms:*} by every default key policy
-   * @param audit the audit log (one over {@code AuditSink.discarding()} keeps no trail)
-   */
-  public AccessControl(
-      boolean tls,
-      List<String> admins,
-      Hsm hsm,
-      KeyStore store,
-      KeyArns arns,
-      Clock clock,
-      AuditLog audit) {
-    this(tls, admins, PrincipalAccounts.allIn(arns.account()), hsm, store, arns, clock, audit);
-  }
-
-  /**
-   * As above, with the accounts principals belong to.
-   *
    * @param accounts the account of each principal; its default account must be {@code arns}'
-   */
-  public AccessControl(
-      boolean tls,
-      List<String> admins,
-      PrincipalAccounts accounts,
-      Hsm hsm,
-      KeyStore store,
-      KeyArns arns,
-      Clock clock,
-      AuditLog audit) {
-    this(
-        tls,
-        admins,
-        accounts,
-        hsm,
-        store,
-        arns,
-        clock,
-        audit,
-        new RefusalAuditLimit(
-            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL));
-  }
-
-  /**
-   * As above, with the bound on audit records of requests refused before authentication.
-   *
-   * @param refusals that bound, on the same clock
+   * @param audit the audit log (one over {@code AuditSink.discarding()} keeps no trail)
+   * @param refusals the bound on audit records of requests refused before authentication, on the
+   *     same clock
    */
   public AccessControl(
       boolean tls,
@@ -134,6 +94,26 @@ public final class AccessControl implements AutoCloseable {
     this.managedKeys = new ServiceManagedKeys(store, keys, clock);
     this.audit = Objects.requireNonNull(audit, "audit");
     this.refusals = Objects.requireNonNull(refusals, "refusals");
+  }
+
+  /**
+   * Development mode's access control: without TLS, so every call is {@code local:developer}, an
+   * administrator of every key; every principal in {@code arns}' account; the default bounds on
+   * recorded refusals.
+   */
+  public static AccessControl developmentMode(
+      Hsm hsm, KeyStore store, KeyArns arns, Clock clock, AuditLog audit) {
+    return new AccessControl(
+        false,
+        List.of(),
+        PrincipalAccounts.allIn(arns.account()),
+        hsm,
+        store,
+        arns,
+        clock,
+        audit,
+        new RefusalAuditLimit(
+            clock, RefusalAuditLimit.DEFAULT_PER_ADDRESS, RefusalAuditLimit.DEFAULT_OVERALL));
   }
 
   /**

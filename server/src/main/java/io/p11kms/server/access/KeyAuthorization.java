@@ -7,7 +7,6 @@ import io.p11kms.server.service.KeyLookup;
 import io.p11kms.server.service.KeyManager;
 import io.p11kms.server.service.KmsError;
 import io.p11kms.server.service.KmsException;
-import io.p11kms.server.store.KeyInUse;
 import io.p11kms.server.store.KeyRecord;
 import java.util.HashMap;
 import java.util.List;
@@ -93,8 +92,7 @@ final class KeyAuthorization {
   /** The service that owns the key, when it is a service-owned key. */
   private static Optional<String> serviceOwner(KeyLookup lookup, UUID keyId) {
     return lookup
-        .find(keyId, null)
-        .map(KeyInUse::key)
+        .key(keyId)
         .filter(k -> KeyManager.SERVICE_OWNED.name().equals(k.keyManager()))
         .map(KeyRecord::service);
   }
@@ -131,11 +129,11 @@ final class KeyAuthorization {
 
   /** The key's ARN, in its account. */
   String arn(KeyLookup lookup, UUID keyId) {
-    return arns.keyArn(keyAccount(lookup, keyId), keyId);
+    return lookup.arn(keyId);
   }
 
   /** The key's account (12 digits); the default one for a key that does not exist. */
   String keyAccount(KeyLookup lookup, UUID keyId) {
-    return arns.account(lookup.find(keyId, null).map(k -> k.key().account()).orElse(""));
+    return arns.account(lookup.key(keyId).map(KeyRecord::account).orElse(""));
   }
 }

@@ -1,6 +1,5 @@
 package io.p11kms.server.config;
 
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -114,78 +113,6 @@ public record SecurityConfig(
     }
   }
 
-  /** As the canonical constructor, with the default bounds on recorded refusals. */
-  public SecurityConfig(
-      Path tlsCertFile,
-      Path tlsKeyFile,
-      Path tlsClientCaFile,
-      List<String> admins,
-      Path auditFile,
-      int auditCheckpointRecords,
-      Duration auditCheckpointInterval,
-      String auditKeyLabel,
-      boolean devMode,
-      Path accountsFile) {
-    this(
-        tlsCertFile,
-        tlsKeyFile,
-        tlsClientCaFile,
-        admins,
-        auditFile,
-        auditCheckpointRecords,
-        auditCheckpointInterval,
-        auditKeyLabel,
-        devMode,
-        accountsFile,
-        null);
-  }
-
-  /** As the canonical constructor, without a principal-to-account mapping file. */
-  public SecurityConfig(
-      Path tlsCertFile,
-      Path tlsKeyFile,
-      Path tlsClientCaFile,
-      List<String> admins,
-      Path auditFile,
-      int auditCheckpointRecords,
-      Duration auditCheckpointInterval,
-      String auditKeyLabel,
-      boolean devMode) {
-    this(
-        tlsCertFile,
-        tlsKeyFile,
-        tlsClientCaFile,
-        admins,
-        auditFile,
-        auditCheckpointRecords,
-        auditCheckpointInterval,
-        auditKeyLabel,
-        devMode,
-        null);
-  }
-
-  /** As the canonical constructor, without development mode. */
-  public SecurityConfig(
-      Path tlsCertFile,
-      Path tlsKeyFile,
-      Path tlsClientCaFile,
-      List<String> admins,
-      Path auditFile,
-      int auditCheckpointRecords,
-      Duration auditCheckpointInterval,
-      String auditKeyLabel) {
-    this(
-        tlsCertFile,
-        tlsKeyFile,
-        tlsClientCaFile,
-        admins,
-        auditFile,
-        auditCheckpointRecords,
-        auditCheckpointInterval,
-        auditKeyLabel,
-        false);
-  }
-
   /** This configuration with development mode on ({@code serve --dev}). */
   public SecurityConfig withDevMode() {
     return new SecurityConfig(
@@ -209,53 +136,35 @@ public record SecurityConfig(
 
   /** Reads the keys of this class from a properties file; paths resolve against its folder. */
   public static SecurityConfig load(Path file) {
-    Properties p = new Properties();
-    try (java.io.Reader in =
-        java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (java.io.IOException e) {
-      throw new ConfigException("cannot read configuration file " + file, e);
-    }
-    return fromProperties(p, file.toAbsolutePath().getParent());
+    return from(ConfigProperties.load(file));
   }
 
   /** Reads the keys of this class; relative paths resolve against {@code baseDir}. */
   public static SecurityConfig fromProperties(Properties p, Path baseDir) {
-    Path base = baseDir.toAbsolutePath().normalize();
-    String admins = get(p, AUTH_ADMINS);
-    String records = get(p, AUDIT_CHECKPOINT_RECORDS);
-    String interval = get(p, AUDIT_CHECKPOINT_INTERVAL_MS);
-    String label = get(p, AUDIT_KEY_LABEL);
-    String audit = get(p, AUDIT_FILE);
+    return from(new ConfigProperties(p, baseDir));
+  }
+
+  /** Reads the keys of this class from the properties of a file. */
+  public static SecurityConfig from(ConfigProperties p) {
+    String admins = p.get(AUTH_ADMINS, null);
     return new SecurityConfig(
-        path(base, TLS_CERT_FILE, get(p, TLS_CERT_FILE)),
-        path(base, TLS_KEY_FILE, get(p, TLS_KEY_FILE)),
-        path(base, TLS_CLIENT_CA_FILE, get(p, TLS_CLIENT_CA_FILE)),
+        p.path(TLS_CERT_FILE),
+        p.path(TLS_KEY_FILE),
+        p.path(TLS_CLIENT_CA_FILE),
         admins == null
             ? List.of()
             : Arrays.stream(admins.split(","))
                 .map(String::strip)
                 .filter(s -> !s.isEmpty())
                 .toList(),
-        path(base, AUDIT_FILE, audit == null ? DEFAULT_AUDIT_FILE : audit),
-        records == null ? DEFAULT_CHECKPOINT_RECORDS : parse(AUDIT_CHECKPOINT_RECORDS, records),
-        interval == null
-            ? DEFAULT_CHECKPOINT_INTERVAL
-            : Duration.ofMillis(parse(AUDIT_CHECKPOINT_INTERVAL_MS, interval)),
-        label == null ? DEFAULT_AUDIT_KEY_LABEL : label,
-        devMode(get(p, DEV_MODE)),
-        path(base, AUTH_ACCOUNTS_FILE, get(p, AUTH_ACCOUNTS_FILE)),
-        RefusalAuditConfig.fromProperties(p));
-  }
-
-  private static boolean devMode(String value) {
-    if (value == null || value.equals("false")) {
-      return false;
-    }
-    if (value.equals("true")) {
-      return true;
-    }
-    throw new ConfigException(DEV_MODE + " must be true or false, was '" + value + "'");
+        p.resolve(AUDIT_FILE, p.get(AUDIT_FILE, DEFAULT_AUDIT_FILE)),
+        p.getInt(AUDIT_CHECKPOINT_RECORDS, DEFAULT_CHECKPOINT_RECORDS),
+        Duration.ofMillis(
+            p.getInt(AUDIT_CHECKPOINT_INTERVAL_MS, (int) DEFAULT_CHECKPOINT_INTERVAL.toMillis())),
+        p.get(AUDIT_KEY_LABEL, DEFAULT_AUDIT_KEY_LABEL),
+        p.bool(DEV_MODE),
+        p.path(AUTH_ACCOUNTS_FILE),
+        RefusalAuditConfig.fromProperties(p.properties()));
   }
 
   /** For a start-up log line (holds no secret: paths and principals only). */
@@ -298,27 +207,93 @@ public record SecurityConfig(
         + "}";
   }
 
-  private static int parse(String key, String value) {
-    try {
-      return Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key + " must be an integer, was '" + value + "'");
-    }
+  /**
+   * A configuration with the audit log at {@code auditFile} and every other part at its default: no
+   * TLS files (so the listener is loopback plaintext, which needs {@link Builder#devMode}), no
+   * administrators, the default checkpoint cadence and key label, no account mapping and the
+   * default bounds on recorded refusals.
+   */
+  public static Builder builder(Path auditFile) {
+    return new Builder(auditFile);
   }
 
-  private static String get(Properties p, String key) {
-    String value = p.getProperty(key);
-    return value == null || value.isBlank() ? null : value.strip();
-  }
+  /** Builds a {@link SecurityConfig}; {@link #build} validates as the canonical constructor. */
+  public static final class Builder {
+    private final Path auditFile;
+    private Path tlsCertFile;
+    private Path tlsKeyFile;
+    private Path tlsClientCaFile;
+    private List<String> admins = List.of();
+    private int auditCheckpointRecords = DEFAULT_CHECKPOINT_RECORDS;
+    private Duration auditCheckpointInterval = DEFAULT_CHECKPOINT_INTERVAL;
+    private String auditKeyLabel = DEFAULT_AUDIT_KEY_LABEL;
+    private boolean devMode;
+    private Path accountsFile;
+    private RefusalAuditConfig refusalAudit;
 
-  private static Path path(Path base, String key, String value) {
-    if (value == null) {
-      return null;
+    private Builder(Path auditFile) {
+      this.auditFile = auditFile;
     }
-    try {
-      return base.resolve(value).normalize();
-    } catch (InvalidPathException e) {
-      throw new ConfigException(key + " is not a valid path");
+
+    /** Mutual TLS: the server certificate chain, its key and the client CA certificates. */
+    public Builder mutualTls(Path certFile, Path keyFile, Path clientCaFile) {
+      this.tlsCertFile = certFile;
+      this.tlsKeyFile = keyFile;
+      this.tlsClientCaFile = clientCaFile;
+      return this;
+    }
+
+    public Builder admins(List<String> admins) {
+      this.admins = admins;
+      return this;
+    }
+
+    public Builder auditCheckpointRecords(int records) {
+      this.auditCheckpointRecords = records;
+      return this;
+    }
+
+    public Builder auditCheckpointInterval(Duration interval) {
+      this.auditCheckpointInterval = interval;
+      return this;
+    }
+
+    public Builder auditKeyLabel(String label) {
+      this.auditKeyLabel = label;
+      return this;
+    }
+
+    public Builder devMode(boolean devMode) {
+      this.devMode = devMode;
+      return this;
+    }
+
+    public Builder accountsFile(Path accountsFile) {
+      this.accountsFile = accountsFile;
+      return this;
+    }
+
+    public Builder refusalAudit(RefusalAuditConfig refusalAudit) {
+      this.refusalAudit = refusalAudit;
+      return this;
+    }
+
+    /**
+     * @throws ConfigException as the canonical constructor
+     */
+    public SecurityConfig build() {
+      return new SecurityConfig(
+          tlsCertFile,
+          tlsKeyFile,
+          tlsClientCaFile,
+          admins,
+          auditFile,
+          auditCheckpointRecords,
+          auditCheckpointInterval,
+          auditKeyLabel,
+          devMode,
+          accountsFile,
+          refusalAudit);
     }
   }
 }

@@ -26,7 +26,8 @@ import org.slf4j.MDC;
  * status and the AWS exception name (from the ErrorInfo the server sent), and one log line per call
  * with a request id: at INFO for a failed call, at DEBUG for a successful one (enable with {@code
  * -Dorg.slf4j.simpleLogger.log.io.p11kms.server.requests=debug}). The request id goes back to the
- * client in the {@code x-request-id} header, so that a user's report can be matched with the log.
+ * client in the {@code x-request-id} header (in the trailers of an answer that has no headers), so
+ * that a user's report can be matched with the log.
  *
  * <p>Nothing of the request or the response is read: no key id, no context, no plaintext, no
  * ciphertext reaches the metrics or the log.
@@ -80,15 +81,22 @@ public final class RequestInterceptor implements ServerInterceptor {
     long start = System.nanoTime();
     ServerCall<ReqT, RespT> measured =
         new SimpleForwardingServerCall<>(call) {
+          /** Touched by the call's own thread only: gRPC serializes a call's server methods. */
+          private boolean headersSent;
+
           @Override
           public void sendHeaders(Metadata responseHeaders) {
             responseHeaders.put(REQUEST_ID_KEY, requestId);
+            headersSent = true;
             super.sendHeaders(responseHeaders);
           }
 
           @Override
           public void close(Status status, Metadata trailers) {
-            if (!trailers.containsKey(REQUEST_ID_KEY)) {
+            // Once in each answer: in its headers, or, for an answer of trailers only (a call
+            // that failed before any message), in its trailers. Sent in both, the id cost a
+            // header compression and a frame more per call.
+            if (!headersSent && !trailers.containsKey(REQUEST_ID_KEY)) {
               trailers.put(REQUEST_ID_KEY, requestId);
             }
             long nanos = System.nanoTime() - start;

@@ -49,7 +49,8 @@ public final class CryptoService {
     EncryptionAlgorithm checkedAlgorithm =
         algorithm == null ? EncryptionAlgorithm.SYMMETRIC_DEFAULT : algorithm;
     if (checkedAlgorithm == EncryptionAlgorithm.SYMMETRIC_DEFAULT) {
-      return encryptUnder(lookup.usable(keyId, "KeyId"), plaintext, checkedContext);
+      KeyInUse key = lookup.usable(keyId, "KeyId");
+      return encryptUnder(key, lookup.arn(key.key().keyId()), plaintext, checkedContext);
     }
     KeyMaterial key = rsaKey(lookup, keyId, checkedAlgorithm, checkedContext, RsaCall.ENCRYPT);
     return encryptRsa(key, checkedAlgorithm, plaintext);
@@ -113,7 +114,7 @@ public final class CryptoService {
     KeyStates.requireUsable(key.key());
     KeyVersionRecord version = key.version().orElseThrow(KmsException::invalidCiphertext);
     byte[] plaintext = cipher.decrypt(version, parsed, checkedContext);
-    return new Plaintext(parsed.keyId(), keys.arn(key.key()), plaintext);
+    return new Plaintext(parsed.keyId(), lookup.arn(parsed.keyId()), plaintext);
   }
 
   /** Decrypts and encrypts again; the plaintext stays in this process and is wiped after. */
@@ -205,9 +206,10 @@ public final class CryptoService {
     int length = Requests.dataKeyLength(spec, numberOfBytes);
     KeyInUse key = lookup.usable(keyId, "KeyId");
     byte[] dataKey = TokenCalls.call("GenerateDataKey", () -> hsm.generateRandom(length));
-    Ciphertext ciphertext = encryptUnder(key, dataKey, checkedContext);
     UUID id = key.key().keyId();
-    return new DataKey(ciphertext, new Plaintext(id, keys.arn(key.key()), dataKey));
+    String arn = lookup.arn(id);
+    Ciphertext ciphertext = encryptUnder(key, arn, dataKey, checkedContext);
+    return new DataKey(ciphertext, new Plaintext(id, arn, dataKey));
   }
 
   /** As {@link #generateDataKey}, with the plaintext wiped before it can leave. */
@@ -340,13 +342,18 @@ public final class CryptoService {
 
   /** Encrypts with the ordinary envelope under {@code key}'s latest version. */
   Ciphertext encryptUnder(KeyInUse key, byte[] plaintext, Map<String, String> context) {
+    return encryptUnder(key, keys.arn(key.key()), plaintext, context);
+  }
+
+  /** As above, with the key's ARN made already ({@link KeyLookup#arn}). */
+  private Ciphertext encryptUnder(
+      KeyInUse key, String arn, byte[] plaintext, Map<String, String> context) {
     KeyVersionRecord version =
         key.version()
             .orElseThrow(
                 () -> new KmsException(KmsError.INTERNAL, "Internal error: key has no version"));
     byte[] blob = cipher.encrypt(version, plaintext, context);
-    UUID id = key.key().keyId();
-    return new Ciphertext(id, keys.arn(key.key()), blob);
+    return new Ciphertext(key.key().keyId(), arn, blob);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.p11kms.server.service;
 import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.MalformedCiphertextException;
 import io.p11kms.server.store.KeyInUse;
+import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.XksKeyRecord;
 import java.util.Arrays;
@@ -30,6 +31,7 @@ public final class KeyLookup {
   private final Map<String, UUID> names = new HashMap<>();
   private final Map<Slot, Optional<KeyInUse>> found = new HashMap<>();
   private final Map<String, Optional<XksKeyRecord>> exposed = new HashMap<>();
+  private final Map<UUID, String> arns = new HashMap<>();
   private byte[] blobBytes;
   private CiphertextBlob blob;
 
@@ -103,6 +105,32 @@ public final class KeyLookup {
       return Optional.empty();
     }
     return exposed.computeIfAbsent(externalKeyId, id -> store.xksKeys().find(id));
+  }
+
+  /**
+   * The key itself, from a read this request made already of any of its versions (the key's own
+   * columns are the same in each), else read now with its latest version; empty when no such key.
+   */
+  public Optional<KeyRecord> key(UUID keyId) {
+    for (Map.Entry<Slot, Optional<KeyInUse>> e : found.entrySet()) {
+      if (e.getKey().keyId().equals(keyId) && e.getValue().isPresent()) {
+        return Optional.of(e.getValue().get().key());
+      }
+    }
+    return find(keyId, null).map(KeyInUse::key);
+  }
+
+  /**
+   * The key's ARN, in its account (the default one for a key that does not exist), made once per
+   * request: the access check, the audit record and the answer all name the key by it.
+   */
+  public String arn(UUID keyId) {
+    String arn = arns.get(keyId);
+    if (arn == null) {
+      arn = keys.arn(keyId, key(keyId));
+      arns.put(keyId, arn);
+    }
+    return arn;
   }
 
   /** The key's stored policy document, from a read this request made already when there is one. */

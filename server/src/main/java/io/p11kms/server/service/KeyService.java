@@ -166,6 +166,13 @@ public final class KeyService {
     return store.findKey(keyId).map(this::arn).orElseGet(() -> arns.keyArn(keyId));
   }
 
+  /**
+   * The ARN of the key {@code keyId}, in its account: the default one when {@code key} is empty.
+   */
+  String arn(UUID keyId, Optional<KeyRecord> key) {
+    return arns.keyArn(key.map(KeyRecord::account).orElse(""), keyId);
+  }
+
   /** The ARN of {@code key}, in its account. */
   String arn(KeyRecord key) {
     return arns.keyArn(key.account(), key.keyId());

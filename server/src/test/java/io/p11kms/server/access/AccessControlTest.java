@@ -2,6 +2,7 @@ package io.p11kms.server.access;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.p11kms.server.auth.PrincipalAccounts;
 import io.p11kms.server.config.KeyArns;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.KeyStores;
@@ -19,11 +20,13 @@ class AccessControlTest {
                   new AccessControl(
                       true,
                       List.of(),
+                      PrincipalAccounts.allIn("111122223333"),
                       null,
                       store,
                       new KeyArns("aws", "local-1", "111122223333"),
                       Clock.systemUTC(),
-                      null))
+                      null,
+                      RefusalAuditLimit.withDefaults()))
           .isInstanceOf(NullPointerException.class)
           .hasMessage("audit");
     }

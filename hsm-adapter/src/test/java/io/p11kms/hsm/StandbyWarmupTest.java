@@ -1,0 +1,168 @@
+package io.p11kms.hsm;
+
+import static io.p11kms.hsm.SmallSeals.decrypt;
+import static io.p11kms.hsm.SmallSeals.encrypt;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+
+/**
+ * A move to the standby instance of the library does not empty the backing key cache: the most used
+ * keys are unwrapped on the standby before the move, their objects counted against the new
+ * instance's bound, and no object is left in either instance, also when the warm-up fails.
+ */
+class StandbyWarmupTest {
+  private static final int BOUND = 1_000;
+  private static final int HOT = 20;
+  private static SoftHsmTestToken token;
+
+  @BeforeAll
+  static void createToken() {
+    token = SoftHsmTestToken.create();
+  }
+
+  @AfterAll
+  static void deleteToken() {
+    token.close();
+  }
+
+  /** Fails C_UnwrapKey from its {@code failFrom}-th call on, while on. */
+  private static final class FailingUnwraps implements TokenCallInterceptor {
+    final AtomicInteger unwraps = new AtomicInteger();
+    volatile int failFrom = Integer.MAX_VALUE;
+
+    @Override
+    public long beforeCall(String function) {
+      if (function.equals("C_UnwrapKey") && unwraps.incrementAndGet() >= failFrom) {
+        return PKCS11Constants.CKR_DEVICE_MEMORY;
+      }
+      return 0L;
+    }
+  }
+
+  private static List<WrappedKey> hotKeys(Pkcs11Hsm hsm, int count) {
+    List<WrappedKey> keys = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      keys.add(hsm.generateBackingKey());
+    }
+    return keys;
+  }
+
+  private static List<byte[][]> useEach(Pkcs11Hsm hsm, List<WrappedKey> keys) {
+    List<byte[][]> sealed = new ArrayList<>();
+    for (WrappedKey key : keys) {
+      sealed.add(encrypt(hsm, key, 1));
+    }
+    return sealed;
+  }
+
+  @Test
+  void afterASwitch_theHotKeysHitAtOnce_andNoObjectIsLeftInEitherInstance() {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND))) {
+      int before = hsm.visibleObjectCount();
+      List<WrappedKey> keys = hotKeys(hsm, HOT);
+      List<byte[][]> sealed = useEach(hsm, keys);
+      encrypt(hsm, keys.get(0), BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(HOT);
+      assertThat(hsm.visibleObjectCount())
+          .as("the warmed keys, in the instance now in use")
+          .isEqualTo(before + HOT);
+      long misses = hsm.backingKeyCacheMisses();
+      for (int i = 0; i < HOT; i++) {
+        assertThat(decrypt(hsm, keys.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.backingKeyCacheMisses()).as("no hot key unwrapped again").isEqualTo(misses);
+
+      // Back onto the first instance, finalized when left: it holds nothing of its first life.
+      encrypt(hsm, keys.get(0), BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(2);
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before + HOT);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void theWarmedKeys_countAgainstTheNewInstancesBound() {
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND))) {
+      List<WrappedKey> keys = hotKeys(hsm, HOT);
+      useEach(hsm, keys);
+      encrypt(hsm, keys.get(0), BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      // Each seal of a cached key makes one object (the backing key generated beside it).
+      encrypt(hsm, keys.get(0), BOUND - HOT - 1);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+      encrypt(hsm, keys.get(0), 1);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void theWarmUp_takesTheMostUsedKeys_atMostTheCachesSize() {
+    int cacheSize = 5;
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config)) {
+      int before = hsm.visibleObjectCount();
+      // The policy's window (one entry in so small a cache) holds the last key used, a tail key.
+      List<WrappedKey> hot = hotKeys(hsm, cacheSize - 1);
+      List<byte[][]> sealed = new ArrayList<>();
+      for (int round = 0; round < 5; round++) {
+        sealed = useEach(hsm, hot);
+      }
+      // A tail of keys used once each.
+      useEach(hsm, hotKeys(hsm, 3 * cacheSize));
+      encrypt(hsm, hot.get(0), BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize);
+      long misses = hsm.backingKeyCacheMisses();
+      for (int i = 0; i < hot.size(); i++) {
+        assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.backingKeyCacheMisses()).isEqualTo(misses);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void aWarmUpThatFailsHalfway_switchesWithWhatItUnwrapped_andLeavesNoObject() {
+    FailingUnwraps interceptor = new FailingUnwraps();
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), interceptor)) {
+      int before = hsm.visibleObjectCount();
+      List<WrappedKey> keys = hotKeys(hsm, HOT);
+      List<byte[][]> sealed = useEach(hsm, keys);
+      encrypt(hsm, keys.get(0), BOUND);
+      interceptor.failFrom = interceptor.unwraps.get() + HOT / 2 + 1;
+      assertThat(hsm.isHealthy()).isTrue();
+      interceptor.failFrom = Integer.MAX_VALUE;
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(HOT / 2);
+      for (int i = 0; i < HOT; i++) {
+        assertThat(decrypt(hsm, keys.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(HOT);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+}
