@@ -123,6 +123,8 @@ public final class KmsServer {
             config.listen().port(),
             security,
             config.hsm().handlerThreads());
+    // The store's driver loads its native code while the token opens.
+    KeyStores.preload(config.store().settings().jdbcUrl());
     Hsm hsm = metrics.instrument(Pkcs11Hsm.open(config.hsm().hsmConfig()));
     builder.intercept(metrics.interceptor());
     KeyStore store;

@@ -29,13 +29,13 @@ public record ServeConfig(
   public static ServeConfig load(Path file, boolean devMode) {
     ConfigProperties p = ConfigProperties.load(file);
     ServerConfig server = ServerConfig.from(p);
-    SecurityConfig security = SecurityConfig.fromProperties(p.properties(), p.base());
+    SecurityConfig security = SecurityConfig.from(p);
     return new ServeConfig(
         server,
         devMode ? security.withDevMode() : security,
-        MetricsConfig.fromProperties(p.properties()),
-        AwsApiConfig.fromProperties(p.properties(), server.listen().host(), server.listen().port()),
-        XksConfig.fromProperties(p.properties(), server.listen().host()),
+        MetricsConfig.from(p),
+        AwsApiConfig.from(p, server.listen().host(), server.listen().port()),
+        XksConfig.from(p, server.listen().host()),
         DomainKeyRotationSchedule.from(p));
   }
 }

@@ -1,10 +1,9 @@
 package io.p11kms.server.awsjson;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ConfigProperties;
 import io.p11kms.server.config.ListenConfig;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
-import java.util.Locale;
-import java.util.Properties;
 import java.util.Set;
 
 /**
@@ -44,38 +43,18 @@ public record AwsApiConfig(
     return new AwsApiConfig(false, ListenConfig.DEFAULT_HOST, 0, ClientCertificates.NONE);
   }
 
-  public static AwsApiConfig fromProperties(Properties p, String grpcHost, int grpcPort) {
-    for (String key : p.stringPropertyNames()) {
-      if (key.startsWith(PREFIX) && !KEYS.contains(key)) {
-        throw new ConfigException("unknown configuration key " + key);
-      }
-    }
-    String enabled = get(p, ENABLED, "true");
-    if (!enabled.equals("true") && !enabled.equals("false")) {
-      throw new ConfigException(ENABLED + " must be true or false, was '" + enabled + "'");
-    }
-    String port = get(p, LISTEN_PORT, Integer.toString(grpcPort == 0 ? 0 : grpcPort + 1));
-    String certificates = get(p, CLIENT_CERTIFICATES, "none");
-    ClientCertificates clientCertificates;
-    try {
-      clientCertificates = ClientCertificates.valueOf(certificates.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(
-          CLIENT_CERTIFICATES + " must be none, optional or required, was '" + certificates + "'");
-    }
-    try {
-      return new AwsApiConfig(
-          enabled.equals("true"),
-          get(p, LISTEN_HOST, grpcHost),
-          Integer.parseInt(port),
-          clientCertificates);
-    } catch (NumberFormatException e) {
-      throw new ConfigException(LISTEN_PORT + " must be an integer, was '" + port + "'");
-    }
-  }
-
-  private static String get(Properties p, String key, String fallback) {
-    String value = p.getProperty(key, "").trim();
-    return value.isEmpty() ? fallback : value;
+  /**
+   * Reads the {@code aws.} keys; an unknown one is a typo and refused.
+   *
+   * @param grpcHost the gRPC listener's host, the default one
+   * @param grpcPort the gRPC listener's port; the default port is the next one (0 when it is 0)
+   */
+  public static AwsApiConfig from(ConfigProperties p, String grpcHost, int grpcPort) {
+    p.rejectUnknownKeys(PREFIX, KEYS);
+    return new AwsApiConfig(
+        p.bool(ENABLED, true),
+        p.get(LISTEN_HOST, grpcHost),
+        p.getInt(LISTEN_PORT, grpcPort == 0 ? 0 : grpcPort + 1),
+        p.choice(CLIENT_CERTIFICATES, ClientCertificates.class, ClientCertificates.NONE));
   }
 }

@@ -7,7 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The properties of a configuration file and the folder relative paths resolve against, read as
@@ -87,11 +92,59 @@ public final class ConfigProperties {
 
   /** {@code true} or {@code false}; absent is false. */
   public boolean bool(String key) {
-    String value = get(key, "false");
+    return bool(key, false);
+  }
+
+  /** {@code true} or {@code false}; absent is {@code defaultValue}. */
+  public boolean bool(String key, boolean defaultValue) {
+    String value = get(key, Boolean.toString(defaultValue));
     if (!value.equals("true") && !value.equals("false")) {
       throw new ConfigException(key + " must be true or false, was '" + value + "'");
     }
     return Boolean.parseBoolean(value);
+  }
+
+  /**
+   * One of {@code type}'s constants, named in any case ({@code none} for {@code NONE}); absent is
+   * {@code defaultValue}.
+   */
+  public <E extends Enum<E>> E choice(String key, Class<E> type, E defaultValue) {
+    String value = get(key, null);
+    if (value == null) {
+      return defaultValue;
+    }
+    for (E constant : type.getEnumConstants()) {
+      if (constant.name().equalsIgnoreCase(value)) {
+        return constant;
+      }
+    }
+    List<String> names =
+        Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT)).toList();
+    throw new ConfigException(
+        key
+            + " must be "
+            + String.join(", ", names.subList(0, names.size() - 1))
+            + " or "
+            + names.get(names.size() - 1)
+            + ", was '"
+            + value
+            + "'");
+  }
+
+  /**
+   * Refuses a key under {@code prefix} that is not one of {@code keys}: a typo.
+   *
+   * @throws ConfigException naming the first such key, in sorted order
+   */
+  public void rejectUnknownKeys(String prefix, Set<String> keys) {
+    new TreeSet<>(properties.stringPropertyNames())
+        .stream()
+            .filter(key -> key.startsWith(prefix) && !keys.contains(key))
+            .findFirst()
+            .ifPresent(
+                key -> {
+                  throw new ConfigException("unknown configuration key " + key);
+                });
   }
 
   /** A path resolved against the base folder, or null when absent. */

@@ -2,7 +2,6 @@ package io.p11kms.server.config;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Properties;
 import java.util.Set;
 
 /**
@@ -39,21 +38,11 @@ public record MetricsConfig(String host, Integer port) {
     return port != null;
   }
 
-  public static MetricsConfig fromProperties(Properties p) {
-    for (String key : p.stringPropertyNames()) {
-      if (key.startsWith(PREFIX) && !KEYS.contains(key)) {
-        throw new ConfigException("unknown configuration key " + key);
-      }
-    }
-    String host = p.getProperty(METRICS_LISTEN_HOST, "127.0.0.1").trim();
-    String port = p.getProperty(METRICS_LISTEN_PORT, "").trim();
-    if (port.isEmpty()) {
-      return new MetricsConfig(host.isEmpty() ? "127.0.0.1" : host, null);
-    }
-    try {
-      return new MetricsConfig(host.isEmpty() ? "127.0.0.1" : host, Integer.parseInt(port));
-    } catch (NumberFormatException e) {
-      throw new ConfigException(METRICS_LISTEN_PORT + " must be an integer, was '" + port + "'");
-    }
+  /** Reads the {@code metrics.} keys; an unknown one is a typo and refused. */
+  public static MetricsConfig from(ConfigProperties p) {
+    p.rejectUnknownKeys(PREFIX, KEYS);
+    return new MetricsConfig(
+        p.get(METRICS_LISTEN_HOST, "127.0.0.1"),
+        p.get(METRICS_LISTEN_PORT, null) == null ? null : p.getInt(METRICS_LISTEN_PORT, 0));
   }
 }

@@ -1,6 +1,5 @@
 package io.p11kms.server.config;
 
-import java.util.Properties;
 import java.util.Set;
 
 /**
@@ -40,20 +39,8 @@ public record RefusalAuditConfig(int perAddress, int overall) {
   }
 
   /** Reads the keys of this class; an absent or blank one takes its default. */
-  public static RefusalAuditConfig fromProperties(Properties p) {
+  public static RefusalAuditConfig from(ConfigProperties p) {
     return new RefusalAuditConfig(
-        integer(p, PER_ADDRESS, DEFAULT_PER_ADDRESS), integer(p, OVERALL, DEFAULT_OVERALL));
-  }
-
-  private static int integer(Properties p, String key, int defaultValue) {
-    String value = p.getProperty(key);
-    if (value == null || value.isBlank()) {
-      return defaultValue;
-    }
-    try {
-      return Integer.parseInt(value.strip());
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key + " must be an integer, was '" + value.strip() + "'");
-    }
+        p.getInt(PER_ADDRESS, DEFAULT_PER_ADDRESS), p.getInt(OVERALL, DEFAULT_OVERALL));
   }
 }

@@ -164,7 +164,7 @@ public record SecurityConfig(
         p.get(AUDIT_KEY_LABEL, DEFAULT_AUDIT_KEY_LABEL),
         p.bool(DEV_MODE),
         p.path(AUTH_ACCOUNTS_FILE),
-        RefusalAuditConfig.fromProperties(p.properties()));
+        RefusalAuditConfig.from(p));
   }
 
   /** For a start-up log line (holds no secret: paths and principals only). */

@@ -1,5 +1,7 @@
 package io.p11kms.server.store;
 
+import org.sqlite.SQLiteJDBCLoader;
+
 /** Opens a key store by JDBC URL. */
 public final class KeyStores {
   private KeyStores() {}
@@ -23,6 +25,30 @@ public final class KeyStores {
   /** As {@link #open(String)}, with a user and a password source for PostgreSQL. */
   public static KeyStore open(StoreSettings settings) {
     return open(settings, DEFAULT_KEY_READ_CACHE_SIZE);
+  }
+
+  /**
+   * Starts loading, in the background, what opening a store at {@code jdbcUrl} needs and is slow to
+   * load: SQLite's native library, which its driver unpacks from its jar on every start (as long as
+   * opening the token takes). Nothing is opened or created; {@link #open} then finds the library
+   * loaded, or loads it itself and reports any failure.
+   */
+  public static void preload(String jdbcUrl) {
+    if (jdbcUrl == null || !jdbcUrl.startsWith(SqliteDialect.PREFIX)) {
+      return;
+    }
+    Thread loader =
+        new Thread(
+            () -> {
+              try {
+                SQLiteJDBCLoader.initialize();
+              } catch (Exception | LinkageError e) {
+                // open loads it again and says why it cannot.
+              }
+            },
+            "p11kms-store-preload");
+    loader.setDaemon(true);
+    loader.start();
   }
 
   /** Key reads a store keeps by default (on SQLite; {@link #open(StoreSettings, int)}). */

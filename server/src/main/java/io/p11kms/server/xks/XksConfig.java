@@ -1,12 +1,10 @@
 package io.p11kms.server.xks;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ConfigProperties;
 import io.p11kms.server.http.ListenerSecurity;
 import java.time.Duration;
-import java.util.Locale;
-import java.util.Properties;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -100,49 +98,19 @@ public record XksConfig(
   }
 
   /** Reads the {@code xks.*} keys; an unknown one is a typo and refused. */
-  public static XksConfig fromProperties(Properties p, String defaultHost) {
-    Set<String> unknown = new TreeSet<>();
-    for (String key : p.stringPropertyNames()) {
-      if (key.startsWith("xks.") && !KEYS.contains(key)) {
-        unknown.add(key);
-      }
-    }
-    if (!unknown.isEmpty()) {
-      throw new ConfigException("unknown configuration key " + unknown.iterator().next());
-    }
-    String certificates = get(p, CLIENT_CERTIFICATES, "none").toUpperCase(Locale.ROOT);
-    ListenerSecurity.ClientCertificates clientCertificates;
-    try {
-      clientCertificates = ListenerSecurity.ClientCertificates.valueOf(certificates);
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(
-          CLIENT_CERTIFICATES + " must be none, optional or required, was " + certificates);
-    }
+  public static XksConfig from(ConfigProperties p, String defaultHost) {
+    p.rejectUnknownKeys("xks.", KEYS);
     return new XksConfig(
-        integer(p, PORT, -1),
-        get(p, HOST, defaultHost),
-        get(p, PATH_PREFIX, ""),
-        integer(p, FLEET_SIZE, 1),
-        clientCertificates,
-        integer(p, MAX_IN_FLIGHT, 64),
-        Duration.ofMillis(integer(p, HEALTH_REFRESH_MS, 20_000)),
-        get(p, CLIENT_COMMON_NAME, ""));
-  }
-
-  private static String get(Properties p, String key, String defaultValue) {
-    String value = p.getProperty(key);
-    return value == null || value.isBlank() ? defaultValue : value.strip();
-  }
-
-  private static int integer(Properties p, String key, int defaultValue) {
-    String value = get(p, key, null);
-    if (value == null) {
-      return defaultValue;
-    }
-    try {
-      return Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key + " must be an integer, was '" + value + "'");
-    }
+        p.getInt(PORT, -1),
+        p.get(HOST, defaultHost),
+        p.get(PATH_PREFIX, ""),
+        p.getInt(FLEET_SIZE, 1),
+        p.choice(
+            CLIENT_CERTIFICATES,
+            ListenerSecurity.ClientCertificates.class,
+            ListenerSecurity.ClientCertificates.NONE),
+        p.getInt(MAX_IN_FLIGHT, 64),
+        Duration.ofMillis(p.getInt(HEALTH_REFRESH_MS, 20_000)),
+        p.get(CLIENT_COMMON_NAME, ""));
   }
 }

@@ -3,10 +3,15 @@ package io.p11kms.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Path;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 class MetricsConfigTest {
+  private static MetricsConfig read(Properties p) {
+    return MetricsConfig.from(new ConfigProperties(p, Path.of(".")));
+  }
+
   private static Properties props(String... pairs) {
     Properties p = new Properties();
     for (int i = 0; i < pairs.length; i += 2) {
@@ -17,12 +22,12 @@ class MetricsConfigTest {
 
   @Test
   void noPort_endpointOff() {
-    assertThat(MetricsConfig.fromProperties(props()).enabled()).isFalse();
+    assertThat(read(props()).enabled()).isFalse();
   }
 
   @Test
   void port_endpointOnLoopback() {
-    MetricsConfig config = MetricsConfig.fromProperties(props("metrics.listen.port", "9464"));
+    MetricsConfig config = read(props("metrics.listen.port", "9464"));
     assertThat(config.enabled()).isTrue();
     assertThat(config.host()).isEqualTo("127.0.0.1");
     assertThat(config.port()).isEqualTo(9464);
@@ -31,16 +36,14 @@ class MetricsConfigTest {
   @Test
   void nonLoopbackHost_rejected() {
     assertThatThrownBy(
-            () ->
-                MetricsConfig.fromProperties(
-                    props("metrics.listen.port", "9464", "metrics.listen.host", "8.8.8.8")))
+            () -> read(props("metrics.listen.port", "9464", "metrics.listen.host", "8.8.8.8")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("loopback");
   }
 
   @Test
   void unknownMetricsKey_rejectedAsTypo() {
-    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.prot", "1")))
+    assertThatThrownBy(() -> read(props("metrics.listen.prot", "1")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("metrics.listen.prot");
   }
@@ -61,9 +64,9 @@ class MetricsConfigTest {
 
   @Test
   void badPort_rejected() {
-    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.port", "x")))
+    assertThatThrownBy(() -> read(props("metrics.listen.port", "x")))
         .isInstanceOf(ConfigException.class);
-    assertThatThrownBy(() -> MetricsConfig.fromProperties(props("metrics.listen.port", "70000")))
+    assertThatThrownBy(() -> read(props("metrics.listen.port", "70000")))
         .isInstanceOf(ConfigException.class);
   }
 }

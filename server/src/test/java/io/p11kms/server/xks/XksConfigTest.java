@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.p11kms.server.config.ConfigException;
+import io.p11kms.server.config.ConfigProperties;
 import io.p11kms.server.http.ListenerSecurity;
+import java.nio.file.Path;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +16,7 @@ class XksConfigTest {
     for (int i = 0; i < keyValues.length; i += 2) {
       p.setProperty(keyValues[i], keyValues[i + 1]);
     }
-    return XksConfig.fromProperties(p, "127.0.0.1");
+    return XksConfig.from(new ConfigProperties(p, Path.of(".")), "127.0.0.1");
   }
 
   @Test
