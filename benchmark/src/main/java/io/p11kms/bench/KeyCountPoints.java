@@ -30,7 +30,7 @@ final class KeyCountPoints {
   /** The length of one round of the warm-up before each Encrypt point. */
   static final Duration SETTLE_ROUND = Duration.ofSeconds(5);
 
-  /** The hit rate has settled when two rounds in a row differ by at most this. */
+  /** The hit rate has settled when three rounds in a row differ by at most this. */
   static final double SETTLE_TOLERANCE = 0.01;
 
   /**
@@ -129,10 +129,11 @@ final class KeyCountPoints {
 
   /**
    * Runs {@code call} unmeasured in rounds of {@link #SETTLE_ROUND} until the backing key cache's
-   * hit rate settles: two rounds in a row within {@link #SETTLE_TOLERANCE} of each other, and at
-   * least one library recycle since the start if the server recycles at all in that time (the
-   * steady state of a server in use includes moves to a fresh library instance); at most {@link
-   * #SETTLE_LIMIT}. Prints each round's hit rate.
+   * hit rate settles: three rounds in a row within {@link #SETTLE_TOLERANCE} of each other (a rate
+   * still climbing by 0.01 a round is not settled), and at least one library recycle since the
+   * start if the server recycles at all in that time (the steady state of a server in use includes
+   * moves to a fresh library instance); at most {@link #SETTLE_LIMIT}. Prints each round's hit
+   * rate.
    */
   private void settle(
       String operation, int count, int concurrency, Supplier<ListenableFuture<?>> call)
@@ -141,6 +142,7 @@ final class KeyCountPoints {
     ServerChild.CacheCounters start = server.cacheCounters();
     ServerChild.CacheCounters last = start;
     double previous = Double.NaN;
+    double beforePrevious = Double.NaN;
     StringBuilder rates = new StringBuilder();
     long begun = System.nanoTime();
     long calls = 0;
@@ -153,10 +155,12 @@ final class KeyCountPoints {
       boolean recycled = now.recycles() > start.recycles();
       double elapsed = (System.nanoTime() - begun) / 1e9;
       if (Math.abs(rate - previous) <= SETTLE_TOLERANCE
+          && Math.abs(rate - beforePrevious) <= SETTLE_TOLERANCE
           && (recycled || !recycleExpected(now.misses() - start.misses(), elapsed))) {
         settled = true;
         break;
       }
+      beforePrevious = previous;
       previous = rate;
       last = now;
     }

@@ -114,8 +114,8 @@ class StandbyWarmupTest {
   }
 
   @Test
-  void theWarmUp_takesTheMostUsedKeys_atMostTheCachesSize() {
-    int cacheSize = 5;
+  void theWarmUp_takesTheMostUsedKeys_atMostHalfTheCachesSize() {
+    int cacheSize = 8;
     HsmConfig config =
         token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config)) {
@@ -132,12 +132,14 @@ class StandbyWarmupTest {
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
 
-      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize / 2);
       long misses = hsm.backingKeyCacheMisses();
       for (int i = 0; i < hot.size(); i++) {
         assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
       }
-      assertThat(hsm.backingKeyCacheMisses()).isEqualTo(misses);
+      assertThat(hsm.backingKeyCacheMisses())
+          .as("the warmed half are hot keys, not the tail's")
+          .isEqualTo(misses + (hot.size() - cacheSize / 2));
       hsm.evictCachedBackingKeys();
       assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }

@@ -4,7 +4,6 @@ import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.domain.DomainKeys;
-import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,18 +35,18 @@ public final class BackingKeyWarmup {
    */
   public static final class Warmed {
     private final Session session;
-    private final List<WrappedKey> keys;
-    private final long[] handles;
+    private final int count;
+    private final BackingKeyCache cache;
 
-    private Warmed(Session session, List<WrappedKey> keys, long[] handles) {
+    private Warmed(Session session, int count, BackingKeyCache cache) {
       this.session = session;
-      this.keys = keys;
-      this.handles = handles;
+      this.count = count;
+      this.cache = cache;
     }
 
     /** Nothing warmed (no cache, no key in it, or the session did not open). */
     public static Warmed none() {
-      return new Warmed(null, List.of(), new long[0]);
+      return new Warmed(null, 0, null);
     }
 
     /** The session the warmed keys live in; null when none was opened. */
@@ -57,15 +56,12 @@ public final class BackingKeyWarmup {
 
     /** How many keys were unwrapped (objects made in the standby). */
     public int count() {
-      return keys.size();
+      return count;
     }
 
-    List<WrappedKey> keys() {
-      return keys;
-    }
-
-    long handle(int i) {
-      return handles[i];
+    /** A cache of the warmed keys, built before the move; null when nothing was warmed. */
+    BackingKeyCache cache() {
+      return cache;
     }
   }
 
@@ -81,8 +77,8 @@ public final class BackingKeyWarmup {
   public static Warmed warm(
       BackingKeys cache, Session session, DomainKeys standbyKeys, int limit, long budgetNanos) {
     List<WrappedKey> hottest = cache.hottest(limit);
-    List<WrappedKey> done = new ArrayList<>(hottest.size());
-    long[] handles = new long[hottest.size()];
+    BackingKeyCache warmed = cache.freshCache();
+    int done = 0;
     long start = System.nanoTime();
     for (WrappedKey key : hottest) {
       if (System.nanoTime() - start > budgetNanos) {
@@ -96,13 +92,13 @@ public final class BackingKeyWarmup {
         int generation = key.domainKeyGeneration();
         long domainKey = standbyKeys.handle(session, generation);
         BackingKeyUse use = standbyKeys.backingKeyUse(session, generation);
-        handles[done.size()] = cache.unwrap(session, domainKey, use, key);
-        done.add(key);
+        warmed.adopt(key, cache.unwrap(session, domainKey, use, key));
+        done++;
       } catch (PKCS11Exception | RuntimeException e) {
-        LOG.debug("warm-up of the standby stopped after {} keys: {}", done.size(), e.toString());
+        LOG.debug("warm-up of the standby stopped after {} keys: {}", done, e.toString());
         break;
       }
     }
-    return new Warmed(session, done, handles);
+    return new Warmed(session, done, done == 0 ? null : warmed);
   }
 }

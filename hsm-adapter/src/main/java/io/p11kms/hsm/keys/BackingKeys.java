@@ -65,7 +65,10 @@ public final class BackingKeys {
     private Session owner;
   }
 
-  private final BackingKeyCache cache;
+  // Replaced whole when the connection moves to a fresh library instance (no request in flight).
+  private volatile BackingKeyCache cache;
+  private final int maxKeys;
+  private final long maxAgeNanos;
   private final Calls calls;
   private final Opener opener;
   private final Stripe[] stripes = new Stripe[UNWRAP_STRIPES];
@@ -73,8 +76,9 @@ public final class BackingKeys {
   private final LongAdder misses = new LongAdder();
 
   public BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
-    this.cache =
-        maxKeys == 0 ? null : new BackingKeyCache(maxKeys, maxAge.toNanos(), System::nanoTime);
+    this.maxKeys = maxKeys;
+    this.maxAgeNanos = maxAge.toNanos();
+    this.cache = freshCache();
     this.calls = calls;
     this.opener = opener;
     for (int i = 0; i < stripes.length; i++) {
@@ -165,21 +169,33 @@ public final class BackingKeys {
     return cache == null ? List.of() : cache.hottest(limit);
   }
 
+  /** An empty cache of this one's bounds; null with the cache off. */
+  BackingKeyCache freshCache() {
+    return maxKeys == 0 ? null : new BackingKeyCache(maxKeys, maxAgeNanos, System::nanoTime);
+  }
+
   /**
-   * After {@link #forgetAll()}, when the connection moved onto the instance {@code warmed} was
-   * unwrapped in: its keys become the cache, and its session the first unwrap session (closing it
-   * destroys them). Runs while no request is in flight.
+   * The connection moved onto the library instance {@code warmed} was unwrapped in (every handle of
+   * the instance left is stale): the cache {@code warmed} built replaces this one whole, and its
+   * session becomes the first unwrap session (closing it destroys its keys). Swapping a cache built
+   * beforehand keeps the move short: it runs while every request waits. The policy's frequencies
+   * start afresh, from the warmed keys.
    */
-  public void adopt(BackingKeyWarmup.Warmed warmed) {
-    if (cache == null || warmed.session() == null) {
+  public void replaceWith(BackingKeyWarmup.Warmed warmed) {
+    for (Stripe stripe : stripes) {
+      synchronized (stripe) {
+        stripe.owner = null;
+      }
+    }
+    if (cache == null) {
       return;
     }
-    synchronized (stripes[0]) {
-      stripes[0].owner = warmed.session();
-    }
-    List<WrappedKey> keys = warmed.keys();
-    for (int i = 0; i < keys.size(); i++) {
-      cache.adopt(keys.get(i), warmed.handle(i));
+    BackingKeyCache next = warmed.cache();
+    cache = next != null ? next : freshCache();
+    if (warmed.session() != null) {
+      synchronized (stripes[0]) {
+        stripes[0].owner = warmed.session();
+      }
     }
   }
 

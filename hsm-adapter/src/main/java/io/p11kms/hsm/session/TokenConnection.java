@@ -156,7 +156,6 @@ public final class TokenConnection implements AutoCloseable {
       left.add(loginSession);
     }
     left.addAll(backingKeys.ownerSessions());
-    backingKeys.forgetAll();
     module = next.module();
     token = next.token();
     domainKeys.adopt(next.keys());
@@ -169,7 +168,7 @@ public final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception e) {
       // Cannot happen: the pool holds no handle now, and the two sessions are distinct.
     }
-    backingKeys.adopt(warmed);
+    backingKeys.replaceWith(warmed);
     recovery.reopenDone();
     epoch.incrementAndGet();
     return left;
