@@ -24,6 +24,8 @@
 # Reads: P11KMS_BENCH_TOKEN     the token, as --token (the option wins)
 #        P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
+#        P11KMS_MALLOC          the server's malloc, as run.sh reads it: jemalloc (the default,
+#                               preloaded when Debian's libjemalloc2 is installed) or glibc
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built
 #        P11KMS_BENCH_DATA      keep the token and database in this folder and reuse them when it
 #                               holds them already (its keys are the run's first keys): to run the

@@ -11,6 +11,9 @@
 #                    need about 120 MiB of heap; a fixed 64 MiB young generation keeps G1 from
 #                    shrinking it to a few MiB, which paused the server 3 times a second under
 #                    load, see docs/performance.md)
+#   P11KMS_MALLOC    jemalloc (the default: Debian's libjemalloc2, preloaded into the server;
+#                    a key that misses the backing key cache costs the server less CPU under it
+#                    than under glibc's malloc, see docs/performance.md) or glibc
 # Writes DATA_DIR/endpoint (host:port), which ./p11kms reads to find this server, and
 # DATA_DIR/aws-endpoint, the AWS KMS JSON API's URL.
 # The tests need more (PostgreSQL, OpenSC, gcc): `.ci/run` installs those.
@@ -22,6 +25,17 @@ say() { echo "run.sh: $*"; }
 
 missing=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+jemalloc() {
+  for f in /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2; do
+    [ -e "$f" ] && echo "$f" && return
+  done
+}
+malloc=${P11KMS_MALLOC:-jemalloc}
+case "$malloc" in
+  jemalloc) [ -n "$(jemalloc)" ] || missing+=(libjemalloc2) ;;
+  glibc) ;;
+  *) echo "run.sh: P11KMS_MALLOC must be jemalloc or glibc, was '$malloc'" >&2; exit 2 ;;
+esac
 command -v mvn >/dev/null || missing+=(maven)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -31,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  say "SoftHSM2, Maven and a JDK are installed"
+  say "SoftHSM2, Maven, a JDK and the allocator are installed"
 fi
 
 # What the server is built from: the poms and the non-test sources of the modules it needs.
@@ -93,6 +107,12 @@ say "serving $config on $endpoint; in another terminal: ./p11kms kms list-keys"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
 export JAVA_OPTS="${P11KMS_JAVA_OPTS:--Xms128m -Xmn64m -Xmx256m}"
+if [ "$malloc" = jemalloc ]; then
+  # jemalloc's thread caches serve the small blocks every token call and every SQLite read
+  # allocates and frees, which glibc's malloc takes from locked arenas (docs/performance.md).
+  export LD_PRELOAD="$(jemalloc)${LD_PRELOAD:+:$LD_PRELOAD}"
+  say "malloc: jemalloc ($(jemalloc))"
+fi
 # The database and the audit log are the server's alone.
 umask 077
 echo "run.sh: development mode (serve --dev): plaintext on loopback, every local process is an" \

@@ -98,8 +98,8 @@ public final class Bench {
       firstStart = server.startToServing();
       CpuMeter cpu = new CpuMeter(server.pid());
       System.out.printf(
-          "server pid started, SERVING after %d ms, resident %,d KiB%n",
-          firstStart.toMillis(), server.residentKiB());
+          "server pid started, SERVING after %d ms, resident %,d KiB, malloc %s%n",
+          firstStart.toMillis(), server.residentKiB(), server.malloc());
       ManagedChannel channel =
           NettyChannelBuilder.forAddress("127.0.0.1", server.port())
               .usePlaintext()

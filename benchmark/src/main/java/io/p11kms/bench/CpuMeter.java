@@ -51,6 +51,46 @@ final class CpuMeter {
     }
   }
 
+  /** CPU nanoseconds the server process has used, all its threads. */
+  long serverNanos() {
+    return serverPid > 0 ? (long) (processTicks(serverPid) * NANOS_PER_TICK) : 0;
+  }
+
+  /**
+   * CPU nanoseconds the server's JIT compiler threads have used (HotSpot names them {@code C1
+   * CompilerThread<n>} and {@code C2 CompilerThread<n>}, cut to 15 characters by Linux); threads
+   * that ended no longer count, so compare two readings close together.
+   */
+  long serverCompilerNanos() {
+    if (serverPid <= 0) {
+      return 0;
+    }
+    long ticks = 0;
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(serverPid), "task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        ticks += compilerTicks(task);
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return (long) (ticks * NANOS_PER_TICK);
+  }
+
+  private static long compilerTicks(Path task) {
+    try {
+      String stat = Files.readString(task.resolve("stat"));
+      String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) {
+        return 0;
+      }
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      // The thread ended between the listing and the read.
+      return 0;
+    }
+  }
+
   static Usage between(Snapshot from, Snapshot to, long calls) {
     if (from == null || to == null || calls == 0) {
       return Usage.NONE;

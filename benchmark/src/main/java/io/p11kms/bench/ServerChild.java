@@ -37,14 +37,21 @@ final class ServerChild implements AutoCloseable {
   private final int metricsPort;
   private final int awsPort;
   private final Duration startToServing;
+  private final String malloc;
 
   private ServerChild(
-      Process process, int port, int metricsPort, int awsPort, Duration startToServing) {
+      Process process,
+      int port,
+      int metricsPort,
+      int awsPort,
+      Duration startToServing,
+      String malloc) {
     this.process = process;
     this.port = port;
     this.metricsPort = metricsPort;
     this.awsPort = awsPort;
     this.startToServing = startToServing;
+    this.malloc = malloc;
   }
 
   /** The adapter's backing key cache counters, from the server's metrics endpoint. */
@@ -89,6 +96,7 @@ final class ServerChild implements AutoCloseable {
     if (java.nio.file.Files.exists(softhsmConf)) {
       builder.environment().put("SOFTHSM2_CONF", softhsmConf.toString());
     }
+    String malloc = RunScript.preloadMalloc(builder.environment());
     long start = System.nanoTime();
     Process process = builder.start();
     try {
@@ -98,7 +106,7 @@ final class ServerChild implements AutoCloseable {
       throw e;
     }
     return new ServerChild(
-        process, port, metricsPort, awsPort, Duration.ofNanos(System.nanoTime() - start));
+        process, port, metricsPort, awsPort, Duration.ofNanos(System.nanoTime() - start), malloc);
   }
 
   private static void awaitServing(Process process, int port, long start)
@@ -201,6 +209,11 @@ final class ServerChild implements AutoCloseable {
   /** The port of the AWS KMS JSON API (plaintext on loopback, development mode). */
   int awsPort() {
     return awsPort;
+  }
+
+  /** The server's malloc: jemalloc preloaded as run.sh does, or glibc's. */
+  String malloc() {
+    return malloc;
   }
 
   Duration startToServing() {

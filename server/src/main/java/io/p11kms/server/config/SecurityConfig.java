@@ -228,7 +228,6 @@ public record SecurityConfig(
     private Duration auditCheckpointInterval = DEFAULT_CHECKPOINT_INTERVAL;
     private String auditKeyLabel = DEFAULT_AUDIT_KEY_LABEL;
     private boolean devMode;
-    private Path accountsFile;
     private RefusalAuditConfig refusalAudit;
 
     private Builder(Path auditFile) {
@@ -268,11 +267,6 @@ public record SecurityConfig(
       return this;
     }
 
-    public Builder accountsFile(Path accountsFile) {
-      this.accountsFile = accountsFile;
-      return this;
-    }
-
     public Builder refusalAudit(RefusalAuditConfig refusalAudit) {
       this.refusalAudit = refusalAudit;
       return this;
@@ -292,7 +286,7 @@ public record SecurityConfig(
           auditCheckpointInterval,
           auditKeyLabel,
           devMode,
-          accountsFile,
+          null,
           refusalAudit);
     }
   }
