@@ -114,7 +114,7 @@ class StandbyWarmupTest {
   }
 
   @Test
-  void theWarmUp_takesTheMostUsedKeys_atMostHalfTheCachesSize() {
+  void theWarmUp_takesTheMostUsedKeys_atMostAQuarterOfTheCachesSize() {
     int cacheSize = 8;
     HsmConfig config =
         token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
@@ -132,14 +132,14 @@ class StandbyWarmupTest {
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
 
-      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize / 2);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize / 4);
       long misses = hsm.backingKeyCacheMisses();
       for (int i = 0; i < hot.size(); i++) {
         assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
       }
       assertThat(hsm.backingKeyCacheMisses())
-          .as("the warmed half are hot keys, not the tail's")
-          .isEqualTo(misses + (hot.size() - cacheSize / 2));
+          .as("the warmed quarter are hot keys, not the tail's")
+          .isEqualTo(misses + (hot.size() - cacheSize / 4));
       hsm.evictCachedBackingKeys();
       assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }
