@@ -108,15 +108,11 @@ final class MultiRegionKeyRepository implements MultiRegionKeys {
     requireId(keyId);
     return tx.query(
         "cannot read the multi-Region configuration",
-        "SELECT primary_region, replica_regions, updating_to FROM multi_region_keys"
-            + " WHERE key_id = ?",
+        SELECT_CONFIGURATION,
         p -> {
           p.setString(1, keyId.toString());
           try (ResultSet rs = p.executeQuery()) {
-            return rs.next()
-                ? Optional.of(
-                    new Configuration(rs.getString(1), regions(rs.getString(2)), rs.getString(3)))
-                : Optional.<Configuration>empty();
+            return rs.next() ? Optional.of(stored(rs).configuration()) : Optional.empty();
           }
         });
   }
@@ -402,20 +398,24 @@ final class MultiRegionKeyRepository implements MultiRegionKeys {
   /** A key's configuration here and its revision. */
   private record Stored(Configuration configuration, long revision) {}
 
+  private static final String SELECT_CONFIGURATION =
+      "SELECT primary_region, replica_regions, updating_to, revision FROM multi_region_keys"
+          + " WHERE key_id = ?";
+
   private static Stored configuration(Connection c, UUID keyId) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT primary_region, replica_regions, updating_to, revision FROM multi_region_keys"
-                + " WHERE key_id = ?")) {
+    try (PreparedStatement p = c.prepareStatement(SELECT_CONFIGURATION)) {
       p.setString(1, keyId.toString());
       try (ResultSet rs = p.executeQuery()) {
-        return rs.next()
-            ? new Stored(
-                new Configuration(rs.getString(1), regions(rs.getString(2)), rs.getString(3)),
-                rs.getLong(4))
-            : null;
+        return rs.next() ? stored(rs) : null;
       }
     }
+  }
+
+  /** The row {@link #SELECT_CONFIGURATION} reads. */
+  private static Stored stored(ResultSet rs) throws SQLException {
+    return new Stored(
+        new Configuration(rs.getString(1), regions(rs.getString(2)), rs.getString(3)),
+        rs.getLong(4));
   }
 
   /**
