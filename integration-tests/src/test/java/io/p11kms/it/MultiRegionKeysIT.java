@@ -14,7 +14,6 @@ import io.grpc.Status;
 import io.grpc.util.MutableHandlerRegistry;
 import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.hsm.TokenCallInterceptor;
-import io.p11kms.hsm.domain.DomainKeyCeremony;
 import io.p11kms.hsm.domain.RegionPeering;
 import io.p11kms.hsm.domain.TransportKey;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
@@ -56,6 +55,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -73,11 +75,11 @@ import org.junit.jupiter.api.Test;
 class MultiRegionKeysIT {
   private static final String REGION_A = "region-a";
   private static final String REGION_B = "region-b";
-  private static final String PRINCIPAL_A = "spiffe://p11kms.test/region/" + REGION_A;
-  private static final String ACCOUNT = "111122223333";
+  private static final String PRINCIPAL_A = PeeredRegions.principal(REGION_A);
+  private static final String ACCOUNT = PeeredRegions.ACCOUNT;
   private static final Map<String, String> CONTEXT = Map.of("purpose", "multi-region");
 
-  private static final String PRINCIPAL_B = "spiffe://p11kms.test/region/" + REGION_B;
+  private static final String PRINCIPAL_B = PeeredRegions.principal(REGION_B);
 
   private static Path dir;
   private static SoftHsmTestToken tokenA;
@@ -93,6 +95,18 @@ class MultiRegionKeysIT {
       new AtomicReference<>(Fault.NONE);
   private static final AtomicReference<Fault> replicaDeletedFaultOnA =
       new AtomicReference<>(Fault.NONE);
+
+  private static final AtomicReference<Pause> receiveReplicaPauseOnB = new AtomicReference<>();
+
+  /** Holds a call when it reaches a region's peer service, until the test lets it go. */
+  private static final class Pause {
+    final CountDownLatch arrived = new CountDownLatch(1);
+    final CountDownLatch released = new CountDownLatch(1);
+
+    void awaitArrival() throws InterruptedException {
+      assertThat(arrived.await(60, TimeUnit.SECONDS)).as("the call arrived").isTrue();
+    }
+  }
 
   /** What happens to a call that reaches a region's peer service. */
   private enum Fault {
@@ -144,14 +158,9 @@ class MultiRegionKeysIT {
   @BeforeAll
   static void regions() throws Exception {
     dir = Files.createTempDirectory("p11kms-regions-it");
-    tokenA = SoftHsmTestToken.create();
-    tokenB = SoftHsmTestToken.createBeside(tokenA);
-    char[] soPinB = tokenB.soPin();
-    try {
-      DomainKeyCeremony.createDomainKey(tokenB.modulePath(), tokenB.label(), soPinB, 1);
-    } finally {
-      Arrays.fill(soPinB, '\0');
-    }
+    List<SoftHsmTestToken> tokens = PeeredRegions.tokens(2);
+    tokenA = tokens.get(0);
+    tokenB = tokens.get(1);
     // The peering ceremony, both ways, before the regions log in (the SO cannot while the user
     // is): each region's transport key, its fingerprint confirmed, trusted by the other's SO.
     TransportKey transportA = transportKey(tokenA);
@@ -185,7 +194,8 @@ class MultiRegionKeysIT {
                 ServerInterceptors.intercept(
                     new RegionPeerGrpcService(peerOnly(REGION_A, PRINCIPAL_A), b.multiRegion()),
                     new PrincipalInterceptor(true),
-                    faultsOn("UpdatePrimary", updatePrimaryFaultOnB)))
+                    faultsOn("UpdatePrimary", updatePrimaryFaultOnB),
+                    pausing("ReceiveReplica", receiveReplicaPauseOnB)))
             .build()
             .start();
     peersA = peers(REGION_B, peerServerB.getPort(), PRINCIPAL_B, clientA, pki);
@@ -271,6 +281,27 @@ class MultiRegionKeysIT {
                 }
               },
               headers);
+        }
+        return next.startCall(call, headers);
+      }
+    };
+  }
+
+  /** Holds the calls of {@code method}, while a pause is set, until it is released. */
+  private static ServerInterceptor pausing(String method, AtomicReference<Pause> pause) {
+    return new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(
+          ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        Pause now =
+            call.getMethodDescriptor().getBareMethodName().equals(method) ? pause.get() : null;
+        if (now != null) {
+          now.arrived.countDown();
+          try {
+            now.released.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
         }
         return next.startCall(call, headers);
       }
@@ -743,6 +774,81 @@ class MultiRegionKeysIT {
     assertThat(deleteDue(a, Duration.ofDays(8))).isEqualTo(1);
     assertThat(a.store().findKey(key.keyId())).isEmpty();
     assertFails(KmsError.NOT_FOUND, () -> a.crypto().decrypt(blob, CONTEXT, null));
+  }
+
+  /**
+   * ReplicateKey of {@code key} to B, held when it reaches B (every check in A passed, the replica
+   * not made yet) until {@code meanwhile} has run in A.
+   */
+  private static CompletableFuture<KeyMetadata> replicateWhile(KeyMetadata key, Runnable meanwhile)
+      throws InterruptedException {
+    Pause pause = new Pause();
+    receiveReplicaPauseOnB.set(pause);
+    CompletableFuture<KeyMetadata> replication =
+        CompletableFuture.supplyAsync(
+            () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    try {
+      pause.awaitArrival();
+      meanwhile.run();
+    } finally {
+      receiveReplicaPauseOnB.set(null);
+      pause.released.countDown();
+    }
+    return replication;
+  }
+
+  @Test
+  void aDeletionScheduledWhileAReplicaIsBeingMade_waitsForThatReplica() throws Exception {
+    KeyMetadata key = newPrimary();
+    AtomicReference<KeyLifecycleService.ScheduledDeletion> scheduled = new AtomicReference<>();
+
+    CompletableFuture<KeyMetadata> replication =
+        replicateWhile(key, () -> scheduled.set(a.lifecycle().scheduleKeyDeletion(id(key), 7)));
+
+    // The replica being made counts as a replica: the primary waits for it, and is not deleted
+    // while it exists.
+    assertThat(scheduled.get().keyState()).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+    assertThat(scheduled.get().deletionDate()).isNull();
+    replication.get(60, TimeUnit.SECONDS);
+    assertThat(b.store().findKey(key.keyId())).isPresent();
+    assertThat(regions(a, key).replicaKeys()).extracting(r -> r.region()).containsExactly(REGION_B);
+    assertThat(state(a, key)).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+    assertThat(deleteDue(a, Duration.ofDays(100))).isZero();
+    assertThat(a.store().findKey(key.keyId())).isPresent();
+  }
+
+  @Test
+  void aReplicationThatFailsWhileThePrimaryWaitsForIt_startsThePrimarysWaitingPeriod()
+      throws Exception {
+    KeyMetadata key = newPrimary();
+    AtomicReference<KeyLifecycleService.ScheduledDeletion> scheduled = new AtomicReference<>();
+
+    failUnwrapsOnB.set(0);
+    CompletableFuture<KeyMetadata> replication;
+    try {
+      replication =
+          replicateWhile(key, () -> scheduled.set(a.lifecycle().scheduleKeyDeletion(id(key), 7)));
+      assertThatThrownBy(() -> replication.get(60, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(KmsException.class);
+    } finally {
+      failUnwrapsOnB.set(-1);
+    }
+
+    assertThat(scheduled.get().keyState()).isEqualTo(KeyState.PENDING_REPLICA_DELETION);
+    assertThat(b.store().findKey(key.keyId())).isEmpty();
+    KeyMetadata inA = a.keys().describeKey(id(key));
+    assertThat(inA.keyState()).isEqualTo(KeyState.PENDING_DELETION);
+    assertThat(inA.deletionDate().orElseThrow())
+        .isBetween(
+            Instant.now().plus(Duration.ofDays(7)).minusSeconds(60),
+            Instant.now().plus(Duration.ofDays(7)));
+    assertThat(inA.multiRegionConfiguration().orElseThrow().replicaKeys()).isEmpty();
+    // Pending deletion: no replica is made any more.
+    assertFails(
+        KmsError.INVALID_STATE,
+        () -> a.multiRegion().replicateKey(id(key), REGION_B, null, null, null));
+    assertThat(b.store().findKey(key.keyId())).isEmpty();
+    a.lifecycle().cancelKeyDeletion(id(key)); // not due in the other tests' deletion passes
   }
 
   @Test

@@ -12,19 +12,8 @@ import io.p11kms.server.admin.ServiceCommands;
 import io.p11kms.server.admin.StoreCommands;
 import io.p11kms.server.admin.VerifyAuditCommand;
 import io.p11kms.server.admin.XksCommands;
-import io.p11kms.server.auth.Principals;
-import io.p11kms.server.awsjson.AwsApiConfig;
-import io.p11kms.server.awsjson.AwsJsonFrontEnd;
-import io.p11kms.server.awsjson.DevelopmentCredentials;
 import io.p11kms.server.cli.KmsCli;
-import io.p11kms.server.config.MetricsConfig;
-import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.config.ServerConfig;
-import io.p11kms.server.metrics.Metrics;
-import io.p11kms.server.metrics.MetricsEndpoint;
-import io.p11kms.server.region.RegionListener;
-import io.p11kms.server.xks.XksConfig;
-import io.p11kms.server.xks.XksFrontEnd;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -94,99 +83,10 @@ public final class Main {
 
     @Override
     public Integer call() throws InterruptedException {
-      ServeConfig serve = ServeConfig.load(config, dev);
-      ServerConfig serverConfig = serve.server();
-      SecurityConfig security = serve.security();
-      log.info("configuration: {}", serverConfig.toRedactedString());
-      log.info("security: {}", security.toRedactedString());
-      Metrics metrics = new Metrics();
-      KmsServer server = KmsServer.open(serverConfig, security, metrics).start();
-      MetricsConfig metricsConfig = serve.metrics();
-      MetricsEndpoint endpoint =
-          metricsConfig.enabled() ? MetricsEndpoint.start(metricsConfig, metrics.registry()) : null;
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    if (endpoint != null) {
-                      endpoint.close();
-                    }
-                    server.stop();
-                  },
-                  "p11kms-shutdown"));
-      if (endpoint != null) {
-        System.out.println(
-            "p11kms metrics on http://"
-                + metricsConfig.host()
-                + ":"
-                + endpoint.port()
-                + "/metrics");
-      }
-      XksConfig xksConfig = serve.xks();
-      if (xksConfig.enabled()) {
-        XksFrontEnd xks = server.serveXks(xksConfig, security, serverConfig.hsm().handlerThreads());
-        System.out.println(
-            "p11kms XKS proxy API on "
-                + (security.tls() ? "https://" : "http://")
-                + xksConfig.host()
-                + ":"
-                + xks.port()
-                + xks.basePath());
-      }
-      server.scheduleDomainKeyRotation(config, serve.domainKeyRotation());
-      if (serve.awsApi().enabled()) {
-        serveAwsApi(server, serve.awsApi(), serverConfig, security, config);
-      }
-      if (serverConfig.region().enabled()) {
-        RegionListener peers = server.serveRegion(serverConfig.region());
-        System.out.println(
-            "p11kms region "
-                + serverConfig.arns().region()
-                + " serves its peers "
-                + String.join(",", serverConfig.region().peers().keySet())
-                + " on "
-                + serverConfig.region().listenHost()
-                + ":"
-                + peers.port());
-      }
-      // Tests and scripts wait for this exact line.
-      System.out.println(
-          "p11kms listening on " + serverConfig.listen().host() + ":" + server.port());
-      System.out.flush();
-      server.blockUntilShutdown();
+      RunningServer running = RunningServer.start(config, dev, System.out);
+      Runtime.getRuntime().addShutdownHook(new Thread(running::stop, "p11kms-shutdown"));
+      running.blockUntilShutdown();
       return 0;
-    }
-  }
-
-  /**
-   * The AWS KMS JSON API beside gRPC; in development mode with the credentials file of
-   * local:developer's access key beside the configuration file (made on the first run).
-   */
-  private static void serveAwsApi(
-      KmsServer server,
-      AwsApiConfig awsApi,
-      ServerConfig serverConfig,
-      SecurityConfig security,
-      Path configFile) {
-    AwsJsonFrontEnd listener =
-        server.serveAwsApi(awsApi, security, serverConfig.hsm().handlerThreads());
-    String endpoint =
-        (security.tls() ? "https://" : "http://") + awsApi.host() + ":" + listener.port();
-    System.out.println("p11kms AWS KMS API on " + endpoint);
-    if (security.devMode()) {
-      Path credentials =
-          configFile.toAbsolutePath().resolveSibling(DevelopmentCredentials.FILE_NAME);
-      String id =
-          DevelopmentCredentials.ensure(
-              credentials, server.accessKeys(), serverConfig.arns().account(), Principals.LOCAL);
-      System.out.println(
-          "p11kms AWS access key "
-              + id
-              + " of "
-              + Principals.LOCAL
-              + " in "
-              + credentials
-              + " (AWS_SHARED_CREDENTIALS_FILE)");
     }
   }
 

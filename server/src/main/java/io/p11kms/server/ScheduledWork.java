@@ -5,9 +5,9 @@ import io.p11kms.server.metrics.Metrics;
 import io.p11kms.server.service.DeletionTask;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.ImportExpiry;
-import io.p11kms.server.service.KeyDeletionGate;
 import io.p11kms.server.service.KeyRotationService;
 import io.p11kms.server.service.LeasedRunner;
+import io.p11kms.server.service.MultiRegionService;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.Leases;
 import java.nio.file.Path;
@@ -20,10 +20,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server's background work: due key deletions, due rotations, the domain-key re-wrap and the
- * expiry of imported key material, each under a lease in the store (servers sharing a database take
- * turns), and the sweep of this server's token for expired import wrapping keys. Each method that
- * runs a job now is what the schedule does; tests call them directly.
+ * The server's background work: due key deletions, due rotations, the domain-key re-wrap, the
+ * expiry of imported key material and telling peer regions of multi-Region keys' changes, each
+ * under a lease in the store (servers sharing a database take turns), and the sweep of this
+ * server's token for expired import wrapping keys. Each method that runs a job now is what the
+ * schedule does; tests call them directly.
  */
 public final class ScheduledWork implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ScheduledWork.class);
@@ -43,6 +44,7 @@ public final class ScheduledWork implements AutoCloseable {
   private final DeletionTask deletions;
   private final ImportExpiry imports;
   private final KeyRotationService rotations;
+  private final MultiRegionService multiRegion;
   private final DomainKeyRewrap rewrap;
   private final LeasedRunner leader;
   private final ScheduledExecutorService scheduler =
@@ -58,9 +60,10 @@ public final class ScheduledWork implements AutoCloseable {
       Hsm hsm,
       KeyStore store,
       KeyRotationService rotations,
-      KeyDeletionGate deletionGate,
+      MultiRegionService multiRegion,
       Clock clock) {
-    this.deletions = new DeletionTask(store, clock, deletionGate);
+    this.deletions = new DeletionTask(store, clock, multiRegion);
+    this.multiRegion = multiRegion;
     this.imports = new ImportExpiry(hsm, store, clock);
     this.rotations = rotations;
     this.rewrap = new DomainKeyRewrap(hsm, store, clock);
@@ -88,6 +91,7 @@ public final class ScheduledWork implements AutoCloseable {
     scheduleLeased("key-rotation", rotations::runDueRotations, dueWorkPeriod);
     scheduleLeased("domain-key-rewrap", rewrap::run, REWRAP_PERIOD);
     scheduleLeased("imported-material-expiry", imports::runDueExpiries, dueWorkPeriod);
+    scheduleLeased("region-announcements", multiRegion::tellPendingRegions, dueWorkPeriod);
     // Each server's own token: not under the lease.
     schedule(
         "destroying expired import wrapping keys",
@@ -131,6 +135,14 @@ public final class ScheduledWork implements AutoCloseable {
         new DomainKeyRotationSchedule(configFile, settings.soPinFile().get(), rewrap::run);
     schedule("scheduled domain key rotation", schedule::rotate, settings.interval());
     log.info("domain key rotation by the server: every {} h", settings.interval().toHours());
+  }
+
+  /**
+   * Tells, now, the peer regions that have not confirmed it yet a multi-Region key's primary and
+   * replicas as this region knows them; how many confirmed.
+   */
+  public int runRegionAnnouncements() {
+    return multiRegion.tellPendingRegions();
   }
 
   /** Deletes, now, the keys whose deletion window has passed; how many were deleted. */

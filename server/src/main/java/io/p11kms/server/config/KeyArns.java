@@ -9,9 +9,6 @@ import java.util.regex.Pattern;
  * of this partition, region and account parse; an ARN of another account names no key here.
  */
 public final class KeyArns {
-  private static final Pattern KEY_ID =
-      Pattern.compile(
-          "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   private static final Pattern MULTI_REGION_KEY_ID = Pattern.compile("mrk-[0-9a-f]{32}");
   private static final String MULTI_REGION_PREFIX = "mrk-";
 
@@ -216,7 +213,9 @@ public final class KeyArns {
    * id. Stricter than {@link UUID#fromString}, which also takes {@code 1-2-3-4-5}.
    */
   public static Optional<UUID> parseKeyId(String s) {
-    if (s != null && MULTI_REGION_KEY_ID.matcher(s).matches()) {
+    if (s != null
+        && s.startsWith(MULTI_REGION_PREFIX)
+        && MULTI_REGION_KEY_ID.matcher(s).matches()) {
       String hex = s.substring(MULTI_REGION_PREFIX.length());
       UUID id =
           new UUID(
@@ -224,12 +223,34 @@ public final class KeyArns {
               Long.parseUnsignedLong(hex.substring(16), 16));
       return isMultiRegion(id) ? Optional.of(id) : Optional.empty();
     }
-    if (s == null || !KEY_ID.matcher(s).matches()) {
+    if (s == null || !isCanonicalUuid(s)) {
       return Optional.empty();
     }
     UUID id = UUID.fromString(s);
     // A multi-Region key is named only by its mrk- id.
     return isMultiRegion(id) ? Optional.empty() : Optional.of(id);
+  }
+
+  /**
+   * Whether {@code s} is 8-4-4-4-12 ASCII hex digits (either case) joined by hyphens. Checked by
+   * hand: every request's key id comes through here, and two regular expressions per call were a
+   * tenth of the access check's CPU.
+   */
+  private static boolean isCanonicalUuid(String s) {
+    if (s.length() != 36) {
+      return false;
+    }
+    for (int i = 0; i < 36; i++) {
+      char c = s.charAt(i);
+      boolean ok =
+          i == 8 || i == 13 || i == 18 || i == 23
+              ? c == '-'
+              : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

@@ -77,30 +77,46 @@ public final class KeyLifecycleService {
   public ScheduledDeletion scheduleKeyDeletion(String keyId, Integer pendingWindowInDays) {
     UUID id = keys.resolveKey(keyId, "KeyId");
     int days = Requests.pendingWindowDays(pendingWindowInDays);
+    if (KeyArns.isMultiRegion(id)) {
+      return scheduleMultiRegionKeyDeletion(id, days);
+    }
     Change changed =
         change(
             id,
-            key -> {
-              boolean waits = hasReplicas(id);
-              return new Change(
-                  KeyStates.afterScheduleDeletion(key, waits),
-                  waits
-                      ? null
-                      : clock.instant().plus(Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS),
-                  days);
-            });
+            key ->
+                new Change(KeyStates.afterScheduleDeletion(key, false), deletionDate(days), days));
     return new ScheduledDeletion(id, keys.arn(id), changed.deletionDate(), changed.state(), days);
   }
 
-  /** Whether the key is a multi-Region primary here with replicas in other regions. */
-  private boolean hasReplicas(UUID id) {
-    return KeyArns.isMultiRegion(id)
-        && store
-            .multiRegionKeys()
-            .find(id)
-            .filter(c -> c.primaryRegion().equals(keys.arns().region()))
-            .filter(c -> !c.replicaRegions().isEmpty())
-            .isPresent();
+  /**
+   * A multi-Region key: whether it waits for replicas (a primary here with a replica, or one being
+   * made) is decided in one transaction with the change of its state, so that no ReplicateKey comes
+   * in between.
+   */
+  private ScheduledDeletion scheduleMultiRegionKeyDeletion(UUID id, int days) {
+    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      KeyRecord key = keys.find(id);
+      KeyStates.afterScheduleDeletion(key, false);
+      Instant date = deletionDate(days);
+      var state =
+          store
+              .multiRegionKeys()
+              .scheduleDeletion(id, key.keyState(), keys.arns().region(), days, date);
+      if (state.isPresent()) {
+        KeyState scheduled = KeyState.valueOf(state.get());
+        return new ScheduledDeletion(
+            id,
+            keys.arn(id),
+            scheduled == KeyState.PENDING_DELETION ? date : null,
+            scheduled,
+            days);
+      }
+    }
+    throw contended(id);
+  }
+
+  private Instant deletionDate(int days) {
+    return clock.instant().plus(Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS);
   }
 
   /**

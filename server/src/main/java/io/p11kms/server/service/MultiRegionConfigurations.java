@@ -6,6 +6,7 @@ import io.p11kms.server.store.MultiRegionKeys;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -64,9 +65,19 @@ final class MultiRegionConfigurations {
     }
   }
 
-  /** Records {@code configuration} here, a replica's: no hand-over pending, no rotation. */
+  /**
+   * Records {@code configuration} here, a replica's: no hand-over pending, no rotation. A region
+   * that was the primary is to tell the other replicas' regions of the new primary.
+   */
   void becomeReplica(UUID id, MultiRegionKeys.Configuration configuration) {
-    store.multiRegionKeys().changePrimary(id, configuration, null, null, now());
+    String self = keys.arns().region();
+    boolean wasPrimary =
+        store.multiRegionKeys().find(id).filter(c -> c.primaryRegion().equals(self)).isPresent();
+    List<String> tell =
+        wasPrimary
+            ? configuration.replicaRegions().stream().filter(r -> !r.equals(self)).toList()
+            : List.of();
+    store.multiRegionKeys().changePrimary(id, configuration, null, null, tell, now());
   }
 
   /** The time a change is recorded at, as the store keeps it. */

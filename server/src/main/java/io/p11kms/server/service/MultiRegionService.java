@@ -24,6 +24,7 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
   private final ReplicaReceiver receiver;
   private final PrimaryRegionHandover handover;
   private final ReplicaDeletion deletion;
+  private final RegionAnnouncements announcements;
 
   public MultiRegionService(
       RegionTransport hsm,
@@ -34,10 +35,12 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
       Clock clock) {
     MultiRegionConfigurations configurations = new MultiRegionConfigurations(store, keys, clock);
     this.hsm = hsm;
-    this.sender = new ReplicaSender(hsm, store, keys, arns, peers, configurations);
+    this.announcements = new RegionAnnouncements(store, arns, peers);
+    this.sender = new ReplicaSender(hsm, store, keys, arns, peers, configurations, announcements);
     this.receiver = new ReplicaReceiver(hsm, store, arns, configurations);
-    this.handover = new PrimaryRegionHandover(store, keys, arns, peers, configurations);
-    this.deletion = new ReplicaDeletion(store, keys, arns, peers, configurations, handover);
+    this.handover =
+        new PrimaryRegionHandover(store, keys, arns, peers, configurations, announcements);
+    this.deletion = new ReplicaDeletion(store, keys, arns, peers, configurations, announcements);
   }
 
   /**
@@ -102,10 +105,10 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
    * new primary. If the new primary's region refuses (its key is not Enabled, it is not peered with
    * every region of the key), nothing changes anywhere. If it cannot be reached, or fails so that
    * it is unknown whether it took the role, this key stays Updating (still usable for cryptography)
-   * and the call is DependencyTimeoutException: calling it again completes the hand-over, as does
-   * the new primary's first rotation reaching this region. If another replica's region cannot be
-   * reached, the hand-over is complete, and the call is DependencyTimeoutException too: calling it
-   * again here (now in a replica's region, naming the new primary) tells that region.
+   * and the call is DependencyTimeoutException: calling it again completes the hand-over, as do the
+   * new primary's first rotation and its next announcement pass reaching this region. Another
+   * replica's region that cannot be reached is told at the next pass ({@link #tellPendingRegions}),
+   * or when the call is made again here (now in a replica's region, naming the new primary).
    *
    * @param primaryRegion the region of the replica that becomes the primary
    */
@@ -114,10 +117,11 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
   }
 
   /**
-   * On a replica's region: the key's primary region changes. In the region named as the new
-   * primary, its replica takes the role (from the current primary only, while it is Enabled and
-   * this region is peered with every other region of the key); in any other, the new primary is
-   * recorded. Idempotent.
+   * On a replica's region: the key's primary region or its replicas change. In the region named as
+   * the new primary, its replica takes the role (from the current primary only, while it is Enabled
+   * and this region is peered with every other region of the key); in any other, the configuration
+   * is recorded, from the primary this region knows (or from the region this one is handing the
+   * primary role to, which completes the hand-over here). Idempotent.
    *
    * @param fromRegion the authenticated peer region that sent it
    */
@@ -129,7 +133,7 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
    * On the primary's region: the replica in {@code fromRegion} is being deleted for good. It is no
    * longer counted; a primary in PendingReplicaDeletion whose last replica it was becomes
    * PendingDeletion (its waiting period starts now), and the other replicas' regions learn the new
-   * list (as far as they can be reached; the list is sent again with the next change). Idempotent.
+   * list (at once, or at the next pass when they cannot be reached). Idempotent.
    *
    * @param fromRegion the authenticated peer region that sent it
    */
@@ -144,6 +148,18 @@ public final class MultiRegionService implements NewVersionGate, KeyDeletionGate
   @Override
   public void beforeDeleting(UUID keyId) {
     deletion.tellPrimary(keyId);
+  }
+
+  /**
+   * Tells every region that has not confirmed it yet a multi-Region key's primary and replicas as
+   * this region knows them (a replica made or deleted, told by the primary's region; a hand-over,
+   * by the old primary's). The scheduled work calls it; a region not reached is told at the next
+   * pass.
+   *
+   * @return how many regions confirmed
+   */
+  public int tellPendingRegions() {
+    return announcements.tellPending();
   }
 
   /** This region's transport key fingerprint (made on first call), for peers to check. */

@@ -5,7 +5,6 @@ import io.p11kms.server.store.KeyRecord;
 import io.p11kms.server.store.KeyStore;
 import io.p11kms.server.store.MultiRegionKeys;
 import io.p11kms.server.store.RotationSchedule;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -25,13 +24,16 @@ final class PrimaryRegionHandover {
   private final KeyArns arns;
   private final RegionPeers peers;
   private final MultiRegionConfigurations configurations;
+  private final RegionAnnouncements announcements;
 
   PrimaryRegionHandover(
       KeyStore store,
       KeyService keys,
       KeyArns arns,
       RegionPeers peers,
-      MultiRegionConfigurations configurations) {
+      MultiRegionConfigurations configurations,
+      RegionAnnouncements announcements) {
+    this.announcements = announcements;
     this.store = store;
     this.keys = keys;
     this.arns = arns;
@@ -50,11 +52,9 @@ final class PrimaryRegionHandover {
         configurations.requireFor(id, "UpdatePrimaryRegion");
     if (!configuration.primaryRegion().equals(self)) {
       if (configuration.primaryRegion().equals(primaryRegion)) {
-        // Called again after the new primary took the role: tell the other replicas again.
-        announce(
-            id,
-            new RegionPeers.PrimaryChange(
-                id, primaryRegion, configuration.replicaRegions(), null, null));
+        // Called again after the new primary took the role: tell the other replicas that have
+        // not heard of it yet, now.
+        announcements.tell(id);
         return;
       }
       throw new KmsException(
@@ -99,7 +99,7 @@ final class PrimaryRegionHandover {
     configurations.becomeReplica(
         id, new MultiRegionKeys.Configuration(primaryRegion, List.copyOf(replicas)));
     log.info("multi-Region key {}: the primary is now in {}", KeyArns.keyIdText(id), primaryRegion);
-    announce(id, change);
+    announcements.tell(id);
   }
 
   /** The new primary's region takes the role, or refuses (and this region stays the primary). */
@@ -155,6 +155,8 @@ final class PrimaryRegionHandover {
               "region " + self + " is not peered with " + region + ": it cannot be the primary");
         }
       }
+      // As the primary, this region tells every replica's region the new configuration at its
+      // next pass (the old primary's too, which completes a hand-over whose answer was lost).
       store
           .multiRegionKeys()
           .changePrimary(
@@ -162,6 +164,7 @@ final class PrimaryRegionHandover {
               new MultiRegionKeys.Configuration(self, change.replicaRegions()),
               change.rotationPeriodDays(),
               change.nextRotation(),
+              change.replicaRegions(),
               configurations.now());
       log.info(
           "multi-Region key {}: this region took the primary role from {}",
@@ -180,42 +183,19 @@ final class PrimaryRegionHandover {
         && here.replicaRegions().equals(changed.replicaRegions())) {
       return; // known already: a retry
     }
-    if (!here.primaryRegion().equals(fromRegion)) {
-      throw KmsException.validation(
-          "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
+    if (here.primaryRegion().equals(fromRegion)
+        || (here.primaryRegion().equals(self)
+            && fromRegion.equals(here.updatingTo())
+            && fromRegion.equals(change.primaryRegion()))) {
+      // From the primary this region knows; or from the region this one hands the primary role
+      // to, which has taken it: the hand-over is complete here too.
+      configurations.becomeReplica(id, changed);
+      return;
     }
-    configurations.becomeReplica(id, changed);
-  }
-
-  /** Tells every replica's region but this one the key's new primary. */
-  void announce(UUID id, RegionPeers.PrimaryChange change) {
-    List<String> missed = new ArrayList<>();
-    for (String region : change.replicaRegions()) {
-      if (region.equals(arns.region())) {
-        continue;
-      }
-      try {
-        peers.updatePrimary(region, change);
-      } catch (KmsException e) {
-        log.warn(
-            "multi-Region key {}: region {} did not record the new primary {}: {}",
-            KeyArns.keyIdText(id),
-            region,
-            change.primaryRegion(),
-            e.getMessage());
-        missed.add(region);
-      }
+    if (here.primaryRegion().equals(change.primaryRegion())) {
+      return; // a hand-over the old primary tells, heard from the new primary already
     }
-    if (!missed.isEmpty()) {
-      throw new KmsException(
-          KmsError.DEPENDENCY_TIMEOUT,
-          "the primary of "
-              + KeyArns.keyIdText(id)
-              + " is now in "
-              + change.primaryRegion()
-              + ", but "
-              + String.join(", ", missed)
-              + " did not record it: call UpdatePrimaryRegion again to tell them");
-    }
+    throw KmsException.validation(
+        "the primary of " + KeyArns.keyIdText(id) + " is in " + here.primaryRegion());
   }
 }

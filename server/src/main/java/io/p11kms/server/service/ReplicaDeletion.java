@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The deletion of a multi-Region key's replica: its region tells the primary's region first, which
- * counts it out and tells the other replicas' regions.
+ * counts it out and tells the other replicas' regions (at once, or at the next pass: {@link
+ * RegionAnnouncements}).
  */
 final class ReplicaDeletion {
   private static final Logger log = LoggerFactory.getLogger(ReplicaDeletion.class);
@@ -20,7 +21,7 @@ final class ReplicaDeletion {
   private final KeyArns arns;
   private final RegionPeers peers;
   private final MultiRegionConfigurations configurations;
-  private final PrimaryRegionHandover handover;
+  private final RegionAnnouncements announcements;
 
   ReplicaDeletion(
       KeyStore store,
@@ -28,13 +29,13 @@ final class ReplicaDeletion {
       KeyArns arns,
       RegionPeers peers,
       MultiRegionConfigurations configurations,
-      PrimaryRegionHandover handover) {
+      RegionAnnouncements announcements) {
     this.store = store;
     this.keys = keys;
     this.arns = arns;
     this.peers = peers;
     this.configurations = configurations;
-    this.handover = handover;
+    this.announcements = announcements;
   }
 
   /** See {@link MultiRegionService#replicaDeleted}. */
@@ -62,14 +63,7 @@ final class ReplicaDeletion {
         fromRegion,
         after.replicaRegions().size(),
         keys.find(keyId).keyState());
-    try {
-      handover.announce(
-          keyId,
-          new RegionPeers.PrimaryChange(
-              keyId, after.primaryRegion(), after.replicaRegions(), null, null));
-    } catch (KmsException e) {
-      log.warn("{}", e.getMessage());
-    }
+    announcements.tell(keyId);
   }
 
   /** See {@link MultiRegionService#beforeDeleting}. */

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -28,12 +29,17 @@ import org.slf4j.LoggerFactory;
 final class ReplicaSender {
   private static final Logger log = LoggerFactory.getLogger(ReplicaSender.class);
 
+  /** The states of a primary that ReplicateKey takes, as AWS KMS. */
+  private static final Set<String> REPLICABLE_STATES =
+      Set.of(KeyState.ENABLED.name(), KeyState.DISABLED.name());
+
   private final RegionTransport hsm;
   private final KeyStore store;
   private final KeyService keys;
   private final KeyArns arns;
   private final RegionPeers peers;
   private final MultiRegionConfigurations configurations;
+  private final RegionAnnouncements announcements;
 
   ReplicaSender(
       RegionTransport hsm,
@@ -41,7 +47,9 @@ final class ReplicaSender {
       KeyService keys,
       KeyArns arns,
       RegionPeers peers,
-      MultiRegionConfigurations configurations) {
+      MultiRegionConfigurations configurations,
+      RegionAnnouncements announcements) {
+    this.announcements = announcements;
     this.hsm = hsm;
     this.store = store;
     this.keys = keys;
@@ -91,24 +99,31 @@ final class ReplicaSender {
     if (replicaPolicy != null) {
       io.p11kms.server.access.AccessControl.parsePolicy(replicaPolicy);
     }
-    TreeSet<String> replicas = new TreeSet<>(configuration.replicaRegions());
-    replicas.add(replicaRegion);
-    RegionPeers.Replica replica =
-        new RegionPeers.Replica(
-            id,
-            arns.region(),
-            arns.region(),
-            List.copyOf(replicas),
-            replicaDescription,
-            key.keyUsage(),
-            key.keySpec(),
-            key.creationDate(),
-            arns.account(key.account()),
-            replicaPolicy,
-            replicaTags,
-            wrapVersions(id, replicaRegion, store.multiRegionKeys().versions(id)));
-    RegionPeers.Received received = peers.send(replicaRegion, replica);
+    // The state is checked again, in one transaction with the record that this replica is being
+    // made: a ScheduleKeyDeletion after it waits for this replica, one before it refuses it here.
+    if (!store
+        .multiRegionKeys()
+        .startReplication(id, replicaRegion, REPLICABLE_STATES, configurations.now())) {
+      throw new KmsException(
+          KmsError.INVALID_STATE, KeyArns.keyIdText(id) + " is " + KeyStates.state(keys.find(id)));
+    }
+    RegionPeers.Received received;
+    try {
+      received =
+          send(
+              id,
+              key,
+              replicaRegion,
+              configuration,
+              replicaDescription,
+              replicaPolicy,
+              replicaTags);
+    } catch (RuntimeException e) {
+      store.multiRegionKeys().endReplication(id, replicaRegion, configurations.now());
+      throw e;
+    }
     store.multiRegionKeys().addReplicaRegion(id, replicaRegion, configurations.now());
+    announcements.tell(id);
     log.info(
         "multi-Region key {} replicated to {} ({}; {} versions added)",
         KeyArns.keyIdText(id),
@@ -137,6 +152,34 @@ final class ReplicaSender {
         replicaMetadata,
         replicaPolicy,
         replicaTags.entrySet().stream().map(t -> new Tag(t.getKey(), t.getValue())).toList());
+  }
+
+  /** Wraps every version of the key for {@code region} and sends the replica there. */
+  private RegionPeers.Received send(
+      UUID id,
+      KeyRecord key,
+      String region,
+      MultiRegionKeys.Configuration configuration,
+      String description,
+      String policy,
+      Map<String, String> tags) {
+    TreeSet<String> replicas = new TreeSet<>(configuration.replicaRegions());
+    replicas.add(region);
+    return peers.send(
+        region,
+        new RegionPeers.Replica(
+            id,
+            arns.region(),
+            arns.region(),
+            List.copyOf(replicas),
+            description,
+            key.keyUsage(),
+            key.keySpec(),
+            key.creationDate(),
+            arns.account(key.account()),
+            policy,
+            tags,
+            wrapVersions(id, region, store.multiRegionKeys().versions(id))));
   }
 
   /** See {@link MultiRegionService#beforeStoring}. */

@@ -25,6 +25,8 @@ final class DeletionRepository {
           "DELETE FROM key_rotations WHERE key_id = ?",
           "DELETE FROM key_versions WHERE key_id = ?",
           "DELETE FROM imported_key_material WHERE key_id = ?",
+          "DELETE FROM multi_region_replications WHERE key_id = ?",
+          "DELETE FROM multi_region_announcements WHERE key_id = ?",
           "DELETE FROM multi_region_keys WHERE key_id = ?",
           "DELETE FROM keys WHERE key_id = ?");
 

@@ -254,7 +254,28 @@ final class Migrations {
               List.of(
                   // Set in the primary's region while UpdatePrimaryRegion hands the primary role
                   // to the replica in that region, until that region has taken it; null otherwise.
-                  "ALTER TABLE multi_region_keys ADD COLUMN updating_to VARCHAR(64)")));
+                  "ALTER TABLE multi_region_keys ADD COLUMN updating_to VARCHAR(64)")),
+          new Migration(
+              13,
+              "multi-Region keys: replicas being made, and the regions still to tell",
+              List.of(
+                  // Counts every change of a key's primary or replicas here, so that a region's
+                  // confirmation of an older configuration is not taken for the current one.
+                  "ALTER TABLE multi_region_keys ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+                  // In the primary's region, while ReplicateKey makes the replica in that region:
+                  // a primary with one is not deleted, as with a replica.
+                  "CREATE TABLE multi_region_replications ("
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " region VARCHAR(64) NOT NULL,"
+                      + " started_at BIGINT NOT NULL,"
+                      + " PRIMARY KEY (key_id, region))",
+                  // The regions of a key that have not confirmed its configuration as this region
+                  // knows it (its primary's region tells its replicas' regions, the old primary's
+                  // the others a hand-over); told again at the next pass.
+                  "CREATE TABLE multi_region_announcements ("
+                      + " key_id VARCHAR(36) NOT NULL REFERENCES keys (key_id),"
+                      + " region VARCHAR(64) NOT NULL,"
+                      + " PRIMARY KEY (key_id, region))")));
 
   static String render(String sql, SqlDialect dialect) {
     return sql.replace("{SEQ}", dialect.sequencePrimaryKey())

@@ -1,9 +1,11 @@
 package io.p11kms.server.store;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 
@@ -66,8 +68,60 @@ public interface MultiRegionKeys {
   /** The key's configuration; empty for a key that is not multi-Region (or does not exist). */
   Optional<Configuration> find(UUID keyId);
 
-  /** Adds {@code region} to the key's replicas; false when the key is not multi-Region here. */
+  /**
+   * ReplicateKey, in the primary's region, before anything is sent: records that the replica in
+   * {@code region} is being made, in one transaction with the check that the key's state is one of
+   * {@code states}. Until {@link #addReplicaRegion} or {@link #endReplication}, the key counts as
+   * having that replica for {@link #scheduleDeletion}.
+   *
+   * @return false, recording nothing, when the key is in another state (or does not exist)
+   */
+  boolean startReplication(UUID keyId, String region, Set<String> states, Instant now);
+
+  /**
+   * A replication {@link #startReplication started} that made no replica: forgotten, in one
+   * transaction with what follows from it (as {@link #removeReplicaRegion}).
+   */
+  void endReplication(UUID keyId, String region, Instant now);
+
+  /**
+   * Adds {@code region} to the key's replicas (ending its replication) and marks every replica's
+   * region to be told the new configuration, in one transaction; false when the key is not
+   * multi-Region here.
+   */
   boolean addReplicaRegion(UUID keyId, String region, Instant now);
+
+  /**
+   * ScheduleKeyDeletion of a multi-Region key, in one transaction with the check of its replicas: a
+   * primary in {@code self} with a replica, or a replica being made, becomes
+   * PENDING_REPLICA_DELETION (no deletion date, the waiting period kept); any other key
+   * PENDING_DELETION until {@code deletionDate}.
+   *
+   * @return the state set; empty, changing nothing, when the key's state is not {@code
+   *     expectedState}
+   */
+  Optional<String> scheduleDeletion(
+      UUID keyId, String expectedState, String self, int pendingWindowDays, Instant deletionDate);
+
+  /**
+   * A key's configuration as this region knows it, at its revision, and the regions that have not
+   * confirmed it yet.
+   */
+  record Announcement(
+      UUID keyId, Configuration configuration, long revision, List<String> regions) {}
+
+  /** The keys with regions still to tell, at most {@code limit}. */
+  List<UUID> keysToAnnounce(int limit);
+
+  /** What this region has yet to tell about {@code keyId}; empty when nothing. */
+  Optional<Announcement> announcement(UUID keyId);
+
+  /**
+   * {@code region} stored the key's configuration at {@code revision}: it is told no more, unless
+   * the configuration changed since (it may have stored an older one after a newer), when it stays
+   * to be told; {@code revision} null: it is no longer one of the key's regions.
+   */
+  void announced(UUID keyId, String region, Long revision);
 
   /**
    * UpdatePrimaryRegion, in the primary's region: records that the primary role is being handed to
@@ -82,9 +136,9 @@ public interface MultiRegionKeys {
   boolean cancelPrimaryUpdate(UUID keyId, String newPrimary, Instant now);
 
   /**
-   * Records a new primary region in one transaction: the configuration (no hand-over pending) and
-   * the key's automatic rotation, which only the primary has ({@code rotationPeriodDays} null:
-   * off).
+   * Records a new primary region in one transaction: the configuration (no hand-over pending), the
+   * key's automatic rotation, which only the primary has ({@code rotationPeriodDays} null: off),
+   * and the regions this one is to tell of it ({@code tell}).
    *
    * @return false when the key is not multi-Region here
    */
@@ -93,12 +147,14 @@ public interface MultiRegionKeys {
       Configuration configuration,
       Integer rotationPeriodDays,
       Instant nextRotation,
+      Collection<String> tell,
       Instant now);
 
   /**
-   * Removes {@code region} from the key's replicas, in one transaction with what follows from it: a
-   * primary in PendingReplicaDeletion whose last replica this was becomes PendingDeletion, due its
-   * stored waiting period from {@code now}.
+   * Removes {@code region} from the key's replicas, in one transaction with what follows from it:
+   * the other replicas' regions are to be told, and a primary in PendingReplicaDeletion whose last
+   * replica this was (none being made) becomes PendingDeletion, due its stored waiting period from
+   * {@code now}.
    *
    * @return the configuration afterwards; empty when the key is not multi-Region here
    */

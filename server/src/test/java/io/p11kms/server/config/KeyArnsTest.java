@@ -58,6 +58,29 @@ class KeyArnsTest {
   }
 
   @Test
+  void parseKeyId_takesTheCanonicalFormInEitherCase_andNothingElse() {
+    String id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    assertThat(KeyArns.parseKeyId(id)).contains(UUID.fromString(id));
+    assertThat(KeyArns.parseKeyId(id.toUpperCase(java.util.Locale.ROOT)))
+        .contains(UUID.fromString(id));
+    for (String bad :
+        new String[] {
+          "",
+          id.substring(1),
+          id + "0",
+          "1234abcd-12ab-34cd-56ef1-234567890ab",
+          "1234abcd-12ab-34cd-56ef-1234567890ag",
+          "1234abcd-12ab-34cd-56ef-1234567890a\u0663",
+          "1234abcd-12ab-34cd-56ef-1234567890a\uff10",
+          "1234abcd+12ab-34cd-56ef-1234567890ab",
+          " 234abcd-12ab-34cd-56ef-1234567890ab",
+          "mrk-1234abcd12ab34cd56ef1234567890aB",
+        }) {
+      assertThat(KeyArns.parseKeyId(bad)).as(bad).isEmpty();
+    }
+  }
+
+  @Test
   void aliasArn_withOrWithoutPrefix() {
     assertThat(arns.aliasArn("alias/app")).isEqualTo("arn:aws:kms:local-1:000000000000:alias/app");
     assertThat(arns.aliasArn("app")).isEqualTo("arn:aws:kms:local-1:000000000000:alias/app");
