@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.http.HttpRequestIds;
 import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.KmsServices;
@@ -56,7 +57,7 @@ public final class AwsJsonHandler extends Handler.Abstract {
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
-    String requestId = AwsRequestIds.newId();
+    String requestId = HttpRequestIds.newId();
     Object body;
     int status;
     try {

@@ -8,6 +8,7 @@ import io.p11kms.server.crypto.CiphertextBlob;
 import io.p11kms.server.crypto.EncryptionContextEncoder;
 import io.p11kms.server.crypto.MalformedCiphertextException;
 import io.p11kms.server.store.KeyVersionRecord;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Map;
 
@@ -17,12 +18,14 @@ import java.util.Map;
  * header and the canonical encryption context as AAD.
  *
  * <p>Salt and IV are public parameters, not key material: they come from the JVM's {@link
- * SecureRandom}, which saves a token round trip per request. Keys and data keys come from the
- * token.
+ * SecureRandom}, which saves a token round trip per request: a DRBG of each thread's own, as one
+ * generator shared by the handler threads was a lock every Encrypt queued on. Keys and data keys
+ * come from the token.
  */
 final class EnvelopeCipher {
   private final EnvelopeKeys hsm;
-  private final SecureRandom random = new SecureRandom();
+  private static final ThreadLocal<SecureRandom> GENERATORS =
+      ThreadLocal.withInitial(EnvelopeCipher::newGenerator);
 
   EnvelopeCipher(EnvelopeKeys hsm) {
     this.hsm = hsm;
@@ -31,6 +34,7 @@ final class EnvelopeCipher {
   byte[] encrypt(KeyVersionRecord version, byte[] plaintext, Map<String, String> context) {
     byte[] salt = new byte[CiphertextBlob.SALT_LENGTH];
     byte[] iv = new byte[CiphertextBlob.IV_LENGTH];
+    SecureRandom random = generator();
     random.nextBytes(salt);
     random.nextBytes(iv);
     WrappedKey backingKey = backingKey(version);
@@ -87,5 +91,20 @@ final class EnvelopeCipher {
         WrapMechanism.fromCode(version.wrapMechanismCode()),
         version.ekt(),
         version.domainKeyKind().role());
+  }
+
+  /**
+   * This thread's generator of salts and IVs: a DRBG seeded by the JDK from the system's entropy.
+   */
+  static SecureRandom generator() {
+    return GENERATORS.get();
+  }
+
+  private static SecureRandom newGenerator() {
+    try {
+      return SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no DRBG", e);
+    }
   }
 }

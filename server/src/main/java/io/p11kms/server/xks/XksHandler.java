@@ -3,6 +3,7 @@ package io.p11kms.server.xks;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.http.HttpRequestIds;
 import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
@@ -16,7 +17,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
@@ -72,7 +72,7 @@ public final class XksHandler extends Handler.Abstract {
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
-    String requestId = UUID.randomUUID().toString();
+    String requestId = HttpRequestIds.newId();
     Reply reply;
     if (!inFlight.tryAcquire()) {
       reply = Reply.error(XksError.THROTTLING, "Too many requests in flight; retry later");

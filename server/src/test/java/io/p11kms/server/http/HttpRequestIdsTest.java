@@ -1,4 +1,4 @@
-package io.p11kms.server.awsjson;
+package io.p11kms.server.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,11 +8,11 @@ import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-class AwsRequestIdsTest {
+class HttpRequestIdsTest {
   @Test
   void aRequestIdIsARandomUuidAsAwsSendsIt() {
     for (int i = 0; i < 1000; i++) {
-      String id = AwsRequestIds.newId();
+      String id = HttpRequestIds.newId();
       assertTrue(
           id.matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"), id);
       UUID parsed = UUID.fromString(id);
@@ -26,7 +26,7 @@ class AwsRequestIdsTest {
   void idsDoNotRepeat() {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < 100_000; i++) {
-      assertTrue(seen.add(AwsRequestIds.newId()));
+      assertTrue(seen.add(HttpRequestIds.newId()));
     }
   }
 }
