@@ -90,6 +90,52 @@ final class ClosedLoop {
   /** The most time spent warming one path. */
   static final Duration WARM_LIMIT = Duration.ofSeconds(30);
 
+  /** The share of the server's CPU its JIT compilers may take in a warm-up round, settled. */
+  static final double JIT_SETTLED = 0.03;
+
+  /** The most time spent warming one path until its compilers settle. */
+  static final Duration JIT_SETTLE_LIMIT = Duration.ofSeconds(90);
+
+  /**
+   * Runs {@code call} unmeasured, {@code concurrency} in flight, in rounds of the server warm-up
+   * time of {@code timing}, until the server's JIT compilers spent at most {@link #JIT_SETTLED} of
+   * the server's CPU in a round, after at least {@link #WARM_CALLS} calls, or until {@link
+   * #JIT_SETTLE_LIMIT}. After 20,000 calls on a busy machine the JSON path's compilers still took a
+   * fifth of the server's CPU, and a point measured the compilers more than the path; a half-peak
+   * run of its own, warmed by 20,000 Encrypt calls only, cost the server half as much again per
+   * call as the same point of a full run.
+   */
+  static void warmUntilCompiled(
+      String operation,
+      int concurrency,
+      Timing timing,
+      CpuMeter cpu,
+      Supplier<ListenableFuture<?>> call)
+      throws InterruptedException {
+    Timing round = new Timing(Duration.ZERO, timing.serverWarmup());
+    long begun = System.nanoTime();
+    long calls = 0;
+    double share;
+    boolean settled;
+    do {
+      long server = cpu.serverNanos();
+      long compiler = cpu.serverCompilerNanos();
+      calls += run("warm-up", operation, concurrency, 1, round, cpu, call).calls();
+      long spent = cpu.serverNanos() - server;
+      share = spent <= 0 ? 1 : (double) (cpu.serverCompilerNanos() - compiler) / spent;
+      settled = calls >= WARM_CALLS && share <= JIT_SETTLED;
+    } while (!settled && System.nanoTime() - begun < JIT_SETTLE_LIMIT.toNanos());
+    System.out.printf(
+        Locale.ROOT,
+        "  warm-up %s: %,d calls in %.1f s, the server's JIT compilers %.0f%% of its CPU in the"
+            + " last round (%s)%n",
+        operation,
+        calls,
+        (System.nanoTime() - begun) / 1e9,
+        100 * share,
+        settled ? "settled" : "not settled at the limit");
+  }
+
   /**
    * Runs {@code call} unmeasured, {@code concurrency} in flight, in rounds of the server warm-up
    * time of {@code timing}, until {@link #WARM_CALLS} completed or {@link #WARM_LIMIT} passed.

@@ -1,11 +1,8 @@
 package io.p11kms.bench;
 
-import com.google.common.util.concurrent.ListenableFuture;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 
 /**
  * Point (x), the HTTP front ends beside gRPC, with one key: Encrypt over the AWS KMS JSON API and
@@ -17,12 +14,6 @@ import java.util.function.Supplier;
 final class FrontEndPoints {
   static final int JSON_IN_FLIGHT = 64;
   static final double JSON_TARGET_RATIO = 0.9;
-
-  /** The share of the server's CPU its JIT compilers may take in a warm-up round, settled. */
-  static final double JIT_SETTLED = 0.03;
-
-  /** The most time spent warming one front end's path. */
-  static final Duration JIT_SETTLE_LIMIT = Duration.ofSeconds(90);
 
   /** gRPC and JSON points measured alternately, this many of each. */
   static final int PAIRS = 2;
@@ -52,8 +43,8 @@ final class FrontEndPoints {
             + " alternated");
     var overJson = json.encrypt(calls.keyId(0), plaintextBytes);
     var overGrpc = calls.encrypt(KeyChoice.uniform(1));
-    warmUntilCompiled("Encrypt", overGrpc);
-    warmUntilCompiled("JsonEncrypt", overJson);
+    ClosedLoop.warmUntilCompiled("Encrypt", JSON_IN_FLIGHT, timing, cpu, overGrpc);
+    ClosedLoop.warmUntilCompiled("JsonEncrypt", JSON_IN_FLIGHT, timing, cpu, overJson);
     List<Point> grpc = new ArrayList<>();
     List<Point> overHttp = new ArrayList<>();
     for (int i = 0; i < PAIRS; i++) {
@@ -106,40 +97,6 @@ final class FrontEndPoints {
         "ms",
         null,
         null);
-  }
-
-  /**
-   * Runs {@code call} unmeasured at {@value #JSON_IN_FLIGHT} in flight, in rounds of the server
-   * warm-up time, until the server's JIT compilers spent at most {@link #JIT_SETTLED} of the
-   * server's CPU in a round, after at least {@link ClosedLoop#WARM_CALLS} calls, or until {@link
-   * #JIT_SETTLE_LIMIT}. The JSON path runs more code than gRPC's (the HTTP/1.1 parser, SigV4, the
-   * JSON codec): after 20,000 calls on a busy machine its compilers still took a fifth of the
-   * server's CPU, and the point measured the compilers more than the path.
-   */
-  private void warmUntilCompiled(String operation, Supplier<ListenableFuture<?>> call)
-      throws InterruptedException {
-    Timing round = new Timing(Duration.ZERO, timing.serverWarmup());
-    long begun = System.nanoTime();
-    long calls = 0;
-    double share;
-    boolean settled;
-    do {
-      long server = cpu.serverNanos();
-      long compiler = cpu.serverCompilerNanos();
-      calls += ClosedLoop.run("warm-up", operation, JSON_IN_FLIGHT, 1, round, cpu, call).calls();
-      long spent = cpu.serverNanos() - server;
-      share = spent <= 0 ? 1 : (double) (cpu.serverCompilerNanos() - compiler) / spent;
-      settled = calls >= ClosedLoop.WARM_CALLS && share <= JIT_SETTLED;
-    } while (!settled && System.nanoTime() - begun < JIT_SETTLE_LIMIT.toNanos());
-    System.out.printf(
-        Locale.ROOT,
-        "  warm-up %s: %,d calls in %.1f s, the server's JIT compilers %.0f%% of its CPU in the"
-            + " last round (%s)%n",
-        operation,
-        calls,
-        (System.nanoTime() - begun) / 1e9,
-        100 * share,
-        settled ? "settled" : "not settled at the limit");
   }
 
   /** The XKS proxy API's Encrypt, as AWS KMS calls it (signed JSON over HTTP). */

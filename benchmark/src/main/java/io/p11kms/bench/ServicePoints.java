@@ -107,7 +107,7 @@ final class ServicePoints {
    */
   int runHalfPeak(KmsCalls calls) throws InterruptedException {
     System.out.println("server warm-up");
-    ClosedLoop.warmUp("Encrypt", 16, timing, cpu, calls.encrypt());
+    ClosedLoop.warmUntilCompiled("Encrypt", 16, timing, cpu, calls.encrypt());
     System.out.println("(b) service over gRPC on loopback, server in a child JVM, 1 key: Encrypt");
     Point peak = peak(encrypt(calls));
     results.summary(
