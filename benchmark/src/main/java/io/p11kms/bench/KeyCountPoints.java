@@ -40,7 +40,7 @@ final class KeyCountPoints {
   static final Duration SETTLE_LIMIT = Duration.ofSeconds(150);
 
   /** The objects made after which the server moves to a fresh SoftHSM2 instance, by default. */
-  static final long SOFTHSM_RECYCLE_BOUND = 100_000;
+  static final long SOFTHSM_RECYCLE_BOUND = 50_000;
 
   private final Results results;
   private final CpuMeter cpu;

@@ -6,26 +6,28 @@ import io.p11kms.hsm.HsmConfig;
  * When to initialize the PKCS#11 library afresh, and how often that was done.
  *
  * <p>Why: SoftHSM2 2.6.1 keeps the shell of every session object it ever destroyed (the object, its
- * mutex, a set entry: about 240 bytes) until {@code C_Finalize}. Each request makes and destroys
- * one or two objects (its derived key, an unwrapped backing key), so a server at 4,000 requests/s
- * grows by about 1 MB/s without bound (measured by {@code LibraryMemoryBenchTest}). Only a {@code
- * C_Finalize} frees them, and it ends every session and the login too; so after a bound of objects
- * made the connection moves to a standby instance of the library, already logged in, and finalizes
- * the one it left ({@link StandbyLibrary}, {@code TokenConnection#recycleLibraryIfDue}). A library
- * that frees what it destroys needs none of this: the default ({@link
- * HsmConfig#LIBRARY_RECYCLE_AUTO}) sets a bound only for SoftHSM2.
+ * mutex, a set entry: about 240 bytes under glibc's malloc, 450 under jemalloc) until {@code
+ * C_Finalize}. Each request makes and destroys one or two objects (its derived key, an unwrapped
+ * backing key), so a server at 4,000 requests/s grows by about 1 MB/s without bound (measured by
+ * {@code LibraryMemoryBenchTest}). Only a {@code C_Finalize} frees them, and it ends every session
+ * and the login too; so after a bound of objects made the connection moves to a standby instance of
+ * the library, already logged in, and finalizes the one it left ({@link StandbyLibrary}, {@code
+ * TokenConnection#recycleLibraryIfDue}). A library that frees what it destroys needs none of this:
+ * the default ({@link HsmConfig#LIBRARY_RECYCLE_AUTO}) sets a bound only for SoftHSM2.
  */
 public final class LibraryRecycling {
   /**
-   * About 24 MB of shells on SoftHSM2 at most, in the instance in use (the one left is finalized
-   * right after a switch). A switch to the standby holds calls only while the connection moves over
-   * (0.1-1 ms); the instance left is finalized off the request path. Every switch starts the
-   * backing key cache empty, so a bound much lower than this (every few seconds under load) keeps a
-   * cache of many keys from ever warming: its keys are unwrapped again in each instance. A recycle
-   * in place (no standby) stops calls for a time that grows with the shells it frees (measured
-   * under load: 86-135 ms at 200,000; at 20,000, 9-34 ms).
+   * About 22 MB of shells on SoftHSM2 at most (about 450 bytes each under jemalloc, the allocator
+   * run.sh preloads), in the instance in use (the one left is finalized right after a switch); they
+   * count in the server's peak resident memory, with the cached keys. A switch to the standby holds
+   * calls only while the connection moves over (0.1-1 ms); the instance left is finalized off the
+   * request path. Each switch unwraps the most used quarter of the backing key cache again on the
+   * standby and leaves the rest of the cache behind, so a bound much lower than this (every few
+   * seconds under load) keeps a cache of many keys from ever warming. A recycle in place (no
+   * standby) stops calls for a time that grows with the shells it frees (measured under load:
+   * 86-135 ms at 200,000; at 20,000, 9-34 ms).
    */
-  static final long SOFTHSM_BOUND = 100_000;
+  static final long SOFTHSM_BOUND = 50_000;
 
   private final long bound;
   private volatile long objectsAtStart;
