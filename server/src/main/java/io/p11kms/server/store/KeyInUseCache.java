@@ -28,11 +28,10 @@ final class KeyInUseCache {
   /**
    * Entries kept at most by default, of key reads and of exposures each (about 0.5 KB of heap each,
    * the policy document shared with the other keys that have the same one). Chosen by the frequency
-   * of use, so the hot keys stay: under a Zipf(1.0) choice over 100,000 keys the 20,000 most read
-   * take 87% of the reads. The cache of all 100,000 keys took the server past 512 MiB resident
-   * (docs/configuration.md, "Sizing the caches").
+   * of use, so the hot keys stay; a larger cache keeps more of a large store's tail but took the
+   * server at 100,000 keys past 512 MiB resident (docs/performance.md).
    */
-  static final int DEFAULT_MAX_ENTRIES = 20_000;
+  static final int DEFAULT_MAX_ENTRIES = 10_000;
 
   private final AtomicLong generation = new AtomicLong();
   private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();

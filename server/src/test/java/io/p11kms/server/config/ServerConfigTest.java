@@ -64,7 +64,7 @@ class ServerConfigTest {
 
   @Test
   void storeCacheMaxKeys_defaultsToAHundredThousand_andIsBounded() {
-    assertThat(config().store().cacheMaxKeys()).isEqualTo(20_000);
+    assertThat(config().store().cacheMaxKeys()).isEqualTo(10_000);
     assertThat(config("store.cache.max.keys", "0").store().cacheMaxKeys()).isZero();
     assertThat(config("store.cache.max.keys", "250000").toRedactedString())
         .contains("store.cache.max.keys=250000");
