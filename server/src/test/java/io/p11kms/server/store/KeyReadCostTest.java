@@ -20,11 +20,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * What a key read costs in CPU on a SQLite store of many keys (a figure, no assertion), off by
  * default: {@code mvn -B -pl server -am test -Dtest=KeyReadCostTest -Dp11kms.bench=true
  * -Dsurefire.failIfNoSpecifiedTests=false -Dp11kms.bench.db=PATH [-Dp11kms.bench.threads=N]
- * [-Dp11kms.bench.cache=N] [-Dp11kms.bench.url=?pragma=value]}, PATH a copy of a server's database
- * (the benchmark's, kept with {@code P11KMS_BENCH_DATA}; {@code sqlite3 DB ".backup PATH"}). Keys
- * are picked uniformly, so every read misses the key read cache (one entry by default) unless
- * {@code p11kms.bench.cache} holds the whole key set, when all reads after the first round hit it.
- * CPU time of the reading threads, so that other processes on the machine change it little.
+ * [-Dp11kms.bench.cache=N] [-Dp11kms.bench.keys=N] [-Dp11kms.bench.url=?pragma=value]}, PATH a copy
+ * of a server's database (the benchmark's, kept with {@code P11KMS_BENCH_DATA}; {@code sqlite3 DB
+ * ".backup PATH"}). Keys are picked uniformly, so every read misses the key read cache (one entry
+ * by default) unless {@code p11kms.bench.cache} holds the whole key set, when all reads after the
+ * first round hit it ({@code p11kms.bench.keys}: the first N keys only). CPU time of the reading
+ * threads, so that other processes on the machine change it little.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class KeyReadCostTest {
@@ -41,7 +42,8 @@ class KeyReadCostTest {
     try (Connection c = DriverManager.getConnection(url);
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT key_id FROM keys")) {
-      while (rs.next()) {
+      int keys = Integer.getInteger("p11kms.bench.keys", Integer.MAX_VALUE);
+      while (rs.next() && ids.size() < keys) {
         ids.add(UUID.fromString(rs.getString(1)));
       }
     }
