@@ -6,7 +6,7 @@
 # SigV4-signed JSON over HTTP, as AWS clients call them).
 #
 # Usage: ./bench.sh [--token softhsm2|nss] [--quick] [--jfr [--jfr-settings NAME|FILE]]
-#                   [--server-jvm-option OPT]... [--only service|frontends|keys|halfpeak]...
+#                   [--server-jvm-option OPT]... [--only service|frontends|keys|halfpeak|start]...
 #                   [--repeat N] [--keys N,N...]
 #   --token  the token to run on: softhsm2 (the default) or nss (NSS softoken, which does not
 #            enforce key custody: for comparison only; docs/hsm/nss.md)
@@ -17,6 +17,9 @@
 #            and no restart: to profile one path; a run for the record runs them all.
 #            halfpeak: Encrypt's peak and the half-peak point alone, as a full run measures them
 #            (about 2 minutes; the service group includes it)
+#            start: start to SERVING 10 times on an empty database and 10 times on the data's
+#            (P11KMS_BENCH_DATA at 100,000 keys for that target), alternated, median and slowest;
+#            with --jfr each start is recorded (start-empty-N.jfr, start-keys-N.jfr)
 #   --keys   the key counts of the key-count points, ascending from 1 (e.g. 1,100000)
 #   --repeat N  N runs back to back, each on a fresh token and server, into run-1 ... run-N of
 #            the results folder, and how many held p99 <= 5 ms at half peak (repeats.txt):

@@ -53,6 +53,19 @@ public final class Bench {
         Machine.describe(timing, options.quick(), serverConfig.hsm().hsmConfig().modulePath());
     System.out.println(machine);
 
+    if (options.runs(BenchOptions.START)) {
+      // As run.sh starts the server: its heap, no GC log.
+      List<String> startOptions = new ArrayList<>(options.serverJvmOptions());
+      if (startOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
+        startOptions.addAll(0, RunScript.SERVER_JVM_OPTIONS);
+      }
+      new StartPoints(results, config, softhsmConf, options.serverClasspath(), options.outDir())
+          .run(startOptions, options.jfr());
+      if (options.only().size() == 1) {
+        finish(machine);
+        return;
+      }
+    }
     // The half-peak point alone compares with nothing the direct loop measures.
     boolean halfPeakOnly =
         options.runs(BenchOptions.HALF_PEAK) && !options.runs(BenchOptions.SERVICE);
