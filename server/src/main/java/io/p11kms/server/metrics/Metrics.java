@@ -25,7 +25,7 @@ public final class Metrics {
 
   /**
    * The registry, whose JVM meters are bound on a thread of their own: they load the platform's
-   * management beans, a sixth of the main thread's CPU on the way to SERVING, which the token's
+   * management beans, 60-70 ms of the main thread's CPU on the way to SERVING, which the token's
    * opening can overlap. A scrape in the first moments may lack them.
    */
   public Metrics() {
