@@ -35,10 +35,9 @@ import org.xipki.pkcs11.wrapper.Session;
  * always going to the same one: misses of different keys unwrap side by side (under one lock every
  * miss would wait for the one unwrapping, and for its thread when the machine deschedules it),
  * while two misses of one key still unwrap it once. Sixteen, twice the default session pool: with
- * four, the pool's eight workers missing at once shared locks most of the time, and a worker that
- * waits for a lock parks and is woken again, which cost about a tenth of a miss's CPU at 100,000
- * keys picked uniformly. With the cache off ({@code maxKeys} 0) every request unwraps in its own
- * session and destroys the HBK when done, as before the cache.
+ * four, the pool's eight workers missing at once would share locks most of the time, and a worker
+ * that waits for a lock parks and is woken again. With the cache off ({@code maxKeys} 0) every
+ * request unwraps in its own session and destroys the HBK when done, as before the cache.
  */
 public final class BackingKeys {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeys.class);
