@@ -113,7 +113,8 @@ public final class Bench {
         if (options.runs(BenchOptions.SERVICE)) {
           best = new ServicePoints(results, cpu, timing, options.outDir()).run(calls, direct);
         } else if (options.runs(BenchOptions.HALF_PEAK)) {
-          best = new ServicePoints(results, cpu, timing, options.outDir()).runHalfPeak(calls, direct);
+          best =
+              new ServicePoints(results, cpu, timing, options.outDir()).runHalfPeak(calls, direct);
         }
         if (options.runs(BenchOptions.FRONT_ENDS)) {
           FrontEndPoints frontEnds = new FrontEndPoints(results, cpu, timing);
