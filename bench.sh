@@ -76,8 +76,8 @@ if [ "$repeat" -gt 1 ]; then
   done
   # summary.csv: name,value,unit,target,met (only the name may hold commas). Beside each run's
   # p99, the CPU per call (points.csv) of the server and the client at half peak, of the server at
-  # Encrypt's 64 in flight, and of the direct loop at 4 threads: the machine's gauge, which no
-  # server code touches, to tell a slower machine from slower code.
+  # Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads: a gauge of the machine that
+  # no server code touches.
   for i in $(seq 1 "$repeat"); do
     p99=$(awk -F, -v run="$i" '/^Encrypt p99 at half peak/ {
       print "run " run ": " $1 " " $(NF-3) " ms, " ($NF == "true" ? "held" : "missed") }' \
@@ -85,8 +85,10 @@ if [ "$repeat" -gt 1 ]; then
     cpu=$(awk -F, '
       $1 == "half-peak" { half = "server " $12 " us, client " $11 " us a call at half peak" }
       $1 == "service" && $2 == "Encrypt" && $3 == 64 { peak = "server " $12 " us at 64 in flight" }
-      $1 == "direct" && $3 == 4 { direct = "direct encrypt " $11 " us at 4 threads" }
-      END { print half "; " peak "; " direct }' "$out/run-$i/points.csv")
+      $1 == "direct" && $3 == 1 { one = $11 }
+      $1 == "direct" && $3 == 4 { four = $11 }
+      END { print half "; " peak "; direct encrypt " one " us at 1 thread, " four " at 4" }' \
+      "$out/run-$i/points.csv")
     echo "$p99 ($cpu)"
   done >"$out/repeats.txt"
   held=$(grep -c ', held$' "$out/repeats.txt" || true)
