@@ -6,7 +6,7 @@
 # SigV4-signed JSON over HTTP, as AWS clients call them).
 #
 # Usage: ./bench.sh [--token softhsm2|nss] [--quick] [--jfr [--jfr-settings NAME|FILE]]
-#                   [--server-jvm-option OPT]... [--only service|frontends|keys|halfpeak]...
+#                   [--server-jvm-option OPT]... [--only service|frontends|keys|halfpeak|start]...
 #                   [--repeat N] [--keys N,N...]
 #   --token  the token to run on: softhsm2 (the default) or nss (NSS softoken, which does not
 #            enforce key custody: for comparison only; docs/hsm/nss.md)
@@ -15,12 +15,15 @@
 #   --jfr-settings  the recording's settings: profile (the default), default, or a .jfc file
 #   --only   run only these groups of server points (gRPC service, HTTP front ends, key counts)
 #            and no restart: to profile one path; a run for the record runs them all.
-#            halfpeak: Encrypt's peak and the half-peak point alone, as a full run measures them
-#            (about 2 minutes; the service group includes it)
+#            halfpeak: Encrypt's peak and the half-peak point alone, as a full run measures them,
+#            after the direct loop (about 3 minutes; the service group includes it)
+#            start: start to SERVING 10 times on an empty database and 10 times on the data's
+#            (P11KMS_BENCH_DATA at 100,000 keys for that target), alternated, median and slowest;
+#            with --jfr each start is recorded (start-empty-N.jfr, start-keys-N.jfr)
 #   --keys   the key counts of the key-count points, ascending from 1 (e.g. 1,100000)
 #   --repeat N  N runs back to back, each on a fresh token and server, into run-1 ... run-N of
 #            the results folder, and how many held p99 <= 5 ms at half peak (repeats.txt):
-#            `--repeat 5 --only halfpeak` checks the p99 target in about 12 minutes
+#            `--repeat 5 --only halfpeak` checks the p99 target in about 15 minutes
 # Reads: P11KMS_BENCH_TOKEN     the token, as --token (the option wins)
 #        P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
 #        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
@@ -74,11 +77,22 @@ if [ "$repeat" -gt 1 ]; then
     P11KMS_BENCH_SKIP_BUILD=1 P11KMS_BENCH_OUT="$out/run-$i" "$0" --token "$token" \
       ${args[@]+"${args[@]}"}
   done
-  # summary.csv: name,value,unit,target,met (only the name may hold commas).
+  # summary.csv: name,value,unit,target,met (only the name may hold commas). Beside each run's
+  # p99, the CPU per call (points.csv) of the server and the client at half peak, of the server at
+  # Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads: a gauge of the machine that
+  # no server code touches.
   for i in $(seq 1 "$repeat"); do
-    awk -F, -v run="$i" '/^Encrypt p99 at half peak/ {
+    p99=$(awk -F, -v run="$i" '/^Encrypt p99 at half peak/ {
       print "run " run ": " $1 " " $(NF-3) " ms, " ($NF == "true" ? "held" : "missed") }' \
-      "$out/run-$i/summary.csv"
+      "$out/run-$i/summary.csv")
+    cpu=$(awk -F, '
+      $1 == "half-peak" { half = "server " $12 " us, client " $11 " us a call at half peak" }
+      $1 == "service" && $2 == "Encrypt" && $3 == 64 { peak = "server " $12 " us at 64 in flight" }
+      $1 == "direct" && $3 == 1 { one = $11 }
+      $1 == "direct" && $3 == 4 { four = $11 }
+      END { print half "; " peak "; direct encrypt " one " us at 1 thread, " four " at 4" }' \
+      "$out/run-$i/points.csv")
+    echo "$p99 ($cpu)"
   done >"$out/repeats.txt"
   held=$(grep -c ', held$' "$out/repeats.txt" || true)
   echo "p99 at half peak <= 5 ms in $held of $repeat runs" >>"$out/repeats.txt"

@@ -53,17 +53,27 @@ public final class Bench {
         Machine.describe(timing, options.quick(), serverConfig.hsm().hsmConfig().modulePath());
     System.out.println(machine);
 
-    // The half-peak point alone compares with nothing the direct loop measures.
-    boolean halfPeakOnly =
-        options.runs(BenchOptions.HALF_PEAK) && !options.runs(BenchOptions.SERVICE);
-    List<Point> direct = List.of();
-    if (!halfPeakOnly || options.runs(BenchOptions.FRONT_ENDS) || options.runs(BenchOptions.KEYS)) {
-      System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
-      System.out.println("  " + Results.header());
-      direct =
-          DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
-      results.addAll(direct);
+    if (options.runs(BenchOptions.START)) {
+      // As run.sh starts the server: its heap, no GC log. No direct loop: nothing compares with it.
+      List<String> startOptions = new ArrayList<>(options.serverJvmOptions());
+      if (startOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
+        startOptions.addAll(0, RunScript.SERVER_JVM_OPTIONS);
+      }
+      new StartPoints(results, config, softhsmConf, options.serverClasspath(), options.outDir())
+          .run(startOptions, options.jfr());
+      if (options.only().size() == 1) {
+        finish(machine);
+        return;
+      }
     }
+    // Every run, whatever its groups, begins as a full run does: the direct loop, before the
+    // server starts. Its CPU per encrypt, in this JVM and untouched by the server's code, also
+    // tells runs on a slower machine from runs of slower code.
+    System.out.println("(a) direct: Pkcs11Hsm.encrypt in this JVM");
+    System.out.println("  " + Results.header());
+    List<Point> direct =
+        DirectLoop.run(serverConfig.hsm().hsmConfig(), DIRECT_THREADS, PLAINTEXT_BYTES, timing);
+    results.addAll(direct);
 
     List<String> jvmOptions = new ArrayList<>(options.serverJvmOptions());
     if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
@@ -116,7 +126,8 @@ public final class Bench {
         if (options.runs(BenchOptions.SERVICE)) {
           best = new ServicePoints(results, cpu, timing, options.outDir()).run(calls, direct);
         } else if (options.runs(BenchOptions.HALF_PEAK)) {
-          best = new ServicePoints(results, cpu, timing, options.outDir()).runHalfPeak(calls);
+          best =
+              new ServicePoints(results, cpu, timing, options.outDir()).runHalfPeak(calls, direct);
         }
         if (options.runs(BenchOptions.FRONT_ENDS)) {
           FrontEndPoints frontEnds = new FrontEndPoints(results, cpu, timing);

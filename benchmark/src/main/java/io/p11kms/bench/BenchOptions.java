@@ -11,8 +11,9 @@ import java.util.Set;
  * The command line of {@link Bench}.
  *
  * @param only the groups of server points to run ({@link #SERVICE}, {@link #FRONT_ENDS}, {@link
- *     #KEYS}, {@link #HALF_PEAK}); empty for all of them but {@link #HALF_PEAK} (which {@link
- *     #SERVICE} includes) and the restart, as a run for the record makes
+ *     #KEYS}, {@link #HALF_PEAK}, {@link #START}); empty for all of them but {@link #HALF_PEAK}
+ *     (which {@link #SERVICE} includes) and {@link #START}, and the restart, as a run for the
+ *     record makes
  * @param keyCounts the key counts of the key-count points, ascending; empty for the default (1,
  *     1,000 and 100,000; 1 and 1,000 with {@code quick})
  */
@@ -33,11 +34,14 @@ record BenchOptions(
   /** Encrypt's peak and the half-peak point alone: the p99 target, affordable to repeat. */
   static final String HALF_PEAK = "halfpeak";
 
-  private static final Set<String> GROUPS = Set.of(SERVICE, FRONT_ENDS, KEYS, HALF_PEAK);
+  /** Start to SERVING, {@link StartPoints#STARTS} times on an empty database and on the data's. */
+  static final String START = "start";
+
+  private static final Set<String> GROUPS = Set.of(SERVICE, FRONT_ENDS, KEYS, HALF_PEAK, START);
 
   /** Whether the server points of {@code group} run. */
   boolean runs(String group) {
-    return only.isEmpty() ? !group.equals(HALF_PEAK) : only.contains(group);
+    return only.isEmpty() ? !group.equals(HALF_PEAK) && !group.equals(START) : only.contains(group);
   }
 
   /** Whether only some groups run (no restart then: its figures need the whole run). */
@@ -84,7 +88,7 @@ record BenchOptions(
                     + args[i]
                     + "'; usage: Bench --data DIR --out DIR [--quick]"
                     + " [--jfr] [--jfr-settings NAME|FILE] [--server-jvm-option OPT]..."
-                    + " [--only service|frontends|keys|halfpeak]... [--keys N,N...]");
+                    + " [--only service|frontends|keys|halfpeak|start]... [--keys N,N...]");
       }
     }
     if (data == null || out == null) {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 
 /**
  * CPU time of this JVM (the client), of the server process, and of the whole machine, so that a
@@ -62,13 +63,27 @@ final class CpuMeter {
    * that ended no longer count, so compare two readings close together.
    */
   long serverCompilerNanos() {
+    return serverThreadNanos(
+        name -> name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler"));
+  }
+
+  /**
+   * CPU nanoseconds the server's {@code main} thread has used: the one the Java launcher starts
+   * {@code main} on keeps the process's name ({@code java}), as does the launcher's own first
+   * thread, which waits.
+   */
+  long serverMainThreadNanos() {
+    return serverThreadNanos(name -> name.equals("java"));
+  }
+
+  private long serverThreadNanos(Predicate<String> named) {
     if (serverPid <= 0) {
       return 0;
     }
     long ticks = 0;
     try (var tasks = Files.list(Path.of("/proc", Long.toString(serverPid), "task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
-        ticks += compilerTicks(task);
+        ticks += threadTicks(task, named);
       }
     } catch (IOException | RuntimeException e) {
       return 0;
@@ -76,11 +91,11 @@ final class CpuMeter {
     return (long) (ticks * NANOS_PER_TICK);
   }
 
-  private static long compilerTicks(Path task) {
+  private static long threadTicks(Path task, Predicate<String> named) {
     try {
       String stat = Files.readString(task.resolve("stat"));
       String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) {
+      if (!named.test(name)) {
         return 0;
       }
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");

@@ -102,10 +102,11 @@ final class ServicePoints {
 
   /**
    * Only what the p99 target needs, as a run of {@link #run} measures it: Encrypt warmed up, closed
-   * loop at each concurrency (its peak), then at a fixed rate of half that peak. Returns the
-   * concurrency at which Encrypt peaked.
+   * loop at each concurrency (its peak), then at a fixed rate of half that peak, with the direct
+   * loop's CPU per encrypt beside it (the machine's gauge). Returns the concurrency at which
+   * Encrypt peaked.
    */
-  int runHalfPeak(KmsCalls calls) throws InterruptedException {
+  int runHalfPeak(KmsCalls calls, List<Point> direct) throws InterruptedException {
     System.out.println("server warm-up");
     ClosedLoop.warmUntilCompiled("Encrypt", 16, timing, cpu, calls.encrypt());
     System.out.println("(b) service over gRPC on loopback, server in a child JVM, 1 key: Encrypt");
@@ -117,6 +118,13 @@ final class ServicePoints {
         null,
         null);
     halfPeak(calls, peak);
+    Point token = at(direct, SERVICE_COST_DIRECT_THREADS);
+    results.summary(
+        "direct encrypt, CPU per encrypt at " + SERVICE_COST_DIRECT_THREADS + " threads",
+        Math.round(token.clientCpuMicrosPerCall()),
+        "us",
+        null,
+        null);
     return peak.concurrency();
   }
 

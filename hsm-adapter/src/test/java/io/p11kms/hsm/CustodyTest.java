@@ -102,6 +102,32 @@ class CustodyTest {
   }
 
   @Test
+  void unwrappedBackingKey_isAPrivateSessionObject_sensitive_notExtractable() throws Exception {
+    hsm.withSessionForTest(
+        session -> {
+          long hbk = unwrap(session, KeyTemplates.unwrappedBackingKey(BackingKeyUse.AES_GCM));
+          try {
+            AttributeVector attributes =
+                session.getAttrValues(
+                    hbk,
+                    PKCS11Constants.CKA_TOKEN,
+                    PKCS11Constants.CKA_PRIVATE,
+                    PKCS11Constants.CKA_SENSITIVE,
+                    PKCS11Constants.CKA_EXTRACTABLE,
+                    PKCS11Constants.CKA_MODIFIABLE);
+            assertThat(attributes.token()).as("a session object").isFalse();
+            assertThat(attributes.private_()).isTrue();
+            assertThat(attributes.sensitive()).isTrue();
+            assertThat(attributes.extractable()).isFalse();
+            assertThat(attributes.modifiable()).isFalse();
+          } finally {
+            session.destroyObject(hbk);
+          }
+          return null;
+        });
+  }
+
+  @Test
   void unwrapWithExtractableNonSensitiveTemplate_failsOrYieldsSensitiveKey() throws Exception {
     AttributeVector weak =
         AttributeVector.newAESSecretKey()

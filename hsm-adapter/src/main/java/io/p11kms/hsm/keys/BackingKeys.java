@@ -34,7 +34,9 @@ import org.xipki.pkcs11.wrapper.Session;
  * destroying anything. There are {@link #UNWRAP_STRIPES} of them, each under its own lock, a key
  * always going to the same one: misses of different keys unwrap side by side (under one lock every
  * miss would wait for the one unwrapping, and for its thread when the machine deschedules it),
- * while two misses of one key still unwrap it once. With the cache off ({@code maxKeys} 0) every
+ * while two misses of one key still unwrap it once. Sixteen, twice the default session pool: with
+ * four, the pool's eight workers missing at once would share locks most of the time, and a worker
+ * that waits for a lock parks and is woken again. With the cache off ({@code maxKeys} 0) every
  * request unwraps in its own session and destroys the HBK when done, as before the cache.
  */
 public final class BackingKeys {
@@ -58,7 +60,7 @@ public final class BackingKeys {
   }
 
   /** How many sessions cached HBKs are unwrapped in, each with its own lock. */
-  static final int UNWRAP_STRIPES = 4;
+  static final int UNWRAP_STRIPES = 16;
 
   /** One of the sessions cached HBKs are unwrapped in; the keys whose hash falls on it. */
   private static final class Stripe {

@@ -51,10 +51,15 @@ public final class KeyTemplates {
    * An HBK unwrapped for requests: as {@link #newBackingKey} but not extractable. Carries every
    * attribute of the domain key's UNWRAP_TEMPLATE with the same value, or the token refuses the
    * unwrap.
+   *
+   * <p>CKA_TOKEN is left out: false (a session object) is its default in PKCS#11 and on every
+   * token, and every cache miss passes this template, where each attribute costs the PKCS#11
+   * wrapper's native code a few microseconds. PRIVATE and EXTRACTABLE stay explicit: their defaults
+   * differ between tokens (NSS softoken makes a secret key public and extractable unless told
+   * otherwise).
    */
   public static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
-    return backingKeyPins(
-        use, AttributeVector.newAESSecretKey().token(false).private_(true).extractable(false));
+    return backingKeyPins(use, AttributeVector.newAESSecretKey().private_(true).extractable(false));
   }
 
   /** An HBK unwrapped to be wrapped again under another domain key generation: EXTRACTABLE. */

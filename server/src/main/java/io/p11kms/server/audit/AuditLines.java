@@ -112,18 +112,33 @@ final class AuditLines {
     return json(r);
   }
 
-  /** A checkpoint's line: its {@code mac} covers {@link #checkpointBytes}. */
-  static String checkpoint(long seq, String time, String prev, byte[] mac) {
+  /**
+   * A checkpoint's line: its {@code mac} covers {@link #checkpointBytes} of the head it was signed
+   * over, record {@code coveredSeq} with hash {@code coveredHash}. That is the line before it (its
+   * {@code prev}) unless records were appended while the token signed: then the line names the head
+   * it covers ({@code covers}).
+   */
+  static String checkpoint(
+      long seq, String time, String prev, long coveredSeq, String coveredHash, byte[] mac) {
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("seq", seq);
     r.put("type", "checkpoint");
     r.put("time", time);
     r.put("prev", prev);
+    if (coveredSeq != seq - 1) {
+      Map<String, Object> covers = new LinkedHashMap<>();
+      covers.put("seq", coveredSeq);
+      covers.put("hash", coveredHash);
+      r.put("covers", covers);
+    }
     r.put("mac", Base64.getEncoder().encodeToString(mac));
     return json(r);
   }
 
-  /** The bytes a checkpoint's MAC covers. */
+  /**
+   * The bytes a checkpoint's MAC covers: the head it covers (the sequence number after it, the
+   * checkpoint's time, the hash of its last record).
+   */
   static byte[] checkpointBytes(long seq, String time, String prev) {
     return ("p11kms-audit-checkpoint|" + seq + "|" + time + "|" + prev)
         .getBytes(StandardCharsets.UTF_8);

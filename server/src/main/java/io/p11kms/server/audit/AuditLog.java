@@ -17,6 +17,12 @@ import java.util.function.UnaryOperator;
  * is recorded by its keys only. A record that cannot be written throws {@link AuditException}, so
  * the request fails (fail closed).
  *
+ * <p>A checkpoint's MAC is a token call, made without the lock every record takes: the head of the
+ * chain is taken under the lock, signed outside it while other requests append, and the checkpoint
+ * line written under the lock again. When records came in meanwhile, the line names the head its
+ * MAC covers ({@code covers}); the records after that head are covered by the next checkpoint. One
+ * checkpoint is signed at a time.
+ *
  * <p>With an {@link AuditAnchor}, the checkpoints, once on disk, are anchored (sequence number and
  * hash; the latest one, at most once a second), and every open writes a {@code start} record naming
  * the anchor it found. When the file does not reach the anchor (deleted, cut back) the chain goes
@@ -52,6 +58,9 @@ public final class AuditLog implements AutoCloseable {
   private String prev;
   private int sinceCheckpoint;
   private Instant lastCheckpoint;
+
+  /** A checkpoint's head was taken and its MAC is being made: no other checkpoint begins. */
+  private boolean signing;
 
   /** A write of the anchor failed: the next record writes a checkpoint again. */
   private volatile boolean anchorFailed;
@@ -151,25 +160,25 @@ public final class AuditLog implements AutoCloseable {
     // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
     String fields = AuditLines.requestFields(e);
-    AuditHead checkpoint = appendChecked(fields);
-    if (checkpoint != null) {
-      flush();
-      anchor(checkpoint);
+    Due due = appendChecked(fields);
+    if (due != null) {
+      finishCheckpoint(due);
     }
   }
 
   /**
-   * Appends under the lock; the checkpoint written too, if one was due (to be flushed and anchored
-   * by the caller), else null.
+   * Appends under the lock; the head a checkpoint is to cover when one is due (to be signed and
+   * written by the caller, without the lock), else null.
    */
-  private synchronized AuditHead appendChecked(String requestFields) {
+  private synchronized Due appendChecked(String requestFields) {
     writeChecked(AuditLines.request(requestFields, seq + 1, clock.instant().toString(), prev));
     sinceCheckpoint++;
-    if (sinceCheckpoint >= checkpointRecords
-        || anchorFailed
-        || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval))) {
+    if (!signing
+        && (sinceCheckpoint >= checkpointRecords
+            || anchorFailed
+            || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval)))) {
       anchorFailed = false;
-      return writeCheckpoint();
+      return beginCheckpoint();
     }
     return null;
   }
@@ -191,32 +200,69 @@ public final class AuditLog implements AutoCloseable {
 
   /**
    * Writes a signed checkpoint of the chain so far, makes the file durable up to it and anchors it.
+   * Waits for a checkpoint being signed first.
    */
   public void checkpoint() {
-    AuditHead checkpoint;
+    Due due;
     synchronized (this) {
-      checkpoint = writeCheckpoint();
+      while (signing) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AuditException("interrupted waiting for an audit checkpoint", e);
+        }
+      }
+      due = beginCheckpoint();
     }
-    flush();
-    anchor(checkpoint);
+    finishCheckpoint(due);
+  }
+
+  /** The head a checkpoint covers: the last line's sequence number and hash, and the time. */
+  private record Due(long seq, String hash, String time) {}
+
+  /**
+   * Takes the head a checkpoint is to cover, under the lock; the next checkpoint is counted from
+   * here. Until {@link #finishCheckpoint} ends, no other checkpoint begins.
+   */
+  private Due beginCheckpoint() {
+    signing = true;
+    sinceCheckpoint = 0;
+    lastCheckpoint = clock.instant();
+    return new Due(seq, prev, lastCheckpoint.toString());
   }
 
   /**
-   * Writes a signed checkpoint line; under the lock (its MAC covers the chain's head). Returns its
-   * sequence number and hash.
+   * Signs {@code due} in the token without the lock, writes the checkpoint line under it, makes the
+   * file durable up to it (without the lock) and anchors it. On a failure the next record begins a
+   * checkpoint again.
    */
-  private AuditHead writeCheckpoint() {
-    String time = clock.instant().toString();
-    byte[] mac;
+  private void finishCheckpoint(Due due) {
+    AuditHead checkpoint;
     try {
-      mac = signer.sign(AuditLines.checkpointBytes(seq + 1, time, prev));
-    } catch (RuntimeException e) {
-      throw new AuditException("cannot sign an audit checkpoint", e);
+      byte[] mac;
+      try {
+        mac = signer.sign(AuditLines.checkpointBytes(due.seq() + 1, due.time(), due.hash()));
+      } catch (RuntimeException e) {
+        throw new AuditException("cannot sign an audit checkpoint", e);
+      }
+      synchronized (this) {
+        writeLine(AuditLines.checkpoint(seq + 1, due.time(), prev, due.seq(), due.hash(), mac));
+        checkpoint = new AuditHead(seq, prev);
+      }
+    } catch (AuditException e) {
+      synchronized (this) {
+        sinceCheckpoint = checkpointRecords;
+      }
+      throw e;
+    } finally {
+      synchronized (this) {
+        signing = false;
+        notifyAll();
+      }
     }
-    writeLine(AuditLines.checkpoint(seq + 1, time, prev, mac));
-    sinceCheckpoint = 0;
-    lastCheckpoint = clock.instant();
-    return new AuditHead(seq, prev);
+    flush();
+    anchor(checkpoint);
   }
 
   /**

@@ -61,6 +61,13 @@ public final class AuditVerifier {
     private final List<String> lines;
     private final MacCheck macs;
     private final Map<Long, String> checkpoints = new HashMap<>();
+
+    /**
+     * The hash of each line since the last checkpoint (that one included), by sequence number: a
+     * checkpoint's MAC may cover a head before its own line, never one before the last checkpoint.
+     */
+    private final Map<Long, String> sinceCheckpoint = new HashMap<>();
+
     private final List<String> notes = new ArrayList<>();
     private long firstSeq = 1;
 
@@ -102,6 +109,8 @@ public final class AuditVerifier {
           if (link.chainsToAnchor) {
             prev = r.path("prev").asText();
             expected = seq;
+            sinceCheckpoint.clear();
+            sinceCheckpoint.put(seq - 1, prev);
           }
           started = true;
         }
@@ -138,7 +147,26 @@ public final class AuditVerifier {
               seq);
         }
         if (type.equals("checkpoint")) {
-          byte[] data = AuditLines.checkpointBytes(seq, r.path("time").asText(), prev);
+          // The head its MAC covers: the line before it, or the one it names (records appended
+          // while the token signed).
+          long coveredSeq = seq - 1;
+          String coveredHash = prev;
+          JsonNode covers = r.path("covers");
+          if (!covers.isMissingNode()) {
+            coveredSeq = covers.path("seq").asLong(-1);
+            coveredHash = covers.path("hash").asText();
+            if (!coveredHash.equals(sinceCheckpoint.get(coveredSeq))) {
+              return bad(
+                  "checkpoint "
+                      + seq
+                      + " covers a record that is not among those before it since"
+                      + " the last checkpoint (edited)",
+                  lineNo,
+                  seq);
+            }
+          }
+          byte[] data =
+              AuditLines.checkpointBytes(coveredSeq + 1, r.path("time").asText(), coveredHash);
           byte[] mac;
           try {
             mac = Base64.getDecoder().decode(r.path("mac").asText());
@@ -150,9 +178,11 @@ public final class AuditVerifier {
           }
           checkpoints.put(seq, AuditLines.sha256(lines.get(i)));
           anchorKept |= started;
+          sinceCheckpoint.clear();
         }
         seen.add(seq);
         prev = AuditLines.sha256(lines.get(i));
+        sinceCheckpoint.put(seq, prev);
         expected = seq + 1;
       }
       long last = expected - 1;

@@ -4,13 +4,16 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.MapEntry;
 import com.google.protobuf.Message;
 import io.p11kms.proto.v1.EncryptionAlgorithmSpec;
 import io.p11kms.server.access.OperationRequest;
 import io.p11kms.server.service.Operation;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A request message as the service's {@link OperationRequest}: its fields read by their names in
@@ -86,8 +89,22 @@ final class ProtoRequest implements OperationRequest {
   }
 
   private FieldDescriptor field(String name) {
-    Descriptor type = message.getDescriptorForType();
-    return type.findFieldByName(name);
+    return FIELDS.computeIfAbsent(message.getDescriptorForType(), ProtoRequest::byName).get(name);
+  }
+
+  /**
+   * Each request type's fields by name, read once: {@link Descriptor#findFieldByName} builds the
+   * field's full name and looks it up in the file's pool on every call.
+   */
+  private static final Map<Descriptor, Map<String, FieldDescriptor>> FIELDS =
+      new ConcurrentHashMap<>();
+
+  private static Map<String, FieldDescriptor> byName(Descriptor type) {
+    Map<String, FieldDescriptor> fields = new HashMap<>();
+    for (FieldDescriptor f : type.getFields()) {
+      fields.put(f.getName(), f);
+    }
+    return Map.copyOf(fields);
   }
 
   private String string(String name) {
@@ -109,10 +126,8 @@ final class ProtoRequest implements OperationRequest {
     }
     Map<String, String> out = new LinkedHashMap<>();
     for (Object entry : entries) {
-      Message m = (Message) entry;
-      FieldDescriptor k = m.getDescriptorForType().findFieldByName("key");
-      FieldDescriptor v = m.getDescriptorForType().findFieldByName("value");
-      out.put(String.valueOf(m.getField(k)), String.valueOf(m.getField(v)));
+      MapEntry<?, ?> e = (MapEntry<?, ?>) entry;
+      out.put(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
     }
     return out;
   }
