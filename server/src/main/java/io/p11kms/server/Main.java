@@ -16,7 +16,6 @@ import io.p11kms.server.cli.KmsCli;
 import io.p11kms.server.config.ServerConfig;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,27 +27,27 @@ import picocli.CommandLine.Option;
 @Command(
     name = "p11kms",
     mixinStandardHelpOptions = true,
-    description = "A key management service whose keys live in a PKCS#11 token.")
+    subcommands = {
+      Main.Serve.class,
+      Main.InitDomainKey.class,
+      RotateDomainKeyCommand.class,
+      DomainJoinCommand.class,
+      RegionCommand.class,
+      DoctorCommand.class,
+      VerifyAuditCommand.class,
+      StoreCommands.Export.class,
+      StoreCommands.Import.class,
+      AccountCommands.class,
+      ServiceCommands.class,
+      XksCommands.class,
+      AccessKeyCommands.class,
+      KmsCli.class,
+    },
+    description = Main.DESCRIPTION)
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
-  /** The subcommands, in the order the help lists them. */
-  private static final List<Class<?>> COMMANDS =
-      List.of(
-          Serve.class,
-          InitDomainKey.class,
-          RotateDomainKeyCommand.class,
-          DomainJoinCommand.class,
-          RegionCommand.class,
-          DoctorCommand.class,
-          VerifyAuditCommand.class,
-          StoreCommands.Export.class,
-          StoreCommands.Import.class,
-          AccountCommands.class,
-          ServiceCommands.class,
-          XksCommands.class,
-          AccessKeyCommands.class,
-          KmsCli.class);
+  static final String DESCRIPTION = "A key management service whose keys live in a PKCS#11 token.";
 
   public static void main(String[] args) {
     NettyLeakDetection.offUnlessSet();
@@ -57,34 +56,29 @@ public final class Main {
 
   /** The whole command tree, as {@link #main} runs it: a failed command prints one line, exit 1. */
   static CommandLine commandLine() {
-    return withOneLineFailures(withCommands(COMMANDS));
+    return new CommandLine(new Main()).setExecutionExceptionHandler(Main::oneLine);
   }
 
   /**
-   * The command line {@link #main} runs {@code args} on: for {@code serve}, the same {@code p11kms}
+   * The command line {@link #main} runs {@code args} on: for {@code serve}, a {@code p11kms}
    * command with {@code serve} alone under it, which parses and runs {@code serve} as the whole
    * tree does; the models of the other commands (the {@code kms} client's, one subcommand per RPC,
    * above all) took a third of the server's start to SERVING. Anything else gets the whole tree.
    */
   static CommandLine commandLine(String... args) {
     if (args.length > 0 && args[0].equals("serve")) {
-      return withOneLineFailures(withCommands(List.of(Serve.class)));
+      return new CommandLine(new ServeAlone()).setExecutionExceptionHandler(Main::oneLine);
     }
     return commandLine();
   }
 
-  private static CommandLine withCommands(List<Class<?>> commands) {
-    CommandLine main = new CommandLine(new Main());
-    for (Class<?> command : commands) {
-      main.addSubcommand(new CommandLine(command));
-    }
-    return main;
-  }
-
-  /** Set after the subcommands are added: picocli passes it to those present. */
-  private static CommandLine withOneLineFailures(CommandLine main) {
-    return main.setExecutionExceptionHandler(Main::oneLine);
-  }
+  /** {@code p11kms} with only {@code serve} under it: what {@link #main} builds to serve. */
+  @Command(
+      name = "p11kms",
+      mixinStandardHelpOptions = true,
+      subcommands = Main.Serve.class,
+      description = DESCRIPTION)
+  static final class ServeAlone {}
 
   /**
    * Prints what failed in one line instead of picocli's stack trace: operators read it, scripts
