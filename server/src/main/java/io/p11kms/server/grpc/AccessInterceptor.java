@@ -3,9 +3,7 @@ package io.p11kms.server.grpc;
 import com.google.protobuf.Message;
 import com.google.rpc.ErrorInfo;
 import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
-import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -26,12 +24,13 @@ import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 
 /**
- * Every KMS call passes through {@link AccessControl} here: the message becomes the service's
- * {@link OperationRequest} ({@link ProtoRequest}) and is authorised before the handler runs (so
- * before any token call); the call is recorded once it ends, allowed, denied or failed. A call that
- * could not be recorded fails with {@code KMSInternalException} (INTERNAL) before it has any
- * effect; should the write itself fail after that check, the call still fails with INTERNAL and,
- * when it had succeeded, its response is not sent.
+ * Every KMS call passes through {@link AccessControl} here, as its principal ({@link
+ * PrincipalInterceptor#principal}): the message becomes the service's {@link OperationRequest}
+ * ({@link ProtoRequest}) and is authorised before the handler runs (so before any token call); the
+ * call is recorded once it ends, allowed, denied or failed. A call that could not be recorded fails
+ * with {@code KMSInternalException} (INTERNAL) before it has any effect; should the write itself
+ * fail after that check, the call still fails with INTERNAL and, when it had succeeded, its
+ * response is not sent.
  */
 final class AccessInterceptor implements ServerInterceptor {
   private final AccessControl control;
@@ -43,6 +42,11 @@ final class AccessInterceptor implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    String principal = PrincipalInterceptor.principal(call, control.tls());
+    if (principal == null) {
+      PrincipalInterceptor.refuse(call);
+      return new ServerCall.Listener<>() {};
+    }
     String requestId = RequestIds.currentOrNew();
     Operation op = Operation.byName(call.getMethodDescriptor().getBareMethodName());
     if (op == null) {
@@ -50,7 +54,7 @@ final class AccessInterceptor implements ServerInterceptor {
       call.close(Status.UNIMPLEMENTED, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    Caller caller = control.caller(PrincipalInterceptor.current());
+    Caller caller = control.caller(principal);
     boolean malformed = false;
     try {
       caller =
@@ -59,21 +63,64 @@ final class AccessInterceptor implements ServerInterceptor {
       // The caller acts for itself; the call is refused once its message is read (audited).
       malformed = true;
     }
-    boolean refused = malformed;
     AuthorizedCall access = control.start(caller, requestId, op, null);
     Audited<Q, R> audited = new Audited<>(call, op, access);
-    // The interceptors and the handler behind this one see the same request id.
-    // The key reads of the access check are the handler's too (RequestLookups).
+    // The handler behind this interceptor sees the call's principal and request id, and the key
+    // reads of the access check are the handler's too (RequestLookups). One context for all of
+    // them, attached once per callback: each context of its own cost an attach and a detach on
+    // every callback of every call.
     KeyLookup lookup = control.lookup(caller);
     Context context =
-        RequestLookups.with(RequestIds.with(Context.current(), requestId), lookup, caller);
+        RequestLookups.with(
+            RequestIds.with(PrincipalInterceptor.with(Context.current(), principal), requestId),
+            lookup,
+            caller);
     context = BatchItemAccess.with(context, new BatchItemAccess(control, caller, requestId));
-    ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, audited, headers, next);
-    return new SimpleForwardingServerCallListener<>(delegate) {
-      private boolean rejected;
+    Context previous = context.attach();
+    ServerCall.Listener<Q> delegate;
+    try {
+      delegate = next.startCall(audited, headers);
+    } finally {
+      context.detach(previous);
+    }
+    return new Checked<>(delegate, context, op, audited, access, lookup, malformed);
+  }
 
-      @Override
-      public void onMessage(Q message) {
+  /**
+   * The handler's listener behind the access check: each callback runs in the call's context, and
+   * the message reaches the handler only once it was authorised.
+   */
+  private static final class Checked<Q, R> extends ServerCall.Listener<Q> {
+    private final ServerCall.Listener<Q> delegate;
+    private final Context context;
+    private final Operation op;
+    private final Audited<Q, R> audited;
+    private final AuthorizedCall access;
+    private final KeyLookup lookup;
+    private final boolean refused;
+    private boolean rejected;
+
+    Checked(
+        ServerCall.Listener<Q> delegate,
+        Context context,
+        Operation op,
+        Audited<Q, R> audited,
+        AuthorizedCall access,
+        KeyLookup lookup,
+        boolean refused) {
+      this.delegate = delegate;
+      this.context = context;
+      this.op = op;
+      this.audited = audited;
+      this.access = access;
+      this.lookup = lookup;
+      this.refused = refused;
+    }
+
+    @Override
+    public void onMessage(Q message) {
+      Context previous = context.attach();
+      try {
         try {
           audited.request = new ProtoRequest(op, (Message) message);
           if (refused) {
@@ -89,16 +136,54 @@ final class AccessInterceptor implements ServerInterceptor {
           audited.fail(ErrorStatus.of(e));
           return;
         }
-        super.onMessage(message);
+        delegate.onMessage(message);
+      } finally {
+        context.detach(previous);
       }
+    }
 
-      @Override
-      public void onHalfClose() {
-        if (!rejected) {
-          super.onHalfClose();
-        }
+    @Override
+    public void onHalfClose() {
+      if (rejected) {
+        return;
       }
-    };
+      Context previous = context.attach();
+      try {
+        delegate.onHalfClose();
+      } finally {
+        context.detach(previous);
+      }
+    }
+
+    @Override
+    public void onCancel() {
+      Context previous = context.attach();
+      try {
+        delegate.onCancel();
+      } finally {
+        context.detach(previous);
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      Context previous = context.attach();
+      try {
+        delegate.onComplete();
+      } finally {
+        context.detach(previous);
+      }
+    }
+
+    @Override
+    public void onReady() {
+      Context previous = context.attach();
+      try {
+        delegate.onReady();
+      } finally {
+        context.detach(previous);
+      }
+    }
   }
 
   /**

@@ -12,9 +12,8 @@ import io.p11kms.server.access.AccessControl;
 
 /**
  * The gRPC side of {@link AccessControl}: {@link #install} wraps a server builder so that the KMS
- * service registered on it gets the policy and grant RPCs ({@link AccessHandlers}), the {@link
- * PrincipalInterceptor} (the principal from the TLS session) and the {@link AccessInterceptor}
- * (each call through {@link AccessControl}).
+ * service registered on it gets the policy and grant RPCs ({@link AccessHandlers}) and the {@link
+ * AccessInterceptor} (the principal from the TLS session, each call through {@link AccessControl}).
  */
 public final class AccessLayer implements AutoCloseable {
   private final AccessControl control;
@@ -71,8 +70,7 @@ public final class AccessLayer implements AutoCloseable {
         addMethod(merged, m);
       }
     }
-    return ServerInterceptors.intercept(
-        merged.build(), new AccessInterceptor(control), new PrincipalInterceptor(control.tls()));
+    return ServerInterceptors.intercept(merged.build(), new AccessInterceptor(control));
   }
 
   @SuppressWarnings("unchecked")

@@ -38,14 +38,31 @@ public final class PrincipalInterceptor implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-    String principal = tls ? fromCertificate(call) : Principals.LOCAL;
+    String principal = principal(call, tls);
     if (principal == null) {
-      call.close(
-          Status.UNAUTHENTICATED.withDescription("a client certificate is required"), headers);
+      refuse(call);
       return new ServerCall.Listener<>() {};
     }
-    Context context = Context.current().withValue(CURRENT, principal);
-    return Contexts.interceptCall(context, call, headers, next);
+    return Contexts.interceptCall(with(Context.current(), principal), call, headers, next);
+  }
+
+  /**
+   * The principal of {@code call}: from its verified client certificate with {@code tls}, else
+   * {@link Principals#LOCAL}; null when a TLS call has no certificate ({@link #refuse} it).
+   */
+  static String principal(ServerCall<?, ?> call, boolean tls) {
+    return tls ? fromCertificate(call) : Principals.LOCAL;
+  }
+
+  /** Closes a call without a principal as UNAUTHENTICATED. */
+  static void refuse(ServerCall<?, ?> call) {
+    call.close(
+        Status.UNAUTHENTICATED.withDescription("a client certificate is required"), new Metadata());
+  }
+
+  /** {@code context} carrying {@code principal} as the call's, where {@link #current} finds it. */
+  static Context with(Context context, String principal) {
+    return context.withValue(CURRENT, principal);
   }
 
   private static String fromCertificate(ServerCall<?, ?> call) {

@@ -2,7 +2,6 @@ package io.p11kms.server.metrics;
 
 import com.google.rpc.ErrorInfo;
 import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -113,9 +112,18 @@ public final class RequestInterceptor implements ServerInterceptor {
             super.close(status, trailers);
           }
         };
-    // Whatever runs behind this interceptor (the access layer's audit record) uses the same id.
-    return Contexts.interceptCall(
-        RequestIds.with(Context.current(), requestId), measured, headers, next);
+    // The interceptors behind this one take the id from the context while the call starts (the
+    // access layer puts it in the context its handler runs in, for the audit record). Attached
+    // for the start only: a context attached on every callback of every call, as a wrapped
+    // listener would, cost each call an attach and a detach per callback for a value no handler
+    // reads.
+    Context context = RequestIds.with(Context.current(), requestId);
+    Context previous = context.attach();
+    try {
+      return next.startCall(measured, headers);
+    } finally {
+      context.detach(previous);
+    }
   }
 
   private static void logCall(

@@ -45,10 +45,18 @@ public final class JdbcKeyStore implements KeyStore {
    * @param keyReadCacheSize key reads kept (on SQLite), 0 for none
    */
   JdbcKeyStore(SqlDialect dialect, int keyReadCacheSize) {
+    this(dialect, keyReadCacheSize, KeyInUseCache.DEFAULT_RECHECK);
+  }
+
+  /**
+   * @param keyReadCacheSize key reads kept (on SQLite), 0 for none
+   * @param recheck how long a check of the database's change counter vouches for the kept reads
+   */
+  JdbcKeyStore(SqlDialect dialect, int keyReadCacheSize, java.time.Duration recheck) {
     // Only where the database has a cheap change counter (SQLite); PostgreSQL reads every time.
     cache =
         dialect.changeCounterQuery().isPresent() && keyReadCacheSize > 0
-            ? new KeyInUseCache(keyReadCacheSize)
+            ? new KeyInUseCache(keyReadCacheSize, recheck)
             : null;
     this.tx =
         cache == null

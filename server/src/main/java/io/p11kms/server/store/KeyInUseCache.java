@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Interner;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -14,15 +15,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * Recent answers of {@link KeyStore#findKeyInUse} and of {@link XksKeys#find} (the exposure an XKS
  * request names), each good only while the database has not changed since it was read. Every
  * request reads its key; on SQLite that one read cost more server CPU than anything but the token
- * (a three-table join: about 35 us, where asking whether the database changed costs about 1 us).
+ * (a three-table join: about 35 us).
  *
  * <p>Whether the database changed is tracked as a generation, moved on by every write transaction
  * of this process once it ends, and by any change a pooled connection reports through the
  * database's change counter (SQLite's {@code PRAGMA data_version}: it moves when another
  * connection, of this process or of another one, commits). An answer is kept with the generation
  * read before its query ran and served only while the generation is still that one, so a key
- * disabled, deleted, rotated or given a new policy, by this server or another on the same file, is
- * never served from here to a request that starts after the change committed.
+ * disabled, deleted, rotated or given a new policy through this store is never served from here to
+ * a read that starts after the change committed.
+ *
+ * <p>A write of another process (another server on the same file) is seen within {@link
+ * #DEFAULT_RECHECK}: asking the change counter takes a pooled connection, a statement and a file
+ * lock, a few microseconds on every request, so a read takes its answer from here without asking
+ * while the last check, on any connection, is more recent than that ({@link #recent}). The first
+ * check after another process's commit moves the generation on, whichever connection makes it: the
+ * counter of each connection moves for every commit of the others since that connection's own last
+ * check.
  */
 final class KeyInUseCache {
   /**
@@ -33,8 +42,22 @@ final class KeyInUseCache {
    */
   static final int DEFAULT_MAX_ENTRIES = 10_000;
 
+  /**
+   * How long a check of the change counter vouches for the kept answers: a commit of another
+   * process is seen at most this long after it. A server answering thousands of requests a second
+   * asks once per several of them.
+   */
+  static final Duration DEFAULT_RECHECK = Duration.ofMillis(2);
+
   private final AtomicLong generation = new AtomicLong();
   private final Map<Connection, Long> counterSeen = new ConcurrentHashMap<>();
+  private final long recheckNanos;
+
+  /**
+   * {@link System#nanoTime} of the last check of the change counter: written after the generation
+   * it moved, read before it.
+   */
+  private volatile long checkedAt;
   private final Cache<Slot, Entry> entries;
   private final Cache<String, Exposure> exposures;
 
@@ -51,9 +74,16 @@ final class KeyInUseCache {
    * and then, and a key read once should not push out one read on every request.
    */
   KeyInUseCache(int maxEntries) {
+    this(maxEntries, DEFAULT_RECHECK);
+  }
+
+  /** As above, a check of the change counter vouching for the kept answers for {@code recheck}. */
+  KeyInUseCache(int maxEntries, Duration recheck) {
     if (maxEntries < 1) {
       throw new IllegalArgumentException("the key read cache needs room for at least one key");
     }
+    recheckNanos = recheck.toNanos();
+    checkedAt = System.nanoTime() - recheckNanos;
     entries = Caffeine.newBuilder().maximumSize(maxEntries).executor(Runnable::run).build();
     exposures = Caffeine.newBuilder().maximumSize(maxEntries).executor(Runnable::run).build();
   }
@@ -71,11 +101,34 @@ final class KeyInUseCache {
    * connection last reported it, or a connection never seen, moves the generation on.
    */
   long observe(Connection connection, long counter) {
-    Long before = counterSeen.put(connection, counter);
+    Long before = counterSeen.get(connection);
     if (before == null || before != counter) {
+      counterSeen.put(connection, counter);
       generation.incrementAndGet();
     }
-    return generation.get();
+    long current = generation.get();
+    checkedAt = System.nanoTime();
+    return current;
+  }
+
+  /**
+   * The answer kept for the key and version, without asking the database, when the change counter
+   * was checked within the recheck bound and this process wrote nothing since; else null (ask it:
+   * {@link #observe}, then {@link #get}).
+   */
+  KeyInUse recent(UUID keyId, UUID versionId) {
+    if (System.nanoTime() - checkedAt >= recheckNanos) {
+      return null;
+    }
+    return get(keyId, versionId, generation.get());
+  }
+
+  /** As {@link #recent}, for the exposure of {@code externalKeyId}. */
+  Optional<XksKeyRecord> recentExposure(String externalKeyId) {
+    if (System.nanoTime() - checkedAt >= recheckNanos) {
+      return null;
+    }
+    return exposure(externalKeyId, generation.get());
   }
 
   /** The answer read in {@code current}, the generation {@link #observe} just returned; or null. */

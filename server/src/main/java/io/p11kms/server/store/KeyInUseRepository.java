@@ -11,7 +11,8 @@ import java.util.UUID;
 
 /**
  * The key read of every request: the key, a version and the policy in one statement, served on
- * SQLite from {@link KeyInUseCache} while the database has not changed since it was read.
+ * SQLite from {@link KeyInUseCache} while the database has not changed since it was read (a change
+ * of another process: within {@link KeyInUseCache#DEFAULT_RECHECK}).
  */
 final class KeyInUseRepository {
   /**
@@ -50,6 +51,10 @@ final class KeyInUseRepository {
   Optional<KeyInUse> findKeyInUse(UUID keyId, UUID versionId) {
     requireId(keyId);
     String sql = versionId == null ? LATEST : VERSION;
+    KeyInUse recent = cache == null ? null : cache.recent(keyId, versionId);
+    if (recent != null) {
+      return Optional.of(recent);
+    }
     return tx.query(
         "cannot read the key",
         sql,

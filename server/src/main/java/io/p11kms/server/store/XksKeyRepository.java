@@ -49,6 +49,10 @@ final class XksKeyRepository implements XksKeys {
 
   @Override
   public Optional<XksKeyRecord> find(String externalKeyId) {
+    Optional<XksKeyRecord> recent = cache == null ? null : cache.recentExposure(externalKeyId);
+    if (recent != null) {
+      return recent;
+    }
     return tx.query(
         "cannot read the XKS key",
         FIND,
