@@ -58,6 +58,7 @@ final class KeyInUseCache {
    * it moved, read before it.
    */
   private volatile long checkedAt;
+
   private final Cache<Slot, Entry> entries;
   private final Cache<String, Exposure> exposures;
 
