@@ -20,13 +20,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * Makes N keys first (default 100,000: about 20 s), then, each round, one point per choice: {@code
  * one} (always the same key), {@code uniform} (any of the N), {@code zipf} (Zipf(1.0) over the N,
  * as the service benchmark's Zipf point), {@code hot} (uniformly among the Zipf choice's 5,000
- * hottest keys: hits among a full cache, what a hit costs at the Zipf point). Each point first runs
- * untimed, {@code warm} calls for {@code zipf} and {@code hot} (so that the cache's hit rate
- * settles), {@code ops} for the others. Prints operations per second, this JVM's CPU per operation,
- * the backing key cache's hit rate, and the CPU per miss beyond a hit: against the {@code one}
- * point and, after a {@code hot} point, against it. The library is not recycled (no health probe
- * runs here) unless {@code recycle} is set. Asserts nothing. With many more keys than the backing
- * key cache holds, most requests unwrap their key: this shows what that costs.
+ * hottest keys: hits among a full cache, what a hit costs at the Zipf point), {@code mix} (four
+ * calls in five the first key, the fifth any of the N: misses between hits on one key). Each point
+ * first runs untimed, {@code warm} calls for {@code zipf}, {@code hot} and {@code mix} (so that the
+ * cache's hit rate settles), {@code ops} for the others. Prints operations per second, this JVM's
+ * CPU per operation, the backing key cache's hit rate, and the CPU per miss beyond a hit: against
+ * the {@code one} point and, after a {@code hot} point, against it. The library is not recycled (no
+ * health probe runs here) unless {@code recycle} is set. Asserts nothing. With many more keys than
+ * the backing key cache holds, most requests unwrap their key: this shows what that costs.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class KeyCountThroughputTest {
@@ -79,11 +80,16 @@ class KeyCountThroughputTest {
                   case "uniform" -> () -> ThreadLocalRandom.current().nextInt(count);
                   case "zipf" -> zipf::next;
                   case "hot" -> () -> zipf.amongHottest(hotRanks);
+                  case "mix" ->
+                      () -> {
+                        ThreadLocalRandom random = ThreadLocalRandom.current();
+                        return random.nextInt(5) == 0 ? random.nextInt(count) : 0;
+                      };
                   default -> throw new IllegalArgumentException("choice " + choice);
                 };
             Runnable encrypt =
                 () -> hsm.encrypt(keys[pick.getAsInt()], derivation, salt, iv, aad, plaintext);
-            boolean settles = choice.equals("zipf") || choice.equals("hot");
+            boolean settles = !choice.equals("one") && !choice.equals("uniform");
             BenchLoop.run(choice + " (warming)", threads, settles ? warm : ops, encrypt);
             long hits = hsm.backingKeyCacheHits();
             long misses = hsm.backingKeyCacheMisses();
