@@ -22,9 +22,10 @@ import org.xipki.pkcs11.wrapper.Session;
  *
  * <p>Bounded in count and in time: the warm-up runs on the thread that recycles, between the
  * standby's login and the switch, and stops at the first of its key count, its time budget, or a
- * token error (keeping what it unwrapped). Its objects are counted against the new instance's own
- * recycle bound. Until the switch both instances hold the warmed keys, so the token's memory for
- * cached keys is twice the warmed count for that while.
+ * token error (keeping what it unwrapped). Its objects do not count against the new instance's
+ * recycle bound: they stand for the cached objects that the finalize of the instance left frees
+ * whole, without remains. Until the switch both instances hold the warmed keys, so the token's
+ * memory for cached keys is twice the warmed count for that while.
  */
 public final class BackingKeyWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeyWarmup.class);

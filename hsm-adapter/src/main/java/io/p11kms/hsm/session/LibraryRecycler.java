@@ -152,8 +152,9 @@ final class LibraryRecycler {
       }
       left = connection.moveTo(next, warmed);
       standby.switched();
-      // The warmed keys are the new instance's first objects.
-      recycling.done(calls.objectsMade() - warmed.count());
+      // The warmed keys stand for the cached objects the finalize of the instance left frees whole
+      // (no remains): not counted, as the keys unwrapped again after the move.
+      recycling.done(calls.objectsMade());
     } finally {
       lock.writeLock().unlock();
     }
@@ -162,6 +163,7 @@ final class LibraryRecycler {
     retire(left);
     long refillStart = System.nanoTime();
     int refilled = refill(hot, warmed.count());
+    recycling.exclude(refilled);
     LOG.info(
         "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
             + " (calls held {} us; standby ready in {} ms with {} backing keys unwrapped in {} ms,"

@@ -66,6 +66,17 @@ public final class LibraryRecycling {
   }
 
   /**
+   * {@code objects} made since the last recycle are not counted: the cache's keys unwrapped again
+   * in the new instance after a move. Like the keys warmed before it, they stand for the cached
+   * objects the instance left freed whole in its finalize, which left no remains behind, and the
+   * next finalize frees these the same way unless the cache evicts them (then the miss that
+   * replaces one counts).
+   */
+  void exclude(long objects) {
+    objectsAtStart += objects;
+  }
+
+  /**
    * No recycle was done when {@code objectsMade} objects had been made (it failed, or another user
    * shares the library): the next is due a bound later, not at the next probe.
    */
