@@ -1,10 +1,8 @@
 package io.p11kms.hsm;
 
 import io.p11kms.hsm.testing.SoftHsmTestToken;
-import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,14 +31,7 @@ class ZipfRecycleBenchTest {
       for (int i = 0; i < count; i++) {
         keys[i] = hsm.generateBackingKey();
       }
-      // Zipf(1.0): rank r (from 1) with probability proportional to 1/r.
-      double[] cumulative = new double[count];
-      double sum = 0;
-      for (int r = 0; r < count; r++) {
-        sum += 1.0 / (r + 1);
-        cumulative[r] = sum;
-      }
-      double total = sum;
+      ZipfChoice zipf = new ZipfChoice(count, 1.0);
       byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
       byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);
       byte[] aad = new byte[96];
@@ -53,10 +44,7 @@ class ZipfRecycleBenchTest {
         callers.execute(
             () -> {
               while (!stop.get()) {
-                int at =
-                    Arrays.binarySearch(
-                        cumulative, ThreadLocalRandom.current().nextDouble() * total);
-                WrappedKey key = keys[Math.min(count - 1, at < 0 ? -at - 1 : at)];
+                WrappedKey key = keys[zipf.next()];
                 hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
                 calls.incrementAndGet();
               }
