@@ -79,8 +79,9 @@ if [ "$repeat" -gt 1 ]; then
   done
   # summary.csv: name,value,unit,target,met (only the name may hold commas). Beside each run's
   # p99, the CPU per call (points.csv) of the server and the client at half peak, of the server at
-  # Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads: a gauge of the machine that
-  # no server code touches.
+  # Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads, and the machine gauge
+  # measured just before the half-peak point (MachineGauge): gauges of the machine that no server
+  # code touches.
   for i in $(seq 1 "$repeat"); do
     p99=$(awk -F, -v run="$i" '/^Encrypt p99 at half peak/ {
       print "run " run ": " $1 " " $(NF-3) " ms, " ($NF == "true" ? "held" : "missed") }' \
@@ -92,7 +93,12 @@ if [ "$repeat" -gt 1 ]; then
       $1 == "direct" && $3 == 4 { four = $11 }
       END { print half "; " peak "; direct encrypt " one " us at 1 thread, " four " at 4" }' \
       "$out/run-$i/points.csv")
-    echo "$p99 ($cpu)"
+    gauge=$(awk -F, '
+      /^machine gauge: SHA-256/ { sha = $(NF-3) }
+      /^machine gauge: thread hand-off/ { hand = $(NF-3) }
+      END { print "machine gauge: SHA-256 of 4 KiB " sha " us, hand-off " hand " us" }' \
+      "$out/run-$i/summary.csv")
+    echo "$p99 ($cpu; $gauge)"
   done >"$out/repeats.txt"
   held=$(grep -c ' ms, held' "$out/repeats.txt" || true)
   echo "p99 at half peak <= 5 ms in $held of $repeat runs" >>"$out/repeats.txt"

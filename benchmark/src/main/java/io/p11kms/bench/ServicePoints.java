@@ -145,6 +145,10 @@ final class ServicePoints {
 
   /** Encrypt at a fixed rate of half {@code peak}'s throughput, its p99 against the target. */
   private void halfPeak(KmsCalls calls, Point peak) throws InterruptedException {
+    // The machine's own speed, with nothing in flight: what tells a slower machine from slower
+    // code.
+    MachineGauge.Figures gauge = MachineGauge.measure();
+    System.out.println("  machine gauge: " + gauge);
     double rate = peak.opsPerSecond() / 2;
     System.out.printf(Locale.ROOT, "  Encrypt at a fixed %.0f calls/s (half the peak)%n", rate);
     Instant measured = Instant.now().plus(timing.warmup());
@@ -164,6 +168,9 @@ final class ServicePoints {
         "GC pauses at half peak, server: " + server, server.longestMillis(), "ms", null, null);
     results.summary(
         "GC pauses at half peak, client: " + client, client.longestMillis(), "ms", null, null);
+    results.summary("machine gauge: SHA-256 of 4 KiB (CPU)", gauge.shaMicros(), "us", null, null);
+    results.summary(
+        "machine gauge: thread hand-off and back (CPU)", gauge.handOffMicros(), "us", null, null);
   }
 
   /**

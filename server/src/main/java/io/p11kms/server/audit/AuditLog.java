@@ -7,7 +7,11 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.UnaryOperator;
 
 /**
@@ -50,6 +54,9 @@ public final class AuditLog implements AutoCloseable {
   private final int checkpointRecords;
   private final Duration checkpointInterval;
   private final Clock clock;
+
+  /** The records of requests waiting for the lock, in the order they came ({@link #append}). */
+  private final Queue<Waiting> waiting = new ConcurrentLinkedQueue<>();
 
   /** Kept: looking the algorithm up per record costs more than hashing it. Used under the lock. */
   private final MessageDigest digest = AuditLines.newSha256();
@@ -152,28 +159,86 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * Appends one record, and a checkpoint when one is due.
+   * Appends one record, and a checkpoint when one is due. Returns once the record is written.
+   *
+   * <p>Group commit: the record waits in a queue for the lock, and the thread that holds the lock
+   * chains every record waiting and writes them in one call; a thread that finds its record written
+   * when it gets the lock returns at once. A write that fails fails every request whose record it
+   * held, and the chain does not move on past them.
    *
    * @throws AuditException when the record cannot be written
    */
   public void append(AuditEntry e) {
     // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
-    String fields = AuditLines.requestFields(e);
-    Due due = appendChecked(fields);
+    Waiting record = new Waiting(AuditLines.requestFields(e));
+    waiting.add(record);
+    Due due;
+    synchronized (this) {
+      if (!record.done) {
+        record.checkpoint = writeWaiting();
+      }
+      if (record.failure != null) {
+        throw new AuditException("cannot write the audit log", record.failure);
+      }
+      due = record.checkpoint;
+    }
     if (due != null) {
       finishCheckpoint(due);
     }
   }
 
+  /** A request's record from its {@link #append} until it is written: its fields and outcome. */
+  private static final class Waiting {
+    final String fields;
+
+    // Under the log's lock:
+    boolean done;
+
+    /** Why the write that held the record failed; null when it was written. */
+    Throwable failure;
+
+    /** A checkpoint its writing made due, for its own thread to finish; null when none. */
+    Due checkpoint;
+
+    Waiting(String fields) {
+      this.fields = fields;
+    }
+  }
+
   /**
-   * Appends under the lock; the head a checkpoint is to cover when one is due (to be signed and
-   * written by the caller, without the lock), else null.
+   * Chains every waiting record and writes them in one call, under the lock. The chain moves on
+   * only once they are written. Returns the head a checkpoint is to cover when one is due (to be
+   * signed and written by the caller, without the lock), else null.
    */
-  private synchronized Due appendChecked(String requestFields) {
-    writeChecked(AuditLines.request(requestFields, seq + 1, clock.instant().toString(), prev));
-    sinceCheckpoint++;
-    if (!signing
+  private Due writeWaiting() {
+    List<Waiting> batch = new ArrayList<>();
+    List<byte[]> lines = new ArrayList<>();
+    long lineSeq = seq;
+    String linePrev = prev;
+    for (Waiting w = waiting.poll(); w != null; w = waiting.poll()) {
+      byte[] bytes =
+          AuditLines.request(w.fields, ++lineSeq, clock.instant().toString(), linePrev)
+              .getBytes(StandardCharsets.UTF_8);
+      linePrev = AuditLines.sha256(digest, bytes);
+      batch.add(w);
+      lines.add(bytes);
+    }
+    Throwable failure = null;
+    try {
+      sink.write(lines);
+      seq = lineSeq;
+      prev = linePrev;
+      sinceCheckpoint += batch.size();
+    } catch (IOException | RuntimeException x) {
+      failure = x;
+    }
+    for (Waiting w : batch) {
+      w.done = true;
+      w.failure = failure;
+    }
+    if (failure == null
+        && !signing
         && (sinceCheckpoint >= checkpointRecords
             || anchorFailed
             || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval)))) {

@@ -1,11 +1,22 @@
 package io.p11kms.server.audit;
 
 import java.io.IOException;
+import java.util.List;
 
 /** Where the audit log's lines go: its file ({@link AuditFileSink}), or a test's stand-in. */
 public interface AuditSink extends AutoCloseable {
   /** Appends one line: {@code line} is its UTF-8 encoding, without the line break. */
   void write(byte[] line) throws IOException;
+
+  /**
+   * Appends {@code lines} in their order, as {@link #write(byte[])} each; the file's sink writes
+   * them with one call.
+   */
+  default void write(List<byte[]> lines) throws IOException {
+    for (byte[] line : lines) {
+      write(line);
+    }
+  }
 
   /**
    * Throws when a line written now would be lost (the file was removed or replaced). Called without
