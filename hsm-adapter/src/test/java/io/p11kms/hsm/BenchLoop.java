@@ -15,8 +15,10 @@ final class BenchLoop {
   /**
    * Runs {@code operations} calls of {@code operation} spread over {@code threads} threads and
    * prints their rate and this JVM's CPU per call (from /proc, 10 ms ticks).
+   *
+   * @return this JVM's CPU per call, in microseconds
    */
-  static void run(String name, int threads, int operations, Runnable operation) throws Exception {
+  static double run(String name, int threads, int operations, Runnable operation) throws Exception {
     int perThread = operations / threads;
     ExecutorService executor = Executors.newFixedThreadPool(threads);
     try {
@@ -41,6 +43,7 @@ final class BenchLoop {
       System.out.printf(
           "%s, %d thread(s): %,.0f ops/s, %.0f us CPU per op%n",
           name, threads, done / seconds, cpuMicros);
+      return cpuMicros;
     } finally {
       executor.shutdown();
     }

@@ -16,8 +16,9 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
 
 /**
  * A move to the standby instance of the library does not empty the backing key cache: the most used
- * keys are unwrapped on the standby before the move, their objects counted against the new
- * instance's bound, and no object is left in either instance, also when the warm-up fails.
+ * keys are unwrapped on the standby before the move and the rest of the cache's keys right after
+ * it, each once, their objects not counted against the new instance's bound, and no object is left
+ * in either instance, also when the warm-up fails.
  */
 class StandbyWarmupTest {
   private static final int BOUND = 1_000;
@@ -95,16 +96,23 @@ class StandbyWarmupTest {
   }
 
   @Test
-  void theWarmedKeys_countAgainstTheNewInstancesBound() {
-    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND))) {
-      List<WrappedKey> keys = hotKeys(hsm, HOT);
+  void theKeysUnwrappedAgain_doNotCountAgainstTheNewInstancesBound() {
+    int cacheSize = 64;
+    int hotCount = 40;
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config)) {
+      List<WrappedKey> keys = hotKeys(hsm, hotCount);
       useEach(hsm, keys);
       encrypt(hsm, keys.get(0), BOUND);
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
+      assertThat(hsm.cachedBackingKeyCount())
+          .as("a quarter warmed before the move, the rest after it")
+          .isEqualTo(hotCount);
 
       // Each seal of a cached key makes one object (the backing key generated beside it).
-      encrypt(hsm, keys.get(0), BOUND - HOT - 1);
+      encrypt(hsm, keys.get(0), BOUND - 1);
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
       encrypt(hsm, keys.get(0), 1);
@@ -114,7 +122,47 @@ class StandbyWarmupTest {
   }
 
   @Test
-  void theWarmUp_takesTheMostUsedKeys_atMostAQuarterOfTheCachesSize() {
+  void keysBeyondTheWarmedQuarter_areUnwrappedAgainAfterTheSwitch_onceEach_andHitAtOnce() {
+    int cacheSize = 64;
+    int hotCount = 40;
+    FailingUnwraps unwraps = new FailingUnwraps();
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config, unwraps)) {
+      int before = hsm.visibleObjectCount();
+      List<WrappedKey> hot = hotKeys(hsm, hotCount);
+      List<byte[][]> sealed = useEach(hsm, hot);
+      encrypt(hsm, hot.get(0), BOUND);
+      int unwrapsBefore = unwraps.unwraps.get();
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(unwraps.unwraps.get() - unwrapsBefore)
+          .as("a quarter of the cache before the switch, the rest after it, each key once")
+          .isEqualTo(hotCount);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(hotCount);
+      assertThat(hsm.visibleObjectCount())
+          .as("each key once, in the instance now in use")
+          .isEqualTo(before + hotCount);
+      long misses = hsm.backingKeyCacheMisses();
+      for (int i = 0; i < hotCount; i++) {
+        assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.backingKeyCacheMisses()).as("no hot key missed").isEqualTo(misses);
+      assertThat(unwraps.unwraps.get() - unwrapsBefore).isEqualTo(hotCount);
+
+      // Back onto the first instance, finalized when left: it holds nothing of its first life.
+      encrypt(hsm, hot.get(0), BOUND);
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(2);
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before + hotCount);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void theWarmUpAndRefill_keepTheMostUsedKeys_notTheTail() {
     int cacheSize = 8;
     HsmConfig config =
         token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
@@ -132,14 +180,11 @@ class StandbyWarmupTest {
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
 
-      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(cacheSize / 4);
       long misses = hsm.backingKeyCacheMisses();
       for (int i = 0; i < hot.size(); i++) {
         assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
       }
-      assertThat(hsm.backingKeyCacheMisses())
-          .as("the warmed quarter are hot keys, not the tail's")
-          .isEqualTo(misses + (hot.size() - cacheSize / 4));
+      assertThat(hsm.backingKeyCacheMisses()).as("every hot key kept").isEqualTo(misses);
       hsm.evictCachedBackingKeys();
       assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }

@@ -106,6 +106,11 @@ final class BackingKeyCache {
     entries.put(key, new Entry(key, handle, generation));
   }
 
+  /** Whether {@code key} is cached and fresh; not counted as a use. */
+  boolean contains(WrappedKey key) {
+    return entries.asMap().containsKey(key);
+  }
+
   /**
    * The keys cached now, those the policy would keep longest first (the most used): at most {@code
    * limit}.

@@ -22,9 +22,10 @@ import org.xipki.pkcs11.wrapper.Session;
  *
  * <p>Bounded in count and in time: the warm-up runs on the thread that recycles, between the
  * standby's login and the switch, and stops at the first of its key count, its time budget, or a
- * token error (keeping what it unwrapped). Its objects are counted against the new instance's own
- * recycle bound. Until the switch both instances hold the warmed keys, so the token's memory for
- * cached keys is twice the warmed count for that while.
+ * token error (keeping what it unwrapped). Its objects do not count against the new instance's
+ * recycle bound: they stand for the cached objects that the finalize of the instance left frees
+ * whole, without remains. Until the switch both instances hold the warmed keys, so the token's
+ * memory for cached keys is twice the warmed count for that while.
  */
 public final class BackingKeyWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeyWarmup.class);
@@ -68,24 +69,28 @@ public final class BackingKeyWarmup {
   private BackingKeyWarmup() {}
 
   /**
-   * Unwraps the hottest of {@code cache}'s keys in {@code session} (a logged-in session of the
-   * standby instance, given over to the result), under that instance's domain keys.
+   * Unwraps the first {@code limit} of {@code hottest} (the keys {@code cache} holds, most used
+   * first: {@link BackingKeys#hottest}) in {@code session} (a logged-in session of the standby
+   * instance, given over to the result), under that instance's domain keys.
    *
    * @param limit at most this many keys
    * @param budgetNanos stops starting unwraps once this much time has passed
    */
   public static Warmed warm(
-      BackingKeys cache, Session session, DomainKeys standbyKeys, int limit, long budgetNanos) {
-    List<WrappedKey> hottest = cache.hottest(limit);
+      BackingKeys cache,
+      List<WrappedKey> hottest,
+      Session session,
+      DomainKeys standbyKeys,
+      int limit,
+      long budgetNanos) {
     BackingKeyCache warmed = cache.freshCache();
     int done = 0;
     long start = System.nanoTime();
-    for (WrappedKey key : hottest) {
+    for (WrappedKey key : hottest.subList(0, Math.min(limit, hottest.size()))) {
       if (System.nanoTime() - start > budgetNanos) {
         break;
       }
-      if (key.role() != DomainKeyRole.SYMMETRIC
-          || key.wrapMechanism() != WrapMechanism.AES_KEY_WRAP) {
+      if (!cacheable(key)) {
         continue;
       }
       try {
@@ -100,5 +105,11 @@ public final class BackingKeyWarmup {
       }
     }
     return new Warmed(session, done, done == 0 ? null : warmed);
+  }
+
+  /** Whether {@code key} is one the cache holds: a symmetric HBK wrapped with AES key wrap. */
+  public static boolean cacheable(WrappedKey key) {
+    return key.role() == DomainKeyRole.SYMMETRIC
+        && key.wrapMechanism() == WrapMechanism.AES_KEY_WRAP;
   }
 }

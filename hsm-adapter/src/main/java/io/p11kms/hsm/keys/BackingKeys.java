@@ -120,6 +120,33 @@ public final class BackingKeys {
     }
   }
 
+  /**
+   * Unwraps the HBK that {@code key} wraps into the cache ahead of its use, unless it is cached:
+   * for the hot keys a move to a fresh library instance left behind ({@link BackingKeyWarmup}). Not
+   * counted as a hit or a miss; an entry the cache evicts for it is destroyed in {@code session}.
+   *
+   * @return whether it unwrapped
+   */
+  public boolean prefetch(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
+      throws PKCS11Exception {
+    BackingKeyCache current = cache;
+    if (current == null) {
+      return false;
+    }
+    Stripe stripe = stripes[Math.floorMod(key.hashCode(), stripes.length)];
+    synchronized (stripe) {
+      if (current.contains(key)) {
+        return false;
+      }
+      if (stripe.owner == null) {
+        stripe.owner = opener.open();
+      }
+      current.adopt(key, unwrap(stripe.owner, domainKey, use, key));
+    }
+    destroyEvicted(session);
+    return true;
+  }
+
   /** Gives the HBK back; destroys it if uncached, and any evicted HBK no request uses any more. */
   public void release(Session session, Lease lease) {
     if (lease.entry == null) {
@@ -166,8 +193,14 @@ public final class BackingKeys {
     }
   }
 
+  /** Whether the HBK {@code key} wraps is cached now; not counted as a use. */
+  public boolean holds(WrappedKey key) {
+    BackingKeyCache current = cache;
+    return current != null && current.contains(key);
+  }
+
   /** The cached keys most likely to be used again, most used first: at most {@code limit}. */
-  List<WrappedKey> hottest(int limit) {
+  public List<WrappedKey> hottest(int limit) {
     return cache == null ? List.of() : cache.hottest(limit);
   }
 

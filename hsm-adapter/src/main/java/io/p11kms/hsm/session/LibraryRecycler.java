@@ -2,8 +2,11 @@ package io.p11kms.hsm.session;
 
 import io.p11kms.hsm.HsmConfig;
 import io.p11kms.hsm.HsmException;
+import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.domain.DomainKeys;
+import io.p11kms.hsm.keys.BackingKeyUse;
 import io.p11kms.hsm.keys.BackingKeyWarmup;
+import io.p11kms.hsm.keys.BackingKeys;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +26,8 @@ import org.xipki.pkcs11.wrapper.Token;
  * between two calls, moves the connection onto it; then finalizes the instance it left. Calls wait
  * only for the move (microseconds). Before the move, the most used cached backing keys are
  * unwrapped on the standby ({@link BackingKeyWarmup}) and the cache takes them over; the objects it
- * held in the instance left go with that instance. When no standby can be loaded, the library is
+ * held in the instance left go with that instance, and once that is finalized the rest of the keys
+ * the cache held are unwrapped again in the new one. When no standby can be loaded, the library is
  * recycled in place instead.
  */
 final class LibraryRecycler {
@@ -32,6 +36,8 @@ final class LibraryRecycler {
   private static final long RECYCLE_WAIT_MILLIS = 100;
   // The warm-up of the standby runs on the recycling thread (the health probe's): at most this.
   static final long WARM_BUDGET_MILLIS = 10_000;
+  // Keys unwrapped again per call after a move: each call holds a pooled session that long.
+  private static final int REFILL_BATCH = 32;
 
   private final TokenConnection connection;
   private final HsmConfig config;
@@ -120,7 +126,10 @@ final class LibraryRecycler {
       return false;
     }
     long warmStart = System.nanoTime();
-    BackingKeyWarmup.Warmed warmed = warm(next);
+    // The keys the cache holds now, most used first: some unwrapped before the move, the rest
+    // after.
+    List<WrappedKey> hot = connection.backingKeys().hottest(config.cacheMaxKeys());
+    BackingKeyWarmup.Warmed warmed = warm(next, hot);
     List<Session> left;
     try {
       if (!lock.writeLock().tryLock(RECYCLE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
@@ -143,26 +152,86 @@ final class LibraryRecycler {
       }
       left = connection.moveTo(next, warmed);
       standby.switched();
-      // The warmed keys are the new instance's first objects.
-      recycling.done(calls.objectsMade() - warmed.count());
+      // The warmed keys stand for the cached objects the finalize of the instance left frees whole
+      // (no remains): not counted, as the keys unwrapped again after the move.
+      recycling.done(calls.objectsMade());
     } finally {
       lock.writeLock().unlock();
     }
     long heldNanos = System.nanoTime() - locked;
     long retireStart = System.nanoTime();
     retire(left);
+    long refillStart = System.nanoTime();
+    int refilled = refill(hot, warmed.count());
+    recycling.exclude(refilled);
     LOG.info(
         "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
             + " (calls held {} us; standby ready in {} ms with {} backing keys unwrapped in {} ms,"
-            + " old instance finalized in {} ms)",
+            + " old instance finalized in {} ms, {} more backing keys unwrapped after the switch in"
+            + " {} ms)",
         config.tokenLabel(),
         recycling.bound(),
         heldNanos / 1_000,
         (warmStart - start) / 1_000_000,
         warmed.count(),
         (locked - warmStart) / 1_000_000,
-        (System.nanoTime() - retireStart) / 1_000_000);
+        (refillStart - retireStart) / 1_000_000,
+        refilled,
+        (System.nanoTime() - refillStart) / 1_000_000);
     return true;
+  }
+
+  /**
+   * After the move and the old instance's finalize: unwraps again the keys of {@code hot} that the
+   * cache does not hold yet, in batches of {@link #REFILL_BATCH} keys, each run as a request's work
+   * is ({@link TokenConnection#call}) and alongside the requests; at most half the recycle bound
+   * less the {@code warmed} keys, {@link #WARM_BUDGET_MILLIS}, and stopped by the first failure or
+   * a close.
+   *
+   * <p>Why after the move and not before it: until the old instance is finalized, every key
+   * unwrapped on the standby is held twice, and the instance left holds the whole cache and its
+   * destroyed objects' remains (the server's peak resident memory). Left to the requests, each of
+   * these keys would miss once on its first use, and under a Zipf(1.0) choice the cache's colder
+   * half waits tens of seconds for it: the hit rate dips at every recycle.
+   */
+  private int refill(List<WrappedKey> hot, int warmed) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WARM_BUDGET_MILLIS);
+    BackingKeys backingKeys = connection.backingKeys();
+    DomainKeys domainKeys = connection.domainKeys();
+    List<WrappedKey> missing =
+        hot.stream()
+            .filter(key -> BackingKeyWarmup.cacheable(key) && !backingKeys.holds(key))
+            .limit(Math.max(0, recycling.bound() / 2 - warmed))
+            .toList();
+    int done = 0;
+    for (int from = 0; from < missing.size(); from += REFILL_BATCH) {
+      if (closed.get() || System.nanoTime() > deadline) {
+        break;
+      }
+      List<WrappedKey> batch = missing.subList(from, Math.min(missing.size(), from + REFILL_BATCH));
+      try {
+        done +=
+            connection.call(
+                "refill the backing key cache",
+                session -> {
+                  int unwrapped = 0;
+                  for (WrappedKey key : batch) {
+                    int generation = key.domainKeyGeneration();
+                    long domainKey = domainKeys.handle(session, generation);
+                    BackingKeyUse use = domainKeys.backingKeyUse(session, generation);
+                    if (backingKeys.prefetch(session, domainKey, use, key)) {
+                      unwrapped++;
+                    }
+                  }
+                  return unwrapped;
+                },
+                false);
+      } catch (PKCS11Exception | RuntimeException e) {
+        LOG.debug("refill of the backing key cache stopped after {} keys: {}", done, e.toString());
+        break;
+      }
+    }
+    return done;
   }
 
   /**
@@ -172,7 +241,7 @@ final class LibraryRecycler {
    * the 2,500 most used carry 86% of a Zipf(1.0) choice's hits for 20 MB, where half of it took the
    * server at 100,000 keys to 511 MiB resident, against 440 without a warm-up.
    */
-  private BackingKeyWarmup.Warmed warm(Prepared next) {
+  private BackingKeyWarmup.Warmed warm(Prepared next, List<WrappedKey> hot) {
     int limit =
         (int)
             Math.min(
@@ -190,6 +259,7 @@ final class LibraryRecycler {
     }
     return BackingKeyWarmup.warm(
         connection.backingKeys(),
+        hot,
         session,
         next.keys(),
         limit,

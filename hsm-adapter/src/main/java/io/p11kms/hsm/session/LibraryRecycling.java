@@ -21,11 +21,11 @@ public final class LibraryRecycling {
    * run.sh preloads), in the instance in use (the one left is finalized right after a switch); they
    * count in the server's peak resident memory, with the cached keys. A switch to the standby holds
    * calls only while the connection moves over (0.1-1 ms); the instance left is finalized off the
-   * request path. Each switch unwraps the most used quarter of the backing key cache again on the
-   * standby and leaves the rest of the cache behind, so a bound much lower than this (every few
-   * seconds under load) keeps a cache of many keys from ever warming. A recycle in place (no
-   * standby) stops calls for a time that grows with the shells it frees (measured under load:
-   * 86-135 ms at 200,000; at 20,000, 9-34 ms).
+   * request path. Each switch unwraps the cache's keys again (the most used quarter on the standby
+   * before the move, the rest right after it), each an object of the new instance, so a bound much
+   * lower than this spends more of each instance's objects on refilling the cache. A recycle in
+   * place (no standby) stops calls for a time that grows with the shells it frees (measured under
+   * load: 86-135 ms at 200,000; at 20,000, 9-34 ms).
    */
   static final long SOFTHSM_BOUND = 50_000;
 
@@ -63,6 +63,17 @@ public final class LibraryRecycling {
   void done(long objectsMade) {
     objectsAtStart = objectsMade;
     recycles++;
+  }
+
+  /**
+   * {@code objects} made since the last recycle are not counted: the cache's keys unwrapped again
+   * in the new instance after a move. Like the keys warmed before it, they stand for the cached
+   * objects the instance left freed whole in its finalize, which left no remains behind, and the
+   * next finalize frees these the same way unless the cache evicts them (then the miss that
+   * replaces one counts).
+   */
+  void exclude(long objects) {
+    objectsAtStart += objects;
   }
 
   /**

@@ -1,0 +1,86 @@
+package io.p11kms.hsm;
+
+import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * The backing key cache's hit rate over time under a Zipf(1.0) key choice, across the library's
+ * recycles, off by default: {@code mvn -pl hsm-adapter test -Dtest=ZipfRecycleBenchTest
+ * -Dp11kms.bench=true [-Dp11kms.bench.keys=N] [-Dp11kms.bench.seconds=S]} (default 100,000 keys,
+ * made first, and 150 s of encrypts at 4 threads, with the default cache and recycle bound, the
+ * health probe's recycle check once a second as the server runs it). Prints each 5 s window's hit
+ * rate, calls, recycles and the process's CPU per call; asserts nothing. A recycle that left the
+ * cache's keys behind shows as a dip of the hit rate in the windows after it.
+ */
+@EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
+class ZipfRecycleBenchTest {
+
+  @Test
+  void hitRateAcrossRecycles() throws Exception {
+    int count = Integer.getInteger("p11kms.bench.keys", 100_000);
+    int seconds = Integer.getInteger("p11kms.bench.seconds", 150);
+    try (SoftHsmTestToken token = SoftHsmTestToken.create();
+        Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
+      WrappedKey[] keys = new WrappedKey[count];
+      for (int i = 0; i < count; i++) {
+        keys[i] = hsm.generateBackingKey();
+      }
+      ZipfChoice zipf = new ZipfChoice(count, 1.0);
+      byte[] salt = hsm.generateRandom(Hsm.SALT_LENGTH);
+      byte[] iv = hsm.generateRandom(Hsm.IV_LENGTH);
+      byte[] aad = new byte[96];
+      byte[] plaintext = new byte[256];
+      Derivation derivation = hsm.preferredDerivation();
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong calls = new AtomicLong();
+      ExecutorService callers = Executors.newFixedThreadPool(4);
+      for (int t = 0; t < 4; t++) {
+        callers.execute(
+            () -> {
+              while (!stop.get()) {
+                WrappedKey key = keys[zipf.next()];
+                hsm.encrypt(key, derivation, salt, iv, aad, plaintext);
+                calls.incrementAndGet();
+              }
+            });
+      }
+      var probe = Executors.newSingleThreadScheduledExecutor();
+      probe.scheduleWithFixedDelay(hsm::isHealthy, 1, 1, TimeUnit.SECONDS);
+      var cpu = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+      long hits = hsm.backingKeyCacheHits();
+      long misses = hsm.backingKeyCacheMisses();
+      long done = calls.get();
+      long cpuNanos = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
+      System.out.println("  s   hit rate   calls/s  recycles  us CPU/call");
+      for (int s = 5; s <= seconds; s += 5) {
+        Thread.sleep(5_000);
+        long h = hsm.backingKeyCacheHits();
+        long m = hsm.backingKeyCacheMisses();
+        long c = calls.get();
+        long n = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
+        System.out.printf(
+            "%3d   %.3f   %,8d   %d   %.0f%n",
+            s,
+            (double) (h - hits) / Math.max(1, h - hits + m - misses),
+            (c - done) / 5,
+            hsm.libraryRecycles(),
+            (n - cpuNanos) / 1e3 / Math.max(1, c - done));
+        hits = h;
+        misses = m;
+        done = c;
+        cpuNanos = n;
+      }
+      stop.set(true);
+      probe.shutdown();
+      callers.shutdown();
+      callers.awaitTermination(30, TimeUnit.SECONDS);
+      probe.awaitTermination(30, TimeUnit.SECONDS);
+    }
+  }
+}
