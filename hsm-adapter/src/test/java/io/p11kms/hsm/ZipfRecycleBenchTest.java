@@ -15,8 +15,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * -Dp11kms.bench=true [-Dp11kms.bench.keys=N] [-Dp11kms.bench.seconds=S]} (default 100,000 keys,
  * made first, and 150 s of encrypts at 4 threads, with the default cache and recycle bound, the
  * health probe's recycle check once a second as the server runs it). Prints each 5 s window's hit
- * rate, calls, recycles and the process's CPU per call; asserts nothing. A recycle that left the
- * cache's keys behind shows as a dip of the hit rate in the windows after it.
+ * rate, calls, recycles, the process's CPU per call and its resident memory, and its peak resident
+ * memory at the end; asserts nothing (preload jemalloc as run.sh does to see the server's
+ * allocator: {@code LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}). A recycle that left
+ * the cache's keys behind shows as a dip of the hit rate in the windows after it.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class ZipfRecycleBenchTest {
@@ -57,7 +59,8 @@ class ZipfRecycleBenchTest {
       long misses = hsm.backingKeyCacheMisses();
       long done = calls.get();
       long cpuNanos = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
-      System.out.println("  s   hit rate   calls/s  recycles  us CPU/call");
+      System.out.printf("keys made; VmRSS %s%n", status("VmRSS:"));
+      System.out.println("  s   hit rate   calls/s  recycles  us CPU/call  VmRSS");
       for (int s = 5; s <= seconds; s += 5) {
         Thread.sleep(5_000);
         long h = hsm.backingKeyCacheHits();
@@ -65,12 +68,13 @@ class ZipfRecycleBenchTest {
         long c = calls.get();
         long n = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
         System.out.printf(
-            "%3d   %.3f   %,8d   %d   %.0f%n",
+            "%3d   %.3f   %,8d   %d   %.0f   %s%n",
             s,
             (double) (h - hits) / Math.max(1, h - hits + m - misses),
             (c - done) / 5,
             hsm.libraryRecycles(),
-            (n - cpuNanos) / 1e3 / Math.max(1, c - done));
+            (n - cpuNanos) / 1e3 / Math.max(1, c - done),
+            status("VmRSS:"));
         hits = h;
         misses = m;
         done = c;
@@ -81,6 +85,17 @@ class ZipfRecycleBenchTest {
       callers.shutdown();
       callers.awaitTermination(30, TimeUnit.SECONDS);
       probe.awaitTermination(30, TimeUnit.SECONDS);
+      System.out.printf("peak VmHWM %s%n", status("VmHWM:"));
     }
+  }
+
+  private static String status(String field) throws java.io.IOException {
+    for (String line :
+        java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+      if (line.startsWith(field)) {
+        return line.substring(field.length()).trim();
+      }
+    }
+    return "?";
   }
 }

@@ -213,31 +213,40 @@ public final class AuditLog implements AutoCloseable {
    */
   private Due writeWaiting() {
     List<Waiting> batch = new ArrayList<>();
-    List<byte[]> lines = new ArrayList<>();
-    long lineSeq = seq;
-    String linePrev = prev;
     for (Waiting w = waiting.poll(); w != null; w = waiting.poll()) {
-      byte[] bytes =
-          AuditLines.request(w.fields, ++lineSeq, clock.instant().toString(), linePrev)
-              .getBytes(StandardCharsets.UTF_8);
-      linePrev = AuditLines.sha256(digest, bytes);
       batch.add(w);
-      lines.add(bytes);
     }
+    boolean written = false;
     Throwable failure = null;
     try {
+      List<byte[]> lines = new ArrayList<>(batch.size());
+      long lineSeq = seq;
+      String linePrev = prev;
+      for (Waiting w : batch) {
+        byte[] bytes =
+            AuditLines.request(w.fields, ++lineSeq, clock.instant().toString(), linePrev)
+                .getBytes(StandardCharsets.UTF_8);
+        linePrev = AuditLines.sha256(digest, bytes);
+        lines.add(bytes);
+      }
       sink.write(lines);
       seq = lineSeq;
       prev = linePrev;
       sinceCheckpoint += batch.size();
+      written = true;
     } catch (IOException | RuntimeException x) {
       failure = x;
+    } finally {
+      // Whatever stopped the batch fails every record in it: none is left waiting.
+      if (!written && failure == null) {
+        failure = new IOException("the audit records were not written");
+      }
+      for (Waiting w : batch) {
+        w.done = true;
+        w.failure = failure;
+      }
     }
-    for (Waiting w : batch) {
-      w.done = true;
-      w.failure = failure;
-    }
-    if (failure == null
+    if (written
         && !signing
         && (sinceCheckpoint >= checkpointRecords
             || anchorFailed
