@@ -1,6 +1,7 @@
 package io.p11kms.server;
 
 import io.grpc.Context;
+import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.ServerCall;
@@ -38,13 +39,26 @@ final class HandlerHandOff implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Queued<Q> queued = new Queued<>(pool, Context.current(), call);
-    queued.start(() -> next.startCall(call, headers));
     if (call.getMethodDescriptor().getType() == MethodType.UNARY) {
-      // The unary handler asks for messages too once started; one asked for here is not one more
-      // message allowed (a second message still fails the call).
-      call.request(1);
+      // What gRPC's unary handler asks for once started (two messages: the request, and a second
+      // one to refuse), asked for here; its own request, from the handler thread, would be one more
+      // task for the event loop and is dropped.
+      queued.start(() -> next.startCall(new MessagesAskedFor<>(call), headers));
+      call.request(2);
+    } else {
+      queued.start(() -> next.startCall(call, headers));
     }
     return queued;
+  }
+
+  /** A unary call whose messages were asked for already. */
+  private static final class MessagesAskedFor<Q, R> extends SimpleForwardingServerCall<Q, R> {
+    MessagesAskedFor(ServerCall<Q, R> call) {
+      super(call);
+    }
+
+    @Override
+    public void request(int numMessages) {}
   }
 
   /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.ManagedChannel;
@@ -166,6 +167,37 @@ class GrpcListenerTest {
       assertThat(ClientCalls.blockingUnaryCall(channel, ECHO, CallOptions.DEFAULT, "n" + i))
           .isEqualTo("echo n" + i);
     }
+  }
+
+  @Test
+  void aUnaryCallWithTwoMessages_isRefused() throws InterruptedException {
+    // Sent as a client stream: a unary client sends one message only.
+    ClientCall<String, String> call =
+        channel.newCall(
+            ECHO.toBuilder().setType(MethodDescriptor.MethodType.CLIENT_STREAMING).build(),
+            CallOptions.DEFAULT);
+    CountDownLatch closed = new CountDownLatch(1);
+    Status[] status = new Status[1];
+    call.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onClose(Status s, Metadata trailers) {
+            status[0] = s;
+            closed.countDown();
+          }
+        },
+        new Metadata());
+    call.request(2);
+    call.sendMessage("one");
+    call.sendMessage("two");
+    call.halfClose();
+    assertThat(closed.await(5, TimeUnit.SECONDS)).isTrue();
+    // Refused by gRPC's unary handler (INTERNAL, or a reset of the stream the client still sends
+    // on), which saw the second message: the method never ran.
+    assertThat(status[0].getCode())
+        .as(String.valueOf(status[0]))
+        .isIn(Status.Code.INTERNAL, Status.Code.CANCELLED);
+    assertThat(threads).doesNotContainKey("handler");
   }
 
   @Test
