@@ -34,7 +34,8 @@
 #                               holds them already (its keys are the run's first keys): to run the
 #                               100,000-key points again without making the keys again. For
 #                               --only keys runs (other groups add keys of their own)
-# Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
+# Writes to the results folder: report.txt, points.csv, summary.csv, threads.csv (the server's CPU
+# per call by thread group), throughput.svg,
 # latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses), and
 # the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.

@@ -14,12 +14,23 @@ import java.util.function.Predicate;
 final class CpuMeter {
   private static final double NANOS_PER_TICK = 1e9 / 100;
 
-  /** Nanoseconds of CPU: client, server, machine (all processes, non-idle). */
-  record Snapshot(long client, long server, long machine, long wall) {}
+  /**
+   * Nanoseconds of CPU: client, server, machine (all processes, non-idle); the server's by group of
+   * threads ({@link ServerThreads#nanos}).
+   */
+  record Snapshot(long client, long server, long machine, long wall, long[] serverThreads) {}
 
-  /** The CPU each side spent per completed call, in microseconds, and what others used. */
-  record Usage(double clientMicrosPerCall, double serverMicrosPerCall, double otherCores) {
-    static final Usage NONE = new Usage(Double.NaN, Double.NaN, Double.NaN);
+  /**
+   * The CPU each side spent per completed call, in microseconds, and what others used; the server's
+   * by group of threads.
+   */
+  record Usage(
+      double clientMicrosPerCall,
+      double serverMicrosPerCall,
+      double otherCores,
+      ServerThreads.Split serverThreads) {
+    static final Usage NONE =
+        new Usage(Double.NaN, Double.NaN, Double.NaN, ServerThreads.Split.NONE);
   }
 
   private final long serverPid;
@@ -32,9 +43,9 @@ final class CpuMeter {
     long client =
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
-    long server = serverPid > 0 ? processTicks(serverPid) : 0;
+    long server = serverPid > 0 ? (long) (processTicks(serverPid) * NANOS_PER_TICK) : 0;
     return new Snapshot(
-        client, (long) (server * NANOS_PER_TICK), machineNanos(), System.nanoTime());
+        client, server, machineNanos(), System.nanoTime(), ServerThreads.nanos(serverPid, server));
   }
 
   /** Sleeps until {@code from}, snapshots, sleeps until {@code to}, snapshots (System.nanoTime). */
@@ -77,33 +88,7 @@ final class CpuMeter {
   }
 
   private long serverThreadNanos(Predicate<String> named) {
-    if (serverPid <= 0) {
-      return 0;
-    }
-    long ticks = 0;
-    try (var tasks = Files.list(Path.of("/proc", Long.toString(serverPid), "task"))) {
-      for (Path task : (Iterable<Path>) tasks::iterator) {
-        ticks += threadTicks(task, named);
-      }
-    } catch (IOException | RuntimeException e) {
-      return 0;
-    }
-    return (long) (ticks * NANOS_PER_TICK);
-  }
-
-  private static long threadTicks(Path task, Predicate<String> named) {
-    try {
-      String stat = Files.readString(task.resolve("stat"));
-      String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!named.test(name)) {
-        return 0;
-      }
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    } catch (IOException | RuntimeException e) {
-      // The thread ended between the listing and the read.
-      return 0;
-    }
+    return ServerThreads.nanos(serverPid, named);
   }
 
   static Usage between(Snapshot from, Snapshot to, long calls) {
@@ -117,7 +102,8 @@ final class CpuMeter {
     return new Usage(
         client / calls / 1000,
         server / calls / 1000,
-        Math.max(0, machine - client - server) / wall);
+        Math.max(0, machine - client - server) / wall,
+        ServerThreads.Split.between(from.serverThreads(), to.serverThreads(), calls));
   }
 
   /** utime + stime of a process, fields 14 and 15 of /proc/PID/stat. */

@@ -13,6 +13,7 @@ package io.p11kms.bench;
  * @param clientCpuMicrosPerCall CPU this JVM spent per completed call in the measured window
  * @param serverCpuMicrosPerCall CPU the server process spent per completed call (NaN: none)
  * @param otherCores cores other processes of the machine kept busy on average in the window
+ * @param serverThreads the server's CPU per call by group of threads ({@link ServerThreads})
  */
 record Point(
     String phase,
@@ -27,7 +28,8 @@ record Point(
     long errors,
     double clientCpuMicrosPerCall,
     double serverCpuMicrosPerCall,
-    double otherCores) {
+    double otherCores,
+    ServerThreads.Split serverThreads) {
 
   static Point of(
       String phase,
@@ -52,6 +54,7 @@ record Point(
         errors,
         cpu.clientMicrosPerCall(),
         cpu.serverMicrosPerCall(),
-        cpu.otherCores());
+        cpu.otherCores(),
+        cpu.serverThreads());
   }
 }

@@ -21,6 +21,9 @@ final class Results {
     points.add(point);
     // The time the point ended, to find it in a recording of the server (--jfr).
     System.out.println("  " + row(point) + "  ended " + java.time.Instant.now());
+    if (point.phase().equals("keys") && !point.serverThreads().isEmpty()) {
+      System.out.println(threadRow(point));
+    }
   }
 
   void addAll(List<Point> more) {
@@ -82,6 +85,12 @@ final class Results {
             .append('\n');
     points.forEach(p -> out.append(row(p)).append('\n'));
     out.append('\n');
+    List<Point> split = keyCountSplits();
+    if (!split.isEmpty()) {
+      out.append("srv us by thread group at the key-count points (threads.csv has every point):\n");
+      split.forEach(p -> out.append(threadRow(p)).append('\n'));
+      out.append('\n');
+    }
     for (Summary s : summary.values()) {
       out.append(
           String.format(
@@ -121,6 +130,7 @@ final class Results {
               p.otherCores()));
     }
     Files.writeString(dir.resolve("points.csv"), csv);
+    Files.writeString(dir.resolve("threads.csv"), threadsCsv());
     StringBuilder sum = new StringBuilder("name,value,unit,target,met\n");
     for (Summary s : summary.values()) {
       sum.append(
@@ -136,6 +146,48 @@ final class Results {
     Files.writeString(dir.resolve("summary.csv"), sum);
     Files.writeString(dir.resolve("report.txt"), report(machine));
     Charts.write(dir, points);
+  }
+
+  /** The key-count points with the server's CPU by thread group. */
+  private List<Point> keyCountSplits() {
+    return points.stream()
+        .filter(p -> p.phase().equals("keys") && !p.serverThreads().isEmpty())
+        .toList();
+  }
+
+  /** A key-count point's server CPU per call by thread group, as printed after it. */
+  static String threadRow(Point p) {
+    return String.format(
+        Locale.ROOT,
+        "  %-18s %7d keys: srv us %.0f = %s",
+        p.operation(),
+        p.keys(),
+        p.serverCpuMicrosPerCall(),
+        p.serverThreads());
+  }
+
+  /** The server's CPU per call by thread group, a row per point and group. */
+  private String threadsCsv() {
+    StringBuilder csv =
+        new StringBuilder("phase,operation,concurrency,keys,thread_group,server_cpu_us_per_call\n");
+    for (Point p : points) {
+      if (p.serverThreads().isEmpty()) {
+        continue;
+      }
+      for (ServerThreads.Group g : ServerThreads.Group.values()) {
+        csv.append(
+            String.format(
+                Locale.ROOT,
+                "%s,%s,%d,%d,%s,%.1f%n",
+                p.phase(),
+                p.operation(),
+                p.concurrency(),
+                p.keys(),
+                g.label,
+                p.serverThreads().of(g)));
+      }
+    }
+    return csv.toString();
   }
 
   private static String formatValue(double v) {
