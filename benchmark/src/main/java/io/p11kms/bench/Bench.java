@@ -106,7 +106,7 @@ public final class Bench {
     try (ServerChild server =
         ServerChild.start(config, softhsmConf, options.serverClasspath(), jvmOptions, log)) {
       firstStart = server.startToServing();
-      CpuMeter cpu = new CpuMeter(server.pid());
+      CpuMeter cpu = new CpuMeter(server.pid(), server::allocatedBytes);
       System.out.printf(
           "server pid started, SERVING after %d ms, resident %,d KiB, malloc %s%n",
           firstStart.toMillis(), server.residentKiB(), server.malloc());

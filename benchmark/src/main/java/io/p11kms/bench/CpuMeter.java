@@ -4,48 +4,91 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
  * CPU time of this JVM (the client), of the server process, and of the whole machine, so that a
  * point can say how much CPU each call cost on each side and how busy other processes kept the
- * shared cores. From {@code /proc}; clock ticks are 1/100 s on Linux.
+ * shared cores. From {@code /proc}; clock ticks are 1/100 s on Linux. With the server's heap
+ * allocation counter (its metrics endpoint), also the bytes the server allocated per call.
  */
 final class CpuMeter {
   private static final double NANOS_PER_TICK = 1e9 / 100;
 
   /**
-   * Nanoseconds of CPU: client, server, machine (all processes, non-idle); the server's by group of
-   * threads ({@link ServerThreads#nanos}).
+   * Reads the server's allocation counter off the calling thread: a scrape of the metrics endpoint
+   * takes milliseconds, which a fixed-rate sender must not wait for.
    */
-  record Snapshot(long client, long server, long machine, long wall, long[] serverThreads) {}
+  private static final ExecutorService SCRAPES =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "bench-alloc-scrape");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /**
+   * Nanoseconds of CPU: client, server, machine (all processes, non-idle); the server's by group of
+   * threads ({@link ServerThreads#nanos}); the server's heap bytes allocated so far, read as the
+   * snapshot is taken (negative: unknown).
+   */
+  record Snapshot(
+      long client,
+      long server,
+      long machine,
+      long wall,
+      long[] serverThreads,
+      CompletableFuture<Long> allocated) {}
 
   /**
    * The CPU each side spent per completed call, in microseconds, and what others used; the server's
-   * by group of threads.
+   * by group of threads; the heap bytes the server allocated per call (NaN: not measured).
    */
   record Usage(
       double clientMicrosPerCall,
       double serverMicrosPerCall,
       double otherCores,
-      ServerThreads.Split serverThreads) {
+      ServerThreads.Split serverThreads,
+      double serverBytesPerCall) {
     static final Usage NONE =
-        new Usage(Double.NaN, Double.NaN, Double.NaN, ServerThreads.Split.NONE);
+        new Usage(Double.NaN, Double.NaN, Double.NaN, ServerThreads.Split.NONE, Double.NaN);
   }
 
   private final long serverPid;
+  private final LongSupplier serverAllocatedBytes;
 
   CpuMeter(long serverPid) {
+    this(serverPid, () -> -1);
+  }
+
+  /**
+   * @param serverAllocatedBytes the heap bytes the server allocated so far, negative when unknown
+   */
+  CpuMeter(long serverPid, LongSupplier serverAllocatedBytes) {
     this.serverPid = serverPid;
+    this.serverAllocatedBytes = serverAllocatedBytes;
   }
 
   Snapshot snapshot() {
+    CompletableFuture<Long> allocated =
+        serverPid > 0
+            ? CompletableFuture.supplyAsync(serverAllocatedBytes::getAsLong, SCRAPES)
+            : CompletableFuture.completedFuture(-1L);
     long client =
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
     long server = serverPid > 0 ? (long) (processTicks(serverPid) * NANOS_PER_TICK) : 0;
     return new Snapshot(
-        client, server, machineNanos(), System.nanoTime(), ServerThreads.nanos(serverPid, server));
+        client,
+        server,
+        machineNanos(),
+        System.nanoTime(),
+        ServerThreads.nanos(serverPid, server),
+        allocated);
   }
 
   /** Sleeps until {@code from}, snapshots, sleeps until {@code to}, snapshots (System.nanoTime). */
@@ -103,7 +146,21 @@ final class CpuMeter {
         client / calls / 1000,
         server / calls / 1000,
         Math.max(0, machine - client - server) / wall,
-        ServerThreads.Split.between(from.serverThreads(), to.serverThreads(), calls));
+        ServerThreads.Split.between(from.serverThreads(), to.serverThreads(), calls),
+        bytesPerCall(from.allocated(), to.allocated(), calls));
+  }
+
+  private static double bytesPerCall(
+      CompletableFuture<Long> from, CompletableFuture<Long> to, long calls) {
+    long first;
+    long last;
+    try {
+      first = from.join();
+      last = to.join();
+    } catch (RuntimeException e) {
+      return Double.NaN;
+    }
+    return first < 0 || last < 0 ? Double.NaN : (double) (last - first) / calls;
   }
 
   /** utime + stime of a process, fields 14 and 15 of /proc/PID/stat. */

@@ -14,6 +14,7 @@ package io.p11kms.bench;
  * @param serverCpuMicrosPerCall CPU the server process spent per completed call (NaN: none)
  * @param otherCores cores other processes of the machine kept busy on average in the window
  * @param serverThreads the server's CPU per call by group of threads ({@link ServerThreads})
+ * @param serverBytesPerCall heap bytes the server allocated per completed call (NaN: none)
  */
 record Point(
     String phase,
@@ -29,7 +30,8 @@ record Point(
     double clientCpuMicrosPerCall,
     double serverCpuMicrosPerCall,
     double otherCores,
-    ServerThreads.Split serverThreads) {
+    ServerThreads.Split serverThreads,
+    double serverBytesPerCall) {
 
   static Point of(
       String phase,
@@ -55,6 +57,7 @@ record Point(
         cpu.clientMicrosPerCall(),
         cpu.serverMicrosPerCall(),
         cpu.otherCores(),
-        cpu.serverThreads());
+        cpu.serverThreads(),
+        cpu.serverBytesPerCall());
   }
 }

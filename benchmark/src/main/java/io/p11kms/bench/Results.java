@@ -41,7 +41,7 @@ final class Results {
   static String header() {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7s %9s %8s %8s %8s %6s %8s %8s %6s",
+        "%-10s %-18s %5s %7s %9s %8s %8s %8s %6s %8s %8s %6s %6s",
         "phase",
         "operation",
         "conc",
@@ -53,13 +53,14 @@ final class Results {
         "errors",
         "cli us",
         "srv us",
-        "other");
+        "other",
+        "srv KB");
   }
 
   static String row(Point p) {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7d %9.0f %8.2f %8.2f %8.2f %6d %8.0f %8.0f %6.2f",
+        "%-10s %-18s %5s %7d %9.0f %8.2f %8.2f %8.2f %6d %8.0f %8.0f %6.2f %6.1f",
         p.phase(),
         p.operation(),
         p.concurrency() == 0 ? "rate" : Integer.toString(p.concurrency()),
@@ -71,7 +72,8 @@ final class Results {
         p.errors(),
         p.clientCpuMicrosPerCall(),
         p.serverCpuMicrosPerCall(),
-        p.otherCores());
+        p.otherCores(),
+        p.serverBytesPerCall() / 1024);
   }
 
   /** The full table and the summary, as printed at the end and saved as report.txt. */
@@ -80,7 +82,8 @@ final class Results {
         new StringBuilder(machine)
             .append('\n')
             .append("cli us / srv us: CPU microseconds per call in this JVM / in the server;")
-            .append(" other: cores used by other processes during the point\n")
+            .append(" other: cores used by other processes during the point;")
+            .append(" srv KB: KiB the server's heap allocated per call\n")
             .append(header())
             .append('\n');
     points.forEach(p -> out.append(row(p)).append('\n'));
@@ -109,12 +112,13 @@ final class Results {
     StringBuilder csv =
         new StringBuilder(
             "phase,operation,concurrency,keys,ops_per_s,p50_ms,p99_ms,p999_ms,calls,errors,"
-                + "client_cpu_us_per_call,server_cpu_us_per_call,other_cores\n");
+                + "client_cpu_us_per_call,server_cpu_us_per_call,other_cores,"
+                + "server_alloc_bytes_per_call\n");
     for (Point p : points) {
       csv.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d,%.1f,%.1f,%.2f%n",
+              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d,%.1f,%.1f,%.2f,%.0f%n",
               p.phase(),
               p.operation(),
               p.concurrency(),
@@ -127,7 +131,8 @@ final class Results {
               p.errors(),
               p.clientCpuMicrosPerCall(),
               p.serverCpuMicrosPerCall(),
-              p.otherCores()));
+              p.otherCores(),
+              p.serverBytesPerCall()));
     }
     Files.writeString(dir.resolve("points.csv"), csv);
     Files.writeString(dir.resolve("threads.csv"), threadsCsv());

@@ -24,7 +24,8 @@ class PairedPointsTest {
         clientUs,
         serverUs,
         0,
-        ServerThreads.Split.NONE);
+        ServerThreads.Split.NONE,
+        0);
   }
 
   @Test
