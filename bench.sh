@@ -34,7 +34,8 @@
 #                               holds them already (its keys are the run's first keys): to run the
 #                               100,000-key points again without making the keys again. For
 #                               --only keys runs (other groups add keys of their own)
-# Writes to the results folder: report.txt, points.csv, summary.csv, throughput.svg,
+# Writes to the results folder: report.txt, points.csv, summary.csv, threads.csv (the server's CPU
+# per call by thread group), throughput.svg,
 # latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses), and
 # the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.
@@ -78,8 +79,8 @@ if [ "$repeat" -gt 1 ]; then
       ${args[@]+"${args[@]}"}
   done
   # summary.csv: name,value,unit,target,met (only the name may hold commas). Beside each run's
-  # p99, the CPU per call (points.csv) of the server and the client at half peak, of the server at
-  # Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads, and the machine gauge
+  # p99, the CPU per call (points.csv) of the server and the client at half peak (and the server's
+  # heap allocation per call there), of the server at Encrypt's 64 in flight, and of the direct loop at 1 and 4 threads, and the machine gauge
   # measured just before the half-peak point (MachineGauge): gauges of the machine that no server
   # code touches.
   for i in $(seq 1 "$repeat"); do
@@ -87,7 +88,9 @@ if [ "$repeat" -gt 1 ]; then
       print "run " run ": " $1 " " $(NF-3) " ms, " ($NF == "true" ? "held" : "missed") }' \
       "$out/run-$i/summary.csv")
     cpu=$(awk -F, '
-      $1 == "half-peak" { half = "server " $12 " us, client " $11 " us a call at half peak" }
+      $1 == "half-peak" {
+        half = "server " $12 " us (heap " sprintf("%.1f", $14 / 1024) " KB), client " $11 \
+          " us a call at half peak" }
       $1 == "service" && $2 == "Encrypt" && $3 == 64 { peak = "server " $12 " us at 64 in flight" }
       $1 == "direct" && $3 == 1 { one = $11 }
       $1 == "direct" && $3 == 4 { four = $11 }
@@ -96,7 +99,9 @@ if [ "$repeat" -gt 1 ]; then
     gauge=$(awk -F, '
       /^machine gauge: SHA-256/ { sha = $(NF-3) }
       /^machine gauge: thread hand-off/ { hand = $(NF-3) }
-      END { print "machine gauge: SHA-256 of 4 KiB " sha " us, hand-off " hand " us" }' \
+      /^GC pauses at half peak, server: / { pauses = $2; sub(/.*: /, "", pauses) }
+      END { print "server GC pauses " pauses "; machine gauge: SHA-256 of 4 KiB " sha \
+        " us, hand-off " hand " us" }' \
       "$out/run-$i/summary.csv")
     echo "$p99 ($cpu; $gauge)"
   done >"$out/repeats.txt"

@@ -4,37 +4,91 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
  * CPU time of this JVM (the client), of the server process, and of the whole machine, so that a
  * point can say how much CPU each call cost on each side and how busy other processes kept the
- * shared cores. From {@code /proc}; clock ticks are 1/100 s on Linux.
+ * shared cores. From {@code /proc}; clock ticks are 1/100 s on Linux. With the server's heap
+ * allocation counter (its metrics endpoint), also the bytes the server allocated per call.
  */
 final class CpuMeter {
   private static final double NANOS_PER_TICK = 1e9 / 100;
 
-  /** Nanoseconds of CPU: client, server, machine (all processes, non-idle). */
-  record Snapshot(long client, long server, long machine, long wall) {}
+  /**
+   * Reads the server's allocation counter off the calling thread: a scrape of the metrics endpoint
+   * takes milliseconds, which a fixed-rate sender must not wait for.
+   */
+  private static final ExecutorService SCRAPES =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "bench-alloc-scrape");
+            t.setDaemon(true);
+            return t;
+          });
 
-  /** The CPU each side spent per completed call, in microseconds, and what others used. */
-  record Usage(double clientMicrosPerCall, double serverMicrosPerCall, double otherCores) {
-    static final Usage NONE = new Usage(Double.NaN, Double.NaN, Double.NaN);
+  /**
+   * Nanoseconds of CPU: client, server, machine (all processes, non-idle); the server's by group of
+   * threads ({@link ServerThreads#nanos}); the server's heap bytes allocated so far, read as the
+   * snapshot is taken (negative: unknown).
+   */
+  record Snapshot(
+      long client,
+      long server,
+      long machine,
+      long wall,
+      long[] serverThreads,
+      CompletableFuture<Long> allocated) {}
+
+  /**
+   * The CPU each side spent per completed call, in microseconds, and what others used; the server's
+   * by group of threads; the heap bytes the server allocated per call (NaN: not measured).
+   */
+  record Usage(
+      double clientMicrosPerCall,
+      double serverMicrosPerCall,
+      double otherCores,
+      ServerThreads.Split serverThreads,
+      double serverBytesPerCall) {
+    static final Usage NONE =
+        new Usage(Double.NaN, Double.NaN, Double.NaN, ServerThreads.Split.NONE, Double.NaN);
   }
 
   private final long serverPid;
+  private final LongSupplier serverAllocatedBytes;
 
   CpuMeter(long serverPid) {
+    this(serverPid, () -> -1);
+  }
+
+  /**
+   * @param serverAllocatedBytes the heap bytes the server allocated so far, negative when unknown
+   */
+  CpuMeter(long serverPid, LongSupplier serverAllocatedBytes) {
     this.serverPid = serverPid;
+    this.serverAllocatedBytes = serverAllocatedBytes;
   }
 
   Snapshot snapshot() {
+    CompletableFuture<Long> allocated =
+        serverPid > 0
+            ? CompletableFuture.supplyAsync(serverAllocatedBytes::getAsLong, SCRAPES)
+            : CompletableFuture.completedFuture(-1L);
     long client =
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
-    long server = serverPid > 0 ? processTicks(serverPid) : 0;
+    long server = serverPid > 0 ? (long) (processTicks(serverPid) * NANOS_PER_TICK) : 0;
     return new Snapshot(
-        client, (long) (server * NANOS_PER_TICK), machineNanos(), System.nanoTime());
+        client,
+        server,
+        machineNanos(),
+        System.nanoTime(),
+        ServerThreads.nanos(serverPid, server),
+        allocated);
   }
 
   /** Sleeps until {@code from}, snapshots, sleeps until {@code to}, snapshots (System.nanoTime). */
@@ -77,33 +131,7 @@ final class CpuMeter {
   }
 
   private long serverThreadNanos(Predicate<String> named) {
-    if (serverPid <= 0) {
-      return 0;
-    }
-    long ticks = 0;
-    try (var tasks = Files.list(Path.of("/proc", Long.toString(serverPid), "task"))) {
-      for (Path task : (Iterable<Path>) tasks::iterator) {
-        ticks += threadTicks(task, named);
-      }
-    } catch (IOException | RuntimeException e) {
-      return 0;
-    }
-    return (long) (ticks * NANOS_PER_TICK);
-  }
-
-  private static long threadTicks(Path task, Predicate<String> named) {
-    try {
-      String stat = Files.readString(task.resolve("stat"));
-      String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!named.test(name)) {
-        return 0;
-      }
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    } catch (IOException | RuntimeException e) {
-      // The thread ended between the listing and the read.
-      return 0;
-    }
+    return ServerThreads.nanos(serverPid, named);
   }
 
   static Usage between(Snapshot from, Snapshot to, long calls) {
@@ -117,7 +145,22 @@ final class CpuMeter {
     return new Usage(
         client / calls / 1000,
         server / calls / 1000,
-        Math.max(0, machine - client - server) / wall);
+        Math.max(0, machine - client - server) / wall,
+        ServerThreads.Split.between(from.serverThreads(), to.serverThreads(), calls),
+        bytesPerCall(from.allocated(), to.allocated(), calls));
+  }
+
+  private static double bytesPerCall(
+      CompletableFuture<Long> from, CompletableFuture<Long> to, long calls) {
+    long first;
+    long last;
+    try {
+      first = from.join();
+      last = to.join();
+    } catch (RuntimeException e) {
+      return Double.NaN;
+    }
+    return first < 0 || last < 0 ? Double.NaN : (double) (last - first) / calls;
   }
 
   /** utime + stime of a process, fields 14 and 15 of /proc/PID/stat. */

@@ -13,6 +13,8 @@ package io.p11kms.bench;
  * @param clientCpuMicrosPerCall CPU this JVM spent per completed call in the measured window
  * @param serverCpuMicrosPerCall CPU the server process spent per completed call (NaN: none)
  * @param otherCores cores other processes of the machine kept busy on average in the window
+ * @param serverThreads the server's CPU per call by group of threads ({@link ServerThreads})
+ * @param serverBytesPerCall heap bytes the server allocated per completed call (NaN: none)
  */
 record Point(
     String phase,
@@ -27,7 +29,9 @@ record Point(
     long errors,
     double clientCpuMicrosPerCall,
     double serverCpuMicrosPerCall,
-    double otherCores) {
+    double otherCores,
+    ServerThreads.Split serverThreads,
+    double serverBytesPerCall) {
 
   static Point of(
       String phase,
@@ -52,6 +56,8 @@ record Point(
         errors,
         cpu.clientMicrosPerCall(),
         cpu.serverMicrosPerCall(),
-        cpu.otherCores());
+        cpu.otherCores(),
+        cpu.serverThreads(),
+        cpu.serverBytesPerCall());
   }
 }

@@ -21,6 +21,9 @@ final class Results {
     points.add(point);
     // The time the point ended, to find it in a recording of the server (--jfr).
     System.out.println("  " + row(point) + "  ended " + java.time.Instant.now());
+    if (point.phase().equals("keys") && !point.serverThreads().isEmpty()) {
+      System.out.println(threadRow(point));
+    }
   }
 
   void addAll(List<Point> more) {
@@ -38,7 +41,7 @@ final class Results {
   static String header() {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7s %9s %8s %8s %8s %6s %8s %8s %6s",
+        "%-10s %-18s %5s %7s %9s %8s %8s %8s %6s %8s %8s %6s %6s",
         "phase",
         "operation",
         "conc",
@@ -50,13 +53,14 @@ final class Results {
         "errors",
         "cli us",
         "srv us",
-        "other");
+        "other",
+        "srv KB");
   }
 
   static String row(Point p) {
     return String.format(
         Locale.ROOT,
-        "%-10s %-18s %5s %7d %9.0f %8.2f %8.2f %8.2f %6d %8.0f %8.0f %6.2f",
+        "%-10s %-18s %5s %7d %9.0f %8.2f %8.2f %8.2f %6d %8.0f %8.0f %6.2f %6.1f",
         p.phase(),
         p.operation(),
         p.concurrency() == 0 ? "rate" : Integer.toString(p.concurrency()),
@@ -68,7 +72,8 @@ final class Results {
         p.errors(),
         p.clientCpuMicrosPerCall(),
         p.serverCpuMicrosPerCall(),
-        p.otherCores());
+        p.otherCores(),
+        p.serverBytesPerCall() / 1024);
   }
 
   /** The full table and the summary, as printed at the end and saved as report.txt. */
@@ -77,11 +82,18 @@ final class Results {
         new StringBuilder(machine)
             .append('\n')
             .append("cli us / srv us: CPU microseconds per call in this JVM / in the server;")
-            .append(" other: cores used by other processes during the point\n")
+            .append(" other: cores used by other processes during the point;")
+            .append(" srv KB: KiB the server's heap allocated per call\n")
             .append(header())
             .append('\n');
     points.forEach(p -> out.append(row(p)).append('\n'));
     out.append('\n');
+    List<Point> split = keyCountSplits();
+    if (!split.isEmpty()) {
+      out.append("srv us by thread group at the key-count points (threads.csv has every point):\n");
+      split.forEach(p -> out.append(threadRow(p)).append('\n'));
+      out.append('\n');
+    }
     for (Summary s : summary.values()) {
       out.append(
           String.format(
@@ -100,12 +112,13 @@ final class Results {
     StringBuilder csv =
         new StringBuilder(
             "phase,operation,concurrency,keys,ops_per_s,p50_ms,p99_ms,p999_ms,calls,errors,"
-                + "client_cpu_us_per_call,server_cpu_us_per_call,other_cores\n");
+                + "client_cpu_us_per_call,server_cpu_us_per_call,other_cores,"
+                + "server_alloc_bytes_per_call\n");
     for (Point p : points) {
       csv.append(
           String.format(
               Locale.ROOT,
-              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d,%.1f,%.1f,%.2f%n",
+              "%s,%s,%d,%d,%.1f,%.3f,%.3f,%.3f,%d,%d,%.1f,%.1f,%.2f,%.0f%n",
               p.phase(),
               p.operation(),
               p.concurrency(),
@@ -118,9 +131,11 @@ final class Results {
               p.errors(),
               p.clientCpuMicrosPerCall(),
               p.serverCpuMicrosPerCall(),
-              p.otherCores()));
+              p.otherCores(),
+              p.serverBytesPerCall()));
     }
     Files.writeString(dir.resolve("points.csv"), csv);
+    Files.writeString(dir.resolve("threads.csv"), threadsCsv());
     StringBuilder sum = new StringBuilder("name,value,unit,target,met\n");
     for (Summary s : summary.values()) {
       sum.append(
@@ -136,6 +151,48 @@ final class Results {
     Files.writeString(dir.resolve("summary.csv"), sum);
     Files.writeString(dir.resolve("report.txt"), report(machine));
     Charts.write(dir, points);
+  }
+
+  /** The key-count points with the server's CPU by thread group. */
+  private List<Point> keyCountSplits() {
+    return points.stream()
+        .filter(p -> p.phase().equals("keys") && !p.serverThreads().isEmpty())
+        .toList();
+  }
+
+  /** A key-count point's server CPU per call by thread group, as printed after it. */
+  static String threadRow(Point p) {
+    return String.format(
+        Locale.ROOT,
+        "  %-18s %7d keys: srv us %.0f = %s",
+        p.operation(),
+        p.keys(),
+        p.serverCpuMicrosPerCall(),
+        p.serverThreads());
+  }
+
+  /** The server's CPU per call by thread group, a row per point and group. */
+  private String threadsCsv() {
+    StringBuilder csv =
+        new StringBuilder("phase,operation,concurrency,keys,thread_group,server_cpu_us_per_call\n");
+    for (Point p : points) {
+      if (p.serverThreads().isEmpty()) {
+        continue;
+      }
+      for (ServerThreads.Group g : ServerThreads.Group.values()) {
+        csv.append(
+            String.format(
+                Locale.ROOT,
+                "%s,%s,%d,%d,%s,%.1f%n",
+                p.phase(),
+                p.operation(),
+                p.concurrency(),
+                p.keys(),
+                g.label,
+                p.serverThreads().of(g)));
+      }
+    }
+    return csv.toString();
   }
 
   private static String formatValue(double v) {

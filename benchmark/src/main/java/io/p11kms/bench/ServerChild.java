@@ -174,28 +174,48 @@ final class ServerChild implements AutoCloseable {
    * {@code /metrics}.
    */
   CacheCounters cacheCounters() throws IOException, InterruptedException {
-    HttpResponse<String> response =
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    long hits = -1;
-    long misses = -1;
-    long recycles = 0;
-    for (String line : response.body().split("\n")) {
-      if (line.startsWith("p11kms_hsm_cache_hits_total ")) {
-        hits = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
-      } else if (line.startsWith("p11kms_hsm_cache_misses_total ")) {
-        misses = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
-      } else if (line.startsWith("p11kms_hsm_library_recycles_total ")) {
-        recycles = (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
-      }
-    }
+    String metrics = scrape();
+    long hits = (long) counter(metrics, "p11kms_hsm_cache_hits_total", -1);
+    long misses = (long) counter(metrics, "p11kms_hsm_cache_misses_total", -1);
+    long recycles = (long) counter(metrics, "p11kms_hsm_library_recycles_total", 0);
     if (hits < 0 || misses < 0) {
       throw new IllegalStateException("no backing key cache counters in the server's metrics");
     }
     return new CacheCounters(hits, misses, recycles);
+  }
+
+  /**
+   * The heap bytes the server's JVM allocated since it started, scraped from {@code /metrics}; -1
+   * when the endpoint does not answer or has no such counter.
+   */
+  long allocatedBytes() {
+    try {
+      return (long) counter(scrape(), "p11kms_jvm_allocated_bytes_total", -1);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  private String scrape() throws IOException, InterruptedException {
+    return HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  /** The value of the unlabelled counter {@code name} in a scrape, else {@code absent}. */
+  private static double counter(String metrics, String name, double absent) {
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
+      }
+    }
+    return absent;
   }
 
   long pid() {

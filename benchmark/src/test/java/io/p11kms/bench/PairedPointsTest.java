@@ -11,7 +11,21 @@ class PairedPointsTest {
   private static Point point(double opsPerSecond, double serverUs, double clientUs, double p99) {
     long calls = Math.round(opsPerSecond * 10);
     return new Point(
-        "frontend", "x", 64, 1, opsPerSecond, 1, p99, p99, calls, 0, clientUs, serverUs, 0);
+        "frontend",
+        "x",
+        64,
+        1,
+        opsPerSecond,
+        1,
+        p99,
+        p99,
+        calls,
+        0,
+        clientUs,
+        serverUs,
+        0,
+        ServerThreads.Split.NONE,
+        0);
   }
 
   @Test

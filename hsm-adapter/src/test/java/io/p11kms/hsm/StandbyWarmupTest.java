@@ -18,7 +18,8 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
  * A move to the standby instance of the library does not empty the backing key cache: the most used
  * keys are unwrapped on the standby before the move and the rest of the cache's keys right after
  * it, each once, their objects not counted against the new instance's bound, and no object is left
- * in either instance, also when the warm-up fails.
+ * in either instance, also when the warm-up fails; a cache whose keys were seldom used again
+ * carries over only as many of its most used keys as its hits per miss.
  */
 class StandbyWarmupTest {
   private static final int BOUND = 1_000;
@@ -185,6 +186,64 @@ class StandbyWarmupTest {
         assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
       }
       assertThat(hsm.backingKeyCacheMisses()).as("every hot key kept").isEqualTo(misses);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void aCacheWhoseKeysWereNotUsedAgain_isNotUnwrappedAgain() {
+    int cacheSize = 64;
+    FailingUnwraps unwraps = new FailingUnwraps();
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config, unwraps)) {
+      int before = hsm.visibleObjectCount();
+      // Each key used once: every use a miss, no hit.
+      useEach(hsm, hotKeys(hsm, 40));
+      for (int i = 0; i < BOUND; i++) {
+        hsm.generateBackingKey();
+      }
+      int unwrapsBefore = unwraps.unwraps.get();
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(unwraps.unwraps.get() - unwrapsBefore).as("no key unwrapped again").isZero();
+      assertThat(hsm.cachedBackingKeyCount()).isZero();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void aCacheUsedLittle_carriesOverItsMostUsedKeys_asManyAsItsHitsPerMiss() {
+    int cacheSize = 64;
+    FailingUnwraps unwraps = new FailingUnwraps();
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config, unwraps)) {
+      int before = hsm.visibleObjectCount();
+      List<WrappedKey> keys = hotKeys(hsm, 40);
+      List<byte[][]> sealed = useEach(hsm, keys);
+      // 40 misses; 10 keys used once more: 10 hits, a quarter of the misses.
+      List<WrappedKey> used = keys.subList(30, 40);
+      useEach(hsm, used);
+      for (int i = 0; i < BOUND; i++) {
+        hsm.generateBackingKey();
+      }
+      int unwrapsBefore = unwraps.unwraps.get();
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+
+      assertThat(unwraps.unwraps.get() - unwrapsBefore)
+          .as("40 cached keys x 10 hits / 40 misses")
+          .isEqualTo(10);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(10);
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before + 10);
+      long misses = hsm.backingKeyCacheMisses();
+      for (int i = 30; i < 40; i++) {
+        assertThat(decrypt(hsm, keys.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.backingKeyCacheMisses()).as("the keys used twice kept").isEqualTo(misses);
       hsm.evictCachedBackingKeys();
       assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }

@@ -1,5 +1,6 @@
 package io.p11kms.server;
 
+import io.grpc.ServerInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.tls.Tls;
@@ -12,23 +13,34 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The gRPC listener as configured: mutual TLS on any address when the TLS files are set ({@link
- * Tls}), else plaintext on a loopback address only; its calls handled on a bounded pool.
+ * Tls}), else plaintext on a loopback address only; its calls handled on a bounded pool, each
+ * handed to it once from the event loop ({@link HandlerHandOff}).
  */
 final class GrpcListener {
   private GrpcListener() {}
 
   /**
-   * A Netty builder on {@code host:port}, its handlers on a pool of {@code handlerThreads}.
+   * A Netty builder on {@code host:port}, its calls' interceptors and handlers on a pool of {@code
+   * handlerThreads}, {@code measure} the first interceptor there.
    *
    * @throws IllegalArgumentException for a plaintext listener whose host is not a loopback address
    */
   static NettyServerBuilder builder(
-      String host, int port, SecurityConfig security, int handlerThreads) {
+      String host,
+      int port,
+      SecurityConfig security,
+      int handlerThreads,
+      ServerInterceptor measure) {
     NettyServerBuilder builder =
         security.tls()
             ? Tls.serverBuilder(host, port, security)
             : NettyServerBuilder.forAddress(loopbackAddress(host, port));
-    return builder.executor(handlerPool(handlerThreads));
+    // The event loop runs gRPC's callbacks, and the hand-off, added last and so run first, moves
+    // each call to the pool.
+    return builder
+        .directExecutor()
+        .intercept(measure)
+        .intercept(new HandlerHandOff(handlerPool(handlerThreads)));
   }
 
   /**

@@ -122,11 +122,11 @@ public final class KmsServer {
             config.listen().host(),
             config.listen().port(),
             security,
-            config.hsm().handlerThreads());
+            config.hsm().handlerThreads(),
+            metrics.interceptor());
     // The store's driver loads its native code while the token opens.
     KeyStores.preload(config.store().settings().jdbcUrl());
     Hsm hsm = metrics.instrument(Pkcs11Hsm.open(config.hsm().hsmConfig()));
-    builder.intercept(metrics.interceptor());
     KeyStore store;
     AccessLayer access;
     try {

@@ -27,7 +27,8 @@ import org.xipki.pkcs11.wrapper.Token;
  * only for the move (microseconds). Before the move, the most used cached backing keys are
  * unwrapped on the standby ({@link BackingKeyWarmup}) and the cache takes them over; the objects it
  * held in the instance left go with that instance, and once that is finalized the rest of the keys
- * the cache held are unwrapped again in the new one. When no standby can be loaded, the library is
+ * the cache held are unwrapped again in the new one: as many of the most used as the cache's hits
+ * per miss say are worth it ({@link CacheCarryOver}). When no standby can be loaded, the library is
  * recycled in place instead.
  */
 final class LibraryRecycler {
@@ -48,6 +49,7 @@ final class LibraryRecycler {
   private final AtomicBoolean closed;
   // Held by a recycle and by close, never by a call: they must not run at once.
   private final Object gate;
+  private final CacheCarryOver carryOver = new CacheCarryOver();
   private boolean standbyUnavailable;
 
   LibraryRecycler(
@@ -126,9 +128,11 @@ final class LibraryRecycler {
       return false;
     }
     long warmStart = System.nanoTime();
-    // The keys the cache holds now, most used first: some unwrapped before the move, the rest
-    // after.
-    List<WrappedKey> hot = connection.backingKeys().hottest(config.cacheMaxKeys());
+    // The keys the cache holds now, most used first, as many as were worth their unwrap in the
+    // instance left (CacheCarryOver): some unwrapped before the move, the rest after.
+    List<WrappedKey> cached = connection.backingKeys().hottest(config.cacheMaxKeys());
+    List<WrappedKey> hot =
+        cached.subList(0, carryOver.keysForThisRecycle(connection.backingKeys(), cached.size()));
     BackingKeyWarmup.Warmed warmed = warm(next, hot);
     List<Session> left;
     try {
@@ -166,12 +170,14 @@ final class LibraryRecycler {
     recycling.exclude(refilled);
     LOG.info(
         "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
-            + " (calls held {} us; standby ready in {} ms with {} backing keys unwrapped in {} ms,"
-            + " old instance finalized in {} ms, {} more backing keys unwrapped after the switch in"
-            + " {} ms)",
+            + " (calls held {} us; {} of the {} cached backing keys carried over; standby ready in"
+            + " {} ms with {} backing keys unwrapped in {} ms, old instance finalized in {} ms, {}"
+            + " more backing keys unwrapped after the switch in {} ms)",
         config.tokenLabel(),
         recycling.bound(),
         heldNanos / 1_000,
+        hot.size(),
+        cached.size(),
         (warmStart - start) / 1_000_000,
         warmed.count(),
         (locked - warmStart) / 1_000_000,
@@ -247,7 +253,7 @@ final class LibraryRecycler {
             Math.min(
                 config.cacheMaxKeys() == 0 ? 0 : Math.max(1, config.cacheMaxKeys() / 4),
                 recycling.bound() / 2);
-    if (limit < 1) {
+    if (limit < 1 || hot.isEmpty()) {
       return BackingKeyWarmup.Warmed.none();
     }
     Session session;
@@ -334,6 +340,8 @@ final class LibraryRecycler {
       }
       connection.reinitialized();
       recycling.done(made);
+      // The cache starts empty here; the next switch counts its hits and misses from now.
+      carryOver.keysForThisRecycle(connection.backingKeys(), 0);
       LOG.info(
           "token {}: PKCS#11 library initialized afresh after {} objects made, in {} ms",
           config.tokenLabel(),

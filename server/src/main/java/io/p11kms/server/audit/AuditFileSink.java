@@ -9,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.List;
 
 /**
  * Appends to a file; a line is written with one write call. An open file that was removed or
@@ -60,22 +59,9 @@ final class AuditFileSink implements AuditSink {
 
   /** The lines and their breaks in one write (one system call on an appending file). */
   @Override
-  public void write(List<byte[]> lines) throws IOException {
-    if (lines.size() == 1) {
-      write(lines.get(0));
-      return;
-    }
-    int length = 0;
-    for (byte[] line : lines) {
-      length += line.length + 1;
-    }
-    ByteBuffer buffer = ByteBuffer.allocate(length);
-    for (byte[] line : lines) {
-      buffer.put(line).put((byte) '\n');
-    }
-    buffer.flip();
-    while (buffer.hasRemaining()) {
-      channel.write(buffer);
+  public void write(ByteBuffer lines) throws IOException {
+    while (lines.hasRemaining()) {
+      channel.write(lines);
     }
   }
 

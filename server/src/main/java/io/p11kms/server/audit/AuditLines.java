@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.StringWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,29 +29,12 @@ final class AuditLines {
   private AuditLines() {}
 
   /**
-   * A request's line, the same JSON as a map of its fields would give: its place in the chain
-   * ({@code seq}, {@code time}, {@code prev}) around {@code fields}, its {@link #requestFields}.
+   * Writes the fields of a request's line, from {@code requestId} to {@code requestMetadata}, to
+   * {@code out} as one JSON object, field by field: one per call, and a map and the serializer's
+   * look-ups cost more than the writing. They depend on the request alone, so the log writes them
+   * before it takes its lock.
    */
-  static String request(String fields, long seq, String time, String prev) {
-    return "{\"seq\":"
-        + seq
-        + ",\"type\":\"request\",\"time\":\""
-        + time
-        + "\","
-        + fields
-        + ",\"prev\":\""
-        + prev
-        + "\"}";
-  }
-
-  /**
-   * The fields of a request's line from {@code requestId} to {@code requestMetadata}, as JSON
-   * members without the braces, written field by field: one per call, and a map and the
-   * serializer's look-ups cost more than the writing. They depend on the request alone, so the log
-   * writes them before it takes its lock.
-   */
-  static String requestFields(AuditEntry e) {
-    StringWriter out = new StringWriter(512);
+  static void requestFields(AuditEntry e, Writer out) {
     try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("requestId", e.requestId());
@@ -90,8 +73,6 @@ final class AuditLines {
     } catch (IOException | RuntimeException x) {
       throw new AuditException("cannot encode an audit record", x);
     }
-    StringBuffer object = out.getBuffer();
-    return object.substring(1, object.length() - 1);
   }
 
   /** The first line of each open: the anchor found (null when none). */

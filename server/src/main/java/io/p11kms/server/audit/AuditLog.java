@@ -61,10 +61,22 @@ public final class AuditLog implements AutoCloseable {
   /** Kept: looking the algorithm up per record costs more than hashing it. Used under the lock. */
   private final MessageDigest digest = AuditLines.newSha256();
 
+  /** The buffer each batch of request lines is written into and hashed in. Used under the lock. */
+  private final RequestLines lines = new RequestLines(digest);
+
+  /** The records of a batch. Used under the lock. */
+  private final List<Waiting> batch = new ArrayList<>();
+
   private long seq;
-  private String prev;
+
+  /** The hash of the last line, in hex (ASCII). */
+  private byte[] prev;
+
   private int sinceCheckpoint;
   private Instant lastCheckpoint;
+
+  /** {@link #lastCheckpoint} plus the interval: when a checkpoint is due by time. */
+  private Instant nextCheckpoint;
 
   /** A checkpoint's head was taken and its MAC is being made: no other checkpoint begins. */
   private boolean signing;
@@ -89,8 +101,9 @@ public final class AuditLog implements AutoCloseable {
     this.checkpointInterval = checkpointInterval;
     this.clock = clock;
     this.seq = lastSeq;
-    this.prev = lastHash;
+    this.prev = lastHash.getBytes(StandardCharsets.UTF_8);
     this.lastCheckpoint = clock.instant();
+    this.nextCheckpoint = lastCheckpoint.plus(checkpointInterval);
   }
 
   /**
@@ -154,7 +167,7 @@ public final class AuditLog implements AutoCloseable {
 
   /** The first record of each open: the anchor found (null when none). */
   synchronized void writeStart(Optional<AuditHead> anchored) {
-    writeLine(AuditLines.start(seq + 1, clock.instant().toString(), anchored, prev));
+    writeLine(AuditLines.start(seq + 1, clock.instant().toString(), anchored, prev()));
     sinceCheckpoint++;
   }
 
@@ -171,26 +184,38 @@ public final class AuditLog implements AutoCloseable {
   public void append(AuditEntry e) {
     // The file check (a stat) and the record's own fields run outside the lock every request takes.
     ensureWritable();
-    Waiting record = new Waiting(AuditLines.requestFields(e));
+    // The fields go into this thread's buffer, which the thread reuses only after this returns:
+    // by then the record was written, or failed.
+    RequestFields fields = RequestFields.ofThisThread();
+    fields.encode(e);
+    Waiting record = new Waiting(fields.bytes(), fields.length());
     waiting.add(record);
     Due due;
-    synchronized (this) {
-      if (!record.done) {
-        record.checkpoint = writeWaiting();
+    try {
+      synchronized (this) {
+        if (!record.done) {
+          record.checkpoint = writeWaiting();
+        }
+        if (record.failure != null) {
+          throw new AuditException("cannot write the audit log", record.failure);
+        }
+        due = record.checkpoint;
       }
-      if (record.failure != null) {
-        throw new AuditException("cannot write the audit log", record.failure);
-      }
-      due = record.checkpoint;
+    } finally {
+      fields.release();
     }
     if (due != null) {
       finishCheckpoint(due);
     }
   }
 
-  /** A request's record from its {@link #append} until it is written: its fields and outcome. */
+  /**
+   * A request's record from its {@link #append} until it is written: its fields (UTF-8, in its
+   * thread's buffer) and outcome.
+   */
   private static final class Waiting {
-    final String fields;
+    final byte[] fields;
+    final int fieldsLength;
 
     // Under the log's lock:
     boolean done;
@@ -201,8 +226,9 @@ public final class AuditLog implements AutoCloseable {
     /** A checkpoint its writing made due, for its own thread to finish; null when none. */
     Due checkpoint;
 
-    Waiting(String fields) {
+    Waiting(byte[] fields, int fieldsLength) {
       this.fields = fields;
+      this.fieldsLength = fieldsLength;
     }
   }
 
@@ -212,26 +238,22 @@ public final class AuditLog implements AutoCloseable {
    * signed and written by the caller, without the lock), else null.
    */
   private Due writeWaiting() {
-    List<Waiting> batch = new ArrayList<>();
     for (Waiting w = waiting.poll(); w != null; w = waiting.poll()) {
       batch.add(w);
     }
     boolean written = false;
     Throwable failure = null;
     try {
-      List<byte[]> lines = new ArrayList<>(batch.size());
+      lines.begin(prev);
       long lineSeq = seq;
-      String linePrev = prev;
       for (Waiting w : batch) {
-        byte[] bytes =
-            AuditLines.request(w.fields, ++lineSeq, clock.instant().toString(), linePrev)
-                .getBytes(StandardCharsets.UTF_8);
-        linePrev = AuditLines.sha256(digest, bytes);
-        lines.add(bytes);
+        lines.append(++lineSeq, clock.instant(), w.fields, w.fieldsLength);
       }
-      sink.write(lines);
+      sink.write(lines.lines());
       seq = lineSeq;
-      prev = linePrev;
+      if (!lines.copyHead(prev)) {
+        prev = lines.head();
+      }
       sinceCheckpoint += batch.size();
       written = true;
     } catch (IOException | RuntimeException x) {
@@ -245,12 +267,13 @@ public final class AuditLog implements AutoCloseable {
         w.done = true;
         w.failure = failure;
       }
+      batch.clear();
     }
     if (written
         && !signing
         && (sinceCheckpoint >= checkpointRecords
             || anchorFailed
-            || !clock.instant().isBefore(lastCheckpoint.plus(checkpointInterval)))) {
+            || !clock.instant().isBefore(nextCheckpoint))) {
       anchorFailed = false;
       return beginCheckpoint();
     }
@@ -303,7 +326,8 @@ public final class AuditLog implements AutoCloseable {
     signing = true;
     sinceCheckpoint = 0;
     lastCheckpoint = clock.instant();
-    return new Due(seq, prev, lastCheckpoint.toString());
+    nextCheckpoint = lastCheckpoint.plus(checkpointInterval);
+    return new Due(seq, prev(), lastCheckpoint.toString());
   }
 
   /**
@@ -321,8 +345,8 @@ public final class AuditLog implements AutoCloseable {
         throw new AuditException("cannot sign an audit checkpoint", e);
       }
       synchronized (this) {
-        writeLine(AuditLines.checkpoint(seq + 1, due.time(), prev, due.seq(), due.hash(), mac));
-        checkpoint = new AuditHead(seq, prev);
+        writeLine(AuditLines.checkpoint(seq + 1, due.time(), prev(), due.seq(), due.hash(), mac));
+        checkpoint = new AuditHead(seq, prev());
       }
     } catch (AuditException e) {
       synchronized (this) {
@@ -389,7 +413,12 @@ public final class AuditLog implements AutoCloseable {
       throw new AuditException("cannot write the audit log", e);
     }
     seq++;
-    prev = AuditLines.sha256(digest, bytes);
+    prev = AuditLines.sha256(digest, bytes).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The hash of the last line, in hex. */
+  private String prev() {
+    return new String(prev, StandardCharsets.UTF_8);
   }
 
   /** Writes a last checkpoint and closes the file. */

@@ -1,7 +1,7 @@
 package io.p11kms.server.audit;
 
 import java.io.IOException;
-import java.util.List;
+import java.nio.ByteBuffer;
 
 /** Where the audit log's lines go: its file ({@link AuditFileSink}), or a test's stand-in. */
 public interface AuditSink extends AutoCloseable {
@@ -9,11 +9,19 @@ public interface AuditSink extends AutoCloseable {
   void write(byte[] line) throws IOException;
 
   /**
-   * Appends {@code lines} in their order, as {@link #write(byte[])} each; the file's sink writes
-   * them with one call.
+   * Appends {@code lines}: UTF-8 lines from the buffer's position to its limit, each ending in its
+   * line break, in their order, as {@link #write(byte[])} each; the file's sink writes them with
+   * one call. The buffer is the caller's again once this returns.
    */
-  default void write(List<byte[]> lines) throws IOException {
-    for (byte[] line : lines) {
+  default void write(ByteBuffer lines) throws IOException {
+    while (lines.hasRemaining()) {
+      int end = lines.position();
+      while (lines.get(end) != '\n') {
+        end++;
+      }
+      byte[] line = new byte[end - lines.position()];
+      lines.get(line);
+      lines.get();
       write(line);
     }
   }
@@ -41,6 +49,9 @@ public interface AuditSink extends AutoCloseable {
     return new AuditSink() {
       @Override
       public void write(byte[] line) {}
+
+      @Override
+      public void write(ByteBuffer lines) {}
 
       @Override
       public void flush() {}

@@ -40,6 +40,15 @@ public record CiphertextBlob(
   private static final int UUID_LENGTH = 16;
 
   public CiphertextBlob {
+    checkHeader(keyId, keyVersionId, derivationCode, salt, iv);
+    checkCiphertextAndTag(ciphertextAndTag);
+    salt = salt.clone();
+    iv = iv.clone();
+    ciphertextAndTag = ciphertextAndTag.clone();
+  }
+
+  private static void checkHeader(
+      UUID keyId, UUID keyVersionId, int derivationCode, byte[] salt, byte[] iv) {
     if (keyId == null || keyVersionId == null) {
       throw new IllegalArgumentException("key id and key-version id are required");
     }
@@ -52,13 +61,13 @@ public record CiphertextBlob(
     if (iv == null || iv.length != IV_LENGTH) {
       throw new IllegalArgumentException("IV must be " + IV_LENGTH + " bytes");
     }
+  }
+
+  private static void checkCiphertextAndTag(byte[] ciphertextAndTag) {
     if (ciphertextAndTag == null || ciphertextAndTag.length < TAG_LENGTH) {
       throw new IllegalArgumentException(
           "ciphertext and tag must be at least " + TAG_LENGTH + " bytes");
     }
-    salt = salt.clone();
-    iv = iv.clone();
-    ciphertextAndTag = ciphertextAndTag.clone();
   }
 
   /** Bytes a blob adds to the plaintext: the header and the tag (94). */
@@ -112,19 +121,42 @@ public record CiphertextBlob(
    */
   public static byte[] header(
       UUID keyId, UUID keyVersionId, int derivationCode, byte[] salt, byte[] iv) {
-    return new CiphertextBlob(keyId, keyVersionId, derivationCode, salt, iv, new byte[TAG_LENGTH])
-        .header();
+    checkHeader(keyId, keyVersionId, derivationCode, salt, iv);
+    return writeHeader(
+            ByteBuffer.allocate(HEADER_LENGTH), keyId, keyVersionId, derivationCode, salt, iv)
+        .array();
   }
 
   /** The wire form: header followed by ciphertext and tag. */
   public byte[] toBytes() {
-    ByteBuffer out = ByteBuffer.allocate(HEADER_LENGTH + ciphertextAndTag.length);
-    writeHeader(out);
-    out.put(ciphertextAndTag);
-    return out.array();
+    return toBytes(keyId, keyVersionId, derivationCode, salt, iv, ciphertextAndTag);
+  }
+
+  /**
+   * The wire form of a blob made of these parts, as {@code new CiphertextBlob(...).toBytes()} gives
+   * it, written once (the parts are read, not kept).
+   */
+  public static byte[] toBytes(
+      UUID keyId,
+      UUID keyVersionId,
+      int derivationCode,
+      byte[] salt,
+      byte[] iv,
+      byte[] ciphertextAndTag) {
+    checkHeader(keyId, keyVersionId, derivationCode, salt, iv);
+    checkCiphertextAndTag(ciphertextAndTag);
+    byte[] blob = new byte[HEADER_LENGTH + ciphertextAndTag.length];
+    writeHeader(ByteBuffer.wrap(blob), keyId, keyVersionId, derivationCode, salt, iv)
+        .put(ciphertextAndTag);
+    return blob;
   }
 
   private ByteBuffer writeHeader(ByteBuffer out) {
+    return writeHeader(out, keyId, keyVersionId, derivationCode, salt, iv);
+  }
+
+  private static ByteBuffer writeHeader(
+      ByteBuffer out, UUID keyId, UUID keyVersionId, int derivationCode, byte[] salt, byte[] iv) {
     out.put((byte) VERSION);
     out.putLong(keyId.getMostSignificantBits()).putLong(keyId.getLeastSignificantBits());
     out.putLong(keyVersionId.getMostSignificantBits())

@@ -13,11 +13,12 @@ import io.p11kms.hsm.Pkcs11Hsm;
 import io.p11kms.server.access.RefusalAuditLimit;
 import io.p11kms.server.service.DomainKeyRewrap;
 import io.p11kms.server.service.KeyRotationService;
+import java.lang.management.ManagementFactory;
 
 /**
  * The server's meters, in one Prometheus registry: requests (by {@link RequestInterceptor}), token
- * calls (by {@link TimedHsm}), the adapter's backing-key cache size, and the JVM's memory, threads
- * and CPU.
+ * calls (by {@link TimedHsm}), the adapter's backing-key cache size, and the JVM's memory (the heap
+ * bytes allocated so far among them), threads and CPU.
  */
 public final class Metrics {
   private final PrometheusMeterRegistry registry =
@@ -38,6 +39,14 @@ public final class Metrics {
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
+    if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads
+        && threads.isThreadAllocatedMemorySupported()) {
+      FunctionCounter.builder(
+              "p11kms.jvm.allocated", threads, t -> (double) t.getTotalThreadAllocatedBytes())
+          .baseUnit("bytes")
+          .description("heap bytes allocated since the start, by every thread, ended ones included")
+          .register(registry);
+    }
   }
 
   public PrometheusMeterRegistry registry() {

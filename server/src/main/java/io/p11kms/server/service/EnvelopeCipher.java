@@ -42,21 +42,13 @@ final class EnvelopeCipher {
     WrappedKey backingKey = backingKey(version);
     Derivation derivation = TokenCalls.call("Encrypt", () -> hsm.derivationFor(backingKey));
     byte[] header =
-        new CiphertextBlob(
-                version.keyId(),
-                version.versionId(),
-                derivation.code(),
-                salt,
-                iv,
-                new byte[CiphertextBlob.TAG_LENGTH])
-            .header();
+        CiphertextBlob.header(version.keyId(), version.versionId(), derivation.code(), salt, iv);
     byte[] aad = EncryptionContextEncoder.aad(header, context);
     byte[] sealed =
         TokenCalls.call(
             "Encrypt", () -> hsm.encrypt(backingKey, derivation, salt, iv, aad, plaintext));
-    return new CiphertextBlob(
-            version.keyId(), version.versionId(), derivation.code(), salt, iv, sealed)
-        .toBytes();
+    return CiphertextBlob.toBytes(
+        version.keyId(), version.versionId(), derivation.code(), salt, iv, sealed);
   }
 
   /**

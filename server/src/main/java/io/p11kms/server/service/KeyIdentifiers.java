@@ -64,7 +64,20 @@ final class KeyIdentifiers {
 
   /** Whether the string has the form of an alias name or alias ARN. */
   static boolean isAlias(String s) {
-    return s != null && (ALIAS_NAME.matcher(s).matches() || ALIAS_ARN.matcher(s).matches());
+    return s != null && (isAliasName(s) || isAliasArn(s));
+  }
+
+  /**
+   * Whether {@code s} is an alias name. A key id or key ARN fails the prefix without the pattern's
+   * matcher (one per call, most calls name a key).
+   */
+  private static boolean isAliasName(String s) {
+    return s.startsWith("alias/") && ALIAS_NAME.matcher(s).matches();
+  }
+
+  /** Whether {@code s} is an alias ARN; a key id or key ARN fails without the matcher. */
+  private static boolean isAliasArn(String s) {
+    return s.startsWith("arn:") && s.contains(":alias/") && ALIAS_ARN.matcher(s).matches();
   }
 
   /** As {@link #resolve(String, String, String)}, for a caller in the default account. */
@@ -80,10 +93,10 @@ final class KeyIdentifiers {
    */
   UUID resolve(String account, String keyId, String parameter) {
     Requests.requireKeyId(keyId, parameter);
-    if (ALIAS_NAME.matcher(keyId).matches()) {
+    if (isAliasName(keyId)) {
       return aliasTarget(account, keyId, keyId);
     }
-    if (ALIAS_ARN.matcher(keyId).matches()) {
+    if (isAliasArn(keyId)) {
       KeyArns.AliasArn arn =
           arns.parseAnyAliasArn(keyId)
               .orElseThrow(() -> KmsException.notFound("Alias '" + keyId + "' does not exist"));

@@ -237,6 +237,33 @@ public enum Operation {
   }
 
   /**
+   * Whether its answer is its only effect: a cryptographic operation, which changes no key, alias,
+   * policy, grant or tag. A call of one that cannot be recorded in the audit log is refused when
+   * its record is written, before its answer is sent; a call of any other operation is also refused
+   * before it runs, so that it changes nothing.
+   */
+  public boolean answerIsItsOnlyEffect() {
+    return ANSWER_ONLY.contains(this);
+  }
+
+  private static final java.util.Set<Operation> ANSWER_ONLY =
+      java.util.EnumSet.of(
+          ENCRYPT,
+          DECRYPT,
+          RE_ENCRYPT,
+          GENERATE_DATA_KEY,
+          GENERATE_DATA_KEY_WITHOUT_PLAINTEXT,
+          GENERATE_RANDOM,
+          SIGN,
+          VERIFY,
+          GENERATE_MAC,
+          VERIFY_MAC,
+          GENERATE_DATA_KEY_PAIR,
+          GENERATE_DATA_KEY_PAIR_WITHOUT_PLAINTEXT,
+          XKS_ENCRYPT,
+          XKS_DECRYPT);
+
+  /**
    * Whether it is an operation of the KMS API (gRPC and the AWS KMS JSON API serve it); false for
    * the external key store proxy API's own.
    */

@@ -3,6 +3,7 @@ package io.p11kms.server.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,14 +79,24 @@ class AuditGroupCommitTest {
     }
 
     @Override
-    public void write(List<byte[]> lines) throws IOException {
+    public void write(ByteBuffer lines) throws IOException {
       writes.incrementAndGet();
       sleep();
-      if (lines.size() > 1 && failNextBatch.getAndSet(false)) {
+      List<byte[]> each = new ArrayList<>();
+      ByteBuffer read = lines.duplicate();
+      for (int start = read.position(); read.hasRemaining(); ) {
+        if (read.get() == '\n') {
+          byte[] line = new byte[read.position() - 1 - start];
+          read.duplicate().position(start).get(line);
+          each.add(line);
+          start = read.position();
+        }
+      }
+      if (each.size() > 1 && failNextBatch.getAndSet(false)) {
         throw new IOException("disk full");
       }
       file.write(lines);
-      for (byte[] line : lines) {
+      for (byte[] line : each) {
         noteWritten(line);
       }
     }

@@ -76,6 +76,30 @@ class CiphertextBlobTest {
   }
 
   @Test
+  void staticToBytes_equalsTheBlobsBytes_andChecksItsParts() {
+    java.util.Random random = new java.util.Random(11);
+    for (int i = 0; i < 20; i++) {
+      byte[] salt = new byte[32];
+      byte[] iv = new byte[12];
+      byte[] ct = new byte[16 + random.nextInt(300)];
+      random.nextBytes(salt);
+      random.nextBytes(iv);
+      random.nextBytes(ct);
+      int code = 1 + random.nextInt(255);
+      assertThat(CiphertextBlob.toBytes(KEY_ID, VERSION_ID, code, salt, iv, ct))
+          .isEqualTo(new CiphertextBlob(KEY_ID, VERSION_ID, code, salt, iv, ct).toBytes());
+    }
+    assertThatThrownBy(
+            () ->
+                CiphertextBlob.toBytes(
+                    KEY_ID, VERSION_ID, 1, range(0, 32), range(0, 12), range(0, 15)))
+        .hasMessageContaining("tag");
+    assertThatThrownBy(
+            () -> CiphertextBlob.header(KEY_ID, VERSION_ID, 0, range(0, 32), range(0, 12)))
+        .hasMessageContaining("derivation code");
+  }
+
+  @Test
   void constants_addUp() {
     assertThat(1 + 16 + 16 + 1 + CiphertextBlob.SALT_LENGTH + CiphertextBlob.IV_LENGTH)
         .isEqualTo(CiphertextBlob.HEADER_LENGTH);

@@ -1,0 +1,73 @@
+package io.p11kms.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.p11kms.bench.ServerThreads.Group;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ServerThreadsTest {
+  @Test
+  void groupsTheServersThreadsByTheirNamesAsLinuxCutsThem() {
+    assertEquals(Group.EVENT_LOOP, Group.of("grpc-default-wo"));
+    assertEquals(Group.EVENT_LOOP, Group.of("grpc-nio-worker"));
+    assertEquals(Group.HANDLERS, Group.of("p11kms-handler-"));
+    assertEquals(Group.TOKEN_WORKERS, Group.of("p11kms-token-12"));
+    assertEquals(Group.RECYCLE, Group.of("p11kms-health"));
+    assertEquals(Group.GC, Group.of("GC Thread#1"));
+    assertEquals(Group.GC, Group.of("G1 Refine#0"));
+    assertEquals(Group.GC, Group.of("VM Thread"));
+    assertEquals(Group.JIT, Group.of("C2 CompilerThre"));
+    assertEquals(Group.JIT, Group.of("C1 CompilerThre"));
+    assertEquals(Group.OTHER, Group.of("p11kms-audit-an"));
+    assertEquals(Group.OTHER, Group.of("java"));
+  }
+
+  @Test
+  void theGroupsAddUpToTheProcessAndTheCompilersShow() {
+    // This JVM as the "server": its compilers have worked by now (JUnit, and the loop below).
+    CpuMeter meter = new CpuMeter(ProcessHandle.current().pid());
+    Map<Integer, Integer> work = new HashMap<>();
+    for (int i = 0; i < 2_000_000; i++) {
+      work.merge(i % 1000, i, Integer::sum);
+    }
+    CpuMeter.Snapshot snapshot = meter.snapshot();
+    long[] groups = snapshot.serverThreads();
+    long sum = 0;
+    for (long n : groups) {
+      assertTrue(n >= 0, "no group below zero");
+      sum += n;
+    }
+    assertTrue(groups[Group.JIT.ordinal()] > 0, "the compiler threads' CPU");
+    // OTHER is the remainder; the threads read after the process's total may add a few ticks.
+    assertTrue(
+        Math.abs(sum - snapshot.server()) <= 50_000_000L, sum + " ns against " + snapshot.server());
+    assertEquals(1000, work.size());
+  }
+
+  @Test
+  void splitsPerCallBetweenTwoReadings() {
+    long[] from = {0, 1_000_000, 0, 0, 0, 0, 0};
+    long[] to = {2_000_000, 3_000_000, 4_000_000, 0, 1_000_000, 0, 500_000};
+    ServerThreads.Split split = ServerThreads.Split.between(from, to, 100);
+    assertEquals(20, split.of(Group.EVENT_LOOP), 1e-9);
+    assertEquals(20, split.of(Group.HANDLERS), 1e-9);
+    assertEquals(40, split.of(Group.TOKEN_WORKERS), 1e-9);
+    assertEquals(10, split.of(Group.GC), 1e-9);
+    assertEquals(5, split.of(Group.OTHER), 1e-9);
+    assertTrue(ServerThreads.Split.between(from, to, 0).isEmpty());
+    assertEquals(
+        "event loop 20, handlers 20, token workers 40, health/recycle 0, GC 10, JIT 0, other 5",
+        split.toString());
+  }
+
+  @Test
+  void noServerNoThreads() {
+    long[] none = ServerThreads.nanos(0, 0);
+    for (long n : none) {
+      assertEquals(0, n);
+    }
+  }
+}
