@@ -14,12 +14,17 @@ import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongFunction;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -70,23 +75,7 @@ class HttpFloorTest {
       HttpConnections client = new HttpConnections("127.0.0.1", listener.port());
       byte[] body = new byte[400];
       Arrays.fill(body, (byte) 'b');
-      HttpHeaders headers =
-          new ReadOnlyHttpHeaders(
-              true,
-              "Host",
-              "127.0.0.1:" + listener.port(),
-              "Content-Type",
-              "application/x-amz-json-1.1",
-              "X-Amz-Target",
-              "TrentService.Encrypt",
-              "X-Amz-Date",
-              "20261206T150000Z",
-              "Authorization",
-              "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY234567/20261206/us-east-1/kms/aws4_request,"
-                  + " SignedHeaders=content-type;host;x-amz-date;x-amz-target,"
-                  + " Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-              "Content-Length",
-              Integer.toString(body.length));
+      PerSecond headers = new PerSecond(second -> signedHeaders(listener.port(), body, second));
       for (int round = 0; round < 3; round++) {
         run(client, headers, body, WARM_UP, "warm-up");
         run(client, headers, body, MEASURE, "measured");
@@ -94,8 +83,61 @@ class HttpFloorTest {
     }
   }
 
+  /** The headers of the current second, made once per second. */
+  private static final class PerSecond {
+    private record Made(long second, HttpHeaders headers) {}
+
+    private final LongFunction<HttpHeaders> make;
+    private final AtomicReference<Made> made = new AtomicReference<>(new Made(-1, null));
+
+    PerSecond(LongFunction<HttpHeaders> make) {
+      this.make = make;
+    }
+
+    HttpHeaders current() {
+      long second = Instant.now().getEpochSecond();
+      Made last = made.get();
+      if (last.second() != second) {
+        last = new Made(second, make.apply(second));
+        made.set(last);
+      }
+      return last.headers();
+    }
+  }
+
+  /**
+   * A JSON Encrypt's headers as the benchmark's client sends them in one second: X-Amz-Date and the
+   * signature change every second (a placeholder here: this listener verifies nothing).
+   */
+  private static HttpHeaders signedHeaders(int port, byte[] body, long second) {
+    String date =
+        DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT)
+            .withZone(ZoneOffset.UTC)
+            .format(Instant.ofEpochSecond(second));
+    String signature = String.format(Locale.ROOT, "%064x", second * 2654435761L);
+    return new ReadOnlyHttpHeaders(
+        true,
+        "Host",
+        "127.0.0.1:" + port,
+        "Content-Type",
+        "application/x-amz-json-1.1",
+        "X-Amz-Target",
+        "TrentService.Encrypt",
+        "X-Amz-Date",
+        date,
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY234567/"
+            + date.substring(0, 8)
+            + "/us-east-1/kms/aws4_request,"
+            + " SignedHeaders=content-type;host;x-amz-date;x-amz-target,"
+            + " Signature="
+            + signature,
+        "Content-Length",
+        Integer.toString(body.length));
+  }
+
   private static void run(
-      HttpConnections client, HttpHeaders headers, byte[] body, Duration time, String what)
+      HttpConnections client, PerSecond headers, byte[] body, Duration time, String what)
       throws InterruptedException {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     AtomicLong calls = new AtomicLong();
@@ -128,7 +170,7 @@ class HttpFloorTest {
 
   private static void next(
       HttpConnections client,
-      HttpHeaders headers,
+      PerSecond headers,
       byte[] body,
       long end,
       AtomicLong calls,
@@ -138,7 +180,7 @@ class HttpFloorTest {
       done.countDown();
       return;
     }
-    ListenableFuture<HttpConnections.Response> call = client.post("/", headers, body);
+    ListenableFuture<HttpConnections.Response> call = client.post("/", headers.current(), body);
     call.addListener(
         () -> {
           try {

@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * Signing keys of the access keys in the store. The token computes each day's first step, kDate =
@@ -31,8 +30,6 @@ public final class AccessKeySigningKeys implements SigningKeys {
   /** How long a key's record is trusted before it is read again, by default. */
   public static final Duration DEFAULT_RECHECK = Duration.ofSeconds(5);
 
-  private static final Pattern ID = Pattern.compile("[A-Z2-7]{16,30}");
-  private static final Pattern DATE = Pattern.compile("[0-9]{8}");
   private static final int MAX_KEYS = 10_000;
 
   private record DateScope(String accessKeyId, String date) {}
@@ -73,9 +70,9 @@ public final class AccessKeySigningKeys implements SigningKeys {
     AccessKeyScope scope = AccessKeyScope.ofSigningService(service);
     if (scope == null
         || accessKeyId == null
-        || !ID.matcher(accessKeyId).matches()
+        || !accessKeyIdForm(accessKeyId)
         || date == null
-        || !DATE.matcher(date).matches()
+        || !dateForm(date)
         || region == null
         || region.isEmpty()
         || region.length() > 64) {
@@ -113,6 +110,33 @@ public final class AccessKeySigningKeys implements SigningKeys {
     } finally {
       clear(kSigning);
     }
+  }
+
+  /** Whether {@code id} has an access key id's form: 16 to 30 of A-Z and 2-7 (base32). */
+  static boolean accessKeyIdForm(String id) {
+    if (id.length() < 16 || id.length() > 30) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code date} has a scope date's form: eight ASCII digits. */
+  static boolean dateForm(String date) {
+    if (date.length() != 8) {
+      return false;
+    }
+    for (int i = 0; i < 8; i++) {
+      if (date.charAt(i) < '0' || date.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Forgets every record and key held (tests; an operator's change is picked up anyway). */

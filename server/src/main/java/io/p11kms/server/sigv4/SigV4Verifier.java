@@ -12,7 +12,6 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
 import javax.crypto.Mac;
@@ -145,19 +144,17 @@ public final class SigV4Verifier {
     if (canonical == null) {
       throw invalid(MISMATCH);
     }
+    String credential = authorization.credential();
+    // The scope is the credential after the access key id: scope[1] to scope[4], joined by '/'.
     String stringToSign =
         AuthorizationHeader.ALGORITHM
             + '\n'
             + requestDateTime
             + '\n'
-            + String.join("/", scope[1], scope[2], scope[3], scope[4])
+            + credential.substring(credential.indexOf('/') + 1)
             + '\n'
             + SignedRequest.sha256Hex(canonical);
-    byte[] expected =
-        HexFormat.of().formatHex(signature(key, stringToSign)).getBytes(StandardCharsets.US_ASCII);
-    byte[] given =
-        authorization.signature().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
-    if (!MessageDigest.isEqual(expected, given)) {
+    if (!matches(signature(key, stringToSign), authorization.signature())) {
       throw invalid(MISMATCH);
     }
     return key.caller();
@@ -314,28 +311,74 @@ public final class SigV4Verifier {
   }
 
   /**
-   * One HMAC-SHA256 per thread for the request's signature ({@code getInstance} looks the provider
-   * up on every call). It holds the last signing key it was given, which the signing key cache
-   * holds anyway; the steps of the key derivation use {@link #hmacSha256}'s own instances.
+   * Whether {@code given}, hex in either case, is the signature {@code expected}, compared in
+   * constant time (a given signature of the wrong length or not hex matches nothing).
    */
-  private static final ThreadLocal<Mac> SIGNATURE_MAC =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return Mac.getInstance("HmacSHA256");
-            } catch (GeneralSecurityException e) {
-              throw new IllegalStateException("the JDK has no HmacSHA256", e);
-            }
-          });
+  static boolean matches(byte[] expected, String given) {
+    byte[] bytes = new byte[expected.length];
+    boolean hex = given.length() == 2 * expected.length;
+    for (int i = 0; hex && i < bytes.length; i++) {
+      int hi = hexDigit(given.charAt(2 * i));
+      int lo = hexDigit(given.charAt(2 * i + 1));
+      hex = hi >= 0 && lo >= 0;
+      bytes[i] = (byte) ((hi << 4) | lo);
+    }
+    return MessageDigest.isEqual(expected, bytes) && hex;
+  }
+
+  /** The value of an ASCII hex digit, or -1. */
+  private static int hexDigit(char c) {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  }
+
+  /**
+   * One HMAC-SHA256 per thread for the request's signature ({@code getInstance} looks the provider
+   * up on every call), and the signing key it was last given: a request signed with the same
+   * signing key as the thread's last one (each access key's for the day, held by the signing key
+   * cache anyway) reuses the HMAC as it is, which {@code doFinal} leaves ready for that key,
+   * instead of {@code init} deriving the key's pads again. The steps of the key derivation use
+   * {@link #hmacSha256}'s own instances.
+   */
+  private static final class SignatureMac {
+    private final Mac mac;
+    private SigningKey key;
+
+    SignatureMac() {
+      try {
+        mac = Mac.getInstance("HmacSHA256");
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("the JDK has no HmacSHA256", e);
+      }
+    }
+
+    byte[] sign(SigningKey signingKey, String stringToSign) {
+      if (signingKey != key) {
+        key = null;
+        try {
+          mac.init(new SecretKeySpec(signingKey.key(), "HmacSHA256"));
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException("a signing key is not an HMAC key", e);
+        }
+        key = signingKey;
+      }
+      return mac.doFinal(stringToSign.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private static final ThreadLocal<SignatureMac> SIGNATURE_MAC =
+      ThreadLocal.withInitial(SignatureMac::new);
 
   private static byte[] signature(SigningKey key, String stringToSign) {
-    Mac mac = SIGNATURE_MAC.get();
-    try {
-      mac.init(new SecretKeySpec(key.key(), "HmacSHA256"));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("a signing key is not an HMAC key", e);
-    }
-    return mac.doFinal(stringToSign.getBytes(StandardCharsets.UTF_8));
+    return SIGNATURE_MAC.get().sign(key, stringToSign);
   }
 
   static byte[] hmacSha256(byte[] key, String data) {

@@ -30,9 +30,8 @@ public final class SignedRequest {
     this.method = b.method;
     this.rawPath = b.rawPath;
     this.rawQuery = b.rawQuery;
-    Map<String, List<String>> copy = new LinkedHashMap<>();
-    b.headers.forEach((name, values) -> copy.put(name, List.copyOf(values)));
-    this.headers = Collections.unmodifiableMap(copy);
+    // The builder's map is taken as it is: build() ends the builder, so nothing changes it after.
+    this.headers = Collections.unmodifiableMap(b.headers);
     this.payloadSha256 = b.payloadSha256;
   }
 
@@ -61,7 +60,8 @@ public final class SignedRequest {
 
   /** The values of header {@code name} (any case), in the order received; empty if absent. */
   public List<String> header(String name) {
-    return headers.getOrDefault(name.toLowerCase(Locale.ROOT), List.of());
+    List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+    return values == null ? List.of() : Collections.unmodifiableList(values);
   }
 
   /** The first value of header {@code name}, or null. */
@@ -82,6 +82,7 @@ public final class SignedRequest {
     private String rawQuery = "";
     private final Map<String, List<String>> headers = new LinkedHashMap<>();
     private String payloadSha256;
+    private boolean built;
 
     private Builder(String method, String rawPath) {
       if (method == null || method.isEmpty() || rawPath == null) {
@@ -102,6 +103,7 @@ public final class SignedRequest {
       if (name == null || value == null) {
         throw new IllegalArgumentException("a header needs a name and a value");
       }
+      requireOpen();
       headers.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>()).add(value);
       return this;
     }
@@ -127,11 +129,20 @@ public final class SignedRequest {
       return this;
     }
 
+    /** The request; the builder cannot be used after. */
     public SignedRequest build() {
       if (payloadSha256 == null) {
         throw new IllegalStateException("give the body or its SHA-256");
       }
+      requireOpen();
+      built = true;
       return new SignedRequest(this);
+    }
+
+    private void requireOpen() {
+      if (built) {
+        throw new IllegalStateException("the request is built already");
+      }
     }
 
     private static boolean isHex(int c) {

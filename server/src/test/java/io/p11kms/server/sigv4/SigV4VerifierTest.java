@@ -7,8 +7,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 
@@ -335,6 +338,89 @@ class SigV4VerifierTest {
 
     assertThat(e.getMessage()).doesNotContain(SECRET).doesNotContain(expectedSignature);
     assertThat(e.getStackTrace()).isEmpty();
+  }
+
+  @Test
+  void signatureInUpperCaseHex_verifies() {
+    SdkSigner.Signed signed = encrypt();
+    String authorization = signed.authorization();
+    int at = authorization.indexOf("Signature=") + 10;
+    String upper =
+        authorization.substring(0, at) + authorization.substring(at).toUpperCase(Locale.ROOT);
+
+    assertThat(verifier.verify(rewritten(signed, "Authorization", upper)).accessKeyId())
+        .isEqualTo(ID);
+  }
+
+  @Test
+  void signatureWithNonAsciiDigits_isInvalidSignature() {
+    SdkSigner.Signed signed = encrypt();
+    String authorization = signed.authorization();
+    int at = authorization.indexOf("Signature=") + 10;
+    int digit = at;
+    while (!Character.isDigit(authorization.charAt(digit))) {
+      digit++;
+    }
+    // The same digit value in Arabic-Indic digits: a number to Character.digit, not hex on the
+    // wire.
+    char arabicIndic = (char) ('\u0660' + (authorization.charAt(digit) - '0'));
+    String garbled =
+        authorization.substring(0, digit) + arabicIndic + authorization.substring(digit + 1);
+
+    assertFails(
+            () -> verifier.verify(rewritten(signed, "Authorization", garbled)),
+            SigV4Failure.INVALID_SIGNATURE)
+        .contains("The request signature we calculated does not match");
+  }
+
+  @Test
+  void signatureOfTheWrongLength_isInvalidSignature() {
+    SdkSigner.Signed signed = encrypt();
+    String authorization = signed.authorization();
+
+    assertFails(
+            () ->
+                verifier.verify(
+                    rewritten(
+                        signed,
+                        "Authorization",
+                        authorization.substring(0, authorization.length() - 2))),
+            SigV4Failure.INVALID_SIGNATURE)
+        .contains("The request signature we calculated does not match");
+    assertFails(
+            () -> verifier.verify(rewritten(signed, "Authorization", authorization + "00")),
+            SigV4Failure.INVALID_SIGNATURE)
+        .contains("The request signature we calculated does not match");
+  }
+
+  @Test
+  void eachRequest_isVerifiedWithItsOwnKey_whenOneThreadVerifiesSeveralKeys() {
+    String otherId = "AKIAOTHERKEY23456777";
+    String otherSecret = "another-secret-of-forty-characters-000000";
+    SigningKeys derive = new SecretSigningKeys("kms", Map.of(ID, SECRET, otherId, otherSecret));
+    // Kept as the server keeps them: the same SigningKey for each access key and day.
+    Map<String, Optional<SigningKey>> kept = new ConcurrentHashMap<>();
+    SigV4Verifier keeping =
+        new SigV4Verifier(
+            (id, date, region, service) ->
+                kept.computeIfAbsent(id, k -> derive.find(id, date, region, service)),
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            "kms",
+            REGION,
+            Set.of());
+    SdkSigner other = new SdkSigner(otherId, otherSecret, REGION, "kms");
+    SdkSigner otherIdWithThisSecret = new SdkSigner(otherId, SECRET, REGION, "kms");
+
+    assertThat(keeping.verify(encrypt().received()).accessKeyId()).isEqualTo(ID);
+    assertThat(keeping.verify(encrypt().received()).accessKeyId()).isEqualTo(ID);
+    assertThat(keeping.verify(other.kmsCall(URL, "Encrypt", BODY, NOW).received()).accessKeyId())
+        .isEqualTo(otherId);
+    assertThat(keeping.verify(encrypt().received()).accessKeyId()).isEqualTo(ID);
+    assertFails(
+        () -> keeping.verify(otherIdWithThisSecret.kmsCall(URL, "Encrypt", BODY, NOW).received()),
+        SigV4Failure.INVALID_SIGNATURE);
+    assertThat(keeping.verify(other.kmsCall(URL, "Encrypt", BODY, NOW).received()).accessKeyId())
+        .isEqualTo(otherId);
   }
 
   private static org.assertj.core.api.AbstractStringAssert<?> assertFails(
