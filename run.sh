@@ -7,11 +7,13 @@
 #                    (default ./data)
 #   P11KMS_PORT      the port (default 7443); given on a later run with another value, it
 #                    replaces listen.port in the configuration
-#   P11KMS_JAVA_OPTS the server's JVM options (default -Xms128m -Xmn64m -Xmx160m: at 100,000 keys
-#                    the live heap is about 35 MiB, and a cap keeps G1 from growing the heap
-#                    into the room the token's cached keys need; a fixed 64 MiB young generation
-#                    keeps G1 from shrinking it to a few MiB, which paused the server 3 times a
-#                    second under load; see docs/configuration.md, "Sizing the caches")
+#   P11KMS_JAVA_OPTS the server's JVM options (default -XX:+UseParallelGC -Xms128m -Xmn64m
+#                    -Xmx160m: at 100,000 keys the live heap is about 35 MiB, and a cap keeps the
+#                    heap out of the room the token's cached keys need; a fixed 64 MiB young
+#                    generation keeps the collector from shrinking it to a few MiB, which paused
+#                    the server 3 times a second under load; the parallel collector paused the
+#                    server for less, and cost it less CPU per call, than G1 at half the peak
+#                    rate; see docs/configuration.md, "Sizing the caches", docs/performance.md)
 #   P11KMS_MALLOC    jemalloc (the default: Debian's libjemalloc2, preloaded into the server;
 #                    a key that misses the backing key cache costs the server less CPU under it
 #                    than under glibc's malloc, see docs/performance.md) or glibc
@@ -107,7 +109,7 @@ echo "http://${host:-127.0.0.1}:${aws_port:-$((port + 1))}" >"$data_dir/aws-endp
 say "serving $config on $endpoint; in another terminal: ./p11kms kms list-keys"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
-export JAVA_OPTS="${P11KMS_JAVA_OPTS:--Xms128m -Xmn64m -Xmx160m}"
+export JAVA_OPTS="${P11KMS_JAVA_OPTS:--XX:+UseParallelGC -Xms128m -Xmn64m -Xmx160m}"
 if [ "$malloc" = jemalloc ]; then
   # jemalloc's thread caches serve the small blocks every token call and every SQLite read
   # allocates and frees, which glibc's malloc takes from locked arenas (docs/performance.md).

@@ -11,7 +11,8 @@ import java.util.Optional;
 /** What run.sh starts the server with, so that the benchmark measures the same server. */
 final class RunScript {
   /** Keep equal to the default of P11KMS_JAVA_OPTS in run.sh. */
-  static final List<String> SERVER_JVM_OPTIONS = List.of("-Xms128m", "-Xmn64m", "-Xmx160m");
+  static final List<String> SERVER_JVM_OPTIONS =
+      List.of("-XX:+UseParallelGC", "-Xms128m", "-Xmn64m", "-Xmx160m");
 
   /** Where run.sh looks for Debian's jemalloc; keep equal to its {@code jemalloc} function. */
   private static final String JEMALLOC = "libjemalloc.so.2";
