@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.DigestException;
 import java.security.MessageDigest;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.HexFormat;
 
@@ -21,9 +20,6 @@ final class RequestLines {
   private static final int INITIAL = 4096;
   private static final int HASH_LENGTH = 32;
   private static final HexFormat HEX = HexFormat.of();
-
-  /** 10000-01-01T00:00:00Z: from there {@link Instant#toString()} writes a sign and more digits. */
-  private static final long FOUR_DIGIT_YEARS_END = 253_402_300_800L;
 
   private static final byte[] SEQ = ascii("{\"seq\":");
   private static final byte[] TIME = ascii(",\"type\":\"request\",\"time\":\"");
@@ -71,9 +67,9 @@ final class RequestLines {
     ensure(SEQ.length + 20 + TIME.length + 40 + fieldsLength + PREV.length + headLength + 3);
     int start = length;
     put(SEQ);
-    putLong(seq);
+    putAscii(Long.toString(seq));
     put(TIME);
-    putInstant(time);
+    putAscii(time.toString());
     put(FIELDS);
     System.arraycopy(fields, 0, buf, length, fieldsLength);
     length += fieldsLength;
@@ -131,60 +127,11 @@ final class RequestLines {
     length += ascii.length;
   }
 
-  /** {@code v} in decimal, as {@link Long#toString(long)}; {@code v >= 0}. */
-  private void putLong(long v) {
-    int digits = 1;
-    for (long rest = v / 10; rest > 0; rest /= 10) {
-      digits++;
+  /** Writes {@code s}, ASCII, without an array of its own. */
+  private void putAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      buf[length++] = (byte) s.charAt(i);
     }
-    for (int i = length + digits - 1; i >= length; i--) {
-      buf[i] = (byte) ('0' + v % 10);
-      v /= 10;
-    }
-    length += digits;
-  }
-
-  /** {@code t} as {@link Instant#toString()} writes it (ISO-8601, UTC). */
-  private void putInstant(Instant t) {
-    long seconds = t.getEpochSecond();
-    if (seconds < 0 || seconds >= FOUR_DIGIT_YEARS_END) {
-      put(ascii(t.toString()));
-      return;
-    }
-    LocalDate date = LocalDate.ofEpochDay(seconds / 86_400);
-    int second = (int) (seconds % 86_400);
-    putDigits(date.getYear(), 4);
-    buf[length++] = '-';
-    putDigits(date.getMonthValue(), 2);
-    buf[length++] = '-';
-    putDigits(date.getDayOfMonth(), 2);
-    buf[length++] = 'T';
-    putDigits(second / 3600, 2);
-    buf[length++] = ':';
-    putDigits(second / 60 % 60, 2);
-    buf[length++] = ':';
-    putDigits(second % 60, 2);
-    int nano = t.getNano();
-    if (nano > 0) {
-      // As many digits as the fraction needs, in groups of three.
-      buf[length++] = '.';
-      if (nano % 1_000_000 == 0) {
-        putDigits(nano / 1_000_000, 3);
-      } else if (nano % 1_000 == 0) {
-        putDigits(nano / 1_000, 6);
-      } else {
-        putDigits(nano, 9);
-      }
-    }
-    buf[length++] = 'Z';
-  }
-
-  private void putDigits(int v, int width) {
-    for (int i = length + width - 1; i >= length; i--) {
-      buf[i] = (byte) ('0' + v % 10);
-      v /= 10;
-    }
-    length += width;
   }
 
   private static byte[] ascii(String s) {
