@@ -4,10 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -98,6 +104,66 @@ class AwsJsonWireIT {
     assertError(post(null, "{}"), "UnknownOperationException");
     // This service's own batch operations are gRPC only.
     assertError(post("TrentService.BatchEncrypt", "{}"), "UnknownOperationException");
+  }
+
+  @Test
+  void refusedTarget_bodySentAfterTheHeaders_connectionServesTheNextRequest() throws Exception {
+    // An HTTP client writes the headers, then the body. Were the refusal sent before the body
+    // arrived, the server would close the connection under the client's next request on it
+    // ("header parser received no bytes"); it reads the body first and keeps the connection.
+    String request =
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.DeleteEverything\r\n"
+            + "Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n";
+    try (Socket socket = new Socket("127.0.0.1", server.awsApiPort())) {
+      socket.setSoTimeout(30_000);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      out.write(request.getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      // Long enough for the server to have the headers alone, as a client's body write is late.
+      Thread.sleep(300);
+      out.write("{}".getBytes(StandardCharsets.US_ASCII));
+      out.write((request + "{}").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      for (int i = 0; i < 2; i++) {
+        RawResponse response = RawResponse.read(in);
+        assertThat(response.statusLine()).isEqualTo("HTTP/1.1 400 Bad Request");
+        assertThat(response.headers()).doesNotContain("connection: close");
+        assertThat(response.body()).contains("UnknownOperationException");
+      }
+    }
+  }
+
+  /** A response read off a socket: the status line, the header lines lower-cased, the body. */
+  private record RawResponse(String statusLine, List<String> headers, String body) {
+    static RawResponse read(InputStream in) throws IOException {
+      String status = line(in);
+      assertThat(status).as("a response on the kept connection").isNotNull();
+      List<String> headers = new java.util.ArrayList<>();
+      int length = 0;
+      for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
+        String lower = header.toLowerCase(java.util.Locale.ROOT);
+        headers.add(lower);
+        if (lower.startsWith("content-length:")) {
+          length = Integer.parseInt(lower.substring("content-length:".length()).trim());
+        }
+      }
+      return new RawResponse(
+          status, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
+    }
+
+    private static String line(InputStream in) throws IOException {
+      StringBuilder line = new StringBuilder();
+      for (int c = in.read(); c != '\n'; c = in.read()) {
+        if (c < 0) {
+          return line.length() == 0 ? null : line.toString();
+        }
+        if (c != '\r') {
+          line.append((char) c);
+        }
+      }
+      return line.toString();
+    }
   }
 
   @Test

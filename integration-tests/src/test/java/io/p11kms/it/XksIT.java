@@ -404,6 +404,8 @@ class XksIT {
           Thread.sleep(50);
         }
         assertError(r, 429, "ThrottlingException");
+        // Its body unread, the refused request's connection is not kept.
+        assertThat(r.connection()).isEqualToIgnoringCase("close");
       }
       // Once the slow one is gone, the place is free again.
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

@@ -26,8 +26,8 @@ import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 final class XksTestClient {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** A response: status, raw body, and the body parsed. */
-  record Reply(int status, String body, JsonNode json) {
+  /** A response: status, raw body, the body parsed, and the Connection header if sent. */
+  record Reply(int status, String body, JsonNode json, String connection) {
     String errorName() {
       return json.path("errorName").asText();
     }
@@ -125,6 +125,10 @@ final class XksTestClient {
     HttpResponse<String> response =
         http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     String text = response.body();
-    return new Reply(response.statusCode(), text, text.isEmpty() ? null : JSON.readTree(text));
+    return new Reply(
+        response.statusCode(),
+        text,
+        text.isEmpty() ? null : JSON.readTree(text),
+        response.headers().firstValue("Connection").orElse(""));
   }
 }

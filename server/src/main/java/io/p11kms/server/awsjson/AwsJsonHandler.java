@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -22,12 +23,13 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The AWS KMS JSON 1.1 API: {@code POST /} with {@code X-Amz-Target: TrentService.<Operation>}. For
- * each request, in order: the target names an operation ({@code UnknownOperationException}), the
- * body fits ({@code ValidationException}), the request authenticates ({@link
- * RequestAuthenticator}), the body is the operation's JSON ({@code SerializationException}), and
- * the operation runs through {@link AccessControl#run}, which validates, authorises, runs and
- * records it as it does for gRPC. Every response carries {@code x-amzn-RequestId}, the id its audit
- * record names; a failure is {@code {"__type", "message"}} ({@link WireError}).
+ * each request, once its body is read, in order: the target names an operation ({@code
+ * UnknownOperationException}), the body fits ({@code ValidationException}), the request
+ * authenticates ({@link RequestAuthenticator}), the body is the operation's JSON ({@code
+ * SerializationException}), and the operation runs through {@link AccessControl#run}, which
+ * validates, authorises, runs and records it as it does for gRPC. Every response carries {@code
+ * x-amzn-RequestId}, the id its audit record names; a failure is {@code {"__type", "message"}}
+ * ({@link WireError}).
  */
 public final class AwsJsonHandler extends Handler.Abstract {
   /** The largest body taken: every member AWS allows (a 32 KiB policy, escaped) fits. */
@@ -90,8 +92,17 @@ public final class AwsJsonHandler extends Handler.Abstract {
   }
 
   private Object serve(Request request, String requestId) {
-    Route<?, ?> route = route(request);
-    byte[] body = body(request);
+    // The body is read before anything is refused: an answer sent while the client still sends
+    // would leave Jetty to close the connection under the client's next request on it.
+    Optional<byte[]> read = body(request);
+    Route<?, ?> route;
+    try {
+      route = route(request);
+    } catch (WireException e) {
+      read.ifPresent(AwsJsonHandler::wipe);
+      throw e;
+    }
+    byte[] body = read.orElseThrow(AwsJsonHandler::tooLarge);
     Caller caller;
     try {
       caller = authenticator.authenticate(request, body);
@@ -174,10 +185,10 @@ public final class AwsJsonHandler extends Handler.Abstract {
     return route;
   }
 
-  private static byte[] body(Request request) {
+  /** The body, or empty when it is over {@link #MAX_BODY_BYTES}. */
+  private static Optional<byte[]> body(Request request) {
     try {
-      return RequestBodies.readAtMost(request, MAX_BODY_BYTES)
-          .orElseThrow(AwsJsonHandler::tooLarge);
+      return RequestBodies.readAtMost(request, MAX_BODY_BYTES);
     } catch (IOException e) {
       throw new WireException(WireException.SERIALIZATION, "The request body could not be read");
     }

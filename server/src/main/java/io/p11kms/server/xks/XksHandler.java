@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -74,7 +75,8 @@ public final class XksHandler extends Handler.Abstract {
   public boolean handle(Request request, Response response, Callback callback) {
     String requestId = HttpRequestIds.newId();
     Reply reply;
-    if (!inFlight.tryAcquire()) {
+    boolean throttled = !inFlight.tryAcquire();
+    if (throttled) {
       reply = Reply.error(XksError.THROTTLING, "Too many requests in flight; retry later");
     } else {
       try {
@@ -88,6 +90,11 @@ public final class XksHandler extends Handler.Abstract {
     response.getHeaders().put("x-request-id", requestId);
     if (reply.status() == 405) {
       response.getHeaders().put(HttpHeader.ALLOW, "POST");
+    }
+    if (throttled) {
+      // Answered without reading the body: the client is told not to send more on this
+      // connection, which Jetty closes once the answer is out.
+      response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
     }
     response.write(true, ByteBuffer.wrap(reply.body().getBytes(StandardCharsets.UTF_8)), callback);
     return true;
