@@ -8,15 +8,20 @@
 #   P11KMS_PORT      the port (default 7443); given on a later run with another value, it
 #                    replaces listen.port in the configuration
 #   P11KMS_JAVA_OPTS the server's JVM options (default -XX:+UseParallelGC -Xms128m -Xmn64m
-#                    -Xmx160m: at 100,000 keys the live heap is about 35 MiB, and a cap keeps the
-#                    heap out of the room the token's cached keys need; a fixed 64 MiB young
-#                    generation keeps the collector from shrinking it to a few MiB, which paused
-#                    the server 3 times a second under load; the parallel collector paused the
-#                    server for less, and cost it less CPU per call, than G1 at half the peak
-#                    rate; see docs/configuration.md, "Sizing the caches", docs/performance.md)
+#                    -Xmx128m: at 100,000 keys the live heap is 21-36 MiB; the parallel collector
+#                    fills the old generation before a full collection compacts it, so the heap's
+#                    resident share grows to its cap, which keeps it out of the room the token's
+#                    cached keys need; a fixed 64 MiB young generation keeps the collector from
+#                    shrinking it to a few MiB, which paused the server 3 times a second under
+#                    load; the parallel collector paused the server for less, and cost it less CPU
+#                    per call, than G1 at half the peak rate; see docs/configuration.md, "Sizing
+#                    the caches", docs/performance.md)
 #   P11KMS_MALLOC    jemalloc (the default: Debian's libjemalloc2, preloaded into the server;
 #                    a key that misses the backing key cache costs the server less CPU under it
 #                    than under glibc's malloc, see docs/performance.md) or glibc
+#   MALLOC_CONF      jemalloc's options (default narenas:1: one arena, so that the memory a
+#                    recycled token library frees is reused by the next one's keys, whichever
+#                    thread unwraps them; docs/configuration.md, "Sizing the caches")
 # Writes DATA_DIR/endpoint (host:port), which ./p11kms reads to find this server, and
 # DATA_DIR/aws-endpoint, the AWS KMS JSON API's URL.
 # The tests need more (PostgreSQL, OpenSC, gcc): `.ci/run` installs those.
@@ -109,12 +114,13 @@ echo "http://${host:-127.0.0.1}:${aws_port:-$((port + 1))}" >"$data_dir/aws-endp
 say "serving $config on $endpoint; in another terminal: ./p11kms kms list-keys"
 
 export SOFTHSM2_CONF="$data_dir/softhsm2.conf"
-export JAVA_OPTS="${P11KMS_JAVA_OPTS:--XX:+UseParallelGC -Xms128m -Xmn64m -Xmx160m}"
+export JAVA_OPTS="${P11KMS_JAVA_OPTS:--XX:+UseParallelGC -Xms128m -Xmn64m -Xmx128m}"
 if [ "$malloc" = jemalloc ]; then
   # jemalloc's thread caches serve the small blocks every token call and every SQLite read
   # allocates and frees, which glibc's malloc takes from locked arenas (docs/performance.md).
   export LD_PRELOAD="$(jemalloc)${LD_PRELOAD:+:$LD_PRELOAD}"
-  say "malloc: jemalloc ($(jemalloc))"
+  export MALLOC_CONF="${MALLOC_CONF:-narenas:1}"
+  say "malloc: jemalloc ($(jemalloc), MALLOC_CONF=$MALLOC_CONF)"
 fi
 # The database and the audit log are the server's alone.
 umask 077

@@ -12,7 +12,10 @@ import java.util.Optional;
 final class RunScript {
   /** Keep equal to the default of P11KMS_JAVA_OPTS in run.sh. */
   static final List<String> SERVER_JVM_OPTIONS =
-      List.of("-XX:+UseParallelGC", "-Xms128m", "-Xmn64m", "-Xmx160m");
+      List.of("-XX:+UseParallelGC", "-Xms128m", "-Xmn64m", "-Xmx128m");
+
+  /** Keep equal to the default of MALLOC_CONF in run.sh: jemalloc's options. */
+  static final String JEMALLOC_OPTIONS = "narenas:1";
 
   /** Where run.sh looks for Debian's jemalloc; keep equal to its {@code jemalloc} function. */
   private static final String JEMALLOC = "libjemalloc.so.2";
@@ -20,8 +23,9 @@ final class RunScript {
   private RunScript() {}
 
   /**
-   * Preloads jemalloc into the server's environment as run.sh does, unless {@code P11KMS_MALLOC} is
-   * {@code glibc}; returns the allocator the server runs on, for the report.
+   * Preloads jemalloc into the server's environment as run.sh does, with run.sh's {@code
+   * MALLOC_CONF} unless the environment sets one, unless {@code P11KMS_MALLOC} is {@code glibc};
+   * returns the allocator the server runs on, for the report.
    */
   static String preloadMalloc(Map<String, String> environment) throws IOException {
     if ("glibc".equals(System.getenv("P11KMS_MALLOC"))) {
@@ -34,7 +38,8 @@ final class RunScript {
     String preload = environment.get("LD_PRELOAD");
     environment.put(
         "LD_PRELOAD", jemalloc.get() + (preload == null || preload.isEmpty() ? "" : ":" + preload));
-    return "jemalloc";
+    String options = environment.computeIfAbsent("MALLOC_CONF", unset -> JEMALLOC_OPTIONS);
+    return "jemalloc (MALLOC_CONF=" + options + ")";
   }
 
   private static Optional<Path> jemalloc() throws IOException {

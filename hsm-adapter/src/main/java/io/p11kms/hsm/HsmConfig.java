@@ -48,11 +48,12 @@ public record HsmConfig(
 
   /**
    * Enough for the hot keys of a large key set: under a Zipf(1.0) choice over 100,000 keys the
-   * 13,000 most used take 83% of the calls. On SoftHSM2 each cached key costs about 7.4 KB of the
-   * process's memory (96 MB when full, and a quarter of that again while the library is recycled);
-   * this is what fits a server of 100,000 keys in 512 MiB resident with run.sh's JVM options.
+   * 20,000 most used take 87% of the calls. On SoftHSM2 each cached key costs about 7.4 KB of the
+   * process's memory (148 MB when full, and a quarter of that again while the library is recycled);
+   * this is what fits a server of 100,000 keys in 512 MiB resident with run.sh's JVM and jemalloc
+   * options.
    */
-  public static final int DEFAULT_CACHE_MAX_KEYS = 13_000;
+  public static final int DEFAULT_CACHE_MAX_KEYS = 20_000;
 
   public static final int MAX_CACHE_MAX_KEYS = 100_000;
   public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofMinutes(5);
