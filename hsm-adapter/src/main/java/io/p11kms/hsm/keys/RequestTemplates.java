@@ -1,5 +1,6 @@
 package io.p11kms.hsm.keys;
 
+import io.p11kms.hsm.session.DirectCalls;
 import java.util.EnumMap;
 import java.util.Map;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -18,12 +19,12 @@ import org.xipki.pkcs11.wrapper.AttributeVector;
 public final class RequestTemplates {
   private static final AttributeVector DERIVED_FOR_ENCRYPT = KeyTemplates.derivedKey(true);
   private static final AttributeVector DERIVED_FOR_DECRYPT = KeyTemplates.derivedKey(false);
-  private static final Map<BackingKeyUse, AttributeVector> UNWRAPPED =
+  private static final Map<BackingKeyUse, DirectCalls.Template> UNWRAPPED =
       new EnumMap<>(BackingKeyUse.class);
 
   static {
     for (BackingKeyUse use : BackingKeyUse.values()) {
-      UNWRAPPED.put(use, KeyTemplates.unwrappedBackingKey(use));
+      UNWRAPPED.put(use, new DirectCalls.Template(KeyTemplates.unwrappedBackingKey(use)));
     }
   }
 
@@ -34,8 +35,11 @@ public final class RequestTemplates {
     return forEncrypt ? DERIVED_FOR_ENCRYPT : DERIVED_FOR_DECRYPT;
   }
 
-  /** {@link KeyTemplates#unwrappedBackingKey}, shared. */
-  static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
+  /**
+   * {@link KeyTemplates#unwrappedBackingKey}, shared, and laid out in native memory once per
+   * library instance for {@link DirectCalls#unwrapKey}.
+   */
+  static DirectCalls.Template unwrappedBackingKey(BackingKeyUse use) {
     return UNWRAPPED.get(use);
   }
 }
