@@ -7,10 +7,13 @@ import com.sun.jna.Library;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import io.p11kms.hsm.Pkcs11Hsm;
+import io.p11kms.hsm.SmallSeals;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.keys.BackingKeyUse;
 import io.p11kms.hsm.keys.KeyTemplates;
+import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import org.junit.jupiter.api.AfterAll;
@@ -64,10 +67,7 @@ class DirectCallsTest {
           DirectCalls.LoadedLibrary library = DirectCalls.libraryOf(session);
           assertThat(library).as("SoftHSM2 on Linux is called directly").isNotNull();
           // SoftHSM2 exports each function under its PKCS#11 name as well.
-          NativeLibrary softhsm =
-              NativeLibrary.getInstance(
-                  token.modulePath().toString(),
-                  Map.of(Library.OPTION_OPEN_FLAGS, DirectCalls.ALREADY_LOADED));
+          NativeLibrary softhsm = alreadyLoaded(token.modulePath().toString());
           assertThat(address(library.unwrapKey))
               .isEqualTo(address(softhsm.getFunction("C_UnwrapKey")));
           assertThat(address(library.encryptInit))
@@ -203,6 +203,56 @@ class DirectCallsTest {
           }
           return null;
         });
+  }
+
+  @Test
+  void onAStandbyCopy_theCallsGoToTheCopy_notToTheInstanceLoadedFirst() throws Exception {
+    long primaryUnwrap =
+        address(alreadyLoaded(token.modulePath().toString()).getFunction("C_UnwrapKey"));
+    try (Pkcs11Hsm recycled = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(1_000))) {
+      WrappedKey key = recycled.generateBackingKey();
+      byte[][] sealed = SmallSeals.encrypt(recycled, key, 1_000);
+      assertThat(recycled.isHealthy()).isTrue();
+      assertThat(recycled.libraryRecycles()).isEqualTo(1);
+      recycled.withSessionForTest(
+          session -> {
+            DirectCalls.LoadedLibrary copy = DirectCalls.libraryOf(session);
+            assertThat(copy).isNotNull();
+            assertThat(address(copy.unwrapKey)).isNotEqualTo(primaryUnwrap);
+            long domainKey = recycled.domainKeyHandleForTest(session, 1);
+            long hbk =
+                DirectCalls.unwrapKey(
+                    session, PKCS11Constants.CKM_AES_KEY_WRAP, domainKey, key.ekt(), HBK);
+            try {
+              assertThat(session.getAttrValues(hbk, PKCS11Constants.CKA_SENSITIVE).sensitive())
+                  .isTrue();
+            } finally {
+              session.destroyObject(hbk);
+            }
+            return null;
+          });
+      assertThat(SmallSeals.decrypt(recycled, key, sealed)).containsExactly(7, 8);
+    }
+  }
+
+  @Test
+  void nssSoftoken_isCalledDirectly_andRoundTrips() throws Exception {
+    try (NssTestToken nss = NssTestToken.create();
+        Pkcs11Hsm onNss = Pkcs11Hsm.open(nss.hsmConfig().withCache(0, Duration.ofMinutes(1)))) {
+      onNss.withSessionForTest(
+          session -> {
+            assertThat(DirectCalls.libraryOf(session)).isNotNull();
+            return null;
+          });
+      WrappedKey key = onNss.generateBackingKey();
+      byte[][] sealed = SmallSeals.encrypt(onNss, key, 3);
+      assertThat(SmallSeals.decrypt(onNss, key, sealed)).containsExactly(7, 8);
+    }
+  }
+
+  private static NativeLibrary alreadyLoaded(String path) {
+    return NativeLibrary.getInstance(
+        path, Map.of(Library.OPTION_OPEN_FLAGS, DirectCalls.ALREADY_LOADED));
   }
 
   private static long address(Pointer function) {
