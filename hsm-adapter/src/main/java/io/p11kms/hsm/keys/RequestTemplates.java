@@ -11,10 +11,11 @@ import org.xipki.pkcs11.wrapper.AttributeVector;
  * allocation (an attribute object per attribute, each with its native form), which a request should
  * not pay each time; {@link KeyTemplates} says what each template holds and why.
  *
- * <p>Shared by every thread: pass them to the token, never change them. The wrapper reads a
- * template into its native form on each call; the only value it rewrites in place for these
- * templates is CKA_KEY_TYPE, mapped to the vendor's code, which gives the same value again on the
- * next call ({@code RequestTemplatesTest} checks that they are unchanged after use).
+ * <p>Shared by every thread: pass them to the token, never change them. The wrapper reads the
+ * derived key's template into its native form on each call; the only value it rewrites in place is
+ * CKA_KEY_TYPE, mapped to the vendor's code, which gives the same value again on the next call
+ * ({@code RequestTemplatesTest} checks that they are unchanged after use). The backing key's is
+ * laid out in native memory once per library instance ({@link DirectCalls}).
  */
 public final class RequestTemplates {
   private static final AttributeVector DERIVED_FOR_ENCRYPT = KeyTemplates.derivedKey(true);
