@@ -5,10 +5,8 @@ import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.NativeLong;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.NativeLongByReference;
 import com.sun.jna.ptr.PointerByReference;
 import iaik.pkcs.pkcs11.wrapper.CK_ATTRIBUTE;
 import iaik.pkcs.pkcs11.wrapper.PKCS11Implementation;
@@ -41,9 +39,9 @@ import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
  * mapping (the wrapper's own conversion of the return code into a {@link PKCS11Exception}) are
  * unchanged.
  *
- * <p>Only on Linux, whose {@code CK_ATTRIBUTE} and {@code CK_FUNCTION_LIST} layouts are the
- * compiler's natural ones; anywhere the library cannot be found this way, the calls go through the
- * wrapper as before.
+ * <p>Only on 64-bit Linux, whose {@code CK_ATTRIBUTE} and {@code CK_FUNCTION_LIST} layouts are the
+ * compiler's natural ones with 8-byte {@code CK_ULONG}s; anywhere the library cannot be found this
+ * way (or JNA's native part does not load), the calls go through the wrapper as before.
  */
 public final class DirectCalls {
   private static final Logger LOG = LoggerFactory.getLogger(DirectCalls.class);
@@ -62,10 +60,13 @@ public final class DirectCalls {
    */
   static final int ALREADY_LOADED = 0x1 | 0x4;
 
-  private static final int ULONG = NativeLong.SIZE;
-  private static final int ATTRIBUTE_SIZE = ULONG + Native.POINTER_SIZE + ULONG;
-  private static final int MECHANISM_SIZE = ULONG + Native.POINTER_SIZE + ULONG;
-  private static final int GCM_PARAMS_SIZE = 2 * Native.POINTER_SIZE + 4 * ULONG;
+  // Sizes on LP64 Linux, the only platform called directly: CK_ULONG and pointers of 8 bytes, and
+  // no JNA class touched before a library is found (JNA's native part may fail to load).
+  private static final int ULONG = 8;
+  private static final int POINTER = 8;
+  private static final int ATTRIBUTE_SIZE = ULONG + POINTER + ULONG;
+  private static final int MECHANISM_SIZE = ULONG + POINTER + ULONG;
+  private static final int GCM_PARAMS_SIZE = 2 * POINTER + 4 * ULONG;
 
   // Per library file path; empty where the library cannot be called directly.
   private static final Map<String, Optional<LoadedLibrary>> LIBRARIES = new ConcurrentHashMap<>();
@@ -108,27 +109,20 @@ public final class DirectCalls {
           new Mechanism(mechanism), unwrappingKey, wrapped, template.attributes());
     }
     NativeTemplate nativeTemplate = template.in(library);
-    NativeLongByReference handle = new NativeLongByReference();
-    try (Memory mech = new Memory(MECHANISM_SIZE)) {
-      mech.setNativeLong(
-          0, new NativeLong(library.module.genericToVendorCode(Category.CKM, mechanism)));
-      mech.setPointer(ULONG, Pointer.NULL);
-      mech.setNativeLong(ULONG + Native.POINTER_SIZE, new NativeLong(0));
-      long rv =
-          library.unwrapKey.invokeLong(
-              new Object[] {
-                new NativeLong(session.getSessionHandle()),
-                mech,
-                new NativeLong(unwrappingKey),
-                wrapped,
-                new NativeLong(wrapped.length),
-                nativeTemplate.attributes,
-                new NativeLong(nativeTemplate.count),
-                handle
-              });
-      library.check(rv);
-    }
-    return handle.getValue().longValue();
+    long[] handle = new long[1];
+    library.check(
+        library.unwrapKey.invokeLong(
+            new Object[] {
+              session.getSessionHandle(),
+              library.mechanism(mechanism),
+              unwrappingKey,
+              wrapped,
+              (long) wrapped.length,
+              nativeTemplate.attributes,
+              (long) nativeTemplate.count,
+              handle
+            }));
+    return handle[0];
   }
 
   /**
@@ -178,29 +172,25 @@ public final class DirectCalls {
     int aadAt = ivAt + iv.length;
     try (Memory mech = new Memory(aadAt + Math.max(aad.length, 1))) {
       Pointer params = mech.share(MECHANISM_SIZE);
-      mech.setNativeLong(0, new NativeLong(library.gcm));
+      mech.setLong(0, library.gcm);
       mech.setPointer(ULONG, params);
-      mech.setNativeLong(ULONG + Native.POINTER_SIZE, new NativeLong(GCM_PARAMS_SIZE));
+      mech.setLong(ULONG + POINTER, GCM_PARAMS_SIZE);
       mech.write(ivAt, iv, 0, iv.length);
       mech.write(aadAt, aad, 0, aad.length);
       // CK_GCM_PARAMS: pIv, ulIvLen, ulIvBits, pAAD, ulAADLen, ulTagBits.
       int at = 0;
       params.setPointer(at, mech.share(ivAt));
-      at += Native.POINTER_SIZE;
-      params.setNativeLong(at, new NativeLong(iv.length));
+      at += POINTER;
+      params.setLong(at, iv.length);
       at += ULONG;
-      params.setNativeLong(at, new NativeLong(iv.length * 8L));
+      params.setLong(at, iv.length * 8L);
       at += ULONG;
       params.setPointer(at, aad.length == 0 ? Pointer.NULL : mech.share(aadAt));
-      at += Native.POINTER_SIZE;
-      params.setNativeLong(at, new NativeLong(aad.length));
+      at += POINTER;
+      params.setLong(at, aad.length);
       at += ULONG;
-      params.setNativeLong(at, new NativeLong(tagBits));
-      library.check(
-          init.invokeLong(
-              new Object[] {
-                new NativeLong(session.getSessionHandle()), mech, new NativeLong(key)
-              }));
+      params.setLong(at, tagBits);
+      library.check(init.invokeLong(new Object[] {session.getSessionHandle(), mech, key}));
     }
   }
 
@@ -226,6 +216,8 @@ public final class DirectCalls {
     final Function decryptInit;
     // CKM_AES_GCM as this library's vendor configuration names it.
     final long gcm;
+    // A CK_MECHANISM without parameters per mechanism, read by the library, never written.
+    private final Map<Long, Memory> mechanisms = new ConcurrentHashMap<>();
     // Keeps the library's handle open while its functions are called.
     private final NativeLibrary handle;
 
@@ -240,10 +232,10 @@ public final class DirectCalls {
 
     /** The library already loaded from {@code path}, or null if it cannot be called directly. */
     static LoadedLibrary find(String path, PKCS11Module module) {
-      if (!Platform.isLinux()) {
-        return null;
-      }
       try {
+        if (!Platform.isLinux() || Native.LONG_SIZE != ULONG || Native.POINTER_SIZE != POINTER) {
+          return null;
+        }
         NativeLibrary handle =
             NativeLibrary.getInstance(path, Map.of(Library.OPTION_OPEN_FLAGS, ALREADY_LOADED));
         PointerByReference list = new PointerByReference();
@@ -253,7 +245,7 @@ public final class DirectCalls {
           return null;
         }
         return new LoadedLibrary(module, handle, functionList);
-      } catch (UnsatisfiedLinkError | RuntimeException e) {
+      } catch (LinkageError | RuntimeException e) {
         LOG.info("PKCS#11 calls go through the wrapper only: {}", e.getClass().getSimpleName());
         return null;
       }
@@ -262,7 +254,20 @@ public final class DirectCalls {
     private static Function function(Pointer functionList, int index) {
       // CK_FUNCTION_LIST: a CK_VERSION (two bytes, padded to a pointer's alignment), then pointers.
       return Function.getFunction(
-          functionList.getPointer(Native.POINTER_SIZE * (1L + index)), Function.C_CONVENTION);
+          functionList.getPointer(POINTER * (1L + index)), Function.C_CONVENTION);
+    }
+
+    /** {@code mechanism} (a generic code) as a CK_MECHANISM without parameters. */
+    Pointer mechanism(long mechanism) {
+      return mechanisms.computeIfAbsent(
+          mechanism,
+          m -> {
+            Memory mech = new Memory(MECHANISM_SIZE);
+            mech.setLong(0, module.genericToVendorCode(Category.CKM, m));
+            mech.setPointer(ULONG, Pointer.NULL);
+            mech.setLong(ULONG + POINTER, 0);
+            return mech;
+          });
     }
 
     void check(long rv) throws PKCS11Exception {
@@ -306,9 +311,9 @@ public final class DirectCalls {
         int length = valueLength(value);
         writeValue(memory, valueAt, value);
         long at = (long) i * ATTRIBUTE_SIZE;
-        memory.setNativeLong(at, new NativeLong(attribute.type));
+        memory.setLong(at, attribute.type);
         memory.setPointer(at + ULONG, memory.share(valueAt));
-        memory.setNativeLong(at + ULONG + Native.POINTER_SIZE, new NativeLong(length));
+        memory.setLong(at + ULONG + POINTER, length);
         valueAt += align(length);
         i++;
       }
@@ -334,11 +339,11 @@ public final class DirectCalls {
       if (value instanceof Boolean b) {
         memory.setByte(at, (byte) (b ? 1 : 0));
       } else if (value instanceof Long l) {
-        memory.setNativeLong(at, new NativeLong(l));
+        memory.setLong(at, l);
       } else {
         long[] values = (long[]) value;
         for (int k = 0; k < values.length; k++) {
-          memory.setNativeLong(at + (long) k * ULONG, new NativeLong(values[k]));
+          memory.setLong(at + (long) k * ULONG, values[k]);
         }
       }
     }
