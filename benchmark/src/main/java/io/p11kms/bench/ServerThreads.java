@@ -34,7 +34,10 @@ final class ServerThreads {
      * standby instance, the finalize of the instance left.
      */
     RECYCLE("health/recycle"),
-    /** G1's threads and the VM thread (which runs the collections' safepoint operations). */
+    /**
+     * The collector's threads ({@code GC Thread#<n>} under the parallel collector and G1, and G1's
+     * own) and the VM thread (which runs the collections' safepoint operations).
+     */
     GC("GC"),
     /** The JIT compilers ({@code C1 CompilerThread<n>}, {@code C2 CompilerThread<n>}). */
     JIT("JIT"),

@@ -409,14 +409,16 @@ class MultiServerIT {
                 }
               }));
     }
-    Thread.sleep(2500);
     int portA = serverA.port();
     int portB = serverB.port();
+    // The kill comes once both servers have served calls (on a loaded machine the clients' first
+    // calls can take seconds), then the load runs on until calls have completed after it.
+    awaitUntil(() -> attempts.ok(portA) >= 10 && attempts.ok(portB) >= 10);
     long okOnABeforeKill = attempts.ok(portA);
     long okOnBBeforeKill = attempts.ok(portB);
     long roundTripsBeforeKill = roundTrips.get();
     serverA.kill();
-    Thread.sleep(2500);
+    awaitUntil(() -> roundTrips.get() - roundTripsBeforeKill >= 20);
     stop.set(true);
     for (Future<?> f : running) {
       f.get(60, TimeUnit.SECONDS);
@@ -472,6 +474,16 @@ class MultiServerIT {
         r.next();
         return r.getLong(1);
       }
+    }
+  }
+
+  /** Waits until {@code condition} holds, at most a minute. */
+  private static void awaitUntil(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waited a minute for the load").isLessThan(deadline);
+      Thread.sleep(50);
     }
   }
 }

@@ -1,12 +1,12 @@
 package io.p11kms.hsm.diagnostics;
 
 import io.p11kms.hsm.HsmException;
+import io.p11kms.hsm.session.DirectCalls;
 import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.params.GCM_MESSAGE_PARAMS;
-import org.xipki.pkcs11.wrapper.params.GCM_PARAMS;
 
 /**
  * How AES-GCM encryption is called on a token, chosen at start by {@link TokenCapabilities#probe}:
@@ -36,14 +36,12 @@ public enum GcmEncryption {
     if (this == MESSAGE) {
       return encryptMessage(session, key, iv, additional, plaintext);
     }
-    Mechanism mechanism =
-        new Mechanism(PKCS11Constants.CKM_AES_GCM, new GCM_PARAMS(iv, additional, TAG_BYTES * 8));
+    DirectCalls.encryptInitGcm(session, key, iv, additional, TAG_BYTES * 8);
     if (plaintext.length > 0) {
-      return session.encryptSingle(mechanism, key, plaintext);
+      return session.encrypt(plaintext);
     }
     // The wrapper passes an empty array as a NULL pointer, which SoftHSM2's C_Encrypt rejects with
     // CKR_ARGUMENTS_BAD: an empty plaintext goes through C_EncryptFinal alone.
-    session.encryptInit(mechanism, key);
     return session.encryptFinal();
   }
 
@@ -82,9 +80,7 @@ public enum GcmEncryption {
       Session session, long key, byte[] iv, byte[] aad, byte[] ciphertextAndTag)
       throws PKCS11Exception {
     byte[] additional = aad == null ? new byte[0] : aad;
-    return session.decryptSingle(
-        new Mechanism(PKCS11Constants.CKM_AES_GCM, new GCM_PARAMS(iv, additional, TAG_BYTES * 8)),
-        key,
-        ciphertextAndTag);
+    DirectCalls.decryptInitGcm(session, key, iv, additional, TAG_BYTES * 8);
+    return session.decrypt(ciphertextAndTag);
   }
 }

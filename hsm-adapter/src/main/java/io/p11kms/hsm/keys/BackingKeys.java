@@ -4,6 +4,7 @@ import io.p11kms.hsm.HsmException;
 import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.session.Calls;
+import io.p11kms.hsm.session.DirectCalls;
 import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.session.Pkcs11Function;
 import java.time.Duration;
@@ -12,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xipki.pkcs11.wrapper.Mechanism;
 import org.xipki.pkcs11.wrapper.PKCS11Constants;
 import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.Session;
@@ -273,8 +273,9 @@ public final class BackingKeys {
       throw new HsmException("unsupported wrap mechanism " + key.wrapMechanism());
     }
     calls.before(Pkcs11Function.C_UNWRAP_KEY);
-    return session.unwrapKey(
-        new Mechanism(PKCS11Constants.CKM_AES_KEY_WRAP),
+    return DirectCalls.unwrapKey(
+        session,
+        PKCS11Constants.CKM_AES_KEY_WRAP,
         domainKey,
         key.ekt(),
         RequestTemplates.unwrappedBackingKey(use));

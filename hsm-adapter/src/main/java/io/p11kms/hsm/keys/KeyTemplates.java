@@ -53,10 +53,9 @@ public final class KeyTemplates {
    * unwrap.
    *
    * <p>CKA_TOKEN is left out: false (a session object) is its default in PKCS#11 and on every
-   * token, and every cache miss passes this template, where each attribute costs the PKCS#11
-   * wrapper's native code a few microseconds. PRIVATE and EXTRACTABLE stay explicit: their defaults
-   * differ between tokens (NSS softoken makes a secret key public and extractable unless told
-   * otherwise).
+   * token, and every cache miss passes this template. PRIVATE and EXTRACTABLE stay explicit: their
+   * defaults differ between tokens (NSS softoken makes a secret key public and extractable unless
+   * told otherwise).
    */
   public static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
     return backingKeyPins(use, AttributeVector.newAESSecretKey().private_(true).extractable(false));

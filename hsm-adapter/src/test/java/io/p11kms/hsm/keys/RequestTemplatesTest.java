@@ -96,8 +96,8 @@ class RequestTemplatesTest {
       assertThat(shared).hasToString(KeyTemplates.derivedKey(forEncrypt).toString());
     }
     for (BackingKeyUse use : BackingKeyUse.values()) {
-      AttributeVector shared = RequestTemplates.unwrappedBackingKey(use);
-      assertThat(RequestTemplates.unwrappedBackingKey(use)).isSameAs(shared);
+      AttributeVector shared = RequestTemplates.unwrappedBackingKey(use).attributes();
+      assertThat(RequestTemplates.unwrappedBackingKey(use).attributes()).isSameAs(shared);
       assertThat(shared).hasToString(KeyTemplates.unwrappedBackingKey(use).toString());
     }
   }

@@ -28,10 +28,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A write of another process (another server on the same file) is seen within {@link
  * #DEFAULT_RECHECK}: asking the change counter takes a pooled connection, a statement and a file
  * lock, a few microseconds on every request, so a read takes its answer from here without asking
- * while the last check, on any connection, is more recent than that ({@link #recent}). The first
- * check after another process's commit moves the generation on, whichever connection makes it: the
- * counter of each connection moves for every commit of the others since that connection's own last
- * check.
+ * while the last check, on any connection, is more recent than that ({@link #recent}), and within
+ * that bound a read that finds nothing kept queries the key without asking first ({@link
+ * #recentGeneration}). The first check after another process's commit moves the generation on,
+ * whichever connection makes it: the counter of each connection moves for every commit of the
+ * others since that connection's own last check.
  */
 final class KeyInUseCache {
   /**
@@ -110,6 +111,19 @@ final class KeyInUseCache {
     long current = generation.get();
     checkedAt = System.nanoTime();
     return current;
+  }
+
+  /**
+   * The generation a read made now belongs to, without asking the database, when the change counter
+   * was checked within the recheck bound; else -1 (ask it: {@link #observe}). A read that runs
+   * after the last check sees at least every commit that check saw, and a later change moves the
+   * generation on, so its answer is never served past a change.
+   */
+  long recentGeneration() {
+    if (System.nanoTime() - checkedAt >= recheckNanos) {
+      return -1;
+    }
+    return generation.get();
   }
 
   /**

@@ -1,11 +1,13 @@
 package io.p11kms.server.store;
 
+import static io.p11kms.server.store.SqlValues.fromMicros;
 import static io.p11kms.server.store.SqlValues.requireId;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -17,14 +19,15 @@ import java.util.UUID;
 final class KeyInUseRepository {
   /**
    * The key's columns, the version's (its key_id is the key's) and the policy; left joins, so a key
-   * without that version or without a policy is still found.
+   * without that version or without a policy is still found. Read by position (see {@link
+   * #keyInUse}): a column looked up by name costs the driver a search of the row's column names.
    */
   private static final String SELECT =
-      "SELECT k.seq, k.key_id, k.creation_date, k.description, k.key_usage, k.key_spec,"
-          + " k.key_state, k.origin, k.deletion_date, k.pending_window_days, k.account,"
-          + " k.key_manager, k.service, v.version_id,"
-          + " v.version_number, v.created_at, v.domain_key_generation, v.wrap_mechanism, v.ekt,"
-          + " v.domain_key_kind, v.public_key, p.policy FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
+      "SELECT k.creation_date, k.description, k.key_usage, k.key_spec, k.key_state, k.origin,"
+          + " k.deletion_date, k.pending_window_days, k.account, k.key_manager, k.service,"
+          + " v.version_id, v.version_number, v.created_at, v.domain_key_generation,"
+          + " v.wrap_mechanism, v.ekt, v.domain_key_kind, v.public_key, p.policy"
+          + " FROM keys k LEFT JOIN key_policies p ON p.key_id = k.key_id";
 
   private static final String LATEST =
       SELECT
@@ -59,7 +62,7 @@ final class KeyInUseRepository {
         "cannot read the key",
         sql,
         (c, p) -> {
-          long generation = cache == null ? 0 : cache.observe(c, changeCounter(tx, c));
+          long generation = generation(tx, cache, c);
           KeyInUse cached = cache == null ? null : cache.get(keyId, versionId, generation);
           if (cached != null) {
             return Optional.of(cached);
@@ -75,7 +78,7 @@ final class KeyInUseRepository {
             if (!rs.next()) {
               return Optional.<KeyInUse>empty();
             }
-            KeyInUse found = keyInUse(rs);
+            KeyInUse found = keyInUse(rs, keyId);
             if (cache != null) {
               cache.put(keyId, versionId, generation, found);
             }
@@ -87,6 +90,20 @@ final class KeyInUseRepository {
   /** How many key reads are kept now (0 where none are). */
   int cached() {
     return cache == null ? 0 : cache.size();
+  }
+
+  /**
+   * The generation of {@code cache} (0 where there is none) a read made next on {@code c} belongs
+   * to: the current one while the change counter was checked within the recheck bound, else the one
+   * {@code c}'s change counter tells now. On a store of many keys most reads miss the cache, and
+   * asking the counter is a statement of its own.
+   */
+  static long generation(Transactions tx, KeyInUseCache cache, Connection c) throws SQLException {
+    if (cache == null) {
+      return 0;
+    }
+    long recent = cache.recentGeneration();
+    return recent >= 0 ? recent : cache.observe(c, changeCounter(tx, c));
   }
 
   /** The database's change counter as {@code c} sees it now (see {@link KeyInUseCache}). */
@@ -105,12 +122,44 @@ final class KeyInUseRepository {
     }
   }
 
-  /** A row of {@link #SELECT}: the version's columns are null when it has none. */
-  private static KeyInUse keyInUse(ResultSet rs) throws SQLException {
-    KeyRecord key = KeyRows.key(rs);
-    rs.getString("version_id");
+  /**
+   * A row of {@link #SELECT} for the key {@code keyId} (the row's key, so its id is not read back):
+   * the version's columns are null when it has none. Columns by their position in the SELECT.
+   */
+  private static KeyInUse keyInUse(ResultSet rs, UUID keyId) throws SQLException {
+    long deletion = rs.getLong(7);
+    Instant deletionDate = rs.wasNull() ? null : fromMicros(deletion);
+    int pendingWindow = rs.getInt(8);
+    Integer pendingWindowDays = rs.wasNull() ? null : pendingWindow;
+    KeyRecord key =
+        new KeyRecord(
+            keyId,
+            fromMicros(rs.getLong(1)),
+            rs.getString(2),
+            KeyRows.shared(rs.getString(3)),
+            KeyRows.shared(rs.getString(4)),
+            KeyRows.shared(rs.getString(5)),
+            KeyRows.shared(rs.getString(6)),
+            deletionDate,
+            pendingWindowDays,
+            KeyRows.shared(rs.getString(9)),
+            KeyRows.shared(rs.getString(10)),
+            KeyRows.shared(rs.getString(11)));
+    String versionId = rs.getString(12);
     Optional<KeyVersionRecord> version =
-        rs.wasNull() ? Optional.empty() : Optional.of(KeyRows.version(rs));
-    return new KeyInUse(key, version, Optional.ofNullable(rs.getString("policy")));
+        versionId == null
+            ? Optional.empty()
+            : Optional.of(
+                new KeyVersionRecord(
+                    keyId,
+                    UUID.fromString(versionId),
+                    rs.getInt(13),
+                    fromMicros(rs.getLong(14)),
+                    rs.getInt(15),
+                    rs.getInt(16),
+                    rs.getBytes(17),
+                    DomainKeyKind.valueOf(rs.getString(18)),
+                    rs.getBytes(19)));
+    return new KeyInUse(key, version, Optional.ofNullable(rs.getString(20)));
   }
 }

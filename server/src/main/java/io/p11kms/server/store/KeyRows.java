@@ -54,7 +54,11 @@ final class KeyRows {
    * per key made up about a third of what one costs.
    */
   private static String shared(ResultSet rs, String column) throws SQLException {
-    String value = rs.getString(column);
+    return shared(rs.getString(column));
+  }
+
+  /** {@code value} as the one shared copy of it; null for null. */
+  static String shared(String value) {
     return value == null ? null : value.intern();
   }
 

@@ -57,8 +57,7 @@ final class XksKeyRepository implements XksKeys {
         "cannot read the XKS key",
         FIND,
         (c, p) -> {
-          long generation =
-              cache == null ? 0 : cache.observe(c, KeyInUseRepository.changeCounter(tx, c));
+          long generation = KeyInUseRepository.generation(tx, cache, c);
           Optional<XksKeyRecord> cached =
               cache == null ? null : cache.exposure(externalKeyId, generation);
           if (cached != null) {

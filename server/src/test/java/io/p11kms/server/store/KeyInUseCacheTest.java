@@ -166,6 +166,29 @@ class KeyInUseCacheTest {
     }
   }
 
+  @Test
+  void aReadThatMissesWithinTheRecheckBound_doesNotHideAnotherStoresLaterWrite() throws Exception {
+    Duration recheck = Duration.ofMillis(500);
+    try (JdbcKeyStore rechecking = new JdbcKeyStore(new SqliteDialect(url), BOUND, recheck)) {
+      rechecking.migrate();
+      UUID checkedFirst = create();
+      UUID readUnchecked = create();
+      long checked = System.nanoTime();
+      // Asks the change counter; the next miss within the bound reads without asking it.
+      rechecking.findKeyInUse(checkedFirst, null).orElseThrow();
+      assertThat(rechecking.findKeyInUse(readUnchecked, null).orElseThrow().key().keyState())
+          .isEqualTo("ENABLED");
+      boolean withinTheBound = System.nanoTime() - checked < recheck.toNanos();
+
+      assertThat(store.updateKeyState(readUnchecked, "ENABLED", "DISABLED", null, null)).isTrue();
+      Thread.sleep(recheck.toMillis() + 1);
+
+      assertThat(rechecking.findKeyInUse(readUnchecked, null).orElseThrow().key().keyState())
+          .isEqualTo("DISABLED");
+      assertThat(withinTheBound).as("the second read ran within the recheck bound").isTrue();
+    }
+  }
+
   /** Waits until a check of the change counter no longer vouches for the kept reads. */
   private static void afterTheRecheckBound() throws InterruptedException {
     Thread.sleep(KeyInUseCache.DEFAULT_RECHECK.toMillis() + 1);
