@@ -68,6 +68,17 @@ public final class DirectCalls {
   private static final int MECHANISM_SIZE = ULONG + POINTER + ULONG;
   private static final int GCM_PARAMS_SIZE = 2 * POINTER + 4 * ULONG;
 
+  /**
+   * The GCM arguments' block each thread keeps and reuses when they fit: a {@link Memory} made per
+   * call costs JNA two passes through one process-wide lock (its cleaner's register and remove), on
+   * every Encrypt and Decrypt. The library reads the block during the call only (PKCS#11: the
+   * mechanism is the caller's again when the call returns), so the next call may rewrite it.
+   */
+  private static final int KEPT_GCM_BLOCK_BYTES = 4096;
+
+  private static final ThreadLocal<Memory> KEPT_GCM_BLOCK =
+      ThreadLocal.withInitial(() -> new Memory(KEPT_GCM_BLOCK_BYTES));
+
   // Per library file path; empty where the library cannot be called directly.
   private static final Map<String, Optional<LoadedLibrary>> LIBRARIES = new ConcurrentHashMap<>();
 
@@ -157,7 +168,8 @@ public final class DirectCalls {
   /**
    * {@code init} (C_EncryptInit or C_DecryptInit) with a CK_MECHANISM for CKM_AES_GCM, its
    * CK_GCM_PARAMS ({@code ulIvBits} set as the wrapper sets it: the IV's length in bits), the IV
-   * and the AAD in one block of native memory, freed when the call returns.
+   * and the AAD in one block of native memory: the thread's kept block when they fit, else one made
+   * for the call and freed when it returns.
    */
   private static void initGcm(
       LoadedLibrary library,
@@ -170,7 +182,9 @@ public final class DirectCalls {
       throws PKCS11Exception {
     int ivAt = MECHANISM_SIZE + GCM_PARAMS_SIZE;
     int aadAt = ivAt + iv.length;
-    try (Memory mech = new Memory(aadAt + Math.max(aad.length, 1))) {
+    long size = aadAt + Math.max(aad.length, 1);
+    Memory mech = size <= KEPT_GCM_BLOCK_BYTES ? KEPT_GCM_BLOCK.get() : new Memory(size);
+    try {
       Pointer params = mech.share(MECHANISM_SIZE);
       mech.setLong(0, library.gcm);
       mech.setPointer(ULONG, params);
@@ -191,6 +205,10 @@ public final class DirectCalls {
       at += ULONG;
       params.setLong(at, tagBits);
       library.check(init.invokeLong(new Object[] {session.getSessionHandle(), mech, key}));
+    } finally {
+      if (mech.size() > KEPT_GCM_BLOCK_BYTES) {
+        mech.close();
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import io.p11kms.hsm.keys.KeyTemplates;
 import io.p11kms.hsm.testing.NssTestToken;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import org.junit.jupiter.api.AfterAll;
@@ -167,7 +168,11 @@ class DirectCallsTest {
               DirectCalls.unwrapKey(
                   session, PKCS11Constants.CKM_AES_KEY_WRAP, domainKey, backingKey.ekt(), HBK);
           try {
-            for (byte[] aad : new byte[][] {AAD, new byte[0]}) {
+            // Small AADs go in the thread's kept block (reused call after call), one of 5,000
+            // bytes in a block made for its call.
+            byte[] large = new byte[5000];
+            Arrays.fill(large, (byte) 7);
+            for (byte[] aad : new byte[][] {AAD, new byte[0], large, AAD}) {
               byte[] expected = session.encryptSingle(gcm(aad), hbk, PLAINTEXT);
               DirectCalls.encryptInitGcm(session, hbk, IV, aad, 128);
               byte[] sealed = session.encrypt(PLAINTEXT);
