@@ -2,8 +2,32 @@ package io.p11kms.bench;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity;
@@ -11,6 +35,7 @@ import io.p11kms.server.http.RequestBodies;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,30 +43,41 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongFunction;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The floor of an HTTP front end's cost per call (a figure, no assertion): the front ends' {@link
- * HttpListener} (Jetty, HTTP/1.1, as the JSON and XKS APIs run it, 16 handler threads) with a
- * handler that reads the body and answers a JSON Encrypt's answer and does nothing else, called by
- * the benchmark's client ({@link HttpConnections}) with a JSON Encrypt's headers and body, 64 in
- * flight on keep-alive connections. CPU time of the listener's threads and of the client's thread
- * (user and system time, so that other processes change it little): what HTTP/1.1 on this listener
- * costs before any SigV4, JSON or key work. {@code mvn -B -pl benchmark -am test
+ * The floor of an HTTP front end's cost per call (a figure, no assertion), for each of four
+ * HTTP/1.1 listeners with 16 handler threads: the front ends' {@link HttpListener} (Jetty, as the
+ * JSON and XKS APIs run it), the same with a non-blocking handler that hands each request to a pool
+ * of its own, Jetty with no reserved threads, and Netty's HTTP/1.1 codec on the native epoll
+ * transport handing each request to a handler pool once. Each handler reads the body and answers a
+ * JSON Encrypt's answer and does nothing else; the benchmark's client ({@link HttpConnections})
+ * sends a JSON Encrypt's headers and body, 64 in flight on keep-alive connections, to one listener
+ * at a time, the listeners in turn, three rounds. CPU time of the listener's threads and of the
+ * client's thread (user and system time, so that other processes change it little): what HTTP/1.1
+ * on each listener costs before any SigV4, JSON or key work. {@code mvn -B -pl benchmark -am test
  * -Dtest=HttpFloorTest -Dp11kms.bench=true -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
@@ -64,22 +100,245 @@ class HttpFloorTest {
             .auditCheckpointInterval(Duration.ofMinutes(1))
             .devMode(true)
             .build();
-    try (HttpListener listener =
-        HttpListener.start(
-            "floor",
-            "127.0.0.1",
-            0,
-            ListenerSecurity.of(dev, ListenerSecurity.ClientCertificates.NONE),
-            HANDLER_THREADS,
-            new Answer())) {
-      HttpConnections client = new HttpConnections("127.0.0.1", listener.port());
+    ListenerSecurity plaintext = ListenerSecurity.of(dev, ListenerSecurity.ClientCertificates.NONE);
+    ExecutorService handOff =
+        Executors.newFixedThreadPool(
+            HANDLER_THREADS, new DefaultThreadFactory("p11kms-floor-handoff-handler", true));
+    try (Floor jetty =
+            Floor.of(
+                "floor-jetty",
+                HttpListener.start(
+                    "floor-jetty", "127.0.0.1", 0, plaintext, HANDLER_THREADS, new Answer()));
+        Floor handOffJetty =
+            Floor.of(
+                "floor-handoff",
+                HttpListener.start(
+                    "floor-handoff",
+                    "127.0.0.1",
+                    0,
+                    plaintext,
+                    HANDLER_THREADS,
+                    new HandedOff(new Answer(), handOff)));
+        Floor unreserved = unreservedJetty("p11kms-floor-unreserved", new Answer());
+        NettyFloor netty = new NettyFloor("p11kms-floor-netty", HANDLER_THREADS)) {
+      List<Floor> floors = List.of(jetty, handOffJetty, unreserved, netty.floor());
       byte[] body = new byte[400];
       Arrays.fill(body, (byte) 'b');
-      PerSecond headers = new PerSecond(second -> signedHeaders(listener.port(), body, second));
       for (int round = 0; round < 3; round++) {
-        run(client, headers, body, WARM_UP, "warm-up");
-        run(client, headers, body, MEASURE, "measured");
+        for (Floor floor : floors) {
+          HttpConnections client = new HttpConnections("127.0.0.1", floor.port());
+          PerSecond headers = new PerSecond(second -> signedHeaders(floor.port(), body, second));
+          run(floor, client, headers, body, WARM_UP, "warm-up");
+          run(floor, client, headers, body, MEASURE, "measured");
+        }
       }
+    } finally {
+      handOff.shutdownNow();
+    }
+  }
+
+  /** A listener under measurement: its port, and the prefix of its threads' names. */
+  private interface Floor extends AutoCloseable {
+    int port();
+
+    String threads();
+
+    @Override
+    void close();
+
+    static Floor of(String name, HttpListener listener) {
+      return new Floor() {
+        @Override
+        public int port() {
+          return listener.port();
+        }
+
+        @Override
+        public String threads() {
+          return "p11kms-" + name + "-";
+        }
+
+        @Override
+        public void close() {
+          listener.close();
+        }
+      };
+    }
+  }
+
+  /**
+   * Jetty as {@link HttpListener} runs it in plaintext, but with no reserved threads: the selector
+   * hands each request to a pool thread (produce-execute-consume) instead of handing the selecting
+   * to a reserved thread and running the request itself.
+   */
+  private static Floor unreservedJetty(String name, Handler handler) throws Exception {
+    QueuedThreadPool threads = new QueuedThreadPool(HANDLER_THREADS + 4, 2);
+    threads.setName(name);
+    threads.setDaemon(true);
+    threads.setReservedThreads(0);
+    Server server = new Server(threads);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    server.setHandler(handler);
+    server.start();
+    return new Floor() {
+      @Override
+      public int port() {
+        return connector.getLocalPort();
+      }
+
+      @Override
+      public String threads() {
+        return name + "-";
+      }
+
+      @Override
+      public void close() {
+        try {
+          server.stop();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+  }
+
+  /**
+   * Jetty with a handler it may run on its selector thread (non-blocking): the request's parse on
+   * the selector, the handler's work handed to a pool of its own once, as the gRPC front end does.
+   */
+  private static final class HandedOff extends Handler.Abstract {
+    private final Handler handler;
+    private final ExecutorService pool;
+
+    HandedOff(Handler handler, ExecutorService pool) {
+      super(InvocationType.NON_BLOCKING);
+      this.handler = handler;
+      this.pool = pool;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+      addBean(handler);
+      super.doStart();
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      pool.execute(
+          () -> {
+            try {
+              if (!handler.handle(request, response, callback)) {
+                Response.writeError(request, response, callback, 404);
+              }
+            } catch (Throwable e) {
+              callback.failed(e);
+            }
+          });
+      return true;
+    }
+  }
+
+  /**
+   * Netty's HTTP/1.1 server on the native epoll transport (one event loop thread), each request
+   * aggregated on the loop and handed to a pool of handler threads once; the answer written from
+   * the handler thread (Netty posts it to the loop).
+   */
+  private static final class NettyFloor implements AutoCloseable {
+    private final EventLoopGroup loop;
+    private final ExecutorService handlers;
+    private final Channel channel;
+    private final String name;
+
+    NettyFloor(String name, int handlerThreads) throws InterruptedException {
+      this.name = name;
+      this.loop = new EpollEventLoopGroup(1, new DefaultThreadFactory(name + "-loop", true));
+      this.handlers =
+          Executors.newFixedThreadPool(
+              handlerThreads, new DefaultThreadFactory(name + "-handler", true));
+      this.channel =
+          new ServerBootstrap()
+              .group(loop)
+              .channel(EpollServerSocketChannel.class)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      ch.pipeline()
+                          .addLast(new HttpServerCodec())
+                          .addLast(new HttpObjectAggregator(256 * 1024))
+                          .addLast(new NettyAnswer(handlers));
+                    }
+                  })
+              .bind("127.0.0.1", 0)
+              .sync()
+              .channel();
+    }
+
+    Floor floor() {
+      NettyFloor self = this;
+      return new Floor() {
+        @Override
+        public int port() {
+          return ((InetSocketAddress) channel.localAddress()).getPort();
+        }
+
+        @Override
+        public String threads() {
+          return name + "-";
+        }
+
+        @Override
+        public void close() {
+          self.close();
+        }
+      };
+    }
+
+    @Override
+    public void close() {
+      channel.close().syncUninterruptibly();
+      loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+      handlers.shutdownNow();
+    }
+  }
+
+  /**
+   * As {@link Answer}, over Netty: the body copied out on the loop, the answer made on a handler.
+   */
+  private static final class NettyAnswer extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final ExecutorService handlers;
+
+    NettyAnswer(ExecutorService handlers) {
+      this.handlers = handlers;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      byte[] body = ByteBufUtil.getBytes(request.content());
+      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      handlers.execute(
+          () -> {
+            Arrays.fill(body, (byte) 0);
+            FullHttpResponse response =
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(ANSWER));
+            response
+                .headers()
+                .set("x-amzn-RequestId", UUID.randomUUID().toString())
+                .set(HttpHeaderNames.CONTENT_TYPE, "application/x-amz-json-1.1")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, ANSWER.length);
+            ChannelFuture written = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+              written.addListener(ChannelFutureListener.CLOSE);
+            }
+          });
     }
   }
 
@@ -137,14 +396,19 @@ class HttpFloorTest {
   }
 
   private static void run(
-      HttpConnections client, PerSecond headers, byte[] body, Duration time, String what)
+      Floor floor,
+      HttpConnections client,
+      PerSecond headers,
+      byte[] body,
+      Duration time,
+      String what)
       throws InterruptedException {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     AtomicLong calls = new AtomicLong();
     AtomicLong failures = new AtomicLong();
     long end = System.nanoTime() + time.toNanos();
     CountDownLatch done = new CountDownLatch(IN_FLIGHT);
-    long[] server0 = cpu(threads, "p11kms-floor");
+    long[] server0 = cpu(threads, floor.threads());
     long[] client0 = cpu(threads, "bench-http");
     long wall0 = System.nanoTime();
     for (int i = 0; i < IN_FLIGHT; i++) {
@@ -154,12 +418,14 @@ class HttpFloorTest {
       throw new IllegalStateException("calls still running");
     }
     double seconds = (System.nanoTime() - wall0) / 1e9;
-    long[] server1 = cpu(threads, "p11kms-floor");
+    long[] server1 = cpu(threads, floor.threads());
     long[] client1 = cpu(threads, "bench-http");
     long n = calls.get();
     System.out.printf(
         Locale.ROOT,
-        "%-9s %,8d calls/s  listener %6.1f us/call (%d threads)  client %5.1f us/call  failures %d%n",
+        "%-14s %-9s %,8d calls/s  listener %6.1f us/call (%d threads)  client %5.1f us/call"
+            + "  failures %d%n",
+        floor.threads(),
         what,
         Math.round(n / seconds),
         (server1[0] - server0[0]) / 1e3 / n,

@@ -8,6 +8,8 @@ import io.p11kms.hsm.keys.KeyTemplates;
 import io.p11kms.hsm.session.Pkcs11Errors;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,6 +127,102 @@ class CustodyTest {
           }
           return null;
         });
+  }
+
+  @Test
+  void cachedBackingKey_isAPublicSessionObject_unreadableAndUnwrappableFromAnotherSession()
+      throws Exception {
+    encryptOnce();
+    hsm.withSessionForTest(
+        session -> {
+          long[] cached = sessionSecretKeys(session);
+          assertThat(cached).as("the cached HBK, seen from a pooled session").hasSize(1);
+          long hbk = cached[0];
+          long attacker = attackerKey(session);
+          try {
+            AttributeVector attributes =
+                session.getAttrValues(
+                    hbk,
+                    PKCS11Constants.CKA_PRIVATE,
+                    PKCS11Constants.CKA_SENSITIVE,
+                    PKCS11Constants.CKA_EXTRACTABLE,
+                    PKCS11Constants.CKA_MODIFIABLE);
+            assertThat(attributes.private_()).as("public on SoftHSM2").isFalse();
+            assertThat(attributes.sensitive()).isTrue();
+            assertThat(attributes.extractable()).isFalse();
+            assertThat(attributes.modifiable()).isFalse();
+            assertValueUnreadable(session, hbk);
+            assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), attacker, hbk))).isNotZero();
+            long domainKey = hsm.domainKeyHandleForTest(session, 1);
+            assertThat(errorCodeOf(() -> session.wrapKey(aesKeyWrap(), domainKey, hbk)))
+                .isNotZero();
+            assertThat(
+                    errorCodeOf(
+                        () ->
+                            session.setAttributeValues(
+                                hbk, new AttributeVector().extractable(true))))
+                .isNotZero();
+          } finally {
+            session.destroyObject(attacker);
+          }
+          return null;
+        });
+  }
+
+  @Test
+  void cachedBackingKey_isInvisibleToAnotherProcessWithTheUserPin() throws Exception {
+    encryptOnce();
+    int tokenSecretKeys =
+        hsm.withSessionForTest(
+            session -> {
+              assertThat(sessionSecretKeys(session))
+                  .as("a cached HBK in this process")
+                  .isNotEmpty();
+              return session.findObjectsSingle(
+                      new AttributeVector().class_(PKCS11Constants.CKO_SECRET_KEY).token(true), 100)
+                  .length;
+            });
+    String pin = Files.readString(token.userPinFile()).strip();
+    ProcessBuilder builder =
+        new ProcessBuilder(
+            "pkcs11-tool",
+            "--module",
+            token.modulePath().toString(),
+            "--token-label",
+            token.label(),
+            "--login",
+            "--pin",
+            pin,
+            "--list-objects",
+            "--type",
+            "secrkey");
+    builder.environment().put("SOFTHSM2_CONF", token.confPath().toString());
+    builder.redirectErrorStream(true);
+    Process process = builder.start();
+    String listed = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("pkcs11-tool's exit code").isZero();
+    assertThat(listed.split("Secret Key Object", -1))
+        .as("the token's secret keys another process finds: its token objects, no session object")
+        .hasSize(tokenSecretKeys + 1);
+  }
+
+  /** One encrypt through the adapter: its HBK is unwrapped into the cache. */
+  private static void encryptOnce() {
+    hsm.evictCachedBackingKeys();
+    byte[] salt = new byte[Hsm.SALT_LENGTH];
+    byte[] iv = new byte[Hsm.IV_LENGTH];
+    hsm.encrypt(backingKey, hsm.preferredDerivation(), salt, iv, new byte[0], new byte[] {1});
+  }
+
+  /** The HBKs among this process's session objects (secret keys that encrypt and cannot wrap). */
+  private static long[] sessionSecretKeys(Session session) throws PKCS11Exception {
+    return session.findObjectsSingle(
+        new AttributeVector()
+            .class_(PKCS11Constants.CKO_SECRET_KEY)
+            .token(false)
+            .encrypt(true)
+            .wrap(false),
+        100);
   }
 
   @Test

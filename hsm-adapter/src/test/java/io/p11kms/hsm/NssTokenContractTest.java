@@ -26,6 +26,11 @@ class NssTokenContractTest extends TokenContract {
   }
 
   @Override
+  boolean expectedPublicCachedKeys() {
+    return false;
+  }
+
+  @Override
   TokenCapabilities expectedCapabilities() {
     return new TokenCapabilities(
         GcmEncryption.MESSAGE,

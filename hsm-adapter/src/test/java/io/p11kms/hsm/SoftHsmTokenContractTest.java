@@ -27,6 +27,11 @@ class SoftHsmTokenContractTest extends TokenContract {
   }
 
   @Override
+  boolean expectedPublicCachedKeys() {
+    return true;
+  }
+
+  @Override
   TokenCapabilities expectedCapabilities() {
     return new TokenCapabilities(
         GcmEncryption.SINGLE_PART,

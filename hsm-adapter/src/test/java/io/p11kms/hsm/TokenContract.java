@@ -52,6 +52,12 @@ abstract class TokenContract {
   /** Makes the domain keys of {@code generation} on {@code token}, as its ceremony does. */
   abstract void addDomainKeyGeneration(TestToken token, int generation);
 
+  /**
+   * Whether the backing keys the adapter caches are public session objects on this kind of token
+   * (SoftHSM2: yes; any other: private, as the adapter knows no other token's public session keys).
+   */
+  abstract boolean expectedPublicCachedKeys();
+
   /** The key pair types the adapter must offer on this kind of token. */
   abstract java.util.Set<KeyPairType> expectedKeyPairTypes();
 
@@ -301,6 +307,43 @@ abstract class TokenContract {
             DigestAlgorithm.SHA_256,
             digest);
     assertThat(verify("SHA256withRSA", "RSA", rsa, signature)).isTrue();
+  }
+
+  @Test
+  void cachedBackingKey_isPublicExactlyWhereTheTokenAllowsIt_andAlwaysSensitive() throws Exception {
+    WrappedKey key = hsm.generateBackingKey();
+    hsm.evictCachedBackingKeys();
+    hsm.encrypt(
+        key,
+        Derivation.NONE_AES_GCM,
+        hsm.generateRandom(Hsm.SALT_LENGTH),
+        hsm.generateRandom(Hsm.IV_LENGTH),
+        AAD,
+        PLAINTEXT);
+    List<AttributeVector> cached =
+        hsm.withSessionForTest(
+            session -> {
+              List<AttributeVector> found = new java.util.ArrayList<>();
+              for (long handle :
+                  session.findObjectsSingle(
+                      new AttributeVector()
+                          .class_(PKCS11Constants.CKO_SECRET_KEY)
+                          .token(false)
+                          .encrypt(true),
+                      100)) {
+                found.add(
+                    session.getAttrValues(
+                        handle,
+                        PKCS11Constants.CKA_PRIVATE,
+                        PKCS11Constants.CKA_SENSITIVE,
+                        PKCS11Constants.CKA_EXTRACTABLE));
+              }
+              return found;
+            });
+    assertThat(cached).as("the cached backing key").hasSize(1);
+    assertThat(cached.get(0).private_()).isEqualTo(!expectedPublicCachedKeys());
+    assertThat(cached.get(0).sensitive()).isTrue();
+    assertThat(cached.get(0).extractable()).isFalse();
   }
 
   @Test

@@ -73,12 +73,20 @@ public final class BackingKeys {
   private final long maxAgeNanos;
   private final Calls calls;
   private final Opener opener;
+  private final boolean privateObjects;
   private final Stripe[] stripes = new Stripe[UNWRAP_STRIPES];
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
 
-  public BackingKeys(int maxKeys, Duration maxAge, Calls calls, Opener opener) {
+  /**
+   * @param privateObjects whether the HBKs are unwrapped as private objects; public ones only where
+   *     {@link KeyTemplates#publicSessionKeysAllowed} (they survive a logout: {@link
+   *     #ownerSessions()} must be closed then)
+   */
+  public BackingKeys(
+      int maxKeys, Duration maxAge, Calls calls, Opener opener, boolean privateObjects) {
     this.maxKeys = maxKeys;
+    this.privateObjects = privateObjects;
     this.maxAgeNanos = maxAge.toNanos();
     this.cache = freshCache();
     this.calls = calls;
@@ -174,18 +182,13 @@ public final class BackingKeys {
   }
 
   /**
-   * After a logout: the token destroyed every private session object, so every handle is stale.
-   * Runs while no request is in flight.
+   * After every session was closed (or, after a logout, every session {@link #ownerSessions()}
+   * names): forgets the handles and the sessions they lived in. Runs while no request is in flight.
    */
-  public void forgetKeys() {
+  public void forgetAll() {
     if (cache != null) {
       cache.forgetAll();
     }
-  }
-
-  /** After every session was closed: forgets the handles and the sessions they lived in. */
-  public void forgetAll() {
-    forgetKeys();
     for (Stripe stripe : stripes) {
       synchronized (stripe) {
         stripe.owner = null;
@@ -278,7 +281,7 @@ public final class BackingKeys {
         PKCS11Constants.CKM_AES_KEY_WRAP,
         domainKey,
         key.ekt(),
-        RequestTemplates.unwrappedBackingKey(use));
+        RequestTemplates.unwrappedBackingKey(use, privateObjects));
   }
 
   public void destroyQuietly(Session session, long handle) {

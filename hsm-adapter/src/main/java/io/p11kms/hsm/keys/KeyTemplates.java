@@ -58,7 +58,32 @@ public final class KeyTemplates {
    * told otherwise).
    */
   public static AttributeVector unwrappedBackingKey(BackingKeyUse use) {
-    return backingKeyPins(use, AttributeVector.newAESSecretKey().private_(true).extractable(false));
+    return unwrappedBackingKey(use, true);
+  }
+
+  /**
+   * {@link #unwrappedBackingKey(BackingKeyUse)}, a private object or a public one ({@link
+   * #publicSessionKeysAllowed}). Public or not, the HBK stays SENSITIVE, not EXTRACTABLE and a
+   * session object: its value cannot be read or wrapped out, and no other process sees it. The
+   * domain key's UNWRAP_TEMPLATE does not pin CKA_PRIVATE, so every generation unwraps both.
+   */
+  public static AttributeVector unwrappedBackingKey(BackingKeyUse use, boolean privateObject) {
+    return backingKeyPins(
+        use, AttributeVector.newAESSecretKey().private_(privateObject).extractable(false));
+  }
+
+  /**
+   * Whether the HBKs unwrapped for requests may be public session objects on the token of the
+   * library whose {@code C_GetInfo} manufacturer is {@code manufacturerId}: on SoftHSM2 only.
+   *
+   * <p>Why: SoftHSM2 encrypts every byte-string attribute of a private object in memory under the
+   * token's key, on the object's creation and on each read of its value (every C_EncryptInit and
+   * C_DecryptInit), under one lock of the token. A public session object is as unreadable
+   * (SENSITIVE, not EXTRACTABLE), lives only in this process, and dies with its session. On other
+   * tokens the semantics of a public session key are not known here, so it stays private.
+   */
+  public static boolean publicSessionKeysAllowed(String manufacturerId) {
+    return manufacturerId != null && manufacturerId.strip().startsWith("SoftHSM");
   }
 
   /** An HBK unwrapped to be wrapped again under another domain key generation: EXTRACTABLE. */

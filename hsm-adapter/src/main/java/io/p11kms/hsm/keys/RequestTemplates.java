@@ -20,12 +20,17 @@ import org.xipki.pkcs11.wrapper.AttributeVector;
 public final class RequestTemplates {
   private static final AttributeVector DERIVED_FOR_ENCRYPT = KeyTemplates.derivedKey(true);
   private static final AttributeVector DERIVED_FOR_DECRYPT = KeyTemplates.derivedKey(false);
-  private static final Map<BackingKeyUse, DirectCalls.Template> UNWRAPPED =
+  private static final Map<BackingKeyUse, DirectCalls.Template> UNWRAPPED_PRIVATE =
+      new EnumMap<>(BackingKeyUse.class);
+  private static final Map<BackingKeyUse, DirectCalls.Template> UNWRAPPED_PUBLIC =
       new EnumMap<>(BackingKeyUse.class);
 
   static {
     for (BackingKeyUse use : BackingKeyUse.values()) {
-      UNWRAPPED.put(use, new DirectCalls.Template(KeyTemplates.unwrappedBackingKey(use)));
+      UNWRAPPED_PRIVATE.put(
+          use, new DirectCalls.Template(KeyTemplates.unwrappedBackingKey(use, true)));
+      UNWRAPPED_PUBLIC.put(
+          use, new DirectCalls.Template(KeyTemplates.unwrappedBackingKey(use, false)));
     }
   }
 
@@ -40,7 +45,7 @@ public final class RequestTemplates {
    * {@link KeyTemplates#unwrappedBackingKey}, shared, and laid out in native memory once per
    * library instance for {@link DirectCalls#unwrapKey}.
    */
-  static DirectCalls.Template unwrappedBackingKey(BackingKeyUse use) {
-    return UNWRAPPED.get(use);
+  static DirectCalls.Template unwrappedBackingKey(BackingKeyUse use, boolean privateObject) {
+    return (privateObject ? UNWRAPPED_PRIVATE : UNWRAPPED_PUBLIC).get(use);
   }
 }

@@ -6,6 +6,7 @@ import io.p11kms.hsm.TokenCallInterceptor;
 import io.p11kms.hsm.domain.DomainKeys;
 import io.p11kms.hsm.keys.BackingKeyWarmup;
 import io.p11kms.hsm.keys.BackingKeys;
+import io.p11kms.hsm.keys.KeyTemplates;
 import io.p11kms.hsm.session.Pkcs11Errors.Recovery;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,7 +77,11 @@ public final class TokenConnection implements AutoCloseable {
     this.domainKeys = new DomainKeys(calls);
     this.backingKeys =
         new BackingKeys(
-            config.cacheMaxKeys(), config.cacheMaxAge(), calls, () -> sessions.openOwned(pool));
+            config.cacheMaxKeys(),
+            config.cacheMaxAge(),
+            calls,
+            () -> sessions.openOwned(pool),
+            !KeyTemplates.publicSessionKeysAllowed(manufacturer(module)));
     this.workers = new DeadlineWorkers(pool, lock, epoch, closed, config.callTimeout());
     this.recovery = new ConnectionRecovery(this, config, workers, pool, lock, epoch, closed);
   }
@@ -261,10 +266,15 @@ public final class TokenConnection implements AutoCloseable {
 
   /**
    * Logs in again after the login was lost; the write lock is held. C_Logout destroyed every
-   * private session object: the cached backing keys are gone.
+   * private session object, but public ones survive it (the cached backing keys on SoftHSM2): the
+   * sessions they live in are closed, which destroys them, and their handles forgotten.
    */
   void logInAgain() throws PKCS11Exception {
-    backingKeys.forgetKeys();
+    for (Session owner : backingKeys.ownerSessions()) {
+      pool.unregister(owner);
+      SessionPool.closeQuietly(owner);
+    }
+    backingKeys.forgetAll();
     domainKeys.clear();
     sessions.logInAgain(loginSession, domainKeys);
   }

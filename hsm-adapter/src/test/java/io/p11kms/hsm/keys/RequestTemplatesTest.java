@@ -96,9 +96,14 @@ class RequestTemplatesTest {
       assertThat(shared).hasToString(KeyTemplates.derivedKey(forEncrypt).toString());
     }
     for (BackingKeyUse use : BackingKeyUse.values()) {
-      AttributeVector shared = RequestTemplates.unwrappedBackingKey(use).attributes();
-      assertThat(RequestTemplates.unwrappedBackingKey(use).attributes()).isSameAs(shared);
-      assertThat(shared).hasToString(KeyTemplates.unwrappedBackingKey(use).toString());
+      for (boolean privateObject : new boolean[] {true, false}) {
+        AttributeVector shared =
+            RequestTemplates.unwrappedBackingKey(use, privateObject).attributes();
+        assertThat(RequestTemplates.unwrappedBackingKey(use, privateObject).attributes())
+            .isSameAs(shared);
+        assertThat(shared)
+            .hasToString(KeyTemplates.unwrappedBackingKey(use, privateObject).toString());
+      }
     }
   }
 }
