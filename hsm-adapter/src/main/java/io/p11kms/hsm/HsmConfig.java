@@ -49,7 +49,7 @@ public record HsmConfig(
   /**
    * Enough for the hot keys of a large key set: under a Zipf(1.0) choice over 100,000 keys the
    * 20,000 most used take 87% of the calls. On SoftHSM2 each cached key costs about 7.4 KB of the
-   * process's memory (148 MB when full, and a quarter of that again while the library is recycled);
+   * process's memory (148 MB when full, and an eighth of that again while the library is recycled);
    * this is what fits a server of 100,000 keys in 512 MiB resident with run.sh's JVM and jemalloc
    * options.
    */

@@ -109,7 +109,7 @@ class StandbyWarmupTest {
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
       assertThat(hsm.cachedBackingKeyCount())
-          .as("a quarter warmed before the move, the rest after it")
+          .as("an eighth warmed before the move, the rest after it")
           .isEqualTo(hotCount);
 
       // Each seal of a cached key makes one object (the backing key generated beside it).
@@ -123,7 +123,7 @@ class StandbyWarmupTest {
   }
 
   @Test
-  void keysBeyondTheWarmedQuarter_areUnwrappedAgainAfterTheSwitch_onceEach_andHitAtOnce() {
+  void keysBeyondTheWarmedEighth_areUnwrappedAgainAfterTheSwitch_onceEach_andHitAtOnce() {
     int cacheSize = 64;
     int hotCount = 40;
     FailingUnwraps unwraps = new FailingUnwraps();
@@ -139,7 +139,7 @@ class StandbyWarmupTest {
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
 
       assertThat(unwraps.unwraps.get() - unwrapsBefore)
-          .as("a quarter of the cache before the switch, the rest after it, each key once")
+          .as("an eighth of the cache before the switch, the rest after it, each key once")
           .isEqualTo(hotCount);
       assertThat(hsm.cachedBackingKeyCount()).isEqualTo(hotCount);
       assertThat(hsm.visibleObjectCount())

@@ -21,7 +21,7 @@ public final class LibraryRecycling {
    * run.sh preloads), in the instance in use (the one left is finalized right after a switch); they
    * count in the server's peak resident memory, with the cached keys. A switch to the standby holds
    * calls only while the connection moves over (0.1-1 ms); the instance left is finalized off the
-   * request path. Each switch unwraps the cache's keys again (the most used quarter on the standby
+   * request path. Each switch unwraps the cache's keys again (the most used eighth on the standby
    * before the move, the rest right after it), each an object of the new instance, so a bound much
    * lower than this spends more of each instance's objects on refilling the cache. A recycle in
    * place (no standby) stops calls for a time that grows with the shells it frees (measured under
