@@ -34,6 +34,7 @@ final class Pkcs11Administration implements TokenAdministration {
   private final BackingKeys backingKeys;
   private final TokenCapabilities capabilities;
   private final TokenIdentity identity;
+  private final SigningKeyHandles signingKeys;
 
   Pkcs11Administration(
       TokenConnection connection, TokenCapabilities capabilities, TokenIdentity identity) {
@@ -43,6 +44,7 @@ final class Pkcs11Administration implements TokenAdministration {
     this.backingKeys = connection.backingKeys();
     this.capabilities = capabilities;
     this.identity = identity;
+    this.signingKeys = new SigningKeyHandles(calls, capabilities.marksGeneratedKeysLocal());
   }
 
   @Override
@@ -84,18 +86,9 @@ final class Pkcs11Administration implements TokenAdministration {
           "sign",
           session -> {
             connection.checkOpen();
-            long[] found =
-                session.findObjectsSingle(
-                    PrivateKeyTemplates.signingKeyByLabel(
-                        label, capabilities.marksGeneratedKeysLocal()),
-                    2);
-            if (found.length != 1) {
-              throw new HsmException(
-                  found.length + " signing keys labelled " + label + " on the token; need one");
-            }
+            long key = signingKeys.handle(session, label, connection.epoch());
             calls.before(Pkcs11Function.C_SIGN);
-            return session.signSingle(
-                new Mechanism(PKCS11Constants.CKM_SHA256_HMAC), found[0], data);
+            return session.signSingle(new Mechanism(PKCS11Constants.CKM_SHA256_HMAC), key, data);
           },
           true);
     } catch (PKCS11Exception e) {

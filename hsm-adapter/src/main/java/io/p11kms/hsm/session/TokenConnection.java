@@ -202,6 +202,15 @@ public final class TokenConnection implements AutoCloseable {
     forgetSessions();
   }
 
+  /**
+   * Moves on with each library instance and login the connection uses (a recycle, a reopen): a
+   * handle found in one epoch may name nothing, or another object, in the next. Stable while a call
+   * runs.
+   */
+  public long epoch() {
+    return epoch.get();
+  }
+
   public Calls calls() {
     return calls;
   }
