@@ -2,6 +2,7 @@ package io.p11kms.server.awsjson;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
@@ -15,7 +16,9 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.PreEncodedHttpField;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -40,7 +43,20 @@ public final class AwsJsonHandler extends Handler.Abstract {
   private static final String TARGET = "X-Amz-Target";
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
 
+  private static final HttpField CONTENT_TYPE =
+      new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, AwsJson.CONTENT_TYPE);
+
   private final ObjectMapper json = AwsJson.mapper();
+
+  /** Each request record's reader, made once ({@code readValue} looks the type up per call). */
+  private final ClassValue<ObjectReader> readers =
+      new ClassValue<>() {
+        @Override
+        protected ObjectReader computeValue(Class<?> type) {
+          return json.readerFor(type);
+        }
+      };
+
   private final Routes routes;
   private final AccessControl control;
   private final RequestAuthenticator authenticator;
@@ -84,7 +100,7 @@ public final class AwsJsonHandler extends Handler.Abstract {
     }
     response.setStatus(status);
     response.getHeaders().put(REQUEST_ID, requestId);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, AwsJson.CONTENT_TYPE);
+    response.getHeaders().put(CONTENT_TYPE);
     byte[] written = bytes;
     // The body may hold plaintext (Decrypt, GenerateDataKey): cleared once sent.
     response.write(true, ByteBuffer.wrap(written), Callback.from(() -> wipe(written), callback));
@@ -196,7 +212,7 @@ public final class AwsJsonHandler extends Handler.Abstract {
 
   private <Q> Q read(Class<Q> type, byte[] body) {
     try {
-      Q request = json.readValue(body.length == 0 ? EMPTY_OBJECT : body, type);
+      Q request = readers.get(type).readValue(body.length == 0 ? EMPTY_OBJECT : body);
       if (request == null) {
         throw new WireException(
             WireException.SERIALIZATION, "The request body must be a JSON object");

@@ -45,7 +45,8 @@ final class SigV4Authenticator implements RequestAuthenticator {
         SignedRequest.builder(request.getMethod(), request.getHttpURI().getPath())
             .rawQuery(request.getHttpURI().getQuery());
     for (HttpField field : request.getHeaders()) {
-      signed.header(field.getName(), field.getValue());
+      // Jetty keeps a known header's lower-case name: the builder then has nothing to lower.
+      signed.header(field.getLowerCaseName(), field.getValue());
     }
     return signed;
   }

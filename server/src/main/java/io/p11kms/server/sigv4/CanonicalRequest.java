@@ -170,6 +170,10 @@ final class CanonicalRequest {
   }
 
   private static void appendTrimmed(StringBuilder out, String value) {
+    if (trimmed(value)) {
+      out.append(value);
+      return;
+    }
     String trimmed = value.strip();
     boolean space = false;
     for (int i = 0; i < trimmed.length(); i++) {
@@ -184,6 +188,27 @@ final class CanonicalRequest {
         space = false;
       }
     }
+  }
+
+  /**
+   * Whether {@code value} is its own trimmed form already (every value an SDK sends): no space at
+   * either end, no two spaces in a row, and only printable ASCII and single spaces, so that {@link
+   * String#strip} would change nothing.
+   */
+  static boolean trimmed(String value) {
+    int n = value.length();
+    if (n == 0 || value.charAt(0) == ' ' || value.charAt(n - 1) == ' ') {
+      return n == 0;
+    }
+    char previous = 0;
+    for (int i = 0; i < n; i++) {
+      char c = value.charAt(i);
+      if (c < ' ' || c > '~' || (c == ' ' && previous == ' ')) {
+        return false;
+      }
+      previous = c;
+    }
+    return true;
   }
 
   private static final char[] HEX = "0123456789ABCDEF".toCharArray();

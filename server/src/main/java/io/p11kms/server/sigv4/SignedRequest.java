@@ -5,8 +5,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,7 +31,7 @@ public final class SignedRequest {
     this.rawPath = b.rawPath;
     this.rawQuery = b.rawQuery;
     // The builder's map is taken as it is: build() ends the builder, so nothing changes it after.
-    this.headers = Collections.unmodifiableMap(b.headers);
+    this.headers = b.headers;
     this.payloadSha256 = b.payloadSha256;
   }
 
@@ -61,7 +61,7 @@ public final class SignedRequest {
   /** The values of header {@code name} (any case), in the order received; empty if absent. */
   public List<String> header(String name) {
     List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
-    return values == null ? List.of() : Collections.unmodifiableList(values);
+    return values == null ? List.of() : values;
   }
 
   /** The first value of header {@code name}, or null. */
@@ -80,7 +80,10 @@ public final class SignedRequest {
     private final String method;
     private final String rawPath;
     private String rawQuery = "";
-    private final Map<String, List<String>> headers = new LinkedHashMap<>();
+
+    /** Lower-case name to its values, each list unmodifiable (one value: {@code List.of}). */
+    private final Map<String, List<String>> headers = new HashMap<>(32);
+
     private String payloadSha256;
     private boolean built;
 
@@ -104,7 +107,14 @@ public final class SignedRequest {
         throw new IllegalArgumentException("a header needs a name and a value");
       }
       requireOpen();
-      headers.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>()).add(value);
+      String lower = name.toLowerCase(Locale.ROOT);
+      List<String> earlier = headers.putIfAbsent(lower, List.of(value));
+      if (earlier != null) {
+        List<String> values = new ArrayList<>(earlier.size() + 1);
+        values.addAll(earlier);
+        values.add(value);
+        headers.put(lower, Collections.unmodifiableList(values));
+      }
       return this;
     }
 

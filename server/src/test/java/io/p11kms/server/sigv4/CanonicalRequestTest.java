@@ -56,4 +56,33 @@ class CanonicalRequestTest {
       }
     }
   }
+
+  @Test
+  void headerValues_areTrimmedAndInnerSpaceRunsMadeOne_withOrWithoutTheShortcut() {
+    assertThat(CanonicalRequest.trimmed("TrentService.Encrypt")).isTrue();
+    assertThat(CanonicalRequest.trimmed("aws-sdk-java/2.0 ua/2.1 os/Linux")).isTrue();
+    assertThat(CanonicalRequest.trimmed("")).isTrue();
+    for (String value : List.of(" a", "a ", "a  b", "a\tb", "a\u00a0", "\u00e9t\u00e9")) {
+      assertThat(CanonicalRequest.trimmed(value)).as(value).isFalse();
+    }
+    SignedRequest request =
+        SignedRequest.builder("POST", "/")
+            .header("Host", "h")
+            .header("X-A", "  one  two   three ")
+            .header("X-B", "tab\there ")
+            .header("X-B", "plain value")
+            .header("X-C", "\u00e9t\u00e9  x")
+            .body(new byte[0])
+            .build();
+    AuthorizationHeader authorization =
+        AuthorizationHeader.parse(
+            "AWS4-HMAC-SHA256 Credential=K/20260101/r/kms/aws4_request,"
+                + " SignedHeaders=host;x-a;x-b;x-c, Signature=00",
+            true);
+    assertThat(CanonicalRequest.of(request, authorization))
+        .isEqualTo(
+            "POST\n/\n\nhost:h\nx-a:one two three\nx-b:tab\there,plain value\n"
+                + "x-c:\u00e9t\u00e9 x\n\nhost;x-a;x-b;x-c\n"
+                + request.payloadSha256());
+  }
 }
