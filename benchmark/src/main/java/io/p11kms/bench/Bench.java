@@ -92,9 +92,8 @@ public final class Bench {
               + ",dumponexit=true");
     }
     int xksPort = ServerChild.freePort();
-    // Only for the front-end points: a principal has at most two XKS access keys, and a kept
-    // database (P11KMS_BENCH_DATA) has those of the runs before.
-    var xksCredential =
+    // Only for the front-end points.
+    var xksAccess =
         options.runs(BenchOptions.FRONT_ENDS)
             ? XksCalls.prepare(config, options.serverClasspath(), xksPort)
             : null;
@@ -140,12 +139,7 @@ public final class Bench {
               PLAINTEXT_BYTES);
           frontEnds.xks(
               XksCalls.on(
-                  channel,
-                  config,
-                  options.serverClasspath(),
-                  xksPort,
-                  xksCredential,
-                  PLAINTEXT_BYTES));
+                  channel, config, options.serverClasspath(), xksPort, xksAccess, PLAINTEXT_BYTES));
         }
         if (options.runs(BenchOptions.KEYS)) {
           if (!options.runs(BenchOptions.SERVICE)) {

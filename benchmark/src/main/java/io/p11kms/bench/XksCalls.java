@@ -29,14 +29,13 @@ import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
  */
 final class XksCalls {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String PRINCIPAL = "bench:xks";
-  private static final String EXTERNAL_KEY = "bench-key";
 
   private final Supplier<ListenableFuture<?>> encrypt;
 
-  private XksCalls(int port, AwsCredentialsIdentity credential, int plaintextBytes) {
+  private XksCalls(
+      int port, String externalKeyId, AwsCredentialsIdentity credential, int plaintextBytes) {
     URI encryptUri =
-        URI.create("http://127.0.0.1:" + port + "/kms/xks/v1/keys/" + EXTERNAL_KEY + "/encrypt");
+        URI.create("http://127.0.0.1:" + port + "/kms/xks/v1/keys/" + externalKeyId + "/encrypt");
     byte[] plaintext = new byte[plaintextBytes];
     ThreadLocalRandom.current().nextBytes(plaintext);
     byte[] body =
@@ -53,9 +52,17 @@ final class XksCalls {
             .post("XKS Encrypt", encryptUri, Map.of("Content-Type", "application/json"), body);
   }
 
-  /** Makes an XKS access key and adds {@code xks.port} to {@code config}; returns the key. */
-  static AwsCredentialsIdentity prepare(Path config, String classpath, int port)
+  /** The XKS principal of a run and its access key. */
+  record Access(String principal, AwsCredentialsIdentity credential) {}
+
+  /**
+   * Makes an XKS access key for a principal of this run's own (a principal has at most two, and a
+   * data folder kept between runs holds those of the runs before) and adds {@code xks.port} to
+   * {@code config}.
+   */
+  static Access prepare(Path config, String classpath, int port)
       throws IOException, InterruptedException {
+    String principal = "bench:xks-" + UUID.randomUUID();
     JsonNode created =
         JSON.readTree(
             p11kms(
@@ -65,14 +72,16 @@ final class XksCalls {
                 "--config",
                 config.toString(),
                 "--principal",
-                PRINCIPAL,
+                principal,
                 "--xks"));
     List<String> lines = new ArrayList<>(Files.readAllLines(config));
     lines.removeIf(l -> l.startsWith("xks.port="));
     lines.add("xks.port=" + port);
     Files.write(config, lines);
-    return AwsCredentialsIdentity.create(
-        created.path("AccessKeyId").asText(), created.path("SecretAccessKey").asText());
+    return new Access(
+        principal,
+        AwsCredentialsIdentity.create(
+            created.path("AccessKeyId").asText(), created.path("SecretAccessKey").asText()));
   }
 
   /** Makes a key the XKS principal may use, exposes it, and returns the calls on it. */
@@ -81,7 +90,7 @@ final class XksCalls {
       Path config,
       String classpath,
       int port,
-      AwsCredentialsIdentity credential,
+      Access access,
       int plaintextBytes)
       throws IOException, InterruptedException {
     var kms =
@@ -93,9 +102,12 @@ final class XksCalls {
             .setPolicy(
                 "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
                     + "[\"local:developer\",\""
-                    + PRINCIPAL
+                    + access.principal()
                     + "\"]},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}")
             .build());
+    // An external key id of its own: a data folder kept between runs (P11KMS_BENCH_DATA) still
+    // exposes the key of the run before under its id.
+    String externalKeyId = "bench-" + keyId;
     p11kms(
         classpath,
         "xks",
@@ -105,8 +117,8 @@ final class XksCalls {
         "--key-id",
         keyId,
         "--external-key-id",
-        EXTERNAL_KEY);
-    return new XksCalls(port, credential, plaintextBytes);
+        externalKeyId);
+    return new XksCalls(port, externalKeyId, access.credential(), plaintextBytes);
   }
 
   /** Encrypt, signed afresh for each call. */
