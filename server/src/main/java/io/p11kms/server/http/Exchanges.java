@@ -36,12 +36,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One connection's requests, one at a time (the connection stops reading while a request is
- * handled, and what it read already waits, so that answers go out in order): on the event loop, the
- * headers checked and the body read up to {@link #MAX_BODY} bytes (more is read on and discarded,
- * up to {@link #DRAIN_LIMIT}); the whole request then handed to the handler pool once, and the
- * answer written from there. A request holds a place among the listener's requests in flight from
- * its headers to its answer.
+ * One connection's requests, one at a time (what comes while a request is handled waits, and the
+ * connection stops reading until the answer is out, so that answers go out in order): on the event
+ * loop, the headers checked and the body read up to {@link #MAX_BODY} bytes (more is read on and
+ * discarded, up to {@link #DRAIN_LIMIT}); the whole request then handed to the handler pool once,
+ * and the answer written from there. A request holds a place among the listener's requests in
+ * flight from its headers to its answer.
  */
 final class Exchanges extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(Exchanges.class);
@@ -62,7 +62,10 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   private int length;
   private long received;
   private boolean holdsPlace;
+
+  /** A request is being handled or answered: what else comes waits in {@link #pending}. */
   private boolean handling;
+
   private final Queue<Object> pending = new ArrayDeque<>();
 
   Exchanges(HttpHandler handler, Executor pool, Semaphore inFlight) {
@@ -74,8 +77,10 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (handling) {
-      // Read in the same batch as the request being handled: taken once it is answered.
+      // Sent before the answer to the request being handled (pipelined): taken once it is
+      // answered, and the connection reads no more until then.
       pending.add(msg);
+      ctx.channel().config().setAutoRead(false);
       return;
     }
     take(ctx, msg);
@@ -106,7 +111,7 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
     }
     if (!inFlight.tryAcquire()) {
       // Answered without reading the body: the connection is not kept.
-      stopReading(ctx);
+      handling = true;
       send(ctx, handler.overloaded().closing(), false);
       return;
     }
@@ -163,7 +168,7 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
 
   /** Hands the request read to the pool; its answer is written from there. */
   private void hand(ChannelHandlerContext ctx, boolean close) {
-    stopReading(ctx);
+    handling = true;
     Call call = new Call(request, target, exact(), ctx);
     boolean keepAlive = !close && HttpUtil.isKeepAlive(request);
     request = null;
@@ -240,15 +245,9 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
     while (!handling && (next = pending.poll()) != null) {
       take(ctx, next);
     }
-    if (!handling) {
+    if (!handling && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
-  }
-
-  /** While a request is handled, the connection reads no more. */
-  private void stopReading(ChannelHandlerContext ctx) {
-    handling = true;
-    ctx.channel().config().setAutoRead(false);
   }
 
   private void refuse(ChannelHandlerContext ctx, int status) {
@@ -258,7 +257,7 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
       Arrays.fill(body, (byte) 0);
       body = null;
     }
-    stopReading(ctx);
+    handling = true;
     send(ctx, handler.refusal(status).closing(), false);
   }
 
