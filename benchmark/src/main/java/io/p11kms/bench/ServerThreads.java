@@ -69,8 +69,8 @@ final class ServerThreads {
         return EVENT_LOOP;
       }
       if (name.startsWith("p11kms-handler")
-          || name.startsWith("p11kms-aws-handler")
-          || name.startsWith("p11kms-xks-handler")) {
+          || name.startsWith("p11kms-aws-hand")
+          || name.startsWith("p11kms-xks-hand")) {
         return HANDLERS;
       }
       if (name.startsWith("p11kms-token")) {
