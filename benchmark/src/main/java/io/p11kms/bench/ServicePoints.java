@@ -183,14 +183,14 @@ final class ServicePoints {
     both.addAll(clientPauses);
     for (var pauses :
         List.of(
-            Map.entry("server", serverPauses),
-            Map.entry("client", clientPauses),
-            Map.entry("either", both))) {
+            Map.entry("the server", serverPauses),
+            Map.entry("the client", clientPauses),
+            Map.entry("either JVM", both))) {
       SlowCalls.Share share = slow.nearPauses(pauses.getValue(), TAIL_TARGET, measured, ended);
       results.summary(
-          "calls over 5 ms at half peak due in a "
+          "calls over 5 ms at half peak due in a GC pause of "
               + pauses.getKey()
-              + " GC pause or 5 ms after one: "
+              + " or 5 ms after one: "
               + share,
           Math.round(1000 * share.nearShare()) / 10.0,
           "%",
