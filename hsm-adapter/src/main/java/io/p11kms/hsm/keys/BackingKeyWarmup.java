@@ -4,6 +4,7 @@ import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.domain.DomainKeys;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,23 +32,23 @@ public final class BackingKeyWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeyWarmup.class);
 
   /**
-   * The keys unwrapped in one session of the standby, for the cache to adopt when the connection
-   * moves there ({@link BackingKeys#adopt}); closing the session destroys them.
+   * The keys unwrapped in one session of the standby, for the cache to take over when the
+   * connection moves there ({@link BackingKeys#moveTo}); closing the session destroys them.
    */
   public static final class Warmed {
     private final Session session;
-    private final int count;
-    private final BackingKeyCache cache;
+    private final List<WrappedKey> keys;
+    private final long[] handles;
 
-    private Warmed(Session session, int count, BackingKeyCache cache) {
+    private Warmed(Session session, List<WrappedKey> keys, long[] handles) {
       this.session = session;
-      this.count = count;
-      this.cache = cache;
+      this.keys = keys;
+      this.handles = handles;
     }
 
     /** Nothing warmed (no cache, no key in it, or the session did not open). */
     public static Warmed none() {
-      return new Warmed(null, 0, null);
+      return new Warmed(null, List.of(), new long[0]);
     }
 
     /** The session the warmed keys live in; null when none was opened. */
@@ -57,12 +58,17 @@ public final class BackingKeyWarmup {
 
     /** How many keys were unwrapped (objects made in the standby). */
     public int count() {
-      return count;
+      return keys.size();
     }
 
-    /** A cache of the warmed keys, built before the move; null when nothing was warmed. */
-    BackingKeyCache cache() {
-      return cache;
+    /** The key unwrapped {@code i}-th. */
+    WrappedKey key(int i) {
+      return keys.get(i);
+    }
+
+    /** The handle of the object unwrapped {@code i}-th, in {@link #session()}. */
+    long handle(int i) {
+      return handles[i];
     }
   }
 
@@ -83,10 +89,10 @@ public final class BackingKeyWarmup {
       DomainKeys standbyKeys,
       int limit,
       long budgetNanos) {
-    BackingKeyCache warmed = cache.freshCache();
-    int done = 0;
+    List<WrappedKey> keys = new ArrayList<>();
+    long[] handles = new long[Math.max(0, Math.min(limit, hottest.size()))];
     long start = System.nanoTime();
-    for (WrappedKey key : hottest.subList(0, Math.min(limit, hottest.size()))) {
+    for (WrappedKey key : hottest.subList(0, handles.length)) {
       if (System.nanoTime() - start > budgetNanos) {
         break;
       }
@@ -97,14 +103,14 @@ public final class BackingKeyWarmup {
         int generation = key.domainKeyGeneration();
         long domainKey = standbyKeys.handle(session, generation);
         BackingKeyUse use = standbyKeys.backingKeyUse(session, generation);
-        warmed.adopt(key, cache.unwrap(session, domainKey, use, key));
-        done++;
+        handles[keys.size()] = cache.unwrap(session, domainKey, use, key);
+        keys.add(key);
       } catch (PKCS11Exception | RuntimeException e) {
-        LOG.debug("warm-up of the standby stopped after {} keys: {}", done, e.toString());
+        LOG.debug("warm-up of the standby stopped after {} keys: {}", keys.size(), e.toString());
         break;
       }
     }
-    return new Warmed(session, done, done == 0 ? null : warmed);
+    return new Warmed(session, List.copyOf(keys), handles);
   }
 
   /** Whether {@code key} is one the cache holds: a symmetric HBK wrapped with AES key wrap. */

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cache's bookkeeping: the count bound kept by frequency, age, reference counts, and forgetting
- * on reconnect.
+ * The cache's bookkeeping: the count bound kept by frequency, age, reference counts, forgetting on
+ * reconnect, and placeholders across a move to a fresh library instance.
  */
 class BackingKeyCacheTest {
   private final AtomicLong now = new AtomicLong(1_000);
@@ -179,6 +179,59 @@ class BackingKeyCacheTest {
     cache.release(cache.add(key(1), 21));
     cache.evictAll();
     assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void forgetHandles_keepsEntriesAsPlaceholders_thatMissAndDestroyNothing() {
+    cache.release(cache.add(key(1), 11));
+    cache.release(cache.add(key(2), 12));
+    cache.forgetHandles();
+
+    assertThat(cache.acquire(key(1))).isNull();
+    assertThat(cache.contains(key(1))).isFalse();
+    assertThat(cache.size()).as("placeholders are not counted").isZero();
+    assertThat(cache.hottest(2)).containsExactlyInAnyOrder(key(1), key(2));
+    // A request's miss replaces the placeholder: the old handle is not destroyed.
+    cache.release(cache.add(key(1), 21));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void adopt_renewsAPlaceholderInPlace_andItsNewObjectIsDestroyedOnEviction() {
+    cache.release(cache.add(key(1), 11));
+    cache.forgetHandles();
+    cache.adopt(key(1), 21);
+
+    assertThat(cache.contains(key(1))).isTrue();
+    assertThat(cache.size()).isEqualTo(1);
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void adopt_ofAKeyCachedInThisGeneration_replacesAndDestroysTheOlderObject() {
+    cache.release(cache.add(key(1), 11));
+    cache.adopt(key(1), 21);
+    assertThat(cache.takeDestroyable()).containsExactly(11);
+  }
+
+  @Test
+  void dropStale_removesOnlyPlaceholders_andDestroysNothing() {
+    cache.release(cache.add(key(1), 11));
+    cache.release(cache.add(key(2), 12));
+    cache.forgetHandles();
+    cache.adopt(key(2), 22);
+
+    assertThat(cache.dropStale()).isEqualTo(1);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    assertThat(cache.hottest(2)).containsExactly(key(2));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(22);
   }
 
   @Test
