@@ -107,12 +107,21 @@ final class BackingKeyCache {
   }
 
   /**
-   * Caches an object unwrapped ahead of use ({@link BackingKeyWarmup}), in use by no request yet.
-   * An entry of an earlier generation for {@code key} takes the handle in place: the key keeps its
-   * place in the policy, and its age, which counts from the entry's first write (so it goes
-   * earlier, never later, than the object's own age says).
+   * Caches an object unwrapped ahead of use (the refill after a move to a fresh library instance),
+   * in use by no request yet. It replaces a placeholder of the key ({@link #forgetHandles}) as a
+   * request's miss does: the key keeps the frequency the policy counts for it.
    */
   void adopt(WrappedKey key, long handle) {
+    entries.put(key, new Entry(key, handle, generation));
+  }
+
+  /**
+   * Caches an object unwrapped on the standby before the move ({@link BackingKeyWarmup}), in use by
+   * no request yet: a placeholder of the key takes the handle in place, without a write to the
+   * policy (this runs while every request waits). Its age still counts from the placeholder's
+   * write, so it goes earlier, never later, than the object's own age says.
+   */
+  void renew(WrappedKey key, long handle) {
     Entry stale = entries.policy().getIfPresentQuietly(key);
     if (stale != null) {
       synchronized (stale) {
@@ -123,7 +132,7 @@ final class BackingKeyCache {
         }
       }
     }
-    entries.put(key, new Entry(key, handle, generation));
+    adopt(key, handle);
   }
 
   /** Whether {@code key} is cached, fresh and of this generation; not counted as a use. */

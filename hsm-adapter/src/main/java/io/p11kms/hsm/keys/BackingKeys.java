@@ -232,7 +232,7 @@ public final class BackingKeys {
     }
     cache.forgetHandles();
     for (int i = 0; i < warmed.count(); i++) {
-      cache.adopt(warmed.key(i), warmed.handle(i));
+      cache.renew(warmed.key(i), warmed.handle(i));
     }
     if (warmed.session() != null) {
       synchronized (stripes[0]) {

@@ -198,10 +198,10 @@ class BackingKeyCacheTest {
   }
 
   @Test
-  void adopt_renewsAPlaceholderInPlace_andItsNewObjectIsDestroyedOnEviction() {
+  void renew_setsAPlaceholdersHandleInPlace_andItsNewObjectIsDestroyedOnEviction() {
     cache.release(cache.add(key(1), 11));
     cache.forgetHandles();
-    cache.adopt(key(1), 21);
+    cache.renew(key(1), 21);
 
     assertThat(cache.contains(key(1))).isTrue();
     assertThat(cache.size()).isEqualTo(1);
@@ -214,10 +214,22 @@ class BackingKeyCacheTest {
   }
 
   @Test
-  void adopt_ofAKeyCachedInThisGeneration_replacesAndDestroysTheOlderObject() {
+  void adoptOrRenew_ofAKeyCachedInThisGeneration_replacesAndDestroysTheOlderObject() {
     cache.release(cache.add(key(1), 11));
+    cache.renew(key(1), 21);
+    cache.adopt(key(1), 31);
+    assertThat(cache.takeDestroyable()).containsExactly(11, 21);
+  }
+
+  @Test
+  void adopt_replacesAPlaceholder_andDestroysNothingOfTheOldGeneration() {
+    cache.release(cache.add(key(1), 11));
+    cache.forgetHandles();
     cache.adopt(key(1), 21);
-    assertThat(cache.takeDestroyable()).containsExactly(11);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
   }
 
   @Test
