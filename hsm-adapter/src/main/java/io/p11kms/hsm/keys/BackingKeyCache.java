@@ -115,19 +115,27 @@ final class BackingKeyCache {
     entries.put(key, new Entry(key, handle, generation));
   }
 
+  /** The entry cached for {@code key} now, of any generation; not counted as a use. */
+  Entry peek(WrappedKey key) {
+    return entries.policy().getIfPresentQuietly(key);
+  }
+
   /**
    * Caches an object unwrapped on the standby before the move ({@link BackingKeyWarmup}), in use by
-   * no request yet: a placeholder of the key takes the handle in place, without a write to the
-   * policy (this runs while every request waits). Its age still counts from the placeholder's
-   * write, so it goes earlier, never later, than the object's own age says.
+   * no request yet: {@code placeholder}, the entry {@link #peek} found for {@code key} before the
+   * move and now of an earlier generation, takes the handle in place, without a lookup or a write
+   * to the policy (this runs while every request waits); if it went meanwhile, a new entry is
+   * cached. Its age still counts from the placeholder's write, so it goes earlier, never later,
+   * than the object's own age says.
    */
-  void renew(WrappedKey key, long handle) {
-    Entry stale = entries.policy().getIfPresentQuietly(key);
-    if (stale != null) {
-      synchronized (stale) {
-        if (!stale.evicted && stale.generation != generation && stale.users == 0) {
-          stale.handle = handle;
-          stale.generation = generation;
+  void renew(Entry placeholder, WrappedKey key, long handle) {
+    if (placeholder != null) {
+      synchronized (placeholder) {
+        if (!placeholder.evicted
+            && placeholder.generation != generation
+            && placeholder.users == 0) {
+          placeholder.handle = handle;
+          placeholder.generation = generation;
           return;
         }
       }

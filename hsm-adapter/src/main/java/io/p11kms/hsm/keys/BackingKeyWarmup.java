@@ -39,16 +39,19 @@ public final class BackingKeyWarmup {
     private final Session session;
     private final List<WrappedKey> keys;
     private final long[] handles;
+    private final BackingKeyCache.Entry[] entries;
 
-    private Warmed(Session session, List<WrappedKey> keys, long[] handles) {
+    private Warmed(
+        Session session, List<WrappedKey> keys, long[] handles, BackingKeyCache.Entry[] entries) {
       this.session = session;
       this.keys = keys;
       this.handles = handles;
+      this.entries = entries;
     }
 
     /** Nothing warmed (no cache, no key in it, or the session did not open). */
     public static Warmed none() {
-      return new Warmed(null, List.of(), new long[0]);
+      return new Warmed(null, List.of(), new long[0], new BackingKeyCache.Entry[0]);
     }
 
     /** The session the warmed keys live in; null when none was opened. */
@@ -69,6 +72,11 @@ public final class BackingKeyWarmup {
     /** The handle of the object unwrapped {@code i}-th, in {@link #session()}. */
     long handle(int i) {
       return handles[i];
+    }
+
+    /** The cache's entry for the key unwrapped {@code i}-th, when it was unwrapped; or null. */
+    BackingKeyCache.Entry entry(int i) {
+      return entries[i];
     }
   }
 
@@ -91,6 +99,7 @@ public final class BackingKeyWarmup {
       long budgetNanos) {
     List<WrappedKey> keys = new ArrayList<>();
     long[] handles = new long[Math.max(0, Math.min(limit, hottest.size()))];
+    BackingKeyCache.Entry[] entries = new BackingKeyCache.Entry[handles.length];
     long start = System.nanoTime();
     for (WrappedKey key : hottest.subList(0, handles.length)) {
       if (System.nanoTime() - start > budgetNanos) {
@@ -104,13 +113,14 @@ public final class BackingKeyWarmup {
         long domainKey = standbyKeys.handle(session, generation);
         BackingKeyUse use = standbyKeys.backingKeyUse(session, generation);
         handles[keys.size()] = cache.unwrap(session, domainKey, use, key);
+        entries[keys.size()] = cache.cachedEntry(key);
         keys.add(key);
       } catch (PKCS11Exception | RuntimeException e) {
         LOG.debug("warm-up of the standby stopped after {} keys: {}", keys.size(), e.toString());
         break;
       }
     }
-    return new Warmed(session, List.copyOf(keys), handles);
+    return new Warmed(session, List.copyOf(keys), handles, entries);
   }
 
   /** Whether {@code key} is one the cache holds: a symmetric HBK wrapped with AES key wrap. */

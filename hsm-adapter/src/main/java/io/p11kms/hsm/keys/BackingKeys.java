@@ -201,6 +201,11 @@ public final class BackingKeys {
     return current != null && current.contains(key);
   }
 
+  /** The cache's entry for {@code key} now, for the warm-up ({@link #moveTo}); null when none. */
+  BackingKeyCache.Entry cachedEntry(WrappedKey key) {
+    return cache == null ? null : cache.peek(key);
+  }
+
   /** The cached keys most likely to be used again, most used first: at most {@code limit}. */
   public List<WrappedKey> hottest(int limit) {
     return cache == null ? List.of() : cache.hottest(limit);
@@ -232,7 +237,7 @@ public final class BackingKeys {
     }
     cache.forgetHandles();
     for (int i = 0; i < warmed.count(); i++) {
-      cache.renew(warmed.key(i), warmed.handle(i));
+      cache.renew(warmed.entry(i), warmed.key(i), warmed.handle(i));
     }
     if (warmed.session() != null) {
       synchronized (stripes[0]) {

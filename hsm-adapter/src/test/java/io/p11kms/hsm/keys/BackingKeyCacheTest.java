@@ -200,8 +200,9 @@ class BackingKeyCacheTest {
   @Test
   void renew_setsAPlaceholdersHandleInPlace_andItsNewObjectIsDestroyedOnEviction() {
     cache.release(cache.add(key(1), 11));
+    BackingKeyCache.Entry placeholder = cache.peek(key(1));
     cache.forgetHandles();
-    cache.renew(key(1), 21);
+    cache.renew(placeholder, key(1), 21);
 
     assertThat(cache.contains(key(1))).isTrue();
     assertThat(cache.size()).isEqualTo(1);
@@ -215,8 +216,9 @@ class BackingKeyCacheTest {
 
   @Test
   void adoptOrRenew_ofAKeyCachedInThisGeneration_replacesAndDestroysTheOlderObject() {
-    cache.release(cache.add(key(1), 11));
-    cache.renew(key(1), 21);
+    BackingKeyCache.Entry current = cache.add(key(1), 11);
+    cache.release(current);
+    cache.renew(current, key(1), 21);
     cache.adopt(key(1), 31);
     assertThat(cache.takeDestroyable()).containsExactly(11, 21);
   }
@@ -230,6 +232,22 @@ class BackingKeyCacheTest {
     BackingKeyCache.Entry entry = cache.acquire(key(1));
     assertThat(entry.handle).isEqualTo(21);
     cache.release(entry);
+  }
+
+  @Test
+  void renew_ofAPlaceholderThatWentMeanwhile_cachesANewEntry() {
+    cache.release(cache.add(key(1), 11));
+    BackingKeyCache.Entry placeholder = cache.peek(key(1));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(11);
+    cache.forgetHandles();
+    cache.renew(placeholder, key(1), 21);
+
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
   }
 
   @Test
