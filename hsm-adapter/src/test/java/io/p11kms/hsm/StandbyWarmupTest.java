@@ -19,7 +19,8 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
  * keys are unwrapped on the standby before the move and the rest of the cache's keys right after
  * it, each once, their objects not counted against the new instance's bound, and no object is left
  * in either instance, also when the warm-up fails; a cache whose keys were seldom used again
- * carries over only as many of its most used keys as its hits per miss.
+ * carries over only as many of its most used keys as its hits per miss; the cache's policy keeps
+ * what it learned of the keys across the switch.
  */
 class StandbyWarmupTest {
   private static final int BOUND = 1_000;
@@ -186,6 +187,46 @@ class StandbyWarmupTest {
         assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
       }
       assertThat(hsm.backingKeyCacheMisses()).as("every hot key kept").isEqualTo(misses);
+      hsm.evictCachedBackingKeys();
+      assertThat(hsm.visibleObjectCount()).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void afterASwitch_theCacheStillKnowsWhichKeysWereUsedMost_andKeepsThemAgainstNewcomers() {
+    int cacheSize = 8;
+    HsmConfig config =
+        token.hsmConfig().withLibraryRecycle(BOUND).withCache(cacheSize, Duration.ofMinutes(5));
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(config)) {
+      int before = hsm.visibleObjectCount();
+      // Seven keys used four times each (the policy forgets by halving after ten uses per entry of
+      // its bound, 80 here: this test stays under that).
+      List<WrappedKey> hot = hotKeys(hsm, cacheSize - 1);
+      List<byte[][]> sealed = new ArrayList<>();
+      for (int round = 0; round < 4; round++) {
+        sealed = useEach(hsm, hot);
+      }
+      // The bound's objects made without touching the cache, then the switch.
+      for (int i = 0; i < BOUND; i++) {
+        hsm.generateBackingKey();
+      }
+      assertThat(hsm.isHealthy()).isTrue();
+      assertThat(hsm.libraryRecycles()).isEqualTo(1);
+      assertThat(hsm.cachedBackingKeyCount()).isEqualTo(hot.size());
+
+      // After it, newcomers used twice each: more often than a key unwrapped once, less than the
+      // hot keys were before the switch.
+      for (WrappedKey newcomer : hotKeys(hsm, 12)) {
+        encrypt(hsm, newcomer, 1);
+        encrypt(hsm, newcomer, 1);
+      }
+      long misses = hsm.backingKeyCacheMisses();
+      for (int i = 0; i < hot.size(); i++) {
+        assertThat(decrypt(hsm, hot.get(i), sealed.get(i))).containsExactly(7, 8);
+      }
+      assertThat(hsm.backingKeyCacheMisses())
+          .as("no hot key pushed out by a newcomer")
+          .isEqualTo(misses);
       hsm.evictCachedBackingKeys();
       assertThat(hsm.visibleObjectCount()).isEqualTo(before);
     }

@@ -12,13 +12,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * The backing key cache's hit rate over time under a Zipf(1.0) key choice, across the library's
  * recycles, off by default: {@code mvn -pl hsm-adapter test -Dtest=ZipfRecycleBenchTest
- * -Dp11kms.bench=true [-Dp11kms.bench.keys=N] [-Dp11kms.bench.seconds=S]} (default 100,000 keys,
- * made first, and 150 s of encrypts at 4 threads, with the default cache and recycle bound, the
- * health probe's recycle check once a second as the server runs it). Prints each 5 s window's hit
- * rate, calls, recycles, the process's CPU per call and its resident memory, and its peak resident
- * memory at the end; asserts nothing (preload jemalloc as run.sh does to see the server's
- * allocator: {@code LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}). A recycle that left
- * the cache's keys behind shows as a dip of the hit rate in the windows after it.
+ * -Dp11kms.bench=true [-Dp11kms.bench.keys=N] [-Dp11kms.bench.seconds=S] [-Dp11kms.bench.step=W]}
+ * (default 100,000 keys, made first, and 150 s of encrypts at 4 threads, with the default cache and
+ * recycle bound, the health probe's recycle check once a second as the server runs it). Prints each
+ * 5 s window's hit rate (W s windows: -Dp11kms.bench.step, default 5), calls, recycles, the
+ * process's CPU per call and its resident memory, and its peak resident memory at the end; asserts
+ * nothing (preload jemalloc as run.sh does to see the server's allocator: {@code
+ * LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}). A recycle that left the cache's keys
+ * behind shows as a dip of the hit rate in the windows after it.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class ZipfRecycleBenchTest {
@@ -27,6 +28,7 @@ class ZipfRecycleBenchTest {
   void hitRateAcrossRecycles() throws Exception {
     int count = Integer.getInteger("p11kms.bench.keys", 100_000);
     int seconds = Integer.getInteger("p11kms.bench.seconds", 150);
+    int step = Integer.getInteger("p11kms.bench.step", 5);
     try (SoftHsmTestToken token = SoftHsmTestToken.create();
         Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig())) {
       WrappedKey[] keys = new WrappedKey[count];
@@ -60,18 +62,19 @@ class ZipfRecycleBenchTest {
       long done = calls.get();
       long cpuNanos = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
       System.out.printf("keys made; VmRSS %s%n", status("VmRSS:"));
-      System.out.println("  s   hit rate   calls/s  recycles  us CPU/call  VmRSS");
-      for (int s = 5; s <= seconds; s += 5) {
-        Thread.sleep(5_000);
+      System.out.println("  s   hit rate   calls/s  misses/s  recycles  us CPU/call  VmRSS");
+      for (int s = step; s <= seconds; s += step) {
+        Thread.sleep(step * 1_000L);
         long h = hsm.backingKeyCacheHits();
         long m = hsm.backingKeyCacheMisses();
         long c = calls.get();
         long n = ((com.sun.management.OperatingSystemMXBean) cpu).getProcessCpuTime();
         System.out.printf(
-            "%3d   %.3f   %,8d   %d   %.0f   %s%n",
+            "%3d   %.3f   %,8d   %,6d   %d   %.0f   %s%n",
             s,
             (double) (h - hits) / Math.max(1, h - hits + m - misses),
-            (c - done) / 5,
+            (c - done) / step,
+            (m - misses) / step,
             hsm.libraryRecycles(),
             (n - cpuNanos) / 1e3 / Math.max(1, c - done),
             status("VmRSS:"));

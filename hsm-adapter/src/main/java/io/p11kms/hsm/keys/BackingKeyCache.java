@@ -24,9 +24,11 @@ import java.util.function.LongSupplier;
  * is destroyed only once the last user has released it: {@link #takeDestroyable()} hands out the
  * handles whose objects can go now.
  *
- * <p>{@link #forgetAll()} is for a reconnect or a library switch: the token has dropped the objects
- * already, and the handles may soon name other objects, so nothing is destroyed and nothing is
- * handed out again.
+ * <p>{@link #forgetAll()} is for a reconnect: the token has dropped the objects already, and the
+ * handles may soon name other objects, so nothing is destroyed and nothing is handed out again.
+ * {@link #forgetHandles()} is for a move to a fresh library instance: the same, but the entries
+ * stay as placeholders until their keys are unwrapped again there, so that what the policy learned
+ * of them (their place in its segments, beside the frequencies it keeps by key) is not lost.
  *
  * <p>Thread-safe. The policy's upkeep (evictions and their bookkeeping) runs on the calling thread,
  * so that an eviction's handle is waiting in {@link #takeDestroyable()} when the call that caused
@@ -34,11 +36,16 @@ import java.util.function.LongSupplier;
  */
 final class BackingKeyCache {
 
-  /** One cached object. Read {@link #handle} only between acquire and release. */
+  /**
+   * One cached object. Read {@link #handle} only between acquire and release. An entry of an
+   * earlier generation ({@link #forgetHandles}) names no object: it keeps the key's place in the
+   * policy until the key is unwrapped again ({@link #adopt}) or the entry goes.
+   */
   static final class Entry {
     final WrappedKey key;
-    final long handle;
-    private final long generation;
+    // Both set again, under this entry's lock, when an entry of an earlier generation is renewed.
+    long handle;
+    private long generation;
     private int users;
     private boolean evicted;
 
@@ -79,7 +86,7 @@ final class BackingKeyCache {
       return null;
     }
     synchronized (entry) {
-      if (entry.evicted) {
+      if (entry.evicted || entry.generation != generation) {
         return null;
       }
       entry.users++;
@@ -100,20 +107,56 @@ final class BackingKeyCache {
   }
 
   /**
-   * Caches an object unwrapped ahead of use ({@link BackingKeyWarmup}), in use by no request yet.
+   * Caches an object unwrapped ahead of use (the refill after a move to a fresh library instance),
+   * in use by no request yet. It replaces a placeholder of the key ({@link #forgetHandles}) as a
+   * request's miss does: the key keeps the frequency the policy counts for it.
    */
   void adopt(WrappedKey key, long handle) {
     entries.put(key, new Entry(key, handle, generation));
   }
 
-  /** Whether {@code key} is cached and fresh; not counted as a use. */
+  /** The entry cached for {@code key} now, of any generation; not counted as a use. */
+  Entry peek(WrappedKey key) {
+    return entries.policy().getIfPresentQuietly(key);
+  }
+
+  /**
+   * Caches an object unwrapped on the standby before the move ({@link BackingKeyWarmup}), in use by
+   * no request yet: {@code placeholder}, the entry {@link #peek} found for {@code key} before the
+   * move and now of an earlier generation, takes the handle in place, without a lookup or a write
+   * to the policy (this runs while every request waits); if it went meanwhile, a new entry is
+   * cached. Its age still counts from the placeholder's write, so it goes earlier, never later,
+   * than the object's own age says.
+   */
+  void renew(Entry placeholder, WrappedKey key, long handle) {
+    if (placeholder != null) {
+      synchronized (placeholder) {
+        if (!placeholder.evicted
+            && placeholder.generation != generation
+            && placeholder.users == 0) {
+          placeholder.handle = handle;
+          placeholder.generation = generation;
+          return;
+        }
+      }
+    }
+    adopt(key, handle);
+  }
+
+  /** Whether {@code key} is cached, fresh and of this generation; not counted as a use. */
   boolean contains(WrappedKey key) {
-    return entries.asMap().containsKey(key);
+    Entry entry = entries.policy().getIfPresentQuietly(key);
+    if (entry == null) {
+      return false;
+    }
+    synchronized (entry) {
+      return !entry.evicted && entry.generation == generation;
+    }
   }
 
   /**
    * The keys cached now, those the policy would keep longest first (the most used): at most {@code
-   * limit}.
+   * limit}. Entries of an earlier generation count.
    */
   List<WrappedKey> hottest(int limit) {
     return new ArrayList<>(entries.policy().eviction().orElseThrow().hottest(limit).keySet());
@@ -156,19 +199,64 @@ final class BackingKeyCache {
    * policy learned of the keys' frequencies stays.
    */
   void forgetAll() {
+    forgetHandles();
+    entries.invalidateAll();
+    entries.cleanUp();
+  }
+
+  /**
+   * Forgets every handle without destroying anything, keeping the entries as a new generation's
+   * placeholders: the connection moved to a fresh library instance, which the old handles do not
+   * name. Each entry misses until its key is unwrapped again ({@link #adopt}, or a request's miss
+   * and {@link #add}); meanwhile it holds the key's place in the policy (recency, and the protected
+   * or probation segment) beside the frequency the policy keeps by key. Runs while no request is in
+   * flight.
+   */
+  void forgetHandles() {
     synchronized (destroyable) {
       generation++;
       destroyable.clear();
       destroyableCount = 0;
     }
-    entries.invalidateAll();
-    entries.cleanUp();
   }
 
-  /** Entries cached now (not counting evicted objects that a request still uses). */
+  /**
+   * Removes the entries of an earlier generation still cached (keys not unwrapped again since
+   * {@link #forgetHandles}): they name no object, and a full cache would weigh newcomers against
+   * them. Destroys nothing.
+   *
+   * @return how many were removed
+   */
+  int dropStale() {
+    int dropped = 0;
+    for (Entry entry : List.copyOf(entries.asMap().values())) {
+      boolean stale;
+      synchronized (entry) {
+        stale = entry.generation != generation;
+      }
+      if (stale && entries.asMap().remove(entry.key, entry)) {
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Entries cached now of this generation (not counting evicted objects that a request still uses,
+   * nor placeholders: {@link #forgetHandles}).
+   */
   int size() {
     entries.cleanUp();
-    return (int) entries.estimatedSize();
+    long current = generation;
+    int count = 0;
+    for (Entry entry : entries.asMap().values()) {
+      synchronized (entry) {
+        if (entry.generation == current) {
+          count++;
+        }
+      }
+    }
+    return count;
   }
 
   private void evict(Entry entry) {

@@ -4,6 +4,7 @@ import io.p11kms.hsm.WrapMechanism;
 import io.p11kms.hsm.WrappedKey;
 import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.domain.DomainKeys;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,23 +32,26 @@ public final class BackingKeyWarmup {
   private static final Logger LOG = LoggerFactory.getLogger(BackingKeyWarmup.class);
 
   /**
-   * The keys unwrapped in one session of the standby, for the cache to adopt when the connection
-   * moves there ({@link BackingKeys#adopt}); closing the session destroys them.
+   * The keys unwrapped in one session of the standby, for the cache to take over when the
+   * connection moves there ({@link BackingKeys#moveTo}); closing the session destroys them.
    */
   public static final class Warmed {
     private final Session session;
-    private final int count;
-    private final BackingKeyCache cache;
+    private final List<WrappedKey> keys;
+    private final long[] handles;
+    private final BackingKeyCache.Entry[] entries;
 
-    private Warmed(Session session, int count, BackingKeyCache cache) {
+    private Warmed(
+        Session session, List<WrappedKey> keys, long[] handles, BackingKeyCache.Entry[] entries) {
       this.session = session;
-      this.count = count;
-      this.cache = cache;
+      this.keys = keys;
+      this.handles = handles;
+      this.entries = entries;
     }
 
     /** Nothing warmed (no cache, no key in it, or the session did not open). */
     public static Warmed none() {
-      return new Warmed(null, 0, null);
+      return new Warmed(null, List.of(), new long[0], new BackingKeyCache.Entry[0]);
     }
 
     /** The session the warmed keys live in; null when none was opened. */
@@ -57,12 +61,22 @@ public final class BackingKeyWarmup {
 
     /** How many keys were unwrapped (objects made in the standby). */
     public int count() {
-      return count;
+      return keys.size();
     }
 
-    /** A cache of the warmed keys, built before the move; null when nothing was warmed. */
-    BackingKeyCache cache() {
-      return cache;
+    /** The key unwrapped {@code i}-th. */
+    WrappedKey key(int i) {
+      return keys.get(i);
+    }
+
+    /** The handle of the object unwrapped {@code i}-th, in {@link #session()}. */
+    long handle(int i) {
+      return handles[i];
+    }
+
+    /** The cache's entry for the key unwrapped {@code i}-th, when it was unwrapped; or null. */
+    BackingKeyCache.Entry entry(int i) {
+      return entries[i];
     }
   }
 
@@ -83,10 +97,11 @@ public final class BackingKeyWarmup {
       DomainKeys standbyKeys,
       int limit,
       long budgetNanos) {
-    BackingKeyCache warmed = cache.freshCache();
-    int done = 0;
+    List<WrappedKey> keys = new ArrayList<>();
+    long[] handles = new long[Math.max(0, Math.min(limit, hottest.size()))];
+    BackingKeyCache.Entry[] entries = new BackingKeyCache.Entry[handles.length];
     long start = System.nanoTime();
-    for (WrappedKey key : hottest.subList(0, Math.min(limit, hottest.size()))) {
+    for (WrappedKey key : hottest.subList(0, handles.length)) {
       if (System.nanoTime() - start > budgetNanos) {
         break;
       }
@@ -97,14 +112,15 @@ public final class BackingKeyWarmup {
         int generation = key.domainKeyGeneration();
         long domainKey = standbyKeys.handle(session, generation);
         BackingKeyUse use = standbyKeys.backingKeyUse(session, generation);
-        warmed.adopt(key, cache.unwrap(session, domainKey, use, key));
-        done++;
+        handles[keys.size()] = cache.unwrap(session, domainKey, use, key);
+        entries[keys.size()] = cache.cachedEntry(key);
+        keys.add(key);
       } catch (PKCS11Exception | RuntimeException e) {
-        LOG.debug("warm-up of the standby stopped after {} keys: {}", done, e.toString());
+        LOG.debug("warm-up of the standby stopped after {} keys: {}", keys.size(), e.toString());
         break;
       }
     }
-    return new Warmed(session, done, done == 0 ? null : warmed);
+    return new Warmed(session, List.copyOf(keys), handles, entries);
   }
 
   /** Whether {@code key} is one the cache holds: a symmetric HBK wrapped with AES key wrap. */

@@ -28,8 +28,10 @@ import org.xipki.pkcs11.wrapper.Token;
  * unwrapped on the standby ({@link BackingKeyWarmup}) and the cache takes them over; the objects it
  * held in the instance left go with that instance, and once that is finalized the rest of the keys
  * the cache held are unwrapped again in the new one: as many of the most used as the cache's hits
- * per miss say are worth it ({@link CacheCarryOver}). When no standby can be loaded, the library is
- * recycled in place instead.
+ * per miss say are worth it ({@link CacheCarryOver}). The cache stays the same one throughout, its
+ * entries placeholders until their keys are unwrapped again ({@link BackingKeys#moveTo}), so that
+ * its policy keeps what it learned of the keys; the placeholders left after the refill are dropped.
+ * When no standby can be loaded, the library is recycled in place instead.
  */
 final class LibraryRecycler {
   private static final Logger LOG = LoggerFactory.getLogger(TokenConnection.class);
@@ -170,11 +172,13 @@ final class LibraryRecycler {
     long refillStart = System.nanoTime();
     int refilled = refill(hot, warmed.count());
     recycling.exclude(refilled);
+    int dropped = connection.backingKeys().dropStale();
     LOG.info(
         "token {}: switched to a fresh instance of the PKCS#11 library after {} objects made"
             + " (calls held {} us; {} of the {} cached backing keys carried over; standby ready in"
             + " {} ms with {} backing keys unwrapped in {} ms, old instance finalized in {} ms, {}"
-            + " more backing keys unwrapped after the switch in {} ms)",
+            + " more backing keys unwrapped after the switch in {} ms, {} not unwrapped again"
+            + " dropped)",
         config.tokenLabel(),
         recycling.bound(),
         heldNanos / 1_000,
@@ -185,7 +189,8 @@ final class LibraryRecycler {
         (locked - warmStart) / 1_000_000,
         (refillStart - retireStart) / 1_000_000,
         refilled,
-        (System.nanoTime() - refillStart) / 1_000_000);
+        (System.nanoTime() - refillStart) / 1_000_000,
+        dropped);
     return true;
   }
 

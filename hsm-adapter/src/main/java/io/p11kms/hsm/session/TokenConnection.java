@@ -173,7 +173,7 @@ public final class TokenConnection implements AutoCloseable {
     } catch (PKCS11Exception e) {
       // Cannot happen: the pool holds no handle now, and the two sessions are distinct.
     }
-    backingKeys.replaceWith(warmed);
+    backingKeys.moveTo(warmed);
     recovery.reopenDone();
     epoch.incrementAndGet();
     return left;

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cache's bookkeeping: the count bound kept by frequency, age, reference counts, and forgetting
- * on reconnect.
+ * The cache's bookkeeping: the count bound kept by frequency, age, reference counts, forgetting on
+ * reconnect, and placeholders across a move to a fresh library instance.
  */
 class BackingKeyCacheTest {
   private final AtomicLong now = new AtomicLong(1_000);
@@ -179,6 +179,89 @@ class BackingKeyCacheTest {
     cache.release(cache.add(key(1), 21));
     cache.evictAll();
     assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void forgetHandles_keepsEntriesAsPlaceholders_thatMissAndDestroyNothing() {
+    cache.release(cache.add(key(1), 11));
+    cache.release(cache.add(key(2), 12));
+    cache.forgetHandles();
+
+    assertThat(cache.acquire(key(1))).isNull();
+    assertThat(cache.contains(key(1))).isFalse();
+    assertThat(cache.size()).as("placeholders are not counted").isZero();
+    assertThat(cache.hottest(2)).containsExactlyInAnyOrder(key(1), key(2));
+    // A request's miss replaces the placeholder: the old handle is not destroyed.
+    cache.release(cache.add(key(1), 21));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void renew_setsAPlaceholdersHandleInPlace_andItsNewObjectIsDestroyedOnEviction() {
+    cache.release(cache.add(key(1), 11));
+    BackingKeyCache.Entry placeholder = cache.peek(key(1));
+    cache.forgetHandles();
+    cache.renew(placeholder, key(1), 21);
+
+    assertThat(cache.contains(key(1))).isTrue();
+    assertThat(cache.size()).isEqualTo(1);
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void adoptOrRenew_ofAKeyCachedInThisGeneration_replacesAndDestroysTheOlderObject() {
+    BackingKeyCache.Entry current = cache.add(key(1), 11);
+    cache.release(current);
+    cache.renew(current, key(1), 21);
+    cache.adopt(key(1), 31);
+    assertThat(cache.takeDestroyable()).containsExactly(11, 21);
+  }
+
+  @Test
+  void adopt_replacesAPlaceholder_andDestroysNothingOfTheOldGeneration() {
+    cache.release(cache.add(key(1), 11));
+    cache.forgetHandles();
+    cache.adopt(key(1), 21);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
+  }
+
+  @Test
+  void renew_ofAPlaceholderThatWentMeanwhile_cachesANewEntry() {
+    cache.release(cache.add(key(1), 11));
+    BackingKeyCache.Entry placeholder = cache.peek(key(1));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(11);
+    cache.forgetHandles();
+    cache.renew(placeholder, key(1), 21);
+
+    BackingKeyCache.Entry entry = cache.acquire(key(1));
+    assertThat(entry.handle).isEqualTo(21);
+    cache.release(entry);
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(21);
+  }
+
+  @Test
+  void dropStale_removesOnlyPlaceholders_andDestroysNothing() {
+    cache.release(cache.add(key(1), 11));
+    cache.release(cache.add(key(2), 12));
+    cache.forgetHandles();
+    cache.adopt(key(2), 22);
+
+    assertThat(cache.dropStale()).isEqualTo(1);
+    assertThat(cache.takeDestroyable()).isEmpty();
+    assertThat(cache.hottest(2)).containsExactly(key(2));
+    cache.evictAll();
+    assertThat(cache.takeDestroyable()).containsExactly(22);
   }
 
   @Test
