@@ -26,7 +26,8 @@
 #            `--repeat 5 --only halfpeak` checks the p99 target in about 15 minutes
 # Reads: P11KMS_BENCH_TOKEN     the token, as --token (the option wins)
 #        P11KMS_BENCH_OUT       results folder (default target/bench/<timestamp>)
-#        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client
+#        P11KMS_BENCH_JAVA_OPTS JVM options of the benchmark client, after its heap's (which
+#                               they override)
 #        P11KMS_MALLOC          the server's malloc, as run.sh reads it: jemalloc (the default,
 #                               preloaded when Debian's libjemalloc2 is installed) or glibc
 #        P11KMS_BENCH_SKIP_BUILD=1  use the jars already built
@@ -36,7 +37,8 @@
 #                               --only keys runs (other groups add keys of their own)
 # Writes to the results folder: report.txt, points.csv, summary.csv, threads.csv (the server's CPU
 # per call by thread group), throughput.svg,
-# latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses), and
+# latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses),
+# slow-calls.csv (the half-peak point's calls over 5 ms: when each was due, how long it took), and
 # the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.
 set -euo pipefail
@@ -100,8 +102,12 @@ if [ "$repeat" -gt 1 ]; then
       /^machine gauge: SHA-256/ { sha = $(NF-3) }
       /^machine gauge: thread hand-off/ { hand = $(NF-3) }
       /^GC pauses at half peak, server: / { pauses = $2; sub(/.*: /, "", pauses) }
-      END { print "server GC pauses " pauses "; machine gauge: SHA-256 of 4 KiB " sha \
-        " us, hand-off " hand " us" }' \
+      /^GC pauses at half peak, client: / { client = $2; sub(/.*: /, "", client) }
+      /^calls over 5 ms at half peak due in a GC pause of either JVM/ {
+        near = $1; sub(/.*: /, "", near); sub(/ \(.*/, "", near) }
+      END { print "server GC pauses " pauses ", client " client "; calls over 5 ms due in a" \
+        " pause or 5 ms after: " near "; machine gauge: SHA-256 of 4 KiB " sha " us, hand-off " \
+        hand " us" }' \
       "$out/run-$i/summary.csv")
     echo "$p99 ($cpu; $gauge)"
   done >"$out/repeats.txt"
@@ -139,7 +145,10 @@ fi
 export P11KMS_CLASSPATH="$server_cp"
 # The client's GC log: Bench sets its pauses beside the half-peak point's tail (and the server's).
 # Netty's leak detector off, as the server runs it (Main): the client's CPU is not what is measured.
+# The client's heap: its pauses add to the latencies it measures. A fixed 1 GiB young generation
+# (parallel collector) pauses it about once in a 10 s point; G1 sized from the machine's memory
+# paused it 5-23 times. P11KMS_BENCH_JAVA_OPTS come after these, and win.
 # shellcheck disable=SC2086
-java -Xlog:gc:file="$out/client-gc.log":time \
+java -Xlog:gc:file="$out/client-gc.log":time -XX:+UseParallelGC -Xms1536m -Xmx1536m -Xmn1g \
   -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled ${P11KMS_BENCH_JAVA_OPTS:-} -cp "$bench_cp" io.p11kms.bench.Bench \
   --data "$data" --out "$out" ${args[@]+"${args[@]}"}

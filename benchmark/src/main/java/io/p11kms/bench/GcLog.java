@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -47,22 +49,32 @@ final class GcLog {
 
   private GcLog() {}
 
+  /** One pause: when it started and ended (its end stamp less its length). */
+  record Pause(Instant started, Instant ended) {}
+
   /** The pauses {@code file} records as ended from {@code from} to {@code to}; none without it. */
   static Pauses pauses(Path file, Instant from, Instant to) {
+    return summary(list(file, from, to));
+  }
+
+  static Pauses pauses(List<String> lines, Instant from, Instant to) {
+    return summary(list(lines, from, to));
+  }
+
+  /** Each pause {@code file} records as ended from {@code from} to {@code to}; none without it. */
+  static List<Pause> list(Path file, Instant from, Instant to) {
     if (!Files.exists(file)) {
-      return new Pauses(0, 0, 0);
+      return List.of();
     }
     try {
-      return pauses(Files.readAllLines(file), from, to);
+      return list(Files.readAllLines(file), from, to);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }
   }
 
-  static Pauses pauses(List<String> lines, Instant from, Instant to) {
-    int count = 0;
-    double longest = 0;
-    double total = 0;
+  static List<Pause> list(List<String> lines, Instant from, Instant to) {
+    List<Pause> pauses = new ArrayList<>();
     for (String line : lines) {
       Matcher m = PAUSE.matcher(line);
       if (!m.matches()) {
@@ -77,11 +89,20 @@ final class GcLog {
       if (ended.isBefore(from) || ended.isAfter(to)) {
         continue;
       }
-      double millis = Double.parseDouble(m.group(2));
-      count++;
+      long nanos = Math.round(Double.parseDouble(m.group(2)) * 1e6);
+      pauses.add(new Pause(ended.minusNanos(nanos), ended));
+    }
+    return pauses;
+  }
+
+  private static Pauses summary(List<Pause> pauses) {
+    double longest = 0;
+    double total = 0;
+    for (Pause p : pauses) {
+      double millis = Duration.between(p.started(), p.ended()).toNanos() / 1e6;
       longest = Math.max(longest, millis);
       total += millis;
     }
-    return new Pauses(count, longest, total);
+    return new Pauses(pauses.size(), longest, total);
   }
 }

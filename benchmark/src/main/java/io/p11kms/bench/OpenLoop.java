@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * Starts calls at a fixed rate, whatever the server's speed, and measures each latency from the
  * moment the call was due (not when it was actually sent), so that a stalled server shows up in the
  * percentiles instead of silently lowering the rate. At most {@value #MAX_IN_FLIGHT} calls are in
- * flight; when that bound is reached the sender waits, and the wait counts as latency.
+ * flight; when that bound is reached the sender waits, and the wait counts as latency. The measured
+ * calls slower than {@code slow}'s threshold are kept in it too.
  */
 final class OpenLoop {
   static final int MAX_IN_FLIGHT = 512;
@@ -27,6 +28,7 @@ final class OpenLoop {
       double callsPerSecond,
       Timing timing,
       CpuMeter cpu,
+      SlowCalls slow,
       Supplier<ListenableFuture<?>> call)
       throws InterruptedException {
     Latencies latencies = new Latencies(timing.sampleCapacity());
@@ -70,6 +72,7 @@ final class OpenLoop {
               }
               if (due >= measureFrom) {
                 latencies.record(stop - due);
+                slow.record(due, stop - due);
               }
             } catch (Exception e) {
               errors.incrementAndGet();

@@ -20,9 +20,15 @@ final class ServerThreads {
 
   /** A group of the server's threads, by name. */
   enum Group {
-    /** Netty's event loops ({@code grpc-default-worker-ELG-*}, {@code grpc-nio-*}, the boss). */
+    /**
+     * Netty's event loops: gRPC's ({@code grpc-default-worker-ELG-*}, {@code grpc-nio-*}, the boss)
+     * and the HTTP front ends' ({@code p11kms-aws-loop-*}, {@code p11kms-xks-loop-*}).
+     */
     EVENT_LOOP("event loop"),
-    /** The gRPC call handlers ({@code p11kms-handler-N}). */
+    /**
+     * The call handlers: gRPC's ({@code p11kms-handler-N}) and the HTTP front ends' ({@code
+     * p11kms-aws-handler-*}, {@code p11kms-xks-handler-*}).
+     */
     HANDLERS("handlers"),
     /**
      * The token's workers ({@code p11kms-token-N}): every token call of a request, and the refill
@@ -57,10 +63,14 @@ final class ServerThreads {
     static Group of(String name) {
       if (name.startsWith("grpc-default-")
           || name.startsWith("grpc-nio-")
-          || name.startsWith("grpc-epoll-")) {
+          || name.startsWith("grpc-epoll-")
+          || name.startsWith("p11kms-aws-loop")
+          || name.startsWith("p11kms-xks-loop")) {
         return EVENT_LOOP;
       }
-      if (name.startsWith("p11kms-handler")) {
+      if (name.startsWith("p11kms-handler")
+          || name.startsWith("p11kms-aws-hand")
+          || name.startsWith("p11kms-xks-hand")) {
         return HANDLERS;
       }
       if (name.startsWith("p11kms-token")) {

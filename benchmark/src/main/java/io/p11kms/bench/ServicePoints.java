@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Point (b), the service over gRPC on loopback with one key: Encrypt, Decrypt and GenerateDataKey
@@ -20,6 +21,13 @@ final class ServicePoints {
   static final int SERVICE_COST_IN_FLIGHT = 64;
   static final int SERVICE_COST_DIRECT_THREADS = 4;
   static final int SERVICE_COST_TARGET_MICROS = 45;
+
+  /** The half-peak point's p99 target. */
+  static final Duration TAIL_TARGET = Duration.ofMillis(5);
+
+  /** The half-peak point's calls over {@link #TAIL_TARGET}, in the results folder. */
+  static final String SLOW_CALLS = "slow-calls.csv";
+
   static final int BATCH_ITEMS = 100;
   static final int BATCH_IN_FLIGHT = 64;
 
@@ -152,7 +160,8 @@ final class ServicePoints {
     double rate = peak.opsPerSecond() / 2;
     System.out.printf(Locale.ROOT, "  Encrypt at a fixed %.0f calls/s (half the peak)%n", rate);
     Instant measured = Instant.now().plus(timing.warmup());
-    Point half = OpenLoop.run("half-peak", "Encrypt", 1, rate, timing, cpu, calls.encrypt());
+    SlowCalls slow = new SlowCalls(TAIL_TARGET, timing.sampleCapacity() / 10);
+    Point half = OpenLoop.run("half-peak", "Encrypt", 1, rate, timing, cpu, slow, calls.encrypt());
     Instant ended = Instant.now();
     results.add(half);
     results.summary(
@@ -168,6 +177,30 @@ final class ServicePoints {
         "GC pauses at half peak, server: " + server, server.longestMillis(), "ms", null, null);
     results.summary(
         "GC pauses at half peak, client: " + client, client.longestMillis(), "ms", null, null);
+    slow.write(out.resolve(SLOW_CALLS), measured);
+    // Which of the calls over the target a pause explains: due during one or just after it.
+    List<GcLog.Pause> serverPauses =
+        GcLog.list(out.resolve(GcLog.SERVER), measured.minus(TAIL_TARGET), ended);
+    List<GcLog.Pause> clientPauses =
+        GcLog.list(out.resolve(GcLog.CLIENT), measured.minus(TAIL_TARGET), ended);
+    List<GcLog.Pause> both = new ArrayList<>(serverPauses);
+    both.addAll(clientPauses);
+    for (var pauses :
+        List.of(
+            Map.entry("the server", serverPauses),
+            Map.entry("the client", clientPauses),
+            Map.entry("either JVM", both))) {
+      SlowCalls.Share share = slow.nearPauses(pauses.getValue(), TAIL_TARGET, measured, ended);
+      results.summary(
+          "calls over 5 ms at half peak due in a GC pause of "
+              + pauses.getKey()
+              + " or 5 ms after one: "
+              + share,
+          Math.round(1000 * share.nearShare()) / 10.0,
+          "%",
+          null,
+          null);
+    }
     results.summary("machine gauge: SHA-256 of 4 KiB (CPU)", gauge.shaMicros(), "us", null, null);
     results.summary(
         "machine gauge: thread hand-off and back (CPU)", gauge.handOffMicros(), "us", null, null);

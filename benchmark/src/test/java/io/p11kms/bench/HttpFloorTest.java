@@ -29,14 +29,15 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.http.HttpAnswer;
+import io.p11kms.server.http.HttpCall;
+import io.p11kms.server.http.HttpHandler;
 import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity;
-import io.p11kms.server.http.RequestBodies;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,32 +54,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongFunction;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The floor of an HTTP front end's cost per call (a figure, no assertion), for each of four
- * HTTP/1.1 listeners with 16 handler threads: the front ends' {@link HttpListener} (Jetty, as the
- * JSON and XKS APIs run it), the same with a non-blocking handler that hands each request to a pool
- * of its own, Jetty with no reserved threads, and Netty's HTTP/1.1 codec on the native epoll
- * transport handing each request to a handler pool once. Each handler reads the body and answers a
- * JSON Encrypt's answer and does nothing else; the benchmark's client ({@link HttpConnections})
- * sends a JSON Encrypt's headers and body, 64 in flight on keep-alive connections, to one listener
- * at a time, the listeners in turn, three rounds. CPU time of the listener's threads and of the
- * client's thread (user and system time, so that other processes change it little): what HTTP/1.1
- * on each listener costs before any SigV4, JSON or key work. {@code mvn -B -pl benchmark -am test
- * -Dtest=HttpFloorTest -Dp11kms.bench=true -Dsurefire.failIfNoSpecifiedTests=false}.
+ * The floor of an HTTP front end's cost per call (a figure, no assertion), for two HTTP/1.1
+ * listeners with 16 handler threads: the front ends' {@link HttpListener} (as the JSON and XKS APIs
+ * run it), and Netty's HTTP/1.1 codec on the native epoll transport with its own aggregator,
+ * handing each request to a handler pool once (the least such a listener costs). Each handler reads
+ * the body and answers a JSON Encrypt's answer and does nothing else; the benchmark's client
+ * ({@link HttpConnections}) sends a JSON Encrypt's headers and body, 64 in flight on keep-alive
+ * connections, to one listener at a time, the listeners in turn, three rounds. CPU time of the
+ * listener's threads and of the client's thread (user and system time, so that other processes
+ * change it little): what HTTP/1.1 on each listener costs before any SigV4, JSON or key work.
+ * {@code mvn -B -pl benchmark -am test -Dtest=HttpFloorTest -Dp11kms.bench=true
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 @EnabledIfSystemProperty(named = "p11kms.bench", matches = "true")
 class HttpFloorTest {
@@ -101,27 +92,13 @@ class HttpFloorTest {
             .devMode(true)
             .build();
     ListenerSecurity plaintext = ListenerSecurity.of(dev, ListenerSecurity.ClientCertificates.NONE);
-    ExecutorService handOff =
-        Executors.newFixedThreadPool(
-            HANDLER_THREADS, new DefaultThreadFactory("p11kms-floor-handoff-handler", true));
-    try (Floor jetty =
+    try (Floor listener =
             Floor.of(
-                "floor-jetty",
+                "floor-listener",
                 HttpListener.start(
-                    "floor-jetty", "127.0.0.1", 0, plaintext, HANDLER_THREADS, new Answer()));
-        Floor handOffJetty =
-            Floor.of(
-                "floor-handoff",
-                HttpListener.start(
-                    "floor-handoff",
-                    "127.0.0.1",
-                    0,
-                    plaintext,
-                    HANDLER_THREADS,
-                    new HandedOff(new Answer(), handOff)));
-        Floor unreserved = unreservedJetty("p11kms-floor-unreserved", new Answer());
+                    "floor-listener", "127.0.0.1", 0, plaintext, HANDLER_THREADS, new Answer()));
         NettyFloor netty = new NettyFloor("p11kms-floor-netty", HANDLER_THREADS)) {
-      List<Floor> floors = List.of(jetty, handOffJetty, unreserved, netty.floor());
+      List<Floor> floors = List.of(listener, netty.floor());
       byte[] body = new byte[400];
       Arrays.fill(body, (byte) 'b');
       for (int round = 0; round < 3; round++) {
@@ -132,8 +109,6 @@ class HttpFloorTest {
           run(floor, client, headers, body, MEASURE, "measured");
         }
       }
-    } finally {
-      handOff.shutdownNow();
     }
   }
 
@@ -163,84 +138,6 @@ class HttpFloorTest {
           listener.close();
         }
       };
-    }
-  }
-
-  /**
-   * Jetty as {@link HttpListener} runs it in plaintext, but with no reserved threads: the selector
-   * hands each request to a pool thread (produce-execute-consume) instead of handing the selecting
-   * to a reserved thread and running the request itself.
-   */
-  private static Floor unreservedJetty(String name, Handler handler) throws Exception {
-    QueuedThreadPool threads = new QueuedThreadPool(HANDLER_THREADS + 4, 2);
-    threads.setName(name);
-    threads.setDaemon(true);
-    threads.setReservedThreads(0);
-    Server server = new Server(threads);
-    HttpConfiguration http = new HttpConfiguration();
-    http.setSendServerVersion(false);
-    http.setSendXPoweredBy(false);
-    ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
-    connector.setHost("127.0.0.1");
-    connector.setPort(0);
-    server.addConnector(connector);
-    server.setHandler(handler);
-    server.start();
-    return new Floor() {
-      @Override
-      public int port() {
-        return connector.getLocalPort();
-      }
-
-      @Override
-      public String threads() {
-        return name + "-";
-      }
-
-      @Override
-      public void close() {
-        try {
-          server.stop();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      }
-    };
-  }
-
-  /**
-   * Jetty with a handler it may run on its selector thread (non-blocking): the request's parse on
-   * the selector, the handler's work handed to a pool of its own once, as the gRPC front end does.
-   */
-  private static final class HandedOff extends Handler.Abstract {
-    private final Handler handler;
-    private final ExecutorService pool;
-
-    HandedOff(Handler handler, ExecutorService pool) {
-      super(InvocationType.NON_BLOCKING);
-      this.handler = handler;
-      this.pool = pool;
-    }
-
-    @Override
-    protected void doStart() throws Exception {
-      addBean(handler);
-      super.doStart();
-    }
-
-    @Override
-    public boolean handle(Request request, Response response, Callback callback) {
-      pool.execute(
-          () -> {
-            try {
-              if (!handler.handle(request, response, callback)) {
-                Response.writeError(request, response, callback, 404);
-              }
-            } catch (Throwable e) {
-              callback.failed(e);
-            }
-          });
-      return true;
     }
   }
 
@@ -479,16 +376,18 @@ class HttpFloorTest {
     return new long[] {total, count};
   }
 
-  /** Reads the body, answers 200 with a JSON body of an Encrypt's size, and nothing else. */
-  private static final class Answer extends Handler.Abstract {
+  /** Answers 200 with a JSON body of an Encrypt's size, and nothing else. */
+  private static final class Answer implements HttpHandler {
     @Override
-    public boolean handle(Request request, Response response, Callback callback) throws Exception {
-      RequestBodies.readAtMost(request, 256 * 1024).orElseThrow();
-      response.setStatus(200);
-      response.getHeaders().put("x-amzn-RequestId", UUID.randomUUID().toString());
-      response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-amz-json-1.1");
-      response.write(true, ByteBuffer.wrap(ANSWER), callback);
-      return true;
+    public HttpAnswer handle(HttpCall request) {
+      Arrays.fill(request.body(), (byte) 0);
+      return HttpAnswer.of(200, "application/x-amz-json-1.1", ANSWER)
+          .header("x-amzn-RequestId", UUID.randomUUID().toString());
+    }
+
+    @Override
+    public HttpAnswer refusal(int status) {
+      return HttpAnswer.of(status, "application/x-amz-json-1.1", new byte[0]);
     }
   }
 }

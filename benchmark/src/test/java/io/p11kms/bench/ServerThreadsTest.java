@@ -14,6 +14,11 @@ class ServerThreadsTest {
     assertEquals(Group.EVENT_LOOP, Group.of("grpc-default-wo"));
     assertEquals(Group.EVENT_LOOP, Group.of("grpc-nio-worker"));
     assertEquals(Group.HANDLERS, Group.of("p11kms-handler-"));
+    // The HTTP front ends' threads, as /proc cuts their names (15 characters).
+    assertEquals(Group.EVENT_LOOP, Group.of("p11kms-aws-loop"));
+    assertEquals(Group.EVENT_LOOP, Group.of("p11kms-xks-loop"));
+    assertEquals(Group.HANDLERS, Group.of("p11kms-aws-hand"));
+    assertEquals(Group.HANDLERS, Group.of("p11kms-xks-hand"));
     assertEquals(Group.TOKEN_WORKERS, Group.of("p11kms-token-12"));
     assertEquals(Group.RECYCLE, Group.of("p11kms-health"));
     assertEquals(Group.GC, Group.of("GC Thread#1"));

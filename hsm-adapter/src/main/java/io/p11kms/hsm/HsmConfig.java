@@ -48,12 +48,12 @@ public record HsmConfig(
 
   /**
    * Enough for the hot keys of a large key set: under a Zipf(1.0) choice over 100,000 keys the
-   * 20,000 most used take 87% of the calls. On SoftHSM2 each cached key costs about 7.4 KB of the
-   * process's memory (148 MB when full, and an eighth of that again while the library is recycled);
-   * this is what fits a server of 100,000 keys in 512 MiB resident with run.sh's JVM and jemalloc
-   * options.
+   * 18,000 most used take 86% of the calls. On SoftHSM2 each cached key costs about 7.4 KB of the
+   * process's memory (133 MB when full, and an eighth of that again while the library is recycled);
+   * this is what fits a server of 100,000 keys in 512 MiB resident, its peak included, with
+   * run.sh's JVM and jemalloc options (docs/configuration.md, "Sizing the caches").
    */
-  public static final int DEFAULT_CACHE_MAX_KEYS = 20_000;
+  public static final int DEFAULT_CACHE_MAX_KEYS = 18_000;
 
   public static final int MAX_CACHE_MAX_KEYS = 100_000;
   public static final Duration DEFAULT_CACHE_MAX_AGE = Duration.ofMinutes(5);

@@ -15,7 +15,7 @@ import org.xipki.pkcs11.wrapper.Session;
  * for at most once a second rather than before every signature.
  *
  * <p>Why: SoftHSM2 answers a search by visiting every object the token and its sessions hold, the
- * backing key cache's session objects included (20,000 by default): with the cache full one search
+ * backing key cache's session objects included (18,000 by default): with the cache full one search
  * takes milliseconds of a token worker, and the audit log signs a checkpoint every 1,000 records
  * (ten times a second at 10,000 requests a second).
  *

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.p11kms.hsm.testing.TempDirs;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.SecurityConfig;
+import io.p11kms.server.http.HttpAnswer;
+import io.p11kms.server.http.HttpCall;
+import io.p11kms.server.http.HttpHandler;
 import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.ListenerSecurity;
 import io.p11kms.server.http.ListenerSecurity.ClientCertificates;
@@ -14,15 +17,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -133,18 +132,22 @@ class HttpListenerIT {
   }
 
   /** Answers with the subject of the client's certificate, or "none". */
-  private static final class Echo extends Handler.Abstract {
+  private static final class Echo implements HttpHandler {
     @Override
-    public boolean handle(Request request, Response response, Callback callback) {
-      X509Certificate client = HttpListener.clientCertificate(request);
-      response.setStatus(200);
-      Content.Sink.write(
-          response,
-          true,
-          "client certificate: "
-              + (client == null ? "none" : client.getSubjectX500Principal().getName()),
-          callback);
-      return true;
+    public HttpAnswer handle(HttpCall request) {
+      X509Certificate client = request.clientCertificate();
+      return HttpAnswer.of(
+          200,
+          "text/plain",
+          ("client certificate: "
+                  + (client == null ? "none" : client.getSubjectX500Principal().getName()))
+              .getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public HttpAnswer refusal(int status) {
+      return HttpAnswer.of(
+          status, "text/plain", ("refused " + status).getBytes(StandardCharsets.UTF_8));
     }
   }
 

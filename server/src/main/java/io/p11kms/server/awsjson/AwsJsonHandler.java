@@ -7,22 +7,15 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.access.OperationRequest;
+import io.p11kms.server.http.HttpAnswer;
+import io.p11kms.server.http.HttpCall;
+import io.p11kms.server.http.HttpHandler;
 import io.p11kms.server.http.HttpRequestIds;
-import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.KmsServices;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.PreEncodedHttpField;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 
 /**
  * The AWS KMS JSON 1.1 API: {@code POST /} with {@code X-Amz-Target: TrentService.<Operation>}. For
@@ -34,17 +27,17 @@ import org.eclipse.jetty.util.Callback;
  * x-amzn-RequestId}, the id its audit record names; a failure is {@code {"__type", "message"}}
  * ({@link WireError}).
  */
-public final class AwsJsonHandler extends Handler.Abstract {
-  /** The largest body taken: every member AWS allows (a 32 KiB policy, escaped) fits. */
+public final class AwsJsonHandler implements HttpHandler {
+  /**
+   * The largest body taken (the listener's limit): every member AWS allows (a 32 KiB policy,
+   * escaped) fits.
+   */
   public static final int MAX_BODY_BYTES = 256 * 1024;
 
   static final String TARGET_PREFIX = "TrentService.";
   static final String REQUEST_ID = "x-amzn-RequestId";
   private static final String TARGET = "X-Amz-Target";
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
-
-  private static final HttpField CONTENT_TYPE =
-      new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, AwsJson.CONTENT_TYPE);
 
   private final ObjectMapper json = AwsJson.mapper();
 
@@ -74,7 +67,7 @@ public final class AwsJsonHandler extends Handler.Abstract {
   }
 
   @Override
-  public boolean handle(Request request, Response response, Callback callback) {
+  public HttpAnswer handle(HttpCall request) {
     String requestId = HttpRequestIds.newId();
     Object body;
     int status;
@@ -98,33 +91,51 @@ public final class AwsJsonHandler extends Handler.Abstract {
         secret.wipe();
       }
     }
-    response.setStatus(status);
-    response.getHeaders().put(REQUEST_ID, requestId);
-    response.getHeaders().put(CONTENT_TYPE);
-    byte[] written = bytes;
     // The body may hold plaintext (Decrypt, GenerateDataKey): cleared once sent.
-    response.write(true, ByteBuffer.wrap(written), Callback.from(() -> wipe(written), callback));
-    return true;
+    return HttpAnswer.of(status, AwsJson.CONTENT_TYPE, bytes)
+        .header(REQUEST_ID, requestId)
+        .secret();
   }
 
-  private Object serve(Request request, String requestId) {
-    // The body is read before anything is refused: an answer sent while the client still sends
-    // would leave Jetty to close the connection under the client's next request on it.
-    Optional<byte[]> read = body(request);
+  /**
+   * A request the listener refused before reading it in full (malformed, headers too large, an
+   * ambiguous path), or one whose handling failed: a {@code ValidationException} (a 4xx) or {@code
+   * KMSInternalException}, with the status the listener chose.
+   */
+  @Override
+  public HttpAnswer refusal(int status) {
+    WireError error =
+        new WireError(
+            status,
+            status >= 500 ? "KMSInternalException" : WireException.VALIDATION,
+            "The request was refused: HTTP " + status);
+    return HttpAnswer.of(status, AwsJson.CONTENT_TYPE, writeError(error))
+        .header(REQUEST_ID, HttpRequestIds.newId());
+  }
+
+  private Object serve(HttpCall request, String requestId) {
+    // The listener read the body in full before the handler runs: an answer sent while the client
+    // still sent would leave the connection closed under the client's next request on it.
+    byte[] read = request.body();
     Route<?, ?> route;
     try {
       route = route(request);
     } catch (WireException e) {
-      read.ifPresent(AwsJsonHandler::wipe);
+      if (read != null) {
+        wipe(read);
+      }
       throw e;
     }
-    byte[] body = read.orElseThrow(AwsJsonHandler::tooLarge);
+    if (read == null) {
+      throw tooLarge();
+    }
+    byte[] body = read;
     Caller caller;
     try {
       caller = authenticator.authenticate(request, body);
     } catch (AuthenticationException e) {
       control.refusedAuthentication(
-          Request.getRemoteAddr(request),
+          request.remoteAddress(),
           control.caller(claimant(e)),
           requestId,
           route.operation(),
@@ -145,11 +156,11 @@ public final class AwsJsonHandler extends Handler.Abstract {
    * Caller#ON_BEHALF_OF_HEADER} and {@link Caller#ON_BEHALF_OF_ACCOUNT_HEADER}, as over gRPC; each
    * one sent must be signed ({@code InvalidSignatureException}).
    */
-  private Caller actingFor(Request request, Caller caller) {
-    String customer = request.getHeaders().get(Caller.ON_BEHALF_OF_HEADER);
-    String customerAccount = request.getHeaders().get(Caller.ON_BEHALF_OF_ACCOUNT_HEADER);
+  private Caller actingFor(HttpCall request, Caller caller) {
+    String customer = request.header(Caller.ON_BEHALF_OF_HEADER);
+    String customerAccount = request.header(Caller.ON_BEHALF_OF_ACCOUNT_HEADER);
     for (String header : List.of(Caller.ON_BEHALF_OF_HEADER, Caller.ON_BEHALF_OF_ACCOUNT_HEADER)) {
-      if (request.getHeaders().get(header) != null && !authenticator.covers(request, header)) {
+      if (request.header(header) != null && !authenticator.covers(request, header)) {
         throw new AuthenticationException(
             "InvalidSignatureException",
             "'" + header + "' must be a 'SignedHeader' in the AWS Authorization.",
@@ -182,12 +193,12 @@ public final class AwsJsonHandler extends Handler.Abstract {
     return route.response().apply(result);
   }
 
-  private Route<?, ?> route(Request request) {
-    if (!"POST".equals(request.getMethod()) || !"/".equals(request.getHttpURI().getPath())) {
+  private Route<?, ?> route(HttpCall request) {
+    if (!"POST".equals(request.method()) || !"/".equals(request.rawPath())) {
       throw new WireException(
           WireException.UNKNOWN_OPERATION, "The AWS KMS API is served at POST /");
     }
-    String target = request.getHeaders().get(TARGET);
+    String target = request.header(TARGET);
     if (target == null || !target.startsWith(TARGET_PREFIX)) {
       throw new WireException(
           WireException.UNKNOWN_OPERATION,
@@ -199,15 +210,6 @@ public final class AwsJsonHandler extends Handler.Abstract {
           WireException.UNKNOWN_OPERATION, "X-Amz-Target names no operation of this service");
     }
     return route;
-  }
-
-  /** The body, or empty when it is over {@link #MAX_BODY_BYTES}. */
-  private static Optional<byte[]> body(Request request) {
-    try {
-      return RequestBodies.readAtMost(request, MAX_BODY_BYTES);
-    } catch (IOException e) {
-      throw new WireException(WireException.SERIALIZATION, "The request body could not be read");
-    }
   }
 
   private <Q> Q read(Class<Q> type, byte[] body) {

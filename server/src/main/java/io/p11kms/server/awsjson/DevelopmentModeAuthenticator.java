@@ -3,7 +3,7 @@ package io.p11kms.server.awsjson;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.auth.Principals;
-import org.eclipse.jetty.server.Request;
+import io.p11kms.server.http.HttpCall;
 
 /**
  * Development mode's authentication, as the gRPC listener's there: every request is {@link
@@ -17,13 +17,13 @@ final class DevelopmentModeAuthenticator implements RequestAuthenticator {
   }
 
   @Override
-  public Caller authenticate(Request request, byte[] body) {
+  public Caller authenticate(HttpCall request, byte[] body) {
     return local;
   }
 
   /** Nothing is authenticated: every request on the loopback listener is trusted as it is. */
   @Override
-  public boolean covers(Request request, String name) {
+  public boolean covers(HttpCall request, String name) {
     return true;
   }
 }

@@ -1,7 +1,7 @@
 package io.p11kms.server.awsjson;
 
 import io.p11kms.server.access.Caller;
-import org.eclipse.jetty.server.Request;
+import io.p11kms.server.http.HttpCall;
 
 /** Who sent a request of the JSON API: its principal and account, from the request and its body. */
 public interface RequestAuthenticator {
@@ -10,13 +10,13 @@ public interface RequestAuthenticator {
    * @return the caller the request is authenticated as
    * @throws AuthenticationException when it is not, with the AWS exception name to return
    */
-  Caller authenticate(Request request, byte[] body);
+  Caller authenticate(HttpCall request, byte[] body);
 
   /**
    * Whether the authentication of {@code request} (authenticated already) covers the header {@code
    * name} (lower case), so that its value comes from the caller. None, unless said otherwise.
    */
-  default boolean covers(Request request, String name) {
+  default boolean covers(HttpCall request, String name) {
     return false;
   }
 }

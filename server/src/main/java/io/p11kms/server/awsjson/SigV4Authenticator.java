@@ -1,11 +1,11 @@
 package io.p11kms.server.awsjson;
 
 import io.p11kms.server.access.Caller;
+import io.p11kms.server.http.HttpCall;
 import io.p11kms.server.sigv4.SigV4Exception;
 import io.p11kms.server.sigv4.SigV4Verifier;
 import io.p11kms.server.sigv4.SignedRequest;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.server.Request;
+import java.util.Map;
 
 /**
  * Authenticates a request of the JSON API by its AWS Signature Version 4 (service {@code kms},
@@ -25,7 +25,7 @@ final class SigV4Authenticator implements RequestAuthenticator {
   }
 
   @Override
-  public Caller authenticate(Request request, byte[] body) {
+  public Caller authenticate(HttpCall request, byte[] body) {
     try {
       return verifier.verify(signed(request).body(body).build()).caller();
     } catch (SigV4Exception e) {
@@ -36,17 +36,15 @@ final class SigV4Authenticator implements RequestAuthenticator {
 
   /** Whether {@code name} is one of the request's SignedHeaders (its signature was verified). */
   @Override
-  public boolean covers(Request request, String name) {
+  public boolean covers(HttpCall request, String name) {
     return SigV4Verifier.signs(signed(request).body(new byte[0]).build(), name);
   }
 
-  private static SignedRequest.Builder signed(Request request) {
+  private static SignedRequest.Builder signed(HttpCall request) {
     SignedRequest.Builder signed =
-        SignedRequest.builder(request.getMethod(), request.getHttpURI().getPath())
-            .rawQuery(request.getHttpURI().getQuery());
-    for (HttpField field : request.getHeaders()) {
-      // Jetty keeps a known header's lower-case name: the builder then has nothing to lower.
-      signed.header(field.getLowerCaseName(), field.getValue());
+        SignedRequest.builder(request.method(), request.rawPath()).rawQuery(request.rawQuery());
+    for (Map.Entry<String, String> header : request.headers()) {
+      signed.header(header.getKey(), header.getValue());
     }
     return signed;
   }

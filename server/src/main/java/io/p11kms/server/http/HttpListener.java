@@ -1,44 +1,66 @@
 package io.p11kms.server.http;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.p11kms.server.config.ConfigException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.security.cert.X509Certificate;
-import org.eclipse.jetty.http.HttpVersion;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.SecureRequestCustomizer;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.SslConnectionFactory;
-import org.eclipse.jetty.server.handler.ErrorHandler;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * One HTTP/1.1 listener (Jetty's core API, no servlets) serving one front end's {@link Handler}:
- * with TLS from the server's certificate files ({@link ListenerSecurity#tls}, client certificates
- * not asked for, optional or required), or, in development mode only, plaintext on a loopback
- * address ({@link ListenerSecurity#loopbackPlaintext}). The handler runs on the listener's own
- * bounded pool of threads and may block (token calls do). Neither the server's version nor a stack
- * trace is ever sent.
+ * One HTTP/1.1 listener (Netty's HTTP codec, on the native epoll transport where there is one)
+ * serving one front end's {@link HttpHandler}: with TLS from the server's certificate files ({@link
+ * ListenerSecurity}, client certificates not asked for, optional or required), or, in development
+ * mode only, plaintext on a loopback address. One event loop thread reads each request (headers of
+ * at most 8 KiB, body of at most 256 KiB) and hands it to a bounded pool of handler threads once;
+ * the handler may block (token calls do) and its answer is written from there. Connections idle for
+ * {@value #IDLE_SECONDS} s are closed. Neither a server version nor a stack trace is ever sent.
  */
 public final class HttpListener implements AutoCloseable {
-  /** Threads Jetty keeps for itself beside the handler threads: acceptor and selector. */
-  private static final int OWN_THREADS = 4;
+  /** The largest request body handed to a handler (a larger one is read on and discarded). */
+  public static final int MAX_BODY_BYTES = 256 * 1024;
 
-  private final Server server;
-  private final ServerConnector connector;
+  /** How long a connection may stay idle (no request, or a request whose bytes stop coming). */
+  static final int IDLE_SECONDS = 30;
 
-  private HttpListener(Server server, ServerConnector connector) {
-    this.server = server;
-    this.connector = connector;
+  private static final int MAX_LINE = 8 * 1024;
+  private static final int MAX_HEADERS = 8 * 1024;
+
+  private final EventLoopGroup loop;
+  private final ExecutorService handlers;
+  private final Channel channel;
+
+  private HttpListener(EventLoopGroup loop, ExecutorService handlers, Channel channel) {
+    this.loop = loop;
+    this.handlers = handlers;
+    this.channel = channel;
   }
 
   /**
-   * Listens on {@code host:port} (port 0: any free port) and serves {@code handler}.
+   * Listens on {@code host:port} (port 0: any free port) and serves {@code handler}, any number of
+   * requests in flight.
    *
    * @param name names the listener's threads ({@code p11kms-<name>-...})
    * @param handlerThreads how many requests are handled at once; more wait in the queue
@@ -51,17 +73,14 @@ public final class HttpListener implements AutoCloseable {
       int port,
       ListenerSecurity security,
       int handlerThreads,
-      Handler handler) {
-    ErrorHandler errors = new ErrorHandler();
-    errors.setShowStacks(false);
-    errors.setShowCauses(false);
-    errors.setShowMessageInTitle(false);
-    return start(name, host, port, security, handlerThreads, handler, errors);
+      HttpHandler handler) {
+    return start(name, host, port, security, handlerThreads, Integer.MAX_VALUE, handler);
   }
 
   /**
-   * As above, with the front end's own answer to the requests Jetty refuses before the handler sees
-   * them (a malformed request line or path, headers too large), in its wire format.
+   * As above, at most {@code maxInFlight} requests at once (from their headers to their answer):
+   * one more is answered {@link HttpHandler#overloaded} at once, its body unread, and its
+   * connection closed.
    */
   public static HttpListener start(
       String name,
@@ -69,81 +88,83 @@ public final class HttpListener implements AutoCloseable {
       int port,
       ListenerSecurity security,
       int handlerThreads,
-      Handler handler,
-      ErrorHandler errors) {
+      int maxInFlight,
+      HttpHandler handler) {
     if (security.plaintext()) {
       requireLoopback(host);
     }
-    QueuedThreadPool threads = new QueuedThreadPool(handlerThreads + OWN_THREADS, 2);
-    threads.setName("p11kms-" + name);
-    threads.setDaemon(true);
-    Server server = new Server(threads);
-    HttpConfiguration http = new HttpConfiguration();
-    http.setSendServerVersion(false);
-    http.setSendXPoweredBy(false);
-    ServerConnector connector;
-    if (security.plaintext()) {
-      connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
-    } else {
-      SecureRequestCustomizer secure = new SecureRequestCustomizer();
-      // Clients reach a self-hosted server by whatever name or address they know it by.
-      secure.setSniHostCheck(false);
-      http.addCustomizer(secure);
-      connector =
-          new ServerConnector(
-              server,
-              1,
-              1,
-              new SslConnectionFactory(
-                  security.sslContextFactory(), HttpVersion.HTTP_1_1.asString()),
-              new HttpConnectionFactory(http));
-    }
-    connector.setHost(host);
-    connector.setPort(port);
-    server.addConnector(connector);
-    server.setErrorHandler(errors);
-    server.setHandler(handler);
-    try {
-      server.start();
-    } catch (Exception e) {
-      stopQuietly(server);
+    Supplier<SslHandler> tls = security.plaintext() ? null : security.tlsHandlers();
+    boolean epoll = Epoll.isAvailable();
+    EventLoopGroup loop =
+        epoll
+            ? new EpollEventLoopGroup(1, new DefaultThreadFactory("p11kms-" + name + "-loop", true))
+            : new NioEventLoopGroup(1, new DefaultThreadFactory("p11kms-" + name + "-loop", true));
+    ThreadPoolExecutor handlers =
+        new ThreadPoolExecutor(
+            handlerThreads,
+            handlerThreads,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            new DefaultThreadFactory("p11kms-" + name + "-handler", true));
+    handlers.allowCoreThreadTimeOut(true);
+    Semaphore inFlight = new Semaphore(maxInFlight);
+    Class<? extends ServerChannel> type =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    ChannelFuture bound =
+        new ServerBootstrap()
+            .group(loop)
+            .channel(type)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ChannelPipeline pipeline = ch.pipeline();
+                    if (tls != null) {
+                      pipeline.addLast(tls.get());
+                    }
+                    pipeline
+                        .addLast(new IdleStateHandler(0, 0, IDLE_SECONDS))
+                        .addLast(new HttpServerCodec(MAX_LINE, MAX_HEADERS, 16 * 1024))
+                        .addLast(new Exchanges(handler, handlers, inFlight));
+                  }
+                })
+            .bind(host, port)
+            .awaitUninterruptibly();
+    if (!bound.isSuccess()) {
+      loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      handlers.shutdownNow();
       throw new IllegalStateException(
-          "cannot listen on " + host + ":" + port + " (" + name + "): " + e.getMessage());
+          "cannot listen on "
+              + host
+              + ":"
+              + port
+              + " ("
+              + name
+              + "): "
+              + bound.cause().getMessage());
     }
-    return new HttpListener(server, connector);
+    return new HttpListener(loop, handlers, bound.channel());
   }
 
   /** The port it listens on (useful when started with port 0). */
   public int port() {
-    return connector.getLocalPort();
-  }
-
-  /**
-   * The client's verified certificate on a TLS listener that asked for one, or null (none sent, or
-   * plaintext).
-   */
-  public static X509Certificate clientCertificate(Request request) {
-    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE)
-        instanceof EndPoint.SslSessionData tls) {
-      X509Certificate[] chain = tls.peerCertificates();
-      return chain == null || chain.length == 0 ? null : chain[0];
-    }
-    return null;
+    return ((InetSocketAddress) channel.localAddress()).getPort();
   }
 
   /** Stops taking requests, lets running ones finish for a few seconds, and stops. */
   @Override
   public void close() {
-    stopQuietly(server);
-  }
-
-  private static void stopQuietly(Server server) {
+    channel.close().syncUninterruptibly();
+    handlers.shutdown();
     try {
-      server.setStopTimeout(5_000);
-      server.stop();
-    } catch (Exception e) {
-      // Stopping is best effort: the process is going away or the start already failed.
+      handlers.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
+    handlers.shutdownNow();
+    loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   private static void requireLoopback(String host) {

@@ -1,10 +1,13 @@
 package io.p11kms.server.http;
 
+import io.netty.handler.ssl.SslHandler;
 import io.p11kms.server.config.ConfigException;
 import io.p11kms.server.config.SecurityConfig;
 import io.p11kms.server.tls.CommonNameTrustManager;
 import io.p11kms.server.tls.Tls;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /**
  * How an {@link HttpListener} is secured, from the same configuration as the gRPC listener: TLS
@@ -72,15 +75,27 @@ public final class ListenerSecurity {
     return clientCertificates;
   }
 
-  SslContextFactory.Server sslContextFactory() {
-    SslContextFactory.Server factory = new SslContextFactory.Server();
-    factory.setSslContext(
-        clientCommonName.isEmpty() || plaintext()
+  /**
+   * The TLS handlers of the listener's connections, one each, from a context made now (so that
+   * unusable files fail the start): the server's certificate, client certificates asked for as
+   * chosen.
+   */
+  Supplier<SslHandler> tlsHandlers() {
+    SSLContext context =
+        clientCommonName.isEmpty()
             ? Tls.jdkContext(config)
             : Tls.jdkContext(
-                config, CommonNameTrustManager.of(config.tlsClientCaFile(), clientCommonName)));
-    factory.setNeedClientAuth(clientCertificates == ClientCertificates.REQUIRED);
-    factory.setWantClientAuth(clientCertificates == ClientCertificates.OPTIONAL);
-    return factory;
+                config, CommonNameTrustManager.of(config.tlsClientCaFile(), clientCommonName));
+    ClientCertificates asked = clientCertificates;
+    return () -> {
+      SSLEngine engine = context.createSSLEngine();
+      engine.setUseClientMode(false);
+      if (asked == ClientCertificates.REQUIRED) {
+        engine.setNeedClientAuth(true);
+      } else if (asked == ClientCertificates.OPTIONAL) {
+        engine.setWantClientAuth(true);
+      }
+      return new SslHandler(engine);
+    };
   }
 }

@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * @param pathPrefix the optional path prefix before {@code /kms/xks/v1}, empty or {@code /...}
  * @param fleetSize what GetHealthStatus reports as {@code xksProxyFleetSize}
  * @param clientCertificates whether TLS asks AWS KMS for a client certificate (mutual TLS)
- * @param maxInFlight requests handled at once; more get ThrottlingException
+ * @param maxInFlight requests in flight at once (headers in, not yet answered); more get
+ *     ThrottlingException
  * @param healthRefresh how old the cached deep health check may be before it runs again
  * @param clientCommonName with client certificates, the common name (CN) the certificate's subject
  *     must have, such as {@code cks.kms.eu-west-1.amazonaws.com}; empty for any

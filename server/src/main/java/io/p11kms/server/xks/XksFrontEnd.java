@@ -59,8 +59,7 @@ public final class XksFrontEnd implements FrontEnd {
               new SigV4Verifier(signingKeys, clock, SIGNING_SERVICE, null, Set.of()),
               control,
               new XksService(hsm),
-              new XksHealthReport(health, config.fleetSize()),
-              config.maxInFlight());
+              new XksHealthReport(health, config.fleetSize()));
       HttpListener listener =
           HttpListener.start(
               "xks",
@@ -69,8 +68,8 @@ public final class XksFrontEnd implements FrontEnd {
               ListenerSecurity.of(security, config.clientCertificates())
                   .requiringCommonName(config.clientCommonName()),
               handlerThreads,
-              handler,
-              new XksErrorPages());
+              config.maxInFlight(),
+              handler);
       return new XksFrontEnd(listener, health, config.basePath());
     } catch (RuntimeException e) {
       health.close();

@@ -3,8 +3,11 @@ package io.p11kms.server.xks;
 import io.p11kms.server.access.AccessControl;
 import io.p11kms.server.access.Caller;
 import io.p11kms.server.audit.AuditException;
+import io.p11kms.server.http.HttpAnswer;
+import io.p11kms.server.http.HttpCall;
+import io.p11kms.server.http.HttpHandler;
+import io.p11kms.server.http.HttpListener;
 import io.p11kms.server.http.HttpRequestIds;
-import io.p11kms.server.http.RequestBodies;
 import io.p11kms.server.service.KmsException;
 import io.p11kms.server.service.Operation;
 import io.p11kms.server.service.XksService;
@@ -12,19 +15,10 @@ import io.p11kms.server.sigv4.AccessKeyCaller;
 import io.p11kms.server.sigv4.SigV4Exception;
 import io.p11kms.server.sigv4.SigV4Verifier;
 import io.p11kms.server.sigv4.SignedRequest;
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Semaphore;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.HttpHeaderValue;
-import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,86 +30,82 @@ import org.slf4j.LoggerFactory;
  * through {@link AccessControl#run}, which authorises it (key policies, with the requestMetadata as
  * {@code xks:<field>} condition keys) and writes its audit record with the requestMetadata. Every
  * answer is compact one-line JSON; an error is {@code {"errorName","errorMessage"}}, never a stack
- * trace. More than {@code maxInFlight} requests at once: ThrottlingException (429).
+ * trace. More requests at once than the listener takes ({@link XksFrontEnd}): ThrottlingException
+ * (429).
  */
-public final class XksHandler extends Handler.Abstract {
+public final class XksHandler implements HttpHandler {
   private static final Logger log = LoggerFactory.getLogger(XksHandler.class);
 
-  /** The largest body read: the largest valid request is about 100 KiB of Base64 and ARNs. */
-  static final int MAX_BODY = 256 * 1024;
+  /**
+   * The largest body read (the listener's limit): the largest valid request is about 100 KiB of
+   * Base64 and ARNs.
+   */
+  static final int MAX_BODY = HttpListener.MAX_BODY_BYTES;
 
   private final XksRoute.Router router;
   private final SigV4Verifier verifier;
   private final AccessControl control;
   private final XksService service;
   private final XksHealthReport health;
-  private final Semaphore inFlight;
 
   /**
    * @param base the URI path of the API, {@code [/<prefix>]/kms/xks/v1}
-   * @param maxInFlight requests handled at once; more get ThrottlingException
    */
   public XksHandler(
       String base,
       SigV4Verifier verifier,
       AccessControl control,
       XksService service,
-      XksHealthReport health,
-      int maxInFlight) {
-    super(InvocationType.BLOCKING);
+      XksHealthReport health) {
     this.router = XksRoute.under(base);
     this.verifier = verifier;
     this.control = control;
     this.service = service;
     this.health = health;
-    this.inFlight = new Semaphore(maxInFlight);
   }
 
   @Override
-  public boolean handle(Request request, Response response, Callback callback) {
+  public HttpAnswer handle(HttpCall request) {
     String requestId = HttpRequestIds.newId();
-    Reply reply;
-    boolean throttled = !inFlight.tryAcquire();
-    if (throttled) {
-      reply = Reply.error(XksError.THROTTLING, "Too many requests in flight; retry later");
-    } else {
-      try {
-        reply = reply(request, requestId);
-      } finally {
-        inFlight.release();
-      }
-    }
-    response.setStatus(reply.status());
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-    response.getHeaders().put("x-request-id", requestId);
-    if (reply.status() == 405) {
-      response.getHeaders().put(HttpHeader.ALLOW, "POST");
-    }
-    if (throttled) {
-      // Answered without reading the body: the client is told not to send more on this
-      // connection, which Jetty closes once the answer is out.
-      response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
-    }
-    response.write(true, ByteBuffer.wrap(reply.body().getBytes(StandardCharsets.UTF_8)), callback);
-    return true;
+    Reply reply = reply(request, requestId);
+    HttpAnswer answer = answer(reply).header("x-request-id", requestId);
+    return reply.status() == 405 ? answer.header("Allow", "POST") : answer;
   }
 
-  private Reply reply(Request request, String requestId) {
-    if (!"POST".equals(request.getMethod())) {
+  /**
+   * A request the listener refused before reading it in full (a path with an encoded '/', a
+   * malformed request, headers too large), or whose handling failed: the same one-line JSON error
+   * as every other.
+   */
+  @Override
+  public HttpAnswer refusal(int status) {
+    return answer(
+        Reply.error(XksErrorPages.errorOf(status), "The request was refused: HTTP " + status));
+  }
+
+  /** More requests in flight than the listener takes: answered without reading the body. */
+  @Override
+  public HttpAnswer overloaded() {
+    return answer(Reply.error(XksError.THROTTLING, "Too many requests in flight; retry later"))
+        .header("x-request-id", HttpRequestIds.newId());
+  }
+
+  private static HttpAnswer answer(Reply reply) {
+    return HttpAnswer.of(
+        reply.status(), "application/json", reply.body().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Reply reply(HttpCall request, String requestId) {
+    if (!"POST".equals(request.method())) {
       return Reply.error(
-          XksError.METHOD_NOT_ALLOWED, request.getMethod() + " is not allowed; the API takes POST");
+          XksError.METHOD_NOT_ALLOWED, request.method() + " is not allowed; the API takes POST");
     }
-    byte[] body;
-    try {
-      body = RequestBodies.readAtMost(request, MAX_BODY).orElse(null);
-    } catch (IOException e) {
-      body = null;
-    }
+    byte[] body = request.body();
     if (body == null) {
       return Reply.error(
           XksError.VALIDATION, "The request body could not be read, or is over " + MAX_BODY);
     }
-    String rawPath = request.getHttpURI().getPath();
+    String rawPath = request.rawPath();
     Optional<XksRoute> route = router.route(rawPath);
     Caller caller;
     try {
@@ -178,10 +168,10 @@ public final class XksHandler extends Handler.Abstract {
 
   /** Audits a request that did not authenticate, within the client address's bound. */
   private void notAuthenticated(
-      Request request, SigV4Exception e, String requestId, XksRoute route) {
+      HttpCall request, SigV4Exception e, String requestId, XksRoute route) {
     try {
       control.refusedAuthentication(
-          Request.getRemoteAddr(request),
+          request.remoteAddress(),
           control.caller("accessKey:" + e.accessKeyId().orElse("none")),
           requestId,
           route.operation(),
@@ -200,12 +190,11 @@ public final class XksHandler extends Handler.Abstract {
     }
   }
 
-  private static SignedRequest signed(Request request, String rawPath, byte[] body) {
+  private static SignedRequest signed(HttpCall request, String rawPath, byte[] body) {
     SignedRequest.Builder b =
-        SignedRequest.builder(request.getMethod(), rawPath)
-            .rawQuery(request.getHttpURI().getQuery());
-    for (HttpField field : request.getHeaders()) {
-      b.header(field.getName(), field.getValue());
+        SignedRequest.builder(request.method(), rawPath).rawQuery(request.rawQuery());
+    for (Map.Entry<String, String> header : request.headers()) {
+      b.header(header.getKey(), header.getValue());
     }
     return b.body(body).build();
   }

@@ -29,7 +29,7 @@ class HsmResilienceConfigTest {
     HsmConfig hsm = config().hsm().hsmConfig();
     assertThat(hsm.callTimeout()).isEqualTo(HsmConfig.DEFAULT_CALL_TIMEOUT);
     assertThat(hsm.cacheMaxKeys()).isEqualTo(HsmConfig.DEFAULT_CACHE_MAX_KEYS);
-    assertThat(hsm.cacheMaxKeys()).isEqualTo(20_000);
+    assertThat(hsm.cacheMaxKeys()).isEqualTo(18_000);
     assertThat(hsm.cacheMaxAge()).isEqualTo(HsmConfig.DEFAULT_CACHE_MAX_AGE);
     assertThat(hsm.reopenInterval()).isEqualTo(HsmConfig.DEFAULT_REOPEN_INTERVAL);
     assertThat(config().hsm().healthInterval()).isEqualTo(TokenConfig.DEFAULT_HEALTH_INTERVAL);

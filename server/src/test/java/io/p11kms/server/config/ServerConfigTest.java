@@ -63,8 +63,8 @@ class ServerConfigTest {
   }
 
   @Test
-  void storeCacheMaxKeys_defaultsToAHundredThousand_andIsBounded() {
-    assertThat(config().store().cacheMaxKeys()).isEqualTo(10_000);
+  void storeCacheMaxKeys_defaultsToTwentyThousand_andIsBounded() {
+    assertThat(config().store().cacheMaxKeys()).isEqualTo(20_000);
     assertThat(config("store.cache.max.keys", "0").store().cacheMaxKeys()).isZero();
     assertThat(config("store.cache.max.keys", "250000").toRedactedString())
         .contains("store.cache.max.keys=250000");
