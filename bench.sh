@@ -37,7 +37,8 @@
 #                               --only keys runs (other groups add keys of their own)
 # Writes to the results folder: report.txt, points.csv, summary.csv, threads.csv (the server's CPU
 # per call by thread group), throughput.svg,
-# latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses), and
+# latency.svg, keys.svg, server.log, server-gc.log and client-gc.log (the collectors' pauses),
+# slow-calls.csv (the half-peak point's calls over 5 ms: when each was due, how long it took), and
 # the token and database under data/ (deleted at the end).
 # The client and the server share this machine's cores: see docs/performance.md.
 set -euo pipefail

@@ -25,6 +25,9 @@ final class ServicePoints {
   /** The half-peak point's p99 target. */
   static final Duration TAIL_TARGET = Duration.ofMillis(5);
 
+  /** The half-peak point's calls over {@link #TAIL_TARGET}, in the results folder. */
+  static final String SLOW_CALLS = "slow-calls.csv";
+
   static final int BATCH_ITEMS = 100;
   static final int BATCH_IN_FLIGHT = 64;
 
@@ -174,6 +177,7 @@ final class ServicePoints {
         "GC pauses at half peak, server: " + server, server.longestMillis(), "ms", null, null);
     results.summary(
         "GC pauses at half peak, client: " + client, client.longestMillis(), "ms", null, null);
+    slow.write(out.resolve(SLOW_CALLS), measured);
     // Which of the calls over the target a pause explains: due during one or just after it.
     List<GcLog.Pause> serverPauses =
         GcLog.list(out.resolve(GcLog.SERVER), measured.minus(TAIL_TARGET), ended);

@@ -1,8 +1,14 @@
 package io.p11kms.bench;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,6 +47,35 @@ final class SlowCalls {
   /** How many calls were over the threshold, kept or not. */
   int count() {
     return next.get();
+  }
+
+  /**
+   * Writes the kept slow calls to {@code file}, one a line in the order they were due: when, in
+   * milliseconds since {@code from}, and how long each took ({@code due_ms,latency_ms}): whether
+   * the tail comes in bursts (a stall) or spread out (queueing).
+   */
+  void write(Path file, Instant from) {
+    int kept = Math.min(next.get(), due.length);
+    Integer[] order = new Integer[kept];
+    for (int i = 0; i < kept; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, Comparator.comparingLong(i -> due[i]));
+    StringBuilder csv = new StringBuilder("due_ms,latency_ms\n");
+    for (int i : order) {
+      Instant dueAt = wallAtOrigin.plusNanos(due[i] - nanoAtOrigin);
+      csv.append(
+          String.format(
+              Locale.ROOT,
+              "%.3f,%.3f%n",
+              Duration.between(from, dueAt).toNanos() / 1e6,
+              latency[i] / 1e6));
+    }
+    try {
+      Files.writeString(file, csv);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
   }
 
   /**

@@ -3,10 +3,13 @@ package io.p11kms.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SlowCallsTest {
   private static final Duration AFTER = Duration.ofMillis(5);
@@ -31,6 +34,27 @@ class SlowCallsTest {
     // The pause and the 5 ms after it: 7 ms of the 1 s window.
     assertThat(share.chance()).isCloseTo(0.007, within(1e-9));
     assertThat(share.toString()).startsWith("2 of 3 (67%; those spans are 0.7% of the time)");
+  }
+
+  @Test
+  void write_listsTheSlowCallsInTheOrderTheyWereDue(@TempDir Path dir) throws Exception {
+    SlowCalls slow = new SlowCalls(Duration.ofMillis(5), 10);
+    Instant base = Instant.now();
+    long nanoBase = System.nanoTime();
+    slow.record(nanoBase + ms(300), ms(7));
+    slow.record(nanoBase + ms(100), ms(12));
+    Path file = dir.resolve("slow-calls.csv");
+
+    slow.write(file, base);
+
+    List<String> lines = Files.readAllLines(file);
+    assertThat(lines).hasSize(3);
+    assertThat(lines.get(0)).isEqualTo("due_ms,latency_ms");
+    // Due 100 and 300 ms after base, within the microseconds between the two clock reads.
+    assertThat(Double.parseDouble(lines.get(1).split(",")[0])).isCloseTo(100, within(1.0));
+    assertThat(lines.get(1)).endsWith(",12.000");
+    assertThat(Double.parseDouble(lines.get(2).split(",")[0])).isCloseTo(300, within(1.0));
+    assertThat(lines.get(2)).endsWith(",7.000");
   }
 
   @Test
