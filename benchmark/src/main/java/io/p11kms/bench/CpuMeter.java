@@ -56,6 +56,11 @@ final class CpuMeter {
       double serverBytesPerCall) {
     static final Usage NONE =
         new Usage(Double.NaN, Double.NaN, Double.NaN, ServerThreads.Split.NONE, Double.NaN);
+
+    Usage withServerBytesPerCall(double bytesPerCall) {
+      return new Usage(
+          clientMicrosPerCall, serverMicrosPerCall, otherCores, serverThreads, bytesPerCall);
+    }
   }
 
   private final long serverPid;
@@ -74,10 +79,33 @@ final class CpuMeter {
   }
 
   Snapshot snapshot() {
-    CompletableFuture<Long> allocated =
-        serverPid > 0
-            ? CompletableFuture.supplyAsync(serverAllocatedBytes::getAsLong, SCRAPES)
-            : CompletableFuture.completedFuture(-1L);
+    return snapshot(serverAllocated());
+  }
+
+  /**
+   * A snapshot from {@code /proc} alone, without the server's allocation counter: the counter's
+   * scrape costs the server milliseconds of CPU, tens while its metrics endpoint is not yet
+   * compiled, which a latency window must not contain. {@link Usage#serverBytesPerCall} is NaN
+   * between two of these; {@link Usage#withServerBytesPerCall} sets it from readings taken outside.
+   */
+  Snapshot cpuSnapshot() {
+    return snapshot(CompletableFuture.completedFuture(-1L));
+  }
+
+  /** The heap bytes the server allocated so far, read off the calling thread (-1: unknown). */
+  CompletableFuture<Long> serverAllocated() {
+    return serverPid > 0
+        ? CompletableFuture.supplyAsync(serverAllocatedBytes::getAsLong, SCRAPES)
+        : CompletableFuture.completedFuture(-1L);
+  }
+
+  /** The heap bytes per call between two {@link #serverAllocated} readings (NaN: unknown). */
+  static double bytesPerCallBetween(
+      CompletableFuture<Long> from, CompletableFuture<Long> to, long calls) {
+    return calls == 0 ? Double.NaN : bytesPerCall(from, to, calls);
+  }
+
+  private Snapshot snapshot(CompletableFuture<Long> allocated) {
     long client =
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
@@ -97,6 +125,14 @@ final class CpuMeter {
     Snapshot first = snapshot();
     sleepUntil(to);
     return new Snapshot[] {first, snapshot()};
+  }
+
+  /** As {@link #window}, with {@link #cpuSnapshot}s. */
+  Snapshot[] cpuWindow(long from, long to) throws InterruptedException {
+    sleepUntil(from);
+    Snapshot first = cpuSnapshot();
+    sleepUntil(to);
+    return new Snapshot[] {first, cpuSnapshot()};
   }
 
   private static void sleepUntil(long nanoTime) throws InterruptedException {
