@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.p11kms.server.http.HttpListener;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -130,6 +131,39 @@ class AwsJsonWireIT {
         assertThat(response.statusLine()).isEqualTo("HTTP/1.1 400 Bad Request");
         assertThat(response.headers()).doesNotContain("connection: close");
         assertThat(response.body()).contains("UnknownOperationException");
+      }
+    }
+  }
+
+  @Test
+  void bodiesOverTheListenersBudget_throttlingException_connectionClosed() throws Exception {
+    // Each connection declares a body of the largest size and sends none of it: the listener holds
+    // a buffer of that size for each, until its budget of bodies is spent.
+    String largest =
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.Encrypt\r\n"
+            + "Content-Type: application/x-amz-json-1.1\r\nContent-Length: "
+            + HttpListener.MAX_BODY_BYTES
+            + "\r\n\r\n";
+    List<Socket> holding = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < HttpListener.BODY_BUDGET_BYTES / HttpListener.MAX_BODY_BYTES; i++) {
+        Socket socket = new Socket("127.0.0.1", server.awsApiPort());
+        holding.add(socket);
+        socket.getOutputStream().write(largest.getBytes(StandardCharsets.US_ASCII));
+      }
+      Thread.sleep(300);
+      try (Socket over = new Socket("127.0.0.1", server.awsApiPort())) {
+        over.setSoTimeout(30_000);
+        over.getOutputStream().write(largest.getBytes(StandardCharsets.US_ASCII));
+        RawResponse response = RawResponse.read(new BufferedInputStream(over.getInputStream()));
+        assertThat(response.statusLine()).isEqualTo("HTTP/1.1 400 Bad Request");
+        assertThat(response.headers()).contains("connection: close");
+        assertThat(JSON.readTree(response.body()).path("__type").asText())
+            .isEqualTo("ThrottlingException");
+      }
+    } finally {
+      for (Socket socket : holding) {
+        socket.close();
       }
     }
   }

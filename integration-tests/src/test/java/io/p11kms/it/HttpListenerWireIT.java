@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * The HTTP listener's wire behaviour on a real port, over raw sockets: requests on one connection
  * answered in order, Expect: 100-continue, chunked bodies, a body over the limit read on and handed
  * over as none, headers too large and ambiguous paths refused in the front end's format, the limit
- * of requests in flight, and no server version.
+ * of requests in flight, the listener's budget of request bodies held at once, and no server
+ * version.
  */
 class HttpListenerWireIT {
   private static Path dir;
@@ -163,6 +164,46 @@ class HttpListenerWireIT {
       release.countDown();
       assertThat(Raw.read(new BufferedInputStream(slow.getInputStream())).body())
           .isEqualTo("POST /slow null 5");
+    }
+  }
+
+  @Test
+  void bodiesOverTheListenersBudget_overloadedAtOnce_untilOneIsGivenBack() throws Exception {
+    int fit = HttpListener.BODY_BUDGET_BYTES / HttpListener.MAX_BODY_BYTES;
+    String largest =
+        "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: "
+            + HttpListener.MAX_BODY_BYTES
+            + "\r\n\r\nab";
+    List<Socket> holding = new ArrayList<>();
+    try (HttpListener listener = start(new Echo())) {
+      try {
+        // Each declares a body of the largest size and sends two bytes of it: the listener holds
+        // a buffer of that size for each, until the budget is spent.
+        for (int i = 0; i < fit; i++) {
+          Socket socket = connect(listener);
+          holding.add(socket);
+          send(socket, largest);
+        }
+        Thread.sleep(300);
+        try (Socket over = connect(listener)) {
+          send(over, largest);
+          Raw refused = Raw.read(new BufferedInputStream(over.getInputStream()));
+          assertThat(refused.body()).isEqualTo("refused 429");
+          assertThat(refused.headers()).contains("connection: close");
+        }
+        // A connection that goes gives its buffer back: the next request fits again.
+        holding.remove(0).close();
+        Thread.sleep(300);
+        try (Socket next = connect(listener)) {
+          send(next, post("/next", "x"));
+          assertThat(Raw.read(new BufferedInputStream(next.getInputStream())).body())
+              .isEqualTo("POST /next null 1");
+        }
+      } finally {
+        for (Socket socket : holding) {
+          socket.close();
+        }
+      }
     }
   }
 

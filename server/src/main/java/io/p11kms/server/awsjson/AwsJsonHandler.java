@@ -113,6 +113,18 @@ public final class AwsJsonHandler implements HttpHandler {
         .header(REQUEST_ID, HttpRequestIds.newId());
   }
 
+  /**
+   * A request the listener cannot hold now (its bodies' budget is spent): {@code
+   * ThrottlingException}, which the AWS SDKs retry after a back-off.
+   */
+  @Override
+  public HttpAnswer overloaded() {
+    WireError error =
+        new WireError(400, "ThrottlingException", "Too many requests at once; retry later");
+    return HttpAnswer.of(400, AwsJson.CONTENT_TYPE, writeError(error))
+        .header(REQUEST_ID, HttpRequestIds.newId());
+  }
+
   private Object serve(HttpCall request, String requestId) {
     // The listener read the body in full before the handler runs: an answer sent while the client
     // still sent would leave the connection closed under the client's next request on it.

@@ -41,7 +41,10 @@ import org.slf4j.LoggerFactory;
  * loop, the headers checked and the body read up to {@link #MAX_BODY} bytes (more is read on and
  * discarded, up to {@link #DRAIN_LIMIT}); the whole request then handed to the handler pool once,
  * and the answer written from there. A request holds a place among the listener's requests in
- * flight from its headers to its answer.
+ * flight from its headers to its answer, and the bytes of its body's buffer in the listener's
+ * {@code bodyBudget} from their allocation until the handler is done with them: a request whose
+ * buffer does not fit is answered {@link HttpHandler#overloaded} at once and its connection closed,
+ * so that clients declaring or sending large bodies on many connections cannot fill the heap.
  */
 final class Exchanges extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(Exchanges.class);
@@ -54,11 +57,16 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   private final HttpHandler handler;
   private final Executor pool;
   private final Semaphore inFlight;
+  private final Semaphore bodyBudget;
 
   // Touched on the event loop only.
   private HttpRequest request;
   private RequestTarget target;
   private byte[] body;
+
+  /** Bytes of {@link #bodyBudget} the current request holds: {@link #body}'s length. */
+  private int reserved;
+
   private int length;
   private long received;
   private boolean holdsPlace;
@@ -68,10 +76,11 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
 
   private final Queue<Object> pending = new ArrayDeque<>();
 
-  Exchanges(HttpHandler handler, Executor pool, Semaphore inFlight) {
+  Exchanges(HttpHandler handler, Executor pool, Semaphore inFlight, Semaphore bodyBudget) {
     this.handler = handler;
     this.pool = pool;
     this.inFlight = inFlight;
+    this.bodyBudget = bodyBudget;
   }
 
   @Override
@@ -127,7 +136,11 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
       hand(ctx, true);
       return;
     }
-    body = new byte[declared >= 0 && declared <= MAX_BODY ? (int) declared : 1024];
+    if (!reserve(declared >= 0 && declared <= MAX_BODY ? (int) declared : 1024)) {
+      overloaded(ctx);
+      return;
+    }
+    body = new byte[reserved];
     if (HttpUtil.is100ContinueExpected(head)) {
       ctx.writeAndFlush(
           new DefaultFullHttpResponse(
@@ -148,16 +161,18 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
     received += n;
     if (body != null && received <= MAX_BODY) {
       if (length + n > body.length) {
-        byte[] larger =
-            Arrays.copyOf(body, Math.min(MAX_BODY, Math.max(length + n, body.length * 2)));
+        if (!reserve(Math.min(MAX_BODY, Math.max(length + n, body.length * 2)))) {
+          overloaded(ctx);
+          return;
+        }
+        byte[] larger = Arrays.copyOf(body, reserved);
         Arrays.fill(body, (byte) 0);
         body = larger;
       }
       bytes.readBytes(body, length, n);
       length += n;
     } else if (body != null) {
-      Arrays.fill(body, (byte) 0);
-      body = null;
+      dropBody();
     }
     if (received > DRAIN_LIMIT) {
       hand(ctx, true);
@@ -169,13 +184,15 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   /** Hands the request read to the pool; its answer is written from there. */
   private void hand(ChannelHandlerContext ctx, boolean close) {
     handling = true;
-    Call call = new Call(request, target, exact(), ctx);
+    Call call = new Call(request, target, exact(), reserved, ctx);
+    reserved = 0;
     boolean keepAlive = !close && HttpUtil.isKeepAlive(request);
     request = null;
     body = null;
     try {
       pool.execute(() -> answer(ctx, call, keepAlive));
     } catch (RejectedExecutionException e) {
+      bodyBudget.release(call.reserved);
       ctx.close();
     }
   }
@@ -201,6 +218,7 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
       if (call.body != null) {
         Arrays.fill(call.body, (byte) 0);
       }
+      bodyBudget.release(call.reserved);
     }
     send(ctx, answer, keepAlive);
   }
@@ -253,12 +271,41 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   private void refuse(ChannelHandlerContext ctx, int status) {
     leave();
     request = null;
+    dropBody();
+    handling = true;
+    send(ctx, handler.refusal(status).closing(), false);
+  }
+
+  /** The request's body does not fit the listener's budget: answered now, the connection closed. */
+  private void overloaded(ChannelHandlerContext ctx) {
+    leave();
+    request = null;
+    dropBody();
+    handling = true;
+    send(ctx, handler.overloaded().closing(), false);
+  }
+
+  /**
+   * Takes what the body's buffer grows to, {@code size} bytes in all, from the budget; false (and
+   * nothing more taken) when it does not fit.
+   */
+  private boolean reserve(int size) {
+    int more = size - reserved;
+    if (more > 0 && !bodyBudget.tryAcquire(more)) {
+      return false;
+    }
+    reserved = Math.max(reserved, size);
+    return true;
+  }
+
+  /** Zeroes and drops the body read so far, and gives its bytes back to the budget. */
+  private void dropBody() {
     if (body != null) {
       Arrays.fill(body, (byte) 0);
       body = null;
     }
-    handling = true;
-    send(ctx, handler.refusal(status).closing(), false);
+    bodyBudget.release(reserved);
+    reserved = 0;
   }
 
   private void leave() {
@@ -276,10 +323,7 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
     }
     if (!handling) {
       leave();
-      if (body != null) {
-        Arrays.fill(body, (byte) 0);
-        body = null;
-      }
+      dropBody();
     }
     ctx.fireChannelInactive();
   }
@@ -313,12 +357,22 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
     private final HttpRequest request;
     private final RequestTarget target;
     private final byte[] body;
+
+    /** Bytes of the listener's body budget this request holds until its handler is done. */
+    private final int reserved;
+
     private final ChannelHandlerContext ctx;
 
-    Call(HttpRequest request, RequestTarget target, byte[] body, ChannelHandlerContext ctx) {
+    Call(
+        HttpRequest request,
+        RequestTarget target,
+        byte[] body,
+        int reserved,
+        ChannelHandlerContext ctx) {
       this.request = request;
       this.target = target;
       this.body = body;
+      this.reserved = reserved;
       this.ctx = ctx;
     }
 

@@ -12,7 +12,10 @@ public interface HttpHandler {
    */
   HttpAnswer refusal(int status);
 
-  /** The answer to a request over the listener's limit of requests in flight (the default: 429). */
+  /**
+   * The answer to a request over the listener's limit of requests in flight or of request bodies
+   * held at once (the default: 429).
+   */
   default HttpAnswer overloaded() {
     return refusal(429);
   }

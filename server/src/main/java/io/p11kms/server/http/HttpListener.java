@@ -42,6 +42,12 @@ public final class HttpListener implements AutoCloseable {
   /** The largest request body handed to a handler (a larger one is read on and discarded). */
   public static final int MAX_BODY_BYTES = 256 * 1024;
 
+  /**
+   * The most bytes of request bodies a listener holds at once, read or being read: 64 bodies of the
+   * largest size. A request whose body does not fit is answered {@link HttpHandler#overloaded}.
+   */
+  public static final int BODY_BUDGET_BYTES = 64 * MAX_BODY_BYTES;
+
   /** How long a connection may stay idle (no request, or a request whose bytes stop coming). */
   static final int IDLE_SECONDS = 30;
 
@@ -109,6 +115,7 @@ public final class HttpListener implements AutoCloseable {
             new DefaultThreadFactory("p11kms-" + name + "-handler", true));
     handlers.allowCoreThreadTimeOut(true);
     Semaphore inFlight = new Semaphore(maxInFlight);
+    Semaphore bodyBudget = new Semaphore(BODY_BUDGET_BYTES);
     Class<? extends ServerChannel> type =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     ChannelFuture bound =
@@ -127,7 +134,7 @@ public final class HttpListener implements AutoCloseable {
                     pipeline
                         .addLast(new IdleStateHandler(0, 0, IDLE_SECONDS))
                         .addLast(new HttpServerCodec(MAX_LINE, MAX_HEADERS, 16 * 1024))
-                        .addLast(new Exchanges(handler, handlers, inFlight));
+                        .addLast(new Exchanges(handler, handlers, inFlight, bodyBudget));
                   }
                 })
             .bind(host, port)
