@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.p11kms.server.http.HttpListener;
 import java.io.BufferedInputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -127,7 +126,7 @@ class AwsJsonWireIT {
       out.write((request + "{}").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       for (int i = 0; i < 2; i++) {
-        RawResponse response = RawResponse.read(in);
+        RawHttpResponse response = RawHttpResponse.read(in);
         assertThat(response.statusLine()).isEqualTo("HTTP/1.1 400 Bad Request");
         assertThat(response.headers()).doesNotContain("connection: close");
         assertThat(response.body()).contains("UnknownOperationException");
@@ -155,7 +154,8 @@ class AwsJsonWireIT {
       try (Socket over = new Socket("127.0.0.1", server.awsApiPort())) {
         over.setSoTimeout(30_000);
         over.getOutputStream().write(largest.getBytes(StandardCharsets.US_ASCII));
-        RawResponse response = RawResponse.read(new BufferedInputStream(over.getInputStream()));
+        RawHttpResponse response =
+            RawHttpResponse.read(new BufferedInputStream(over.getInputStream()));
         assertThat(response.statusLine()).isEqualTo("HTTP/1.1 400 Bad Request");
         assertThat(response.headers()).contains("connection: close");
         assertThat(JSON.readTree(response.body()).path("__type").asText())
@@ -165,38 +165,6 @@ class AwsJsonWireIT {
       for (Socket socket : holding) {
         socket.close();
       }
-    }
-  }
-
-  /** A response read off a socket: the status line, the header lines lower-cased, the body. */
-  private record RawResponse(String statusLine, List<String> headers, String body) {
-    static RawResponse read(InputStream in) throws IOException {
-      String status = line(in);
-      assertThat(status).as("a response on the kept connection").isNotNull();
-      List<String> headers = new java.util.ArrayList<>();
-      int length = 0;
-      for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
-        String lower = header.toLowerCase(java.util.Locale.ROOT);
-        headers.add(lower);
-        if (lower.startsWith("content-length:")) {
-          length = Integer.parseInt(lower.substring("content-length:".length()).trim());
-        }
-      }
-      return new RawResponse(
-          status, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
-    }
-
-    private static String line(InputStream in) throws IOException {
-      StringBuilder line = new StringBuilder();
-      for (int c = in.read(); c != '\n'; c = in.read()) {
-        if (c < 0) {
-          return line.length() == 0 ? null : line.toString();
-        }
-        if (c != '\r') {
-          line.append((char) c);
-        }
-      }
-      return line.toString();
     }
   }
 

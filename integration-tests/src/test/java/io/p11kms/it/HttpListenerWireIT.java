@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -58,8 +57,8 @@ class HttpListenerWireIT {
         Socket socket = connect(listener)) {
       send(socket, post("/slow", "a") + post("/fast", "bb"));
       InputStream in = new BufferedInputStream(socket.getInputStream());
-      Raw first = Raw.read(in);
-      Raw second = Raw.read(in);
+      RawHttpResponse first = RawHttpResponse.read(in);
+      RawHttpResponse second = RawHttpResponse.read(in);
       assertThat(first.body()).isEqualTo("POST /slow null 1");
       assertThat(second.body()).isEqualTo("POST /fast null 2");
       assertThat(first.headers()).noneMatch(h -> h.startsWith("server:"));
@@ -75,9 +74,9 @@ class HttpListenerWireIT {
           socket,
           "POST /x?a=1 HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
       InputStream in = new BufferedInputStream(socket.getInputStream());
-      assertThat(Raw.read(in).statusLine()).isEqualTo("HTTP/1.1 100 Continue");
+      assertThat(RawHttpResponse.read(in).statusLine()).isEqualTo("HTTP/1.1 100 Continue");
       send(socket, "abc");
-      assertThat(Raw.read(in).body()).isEqualTo("POST /x a=1 3");
+      assertThat(RawHttpResponse.read(in).body()).isEqualTo("POST /x a=1 3");
     }
   }
 
@@ -89,7 +88,7 @@ class HttpListenerWireIT {
           socket,
           "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
               + "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
-      assertThat(Raw.read(new BufferedInputStream(socket.getInputStream())).body())
+      assertThat(RawHttpResponse.read(new BufferedInputStream(socket.getInputStream())).body())
           .isEqualTo("POST /c null 7");
     }
   }
@@ -101,8 +100,8 @@ class HttpListenerWireIT {
       String big = "a".repeat(HttpListener.MAX_BODY_BYTES + 1);
       send(socket, post("/big", big) + post("/next", "x"));
       InputStream in = new BufferedInputStream(socket.getInputStream());
-      assertThat(Raw.read(in).body()).isEqualTo("POST /big null none");
-      assertThat(Raw.read(in).body()).isEqualTo("POST /next null 1");
+      assertThat(RawHttpResponse.read(in).body()).isEqualTo("POST /big null none");
+      assertThat(RawHttpResponse.read(in).body()).isEqualTo("POST /next null 1");
     }
   }
 
@@ -115,7 +114,8 @@ class HttpListenerWireIT {
           "POST / HTTP/1.1\r\nHost: h\r\nX-Big: "
               + "b".repeat(16 * 1024)
               + "\r\nContent-Length: 0\r\n\r\n");
-      Raw refused = Raw.read(new BufferedInputStream(socket.getInputStream()));
+      RawHttpResponse refused =
+          RawHttpResponse.read(new BufferedInputStream(socket.getInputStream()));
       assertThat(refused.statusLine()).startsWith("HTTP/1.1 431");
       assertThat(refused.body()).isEqualTo("refused 431");
       assertThat(refused.headers()).contains("connection: close");
@@ -128,7 +128,8 @@ class HttpListenerWireIT {
       for (String path : List.of("/a%2Fb", "/a/../b", "/a/%2e%2E/b", "/a\\b", "/a%zz")) {
         try (Socket socket = connect(listener)) {
           send(socket, post(path, "x"));
-          Raw refused = Raw.read(new BufferedInputStream(socket.getInputStream()));
+          RawHttpResponse refused =
+              RawHttpResponse.read(new BufferedInputStream(socket.getInputStream()));
           assertThat(refused.body()).as(path).isEqualTo("refused 400");
         }
       }
@@ -157,12 +158,13 @@ class HttpListenerWireIT {
       send(slow, "POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab");
       Thread.sleep(300);
       send(other, post("/other", "x"));
-      Raw refused = Raw.read(new BufferedInputStream(other.getInputStream()));
+      RawHttpResponse refused =
+          RawHttpResponse.read(new BufferedInputStream(other.getInputStream()));
       assertThat(refused.body()).isEqualTo("refused 429");
       assertThat(refused.headers()).contains("connection: close");
       send(slow, "cde");
       release.countDown();
-      assertThat(Raw.read(new BufferedInputStream(slow.getInputStream())).body())
+      assertThat(RawHttpResponse.read(new BufferedInputStream(slow.getInputStream())).body())
           .isEqualTo("POST /slow null 5");
     }
   }
@@ -187,7 +189,8 @@ class HttpListenerWireIT {
         Thread.sleep(300);
         try (Socket over = connect(listener)) {
           send(over, largest);
-          Raw refused = Raw.read(new BufferedInputStream(over.getInputStream()));
+          RawHttpResponse refused =
+              RawHttpResponse.read(new BufferedInputStream(over.getInputStream()));
           assertThat(refused.body()).isEqualTo("refused 429");
           assertThat(refused.headers()).contains("connection: close");
         }
@@ -196,7 +199,7 @@ class HttpListenerWireIT {
         Thread.sleep(300);
         try (Socket next = connect(listener)) {
           send(next, post("/next", "x"));
-          assertThat(Raw.read(new BufferedInputStream(next.getInputStream())).body())
+          assertThat(RawHttpResponse.read(new BufferedInputStream(next.getInputStream())).body())
               .isEqualTo("POST /next null 1");
         }
       } finally {
@@ -255,37 +258,6 @@ class HttpListenerWireIT {
     public HttpAnswer refusal(int status) {
       return HttpAnswer.of(
           status, "text/plain", ("refused " + status).getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  /** A response read off a socket: the status line, the header lines lower-cased, the body. */
-  private record Raw(String statusLine, List<String> headers, String body) {
-    static Raw read(InputStream in) throws IOException {
-      String status = line(in);
-      assertThat(status).as("a response").isNotNull();
-      List<String> headers = new ArrayList<>();
-      int length = 0;
-      for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
-        String lower = header.toLowerCase(Locale.ROOT);
-        headers.add(lower);
-        if (lower.startsWith("content-length:")) {
-          length = Integer.parseInt(lower.substring("content-length:".length()).trim());
-        }
-      }
-      return new Raw(status, headers, new String(in.readNBytes(length), StandardCharsets.UTF_8));
-    }
-
-    private static String line(InputStream in) throws IOException {
-      StringBuilder line = new StringBuilder();
-      for (int c = in.read(); c != '\n'; c = in.read()) {
-        if (c < 0) {
-          return line.length() == 0 ? null : line.toString();
-        }
-        if (c != '\r') {
-          line.append((char) c);
-        }
-      }
-      return line.toString();
     }
   }
 }
