@@ -136,19 +136,18 @@ public final class BackingKeys {
    */
   public boolean prefetch(Session session, long domainKey, BackingKeyUse use, WrappedKey key)
       throws PKCS11Exception {
-    BackingKeyCache current = cache;
-    if (current == null) {
+    if (cache == null) {
       return false;
     }
     Stripe stripe = stripes[Math.floorMod(key.hashCode(), stripes.length)];
     synchronized (stripe) {
-      if (current.contains(key)) {
+      if (cache.contains(key)) {
         return false;
       }
       if (stripe.owner == null) {
         stripe.owner = opener.open();
       }
-      current.adopt(key, unwrap(stripe.owner, domainKey, use, key));
+      cache.adopt(key, unwrap(stripe.owner, domainKey, use, key));
     }
     destroyEvicted(session);
     return true;
@@ -197,8 +196,7 @@ public final class BackingKeys {
 
   /** Whether the HBK {@code key} wraps is cached now; not counted as a use. */
   public boolean holds(WrappedKey key) {
-    BackingKeyCache current = cache;
-    return current != null && current.contains(key);
+    return cache != null && cache.contains(key);
   }
 
   /** The cache's entry for {@code key} now, for the warm-up ({@link #moveTo}); null when none. */
@@ -253,8 +251,7 @@ public final class BackingKeys {
    * @return how many were removed
    */
   public int dropStale() {
-    BackingKeyCache current = cache;
-    return current == null ? 0 : current.dropStale();
+    return cache == null ? 0 : cache.dropStale();
   }
 
   /** The sessions cached HBKs live in (none before the first miss); closing them destroys them. */

@@ -104,13 +104,11 @@ public final class AwsJsonHandler implements HttpHandler {
    */
   @Override
   public HttpAnswer refusal(int status) {
-    WireError error =
+    return unread(
         new WireError(
             status,
             status >= 500 ? "KMSInternalException" : WireException.VALIDATION,
-            "The request was refused: HTTP " + status);
-    return HttpAnswer.of(status, AwsJson.CONTENT_TYPE, writeError(error))
-        .header(REQUEST_ID, HttpRequestIds.newId());
+            "The request was refused: HTTP " + status));
   }
 
   /**
@@ -119,29 +117,25 @@ public final class AwsJsonHandler implements HttpHandler {
    */
   @Override
   public HttpAnswer overloaded() {
-    WireError error =
-        new WireError(400, "ThrottlingException", "Too many requests at once; retry later");
-    return HttpAnswer.of(400, AwsJson.CONTENT_TYPE, writeError(error))
+    return unread(
+        new WireError(400, "ThrottlingException", "Too many requests at once; retry later"));
+  }
+
+  /** {@code error} as the answer to a request the listener refused before the handler saw it. */
+  private HttpAnswer unread(WireError error) {
+    return HttpAnswer.of(error.status(), AwsJson.CONTENT_TYPE, writeError(error))
         .header(REQUEST_ID, HttpRequestIds.newId());
   }
 
   private Object serve(HttpCall request, String requestId) {
     // The listener read the body in full before the handler runs: an answer sent while the client
     // still sent would leave the connection closed under the client's next request on it.
-    byte[] read = request.body();
-    Route<?, ?> route;
-    try {
-      route = route(request);
-    } catch (WireException e) {
-      if (read != null) {
-        wipe(read);
-      }
-      throw e;
-    }
-    if (read == null) {
+    // The listener zeroes the body once this returns, whatever the answer.
+    byte[] body = request.body();
+    Route<?, ?> route = route(request);
+    if (body == null) {
       throw tooLarge();
     }
-    byte[] body = read;
     Caller caller;
     try {
       caller = authenticator.authenticate(request, body);
