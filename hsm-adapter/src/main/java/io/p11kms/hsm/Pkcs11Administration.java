@@ -5,6 +5,7 @@ import io.p11kms.hsm.domain.DomainKeys;
 import io.p11kms.hsm.keys.BackingKeyUse;
 import io.p11kms.hsm.keys.BackingKeys;
 import io.p11kms.hsm.keys.PrivateData;
+import io.p11kms.hsm.keys.PrivateDataWrites;
 import io.p11kms.hsm.keys.PrivateKeyTemplates;
 import io.p11kms.hsm.keys.Rewrap;
 import io.p11kms.hsm.session.AdapterStep;
@@ -35,6 +36,7 @@ final class Pkcs11Administration implements TokenAdministration {
   private final TokenCapabilities capabilities;
   private final TokenIdentity identity;
   private final SigningKeyHandles signingKeys;
+  private final PrivateDataWrites privateDataWrites;
 
   Pkcs11Administration(
       TokenConnection connection, TokenCapabilities capabilities, TokenIdentity identity) {
@@ -45,6 +47,7 @@ final class Pkcs11Administration implements TokenAdministration {
     this.capabilities = capabilities;
     this.identity = identity;
     this.signingKeys = new SigningKeyHandles(calls, capabilities.marksGeneratedKeysLocal());
+    this.privateDataWrites = new PrivateDataWrites(calls);
   }
 
   @Override
@@ -118,7 +121,7 @@ final class Pkcs11Administration implements TokenAdministration {
           "replace private data",
           session -> {
             connection.checkOpen();
-            PrivateData.replace(session, calls, label, value);
+            privateDataWrites.replace(session, label, value, connection.epoch());
             return null;
           },
           true);

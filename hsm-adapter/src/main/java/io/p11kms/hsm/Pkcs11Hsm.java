@@ -3,6 +3,7 @@ package io.p11kms.hsm;
 import io.p11kms.hsm.diagnostics.TokenCapabilities;
 import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.domain.TransportKey;
+import io.p11kms.hsm.session.Calls;
 import io.p11kms.hsm.session.LibraryRecycling;
 import io.p11kms.hsm.session.Pkcs11Modules;
 import io.p11kms.hsm.session.SessionPool;
@@ -158,6 +159,11 @@ public final class Pkcs11Hsm implements Hsm {
   /** For tests only: the handle of {@code domain-key/<generation>}. */
   public long domainKeyHandleForTest(Session session, int generation) throws PKCS11Exception {
     return connection.domainKeys().handle(session, generation);
+  }
+
+  /** For tests only: the calls seam of this connection (what test-built parts call through). */
+  public Calls callsForTest() {
+    return connection.calls();
   }
 
   /** For tests only: runs {@code work} while no call is in flight (injects real faults). */

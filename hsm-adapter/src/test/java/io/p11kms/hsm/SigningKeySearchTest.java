@@ -1,20 +1,27 @@
 package io.p11kms.hsm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.p11kms.hsm.keys.PrivateKeyTemplates;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
 
 /**
- * The service's signing key is searched for once per library instance, not before every signature
- * (a search visits every object SoftHSM2 holds, the cached backing keys included), and the MAC is
- * the key's wherever it was found: after a move to a fresh instance of the library, and after the
- * key was destroyed and made again under the same label.
+ * The service's signing key is searched for once per library instance and then once a minute, not
+ * before every signature (a search visits every object SoftHSM2 holds, the cached backing keys
+ * included), and the MAC is the key's wherever it was found: after a move to a fresh instance of
+ * the library, and after the key was destroyed and made again under the same label. A second key
+ * with the label is refused at the next search: at most a minute later, or at the next epoch.
  */
 class SigningKeySearchTest {
   private static final int BOUND = 1_000;
@@ -89,5 +96,78 @@ class SigningKeySearchTest {
       assertThat(after).as("a MAC of the new key").isNotEqualTo(before);
       assertThat(hsm.verify(label, DATA, after)).isTrue();
     }
+  }
+
+  @Test
+  void twentyCheckpointSignatures_aSecondApart_searchOnce() throws Exception {
+    Searches searches = new Searches();
+    String label = "a-second-apart-" + System.nanoTime();
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig(), searches)) {
+      hsm.createSigningKeyIfAbsent(label);
+      byte[] mac = hsm.sign(label, DATA);
+      AtomicLong clock = new AtomicLong();
+      SigningKeyHandles handles = handles(hsm, clock);
+      searches.on = true;
+      hsm.withSessionForTest(
+          session -> {
+            for (int i = 0; i < 20; i++) {
+              long key = handles.handle(session, label, EPOCH);
+              assertThat(
+                      session.signSingle(new Mechanism(PKCS11Constants.CKM_SHA256_HMAC), key, DATA))
+                  .isEqualTo(mac);
+              clock.addAndGet(TimeUnit.SECONDS.toNanos(1));
+            }
+            return null;
+          });
+      assertThat(searches.count.get()).as("searches for 20 signatures over 20 s").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aSecondKeyWithTheLabel_isRefusedAtANewEpoch_andOnceTheSearchIntervalIsOver()
+      throws Exception {
+    String label = "twin-" + System.nanoTime();
+    try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig(), TokenCallInterceptor.NONE)) {
+      hsm.createSigningKeyIfAbsent(label);
+      AtomicLong clock = new AtomicLong();
+      SigningKeyHandles handles = handles(hsm, clock);
+      hsm.withSessionForTest(
+          session -> {
+            long genuine = handles.handle(session, label, EPOCH);
+            long twin = makeTwin(session, label);
+            clock.addAndGet(SigningKeyHandles.SEARCH_INTERVAL_NANOS - 1);
+            assertThat(handles.handle(session, label, EPOCH)).isEqualTo(genuine);
+            assertThatThrownBy(() -> handles.handle(session, label, EPOCH + 1))
+                .isInstanceOf(HsmException.class)
+                .hasMessageContaining("2 signing keys");
+            session.destroyObject(twin);
+
+            assertThat(handles.handle(session, label, EPOCH)).isEqualTo(genuine);
+            twin = makeTwin(session, label);
+            clock.addAndGet(SigningKeyHandles.SEARCH_INTERVAL_NANOS - 1);
+            assertThat(handles.handle(session, label, EPOCH)).isEqualTo(genuine);
+            clock.addAndGet(1);
+            assertThatThrownBy(() -> handles.handle(session, label, EPOCH))
+                .isInstanceOf(HsmException.class)
+                .hasMessageContaining("2 signing keys");
+            session.destroyObject(twin);
+            assertThat(handles.handle(session, label, EPOCH)).isEqualTo(genuine);
+            return null;
+          });
+    }
+  }
+
+  private static final long EPOCH = 7;
+
+  private static SigningKeyHandles handles(Pkcs11Hsm hsm, AtomicLong clock) {
+    return new SigningKeyHandles(
+        hsm.callsForTest(), hsm.capabilities().marksGeneratedKeysLocal(), clock::get);
+  }
+
+  private static long makeTwin(org.xipki.pkcs11.wrapper.Session session, String label)
+      throws PKCS11Exception {
+    return session.generateKey(
+        new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN),
+        PrivateKeyTemplates.signingKey(label));
   }
 }

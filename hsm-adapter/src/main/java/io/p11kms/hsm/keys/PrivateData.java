@@ -24,10 +24,11 @@ import org.xipki.pkcs11.wrapper.Session;
  * <p>A token that keeps no data object as a token object (NSS softoken 3.87 refuses one with
  * CKR_ATTRIBUTE_VALUE_INVALID: its data objects are session objects only) gets the value in a
  * private key object instead ({@link #keyByLabel}): the same protection, since what protects the
- * value is the login, not the class. Reading looks for both kinds.
+ * value is the login, not the class. Reading looks for both kinds. {@link PrivateDataWrites}
+ * replaces a value.
  */
 public final class PrivateData {
-  /** More objects with one label than this is not what {@link #replace} leaves: refused. */
+  /** More objects with one label than a replace leaves: refused. */
   static final int MAX_OBJECTS = 8;
 
   /** The CKA_APPLICATION of every object made here. */
@@ -97,8 +98,8 @@ public final class PrivateData {
   }
 
   /**
-   * The values of every object with this label: one, or two after a {@link #replace} that stopped
-   * between its make and its destroy (or none).
+   * The values of every object with this label: one, or two after a {@link
+   * PrivateDataWrites#replace} that stopped between its make and its destroy (or none).
    */
   public static List<byte[]> read(Session session, Calls calls, String label)
       throws PKCS11Exception {
@@ -118,29 +119,38 @@ public final class PrivateData {
     return values;
   }
 
+  /** The object made to hold a value: its handle, and the template a search finds it with. */
+  record Made(long handle, AttributeVector template) {}
+
   /**
-   * Makes an object holding {@code value}, then destroys the ones that were there: tokens may keep
-   * a data object's value read-only (SoftHSM2 does), and in this order a failure in between leaves
-   * the new value beside the old rather than neither.
+   * Makes an object holding {@code value}: a data object, or a carrier key on a token that keeps no
+   * token data object.
    */
-  public static void replace(Session session, Calls calls, String label, byte[] value)
+  static Made make(Session session, Calls calls, String label, byte[] value)
       throws PKCS11Exception {
-    long[] old = find(session, calls, label);
-    long made;
     calls.before(Pkcs11Function.C_CREATE_OBJECT);
     try {
-      made = session.createObject(byLabel(label).modifiable(false).value(value));
+      return new Made(
+          session.createObject(byLabel(label).modifiable(false).value(value)), byLabel(label));
     } catch (PKCS11Exception e) {
       if (!REFUSED.contains(e.getErrorCode())) {
         throw e;
       }
       calls.before(Pkcs11Function.C_GENERATE_KEY);
-      made =
+      return new Made(
           session.generateKey(
-              new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN), newKey(label, value));
+              new Mechanism(PKCS11Constants.CKM_GENERIC_SECRET_KEY_GEN), newKey(label, value)),
+          keyByLabel(label));
     }
-    for (long object : old) {
-      // NSS softoken answers a new token key with the CKA_ID of one it holds with that key.
+  }
+
+  /**
+   * Destroys each of {@code objects} but {@code made}: NSS softoken answers a new token key with
+   * the CKA_ID of one it holds with that key.
+   */
+  static void destroyAllBut(Session session, Calls calls, long[] objects, long made)
+      throws PKCS11Exception {
+    for (long object : objects) {
       if (object != made) {
         calls.before(Pkcs11Function.C_DESTROY_OBJECT);
         session.destroyObject(object);
@@ -148,7 +158,8 @@ public final class PrivateData {
     }
   }
 
-  private static long[] find(Session session, Calls calls, String label) throws PKCS11Exception {
+  /** Every object with this label, of both kinds. */
+  static long[] find(Session session, Calls calls, String label) throws PKCS11Exception {
     long[] found =
         LongStream.concat(
                 Arrays.stream(findData(session, calls, label)),
