@@ -3,6 +3,7 @@ package io.p11kms.hsm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.p11kms.hsm.domain.DomainKeyRole;
 import io.p11kms.hsm.keys.BackingKeyUse;
 import io.p11kms.hsm.keys.KeyTemplates;
 import io.p11kms.hsm.session.Pkcs11Errors;
@@ -534,6 +535,25 @@ class CustodyTest {
                       .wrapTemplate()
                       .encrypt())
               .isTrue();
+          return null;
+        });
+  }
+
+  @Test
+  void domainKey_refusesEvenAnUnchangedSessionCopy() throws Exception {
+    // Not COPYABLE, so no copy at all: not one that relaxes a usage, and not the session copy the
+    // service itself would unwrap under to spare SoftHSM2 its file checks of a token object
+    // (docs/token.md). Every role's domain key.
+    hsm.withSessionForTest(
+        session -> {
+          for (DomainKeyRole role : DomainKeyRole.values()) {
+            long domainKey = hsm.domainKeyHandleForTest(session, role, 1);
+            assertThat(
+                    errorCodeOf(
+                        () -> session.copyObject(domainKey, new AttributeVector().token(false))))
+                .as(role.label(1))
+                .isEqualTo(PKCS11Constants.CKR_ACTION_PROHIBITED);
+          }
           return null;
         });
   }

@@ -27,6 +27,10 @@ import org.xipki.pkcs11.wrapper.Session;
  * a token may lack the newer roles (made before they existed). Also kept: what the backing keys of
  * each generation may do ({@link BackingKeyUse}), read once from the UNWRAP_TEMPLATE of its {@code
  * domain-key/<n>}.
+ *
+ * <p>The handles name the token objects themselves. A session copy would spare SoftHSM2 the file
+ * checks it makes on each use of a token object, but the token refuses to copy a domain key (not
+ * COPYABLE; on SoftHSM2 not MODIFIABLE alone refuses any copy template): docs/token.md.
  */
 public final class DomainKeys {
   private final Map<DomainKeyRole, Map<Integer, Long>> handles = new EnumMap<>(DomainKeyRole.class);
