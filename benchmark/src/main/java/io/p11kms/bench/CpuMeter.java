@@ -41,7 +41,7 @@ final class CpuMeter {
       long server,
       long machine,
       long wall,
-      long[] serverThreads,
+      ServerThreads.Reading serverThreads,
       CompletableFuture<Long> allocated) {}
 
   /**
@@ -115,7 +115,7 @@ final class CpuMeter {
         server,
         machineNanos(),
         System.nanoTime(),
-        ServerThreads.nanos(serverPid, server),
+        ServerThreads.read(serverPid, server),
         allocated);
   }
 

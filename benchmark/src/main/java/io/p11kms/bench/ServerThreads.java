@@ -3,9 +3,10 @@ package io.p11kms.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.StringJoiner;
-import java.util.function.ObjLongConsumer;
 import java.util.function.Predicate;
 
 /**
@@ -89,21 +90,44 @@ final class ServerThreads {
     }
   }
 
+  /** A thread of the server as one reading saw it: its name and the CPU it had used. */
+  record Thread(String name, long nanos) {}
+
   /**
-   * Nanoseconds of CPU by {@link Group} (indexed by ordinal) of the process {@code pid}; {@link
-   * Group#OTHER} holds {@code processNanos} (the process's total) less the named groups. Zeros when
-   * there is no process.
+   * One reading of the server: each live thread by its id, and the process's total CPU (which
+   * counts the threads that ended too).
    */
-  static long[] nanos(long pid, long processNanos) {
-    long[] nanos = new long[Group.values().length];
-    forEachThread(pid, (name, n) -> nanos[Group.of(name).ordinal()] += n);
-    nanos[Group.OTHER.ordinal()] = 0;
-    long named = 0;
-    for (long n : nanos) {
-      named += n;
+  record Reading(Map<Long, Thread> threads, long processNanos) {
+    static final Reading NONE = new Reading(Map.of(), 0);
+
+    /**
+     * Nanoseconds of CPU by {@link Group} (indexed by ordinal) of the live threads; {@link
+     * Group#OTHER} holds the process's total less the named groups.
+     */
+    long[] groups() {
+      long[] nanos = new long[Group.values().length];
+      threads.values().forEach(t -> nanos[Group.of(t.name()).ordinal()] += t.nanos());
+      nanos[Group.OTHER.ordinal()] = 0;
+      long named = 0;
+      for (long n : nanos) {
+        named += n;
+      }
+      nanos[Group.OTHER.ordinal()] = Math.max(0, processNanos - named);
+      return nanos;
     }
-    nanos[Group.OTHER.ordinal()] = Math.max(0, processNanos - named);
-    return nanos;
+  }
+
+  /**
+   * Each live thread of the process {@code pid} with the CPU it used, and {@code processNanos}, the
+   * process's total read just before; {@link Reading#NONE} when there is no process.
+   */
+  static Reading read(long pid, long processNanos) {
+    if (pid <= 0) {
+      return Reading.NONE;
+    }
+    Map<Long, Thread> threads = new HashMap<>();
+    forEachThread(pid, (id, thread) -> threads.put(id, thread));
+    return new Reading(threads, processNanos);
   }
 
   /** Nanoseconds of CPU the threads of {@code pid} whose name {@code named} accepts have used. */
@@ -111,19 +135,24 @@ final class ServerThreads {
     long[] sum = new long[1];
     forEachThread(
         pid,
-        (name, n) -> {
-          if (named.test(name)) {
-            sum[0] += n;
+        (id, thread) -> {
+          if (named.test(thread.name())) {
+            sum[0] += thread.nanos();
           }
         });
     return sum[0];
   }
 
+  /** What {@link #forEachThread} hands each thread to. */
+  private interface ThreadVisitor {
+    void visit(long id, Thread thread);
+  }
+
   /**
-   * Each live thread of {@code pid}: its name and the CPU nanoseconds it used; a thread that ends
-   * between the listing and its read is left out.
+   * Each live thread of {@code pid}: its id, its name and the CPU nanoseconds it used; a thread
+   * that ends between the listing and its read is left out.
    */
-  private static void forEachThread(long pid, ObjLongConsumer<String> thread) {
+  private static void forEachThread(long pid, ThreadVisitor visitor) {
     if (pid <= 0) {
       return;
     }
@@ -138,7 +167,8 @@ final class ServerThreads {
         String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        thread.accept(name, (long) (ticks * NANOS_PER_TICK));
+        long id = Long.parseLong(task.getFileName().toString());
+        visitor.visit(id, new Thread(name, (long) (ticks * NANOS_PER_TICK)));
       }
     } catch (IOException | RuntimeException e) {
       // The process ended: what was read so far.
@@ -146,19 +176,43 @@ final class ServerThreads {
   }
 
   /**
-   * Microseconds of server CPU per call by group, between two readings of {@link #nanos}; empty
-   * when there was no server or no call.
+   * Microseconds of server CPU per call by group, between two {@link Reading}s; empty when there
+   * was no server or no call.
    */
   record Split(double[] microsPerCall) {
     static final Split NONE = new Split(new double[0]);
 
-    static Split between(long[] from, long[] to, long calls) {
-      if (from == null || to == null || from.length == 0 || calls == 0) {
+    /**
+     * Each thread's CPU between the readings goes to its group: what it used since {@code from}
+     * when {@code from} saw it (the same id and name), all it used when it started since. A thread
+     * that ended between the readings is in neither; its CPU since {@code from} is in the process's
+     * total and so in {@link Group#OTHER}, the process's CPU less the named groups'. So no group
+     * goes below zero when a thread it had ends (a pool's idle thread, say).
+     */
+    static Split between(Reading from, Reading to, long calls) {
+      if (from == null || to == null || to.threads().isEmpty() || calls == 0) {
         return NONE;
       }
-      double[] micros = new double[from.length];
+      long[] nanos = new long[Group.values().length];
+      to.threads()
+          .forEach(
+              (id, now) -> {
+                Thread before = from.threads().get(id);
+                long since =
+                    before != null && before.name().equals(now.name())
+                        ? now.nanos() - before.nanos()
+                        : now.nanos();
+                nanos[Group.of(now.name()).ordinal()] += since;
+              });
+      nanos[Group.OTHER.ordinal()] = 0;
+      long named = 0;
+      for (long n : nanos) {
+        named += n;
+      }
+      nanos[Group.OTHER.ordinal()] = Math.max(0, to.processNanos() - from.processNanos() - named);
+      double[] micros = new double[nanos.length];
       for (int i = 0; i < micros.length; i++) {
-        micros[i] = (to[i] - from[i]) / 1000.0 / calls;
+        micros[i] = nanos[i] / 1000.0 / calls;
       }
       return new Split(micros);
     }
