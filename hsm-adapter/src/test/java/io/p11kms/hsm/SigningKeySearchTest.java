@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.p11kms.hsm.keys.PrivateKeyTemplates;
+import io.p11kms.hsm.testing.SearchCounter;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,41 +39,27 @@ class SigningKeySearchTest {
     token.close();
   }
 
-  /** Counts the searches while on. */
-  private static final class Searches implements TokenCallInterceptor {
-    final AtomicInteger count = new AtomicInteger();
-    volatile boolean on;
-
-    @Override
-    public long beforeCall(String function) {
-      if (on && function.equals("C_FindObjects")) {
-        count.incrementAndGet();
-      }
-      return 0L;
-    }
-  }
-
   @Test
   void sign_searchesOncePerLibraryInstance_andKeepsTheMacAcrossASwitch() throws Exception {
-    Searches searches = new Searches();
+    SearchCounter searches = new SearchCounter();
     String label = "search-once-" + System.nanoTime();
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig().withLibraryRecycle(BOUND), searches)) {
       hsm.createSigningKeyIfAbsent(label);
-      searches.on = true;
+      searches.on();
       byte[] mac = hsm.sign(label, DATA);
       for (int i = 0; i < 5; i++) {
         assertThat(hsm.sign(label, DATA)).isEqualTo(mac);
       }
-      assertThat(searches.count.get()).as("searches for six signatures").isEqualTo(1);
+      assertThat(searches.count()).as("searches for six signatures").isEqualTo(1);
 
-      searches.on = false;
+      searches.off();
       SmallSeals.encrypt(hsm, hsm.generateBackingKey(), BOUND);
       assertThat(hsm.isHealthy()).isTrue();
       assertThat(hsm.libraryRecycles()).isEqualTo(1);
-      searches.on = true;
+      searches.on();
       assertThat(hsm.sign(label, DATA)).isEqualTo(mac);
       assertThat(hsm.sign(label, DATA)).isEqualTo(mac);
-      assertThat(searches.count.get()).as("one more search in the new instance").isEqualTo(2);
+      assertThat(searches.count()).as("one more search in the new instance").isEqualTo(2);
       assertThat(hsm.verify(label, DATA, mac)).isTrue();
     }
   }
@@ -100,14 +86,14 @@ class SigningKeySearchTest {
 
   @Test
   void twentyCheckpointSignatures_aSecondApart_searchOnce() throws Exception {
-    Searches searches = new Searches();
+    SearchCounter searches = new SearchCounter();
     String label = "a-second-apart-" + System.nanoTime();
     try (Pkcs11Hsm hsm = Pkcs11Hsm.open(token.hsmConfig(), searches)) {
       hsm.createSigningKeyIfAbsent(label);
       byte[] mac = hsm.sign(label, DATA);
       AtomicLong clock = new AtomicLong();
       SigningKeyHandles handles = handles(hsm, clock);
-      searches.on = true;
+      searches.on();
       hsm.withSessionForTest(
           session -> {
             for (int i = 0; i < 20; i++) {
@@ -119,7 +105,7 @@ class SigningKeySearchTest {
             }
             return null;
           });
-      assertThat(searches.count.get()).as("searches for 20 signatures over 20 s").isEqualTo(1);
+      assertThat(searches.count()).as("searches for 20 signatures over 20 s").isEqualTo(1);
     }
   }
 

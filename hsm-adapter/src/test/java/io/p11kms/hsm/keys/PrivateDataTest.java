@@ -3,11 +3,10 @@ package io.p11kms.hsm.keys;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.p11kms.hsm.Pkcs11Hsm;
-import io.p11kms.hsm.TokenCallInterceptor;
+import io.p11kms.hsm.testing.SearchCounter;
 import io.p11kms.hsm.testing.SoftHsmTestToken;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,38 +20,9 @@ import org.xipki.pkcs11.wrapper.PKCS11Constants;
  * go by or that handle no longer names it.
  */
 class PrivateDataTest {
-  private static final Searches SEARCHES = new Searches();
+  private static final SearchCounter SEARCHES = new SearchCounter();
   private static SoftHsmTestToken token;
   private static Pkcs11Hsm hsm;
-
-  /** Counts the searches while on. */
-  private static final class Searches implements TokenCallInterceptor {
-    final AtomicInteger count = new AtomicInteger();
-    volatile boolean on;
-
-    @Override
-    public long beforeCall(String function) {
-      if (on && function.equals("C_FindObjects")) {
-        count.incrementAndGet();
-      }
-      return 0L;
-    }
-
-    int during(ThrowingRunnable work) throws Exception {
-      count.set(0);
-      on = true;
-      try {
-        work.run();
-      } finally {
-        on = false;
-      }
-      return count.get();
-    }
-  }
-
-  private interface ThrowingRunnable {
-    void run() throws Exception;
-  }
 
   @BeforeAll
   static void openToken() {
