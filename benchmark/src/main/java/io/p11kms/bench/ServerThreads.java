@@ -107,14 +107,22 @@ final class ServerThreads {
     long[] groups() {
       long[] nanos = new long[Group.values().length];
       threads.values().forEach(t -> nanos[Group.of(t.name()).ordinal()] += t.nanos());
-      nanos[Group.OTHER.ordinal()] = 0;
-      long named = 0;
-      for (long n : nanos) {
-        named += n;
-      }
-      nanos[Group.OTHER.ordinal()] = Math.max(0, processNanos - named);
-      return nanos;
+      return withOther(nanos, processNanos);
     }
+  }
+
+  /**
+   * Sets {@link Group#OTHER} of {@code nanos} (by group) to {@code processNanos} less the named
+   * groups (never below zero), and returns {@code nanos}.
+   */
+  private static long[] withOther(long[] nanos, long processNanos) {
+    nanos[Group.OTHER.ordinal()] = 0;
+    long named = 0;
+    for (long n : nanos) {
+      named += n;
+    }
+    nanos[Group.OTHER.ordinal()] = Math.max(0, processNanos - named);
+    return nanos;
   }
 
   /**
@@ -204,12 +212,7 @@ final class ServerThreads {
                         : now.nanos();
                 nanos[Group.of(now.name()).ordinal()] += since;
               });
-      nanos[Group.OTHER.ordinal()] = 0;
-      long named = 0;
-      for (long n : nanos) {
-        named += n;
-      }
-      nanos[Group.OTHER.ordinal()] = Math.max(0, to.processNanos() - from.processNanos() - named);
+      withOther(nanos, to.processNanos() - from.processNanos());
       double[] micros = new double[nanos.length];
       for (int i = 0; i < micros.length; i++) {
         micros[i] = nanos[i] / 1000.0 / calls;

@@ -269,20 +269,21 @@ final class Exchanges extends ChannelInboundHandlerAdapter {
   }
 
   private void refuse(ChannelHandlerContext ctx, int status) {
-    leave();
-    request = null;
-    dropBody();
-    handling = true;
-    send(ctx, handler.refusal(status).closing(), false);
+    answerUnread(ctx, handler.refusal(status));
   }
 
   /** The request's body does not fit the listener's budget: answered now, the connection closed. */
   private void overloaded(ChannelHandlerContext ctx) {
+    answerUnread(ctx, handler.overloaded());
+  }
+
+  /** Answers the request without handing it on, drops what was read of it, and closes after. */
+  private void answerUnread(ChannelHandlerContext ctx, HttpAnswer answer) {
     leave();
     request = null;
     dropBody();
     handling = true;
-    send(ctx, handler.overloaded().closing(), false);
+    send(ctx, answer.closing(), false);
   }
 
   /**
